@@ -1,0 +1,212 @@
+"""The ``ecdp-import`` command line: parse options, call the library, render the result.
+
+No file, validation or HTTP logic lives here. Errors the library raises on purpose (``ImporterError``)
+are turned into one sentence and a hint on stderr with their exit code; anything unexpected is reported
+the same way (no traceback unless ``ECDP_DEBUG=1``), because a cron mail must stay readable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from importer import __version__
+from importer.errors import EXIT_USAGE, ImporterError
+from importer.settings import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    CUSTOMER_MODES,
+    DEFAULT_API_URL,
+    MATCH_BY_FIELDS,
+    ApiKey,
+    ApiSettings,
+    CustomerOptions,
+    RunOptions,
+    check_api_url,
+    load_api_key,
+)
+
+
+class ImporterGroup(click.Group):
+    """A click group that turns every error into one sentence, a hint and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImporterError as exc:
+            _fail(exc.message, exc.hint)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: still one readable sentence, and the way to see more
+            if os.environ.get("ECDP_DEBUG"):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc}",
+                  "this is a bug in ecdp-import; run again with ECDP_DEBUG=1 to see where.")
+            ctx.exit(EXIT_USAGE)
+
+
+def _fail(message: str, hint: str | None) -> None:
+    click.echo(f"Error: {message}", err=True)
+    if hint:
+        click.echo(f"Hint: {hint}", err=True)
+
+
+@click.group(cls=ImporterGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ecdp-import")
+def cli() -> None:
+    """Bulk import of customer and order exports (CSV, Parquet) into the ExpertSender CDP API.
+
+    The API key is read from the ECDP_API_KEY environment variable or from --api-key-file, never from
+    the command line. Exit codes: 0 all rows imported; 1 some rows rejected or failed (see the report);
+    2 usage, configuration or input error, nothing sent; 3 the API rejected the key, sending stopped.
+    """
+
+
+def connection_options(func: Any) -> Any:
+    """Options shared by every command that talks to the API."""
+    for option in reversed(
+        [
+            click.option("--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,
+                         help=f"API base URL (env {API_URL_ENV})."),
+            click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+                         help=f"File holding the API key (default: env {API_KEY_ENV})."),
+            click.option("--sandbox", is_flag=True,
+                         help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
+            click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+                         help="Requests in flight at once."),
+            click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                         help="Seconds to wait for one request."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def run_options(func: Any) -> Any:
+    """Options shared by every import command."""
+    for option in reversed(
+        [
+            click.option("--chunk-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
+                         help="Records per request."),
+            click.option("--dry-run", is_flag=True,
+                         help="Do everything but send; write the request bodies to the report directory."),
+            click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                         help="Where to write the report (default: reports/<run-id>/)."),
+            click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(CUSTOMER_MODES), default="AddOrUpdate", show_default=True,
+              help="Add new customers only, Update existing ones only, or both.")
+@click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
+              help="The business unit's identification field (Settings > Customers).")
+@click.option("--allow-confirmation-emails", is_flag=True,
+              help="Send AwaitingConfirmation consents (the platform e-mails those customers).")
+@connection_options
+@run_options
+def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmation_emails: bool,
+              **common: Any) -> None:
+    """Import customers from CSV or Parquet FILES into POST /customers."""
+    from importer.pipeline import import_customers
+
+    options = CustomerOptions(mode=mode, match_by=match_by, allow_confirmation_emails=allow_confirmation_emails)
+    with _api(common) as (api, target):
+        result = import_customers(list(files), api, options, _run(common), warn=_warn)
+    _render(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file that keeps the data across restarts (default: in memory).")
+@click.option("--api-key", "sandbox_key",
+              help=f"The key the sandbox accepts (default: env {API_KEY_ENV}, else a random key it prints). "
+                   "A sandbox key is local; never pass a real platform key here.")
+def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None) -> None:
+    """Run the built-in sandbox: a local server that behaves like the documented API."""
+    import secrets
+
+    from importer.sandbox import serve
+
+    key = sandbox_key or os.environ.get(API_KEY_ENV, "").strip()
+    if key:
+        click.echo("Sandbox key: the one given" + ("" if sandbox_key else f" in {API_KEY_ENV}") + ".", err=True)
+    else:
+        key = secrets.token_urlsafe(16)
+        click.echo(f"Sandbox key (random): {key}  (export {API_KEY_ENV}=... to use it)", err=True)
+    click.echo(f"Sandbox listening on http://{host}:{port}" + (f", data in {db}" if db else ", data in memory")
+               + ". Ctrl-C stops it.", err=True)
+    serve(host=host, port=port, db=str(db) if db else None, api_key=key)
+
+
+@contextlib.contextmanager
+def _api(common: dict[str, Any]) -> Iterator[tuple[ApiSettings, str]]:
+    """API settings for a run; with --sandbox, a sandbox server running for the run's duration."""
+    shared = {"timeout_s": common["timeout"], "concurrency": common["concurrency"]}
+    if common["sandbox"]:
+        from importer.sandbox import SandboxServer
+
+        with SandboxServer() as server:
+            yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
+        return
+    url = check_api_url(common["api_url"])
+    key = None if common["dry_run"] and not common["api_key_file"] and not os.environ.get(API_KEY_ENV) \
+        else load_api_key(common["api_key_file"])
+    yield ApiSettings(url=url, key=key, **shared), url
+
+
+def _run(common: dict[str, Any]) -> RunOptions:
+    return RunOptions(
+        chunk_size=common["chunk_size"],
+        dry_run=common["dry_run"],
+        report_dir=common["report_dir"],
+        progress=not common["no_progress"],
+    )
+
+
+def _warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _render(summary: dict[str, Any], target: str) -> None:
+    """The human summary on stdout."""
+    s = summary
+    verb = "checked (dry run, nothing sent)" if s["dry_run"] else f"imported into {target}"
+    click.echo(f"{s['command']}: {s['rows_read']} rows read from {', '.join(s['files'])}, {verb}")
+    if s["dry_run"]:
+        click.echo(f"  rows:     {s['rows_accepted']} valid (would be sent), {s['rows_rejected']} rejected")
+        click.echo(f"  records:  {s['records_built']} built  ({s['duration_s']:.2f} s)")
+        click.echo(f"  payloads: {s['payloads_file']}")
+    else:
+        click.echo(f"  rows:     {s['rows_accepted']} accepted, {s['rows_rejected']} rejected, "
+                   f"{s['rows_failed']} failed")
+        click.echo(
+            f"  records:  {s['records_built']} built, {s['records_sent']} sent in {s['requests']} requests, "
+            f"{s['records_accepted']} accepted  ({s['duration_s']:.2f} s)"
+        )
+    if s.get("aborted"):
+        click.echo(f"  stopped:  {s['aborted']}")
+    click.echo(f"  report:   {s['report_dir']}")
+    for label, key in (("fix and re-import", "rejected_file"), ("retry", "failed_file")):
+        if s.get(key):
+            click.echo(f"            {Path(s[key]).name}: rows to {label}")
+
+
+def main() -> None:
+    """Console entry point (``ecdp-import`` and ``python -m importer``)."""
+    cli(prog_name="ecdp-import")

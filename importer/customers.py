@@ -1,0 +1,231 @@
+"""Customers: from input columns to normalised, validated rows and JSON records for POST /customers.
+
+Three steps, each a pure function over frames:
+
+1. ``plan_columns`` maps the input's header to the API's fields (case-insensitive), ``attr.<name>``
+   columns to custom attributes and ``consent.<id>`` columns to consents; it rejects the run (exit 2)
+   when the matched field's column is missing or a column name cannot be sent, and lists the columns it
+   will ignore.
+2. ``normalise`` applies the documented normalisation with polars expressions (see README).
+3. ``prepare`` validates against ``schemas.customers`` and drops repeated customers, returning the
+   records to send and the reasons for every rejected row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from importer import encode
+from importer.errors import InputError
+from importer.read import FILE_COL, RID_COL, ROW_COL
+from importer.settings import CustomerOptions
+from importer.validate import ERROR_COL, FIELD_COL, combine, schema_reasons
+from schemas.customers import (
+    ATTRIBUTE_NAME_MAX,
+    CONSENT_VALUES,
+    CUSTOMER_FIELDS,
+    GENDERS,
+    INT32_MAX,
+    INT32_MIN,
+    PATTERN_MEANINGS,
+    PHONE_PATTERN,
+    customer_schema,
+)
+
+ATTR_PREFIX, CONSENT_PREFIX = "attr.", "consent."
+MATCH_BY_NAMES = {"email": "Email", "phone": "PhoneNumber", "crmId": "CrmId", "visitorId": "VisitorId"}
+_PHONE_SEPARATORS = r"[\s\-.()]"
+
+
+@dataclass(frozen=True)
+class CustomerColumns:
+    """How this input's columns map to the API's customer fields."""
+
+    rename: dict[str, str]  # input column -> canonical column (a field, attr.<name> or consent.<id>)
+    attributes: dict[str, str] = field(default_factory=dict)  # canonical column -> attribute name
+    consents: dict[str, int] = field(default_factory=dict)  # canonical column -> consent id
+    ignored: list[str] = field(default_factory=list)  # unknown columns, warned about once
+
+
+@dataclass(frozen=True)
+class PreparedCustomers:
+    """The outcome of preparing one input: records to send and reasons for the rows left out."""
+
+    records: pl.DataFrame  # _rid, _json
+    reasons: pl.DataFrame  # _rid, _field, _error: one row per rejected input row
+    columns: CustomerColumns
+
+
+def plan_columns(columns: list[str], match_field: str) -> CustomerColumns:
+    """Map input columns to customer fields; InputError when the input cannot be imported at all."""
+    fields_by_lower = {name.lower(): name for name in CUSTOMER_FIELDS}
+    rename: dict[str, str] = {}
+    attributes: dict[str, str] = {}
+    consents: dict[str, int] = {}
+    ignored: list[str] = []
+    for column in columns:
+        lower = column.lower()
+        if column in (FILE_COL, ROW_COL, RID_COL):
+            continue
+        if lower in fields_by_lower:
+            rename[column] = fields_by_lower[lower]
+        elif lower.startswith(ATTR_PREFIX):
+            name = column[len(ATTR_PREFIX) :].strip()
+            if not 1 <= len(name) <= ATTRIBUTE_NAME_MAX:
+                raise InputError(
+                    f"Column {column!r}: an attribute name must have 1 to {ATTRIBUTE_NAME_MAX} characters.",
+                    "Name the column attr.<attribute name as defined in the platform>.",
+                )
+            rename[column] = ATTR_PREFIX + name
+            attributes[ATTR_PREFIX + name] = name
+        elif lower.startswith(CONSENT_PREFIX):
+            consent_id = _consent_id(column)
+            rename[column] = f"{CONSENT_PREFIX}{consent_id}"
+            consents[f"{CONSENT_PREFIX}{consent_id}"] = consent_id
+        else:
+            ignored.append(column)
+    _check_unique_targets(rename)
+    if match_field not in rename.values():
+        raise InputError(
+            f"The input has no {match_field!r} column, which is required to match customers by "
+            f"{MATCH_BY_NAMES[match_field]}.",
+            f"Add a {match_field} column, or choose another --match-by.",
+        )
+    return CustomerColumns(rename, attributes, consents, ignored)
+
+
+def _consent_id(column: str) -> int:
+    text = column[len(CONSENT_PREFIX) :].strip()
+    if not re.fullmatch(r"[+-]?\d+", text) or not INT32_MIN <= int(text) <= INT32_MAX:
+        raise InputError(
+            f"Column {column!r}: a consent column must be named consent.<id> with a whole-number id "
+            "(a 32-bit integer).",
+            "Use the consent ids listed in Settings > Consents (GET /customerconsents).",
+        )
+    return int(text)
+
+
+def _check_unique_targets(rename: dict[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for source, target in rename.items():
+        if target in seen:
+            raise InputError(
+                f"Columns {seen[target]!r} and {source!r} both mean {target!r}.",
+                "Keep one of them.",
+            )
+        seen[target] = source
+
+
+def normalise(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFrame:
+    """Canonical columns, normalised as documented; values it cannot interpret are left as written."""
+    present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])
+    missing = [pl.lit(None, dtype=pl.String).alias(f) for f in CUSTOMER_FIELDS if f not in present.columns]
+    return (
+        present.with_columns(missing)
+        .with_columns(_blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
+        .with_columns(
+            pl.col("email").str.to_lowercase(),
+            _phone(pl.col("phone")),
+            _spelling(pl.col("gender"), GENDERS),
+            _api_datetime(pl.col("dateOfBirth")),
+            *[_spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
+        )
+    )
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.cast(pl.String).str.strip_chars()
+    return pl.when(stripped != "").then(stripped)
+
+
+def _phone(expr: pl.Expr) -> pl.Expr:
+    """Without spaces, dashes, dots and parentheses when that makes a phone number; else as written."""
+    compact = expr.str.replace_all(_PHONE_SEPARATORS, "")
+    return pl.when(compact.str.contains(PHONE_PATTERN)).then(compact).otherwise(expr)
+
+
+def _spelling(expr: pl.Expr, allowed: tuple[str, ...]) -> pl.Expr:
+    """The documented spelling of a case-insensitive enum value; other values unchanged."""
+    return expr.str.to_lowercase().replace_strict({v.lower(): v for v in allowed}, default=expr, return_dtype=pl.String)
+
+
+def api_instant(expr: pl.Expr) -> pl.Expr:
+    """Parse an ISO 8601 date or date-time (``T`` or a space; ``Z`` or an offset) as a UTC datetime."""
+    iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
+    with_offset = [iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us") for fmt in (
+        "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z",
+    )]
+    naive = [iso.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC") for fmt in (
+        "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M",
+    )]
+    date_only = iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce([*with_offset, *naive, date_only])
+
+
+def _api_datetime(expr: pl.Expr) -> pl.Expr:
+    """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written."""
+    return api_instant(expr).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").fill_null(expr)
+
+
+def record_json(columns: CustomerColumns) -> pl.Expr:
+    """The customer object of POST /customers, as JSON text, leaving out absent fields."""
+    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
+    consents = encode.array(
+        [
+            pl.when(pl.col(c).is_not_null()).then(
+                pl.concat_str([pl.lit('{"id":%d,"value":' % consent_id), encode.text(pl.col(c)), pl.lit("}")])
+            )
+            for c, consent_id in columns.consents.items()
+        ]
+    )
+    return encode.obj(
+        [
+            *[encode.member(f, encode.text(pl.col(f))) for f in CUSTOMER_FIELDS],
+            encode.member("customAttributes", attributes),
+            encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
+        ]
+    )
+
+
+def prepare(frame: pl.DataFrame, options: CustomerOptions) -> PreparedCustomers:
+    """Validate and build every customer of ``frame`` (as read by ``importer.read``)."""
+    match_field = options.match_field
+    columns = plan_columns(frame.columns, match_field)
+    rows = normalise(frame, columns)
+    schema = customer_schema(
+        match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
+    )
+    required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
+    invalid = schema_reasons(rows, schema, PATTERN_MEANINGS, required)
+    valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
+    repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
+    valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
+    records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL))
+    return PreparedCustomers(records, combine([invalid, repeated]), columns)
+
+
+def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:
+    """Rows that repeat an earlier row's matched value: only the first of each customer is sent."""
+    key = pl.col(match_field)
+    return (
+        rows.sort(RID_COL)
+        .with_columns(
+            pl.col(ROW_COL).first().over(key).alias("_first_row"),
+            pl.col(FILE_COL).first().over(key).alias("_first_file"),
+        )
+        .filter(~key.is_first_distinct())
+        .select(
+            RID_COL,
+            pl.lit(match_field).alias(FIELD_COL),
+            pl.format(
+                "{}: the same {} as row {} of {}; only the first row of a customer is imported",
+                pl.lit(match_field),
+                pl.lit(match_field),
+                pl.col("_first_row"),
+                pl.col("_first_file"),
+            ).alias(ERROR_COL),
+        )
+    )

@@ -1,0 +1,48 @@
+"""The importer's exceptions: one root, classified by what the user can do about them.
+
+Bad *rows* are never exceptions: they are data and go to the report. Exceptions are for conditions
+that stop a run (or prevent it from starting). Each carries the process exit code and a hint, so the
+CLI can translate any of them into one sentence at one boundary, without a traceback::
+
+    ImporterError                 root; message + hint + exit_code
+    ├── UsageError                exit 2: bad option combination, bad configuration, missing key
+    ├── InputError                exit 2: an input file cannot be read or lacks a required column
+    └── ApiAbort                  exit 3: the API refused the key (401/403); no further requests
+
+Messages never contain the API key (it is not passed to any of these constructors).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ROWS_NOT_IMPORTED = 1
+EXIT_USAGE = 2
+EXIT_ABORTED = 3
+
+
+class ImporterError(Exception):
+    """Root of every error the importer raises on purpose."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} Hint: {self.hint}"
+
+
+class UsageError(ImporterError):
+    """The run cannot start: options, configuration or credentials are wrong. Nothing was sent."""
+
+
+class InputError(ImporterError):
+    """An input file cannot be read, or lacks what the run needs. Nothing was sent."""
+
+
+class ApiAbort(ImporterError):
+    """The API rejected the key (401/403): sending stopped at once."""
+
+    exit_code = EXIT_ABORTED

@@ -1,0 +1,197 @@
+"""Run an import end to end: read → prepare → encode → send → report, and account for every row.
+
+This is the library API the CLI calls: ``import_customers(paths, api, options, run)`` returns a
+``RunResult`` whose summary is also written to the report directory. Every input row ends in exactly
+one of three counts — accepted, rejected (validation or API, in ``rejected.csv``) or failed (valid but
+not in the platform, in ``failed.csv``) — so ``rows_read = rows_accepted + rows_rejected + rows_failed``
+always holds; rows the sender never got an answer for (abort, Ctrl-C) are counted as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from importer import customers, encode
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
+from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
+from importer.report import Report, new_run_id
+from importer.send import ApiErrorEvent, Outcomes, Sender, progress_bar
+from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA, STAGE_COL
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did: the summary (as written to summary.json) and where the report is."""
+
+    summary: dict[str, Any]
+    report_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.summary["exit_code"])
+
+
+def import_customers(
+    paths: Sequence[Path],
+    api: ApiSettings,
+    options: CustomerOptions,
+    run: RunOptions,
+    warn: Warn = lambda message: None,
+) -> RunResult:
+    """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    if run.chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
+    _ = options.match_field  # refuses GUID before any file is read
+    if not run.dry_run and api.key is None:
+        raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    frame = read_inputs(paths)
+    prepared = customers.prepare(frame, options)
+    if prepared.columns.ignored:
+        warn("Ignored columns (not customer fields): " + ", ".join(prepared.columns.ignored) + ".")
+    run_id = new_run_id(started_at)
+    report = Report(run.report_dir or Path("reports") / run_id)
+    envelope = {"mode": options.mode, "matchBy": options.match_by}
+    chunks = list(encode.chunks(prepared.records, run.chunk_size))
+    payloads = None
+    try:
+        if run.dry_run:
+            payloads = report.payloads([c.body(envelope) for c in chunks])
+            outcomes = Outcomes(accepted=[rids for c in chunks for rids in c.row_ids])
+        else:
+            outcomes = _send(chunks, api, "/customers", envelope, report, frame, run.progress)
+    finally:
+        report.close()
+    summary = _account(frame, prepared.reasons, chunks, outcomes, report)
+    if run.dry_run:
+        summary["records_accepted"] = 0  # rows_accepted counts the rows that passed every local check
+    summary.update(
+        run_id=run_id,
+        command="customers",
+        files=[str(p) for p in paths],
+        api_url=public_url(api.url),
+        mode=options.mode,
+        match_by=options.match_by,
+        dry_run=run.dry_run,
+        chunk_size=run.chunk_size,
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3),
+        report_dir=str(report.dir),
+        payloads_file=str(payloads) if payloads else None,
+        ignored_columns=prepared.columns.ignored,
+    )
+    report.summary(summary)
+    return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _send(
+    chunks: list[encode.Chunk],
+    api: ApiSettings,
+    path: str,
+    envelope: dict[str, str],
+    report: Report,
+    frame: pl.DataFrame,
+    show_progress: bool,
+) -> Outcomes:
+    files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
+
+    def on_error(event: ApiErrorEvent) -> None:
+        report.api_error(
+            {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "chunk": event.chunk,
+                "status": event.status,
+                "response": event.response,
+                "rows": [{"file": files[rid], "row": rows[rid]} for rid in event.row_ids],
+                "records": [orjson.loads(r) for r in event.records],
+            }
+        )
+
+    bar = progress_bar(sum(len(c.records) for c in chunks), show_progress)
+    sender = Sender(api, path, envelope, on_error, bar)
+    try:
+        return asyncio.run(sender.run(chunks))
+    except KeyboardInterrupt:
+        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        return sender.outcomes
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _account(
+    frame: pl.DataFrame,
+    validation: pl.DataFrame,
+    chunks: list[encode.Chunk],
+    outcomes: Outcomes,
+    report: Report,
+) -> dict[str, Any]:
+    """Counts, rejected.csv and failed.csv from the validation reasons and the send outcomes."""
+    built = [rids for c in chunks for rids in c.row_ids]
+    accepted_rows = {rid for rids in outcomes.accepted for rid in rids}
+    api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
+    failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
+    answered = accepted_rows | {rid for rids, _, _ in outcomes.rejected for rid in rids}
+    answered |= {rid for rids, _ in outcomes.failed for rid in rids}
+    why_unsent = f"not sent: {outcomes.aborted}" if outcomes.aborted else "not sent"
+    failed_reasons += [(rids, "", why_unsent) for rids in built if not set(rids) <= answered]
+    failed = _reason_frame(failed_reasons)
+
+    rejected = pl.concat(
+        [
+            validation.with_columns(pl.lit("validation").alias(STAGE_COL)),
+            api_rejected.with_columns(pl.lit("api").alias(STAGE_COL)),
+        ]
+    )
+    failed = failed.with_columns(pl.lit("api").alias(STAGE_COL))
+    rejected_file = report.rows("rejected.csv", rejected, frame)
+    failed_file = report.rows("failed.csv", failed, frame)
+
+    rows_failed = failed.get_column(RID_COL).n_unique()
+    summary: dict[str, Any] = {
+        "rows_read": frame.height,
+        "rows_accepted": len(accepted_rows),
+        "rows_rejected": rejected.get_column(RID_COL).n_unique(),
+        "rows_failed": rows_failed,
+        "records_built": len(built),
+        "records_sent": outcomes.records_sent,
+        "records_accepted": len(outcomes.accepted),
+        "records_rejected": len(outcomes.rejected),
+        "records_failed": len(failed_reasons),
+        "requests": outcomes.requests,
+        "api_errors": report.error_count,
+        "aborted": outcomes.aborted,
+        "rejected_file": str(rejected_file) if rejected_file else None,
+        "failed_file": str(failed_file) if failed_file else None,
+    }
+    if outcomes.aborted and outcomes.aborted.startswith("the API rejected the key"):
+        summary["exit_code"] = EXIT_ABORTED
+    elif summary["rows_rejected"] or summary["rows_failed"]:
+        summary["exit_code"] = EXIT_ROWS_NOT_IMPORTED
+    else:
+        summary["exit_code"] = EXIT_OK
+    return summary
+
+
+def _reason_frame(items: list[tuple[list[int], str, str]]) -> pl.DataFrame:
+    """One reasons row per input row of each (row ids, field, error) item."""
+    return pl.DataFrame(
+        {
+            RID_COL: [rids for rids, _, _ in items],
+            FIELD_COL: [f for _, f, _ in items],
+            ERROR_COL: [e for _, _, e in items],
+        },
+        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
+    ).explode(RID_COL).cast(REASONS_SCHEMA)

@@ -1,0 +1,117 @@
+"""The reconciliation report: files a person can act on and a cron job can check.
+
+A report directory holds:
+
+* ``summary.json`` — counts, options and exit code of the run (never the API key);
+* ``rejected.csv`` — one row per input row that needs fixing (validation or API rejection):
+  ``_error, _field, _stage, _file, _row`` and then the row's original columns, so the file can be
+  fixed and imported again as it is (``_`` columns are ignored on input);
+* ``failed.csv`` — the same layout for valid rows that did not reach the platform (network, 5xx,
+  abort): import it again to retry;
+* ``errors.jsonl`` — every error answer of the API, with the rows of the request;
+* ``payloads.jsonl`` — with ``--dry-run``, one request body per line, exactly as it would be sent.
+
+Everything is created readable by the owner only (directories 0700, files 0600): it holds personal
+data. Cells that a spreadsheet would run as a formula are neutralised with a leading ``'`` (OWASP
+CSV injection); ``importer.read`` undoes this when the file is imported again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import polars as pl
+
+from importer.read import FILE_COL, RID_COL, ROW_COL
+from importer.validate import ERROR_COL, FIELD_COL, STAGE_COL
+
+REPORT_COLUMNS = (ERROR_COL, FIELD_COL, STAGE_COL, FILE_COL, ROW_COL)
+_FORMULA_START = r"^[=+\-@\t\r]"
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as ``20261125T104500Z-3f9a``."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def neutralise(expr: pl.Expr) -> pl.Expr:
+    """Prefix ``'`` to a cell a spreadsheet would evaluate (starts with = + - @ tab or CR)."""
+    return pl.when(expr.str.contains(_FORMULA_START)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def open_private(path: Path, mode: str = "wb") -> IO[Any]:
+    """Open for writing, creating the file 0600 (and tightening an existing one)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return os.fdopen(fd, mode)
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=DIR_MODE)
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
+    return path
+
+
+class Report:
+    """One run's report directory; files are written as the run goes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = make_private_dir(directory)
+        self._errors: IO[bytes] | None = None
+        self.error_count = 0
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def api_error(self, entry: dict[str, Any]) -> None:
+        """Append one API error answer to errors.jsonl."""
+        if self._errors is None:
+            self._errors = open_private(self.path("errors.jsonl"), "ab")
+        self._errors.write(orjson.dumps(entry) + b"\n")
+        self._errors.flush()
+        self.error_count += 1
+
+    def payloads(self, bodies: list[bytes]) -> Path:
+        with open_private(self.path("payloads.jsonl")) as out:
+            for body in bodies:
+                out.write(body + b"\n")
+        return self.path("payloads.jsonl")
+
+    def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
+        """Write rows with their reasons (``_rid, _field, _error, _stage``) and original columns."""
+        if reasons.is_empty():
+            return None
+        originals = [c for c in inputs.columns if c not in (RID_COL, FILE_COL, ROW_COL)]
+        table = (
+            reasons.join(inputs, on=RID_COL, how="left")
+            .sort(RID_COL)
+            .select(*REPORT_COLUMNS, *originals)
+            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals)
+                          if inputs.schema.get(c, pl.String) == pl.String)
+        )
+        target = self.path(name)
+        with open_private(target) as out:
+            table.write_csv(out)
+        return target
+
+    def summary(self, summary: dict[str, Any]) -> Path:
+        target = self.path("summary.json")
+        with open_private(target) as out:
+            out.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+        return target
+
+    def close(self) -> None:
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None

@@ -1,0 +1,137 @@
+"""Run settings as frozen dataclasses, and the one place the API key is read.
+
+The API key is a secret: it comes from the environment (``ECDP_API_KEY``) or from a file, never from a
+command-line value. ``ApiKey`` keeps it out of ``repr``/``str`` so it cannot leak into logs, reports,
+tracebacks or exception messages by accident; only the HTTP layer calls ``reveal()``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from importer.errors import UsageError
+
+DEFAULT_API_URL = "https://api.ecdp.app"
+API_URL_ENV = "ECDP_API_URL"
+API_KEY_ENV = "ECDP_API_KEY"
+
+CUSTOMER_MODES = ("Add", "Update", "AddOrUpdate")
+MATCH_BY_FIELDS = {
+    "Email": "email",
+    "PhoneNumber": "phone",
+    "CrmId": "crmId",
+    "VisitorId": "visitorId",
+    "GUID": None,  # the API documents no customer field that carries a GUID: refused with a reason
+}
+
+
+class ApiKey:
+    """A secret string that never shows itself in ``repr``, ``str`` or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "ApiKey('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def load_api_key(key_file: Path | None, environ: dict[str, str] | None = None) -> ApiKey:
+    """Return the key from ``key_file`` if given, else from ``ECDP_API_KEY``; raise UsageError if absent."""
+    env = os.environ if environ is None else environ
+    if key_file is not None:
+        try:
+            value = key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot read the API key file {key_file}: {exc.strerror or exc}.",
+                "Check the path given to --api-key-file.",
+            ) from None
+        if not value:
+            raise UsageError(f"The API key file {key_file} is empty.", "Put the key on its first line.")
+        if key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            # Readable by others is a risk worth mentioning, not a reason to refuse the run.
+            warnings.warn(f"{key_file} is readable by other users; consider 'chmod 600 {key_file}'.")
+        return ApiKey(value)
+    value = env.get(API_KEY_ENV, "").strip()
+    if not value:
+        raise UsageError(
+            "No API key: set ECDP_API_KEY or pass --api-key-file PATH.",
+            "Use --dry-run to check a file without a key, or --sandbox to try the built-in sandbox.",
+        )
+    return ApiKey(value)
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials, query or fragment: safe to print and to write to reports."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def check_api_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"The API URL {public_url(url)!r} is not an http(s) URL.",
+            f"Pass --api-url https://api.ecdp.app or set {API_URL_ENV}.",
+        )
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where and how to talk to the API."""
+
+    url: str = DEFAULT_API_URL
+    key: ApiKey | None = None
+    timeout_s: float = 60.0
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class CustomerOptions:
+    """What a customers import sends and how it treats rows."""
+
+    mode: str = "AddOrUpdate"
+    match_by: str = "Email"
+    allow_confirmation_emails: bool = False
+
+    @property
+    def match_field(self) -> str:
+        field_name = MATCH_BY_FIELDS[self.match_by]
+        if field_name is None:
+            raise UsageError(
+                "--match-by GUID is not supported: the API documents no customer field that carries a GUID.",
+                "Match by Email, PhoneNumber, CrmId or VisitorId, as set in Settings > Customers.",
+            )
+        return field_name
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options common to every import command."""
+
+    chunk_size: int = 100
+    dry_run: bool = False
+    report_dir: Path | None = None
+    progress: bool = True

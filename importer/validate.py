@@ -1,0 +1,120 @@
+"""Run a pandera schema over a frame and turn its failure cases into per-row reasons.
+
+Reasons are built from pandera's structured ``failure_cases`` (``index``, ``column``, ``check_number``)
+and the schema's own ``Check`` objects (name, statistics, custom error), never by parsing message text.
+Message templates are made once per (column, check), then filled in with polars expressions, so the
+cost does not grow with a Python loop over failing rows.
+
+The result is a *reasons* frame: one row per failure with ``_rid``, ``_field``, ``_error``. Callers
+collect reasons from several sources (schema, duplicates, grouping) and hand them to ``reject``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandera.polars as pa
+import polars as pl
+
+from importer.errors import InputError
+from importer.read import RID_COL
+
+FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
+REASONS_SCHEMA = {RID_COL: pl.Int64, FIELD_COL: pl.String, ERROR_COL: pl.String}
+MAX_VALUE_SHOWN = 60
+
+
+def no_reasons() -> pl.DataFrame:
+    return pl.DataFrame(schema=REASONS_SCHEMA)
+
+
+def schema_reasons(
+    frame: pl.DataFrame,
+    schema: pa.DataFrameSchema,
+    pattern_meanings: Mapping[str, str],
+    required_meanings: Mapping[str, str],
+) -> pl.DataFrame:
+    """Every way each row of ``frame`` breaks ``schema``, as a reasons frame (empty when all pass)."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return no_reasons()
+    frame_level = cases.filter(pl.col("index").is_null())
+    if frame_level.height:
+        # Column presence and dtypes are arranged by the caller; reaching this is a bug worth stating.
+        first = frame_level.row(0, named=True)
+        raise InputError(f"Internal schema mismatch on column {first['column']}: {first['check']}.")
+    templates = pl.DataFrame(
+        [
+            _template(schema, column, check_number, pattern_meanings, required_meanings)
+            for column, check_number in cases.select("column", "check_number").unique().iter_rows()
+        ],
+        schema={"column": pl.String, "check_number": pl.Int32, "prefix": pl.String, "shows": pl.String, "suffix": pl.String},
+        orient="row",
+    )
+    value = pl.col("failure_case").cast(pl.String)
+    shown = (
+        pl.when(pl.col("shows") == "length")
+        .then(value.str.len_chars().cast(pl.String))
+        .when(pl.col("shows") == "value")
+        .then(_shorten(value))
+        .otherwise(pl.lit(""))
+    )
+    row_ids = frame.select(pl.int_range(pl.len(), dtype=pl.Int32).alias("index"), RID_COL)
+    return (
+        cases.join(templates, on=["column", "check_number"], how="left", nulls_equal=True)
+        .join(row_ids, on="index")
+        .select(
+            RID_COL,
+            pl.col("column").alias(FIELD_COL),
+            pl.concat_str([pl.col("column"), pl.lit(": "), pl.col("prefix"), shown, pl.col("suffix")]).alias(ERROR_COL),
+        )
+        .sort(RID_COL, maintain_order=True)
+    )
+
+
+def _template(
+    schema: pa.DataFrameSchema,
+    column: str,
+    check_number: int | None,
+    pattern_meanings: Mapping[str, str],
+    required_meanings: Mapping[str, str],
+) -> tuple[str, int | None, str, str, str]:
+    """(column, check_number, prefix, what to show, suffix) for one failing check of one column."""
+    if check_number is None:  # not_nullable has no check number
+        return column, None, required_meanings.get(column, "is required"), "", ""
+    check = schema.columns[column].checks[check_number]
+    stats = check.statistics or {}
+    if check.name == "str_length":
+        return column, check_number, "has ", "length", f" characters; at most {stats['max_value']} are allowed"
+    if check.name == "isin" and not _has_custom_error(check):
+        allowed = ", ".join(str(v) for v in stats["allowed_values"])
+        return column, check_number, "'", "value", f"' is not one of {allowed}"
+    if check.name == "str_matches" and stats.get("pattern") in pattern_meanings:
+        return column, check_number, "'", "value", f"' {pattern_meanings[stats['pattern']]}"
+    return column, check_number, str(check.error), "", ""
+
+
+def _has_custom_error(check: pa.Check) -> bool:
+    return bool(check.error) and not str(check.error).startswith(f"{check.name}(")
+
+
+def _shorten(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.str.len_chars() > MAX_VALUE_SHOWN).then(
+        value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…")
+    ).otherwise(value)
+
+
+def combine(reasons: list[pl.DataFrame]) -> pl.DataFrame:
+    """All reasons of all rows, one row per rejected row: fields joined by ``;``, errors by ``; ``."""
+    stacked = pl.concat([r.select(REASONS_SCHEMA.keys()).cast(REASONS_SCHEMA) for r in reasons])
+    return (
+        stacked.group_by(RID_COL, maintain_order=True)
+        .agg(
+            pl.col(FIELD_COL).unique(maintain_order=True).str.join(";"),
+            pl.col(ERROR_COL).str.join("; "),
+        )
+        .sort(RID_COL)
+    )

@@ -1,0 +1,79 @@
+"""The customer record of POST /customers as a pandera schema (polars backend).
+
+It reads like the API documentation's table: field, max length, enum, format. The frame it validates
+is already normalised (trimmed, e-mail lower-cased, phone stripped of separators, gender and consent
+values in the documented spelling, dateOfBirth rendered as the UTC instant the API takes), so every
+check here is about what is *sent*. A value that normalisation could not interpret is left as the user
+wrote it, and fails the format or enum check below with that value.
+
+Columns that depend on the input (``attr.<name>``, ``consent.<id>``) and on the run's options (which
+field is matched, whether AwaitingConfirmation may be sent) are added by ``customer_schema``.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+from pandera.typing.polars import Series
+
+EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
+ATTRIBUTE_NAME_MAX = 256
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+GENDERS = ("Male", "Female", "NotSpecified")
+CONSENT_VALUES = ("False", "AwaitingConfirmation", "True")
+AWAITING_CONFIRMATION = "AwaitingConfirmation"
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+PHONE_PATTERN = r"^\+?[0-9]+$"
+API_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+
+#: What a failed ``str_matches`` check means, for the report.
+PATTERN_MEANINGS = {
+    EMAIL_PATTERN: "is not an e-mail address (one @, text on both sides, no spaces)",
+    PHONE_PATTERN: "is not a phone number (digits, optionally a leading +)",
+    API_DATETIME_PATTERN: "is not an ISO 8601 date or date-time (e.g. 1990-05-17 or 1990-05-17T08:30:00+02:00)",
+}
+
+
+class Customer(pa.DataFrameModel):
+    """One customer as POST /customers takes it; every field optional unless matched by."""
+
+    email: Series[str] = pa.Field(nullable=True, str_length={"max_value": EMAIL_MAX}, str_matches=EMAIL_PATTERN)
+    phone: Series[str] = pa.Field(nullable=True, str_length={"max_value": PHONE_MAX}, str_matches=PHONE_PATTERN)
+    crmId: Series[str] = pa.Field(nullable=True, str_length={"max_value": CRM_ID_MAX})
+    visitorId: Series[str] = pa.Field(nullable=True, str_length={"max_value": VISITOR_ID_MAX})
+    firstName: Series[str] = pa.Field(nullable=True, str_length={"max_value": NAME_MAX})
+    lastName: Series[str] = pa.Field(nullable=True, str_length={"max_value": NAME_MAX})
+    dateOfBirth: Series[str] = pa.Field(nullable=True, str_matches=API_DATETIME_PATTERN)
+    gender: Series[str] = pa.Field(nullable=True, isin=GENDERS)
+
+    class Config:
+        strict = False  # attribute, consent and bookkeeping columns are added per run
+        coerce = False
+
+
+#: The standard fields, in the order the API documents them.
+CUSTOMER_FIELDS: tuple[str, ...] = tuple(Customer.to_schema().columns)
+
+
+def customer_schema(
+    match_field: str,
+    attribute_columns: list[str],
+    consent_columns: list[str],
+    allow_confirmation_emails: bool,
+) -> pa.DataFrameSchema:
+    """The schema for one run: the matched field required, plus this input's attribute/consent columns."""
+    consent_checks = [pa.Check.isin(CONSENT_VALUES)]
+    if not allow_confirmation_emails:
+        consent_checks.append(
+            pa.Check.notin(
+                [AWAITING_CONFIRMATION],
+                error=(
+                    "is AwaitingConfirmation, which makes the platform e-mail the customer; "
+                    "pass --allow-confirmation-emails to send it"
+                ),
+            )
+        )
+    extra = {name: pa.Column(str, nullable=True) for name in attribute_columns}
+    extra |= {name: pa.Column(str, checks=consent_checks, nullable=True) for name in consent_columns}
+    return Customer.to_schema().update_column(match_field, nullable=False).add_columns(extra)

@@ -1,0 +1,91 @@
+"""Helpers for tests that run the CLI against the sandbox and read what it left behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from click.testing import CliRunner, Result
+
+from importer.cli import cli
+
+
+@dataclass
+class Run:
+    """One CLI run: click's result plus the report it wrote (if any)."""
+
+    result: Result
+    report_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+    @property
+    def stdout(self) -> str:
+        return self.result.stdout
+
+    @property
+    def stderr(self) -> str:
+        return self.result.stderr
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return orjson.loads((self.report_dir / "summary.json").read_bytes())
+
+    def rows(self, name: str) -> list[dict[str, str]]:
+        path = self.report_dir / name
+        if not path.exists():
+            return []
+        return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+    @property
+    def rejected(self) -> list[dict[str, str]]:
+        return self.rows("rejected.csv")
+
+    @property
+    def failed(self) -> list[dict[str, str]]:
+        return self.rows("failed.csv")
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool = False, crlf: bool = False) -> Path:
+    """Write a CSV with Python's csv module (quoting what needs quoting)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n" if crlf else "\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
+    return path
+
+
+def run_cli(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path | None = None) -> Run:
+    """Run ``ecdp-import ARGS --report-dir DIR`` in-process; stdout and stderr kept apart."""
+    extra = ["--report-dir", str(report_dir)] if report_dir is not None else []
+    result = CliRunner().invoke(cli, [*args, *extra, "--no-progress"], env=env, catch_exceptions=False)
+    return Run(result, report_dir or Path("/nonexistent"))
+
+
+def sandbox_env(server: Any) -> dict[str, str]:
+    return {"ECDP_API_KEY": server.api_key, "ECDP_API_URL": server.url}
+
+
+def get(server: Any, path: str) -> httpx.Response:
+    return httpx.get(server.url + path, headers={"x-api-key": server.api_key}, timeout=10)
+
+
+def customer(server: Any, email: str) -> dict[str, Any] | None:
+    response = get(server, f"/customers/email/{email}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def assert_accounted(summary: dict[str, Any]) -> None:
+    """The invariant of every run: each row read is accepted, rejected or failed."""
+    assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]

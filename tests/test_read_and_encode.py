@@ -1,0 +1,68 @@
+"""Reading inputs (errors as one sentence, exit 2) and JSON encoding (exact for any text)."""
+
+from __future__ import annotations
+
+import orjson
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer import encode
+from tests.support import run_cli
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("latin1.csv", "email,firstName\nb@example.com,J\xf6rg\n".encode("latin-1"), "is not UTF-8"),
+        ("dup.csv", b"email,email\na@example.com,b@example.com\n", "has the column 'email' twice"),
+        ("noname.csv", b"email,,x\na@example.com,1,2\n", "column without a name"),
+        ("ragged.csv", b"email,firstName\na@example.com,A,extra\n", "Cannot read"),
+        ("empty.csv", b"", "no 'email' column"),
+    ],
+    ids=["not-utf8", "duplicate-column", "blank-header", "ragged-row", "empty-file"],
+)
+def test_unreadable_input_is_one_sentence_and_exit_2(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    run = run_cli(["customers", str(path), "--dry-run"], report_dir=tmp_path / "r")
+    assert run.exit_code == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("target", ["missing.csv", "."], ids=["missing-path", "directory"])
+def test_bad_paths(tmp_path, target):
+    run = run_cli(["customers", str(tmp_path / target), "--dry-run"], report_dir=tmp_path / "r")
+    assert run.exit_code == 2 and run.stderr.startswith("Error: ")
+
+
+def test_header_only_file_is_a_clean_empty_run(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("email,firstName\n")
+    run = run_cli(["customers", str(path), "--dry-run"], report_dir=tmp_path / "r")
+    assert run.exit_code == 0 and run.summary["rows_read"] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text()), min_size=1, max_size=20))
+def test_json_text_round_trips_any_string(values):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    encoded = frame.select(encode.text(pl.col("v"))).to_series().to_list()
+    assert [None if e is None else orjson.loads(e) for e in encoded] == values
+
+
+def test_absent_members_are_left_out():
+    frame = pl.DataFrame({"a": ["x", None], "b": [None, None]}, schema={"a": pl.String, "b": pl.String})
+    record = encode.obj(
+        [encode.member("a", encode.text(pl.col("a"))), encode.member("list", encode.array([encode.name_value("n", pl.col("b"))]))]
+    )
+    assert frame.select(record).to_series().to_list() == ['{"a":"x"}', "{}"]
+
+
+def test_bodies_splice_records_in_order():
+    records = pl.DataFrame({"_rid": [0, 1, 2], "_json": ['{"i":0}', '{"i":1}', '{"i":2}']})
+    chunks = list(encode.chunks(records, 2))
+    assert [c.row_ids for c in chunks] == [[[0], [1]], [[2]]]
+    assert orjson.loads(chunks[0].body({"mode": "Add"})) == {"mode": "Add", "data": [{"i": 0}, {"i": 1}]}
