@@ -165,8 +165,9 @@ def _api(common: dict[str, Any]) -> Iterator[tuple[ApiSettings, str]]:
             yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
         return
     url = check_api_url(common["api_url"])
-    key = None if common["dry_run"] and not common["api_key_file"] and not os.environ.get(API_KEY_ENV) \
-        else load_api_key(common["api_key_file"])
+    key_given = common["api_key_file"] is not None or bool(os.environ.get(API_KEY_ENV, "").strip())
+    # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
+    key = load_api_key(common["api_key_file"], warn=_warn) if key_given or not common["dry_run"] else None
     yield ApiSettings(url=url, key=key, **shared), url
 
 
@@ -183,6 +184,10 @@ def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _render(summary: dict[str, Any], target: str) -> None:
     """The human summary on stdout."""
     s = summary
@@ -196,7 +201,7 @@ def _render(summary: dict[str, Any], target: str) -> None:
         click.echo(f"  rows:     {s['rows_accepted']} accepted, {s['rows_rejected']} rejected, "
                    f"{s['rows_failed']} failed")
         click.echo(
-            f"  records:  {s['records_built']} built, {s['records_sent']} sent in {s['requests']} requests, "
+            f"  records:  {s['records_built']} built, {s['records_sent']} sent in {_count(s['requests'], 'request')}, "
             f"{s['records_accepted']} accepted  ({s['duration_s']:.2f} s)"
         )
     if s.get("aborted"):

@@ -109,10 +109,12 @@ class Sender:
         envelope: dict[str, str],
         on_error: Callable[[ApiErrorEvent], None],
         progress: tqdm | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.api, self.path, self.envelope = api, path, envelope
         self.on_error = on_error
         self.progress = progress
+        self.transport = transport  # tests inject answers a server cannot give on demand
         self.outcomes = Outcomes()
 
     async def run(self, chunks: Iterable[Chunk]) -> Outcomes:
@@ -127,7 +129,7 @@ class Sender:
         limits = httpx.Limits(max_connections=self.api.concurrency, max_keepalive_connections=self.api.concurrency)
         pending = iter(chunks)
         async with httpx.AsyncClient(
-            base_url=self.api.url, headers=headers, timeout=self.api.timeout_s, limits=limits
+            base_url=self.api.url, headers=headers, timeout=self.api.timeout_s, limits=limits, transport=self.transport
         ) as client:
             try:
                 async with asyncio.TaskGroup() as group:

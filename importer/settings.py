@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -53,7 +53,9 @@ class ApiKey:
         return hash(self._value)
 
 
-def load_api_key(key_file: Path | None, environ: dict[str, str] | None = None) -> ApiKey:
+def load_api_key(
+    key_file: Path | None, environ: dict[str, str] | None = None, warn: Callable[[str], None] | None = None
+) -> ApiKey:
     """Return the key from ``key_file`` if given, else from ``ECDP_API_KEY``; raise UsageError if absent."""
     env = os.environ if environ is None else environ
     if key_file is not None:
@@ -66,9 +68,9 @@ def load_api_key(key_file: Path | None, environ: dict[str, str] | None = None) -
             ) from None
         if not value:
             raise UsageError(f"The API key file {key_file} is empty.", "Put the key on its first line.")
-        if key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if warn is not None and key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             # Readable by others is a risk worth mentioning, not a reason to refuse the run.
-            warnings.warn(f"{key_file} is readable by other users; consider 'chmod 600 {key_file}'.")
+            warn(f"the API key file {key_file} can be read by other users; run 'chmod 600 {key_file}'.")
         return ApiKey(value)
     value = env.get(API_KEY_ENV, "").strip()
     if not value:
