@@ -130,8 +130,7 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Port to listen on (0: any free port).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite file that keeps the data across restarts (default: in memory).")
 @click.option("--api-key", "sandbox_key",

@@ -1,0 +1,322 @@
+"""The sandbox's HTTP face: a Starlette app that answers like the ECDP REST API.
+
+Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
+
+    POST   /customers                  201 {"status": 0}
+    GET    /customers/id/{id}          200 {"status": 0, "data": {"id": 1, ...stored fields}} | 404
+    GET    /customers/email/{email}    (likewise; e-mail addresses match without regard to letter case)
+    GET    /customers/phone/{phone}    (likewise)
+    GET    /customers/crmId/{crmId}    (likewise)
+    POST   /orders                     201 {"status": 0}
+    GET    /orders/{id}                200 {"status": 0, "data": order} | 404 (missing or deleted)
+    DELETE /orders/{id}                200 {"status": 0, "data": order}, marking it deleted | 404
+    PUT    /orders/status              200 {"status": 0} | 400 `orderId: No order with this id exists.`
+    GET    /customerattributes, /customerconsents, /orderattributes, /productattributes
+                                       200 {"status": 0, "data": [{"id", "name", "type"}, ...]}
+    GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
+
+Every error is RFC 7807 problem details (`application/problem+json`): type, title, status, detail,
+instance and, for 400, `errors` shaped by `config.errors_style`. A 400 means nothing from the request
+was stored. Bodies must be sent as `Content-Type: application/json` (else 415, as ASP.NET answers).
+
+The parsed body of a request lives only inside the synchronous `_save_*` and `_set_*` methods, so it
+is released before the response is built. This module holds no rules (see `rules`) and no storage (see `store`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from importer.sandbox import rules
+from importer.sandbox.config import SandboxConfig, Setting
+from importer.sandbox.stats import RequestStats
+from importer.sandbox.store import Store
+
+PROBLEM_KINDS: dict[int, tuple[str, str]] = {
+    400: ("https://tools.ietf.org/html/rfc9110#section-15.5.1", "One or more validation errors occurred."),
+    401: ("https://tools.ietf.org/html/rfc9110#section-15.5.2", "Unauthorized"),
+    404: ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
+    405: ("https://tools.ietf.org/html/rfc9110#section-15.5.6", "Method Not Allowed"),
+    415: ("https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported Media Type"),
+    500: ("https://tools.ietf.org/html/rfc9110#section-15.6.1", "An error occurred while processing your request."),
+}
+UNMATCHED_ROUTE = "(no route)"
+SANDBOX_ROUTES = "/_sandbox/"
+
+
+class Rejected(Exception):
+    """Ends a request with a problem response: `errors` (for 400) are `path: message` strings."""
+
+    def __init__(self, status: int, detail: str, errors: Sequence[str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+
+
+def invalid(errors: Sequence[str]) -> Rejected:
+    count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
+    detail = f"The request was not processed, so nothing from it was stored ({count}). First error: {errors[0]}"
+    return Rejected(400, detail, errors)
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status, media_type="application/json")
+
+
+def problem(
+    status: int,
+    detail: str,
+    instance: str,
+    errors: Sequence[str] | None = None,
+    errors_style: str = "list",
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An RFC 7807 problem response; `errors_style` is "list", "dict" (path → messages) or "none"."""
+    kind, title = PROBLEM_KINDS.get(status, ("about:blank", "Error"))
+    content: dict[str, Any] = {"type": kind, "title": title, "status": status, "detail": detail, "instance": instance}
+    if errors is not None and errors_style == "list":
+        content["errors"] = list(errors)
+    elif errors is not None and errors_style == "dict":
+        grouped: dict[str, list[str]] = {}
+        for error in errors:
+            path, _, message = error.partition(": ")
+            grouped.setdefault(path, []).append(message)
+        content["errors"] = grouped
+    return Response(orjson.dumps(content), status, headers, media_type="application/problem+json")
+
+
+def parse_json(raw: bytes) -> Any:
+    """The parsed body, or a 400 that says why it is not JSON."""
+    if not raw.strip():
+        raise invalid(["$: The request body is empty: send a JSON object."])
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise invalid([f"$: The request body is not valid JSON: {error}."]) from None
+
+
+def _route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The template of the route the router will pick, e.g. "/orders/{id}", for statistics."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL and isinstance(route, Route):
+            return route.path_format
+        if match is Match.PARTIAL and partial is None and isinstance(route, Route):
+            partial = route.path_format
+    return partial or UNMATCHED_ROUTE
+
+
+class Gate:
+    """ASGI middleware: refuses requests without the API key and records every request in the stats."""
+
+    def __init__(self, app: ASGIApp, config: SandboxConfig, stats: RequestStats, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.api_key = config.api_key.encode()
+        self.stats = stats
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, route = scope["method"], _route_template(self.routes, scope)
+        status, body = 500, bytearray()
+        body_read = False
+
+        async def receive_and_keep() -> Message:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] == "http.request":
+                body_read = True
+                body.extend(message.get("body", b""))
+            return message
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send_and_note)
+            else:
+                await self.app(scope, receive_and_keep if method == "POST" else receive, send_and_note)
+        finally:
+            if not route.startswith(SANDBOX_ROUTES):
+                self.stats.record(method, route, status, bytes(body) if body_read else None)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        given = Headers(scope=scope).get("x-api-key")
+        if given is None:
+            detail = "The x-api-key header is missing: send the business unit's API key in it."
+        elif not secrets.compare_digest(given.encode(), self.api_key):
+            detail = "The API key in the x-api-key header is not valid for this business unit."
+        else:
+            return None
+        return problem(401, detail, scope["path"])
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Endpoints:
+    """The route handlers of one sandbox business unit."""
+
+    def __init__(self, config: SandboxConfig, store: Store, stats: RequestStats) -> None:
+        self.config = config
+        self.store = store
+        self.stats = stats
+
+    def routes(self) -> list[Route]:
+        config = self.config
+        return [
+            Route("/customers", self.post_customers, methods=["POST"]),
+            Route("/customers/id/{id:int}", self.get_customer_by_id),
+            *(
+                Route(f"/customers/{field}/{{{field}:path}}", self.get_customer_by_field)
+                for field in ("email", "phone", "crmId")
+            ),
+            Route("/orders", self.post_orders, methods=["POST"]),
+            Route("/orders/status", self.put_order_status, methods=["PUT"]),
+            Route("/orders/{id:path}", self.get_or_delete_order, methods=["GET", "DELETE"]),
+            Route("/customerattributes", self.settings_list(config.customer_attributes)),
+            Route("/customerconsents", self.settings_list(config.consents)),
+            Route("/orderattributes", self.settings_list(config.order_attributes)),
+            Route("/productattributes", self.settings_list(config.product_attributes)),
+            Route(f"{SANDBOX_ROUTES}stats", self.get_stats),
+        ]
+
+    # -- customers --------------------------------------------------------------------------------
+
+    async def post_customers(self, request: Request) -> Response:
+        errors = self._save_customers(await _json_body(request))
+        if errors:
+            raise invalid(errors)
+        return json_response({"status": 0}, 201)
+
+    def _save_customers(self, raw: bytes) -> list[str]:
+        body = parse_json(raw)
+        errors = rules.validate_customers_request(body)
+        if errors:
+            return errors
+        return self.store.save_customers(body["mode"], rules.MATCH_FIELDS[body["matchBy"]], body["data"])
+
+    async def get_customer_by_id(self, request: Request) -> Response:
+        customer_id: int = request.path_params["id"]
+        return _found(self.store.customer_by_id(customer_id), f"No customer with id {customer_id} exists.")
+
+    async def get_customer_by_field(self, request: Request) -> Response:
+        ((field, value),) = request.path_params.items()
+        return _found(self.store.customer_by(field, value), f"No customer with {field} {value!r} exists.")
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    async def post_orders(self, request: Request) -> Response:
+        errors = self._save_orders(await _json_body(request))
+        if errors:
+            raise invalid(errors)
+        return json_response({"status": 0}, 201)
+
+    def _save_orders(self, raw: bytes) -> list[str]:
+        body = parse_json(raw)
+        errors = rules.validate_orders_request(body, self.config.identification)
+        if errors:
+            return errors
+        return self.store.save_orders(body["mode"], body["data"])
+
+    async def get_or_delete_order(self, request: Request) -> Response:
+        """GET reads the order; DELETE marks it deleted and returns it. Either way, deleted is missing."""
+        order_id = request.path_params["id"]
+        act = self.store.delete_order if request.method == "DELETE" else self.store.order
+        return _found(act(order_id), f"No order with id {order_id!r} exists.")
+
+    async def put_order_status(self, request: Request) -> Response:
+        errors = self._set_order_status(await _json_body(request))
+        if errors:
+            raise invalid(errors)
+        return json_response({"status": 0})
+
+    def _set_order_status(self, raw: bytes) -> list[str]:
+        body = parse_json(raw)
+        errors = rules.validate_order_status_request(body)
+        if errors:
+            return errors
+        if self.store.set_order_status(body["orderId"], body["orderStatus"]) is None:
+            return ["orderId: No order with this id exists."]
+        return []
+
+    # -- settings and the sandbox's own routes ----------------------------------------------------
+
+    @staticmethod
+    def settings_list(settings: Sequence[Setting]) -> Endpoint:
+        content = orjson.dumps({"status": 0, "data": [setting.as_json() for setting in settings]})
+
+        async def endpoint(request: Request) -> Response:
+            return Response(content, media_type="application/json")
+
+        return endpoint
+
+    async def get_stats(self, request: Request) -> Response:
+        wanted = request.query_params.get("bodies", "0")
+        if not wanted.isdigit():
+            raise invalid([f"bodies: The query parameter bodies must be a whole number, not {wanted!r}."])
+        return json_response({**self.stats.as_json(bodies=int(wanted)), "store": self.store.counts().as_json()})
+
+
+async def _json_body(request: Request) -> bytes:
+    """The raw body of a request that declares JSON; 415 for any other content type."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        given = f"Content-Type {media_type!r}" if media_type else "no Content-Type"
+        raise Rejected(415, f"The body must be JSON, sent with Content-Type: application/json; this had {given}.")
+    return await request.body()
+
+
+def _found(document: dict[str, Any] | None, missing: str) -> Response:
+    if document is None:
+        raise Rejected(404, missing)
+    return json_response({"status": 0, "data": document})
+
+
+def create_app(config: SandboxConfig, store: Store, stats: RequestStats | None = None) -> Starlette:
+    """The sandbox app for one business unit; requests are counted in `stats` (a new one if None)."""
+    stats = RequestStats() if stats is None else stats
+    routes = Endpoints(config, store, stats).routes()
+
+    async def on_rejected(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Rejected)
+        return problem(exc.status, exc.detail, request.url.path, exc.errors, config.errors_style)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        method, path = request.method, request.url.path
+        detail = {
+            404: f"No route matches {method} {path}.",
+            405: f"{path} does not accept {method}.",
+        }.get(exc.status_code, exc.detail)
+        return problem(exc.status_code, detail, path, headers=exc.headers)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        return problem(500, f"The sandbox failed: {type(exc).__name__}: {exc}", request.url.path)
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(Gate, config=config, stats=stats, routes=routes)],
+        exception_handlers={Rejected: on_rejected, HTTPException: on_http_error, Exception: on_crash},
+    )

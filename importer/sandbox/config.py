@@ -1,0 +1,79 @@
+"""Settings of one sandbox business unit: API key, identification field, error style, settings lists.
+
+A `SandboxConfig` is what the vendor's "Settings" pages hold for a business unit, reduced to what the
+sandbox needs: the API key every request must carry, the default identification field that POST
+/orders requires on `customer`, how 400 responses spell their `errors` member, and the lists that
+GET /customerattributes, /customerconsents, /orderattributes and /productattributes serve.
+
+This module holds data only: no HTTP, no storage, no validation of request bodies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDENTIFICATIONS: tuple[str, ...] = ("Email", "PhoneNumber", "CrmId")
+ERRORS_STYLES: tuple[str, ...] = ("list", "dict", "none")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One entry of a settings list: an attribute or a consent as the platform defines it."""
+
+    id: int
+    name: str
+    type: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "type": self.type}
+
+
+DEMO_CUSTOMER_ATTRIBUTES: tuple[Setting, ...] = (
+    Setting(1, "loyaltyTier", "SingleSelect"),
+    Setting(2, "favouriteCategory", "String"),
+    Setting(3, "newsletterSource", "String"),
+)
+DEMO_CONSENTS: tuple[Setting, ...] = (
+    Setting(1, "Email marketing", "Email"),
+    Setting(2, "SMS marketing", "Sms"),
+    Setting(3, "Profiling", "General"),
+)
+DEMO_ORDER_ATTRIBUTES: tuple[Setting, ...] = (
+    Setting(1, "channel", "String"),
+    Setting(2, "couponCode", "String"),
+)
+DEMO_PRODUCT_ATTRIBUTES: tuple[Setting, ...] = (
+    Setting(1, "color", "String"),
+    Setting(2, "size", "String"),
+)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How one sandbox business unit behaves.
+
+    `identification` is the business unit's default identification field (Settings > Customers):
+    POST /orders requires the matching field of `customer` (Email → email, PhoneNumber → phone,
+    CrmId → crmId). `errors_style` chooses the shape of `errors` in 400 responses: "list" of
+    "path: message" strings (as the vendor docs show), "dict" mapping each path to its messages (as
+    ASP.NET services send), or "none" (no `errors` member at all). The settings lists are served as
+    they are; the sandbox does not yet check request bodies against them.
+    """
+
+    api_key: str
+    identification: str = "Email"
+    errors_style: str = "list"
+    customer_attributes: tuple[Setting, ...] = DEMO_CUSTOMER_ATTRIBUTES
+    consents: tuple[Setting, ...] = DEMO_CONSENTS
+    order_attributes: tuple[Setting, ...] = DEMO_ORDER_ATTRIBUTES
+    product_attributes: tuple[Setting, ...] = DEMO_PRODUCT_ATTRIBUTES
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise ValueError("The sandbox needs a non-empty API key.")
+        if self.identification not in IDENTIFICATIONS:
+            raise ValueError(
+                f"Unknown identification {self.identification!r}: use one of {', '.join(IDENTIFICATIONS)}."
+            )
+        if self.errors_style not in ERRORS_STYLES:
+            raise ValueError(f"Unknown errors_style {self.errors_style!r}: use one of {', '.join(ERRORS_STYLES)}.")

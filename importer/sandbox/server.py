@@ -1,0 +1,148 @@
+"""Running the sandbox: in a background thread for tests (`SandboxServer`), or in the foreground (`serve`).
+
+`SandboxServer` binds its own loopback socket first (port 0 picks a free port, with no race between
+choosing a port and listening on it), runs uvicorn on it in a daemon thread, and waits until uvicorn
+reports it started. It owns its store and statistics, so a test can look at both directly::
+
+    with SandboxServer() as sandbox:
+        httpx.post(f"{sandbox.url}/customers", json=body, headers={"x-api-key": sandbox.api_key})
+        assert sandbox.stats.count("POST", "/customers", 201) == 1
+
+`serve` is what `ecdp-import sandbox` runs: uvicorn in the foreground until Ctrl-C. Neither prints
+or logs the API key.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from importer.sandbox.app import create_app
+from importer.sandbox.config import SandboxConfig
+from importer.sandbox.stats import RequestStats
+from importer.sandbox.store import Store
+
+DEFAULT_HOST = "127.0.0.1"
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every response waits ~40 ms for a delayed ACK (Nagle's algorithm).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class SandboxServer:
+    """A sandbox API on a loopback port, served from a background thread; a context manager.
+
+    Once stopped, a server cannot be started again: create a new one (with the same `db` to see the
+    same data).
+    """
+
+    def __init__(
+        self,
+        *,
+        db: str | None = None,
+        api_key: str | None = None,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        identification: str = "Email",
+        errors_style: str = "list",
+    ) -> None:
+        self.config = SandboxConfig(
+            api_key=api_key or secrets.token_urlsafe(24),
+            identification=identification,
+            errors_style=errors_style,
+        )
+        self.host = host
+        self.port = port
+        self.store = Store(db)
+        self.stats = RequestStats()
+        app = create_app(self.config, self.store, self.stats)
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", lifespan="off", log_config=None, access_log=False)
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def api_key(self) -> str:
+        return self.config.api_key
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:54321 (the real port once started)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = START_TIMEOUT) -> SandboxServer:
+        """Listen and serve in a daemon thread; return once uvicorn reports it started."""
+        if self._thread is not None:
+            raise RuntimeError("This SandboxServer was already started; create a new one to start another.")
+        sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"ecdp-sandbox:{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"The sandbox server on {self.url} stopped while starting; see the log above.")
+            if time.monotonic() > deadline:
+                self._server.should_exit = True
+                raise TimeoutError(f"The sandbox server on {self.url} did not start within {timeout:g} s.")
+            time.sleep(0.005)
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop serving, wait for the thread, close the store. Safe to call twice."""
+        if self._thread is not None and self._thread.is_alive():
+            self._server.should_exit = True
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"The sandbox server on {self.url} did not stop within {timeout:g} s.")
+        self.store.close()
+
+    def reset(self) -> None:
+        """Forget all customers, orders and request statistics."""
+        self.store.reset()
+        self.stats.reset()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve(host: str, port: int, db: str | None, api_key: str, identification: str = "Email") -> None:
+    """Serve the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM.
+
+    `db` None keeps data in memory only; a path keeps it in a SQLite file across restarts.
+    uvicorn logs where it listens and each request line; the API key appears in neither.
+    """
+    config = SandboxConfig(api_key=api_key, identification=identification)
+    store = Store(db)
+    try:
+        uvicorn.run(create_app(config, store), host=host, port=port, log_level="info", lifespan="off")
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises it; here it is the normal way to stop.
+        return
+    finally:
+        store.close()

@@ -1,0 +1,25 @@
+"""Shared fixtures. Each section belongs to one part of the project; add new sections below."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from importer.sandbox import SandboxServer
+
+# -- sandbox: one local ECDP API per test session, emptied before each test ----------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """The session's sandbox API on a free loopback port (in-memory store, random API key)."""
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox with no customers, orders or request statistics."""
+    sandbox_server.reset()
+    return sandbox_server
