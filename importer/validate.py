@@ -18,6 +18,7 @@ import polars as pl
 
 from importer.errors import InputError
 from importer.read import RID_COL
+from schemas.common import MAX_LENGTH, utf16_units
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
 REASONS_SCHEMA = {RID_COL: pl.Int64, FIELD_COL: pl.String, ERROR_COL: pl.String}
@@ -57,7 +58,7 @@ def schema_reasons(
     value = pl.col("failure_case").cast(pl.String)
     shown = (
         pl.when(pl.col("shows") == "length")
-        .then(value.str.len_chars().cast(pl.String))
+        .then(utf16_units(value).cast(pl.String))
         .when(pl.col("shows") == "value")
         .then(_shorten(value))
         .otherwise(pl.lit(""))
@@ -87,7 +88,7 @@ def _template(
         return column, None, required_meanings.get(column, "is required"), "", ""
     check = schema.columns[column].checks[check_number]
     stats = check.statistics or {}
-    if check.name == "str_length":
+    if check.name == MAX_LENGTH:
         return column, check_number, "has ", "length", f" characters; at most {stats['max_value']} are allowed"
     if check.name == "isin" and not _has_custom_error(check):
         allowed = ", ".join(str(v) for v in stats["allowed_values"])

@@ -15,6 +15,8 @@ from __future__ import annotations
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
+from schemas.common import MAX_LENGTH, with_max_lengths
+
 EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
 ATTRIBUTE_NAME_MAX = 256
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -35,15 +37,22 @@ PATTERN_MEANINGS = {
 }
 
 
-class Customer(pa.DataFrameModel):
-    """One customer as POST /customers takes it; every field optional unless matched by."""
+def _max(limit: int) -> dict[str, int]:
+    return {MAX_LENGTH: limit}
 
-    email: Series[str] = pa.Field(nullable=True, str_length={"max_value": EMAIL_MAX}, str_matches=EMAIL_PATTERN)
-    phone: Series[str] = pa.Field(nullable=True, str_length={"max_value": PHONE_MAX}, str_matches=PHONE_PATTERN)
-    crmId: Series[str] = pa.Field(nullable=True, str_length={"max_value": CRM_ID_MAX})
-    visitorId: Series[str] = pa.Field(nullable=True, str_length={"max_value": VISITOR_ID_MAX})
-    firstName: Series[str] = pa.Field(nullable=True, str_length={"max_value": NAME_MAX})
-    lastName: Series[str] = pa.Field(nullable=True, str_length={"max_value": NAME_MAX})
+
+class Customer(pa.DataFrameModel):
+    """One customer as POST /customers takes it; every field optional unless matched by.
+
+    ``metadata`` max lengths are UTF-16 code units, as the platform counts (see ``schemas.common``).
+    """
+
+    email: Series[str] = pa.Field(nullable=True, str_matches=EMAIL_PATTERN, metadata=_max(EMAIL_MAX))
+    phone: Series[str] = pa.Field(nullable=True, str_matches=PHONE_PATTERN, metadata=_max(PHONE_MAX))
+    crmId: Series[str] = pa.Field(nullable=True, metadata=_max(CRM_ID_MAX))
+    visitorId: Series[str] = pa.Field(nullable=True, metadata=_max(VISITOR_ID_MAX))
+    firstName: Series[str] = pa.Field(nullable=True, metadata=_max(NAME_MAX))
+    lastName: Series[str] = pa.Field(nullable=True, metadata=_max(NAME_MAX))
     dateOfBirth: Series[str] = pa.Field(nullable=True, str_matches=API_DATETIME_PATTERN)
     gender: Series[str] = pa.Field(nullable=True, isin=GENDERS)
 
@@ -76,4 +85,4 @@ def customer_schema(
         )
     extra = {name: pa.Column(str, nullable=True) for name in attribute_columns}
     extra |= {name: pa.Column(str, checks=consent_checks, nullable=True) for name in consent_columns}
-    return Customer.to_schema().update_column(match_field, nullable=False).add_columns(extra)
+    return with_max_lengths(Customer.to_schema()).update_column(match_field, nullable=False).add_columns(extra)

@@ -255,3 +255,12 @@ def test_repeated_customer_is_sent_once_and_the_repeat_reported(sandbox, tmp_pat
     assert run.exit_code == 1
     assert "the same email as row 2" in run.rejected[0]["_error"]
     assert customer(sandbox, "a@example.com")["firstName"] == "First"
+
+
+def test_lengths_count_utf16_units_like_the_platform(sandbox, tmp_path):
+    """An emoji is two UTF-16 code units: 128 fit in firstName (256), 129 do not."""
+    rows = [["fits@example.com", "😀" * 128], ["over@example.com", "😀" * 129]]
+    run = import_customers(sandbox, tmp_path, HEADER, rows)
+    assert run.exit_code == 1
+    assert run.rejected[0]["_error"] == "firstName: has 258 characters; at most 256 are allowed"
+    assert customer(sandbox, "fits@example.com")["firstName"] == "😀" * 128
