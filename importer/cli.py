@@ -18,6 +18,7 @@ import click
 
 from importer import __version__
 from importer.errors import EXIT_USAGE, ImporterError
+from importer.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
     API_KEY_ENV,
     API_URL_ENV,
@@ -129,6 +130,27 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
+              help="A file of order lines (products) joined to FILES on the order id; repeatable.")
+@click.option("--mode", type=click.Choice(ORDER_MODES), default="AddOrReplace", show_default=True,
+              help="Add new orders only, Replace existing ones only, or both.")
+@click.option("--customer-match", type=click.Choice(list(CUSTOMER_FIELDS)), default="Email", show_default=True,
+              help="The customer identifier the business unit matches by; required on every order.")
+@connection_options
+@run_options
+def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer_match: str, **common: Any) -> None:
+    """Import orders (lines grouped into orders with products) into POST /orders."""
+    from importer.pipeline import import_orders
+
+    options = OrderOptions(mode=mode, customer_match=customer_match)
+    with _api(common, identification=customer_match) as (api, target):
+        result = import_orders([*files, *items], api, options, _run(common), warn=_warn)
+    _render(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
@@ -154,13 +176,13 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None) -> N
 
 
 @contextlib.contextmanager
-def _api(common: dict[str, Any]) -> Iterator[tuple[ApiSettings, str]]:
+def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tuple[ApiSettings, str]]:
     """API settings for a run; with --sandbox, a sandbox server running for the run's duration."""
     shared = {"timeout_s": common["timeout"], "concurrency": common["concurrency"]}
     if common["sandbox"]:
         from importer.sandbox import SandboxServer
 
-        with SandboxServer() as server:
+        with SandboxServer(identification=identification) as server:
             yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
         return
     url = check_api_url(common["api_url"])

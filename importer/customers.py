@@ -6,7 +6,7 @@ Three steps, each a pure function over frames:
    columns to custom attributes and ``consent.<id>`` columns to consents; it rejects the run (exit 2)
    when the matched field's column is missing or a column name cannot be sent, and lists the columns it
    will ignore.
-2. ``normalise`` applies the documented normalisation with polars expressions (see README).
+2. ``normalise_rows`` applies the documented normalisation with polars expressions (see README).
 3. ``prepare`` validates against ``schemas.customers`` and drops repeated customers, returning the
    records to send and the reasons for every rejected row.
 """
@@ -18,26 +18,23 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from importer import encode
+from importer import encode, normalise
 from importer.errors import InputError
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, combine, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, Prepared, combine, schema_reasons
+from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
     CONSENT_VALUES,
     CUSTOMER_FIELDS,
     GENDERS,
-    INT32_MAX,
-    INT32_MIN,
     PATTERN_MEANINGS,
-    PHONE_PATTERN,
     customer_schema,
 )
 
 ATTR_PREFIX, CONSENT_PREFIX = "attr.", "consent."
 MATCH_BY_NAMES = {"email": "Email", "phone": "PhoneNumber", "crmId": "CrmId", "visitorId": "VisitorId"}
-_PHONE_SEPARATORS = r"[\s\-.()]"
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,6 @@ class CustomerColumns:
     attributes: dict[str, str] = field(default_factory=dict)  # canonical column -> attribute name
     consents: dict[str, int] = field(default_factory=dict)  # canonical column -> consent id
     ignored: list[str] = field(default_factory=list)  # unknown columns, warned about once
-
-
-@dataclass(frozen=True)
-class PreparedCustomers:
-    """The outcome of preparing one input: records to send and reasons for the rows left out."""
-
-    records: pl.DataFrame  # _rid, _json
-    reasons: pl.DataFrame  # _rid, _field, _error: one row per rejected input row
-    columns: CustomerColumns
 
 
 def plan_columns(columns: list[str], match_field: str) -> CustomerColumns:
@@ -119,55 +107,21 @@ def _check_unique_targets(rename: dict[str, str]) -> None:
         seen[target] = source
 
 
-def normalise(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFrame:
+def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFrame:
     """Canonical columns, normalised as documented; values it cannot interpret are left as written."""
     present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])
     missing = [pl.lit(None, dtype=pl.String).alias(f) for f in CUSTOMER_FIELDS if f not in present.columns]
     return (
         present.with_columns(missing)
-        .with_columns(_blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
+        .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
         .with_columns(
-            pl.col("email").str.to_lowercase(),
-            _phone(pl.col("phone")),
-            _spelling(pl.col("gender"), GENDERS),
-            _api_datetime(pl.col("dateOfBirth")),
-            *[_spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
+            normalise.email(pl.col("email")),
+            normalise.phone(pl.col("phone")),
+            normalise.spelling(pl.col("gender"), GENDERS),
+            normalise.api_datetime(pl.col("dateOfBirth")),
+            *[normalise.spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
         )
     )
-
-
-def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    stripped = expr.cast(pl.String).str.strip_chars()
-    return pl.when(stripped != "").then(stripped)
-
-
-def _phone(expr: pl.Expr) -> pl.Expr:
-    """Without spaces, dashes, dots and parentheses when that makes a phone number; else as written."""
-    compact = expr.str.replace_all(_PHONE_SEPARATORS, "")
-    return pl.when(compact.str.contains(PHONE_PATTERN)).then(compact).otherwise(expr)
-
-
-def _spelling(expr: pl.Expr, allowed: tuple[str, ...]) -> pl.Expr:
-    """The documented spelling of a case-insensitive enum value; other values unchanged."""
-    return expr.str.to_lowercase().replace_strict({v.lower(): v for v in allowed}, default=expr, return_dtype=pl.String)
-
-
-def api_instant(expr: pl.Expr) -> pl.Expr:
-    """Parse an ISO 8601 date or date-time (``T`` or a space; ``Z`` or an offset) as a UTC datetime."""
-    iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
-    with_offset = [iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us") for fmt in (
-        "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z",
-    )]
-    naive = [iso.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC") for fmt in (
-        "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M",
-    )]
-    date_only = iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.coalesce([*with_offset, *naive, date_only])
-
-
-def _api_datetime(expr: pl.Expr) -> pl.Expr:
-    """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written."""
-    return api_instant(expr).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").fill_null(expr)
 
 
 def record_json(columns: CustomerColumns) -> pl.Expr:
@@ -190,11 +144,11 @@ def record_json(columns: CustomerColumns) -> pl.Expr:
     )
 
 
-def prepare(frame: pl.DataFrame, options: CustomerOptions) -> PreparedCustomers:
+def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     """Validate and build every customer of ``frame`` (as read by ``importer.read``)."""
     match_field = options.match_field
     columns = plan_columns(frame.columns, match_field)
-    rows = normalise(frame, columns)
+    rows = normalise_rows(frame, columns)
     schema = customer_schema(
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
@@ -204,7 +158,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> PreparedCustomers:
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
     records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL))
-    return PreparedCustomers(records, combine([invalid, repeated]), columns)
+    return Prepared(records, combine([invalid, repeated]), ignored=columns.ignored)
 
 
 def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:

@@ -22,7 +22,10 @@ _WRAP = '{"v":'
 
 
 def text(expr: pl.Expr) -> pl.Expr:
-    """The JSON string literal of a string expression; null stays null."""
+    """The JSON text of a value: a string literal for a string, an array or object for nested values.
+
+    Null stays null.
+    """
     encoded = pl.struct(expr.alias("v")).struct.json_encode()
     return pl.when(expr.is_not_null()).then(encoded.str.slice(len(_WRAP)).str.strip_suffix("}"))
 

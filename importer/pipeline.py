@@ -1,7 +1,7 @@
 """Run an import end to end: read → prepare → encode → send → report, and account for every row.
 
-This is the library API the CLI calls: ``import_customers(paths, api, options, run)`` returns a
-``RunResult`` whose summary is also written to the report directory. Every input row ends in exactly
+This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
+whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``. Every input row ends in exactly
 one of three counts — accepted, rejected (validation or API, in ``rejected.csv``) or failed (valid but
 not in the platform, in ``failed.csv``) — so ``rows_read = rows_accepted + rows_rejected + rows_failed``
 always holds; rows the sender never got an answer for (abort, Ctrl-C) are counted as failed.
@@ -20,15 +20,20 @@ from typing import Any
 import orjson
 import polars as pl
 
-from importer import customers, encode
+from importer import customers, encode, orders
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
 from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
 from importer.report import Report, new_run_id
 from importer.send import ApiErrorEvent, Outcomes, Sender, progress_bar
+from importer.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA, STAGE_COL
+from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA, STAGE_COL, Prepared
 
 Warn = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    """The default warning sink of the library API: callers that want warnings pass their own."""
 
 
 @dataclass(frozen=True)
@@ -43,35 +48,69 @@ class RunResult:
         return int(self.summary["exit_code"])
 
 
+@dataclass(frozen=True)
+class Resource:
+    """What differs between imports: the endpoint, the request envelope and how rows become records."""
+
+    command: str
+    path: str
+    envelope: dict[str, str]
+    prepare: Callable[[pl.DataFrame], Prepared]
+    options: dict[str, Any]  # as shown in the summary
+
+
 def import_customers(
-    paths: Sequence[Path],
-    api: ApiSettings,
-    options: CustomerOptions,
-    run: RunOptions,
-    warn: Warn = lambda message: None,
+    paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
+    _ = options.match_field  # refuses GUID before any file is read
+    resource = Resource(
+        command="customers",
+        path="/customers",
+        envelope={"mode": options.mode, "matchBy": options.match_by},
+        prepare=lambda frame: customers.prepare(frame, options),
+        options={"mode": options.mode, "match_by": options.match_by},
+    )
+    return run_import(resource, paths, api, run, warn)
+
+
+def import_orders(
+    paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
+) -> RunResult:
+    """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
+    resource = Resource(
+        command="orders",
+        path="/orders",
+        envelope={"mode": options.mode},
+        prepare=lambda frame: orders.prepare(frame, options),
+        options={"mode": options.mode, "customer_match": options.customer_match},
+    )
+    return run_import(resource, paths, api, run, warn)
+
+
+def run_import(
+    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = _quiet
+) -> RunResult:
+    """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too."""
     started_at, clock = datetime.now(UTC), time.monotonic()
     if run.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
-    _ = options.match_field  # refuses GUID before any file is read
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     frame = read_inputs(paths)
-    prepared = customers.prepare(frame, options)
-    if prepared.columns.ignored:
-        warn("Ignored columns (not customer fields): " + ", ".join(prepared.columns.ignored) + ".")
+    prepared = resource.prepare(frame)
+    if prepared.ignored:
+        warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / run_id)
-    envelope = {"mode": options.mode, "matchBy": options.match_by}
     chunks = list(encode.chunks(prepared.records, run.chunk_size))
     payloads = None
     try:
         if run.dry_run:
-            payloads = report.payloads([c.body(envelope) for c in chunks])
+            payloads = report.payloads([c.body(resource.envelope) for c in chunks])
             outcomes = Outcomes(accepted=[rids for c in chunks for rids in c.row_ids])
         else:
-            outcomes = _send(chunks, api, "/customers", envelope, report, frame, run.progress)
+            outcomes = _send(chunks, api, resource.path, resource.envelope, report, frame, run.progress)
     finally:
         report.close()
     summary = _account(frame, prepared.reasons, chunks, outcomes, report)
@@ -79,18 +118,18 @@ def import_customers(
         summary["records_accepted"] = 0  # rows_accepted counts the rows that passed every local check
     summary.update(
         run_id=run_id,
-        command="customers",
+        command=resource.command,
         files=[str(p) for p in paths],
         api_url=public_url(api.url),
-        mode=options.mode,
-        match_by=options.match_by,
+        **resource.options,
+        **prepared.notes,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         started_at=started_at.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 3),
         report_dir=str(report.dir),
         payloads_file=str(payloads) if payloads else None,
-        ignored_columns=prepared.columns.ignored,
+        ignored_columns=prepared.ignored,
     )
     report.summary(summary)
     return RunResult(summary=summary, report_dir=report.dir)

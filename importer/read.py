@@ -80,10 +80,10 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as Parquet: {first}", "Check that the file is complete.") from None
-    return frame.select([_as_text(name, dtype) for name, dtype in frame.schema.items()])
+    return frame.select([as_text(name, dtype) for name, dtype in frame.schema.items()])
 
 
-def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     """Render a typed Parquet column as the strings a CSV export would hold."""
     col = pl.col(name)
     if dtype == pl.Date:

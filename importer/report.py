@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
+from importer import encode
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.validate import ERROR_COL, FIELD_COL, STAGE_COL
 
@@ -93,6 +94,9 @@ class Report:
         if reasons.is_empty():
             return None
         originals = [c for c in inputs.columns if c not in (RID_COL, FILE_COL, ROW_COL)]
+        nested = [c for c in originals if inputs.schema[c].is_nested()]
+        if nested:  # a CSV cell holds text: nested Parquet values are written as their JSON
+            inputs = inputs.with_columns(encode.text(pl.col(c)).alias(c) for c in nested)
         table = (
             reasons.join(inputs, on=RID_COL, how="left")
             .sort(RID_COL)

@@ -12,17 +12,29 @@ collect reasons from several sources (schema, duplicates, grouping) and hand the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
 from importer.errors import InputError
 from importer.read import RID_COL
-from schemas.common import MAX_LENGTH, utf16_units
+from schemas.common import MAX_LENGTH, NUMBER, WHOLE_NUMBER, utf16_units
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
 REASONS_SCHEMA = {RID_COL: pl.Int64, FIELD_COL: pl.String, ERROR_COL: pl.String}
 MAX_VALUE_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a resource stage hands to the pipeline: records to send, and reasons for rows left out."""
+
+    records: pl.DataFrame  # _rid (one row id, or the list of an order's row ids), _json
+    reasons: pl.DataFrame  # one row per rejected input row: _rid, _field, _error
+    ignored: list[str] = field(default_factory=list)  # input columns that are not fields
+    notes: dict[str, Any] = field(default_factory=dict)  # resource-specific counts for the summary
 
 
 def no_reasons() -> pl.DataFrame:
@@ -90,6 +102,11 @@ def _template(
     stats = check.statistics or {}
     if check.name == MAX_LENGTH:
         return column, check_number, "has ", "length", f" characters; at most {stats['max_value']} are allowed"
+    if check.name == WHOLE_NUMBER:
+        bounds = f"from {stats['min_value']} to {stats['max_value']}"
+        return column, check_number, "'", "value", f"' is not a whole number {bounds}"
+    if check.name == NUMBER:
+        return column, check_number, "'", "value", "' is not a number (digits, optionally a sign and a decimal point)"
     if check.name == "isin" and not _has_custom_error(check):
         allowed = ", ".join(str(v) for v in stats["allowed_values"])
         return column, check_number, "'", "value", f"' is not one of {allowed}"

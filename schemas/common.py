@@ -1,10 +1,13 @@
-"""Checks shared by the resource schemas.
+"""Checks shared by the resource schemas, declared as field metadata and applied by ``with_checks``.
 
-Length limits are counted the way the platform counts them: the API is an ASP.NET service, whose
-``[StringLength]``/``[MaxLength]`` count UTF-16 code units, so a character outside the Basic
-Multilingual Plane (most emoji) counts twice. pandera's built-in ``str_length`` counts characters, so
-the limit is declared as field metadata (``metadata={"max_length": N}``) and turned into a
-``max_length`` check by ``with_max_lengths``.
+Every frame the schemas validate holds strings (as written, or normalised), so numbers are checked as
+text: the failure case is then what the user wrote, not a null left by a failed cast.
+
+* ``max_length``: counted the way the platform counts: the API is an ASP.NET service, whose
+  ``[StringLength]``/``[MaxLength]`` count UTF-16 code units, so a character outside the Basic
+  Multilingual Plane (most emoji) counts twice. pandera's ``str_length`` counts characters.
+* ``whole_number``: an integer within a range (int32 fields).
+* ``number``: a finite decimal number (``12``, ``-3.50``, ``1e3``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-MAX_LENGTH = "max_length"
+MAX_LENGTH, WHOLE_NUMBER, NUMBER = "max_length", "whole_number", "number"
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 def utf16_units(expr: pl.Expr) -> pl.Expr:
@@ -25,17 +30,56 @@ def max_length(limit: int) -> pa.Check:
     """At most ``limit`` UTF-16 code units."""
 
     def within(data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(utf16_units(pl.col(data.key)) <= limit)
+        value = pl.col(data.key)
+        return data.lazyframe.select(value.is_null() | (utf16_units(value) <= limit))
 
     return pa.Check(within, name=MAX_LENGTH, statistics={"max_value": limit}, error=f"{MAX_LENGTH}({limit})")
 
 
-def with_max_lengths(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
-    """The schema with a ``max_length`` check on every column whose metadata declares one."""
+def whole_number(minimum: int, maximum: int) -> pa.Check:
+    """A whole number from ``minimum`` to ``maximum`` (written as digits, optionally signed)."""
+
+    def within(data: PolarsData) -> pl.LazyFrame:
+        value = pl.col(data.key).str.strip_chars()
+        parsed = value.cast(pl.Int64, strict=False)
+        valid = value.str.contains(r"^[+-]?\d+$") & parsed.is_between(minimum, maximum)
+        return data.lazyframe.select(value.is_null() | valid.fill_null(False))
+
+    return pa.Check(
+        within, name=WHOLE_NUMBER, statistics={"min_value": minimum, "max_value": maximum},
+        error=f"{WHOLE_NUMBER}({minimum}, {maximum})",
+    )
+
+
+def number() -> pa.Check:
+    """A finite decimal number."""
+
+    def finite(data: PolarsData) -> pl.LazyFrame:
+        value = pl.col(data.key)
+        valid = value.str.contains(NUMBER_PATTERN) & value.cast(pl.Float64, strict=False).is_finite()
+        return data.lazyframe.select(value.is_null() | valid.fill_null(False))
+
+    return pa.Check(finite, name=NUMBER, error=NUMBER)
+
+
+def _checks_for(metadata: dict[str, object]) -> list[pa.Check]:
+    checks = []
+    if MAX_LENGTH in metadata:
+        checks.append(max_length(int(metadata[MAX_LENGTH])))  # type: ignore[call-overload]
+    if WHOLE_NUMBER in metadata:
+        minimum, maximum = metadata[WHOLE_NUMBER]  # type: ignore[misc]
+        checks.append(whole_number(minimum, maximum))
+    if metadata.get(NUMBER):
+        checks.append(number())
+    return checks
+
+
+def with_checks(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """The schema with the checks its columns' metadata declare (max_length, whole_number, number)."""
     return schema.update_columns(
         {
-            name: {"checks": [*column.checks, max_length(column.metadata[MAX_LENGTH])]}
+            name: {"checks": [*column.checks, *_checks_for(column.metadata)]}
             for name, column in schema.columns.items()
-            if column.metadata and MAX_LENGTH in column.metadata
+            if column.metadata
         }
     )

@@ -15,11 +15,10 @@ from __future__ import annotations
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import MAX_LENGTH, with_max_lengths
+from schemas.common import MAX_LENGTH, with_checks
 
 EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
 ATTRIBUTE_NAME_MAX = 256
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 GENDERS = ("Male", "Female", "NotSpecified")
 CONSENT_VALUES = ("False", "AwaitingConfirmation", "True")
@@ -85,4 +84,4 @@ def customer_schema(
         )
     extra = {name: pa.Column(str, nullable=True) for name in attribute_columns}
     extra |= {name: pa.Column(str, checks=consent_checks, nullable=True) for name in consent_columns}
-    return with_max_lengths(Customer.to_schema()).update_column(match_field, nullable=False).add_columns(extra)
+    return with_checks(Customer.to_schema()).update_column(match_field, nullable=False).add_columns(extra)

@@ -1,0 +1,70 @@
+"""Normalisation expressions shared by the resources (customers, orders).
+
+Each function takes and returns a polars expression over string cells. The rule everywhere: a value
+that can be normalised is rewritten in the form the API takes; a value that cannot is left exactly as
+the user wrote it, so the schema check that follows fails *with that value* and the report shows it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.customers import PHONE_PATTERN
+
+_PHONE_SEPARATORS = r"[\s\-.()]"
+API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Trimmed; an empty or blank cell is null ("absent")."""
+    stripped = expr.cast(pl.String).str.strip_chars()
+    return pl.when(stripped != "").then(stripped)
+
+
+def email(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase()
+
+
+def phone(expr: pl.Expr) -> pl.Expr:
+    """Without spaces, dashes, dots and parentheses when that makes a phone number; else as written."""
+    compact = expr.str.replace_all(_PHONE_SEPARATORS, "")
+    return pl.when(compact.str.contains(PHONE_PATTERN)).then(compact).otherwise(expr)
+
+
+def spelling(expr: pl.Expr, allowed: tuple[str, ...], aliases: dict[str, str] | None = None) -> pl.Expr:
+    """The documented spelling of a case-insensitive enum value (or of an alias); other values unchanged."""
+    mapping = {v.lower(): v for v in allowed} | {k.lower(): v for k, v in (aliases or {}).items()}
+    return expr.str.to_lowercase().replace_strict(mapping, default=expr, return_dtype=pl.String)
+
+
+def instant(expr: pl.Expr) -> pl.Expr:
+    """Parse an ISO 8601 date or date-time (``T`` or a space; ``Z`` or an offset) as a UTC datetime.
+
+    A date-time without an offset is taken as UTC; a date alone is midnight UTC. Null when unparsable.
+    """
+    iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
+    with_offset = [
+        iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+        for fmt in ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z")
+    ]
+    naive = [
+        iso.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+        for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
+    ]
+    date_only = iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce([*with_offset, *naive, date_only])
+
+
+def api_datetime(expr: pl.Expr) -> pl.Expr:
+    """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written."""
+    return instant(expr).dt.strftime(API_DATETIME_FORMAT).fill_null(expr)
+
+
+def json_number(expr: pl.Expr) -> pl.Expr:
+    """A validated decimal text as a JSON number literal (``+5`` → ``5.0``, ``.5`` → ``0.5``)."""
+    return expr.cast(pl.Float64, strict=False).cast(pl.String)
+
+
+def json_integer(expr: pl.Expr) -> pl.Expr:
+    """A validated whole-number text as a JSON integer literal (``+007`` → ``7``)."""
+    return expr.str.strip_chars().cast(pl.Int64, strict=False).cast(pl.String)

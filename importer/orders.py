@@ -1,0 +1,262 @@
+"""Orders: group order lines into orders with nested products and attributes, for POST /orders.
+
+Input rows are order *lines* (nested Parquet is flattened first, see ``importer.nested``). The rules:
+
+* lines group by order ``id``; the lines of an order need not be adjacent, sorted, or in one file
+  (an orders file plus ``--items`` files is just lines, some of which carry no product);
+* an order-level value may be blank on some lines; the values given must agree, else the whole order
+  is rejected naming the column and the rows;
+* if any line of an order is invalid, the whole order is rejected: the invalid line with its own
+  reasons, the others with "another line of order … is invalid";
+* ``totalValue`` blank on every line is computed as Σ price × quantity (counted in the summary);
+* one record per order id, so an order is never split across requests or sent twice in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from importer import encode, normalise
+from importer.errors import InputError
+from importer.nested import flatten_orders
+from importer.read import FILE_COL, RID_COL, ROW_COL
+from importer.validate import ERROR_COL, FIELD_COL, Prepared, combine, schema_reasons
+from schemas.customers import ATTRIBUTE_NAME_MAX
+from schemas.orders import (
+    DEFAULT_TIME_ZONE,
+    MAX_ATTRIBUTES,
+    ORDER_FIELDS,
+    ORDER_PATTERN_MEANINGS,
+    PRODUCT_FIELDS,
+    STATUS_ALIASES,
+    STATUSES,
+    order_line_schema,
+    order_schema,
+    product_schema,
+)
+
+ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
+CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
+ORDER_MODES = ("Add", "AddOrReplace", "Replace")
+HAS_PRODUCT, LINE = "_has_product", "_line"
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    mode: str = "AddOrReplace"
+    customer_match: str = "Email"
+
+    @property
+    def customer_field(self) -> str:
+        return CUSTOMER_FIELDS[self.customer_match]
+
+
+@dataclass(frozen=True)
+class OrderColumns:
+    """How this input's columns map to the API's order and product fields."""
+
+    rename: dict[str, str]
+    order_attributes: dict[str, str] = field(default_factory=dict)  # canonical column -> name
+    product_attributes: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def order_level(self) -> list[str]:
+        return [*ORDER_FIELDS, *self.order_attributes]
+
+
+def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
+    """Map input columns to order fields; InputError when the input cannot be imported at all."""
+    known = {name.lower(): name for name in (*ORDER_FIELDS, *PRODUCT_FIELDS)}
+    rename: dict[str, str] = {}
+    attributes: dict[str, dict[str, str]] = {ATTR_PREFIX: {}, PRODUCT_ATTR_PREFIX: {}}
+    ignored: list[str] = []
+    for column in columns:
+        if column in (FILE_COL, ROW_COL, RID_COL):
+            continue
+        lower = column.lower()
+        prefix = next((p for p in (PRODUCT_ATTR_PREFIX, ATTR_PREFIX) if lower.startswith(p)), None)
+        if prefix is not None:
+            name = column[len(prefix) :].strip()
+            if not 1 <= len(name) <= ATTRIBUTE_NAME_MAX:
+                raise InputError(
+                    f"Column {column!r}: an attribute name must have 1 to {ATTRIBUTE_NAME_MAX} characters.",
+                    f"Name the column {prefix}<attribute name as defined in the platform>.",
+                )
+            rename[column] = prefix + name
+            attributes[prefix][prefix + name] = name
+        elif lower in known:
+            rename[column] = known[lower]
+        else:
+            ignored.append(column)
+    targets = list(rename.values())
+    repeated = {t for t in targets if targets.count(t) > 1}
+    if repeated:
+        raise InputError(f"Several columns mean {sorted(repeated)[0]!r}.", "Keep one of them.")
+    for prefix, kind in ((ATTR_PREFIX, "order"), (PRODUCT_ATTR_PREFIX, "product")):
+        if len(attributes[prefix]) > MAX_ATTRIBUTES:
+            raise InputError(
+                f"The input has {len(attributes[prefix])} {kind} attribute columns; the platform allows at most "
+                f"{MAX_ATTRIBUTES} {kind} attributes to be defined.",
+                "Keep the attributes defined in the platform's settings and drop the others.",
+            )
+    for required in ("id", customer_field):
+        if required not in targets:
+            raise InputError(
+                f"The input has no {required!r} column, which every order needs.",
+                f"Add a {required} column" + (" or choose another --customer-match." if required != "id" else "."),
+            )
+    return OrderColumns(rename, attributes[ATTR_PREFIX], attributes[PRODUCT_ATTR_PREFIX], ignored)
+
+
+def normalise_lines(frame: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
+    """Canonical, normalised columns per line, plus ``_has_product`` and the bookkeeping columns."""
+    present = frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(s).alias(t) for s, t in columns.rename.items()])
+    known = (*ORDER_FIELDS, *PRODUCT_FIELDS)
+    product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
+    return (
+        present.with_columns(pl.lit(None, dtype=pl.String).alias(f) for f in known if f not in present.columns)
+        .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in columns.rename.values())
+        .with_columns(
+            normalise.api_datetime(pl.col("date")),
+            normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES),
+            pl.col("currency").str.to_uppercase(),
+            normalise.email(pl.col("customer.email")),
+            normalise.phone(pl.col("customer.phone")),
+            pl.any_horizontal(pl.col(c).is_not_null() for c in product_columns).alias(HAS_PRODUCT),
+        )
+        .with_row_index(LINE)
+    )
+
+
+def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
+    """Validate and group every order line of ``frame`` (as read by ``importer.read``)."""
+    flat, nested_reasons = flatten_orders(frame)
+    columns = plan_columns(flat.columns, options.customer_field)
+    lines = normalise_lines(flat, columns)
+    line_reasons = [
+        nested_reasons,
+        schema_reasons(lines, order_line_schema(), ORDER_PATTERN_MEANINGS,
+                       {"id": "is required: every line needs the id of its order"}),
+        schema_reasons(lines.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {
+            f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
+        }),
+    ]
+    orders = _consolidate(lines.filter(pl.col("id").is_not_null()), columns)
+    order_reasons = [
+        _conflicts(lines, columns.order_level),
+        _order_schema_reasons(orders, options.customer_field),
+        orders.filter(pl.col("_products") == 0).select(
+            "id", pl.lit("product.id").alias(FIELD_COL),
+            pl.format("order {} has no product lines", pl.col("id")).alias(ERROR_COL),
+        ),
+    ]
+    reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons))
+    bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
+    good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti")
+    good_orders = orders.join(bad_ids, on="id", how="anti")
+    records = _records(good_lines, good_orders, columns)
+    notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
+    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
+
+
+def _consolidate(lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
+    """One row per order id: the first value given for each order-level column, products counted."""
+    price = pl.col("product.price").cast(pl.Float64, strict=False)
+    quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
+    orders = lines.group_by("id", maintain_order=True).agg(
+        *[pl.col(c).drop_nulls().first() for c in columns.order_level if c != "id"],
+        pl.col(HAS_PRODUCT).sum().alias("_products"),
+        (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().alias("_computed_total"),
+    )
+    computed = pl.col("totalValue").is_null() & (pl.col("_products") > 0)
+    return orders.with_columns(
+        pl.when(computed).then(pl.col("_computed_total").cast(pl.String)).otherwise(pl.col("totalValue")).alias("totalValue"),
+        computed.alias("_total_computed"),
+    )
+
+
+def _conflicts(lines: pl.DataFrame, order_level: list[str]) -> pl.DataFrame:
+    """Per order id and column: the different values its lines give, with where each was first seen."""
+    where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
+    seen = (
+        lines.filter(pl.col("id").is_not_null())
+        .select("id", where.alias("_where"), *[c for c in order_level if c != "id"])
+        .unpivot(index=["id", "_where"], variable_name=FIELD_COL, value_name="_value")
+        .drop_nulls("_value")
+        .group_by("id", FIELD_COL, "_value", maintain_order=True)
+        .agg(pl.col("_where").first())
+    )
+    return (
+        seen.group_by("id", FIELD_COL, maintain_order=True)
+        .agg(pl.format("'{}' ({})", pl.col("_value"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
+        .filter(pl.col("len") > 1)
+        .select("id", FIELD_COL, pl.format("{}: the lines of order {} disagree: {}", pl.col(FIELD_COL), pl.col("id"),
+                                           pl.col("_seen")).alias(ERROR_COL))
+    )
+
+
+def _order_schema_reasons(orders: pl.DataFrame, customer_field: str) -> pl.DataFrame:
+    """Fields every order needs and none of its lines gave, keyed by order id."""
+    indexed = orders.with_row_index(RID_COL).with_columns(pl.col(RID_COL).cast(pl.Int64))
+    required = {f: "is required and no line of the order gives it" for f in ("date", "totalValue", customer_field)}
+    reasons = schema_reasons(indexed, order_schema(customer_field), {}, required)
+    return reasons.join(indexed.select(RID_COL, "id"), on=RID_COL).select("id", FIELD_COL, ERROR_COL)
+
+
+def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame) -> pl.DataFrame:
+    """Per input row: its own reasons, its order's reasons, or why it falls with its order."""
+    by_line = lines.select(RID_COL, "id", ROW_COL, FILE_COL).unique(RID_COL, keep="first", maintain_order=True)
+    from_orders = order_reasons.join(by_line.select(RID_COL, "id"), on="id").select(RID_COL, FIELD_COL, ERROR_COL)
+    invalid_rows = by_line.join(line_reasons.select(RID_COL), on=RID_COL, how="semi")
+    culprits = invalid_rows.filter(pl.col("id").is_not_null()).group_by("id").agg(
+        pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL)).sort().str.join(", ")
+        .alias("_culprits")
+    )
+    already = pl.concat([line_reasons.select(RID_COL), from_orders.select(RID_COL)])
+    bystanders = (
+        by_line.join(culprits, on="id")
+        .join(already, on=RID_COL, how="anti")
+        .select(RID_COL, pl.lit("").alias(FIELD_COL),
+                pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits")).alias(ERROR_COL))
+    )
+    return combine([line_reasons, from_orders, bystanders])
+
+
+def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
+    """One JSON record per order, products in input order; ``_rid`` lists the order's input rows."""
+    text = lambda name: encode.text(pl.col(name))  # noqa: E731
+    product = encode.obj([
+        encode.member("id", text("product.id")),
+        encode.member("name", text("product.name")),
+        encode.member("price", normalise.json_number(pl.col("product.price"))),
+        encode.member("quantity", normalise.json_integer(pl.col("product.quantity"))),
+        encode.member("returned", normalise.json_integer(pl.col("product.returned"))),
+        *[encode.member(f, text(f"product.{f}")) for f in ("url", "imageUrl", "category")],
+        encode.member("productAttributes", encode.array(
+            [encode.name_value(name, pl.col(c)) for c, name in columns.product_attributes.items()])),
+    ])
+    products = (
+        lines.sort(LINE)
+        .group_by("id", maintain_order=True)
+        .agg(product.filter(pl.col(HAS_PRODUCT)).str.join(",").alias("_products_json"),
+             pl.col(RID_COL).unique(maintain_order=True))
+    )
+    order = encode.obj([
+        encode.member("id", text("id")),
+        encode.member("date", text("date")),
+        encode.member("timeZone", encode.text(pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE))),
+        encode.member("websiteId", normalise.json_integer(pl.col("websiteId"))),
+        encode.member("status", text("status")),
+        encode.member("currency", text("currency")),
+        encode.member("totalValue", normalise.json_number(pl.col("totalValue"))),
+        encode.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
+        encode.member("customer", encode.obj(
+            [encode.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
+        encode.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
+        encode.member("orderAttributes", encode.array(
+            [encode.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
+    ])
+    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(encode.JSON_COL))
