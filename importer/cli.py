@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from importer import __version__
-from importer.errors import EXIT_USAGE, ImporterError
+from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError
 from importer.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
     API_KEY_ENV,
@@ -45,6 +45,10 @@ class ImporterGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # stdout was closed early (e.g. piped into head): the report is written; say nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_ROWS_NOT_IMPORTED)
         except Exception as exc:  # a bug: still one readable sentence, and the way to see more
             if os.environ.get("ECDP_DEBUG"):
                 raise

@@ -145,10 +145,19 @@ class Gate:
                 body.extend(message.get("body", b""))
             return message
 
+        recorded = route.startswith(SANDBOX_ROUTES)  # the sandbox's own routes are not counted
+
+        def note(final_status: int) -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.stats.record(method, route, final_status, bytes(body) if body_read else None)
+
         async def send_and_note(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # Counted before the client can see the answer, so a client that reads the stats
+                # right after its response never misses its own request.
+                note(message["status"])
             await send(message)
 
         try:
@@ -158,8 +167,7 @@ class Gate:
             else:
                 await self.app(scope, receive_and_keep if method == "POST" else receive, send_and_note)
         finally:
-            if not route.startswith(SANDBOX_ROUTES):
-                self.stats.record(method, route, status, bytes(body) if body_read else None)
+            note(status)  # no response started: counted as the 500 the server answers
 
     def _refusal(self, scope: Scope) -> Response | None:
         given = Headers(scope=scope).get("x-api-key")
