@@ -216,25 +216,27 @@ def _count(number: int, noun: str) -> str:
 def _render(summary: dict[str, Any], target: str) -> None:
     """The human summary on stdout."""
     s = summary
+
+    def line(label: str, text: str) -> None:
+        click.echo(f"  {label + ':' if label else '':<11}{text}")
+
     verb = "checked (dry run, nothing sent)" if s["dry_run"] else f"imported into {target}"
     click.echo(f"{s['command']}: {s['rows_read']} rows read from {', '.join(s['files'])}, {verb}")
     if s["dry_run"]:
-        click.echo(f"  rows:     {s['rows_accepted']} valid (would be sent), {s['rows_rejected']} rejected")
-        click.echo(f"  records:  {s['records_built']} built  ({s['duration_s']:.2f} s)")
-        click.echo(f"  payloads: {s['payloads_file']}")
+        line("rows", f"{s['rows_accepted']} valid (would be sent), {s['rows_rejected']} rejected")
+        line(s["command"], f"{s['records_built']} built  ({s['duration_s']:.2f} s)")
+        line("payloads", str(s["payloads_file"]))
     else:
-        click.echo(f"  rows:     {s['rows_accepted']} accepted, {s['rows_rejected']} rejected, "
-                   f"{s['rows_failed']} failed")
-        click.echo(
-            f"  records:  {s['records_built']} built, {s['records_sent']} sent in {_count(s['requests'], 'request')}, "
-            f"{s['records_accepted']} accepted  ({s['duration_s']:.2f} s)"
-        )
+        line("rows", f"{s['rows_accepted']} accepted, {s['rows_rejected']} rejected, {s['rows_failed']} failed")
+        line(s["command"], f"{s['records_built']} built, {s['records_sent']} sent in "
+                           f"{_count(s['requests'], 'request')}, {s['records_accepted']} accepted  "
+                           f"({s['duration_s']:.2f} s)")
     if s.get("aborted"):
-        click.echo(f"  stopped:  {s['aborted']}")
-    click.echo(f"  report:   {s['report_dir']}")
+        line("stopped", s["aborted"])
+    line("report", s["report_dir"])
     for label, key in (("fix and re-import", "rejected_file"), ("retry", "failed_file")):
         if s.get(key):
-            click.echo(f"            {Path(s[key]).name}: rows to {label}")
+            line("", f"{Path(s[key]).name}: rows to {label}")
 
 
 def main() -> None:
