@@ -88,6 +88,11 @@ def connection_options(func: Any) -> Any:
                          help="Requests in flight at once."),
             click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
                          help="Seconds to wait for one request."),
+            click.option("--rate", type=click.FloatRange(min=0.1), default=None,
+                         help="At most this many requests per second (default: as fast as the API allows; "
+                              "429 answers slow the run down either way)."),
+            click.option("--max-retries", type=click.IntRange(0, 100), default=8, show_default=True,
+                         help="Retries of a request after a 5xx, a network error or a timeout."),
         ]
     ):
         func = option(func)
@@ -105,6 +110,8 @@ def run_options(func: Any) -> Any:
             click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
                          help="Where to write the report (default: reports/<run-id>/)."),
             click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
+            click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                         help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
         ]
     ):
         func = option(func)
@@ -182,7 +189,12 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None) -> N
 @contextlib.contextmanager
 def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tuple[ApiSettings, str]]:
     """API settings for a run; with --sandbox, a sandbox server running for the run's duration."""
-    shared = {"timeout_s": common["timeout"], "concurrency": common["concurrency"]}
+    shared = {
+        "timeout_s": common["timeout"],
+        "concurrency": common["concurrency"],
+        "rate": common["rate"],
+        "max_retries": common["max_retries"],
+    }
     if common["sandbox"]:
         from importer.sandbox import SandboxServer
 
@@ -202,6 +214,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         dry_run=common["dry_run"],
         report_dir=common["report_dir"],
         progress=not common["no_progress"],
+        log_format=common["log_format"],
     )
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 
@@ -83,6 +85,16 @@ def plan_columns(columns: list[str], match_field: str) -> CustomerColumns:
             f"Add a {match_field} column, or choose another --match-by.",
         )
     return CustomerColumns(rename, attributes, consents, ignored)
+
+
+LOOKUP_PATHS = {"email": "/customers/email/", "phone": "/customers/phone/", "crmId": "/customers/crmId/"}
+
+
+def lookup_path(match_field: str, record: dict[str, Any]) -> str | None:
+    """Where the platform shows this customer (GET), or None: there is no GET by visitorId."""
+    prefix = LOOKUP_PATHS.get(match_field)
+    value = record.get(match_field)
+    return prefix + quote(str(value), safe="") if prefix and value is not None else None
 
 
 def _consent_id(column: str) -> int:

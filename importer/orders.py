@@ -15,6 +15,8 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 
@@ -65,6 +67,11 @@ class OrderColumns:
     @property
     def order_level(self) -> list[str]:
         return [*ORDER_FIELDS, *self.order_attributes]
+
+
+def lookup_path(record: dict[str, Any]) -> str | None:
+    """Where the platform shows this order (GET /orders/{id})."""
+    return "/orders/" + quote(str(record["id"]), safe="") if record.get("id") is not None else None
 
 
 def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:

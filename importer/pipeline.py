@@ -24,7 +24,8 @@ from importer import customers, encode, orders
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
 from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
 from importer.report import Report, new_run_id
-from importer.send import ApiErrorEvent, Outcomes, Sender, progress_bar
+from importer.events import EventLog
+from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA, STAGE_COL, Prepared
@@ -57,6 +58,7 @@ class Resource:
     envelope: dict[str, str]
     prepare: Callable[[pl.DataFrame], Prepared]
     options: dict[str, Any]  # as shown in the summary
+    lookup: Lookup | None = None  # GET path of a sent record, to verify ambiguous "already exists"
 
 
 def import_customers(
@@ -70,6 +72,7 @@ def import_customers(
         envelope={"mode": options.mode, "matchBy": options.match_by},
         prepare=lambda frame: customers.prepare(frame, options),
         options={"mode": options.mode, "match_by": options.match_by},
+        lookup=lambda record: customers.lookup_path(options.match_field, record),
     )
     return run_import(resource, paths, api, run, warn)
 
@@ -84,6 +87,7 @@ def import_orders(
         envelope={"mode": options.mode},
         prepare=lambda frame: orders.prepare(frame, options),
         options={"mode": options.mode, "customer_match": options.customer_match},
+        lookup=orders.lookup_path,
     )
     return run_import(resource, paths, api, run, warn)
 
@@ -110,7 +114,7 @@ def run_import(
             payloads = report.payloads([c.body(resource.envelope) for c in chunks])
             outcomes = Outcomes(accepted=[rids for c in chunks for rids in c.row_ids])
         else:
-            outcomes = _send(chunks, api, resource.path, resource.envelope, report, frame, run.progress)
+            outcomes = _send(chunks, api, resource, report, frame, run)
     finally:
         report.close()
     summary = _account(frame, prepared.reasons, chunks, outcomes, report)
@@ -136,13 +140,8 @@ def run_import(
 
 
 def _send(
-    chunks: list[encode.Chunk],
-    api: ApiSettings,
-    path: str,
-    envelope: dict[str, str],
-    report: Report,
-    frame: pl.DataFrame,
-    show_progress: bool,
+    chunks: list[encode.Chunk], api: ApiSettings, resource: Resource, report: Report, frame: pl.DataFrame,
+    run: RunOptions,
 ) -> Outcomes:
     files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
 
@@ -152,17 +151,19 @@ def _send(
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "chunk": event.chunk,
                 "status": event.status,
+                "attempt": event.attempt,
                 "response": event.response,
                 "rows": [{"file": files[rid], "row": rows[rid]} for rid in event.row_ids],
                 "records": [orjson.loads(r) for r in event.records],
             }
         )
 
-    bar = progress_bar(sum(len(c.records) for c in chunks), show_progress)
-    sender = Sender(api, path, envelope, on_error, bar)
+    bar = progress_bar(sum(len(c.records) for c in chunks), run.progress)
+    sender = Sender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
+                    log=EventLog(run.log_format), progress=bar)
     try:
         return asyncio.run(sender.run(chunks))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
         sender.outcomes.aborted = "interrupted (Ctrl-C)"
         return sender.outcomes
     finally:
@@ -210,12 +211,15 @@ def _account(
         "records_rejected": len(outcomes.rejected),
         "records_failed": len(failed_reasons),
         "requests": outcomes.requests,
+        "retries": outcomes.retries,
+        "throttled": outcomes.throttled,
+        "verified_after_ambiguous": outcomes.verified,
         "api_errors": report.error_count,
         "aborted": outcomes.aborted,
         "rejected_file": str(rejected_file) if rejected_file else None,
         "failed_file": str(failed_file) if failed_file else None,
     }
-    if outcomes.aborted and outcomes.aborted.startswith("the API rejected the key"):
+    if outcomes.aborted and outcomes.aborted.startswith(ABORT_KEY):
         summary["exit_code"] = EXIT_ABORTED
     elif summary["rows_rejected"] or summary["rows_failed"]:
         summary["exit_code"] = EXIT_ROWS_NOT_IMPORTED

@@ -1,26 +1,32 @@
-"""Send chunks of records to the API and account for every record's outcome.
+"""Deliver chunks of records to the API: concurrent, polite, self-healing, and every record accounted for.
 
-``send_chunks`` POSTs chunk bodies over one pooled ``httpx.AsyncClient`` with a fixed number of
-requests in flight, and files every record under exactly one outcome:
+``Sender.run`` POSTs chunk bodies over one pooled ``httpx.AsyncClient`` with ``concurrency`` requests in
+flight, paced by ``pacing.RateLimiter``, and files every record under exactly one outcome:
 
-* accepted — the API answered 2xx for a request holding it;
-* rejected — the API answered 400 naming it (``data[i]...`` in ``errors``, as a list of strings or a
-  dictionary), or it was alone in a request answered 400/413. A 400 stores nothing, so the other
-  records of that request are sent again; when the answer names no record, the request is split in
-  halves until the bad records are isolated;
-* failed — anything else (5xx, 429, a network error): valid, but not in the platform.
+* accepted — a 2xx answer for a request holding it (or, after an ambiguous failure in Add mode, an
+  "already exists" answer for a record the platform verifiably holds as sent);
+* rejected — a 400 naming it (``data[i]...`` in ``errors``, list or dictionary), or it was alone in a
+  request answered 400/413. A 400 stores nothing, so the rest of that request is sent again; when the
+  answer names no record the request is split in halves until the bad records are isolated; a 413 (or a
+  400 saying the request is too big) splits it too and lowers the chunk size for the rest of the run;
+* failed — retries exhausted (429, 5xx, network errors, timeouts; exponential backoff with full jitter,
+  ``Retry-After`` honoured), or the run stopped before an answer.
 
-A 401/403 aborts the run: no new request is started and those in flight are cancelled; whatever was
-not answered is left unaccounted, for the caller to report as failed. This module knows nothing of
-files or rows beyond the row ids it is given, and never logs the key or record contents.
+401/403 aborts the run: no new request starts and those in flight are cancelled. Ctrl-C once stops
+taking new chunks and lets requests in flight finish; twice abandons them. Records never answered are
+left for the caller to report as failed. Never logs the key or record contents.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import re
+import signal
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,39 +35,62 @@ import orjson
 from tqdm import tqdm
 
 from importer import __version__
+from importer.compare import matches
 from importer.encode import Chunk, make_body
+from importer.events import EventLog
+from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.settings import ApiSettings
 
+RETRIABLE = frozenset({429, 500, 502, 503, 504})
 _INDEXED = re.compile(r"^\$?\.?data\[(\d+)\]\.?(.*)$", re.IGNORECASE)
+_TOO_BIG = re.compile(r"too (large|big|many)|payload|request (body|entity)|maximum (size|length|number)", re.I)
+_EXISTS = re.compile(r"already exists", re.I)
+ABORT_KEY = "the API rejected the key"
+Lookup = Callable[[dict[str, Any]], str | None]
 
 
 @dataclass
 class ApiErrorEvent:
-    """One error answer of the API, for errors.jsonl."""
+    """One error answer of the API (or a network error), for errors.jsonl."""
 
     chunk: int
     status: int | None
-    response: Any  # the parsed problem details, the text, or the transport error
+    response: Any
     row_ids: list[int]
     records: list[str]
+    attempt: int = 1
 
 
 @dataclass
 class Outcomes:
-    """Where every sent record ended up; row ids per outcome."""
+    """Where every sent record ended up (row ids per outcome), and what it took."""
 
     accepted: list[list[int]] = field(default_factory=list)
     rejected: list[tuple[list[int], str, str]] = field(default_factory=list)  # rows, field, error
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
     requests: int = 0
     records_sent: int = 0
+    retries: int = 0
+    throttled: int = 0
+    verified: int = 0
     aborted: str | None = None
 
 
-class _Abort(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+@dataclass
+class _Answer:
+    status: int | None  # None: no answer (network error, timeout, stopped)
+    problem: Any
+    ambiguous: bool  # an earlier attempt may have been stored
+    stopped: bool = False  # the run stopped before this request could be (re)tried
+
+
+@dataclass
+class _Tally:
+    """What happened to the records of one chunk, for its event."""
+
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
 
 
 def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, str]]]:
@@ -69,14 +98,9 @@ def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, s
     errors = problem.get("errors") if isinstance(problem, dict) else None
     pairs: list[tuple[str, str]] = []
     if isinstance(errors, list):
-        for item in errors:
-            if isinstance(item, str):
-                path, _, message = item.partition(": ")
-                pairs.append((path, message or path))
+        pairs = [(p, m or p) for p, _, m in (str(e).partition(": ") for e in errors if isinstance(e, str))]
     elif isinstance(errors, dict):
-        for path, messages in errors.items():
-            for message in messages if isinstance(messages, list) else [messages]:
-                pairs.append((str(path), str(message)))
+        pairs = [(str(p), str(m)) for p, ms in errors.items() for m in (ms if isinstance(ms, list) else [ms])]
     found: dict[int, list[tuple[str, str]]] = {}
     for path, message in pairs:
         match = _INDEXED.match(path.strip())
@@ -85,10 +109,12 @@ def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, s
     return found
 
 
-def describe_problem(status: int, problem: Any) -> str:
-    """One line for a non-2xx answer: status, title/detail and the errors, without the request."""
+def describe_problem(status: int | None, problem: Any) -> str:
+    """One line for an error answer: status, title/detail and the errors, without the request."""
+    if status is None:
+        return str(problem)
     if not isinstance(problem, dict):
-        text = str(problem).strip().replace("\n", " ")[:200]
+        text = str(problem or "").strip().replace("\n", " ")[:200]
         return f"HTTP {status}" + (f": {text}" if text else "")
     parts = [str(problem[k]) for k in ("title", "detail") if problem.get(k)]
     errors = problem.get("errors")
@@ -100,7 +126,7 @@ def describe_problem(status: int, problem: Any) -> str:
 
 
 class Sender:
-    """Delivers chunks for one run; the outcome of every record lands in ``outcomes``."""
+    """Delivers the chunks of one run; the outcome of every record lands in ``outcomes``."""
 
     def __init__(
         self,
@@ -108,14 +134,25 @@ class Sender:
         path: str,
         envelope: dict[str, str],
         on_error: Callable[[ApiErrorEvent], None],
+        *,
+        lookup: Lookup | None = None,
+        log: EventLog | None = None,
         progress: tqdm | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.api, self.path, self.envelope = api, path, envelope
-        self.on_error = on_error
+        self.on_error, self.lookup = on_error, lookup
+        self.log = log or EventLog()
         self.progress = progress
         self.transport = transport  # tests inject answers a server cannot give on demand
+        self.rng = rng or random.Random()
         self.outcomes = Outcomes()
+        self.limiter = RateLimiter(api.rate)
+        self.max_records: int | None = None  # lowered by 413s for the rest of the run
+        self.stopping = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._reported_decreases = 0
 
     async def run(self, chunks: Iterable[Chunk]) -> Outcomes:
         if self.api.key is None:
@@ -128,82 +165,210 @@ class Sender:
         }
         limits = httpx.Limits(max_connections=self.api.concurrency, max_keepalive_connections=self.api.concurrency)
         pending = iter(chunks)
-        async with httpx.AsyncClient(
+        client = httpx.AsyncClient(
             base_url=self.api.url, headers=headers, timeout=self.api.timeout_s, limits=limits, transport=self.transport
-        ) as client:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(max(1, self.api.concurrency)):
-                        group.create_task(self._worker(client, pending))
-            except* _Abort as aborted:
-                self.outcomes.aborted = aborted.exceptions[0].reason  # type: ignore[attr-defined]
+        )
+        async with client:
+            with self._interrupts():
+                await self._run_workers(client, pending)
         return self.outcomes
 
-    async def _worker(self, client: httpx.AsyncClient, pending: Iterable[Chunk]) -> None:
+    async def _run_workers(self, client: httpx.AsyncClient, pending: Iterator[Chunk]) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._workers = [group.create_task(self._worker(client, pending)) for _ in range(self.api.concurrency)]
+        except* _Abort as aborted:
+            self.outcomes.aborted = aborted.exceptions[0].args[0]
+            self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
+
+    @contextlib.contextmanager
+    def _interrupts(self) -> Iterator[None]:
+        """Ctrl-C once: finish what is in flight; twice: abandon it. (Main thread only.)"""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    def _interrupt(self) -> None:
+        if not self.stopping:
+            self.stopping = True
+            self.outcomes.aborted = "interrupted (Ctrl-C)"
+            self.log.emit("stopping", "Stopping: finishing the requests in flight (Ctrl-C again to abandon them).")
+            return
+        self.outcomes.aborted = "interrupted (Ctrl-C twice): requests in flight were abandoned"
+        self.log.emit("abort", "Abandoning the requests in flight.", reason=self.outcomes.aborted)
+        for task in self._workers:
+            task.cancel()
+
+    async def _worker(self, client: httpx.AsyncClient, pending: Iterator[Chunk]) -> None:
         for chunk in pending:
+            if self.stopping:
+                return
             self.outcomes.records_sent += len(chunk.records)
-            await self._deliver(client, chunk.index, chunk.records, chunk.row_ids)
+            tally = _Tally()
+            await self._deliver_in_pieces(client, chunk.index, chunk.records, chunk.row_ids, False, tally)
+            self.log.emit("chunk", chunk=chunk.index, records=len(chunk.records), accepted=tally.accepted,
+                          rejected=tally.rejected, failed=tally.failed)
+
+    async def _deliver_in_pieces(
+        self,
+        client: httpx.AsyncClient,
+        index: int,
+        records: list[str],
+        row_ids: list[list[int]],
+        ambiguous: bool,
+        tally: _Tally,
+    ) -> None:
+        """Deliver in requests of at most ``max_records``, re-read before each piece (413s lower it)."""
+        start = 0
+        while start < len(records):
+            end = len(records) if self.max_records is None else min(len(records), start + self.max_records)
+            await self._deliver(client, index, records[start:end], row_ids[start:end], ambiguous, tally)
+            start = end
 
     async def _deliver(
-        self, client: httpx.AsyncClient, index: int, records: list[str], row_ids: list[list[int]]
+        self,
+        client: httpx.AsyncClient,
+        index: int,
+        records: list[str],
+        row_ids: list[list[int]],
+        ambiguous: bool,
+        tally: _Tally,
     ) -> None:
-        status, problem = await self._post(client, index, records, row_ids)
+        answer = await self._post(client, index, records, row_ids)
+        ambiguous = ambiguous or answer.ambiguous
+        status, problem = answer.status, answer.problem
         if status is not None and 200 <= status < 300:
             self.outcomes.accepted.extend(row_ids)
+            tally.accepted += len(records)
             self._advance(len(records))
             return
         if status in (401, 403):
-            raise _Abort(
-                f"the API rejected the key (HTTP {status}); no further requests were sent"
-            )
-        if status == 400:
-            named = parse_record_errors(problem, len(records))
-            if named:
-                for i, errs in named.items():
-                    self._reject(row_ids[i], errs)
-                rest = [i for i in range(len(records)) if i not in named]
-                if rest:
-                    await self._deliver(client, index, [records[i] for i in rest], [row_ids[i] for i in rest])
-                return
-        if status in (400, 413):
+            raise _Abort(f"{ABORT_KEY} (HTTP {status}); no further requests were sent")
+        named = parse_record_errors(problem, len(records)) if status == 400 else {}
+        if named:
+            for i, errors in named.items():
+                if ambiguous and await self._held_as_sent(client, records[i], errors):
+                    self.outcomes.accepted.append(row_ids[i])
+                    tally.accepted += 1
+                    self._advance(1)
+                else:
+                    self._reject(row_ids[i], errors, tally)
+            rest = [i for i in range(len(records)) if i not in named]
+            if rest:
+                await self._deliver(
+                    client, index, [records[i] for i in rest], [row_ids[i] for i in rest], ambiguous, tally
+                )
+            return
+        too_big = status == 413 or (status == 400 and bool(_TOO_BIG.search(describe_problem(status, problem))))
+        if status == 400 or too_big:
             if len(records) == 1:
-                message = describe_problem(status, problem)
-                if status == 413:
-                    message = "the record alone is larger than the API accepts (HTTP 413)"
-                self._reject(row_ids[0], [("", message)])
+                message = "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
+                self._reject(row_ids[0], [("", message)], tally)
                 return
             half = len(records) // 2
-            await self._deliver(client, index, records[:half], row_ids[:half])
-            await self._deliver(client, index, records[half:], row_ids[half:])
+            if not too_big:  # isolate the bad records by bisection
+                for start, end in ((0, half), (half, len(records))):
+                    await self._deliver(client, index, records[start:end], row_ids[start:end], ambiguous, tally)
+                return
+            if self.max_records is None or half < self.max_records:
+                self.max_records = half
+                self.log.emit("chunk_size", f"The API refused a request as too large: sending at most {half} "
+                              "records per request from now on.", chunk_size=half)
+            await self._deliver_in_pieces(client, index, records, row_ids, ambiguous, tally)
             return
-        reason = describe_problem(status, problem) if status is not None else str(problem)
+        if answer.stopped:
+            reason = f"not sent: {self.outcomes.aborted or 'the run stopped'}"
+        else:
+            reason = describe_problem(status, problem)
         self.outcomes.failed.extend((rids, reason) for rids in row_ids)
+        tally.failed += len(records)
         self._advance(len(records))
 
-    async def _post(
-        self, client: httpx.AsyncClient, index: int, records: list[str], row_ids: list[list[int]]
-    ) -> tuple[int | None, Any]:
+    async def _post(self, client: httpx.AsyncClient, index: int, records: list[str], row_ids: list[list[int]]) -> _Answer:
+        """POST with retries; the final answer, and whether an earlier attempt may have been stored."""
         body = make_body(self.envelope, records)
+        ambiguous, attempt, throttles = False, 0, 0
+        rows = [rid for rids in row_ids for rid in rids]
+        while True:
+            if self.stopping and attempt + throttles > 0:
+                return _Answer(None, None, ambiguous, stopped=True)
+            await self.limiter.acquire()
+            self.outcomes.requests += 1
+            try:
+                response = await client.post(self.path, content=body)
+            except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
+                status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
+                ambiguous = True
+            else:
+                status = response.status_code
+                if response.is_success:
+                    self.limiter.succeeded()
+                    return _Answer(status, None, ambiguous)
+                problem = _parse(response)
+                retry_after = retry_after_seconds(response.headers.get("retry-after"))
+                ambiguous = ambiguous or status >= 500
+            self.on_error(ApiErrorEvent(index, status, problem, rows, records, attempt + throttles + 1))
+            if status is not None and status not in RETRIABLE:
+                return _Answer(status, problem, ambiguous)
+            if status == 429:
+                throttles += 1
+                self.outcomes.throttled += 1
+                self.limiter.throttled(retry_after)
+                self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
+                self._rate_changed()
+                if throttles > self.api.max_throttles:
+                    return _Answer(status, problem, ambiguous)
+                delay = retry_after if retry_after is not None else self._backoff(throttles - 1)
+            else:
+                if attempt >= self.api.max_retries:
+                    return _Answer(status, problem, ambiguous)
+                delay = max(retry_after or 0.0, self._backoff(attempt))
+                attempt += 1
+            self.outcomes.retries += 1
+            self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
+            await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(attempt, self.rng, self.api.backoff_base_s)
+
+    def _rate_changed(self) -> None:
+        decreases = self.limiter.decreases
+        if decreases != self._reported_decreases:
+            self._reported_decreases = decreases
+            rate = self.limiter.rate or 0.0
+            self.log.emit("rate", f"The API asked to slow down (429): now at most {rate:.1f} requests/s.", rate=rate)
+
+    async def _held_as_sent(self, client: httpx.AsyncClient, record: str, errors: list[tuple[str, str]]) -> bool:
+        """After an ambiguous failure: is an "already exists" record in the platform exactly as sent?"""
+        if self.lookup is None or not all(_EXISTS.search(message) for _, message in errors):
+            return False
+        sent = orjson.loads(record)
+        path = self.lookup(sent)
+        if path is None:
+            return False
+        await self.limiter.acquire()
         self.outcomes.requests += 1
         try:
-            response = await client.post(self.path, content=body)
-        except httpx.TransportError as exc:
-            problem: Any = f"network error: {type(exc).__name__}: {exc}".rstrip(": ")
-            self.on_error(ApiErrorEvent(index, None, problem, _flat(row_ids), records))
-            return None, problem
-        if response.is_success:
-            return response.status_code, None
-        try:
-            problem = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            problem = response.text
-        self.on_error(ApiErrorEvent(index, response.status_code, problem, _flat(row_ids), records))
-        return response.status_code, problem
+            response = await client.get(path)
+        except httpx.TransportError:
+            return False
+        body = _parse(response) if response.status_code == 200 else None
+        stored = body.get("data") if isinstance(body, dict) else None
+        held = isinstance(stored, dict) and matches(sent, stored)
+        self.outcomes.verified += held
+        return held
 
-    def _reject(self, row_ids: list[int], errors: list[tuple[str, str]]) -> None:
+    def _reject(self, row_ids: list[int], errors: list[tuple[str, str]], tally: _Tally) -> None:
         fields = ";".join(dict.fromkeys(path for path, _ in errors if path))
         message = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors)
         self.outcomes.rejected.append((row_ids, fields, message))
+        tally.rejected += 1
         self._advance(1)
 
     def _advance(self, count: int) -> None:
@@ -211,8 +376,15 @@ class Sender:
             self.progress.update(count)
 
 
-def _flat(row_ids: list[list[int]]) -> list[int]:
-    return [rid for rids in row_ids for rid in rids]
+class _Abort(Exception):
+    """Raised inside a worker to stop the whole run (the TaskGroup cancels the other workers)."""
+
+
+def _parse(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text
 
 
 def progress_bar(total: int, enabled: bool) -> tqdm | None:

@@ -108,6 +108,10 @@ class ApiSettings:
     key: ApiKey | None = None
     timeout_s: float = 60.0
     concurrency: int = 4
+    rate: float | None = None  # requests per second at most; None: as fast as the API allows
+    max_retries: int = 8  # per request, for 5xx, network errors and timeouts
+    max_throttles: int = 50  # per request, for 429 answers (each honours Retry-After)
+    backoff_base_s: float = 0.5  # first retry waits up to this; doubles per retry, capped at 30 s
 
 
 @dataclass(frozen=True)
@@ -137,3 +141,4 @@ class RunOptions:
     dry_run: bool = False
     report_dir: Path | None = None
     progress: bool = True
+    log_format: str = "text"  # or "json": every event as a JSON line on stderr

@@ -1,18 +1,24 @@
-"""The sender's accounting for answers the sandbox cannot give on demand (yet): 5xx, dropped
-connections, 400s that name no record. Uses httpx.MockTransport; everything else is tested over HTTP."""
+"""The sender for answers a server cannot give on demand: exact sequences of statuses per request,
+malformed error bodies, Retry-After as an HTTP date. Uses httpx.MockTransport; the fault behaviour
+over real HTTP is tested against the sandbox (test_delivery.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import pytest
 
 from importer.encode import Chunk
+from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.send import ApiErrorEvent, Sender, parse_record_errors
 from importer.settings import ApiKey, ApiSettings
 
-API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2)
+API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_retries=2, backoff_base_s=0.001)
 
 
 def chunk(index: int, emails: list[str], first_rid: int = 0) -> Chunk:
@@ -20,10 +26,10 @@ def chunk(index: int, emails: list[str], first_rid: int = 0) -> Chunk:
     return Chunk(index, records, [[first_rid + i] for i in range(len(emails))])
 
 
-def run(handler, chunks):
+def run(handler, chunks, api=API):
     events: list[ApiErrorEvent] = []
-    sender = Sender(API, "/customers", {"mode": "Add", "matchBy": "Email"}, events.append,
-                    transport=httpx.MockTransport(handler))
+    sender = Sender(api, "/customers", {"mode": "Add", "matchBy": "Email"}, events.append,
+                    transport=httpx.MockTransport(handler), rng=random.Random(1))
     return asyncio.run(sender.run(chunks)), events
 
 
@@ -31,7 +37,7 @@ def emails(request: httpx.Request) -> list[str]:
     return [r["email"] for r in orjson.loads(request.content)["data"]]
 
 
-def test_server_errors_and_dropped_connections_make_rows_failed_not_lost():
+def test_exhausted_retries_make_rows_failed_with_the_last_error():
     def handler(request):
         batch = emails(request)
         if "drop@x" in batch:
@@ -46,8 +52,19 @@ def test_server_errors_and_dropped_connections_make_rows_failed_not_lost():
     assert set(failed) == {0, 1, 2}
     assert failed[0] == "HTTP 503: Service Unavailable"
     assert failed[2].startswith("network error: RemoteProtocolError")
-    assert sorted(e.status or 0 for e in events) == [0, 503]
-    assert outcomes.requests == 3
+    assert sorted(e.status or 0 for e in events) == [0, 0, 0, 503, 503, 503]  # 1 try + 2 retries each
+    assert outcomes.requests == 7 and outcomes.retries == 4
+
+
+def test_transient_errors_heal():
+    answers = iter([503, 502, 201, 500, 504, 201])
+
+    def handler(request):
+        return httpx.Response(next(answers))
+
+    outcomes, _ = run(handler, [chunk(0, ["a@x"]), chunk(1, ["b@x"], 1)], api=API.__class__(**{**API.__dict__, "concurrency": 1}))
+    assert sorted(outcomes.accepted) == [[0], [1]] and not outcomes.failed
+    assert outcomes.retries == 4
 
 
 def test_400_without_record_indices_is_bisected_to_the_bad_records():
@@ -65,17 +82,61 @@ def test_400_without_record_indices_is_bisected_to_the_bad_records():
     assert outcomes.requests == 1 + 2 + 2 + 2  # whole, halves, quarters, eighths on the bad side
 
 
+def test_400_saying_too_big_splits_like_413_and_lowers_the_chunk_size():
+    sizes = []
+
+    def handler(request):
+        sizes.append(len(emails(request)))
+        if len(emails(request)) > 3:
+            return httpx.Response(400, json={"title": "Request too large", "detail": "Maximum number of items is 3"})
+        return httpx.Response(201)
+
+    api = ApiSettings(**{**API.__dict__, "concurrency": 1})
+    outcomes, _ = run(handler, [chunk(0, [f"a{i}@x" for i in range(8)]), chunk(1, [f"b{i}@x" for i in range(8)], 8)], api)
+    assert len(outcomes.accepted) == 16 and not outcomes.rejected
+    assert sizes == [8, 4, 2, 2, 2, 2, 2, 2, 2, 2]  # the second chunk goes out in pieces of the lowered size
+
+
 def test_dictionary_style_errors_name_the_records():
     problem = {"errors": {"data[1].email": ["The email field is not valid."], "$.data[0].phone": ["Too long."]}}
     assert parse_record_errors(problem, 2) == {1: [("email", "The email field is not valid.")], 0: [("phone", "Too long.")]}
     assert parse_record_errors({"errors": ["data[7].email: out of range"]}, 2) == {}
     assert parse_record_errors({"title": "no errors member"}, 2) == {}
+    assert parse_record_errors("<html>502</html>", 2) == {}
 
 
-def test_413_splits_and_a_lone_oversized_record_is_rejected():
-    def handler(request):
-        return httpx.Response(413) if len(request.content) > 60 else httpx.Response(201)
+def test_retry_after_as_seconds_or_http_date():
+    now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("3", now) == 3
+    assert retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7
+    assert retry_after_seconds(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+    assert retry_after_seconds("99999", now) == 300
 
-    outcomes, _ = run(handler, [chunk(0, ["a@x", "b@x", "c" * 80 + "@x"])])
-    assert sorted(r[0] for r in outcomes.accepted) == [0, 1]
-    assert outcomes.rejected[0][0] == [2] and "413" in outcomes.rejected[0][2]
+
+def test_backoff_has_full_jitter_and_a_cap():
+    rng = random.Random(3)
+    delays = [backoff_delay(5, rng) for _ in range(200)]
+    assert 0 <= min(delays) < 2 and 14 < max(delays) <= 16
+    assert max(backoff_delay(20, rng) for _ in range(200)) <= 30
+
+
+@pytest.mark.parametrize("start", [None, 30.0], ids=["unlimited", "rate-30"])
+def test_rate_limiter_backs_off_on_429_and_climbs_back_slowly(start):
+    clock = [100.0]
+    limiter = RateLimiter(start, clock=lambda: clock[0])
+    for _ in range(40):  # requests going out at 30/s
+        clock[0] += 1 / 30
+        asyncio.run(limiter.acquire())
+    limiter.throttled(2.0)
+    first = limiter.rate
+    assert first is not None and first == pytest.approx(0.9 * (start or 40 / 2.0))
+    limiter.throttled(2.0)  # same burst: no second decrease
+    assert limiter.rate == first and limiter.decreases == 1
+    clock[0] += 10
+    limiter.succeeded()
+    assert first < limiter.rate <= first * 1.11
+    if start is not None:
+        clock[0] += 1000
+        limiter.succeeded()
+        assert limiter.rate == start  # never above --rate

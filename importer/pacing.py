@@ -1,0 +1,114 @@
+"""How fast and how often to send: retry backoff, ``Retry-After``, and an adaptive rate limiter.
+
+* ``backoff_delay`` — exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
+  And Jitter"): a random wait in ``[0, min(cap, base * 2**attempt)]`` so retrying clients spread out.
+* ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date.
+* ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``
+  (or unlimited). On a 429 it drops to ``DECREASE`` × the rate requests were actually going out at,
+  at most once per cool-down, and every sender waits out the ``Retry-After``; after successes it climbs
+  back additively (``RAMP`` of the rate per second), never above ``--rate``. A long run therefore
+  settles just under the platform's limit instead of hammering it (AIMD, as TCP does).
+
+Nothing here does I/O except sleeping; the clock and the random source can be replaced in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.5, 30.0
+MAX_RETRY_AFTER_S = 300.0
+DECREASE = 0.9
+RAMP = 0.01  # of the current rate, per second of success
+MIN_RATE = 0.2
+WINDOW_S = 2.0
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None, base_s: float = BACKOFF_BASE_S) -> float:
+    """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
+    ceiling = min(BACKOFF_CAP_S, base_s * 2**attempt)
+    return (rng or random).uniform(0, ceiling)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds or HTTP date), capped; None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+class RateLimiter:
+    """Paces request starts; adapts to 429s. One instance per run, shared by all senders."""
+
+    def __init__(self, rate: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = rate  # the user's --rate: never exceeded
+        self.rate = rate  # the current pace; None = unlimited
+        self.clock = clock
+        self.decreases = 0
+        self._next_start = 0.0
+        self._pause_until = 0.0
+        self._cool_until = 0.0
+        self._last_raise = clock()
+        self._starts: deque[float] = deque()
+
+    async def acquire(self) -> None:
+        """Wait until a request may start (no lock needed: the event loop runs this atomically)."""
+        now = self.clock()
+        start = max(now, self._pause_until)
+        if self.rate is not None:
+            start = max(start, self._next_start)
+            self._next_start = start + 1.0 / self.rate
+        self._starts.append(start)
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def observed_rate(self) -> float:
+        """Request starts per second over the last few seconds."""
+        now = self.clock()
+        while self._starts and self._starts[0] < now - WINDOW_S:
+            self._starts.popleft()
+        return len(self._starts) / WINDOW_S
+
+    def throttled(self, retry_after: float | None) -> None:
+        """A 429: everyone waits out ``retry_after``; the pace drops (once per cool-down)."""
+        now = self.clock()
+        pause = retry_after if retry_after is not None else 1.0
+        self._pause_until = max(self._pause_until, now + pause)
+        if now < self._cool_until:
+            return  # the other answers of the same burst: one decrease is enough
+        current = self.rate if self.rate is not None else self.observed_rate()
+        self.rate = max(MIN_RATE, DECREASE * max(current, MIN_RATE))
+        self.decreases += 1
+        self._cool_until = now + max(pause, 1.0) + 1.0
+        self._last_raise = now + pause
+
+    def succeeded(self) -> None:
+        """A request went through: raise the pace slowly, back towards --rate (or without bound)."""
+        if self.rate is None:
+            return
+        now = self.clock()
+        elapsed = now - self._last_raise
+        if elapsed <= 0:
+            return
+        self._last_raise = now
+        raised = self.rate * (1 + RAMP * elapsed)
+        self.rate = raised if self.ceiling is None else min(self.ceiling, raised)
