@@ -79,7 +79,7 @@ class Outcomes:
 @dataclass
 class _Answer:
     status: int | None  # None: no answer (network error, timeout, stopped)
-    problem: Any
+    problem: Any  # the parsed error body; for a successful GET, the parsed body
     ambiguous: bool  # an earlier attempt may have been stored
     stopped: bool = False  # the run stopped before this request could be (re)tried
 
@@ -253,7 +253,7 @@ class Sender:
         named = parse_record_errors(problem, len(records)) if status == 400 else {}
         if named:
             for i, errors in named.items():
-                if ambiguous and await self._held_as_sent(client, records[i], errors):
+                if ambiguous and await self._held_as_sent(client, index, records[i], errors):
                     self.outcomes.accepted.append(row_ids[i])
                     tally.accepted += 1
                     self._advance(1)
@@ -291,17 +291,32 @@ class Sender:
         self._advance(len(records))
 
     async def _post(self, client: httpx.AsyncClient, index: int, records: list[str], row_ids: list[list[int]]) -> _Answer:
-        """POST with retries; the final answer, and whether an earlier attempt may have been stored."""
-        body = make_body(self.envelope, records)
-        ambiguous, attempt, throttles = False, 0, 0
+        """POST a chunk with retries; its errors go to the report."""
         rows = [rid for rids in row_ids for rid in rids]
+
+        def report(status: int | None, problem: Any, attempt: int) -> None:
+            self.on_error(ApiErrorEvent(index, status, problem, rows, records, attempt))
+
+        return await self._request(client, index, "POST", self.path, make_body(self.envelope, records), report)
+
+    async def _request(
+        self,
+        client: httpx.AsyncClient,
+        index: int,
+        method: str,
+        path: str,
+        body: bytes | None,
+        report: Callable[[int | None, Any, int], None] | None = None,
+    ) -> _Answer:
+        """Send with retries; the final answer, and whether an earlier attempt may have been processed."""
+        ambiguous, attempt, throttles = False, 0, 0
         while True:
             if self.stopping and attempt + throttles > 0:
                 return _Answer(None, None, ambiguous, stopped=True)
             await self.limiter.acquire()
             self.outcomes.requests += 1
             try:
-                response = await client.post(self.path, content=body)
+                response = await client.request(method, path, content=body)
             except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
                 ambiguous = True
@@ -309,11 +324,12 @@ class Sender:
                 status = response.status_code
                 if response.is_success:
                     self.limiter.succeeded()
-                    return _Answer(status, None, ambiguous)
+                    return _Answer(status, _parse(response) if method == "GET" else None, ambiguous)
                 problem = _parse(response)
                 retry_after = retry_after_seconds(response.headers.get("retry-after"))
                 ambiguous = ambiguous or status >= 500
-            self.on_error(ApiErrorEvent(index, status, problem, rows, records, attempt + throttles + 1))
+            if report is not None:
+                report(status, problem, attempt + throttles + 1)
             if status is not None and status not in RETRIABLE:
                 return _Answer(status, problem, ambiguous)
             if status == 429:
@@ -344,7 +360,9 @@ class Sender:
             rate = self.limiter.rate or 0.0
             self.log.emit("rate", f"The API asked to slow down (429): now at most {rate:.1f} requests/s.", rate=rate)
 
-    async def _held_as_sent(self, client: httpx.AsyncClient, record: str, errors: list[tuple[str, str]]) -> bool:
+    async def _held_as_sent(
+        self, client: httpx.AsyncClient, index: int, record: str, errors: list[tuple[str, str]]
+    ) -> bool:
         """After an ambiguous failure: is an "already exists" record in the platform exactly as sent?"""
         if self.lookup is None or not all(_EXISTS.search(message) for _, message in errors):
             return False
@@ -352,13 +370,8 @@ class Sender:
         path = self.lookup(sent)
         if path is None:
             return False
-        await self.limiter.acquire()
-        self.outcomes.requests += 1
-        try:
-            response = await client.get(path)
-        except httpx.TransportError:
-            return False
-        body = _parse(response) if response.status_code == 200 else None
+        answer = await self._request(client, index, "GET", path, None)
+        body = answer.problem if answer.status == 200 else None
         stored = body.get("data") if isinstance(body, dict) else None
         held = isinstance(stored, dict) and matches(sent, stored)
         self.outcomes.verified += held

@@ -9,13 +9,15 @@ status codes and RFC 7807 problem details. Modules, from the wire inwards:
 - ``app``: the Starlette routes, API-key check, problem responses and request statistics;
 - ``rules``: pure validation of request bodies, independent of the importer's own client code;
 - ``store``: SQLite storage of customers and orders, and what each mode means;
-- ``config`` and ``stats``: a business unit's settings, and counts of the requests served.
+- ``config`` and ``stats``: a business unit's settings, and counts of the requests served;
+- ``faults``: latency, errors, throttling, rate limits, body limits and dropped connections to inject.
 """
 
 from __future__ import annotations
 
 from importer.sandbox.app import create_app
 from importer.sandbox.config import SandboxConfig
+from importer.sandbox.faults import Faults
 from importer.sandbox.server import SandboxServer, serve
 
-__all__ = ["SandboxConfig", "SandboxServer", "create_app", "serve"]
+__all__ = ["Faults", "SandboxConfig", "SandboxServer", "create_app", "serve"]

@@ -15,12 +15,16 @@ Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
                                        200 {"status": 0, "data": [{"id", "name", "type"}, ...]}
     GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
 
+Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed)
+or drop (processed, then the connection closed without an answer) API requests, not /_sandbox routes.
+
 Every error is RFC 7807 problem details (`application/problem+json`): type, title, status, detail,
 instance and, for 400, `errors` shaped by `config.errors_style`. A 400 means nothing from the request
 was stored. Bodies must be sent as `Content-Type: application/json` (else 415, as ASP.NET answers).
 
 The parsed body of a request lives only inside the synchronous `_save_*` and `_set_*` methods, so it
-is released before the response is built. This module holds no rules (see `rules`) and no storage (see `store`).
+is released before the response is built, and before any simulated latency. This module holds no
+rules (see `rules`) and no storage (see `store`).
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from importer.sandbox import rules
+from importer.sandbox import faults, rules
 from importer.sandbox.config import SandboxConfig, Setting
-from importer.sandbox.stats import RequestStats
+from importer.sandbox.faults import Fault, FaultInjector, Plan
+from importer.sandbox.stats import DROPPED, RequestStats
 from importer.sandbox.store import Store
 
 PROBLEM_KINDS: dict[int, tuple[str, str]] = {
@@ -49,8 +54,12 @@ PROBLEM_KINDS: dict[int, tuple[str, str]] = {
     401: ("https://tools.ietf.org/html/rfc9110#section-15.5.2", "Unauthorized"),
     404: ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
     405: ("https://tools.ietf.org/html/rfc9110#section-15.5.6", "Method Not Allowed"),
+    413: ("https://tools.ietf.org/html/rfc9110#section-15.5.14", "Content Too Large"),
     415: ("https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported Media Type"),
+    429: ("https://tools.ietf.org/html/rfc6585#section-4", "Too Many Requests"),
     500: ("https://tools.ietf.org/html/rfc9110#section-15.6.1", "An error occurred while processing your request."),
+    502: ("https://tools.ietf.org/html/rfc9110#section-15.6.3", "Bad Gateway"),
+    503: ("https://tools.ietf.org/html/rfc9110#section-15.6.4", "Service Unavailable"),
 }
 UNMATCHED_ROUTE = "(no route)"
 SANDBOX_ROUTES = "/_sandbox/"
@@ -121,13 +130,22 @@ def _route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
 
 
 class Gate:
-    """ASGI middleware: refuses requests without the API key and records every request in the stats."""
+    """ASGI middleware: refuses requests without the API key, injects the configured faults into API
+    requests (see `faults`), and records every request in the stats (a dropped one under status 0)."""
 
-    def __init__(self, app: ASGIApp, config: SandboxConfig, stats: RequestStats, routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: SandboxConfig,
+        stats: RequestStats,
+        routes: Sequence[BaseRoute],
+        injector: FaultInjector,
+    ) -> None:
         self.app = app
         self.api_key = config.api_key.encode()
         self.stats = stats
         self.routes = routes
+        self.injector = injector
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,16 +154,22 @@ class Gate:
         method, route = scope["method"], _route_template(self.routes, scope)
         status, body = 500, bytearray()
         body_read = False
+        plan: Plan | None = None  # the faults of an API request, once it passed the API-key check
+        drop = dropped = False  # drop: the answer of the processed request is to be dropped
 
-        async def receive_and_keep() -> Message:
-            nonlocal body_read
-            message = await receive()
-            if message["type"] == "http.request":
-                body_read = True
-                body.extend(message.get("body", b""))
-            return message
+        def keeping(source: Receive) -> Receive:
+            async def receive_and_keep() -> Message:
+                nonlocal body_read
+                message = await source()
+                if message["type"] == "http.request":
+                    body_read = True
+                    body.extend(message.get("body", b""))
+                return message
 
-        recorded = route.startswith(SANDBOX_ROUTES)  # the sandbox's own routes are not counted
+            return receive_and_keep
+
+        sandbox_route = route.startswith(SANDBOX_ROUTES)
+        recorded = sandbox_route  # the sandbox's own routes are not counted
 
         def note(final_status: int) -> None:
             nonlocal recorded
@@ -154,7 +178,18 @@ class Gate:
                 self.stats.record(method, route, final_status, bytes(body) if body_read else None)
 
         async def send_and_note(message: Message) -> None:
+            nonlocal dropped
+            if dropped:
+                return  # the connection is gone: the rest of the response goes nowhere
             if message["type"] == "http.response.start":
+                if plan is not None:
+                    # The endpoint has returned, so the request's parsed body is released by now.
+                    await plan.delay()
+                    if drop:
+                        dropped = True
+                        note(DROPPED)
+                        await faults.drop_connection(scope, receive)
+                        return
                 # Counted before the client can see the answer, so a client that reads the stats
                 # right after its response never misses its own request.
                 note(message["status"])
@@ -164,10 +199,36 @@ class Gate:
             refusal = self._refusal(scope)
             if refusal is not None:
                 await refusal(scope, receive, send_and_note)
-            else:
-                await self.app(scope, receive_and_keep if method == "POST" else receive, send_and_note)
+                return
+            app_receive = receive
+            if self.injector.active and not sandbox_route:
+                plan = self.injector.plan(method)
+                fault, app_receive = await self._fault_before_processing(plan, scope, receive)
+                if fault is not None:
+                    response = problem(fault.status, fault.detail, scope["path"], headers=fault.headers)
+                    await response(scope, receive, send_and_note)
+                    return
+                drop = plan.drop
+            await self.app(scope, keeping(app_receive) if method == "POST" else app_receive, send_and_note)
         finally:
             note(status)  # no response started: counted as the 500 the server answers
+
+    @staticmethod
+    async def _fault_before_processing(plan: Plan, scope: Scope, receive: Receive) -> tuple[Fault | None, Receive]:
+        """The fault answered instead of processing the request, if any, in the documented order; and
+        the `receive` the app should read the body from (a chunked body may have been read already)."""
+        if plan.limited is not None:
+            return plan.limited, receive
+        if plan.max_body is not None:
+            length = faults.declared_length(scope)
+            if length is not None and length > plan.max_body:
+                return faults.too_large(length, plan.max_body), receive
+            if length is None:  # chunked: read it, up to the limit, to know
+                messages, over = await faults.read_limited(receive, plan.max_body)
+                if over:
+                    return faults.too_large(None, plan.max_body), receive
+                receive = faults.replaying(messages, receive)
+        return plan.random_fault, receive
 
     def _refusal(self, scope: Scope) -> Response | None:
         given = Headers(scope=scope).get("x-api-key")
@@ -302,9 +363,23 @@ def _found(document: dict[str, Any] | None, missing: str) -> Response:
     return json_response({"status": 0, "data": document})
 
 
-def create_app(config: SandboxConfig, store: Store, stats: RequestStats | None = None) -> Starlette:
-    """The sandbox app for one business unit; requests are counted in `stats` (a new one if None)."""
+class SandboxApp(Starlette):
+    """Starlette that keeps the ASGI server's own `send` in the scope, so a fault can drop the
+    connection (see `faults.drop_connection`); the middleware stack only sees wrapped `send`s."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[faults.RAW_SEND_KEY] = send
+        await super().__call__(scope, receive, send)
+
+
+def create_app(
+    config: SandboxConfig, store: Store, stats: RequestStats | None = None, injector: FaultInjector | None = None
+) -> Starlette:
+    """The sandbox app for one business unit; requests are counted in `stats` (a new one if None) and
+    faulted as `config.faults` says, with the state kept in `injector` (a new one if None)."""
     stats = RequestStats() if stats is None else stats
+    injector = FaultInjector(config.faults) if injector is None else injector
     routes = Endpoints(config, store, stats).routes()
 
     async def on_rejected(request: Request, exc: Exception) -> Response:
@@ -323,8 +398,8 @@ def create_app(config: SandboxConfig, store: Store, stats: RequestStats | None =
     async def on_crash(request: Request, exc: Exception) -> Response:
         return problem(500, f"The sandbox failed: {type(exc).__name__}: {exc}", request.url.path)
 
-    return Starlette(
+    return SandboxApp(
         routes=routes,
-        middleware=[Middleware(Gate, config=config, stats=stats, routes=routes)],
+        middleware=[Middleware(Gate, config=config, stats=stats, routes=routes, injector=injector)],
         exception_handlers={Rejected: on_rejected, HTTPException: on_http_error, Exception: on_crash},
     )

@@ -5,12 +5,16 @@ sandbox needs: the API key every request must carry, the default identification 
 /orders requires on `customer`, how 400 responses spell their `errors` member, and the lists that
 GET /customerattributes, /customerconsents, /orderattributes and /productattributes serve.
 
+It also holds the `Faults` to inject (none by default; see `faults`).
+
 This module holds data only: no HTTP, no storage, no validation of request bodies.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from importer.sandbox.faults import Faults
 
 IDENTIFICATIONS: tuple[str, ...] = ("Email", "PhoneNumber", "CrmId")
 ERRORS_STYLES: tuple[str, ...] = ("list", "dict", "none")
@@ -57,7 +61,8 @@ class SandboxConfig:
     CrmId → crmId). `errors_style` chooses the shape of `errors` in 400 responses: "list" of
     "path: message" strings (as the vendor docs show), "dict" mapping each path to its messages (as
     ASP.NET services send), or "none" (no `errors` member at all). The settings lists are served as
-    they are; the sandbox does not yet check request bodies against them.
+    they are; the sandbox does not yet check request bodies against them. `faults` are the failures
+    to inject into API requests (see `faults.Faults`); the default injects none.
     """
 
     api_key: str
@@ -67,6 +72,7 @@ class SandboxConfig:
     consents: tuple[Setting, ...] = DEMO_CONSENTS
     order_attributes: tuple[Setting, ...] = DEMO_ORDER_ATTRIBUTES
     product_attributes: tuple[Setting, ...] = DEMO_PRODUCT_ATTRIBUTES
+    faults: Faults = Faults()
 
     def __post_init__(self) -> None:
         if not self.api_key:

@@ -8,6 +8,11 @@ reports it started. It owns its store and statistics, so a test can look at both
         httpx.post(f"{sandbox.url}/customers", json=body, headers={"x-api-key": sandbox.api_key})
         assert sandbox.stats.count("POST", "/customers", 201) == 1
 
+Both accept `Faults` to inject (latency, errors, throttling, rate limits, body limits, drops)::
+
+    with SandboxServer(faults=Faults(error_rate=0.1, seed=1)) as sandbox:
+        ...
+
 `serve` is what `ecdp-import sandbox` runs: uvicorn in the foreground until Ctrl-C. Neither prints
 or logs the API key.
 """
@@ -24,6 +29,7 @@ import uvicorn
 
 from importer.sandbox.app import create_app
 from importer.sandbox.config import SandboxConfig
+from importer.sandbox.faults import FaultInjector, Faults
 from importer.sandbox.stats import RequestStats
 from importer.sandbox.store import Store
 
@@ -62,17 +68,20 @@ class SandboxServer:
         port: int = 0,
         identification: str = "Email",
         errors_style: str = "list",
+        faults: Faults | None = None,
     ) -> None:
         self.config = SandboxConfig(
             api_key=api_key or secrets.token_urlsafe(24),
             identification=identification,
             errors_style=errors_style,
+            faults=Faults() if faults is None else faults,
         )
         self.host = host
         self.port = port
         self.store = Store(db)
         self.stats = RequestStats()
-        app = create_app(self.config, self.store, self.stats)
+        self.injector = FaultInjector(self.config.faults)
+        app = create_app(self.config, self.store, self.stats, self.injector)
         self._server = uvicorn.Server(
             uvicorn.Config(app, log_level="warning", lifespan="off", log_config=None, access_log=False)
         )
@@ -118,9 +127,11 @@ class SandboxServer:
         self.store.close()
 
     def reset(self) -> None:
-        """Forget all customers, orders and request statistics."""
+        """Forget all customers, orders and request statistics; restart the faults' random sequence
+        from its seed and refill the rate limit's bucket."""
         self.store.reset()
         self.stats.reset()
+        self.injector.reset()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -131,13 +142,22 @@ class SandboxServer:
         self.stop()
 
 
-def serve(host: str, port: int, db: str | None, api_key: str, identification: str = "Email") -> None:
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    api_key: str,
+    identification: str = "Email",
+    faults: Faults | None = None,
+) -> None:
     """Serve the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM.
 
-    `db` None keeps data in memory only; a path keeps it in a SQLite file across restarts.
+    `db` None keeps data in memory only; a path keeps it in a SQLite file across restarts. `faults`
+    (None: none) are injected into API requests; a dropped request leaves no access-log line.
     uvicorn logs where it listens and each request line; the API key appears in neither.
     """
-    config = SandboxConfig(api_key=api_key, identification=identification)
+    faults = Faults() if faults is None else faults
+    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults)
     store = Store(db)
     try:
         uvicorn.run(create_app(config, store), host=host, port=port, log_level="info", lifespan="off")

@@ -1,11 +1,15 @@
 """In-process statistics of the requests a sandbox served, so tests can assert what a client sent.
 
 `RequestStats` counts requests per (method, route template, status), e.g.
-`("POST", "/customers", 201)`, and keeps the raw bodies of the most recent POST requests, bounded
-both in number and in bytes so a long benchmark run cannot exhaust memory. Bodies are kept as bytes
-(not parsed JSON) so they add no objects for the garbage collector to walk; `json_bodies()` parses
-them on demand. All methods are thread-safe: the server records from its event loop while a test
-reads from its own thread.
+`("POST", "/customers", 201)`. A request answered by an injected fault (see `faults`) is counted under
+the status it was answered with (429, 413, 500, 502, 503); one whose connection was dropped on purpose
+after it was processed is counted under status 0 (`DROPPED`), as no status reached the client.
+
+It also keeps the raw bodies of the most recent POST requests (not those refused by a fault before
+they were read), bounded both in number and in bytes so a long benchmark run cannot exhaust memory.
+Bodies are kept as bytes (not parsed JSON) so they add no objects for the garbage collector to walk;
+`json_bodies()` parses them on demand. All methods are thread-safe: the server records from its event
+loop while a test reads from its own thread.
 
 This module knows nothing of HTTP frameworks; `app` feeds it.
 """
@@ -21,6 +25,8 @@ import orjson
 
 RequestKey = tuple[str, str, int]
 """(method, route template, status), e.g. ("GET", "/orders/{id}", 404)."""
+DROPPED = 0
+"""The status under which a request is counted when its connection was dropped instead of answered."""
 
 
 @dataclass(frozen=True)
