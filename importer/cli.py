@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from importer import __version__
-from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError
+from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError, UsageError
 from importer.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
     API_KEY_ENV,
@@ -169,11 +169,26 @@ def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer
 @click.option("--api-key", "sandbox_key",
               help=f"The key the sandbox accepts (default: env {API_KEY_ENV}, else a random key it prints). "
                    "A sandbox key is local; never pass a real platform key here.")
-def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None) -> None:
+@click.option("--identification", type=click.Choice(list(CUSTOMER_FIELDS)), default="Email", show_default=True,
+              help="The business unit's customer identifier, required on every order.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0, help="Fault: wait this long before each answer.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests answered 500/502/503 without processing them.")
+@click.option("--throttle-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests answered 429 with Retry-After without processing them.")
+@click.option("--rate-limit", type=click.FloatRange(min=0.01), default=None,
+              help="Fault: requests per second allowed; beyond it 429 with Retry-After.")
+@click.option("--drop-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests processed but answered by closing the connection.")
+@click.option("--max-body", type=click.IntRange(min=1), default=None,
+              help="Fault: bodies larger than this many bytes are answered 413.")
+@click.option("--seed", type=int, default=None, help="Seed of the random faults, for a reproducible run.")
+def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, identification: str,
+            **faults: Any) -> None:
     """Run the built-in sandbox: a local server that behaves like the documented API."""
     import secrets
 
-    from importer.sandbox import serve
+    from importer.sandbox import Faults, serve
 
     key = sandbox_key or os.environ.get(API_KEY_ENV, "").strip()
     if key:
@@ -183,7 +198,12 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None) -> N
         click.echo(f"Sandbox key (random): {key}  (export {API_KEY_ENV}=... to use it)", err=True)
     click.echo(f"Sandbox listening on http://{host}:{port}" + (f", data in {db}" if db else ", data in memory")
                + ". Ctrl-C stops it.", err=True)
-    serve(host=host, port=port, db=str(db) if db else None, api_key=key)
+    try:
+        injected = Faults(**faults)
+    except ValueError as exc:
+        raise UsageError(str(exc), "See ecdp-import sandbox --help for the fault options.") from None
+    serve(host=host, port=port, db=str(db) if db else None, api_key=key, identification=identification,
+          faults=injected)
 
 
 @contextlib.contextmanager

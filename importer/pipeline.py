@@ -185,8 +185,15 @@ def _account(
     failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
     answered = accepted_rows | {rid for rids, _, _ in outcomes.rejected for rid in rids}
     answered |= {rid for rids, _ in outcomes.failed for rid in rids}
-    why_unsent = f"not sent: {outcomes.aborted}" if outcomes.aborted else "not sent"
-    failed_reasons += [(rids, "", why_unsent) for rids in built if not set(rids) <= answered]
+    stopped = outcomes.aborted or "the run stopped"
+    unsent = f"not sent: {stopped}"
+    unanswered = f"sent, but no answer came before the run stopped ({stopped}): it may be stored; importing " \
+                 "failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
+    failed_reasons += [
+        (rids, "", unanswered if set(rids) & outcomes.started else unsent)
+        for rids in built
+        if not set(rids) <= answered
+    ]
     failed = _reason_frame(failed_reasons)
 
     rejected = pl.concat(

@@ -74,6 +74,7 @@ class Outcomes:
     throttled: int = 0
     verified: int = 0
     aborted: str | None = None
+    started: set[int] = field(default_factory=set)  # rows of every chunk taken for sending
 
 
 @dataclass
@@ -210,6 +211,7 @@ class Sender:
             if self.stopping:
                 return
             self.outcomes.records_sent += len(chunk.records)
+            self.outcomes.started.update(chunk.all_row_ids)
             tally = _Tally()
             await self._deliver_in_pieces(client, chunk.index, chunk.records, chunk.row_ids, False, tally)
             self.log.emit("chunk", chunk=chunk.index, records=len(chunk.records), accepted=tally.accepted,
