@@ -142,7 +142,7 @@ def record_json(columns: CustomerColumns) -> pl.Expr:
     consents = encode.array(
         [
             pl.when(pl.col(c).is_not_null()).then(
-                pl.concat_str([pl.lit('{"id":%d,"value":' % consent_id), encode.text(pl.col(c)), pl.lit("}")])
+                pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")])
             )
             for c, consent_id in columns.consents.items()
         ]

@@ -4,9 +4,10 @@
   And Jitter"): a random wait in ``[0, min(cap, base * 2**attempt)]`` so retrying clients spread out.
 * ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date.
 * ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``
-  (or unlimited). On a 429 it drops to ``DECREASE`` × the rate requests were actually going out at,
-  at most once per cool-down, and every sender waits out the ``Retry-After``; after successes it climbs
-  back additively (``RAMP`` of the rate per second), never above ``--rate``. A long run therefore
+  (or unlimited). On a 429 it drops to ``DECREASE`` × the rate the API has been *accepting* requests at
+  (what it can take, not what was tried), at most once per cool-down, and every sender waits out the
+  ``Retry-After``; after successes it climbs back slowly (``RAMP`` of the rate per second), never above
+  ``--rate``. A long run therefore
   settles just under the platform's limit instead of hammering it (AIMD, as TCP does).
 
 Nothing here does I/O except sleeping; the clock and the random source can be replaced in tests.
@@ -68,7 +69,9 @@ class RateLimiter:
         self._pause_until = 0.0
         self._cool_until = 0.0
         self._last_raise = clock()
+        self._began = clock()
         self._starts: deque[float] = deque()
+        self._successes: deque[float] = deque()
 
     async def acquire(self) -> None:
         """Wait until a request may start (no lock needed: the event loop runs this atomically)."""
@@ -81,12 +84,19 @@ class RateLimiter:
         if start > now:
             await asyncio.sleep(start - now)
 
-    def observed_rate(self) -> float:
-        """Request starts per second over the last few seconds."""
+    def _per_second(self, events: deque[float]) -> float:
+        """Events per second over the last ``WINDOW_S`` (or since the run began, if that is shorter)."""
         now = self.clock()
-        while self._starts and self._starts[0] < now - WINDOW_S:
-            self._starts.popleft()
-        return len(self._starts) / WINDOW_S
+        while events and events[0] < now - WINDOW_S:
+            events.popleft()
+        span = min(WINDOW_S, max(now - self._began, 0.1))
+        return len(events) / span
+
+    def accepted_rate(self) -> float:
+        return self._per_second(self._successes)
+
+    def attempted_rate(self) -> float:
+        return self._per_second(self._starts)
 
     def throttled(self, retry_after: float | None) -> None:
         """A 429: everyone waits out ``retry_after``; the pace drops (once per cool-down)."""
@@ -95,17 +105,21 @@ class RateLimiter:
         self._pause_until = max(self._pause_until, now + pause)
         if now < self._cool_until:
             return  # the other answers of the same burst: one decrease is enough
-        current = self.rate if self.rate is not None else self.observed_rate()
-        self.rate = max(MIN_RATE, DECREASE * max(current, MIN_RATE))
+        accepted, attempted = self.accepted_rate(), self.attempted_rate()
+        tried = self.rate if self.rate is not None else attempted
+        # What the API took is the best measure of what it can take; if it took nothing lately, halve.
+        capacity = min(accepted, tried) if accepted > 0 else tried / 2
+        self.rate = max(MIN_RATE, DECREASE * capacity)
         self.decreases += 1
         self._cool_until = now + max(pause, 1.0) + 1.0
         self._last_raise = now + pause
 
     def succeeded(self) -> None:
         """A request went through: raise the pace slowly, back towards --rate (or without bound)."""
+        now = self.clock()
+        self._successes.append(now)
         if self.rate is None:
             return
-        now = self.clock()
         elapsed = now - self._last_raise
         if elapsed <= 0:
             return

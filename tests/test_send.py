@@ -125,12 +125,13 @@ def test_backoff_has_full_jitter_and_a_cap():
 def test_rate_limiter_backs_off_on_429_and_climbs_back_slowly(start):
     clock = [100.0]
     limiter = RateLimiter(start, clock=lambda: clock[0])
-    for _ in range(40):  # requests going out at 30/s
+    for _ in range(40):  # requests going out, and accepted, at 30/s
         clock[0] += 1 / 30
         asyncio.run(limiter.acquire())
+        limiter.succeeded()
     limiter.throttled(2.0)
     first = limiter.rate
-    assert first is not None and first == pytest.approx(0.9 * (start or 40 / 2.0))
+    assert first is not None and first == pytest.approx(0.9 * 30, rel=0.01)  # 90 % of what the API accepted
     limiter.throttled(2.0)  # same burst: no second decrease
     assert limiter.rate == first and limiter.decreases == 1
     clock[0] += 10
@@ -140,3 +141,13 @@ def test_rate_limiter_backs_off_on_429_and_climbs_back_slowly(start):
         clock[0] += 1000
         limiter.succeeded()
         assert limiter.rate == start  # never above --rate
+
+
+def test_rate_limiter_halves_when_nothing_was_accepted_lately():
+    clock = [0.0]
+    limiter = RateLimiter(10.0, clock=lambda: clock[0])
+    for _ in range(10):
+        clock[0] += 0.1
+        asyncio.run(limiter.acquire())
+    limiter.throttled(None)
+    assert limiter.rate == pytest.approx(0.9 * 10 / 2)
