@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import signal
 import sys
 import threading
@@ -39,12 +38,10 @@ from importer.compare import matches
 from importer.encode import Chunk, make_body
 from importer.events import EventLog
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
+from importer.problems import describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
 from importer.settings import ApiSettings
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
-_INDEXED = re.compile(r"^\$?\.?data\[(\d+)\]\.?(.*)$", re.IGNORECASE)
-_TOO_BIG = re.compile(r"too (large|big|many)|payload|request (body|entity)|maximum (size|length|number)", re.I)
-_EXISTS = re.compile(r"already exists", re.I)
 ABORT_KEY = "the API rejected the key"
 Lookup = Callable[[dict[str, Any]], str | None]
 
@@ -92,38 +89,6 @@ class _Tally:
     accepted: int = 0
     rejected: int = 0
     failed: int = 0
-
-
-def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, str]]]:
-    """``{record index: [(field path, message)]}`` from a 400's ``errors`` (list, dict, or absent)."""
-    errors = problem.get("errors") if isinstance(problem, dict) else None
-    pairs: list[tuple[str, str]] = []
-    if isinstance(errors, list):
-        pairs = [(p, m or p) for p, _, m in (str(e).partition(": ") for e in errors if isinstance(e, str))]
-    elif isinstance(errors, dict):
-        pairs = [(str(p), str(m)) for p, ms in errors.items() for m in (ms if isinstance(ms, list) else [ms])]
-    found: dict[int, list[tuple[str, str]]] = {}
-    for path, message in pairs:
-        match = _INDEXED.match(path.strip())
-        if match and int(match.group(1)) < count:
-            found.setdefault(int(match.group(1)), []).append((match.group(2), message))
-    return found
-
-
-def describe_problem(status: int | None, problem: Any) -> str:
-    """One line for an error answer: status, title/detail and the errors, without the request."""
-    if status is None:
-        return str(problem)
-    if not isinstance(problem, dict):
-        text = str(problem or "").strip().replace("\n", " ")[:200]
-        return f"HTTP {status}" + (f": {text}" if text else "")
-    parts = [str(problem[k]) for k in ("title", "detail") if problem.get(k)]
-    errors = problem.get("errors")
-    if isinstance(errors, list):
-        parts += [str(e) for e in errors]
-    elif isinstance(errors, dict):
-        parts += [f"{k}: {'; '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items()]
-    return f"HTTP {status}: " + "; ".join(parts) if parts else f"HTTP {status}"
 
 
 class Sender:
@@ -267,7 +232,7 @@ class Sender:
                     client, index, [records[i] for i in rest], [row_ids[i] for i in rest], ambiguous, tally
                 )
             return
-        too_big = status == 413 or (status == 400 and bool(_TOO_BIG.search(describe_problem(status, problem))))
+        too_big = status == 413 or (status == 400 and is_too_big(status, problem))
         if status == 400 or too_big:
             if len(records) == 1:
                 message = "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
@@ -326,8 +291,8 @@ class Sender:
                 status = response.status_code
                 if response.is_success:
                     self.limiter.succeeded()
-                    return _Answer(status, _parse(response) if method == "GET" else None, ambiguous)
-                problem = _parse(response)
+                    return _Answer(status, parse_body(response) if method == "GET" else None, ambiguous)
+                problem = parse_body(response)
                 retry_after = retry_after_seconds(response.headers.get("retry-after"))
                 ambiguous = ambiguous or status >= 500
             if report is not None:
@@ -366,7 +331,7 @@ class Sender:
         self, client: httpx.AsyncClient, index: int, record: str, errors: list[tuple[str, str]]
     ) -> bool:
         """After an ambiguous failure: is an "already exists" record in the platform exactly as sent?"""
-        if self.lookup is None or not all(_EXISTS.search(message) for _, message in errors):
+        if self.lookup is None or not all(says_exists(message) for _, message in errors):
             return False
         sent = orjson.loads(record)
         path = self.lookup(sent)
@@ -393,13 +358,6 @@ class Sender:
 
 class _Abort(Exception):
     """Raised inside a worker to stop the whole run (the TaskGroup cancels the other workers)."""
-
-
-def _parse(response: httpx.Response) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.text
 
 
 def progress_bar(total: int, enabled: bool) -> tqdm | None:

@@ -15,7 +15,8 @@ import pytest
 
 from importer.encode import Chunk
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
-from importer.send import ApiErrorEvent, Sender, parse_record_errors
+from importer.problems import parse_record_errors
+from importer.send import ApiErrorEvent, Sender
 from importer.settings import ApiKey, ApiSettings
 
 API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_retries=2, backoff_base_s=0.001)
