@@ -29,7 +29,9 @@ from importer.settings import (
     ApiSettings,
     CustomerOptions,
     RunOptions,
+    STATE_ENV,
     check_api_url,
+    default_state,
     load_api_key,
 )
 
@@ -112,10 +114,23 @@ def run_options(func: Any) -> Any:
             click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
             click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                          help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
+            *journal_options(),
+            click.option("--resume", is_flag=True,
+                         help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
+            click.option("--changed-only", is_flag=True,
+                         help="Send only records that are new or changed since they were last accepted."),
+            click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
         ]
     ):
         func = option(func)
     return func
+
+
+def journal_options() -> list[Any]:
+    return [
+        click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
+                     help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db)."),
+    ]
 
 
 @cli.command()
@@ -206,6 +221,51 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
           faults=injected)
 
 
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many runs to show.")
+@journal_options()[0]
+def runs(limit: int, state: Path | None) -> None:
+    """List recent runs from the journal: when, what, counts, exit code, report directory."""
+    from importer.runs import recent_runs
+
+    rows = recent_runs(state or default_state(), limit)
+    if not rows:
+        click.echo("No runs recorded yet.")
+        return
+    click.echo(f"{'run':<23} {'command':<9} {'started (UTC)':<20} {'status':<11} {'exit':>4} {'read':>8} "
+               f"{'accepted':>8} {'rejected':>8} {'failed':>7}  report")
+    for r in rows:
+        click.echo(f"{r['id']:<23} {r['command']:<9} {r['started_at'][:19]:<20} {r['status']:<11} "
+                   f"{'' if r['exit_code'] is None else r['exit_code']:>4} {r['rows_read']:>8} {r['rows_accepted']:>8} "
+                   f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or ''}")
+
+
+@cli.command()
+@click.argument("run_id")
+@connection_options
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write this retry's report (default: reports/<run-id>/).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: every event as a JSON line on stderr.")
+@journal_options()[0]
+def retry(run_id: str, **common: Any) -> None:
+    """Send again the failed rows of run RUN_ID (not its rejected rows), with that run's options."""
+    from importer.runs import retry_run
+
+    state = common["state"] or default_state()
+    with _api(common) as (api, target):
+        result = retry_run(run_id, api, RunOptions(
+            state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
+            log_format=common["log_format"],
+        ), warn=_warn)
+    if result is None:
+        click.echo(f"Run {run_id} has no failed rows: nothing to retry.")
+        return
+    _render(result.summary, target)
+    sys.exit(result.exit_code)
+
+
 @contextlib.contextmanager
 def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tuple[ApiSettings, str]]:
     """API settings for a run; with --sandbox, a sandbox server running for the run's duration."""
@@ -229,7 +289,12 @@ def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tupl
 
 
 def _run(common: dict[str, Any]) -> RunOptions:
+    if common["changed_only"] and common["full"]:
+        raise UsageError("--changed-only and --full contradict each other.", "Give one of them.")
     return RunOptions(
+        state=common["state"] or default_state(),
+        resume=common["resume"],
+        changed_only=common["changed_only"] and not common["full"],
         chunk_size=common["chunk_size"],
         dry_run=common["dry_run"],
         report_dir=common["report_dir"],

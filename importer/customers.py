@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, Prepared, combine, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, schema_reasons
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -169,7 +169,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
-    records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL))
+    records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL), pl.col(match_field).alias(KEY_COL))
     return Prepared(records, combine([invalid, repeated]), ignored=columns.ignored)
 
 

@@ -63,11 +63,14 @@ def name_value(name: str, value: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One request's worth of records: their JSON texts and the input rows they came from."""
+    """Records to send together: their JSON texts, the input rows each came from, and their positions
+    in the run's record list (so outcomes can be tied back to a record's key). Slicing keeps all three
+    aligned, as splitting a rejected or oversized request needs."""
 
     index: int
     records: list[str]
     row_ids: list[list[int]]  # per record: the _rid of every input row it was built from
+    positions: list[int]  # per record: its row number in the run's record frame
 
     def body(self, envelope: dict[str, str]) -> bytes:
         return make_body(envelope, self.records)
@@ -75,6 +78,18 @@ class Chunk:
     @property
     def all_row_ids(self) -> list[int]:
         return [rid for rids in self.row_ids for rid in rids]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def part(self, start: int, end: int) -> Chunk:
+        return Chunk(self.index, self.records[start:end], self.row_ids[start:end], self.positions[start:end])
+
+    def pick(self, indices: list[int]) -> Chunk:
+        return Chunk(
+            self.index, [self.records[i] for i in indices], [self.row_ids[i] for i in indices],
+            [self.positions[i] for i in indices],
+        )
 
 
 def make_body(envelope: dict[str, str], records: Sequence[str]) -> bytes:
@@ -84,13 +99,16 @@ def make_body(envelope: dict[str, str], records: Sequence[str]) -> bytes:
 
 
 def chunks(records: pl.DataFrame, chunk_size: int) -> Iterator[Chunk]:
-    """Split a frame of records (``_json`` and ``_rid``, a list of row ids or one id per record) into chunks."""
+    """Split a frame of records (``_json`` and ``_rid``, a list of row ids or one id per record) into chunks.
+
+    A record's position is its row number in ``records``.
+    """
     rid = pl.col(RID_COL)
     grouped = (
         records.select(JSON_COL, rid if isinstance(records.schema[RID_COL], pl.List) else pl.concat_list(rid))
         .with_row_index("_pos")
         .group_by((pl.col("_pos") // chunk_size).alias("_chunk"), maintain_order=True)
-        .agg(pl.col(JSON_COL), pl.col(RID_COL))
+        .agg(pl.col(JSON_COL), pl.col(RID_COL), pl.col("_pos").cast(pl.Int64))
     )
-    for index, texts, rids in grouped.iter_rows():
-        yield Chunk(index=index, records=texts, row_ids=rids)
+    for index, texts, rids, positions in grouped.iter_rows():
+        yield Chunk(index=index, records=texts, row_ids=rids, positions=positions)

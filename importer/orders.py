@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, Prepared, combine, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, schema_reasons
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -266,4 +266,6 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
         encode.member("orderAttributes", encode.array(
             [encode.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
     ])
-    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(encode.JSON_COL))
+    return orders.join(products, on="id", maintain_order="left").select(
+        RID_COL, order.alias(encode.JSON_COL), pl.col("id").alias(KEY_COL)
+    )

@@ -25,10 +25,11 @@ from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, Usage
 from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
 from importer.report import Report, new_run_id
 from importer.events import EventLog
+from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
 from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA, STAGE_COL, Prepared
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, REASONS_SCHEMA, STAGE_COL, Prepared
 
 Warn = Callable[[str], None]
 
@@ -54,6 +55,7 @@ class Resource:
     """What differs between imports: the endpoint, the request envelope and how rows become records."""
 
     command: str
+    kind: str  # what a record key means, for the journal: "orders", or "customers:<match field>"
     path: str
     envelope: dict[str, str]
     prepare: Callable[[pl.DataFrame], Prepared]
@@ -68,6 +70,7 @@ def import_customers(
     _ = options.match_field  # refuses GUID before any file is read
     resource = Resource(
         command="customers",
+        kind=f"customers:{options.match_field}",
         path="/customers",
         envelope={"mode": options.mode, "matchBy": options.match_by},
         prepare=lambda frame: customers.prepare(frame, options),
@@ -83,6 +86,7 @@ def import_orders(
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
     resource = Resource(
         command="orders",
+        kind="orders",
         path="/orders",
         envelope={"mode": options.mode},
         prepare=lambda frame: orders.prepare(frame, options),
@@ -95,29 +99,76 @@ def import_orders(
 def run_import(
     resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
-    """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too."""
-    started_at, clock = datetime.now(UTC), time.monotonic()
+    """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too.
+
+    Unless it is a dry run, the run holds the lock of its state file (``run.state``) from start to end,
+    and is recorded in it: what the API accepted, so that ``--resume`` and ``--changed-only`` can skip it.
+    """
     if run.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    if run.dry_run:
+        return _run(resource, paths, api, run, warn, None)
+    journal = Journal(run.state)
+    try:
+        with journal.lock() as took_over:
+            if took_over:
+                warn(f"State file {run.state}: {took_over}.")
+            return _run(resource, paths, api, run, warn, journal)
+    finally:
+        journal.close()
+
+
+def _run(
+    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
+) -> RunResult:
+    started_at, clock = datetime.now(UTC), time.monotonic()
     frame = read_inputs(paths)
     prepared = resource.prepare(frame)
     if prepared.ignored:
         warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
+    records = prepared.records.with_columns(
+        pl.Series(FINGERPRINT_COL, fingerprints(prepared.records.get_column(encode.JSON_COL).to_list()),
+                  dtype=pl.String)
+    )
+    to_send, skipped = records, {"records_unchanged": 0, "records_already_accepted": 0}
+    skipped_rows: list[list[int]] = []
+    target = target_of(api)
+    if journal is not None:
+        inputs, inputs_hash = describe_inputs(paths)
+        resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
+        if run.resume and resume is None:
+            warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
+        known = [("records_already_accepted", resume.run_ids)] if resume else []
+        known += [("records_unchanged", None)] if run.changed_only else []
+        for count, run_ids in known:
+            held = to_send.join(journal.known(target, resource.kind, run_ids), on=[KEY_COL, FINGERPRINT_COL], how="semi")
+            skipped[count] = held.height
+            skipped_rows += _row_lists(held)
+            to_send = to_send.join(held.select(RID_COL), on=RID_COL, how="anti")
+        journal.start_run(run_id, resource.command, target, inputs, inputs_hash,
+                          {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
     report = Report(run.report_dir or Path("reports") / run_id)
-    chunks = list(encode.chunks(prepared.records, run.chunk_size))
+    chunks = list(encode.chunks(to_send, run.chunk_size))
     payloads = None
     try:
         if run.dry_run:
             payloads = report.payloads([c.body(resource.envelope) for c in chunks])
             outcomes = Outcomes(accepted=[rids for c in chunks for rids in c.row_ids])
         else:
-            outcomes = _send(chunks, api, resource, report, frame, run)
+            keys = list(zip(to_send.get_column(KEY_COL).to_list(), to_send.get_column(FINGERPRINT_COL).to_list(),
+                            strict=True))
+
+            def on_accepted(positions: list[int]) -> None:
+                if journal is not None:
+                    journal.accepted(run_id, target, resource.kind, [keys[p] for p in positions])
+
+            outcomes = _send(chunks, api, resource, report, frame, run, on_accepted)
     finally:
         report.close()
-    summary = _account(frame, prepared.reasons, chunks, outcomes, report)
+    summary = _account(frame, prepared.reasons, chunks, outcomes, report, skipped_rows)
     if run.dry_run:
         summary["records_accepted"] = 0  # rows_accepted counts the rows that passed every local check
     summary.update(
@@ -127,6 +178,8 @@ def run_import(
         api_url=public_url(api.url),
         **resource.options,
         **prepared.notes,
+        **skipped,
+        records_built=records.height,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         started_at=started_at.isoformat(timespec="seconds"),
@@ -136,12 +189,20 @@ def run_import(
         ignored_columns=prepared.ignored,
     )
     report.summary(summary)
+    if journal is not None:
+        journal.finish_run(run_id, summary, report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _row_lists(records: pl.DataFrame) -> list[list[int]]:
+    """The input rows of each record (an order has several)."""
+    rid = records.get_column(RID_COL)
+    return rid.to_list() if isinstance(rid.dtype, pl.List) else [[r] for r in rid.to_list()]
 
 
 def _send(
     chunks: list[encode.Chunk], api: ApiSettings, resource: Resource, report: Report, frame: pl.DataFrame,
-    run: RunOptions,
+    run: RunOptions, on_accepted: Callable[[list[int]], None],
 ) -> Outcomes:
     files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
 
@@ -160,7 +221,7 @@ def _send(
 
     bar = progress_bar(sum(len(c.records) for c in chunks), run.progress)
     sender = Sender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                    log=EventLog(run.log_format), progress=bar)
+                    on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
     try:
         return asyncio.run(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
@@ -177,10 +238,11 @@ def _account(
     chunks: list[encode.Chunk],
     outcomes: Outcomes,
     report: Report,
+    skipped: list[list[int]],
 ) -> dict[str, Any]:
     """Counts, rejected.csv and failed.csv from the validation reasons and the send outcomes."""
     built = [rids for c in chunks for rids in c.row_ids]
-    accepted_rows = {rid for rids in outcomes.accepted for rid in rids}
+    accepted_rows = {rid for rids in [*outcomes.accepted, *skipped] for rid in rids}
     api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
     failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
     answered = accepted_rows | {rid for rids, _, _ in outcomes.rejected for rid in rids}

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from importer import __version__
 from importer.compare import matches
-from importer.encode import Chunk, make_body
+from importer.encode import Chunk
 from importer.events import EventLog
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.problems import describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
@@ -102,13 +102,14 @@ class Sender:
         on_error: Callable[[ApiErrorEvent], None],
         *,
         lookup: Lookup | None = None,
+        on_accepted: Callable[[list[int]], None] | None = None,
         log: EventLog | None = None,
         progress: tqdm | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.api, self.path, self.envelope = api, path, envelope
-        self.on_error, self.lookup = on_error, lookup
+        self.on_error, self.lookup, self.on_accepted = on_error, lookup, on_accepted
         self.log = log or EventLog()
         self.progress = progress
         self.transport = transport  # tests inject answers a server cannot give on demand
@@ -175,96 +176,82 @@ class Sender:
         for chunk in pending:
             if self.stopping:
                 return
-            self.outcomes.records_sent += len(chunk.records)
+            self.outcomes.records_sent += len(chunk)
             self.outcomes.started.update(chunk.all_row_ids)
             tally = _Tally()
-            await self._deliver_in_pieces(client, chunk.index, chunk.records, chunk.row_ids, False, tally)
-            self.log.emit("chunk", chunk=chunk.index, records=len(chunk.records), accepted=tally.accepted,
+            await self._deliver_in_pieces(client, chunk, False, tally)
+            self.log.emit("chunk", chunk=chunk.index, records=len(chunk), accepted=tally.accepted,
                           rejected=tally.rejected, failed=tally.failed)
 
-    async def _deliver_in_pieces(
-        self,
-        client: httpx.AsyncClient,
-        index: int,
-        records: list[str],
-        row_ids: list[list[int]],
-        ambiguous: bool,
-        tally: _Tally,
-    ) -> None:
+    async def _deliver_in_pieces(self, client: httpx.AsyncClient, batch: Chunk, ambiguous: bool, tally: _Tally) -> None:
         """Deliver in requests of at most ``max_records``, re-read before each piece (413s lower it)."""
         start = 0
-        while start < len(records):
-            end = len(records) if self.max_records is None else min(len(records), start + self.max_records)
-            await self._deliver(client, index, records[start:end], row_ids[start:end], ambiguous, tally)
+        while start < len(batch):
+            end = len(batch) if self.max_records is None else min(len(batch), start + self.max_records)
+            await self._deliver(client, batch.part(start, end), ambiguous, tally)
             start = end
 
-    async def _deliver(
-        self,
-        client: httpx.AsyncClient,
-        index: int,
-        records: list[str],
-        row_ids: list[list[int]],
-        ambiguous: bool,
-        tally: _Tally,
-    ) -> None:
-        answer = await self._post(client, index, records, row_ids)
+    async def _deliver(self, client: httpx.AsyncClient, batch: Chunk, ambiguous: bool, tally: _Tally) -> None:
+        answer = await self._post(client, batch)
         ambiguous = ambiguous or answer.ambiguous
         status, problem = answer.status, answer.problem
         if status is not None and 200 <= status < 300:
-            self.outcomes.accepted.extend(row_ids)
-            tally.accepted += len(records)
-            self._advance(len(records))
+            self._accept(batch, tally)
             return
         if status in (401, 403):
             raise _Abort(f"{ABORT_KEY} (HTTP {status}); no further requests were sent")
-        named = parse_record_errors(problem, len(records)) if status == 400 else {}
+        named = parse_record_errors(problem, len(batch)) if status == 400 else {}
         if named:
             for i, errors in named.items():
-                if ambiguous and await self._held_as_sent(client, index, records[i], errors):
-                    self.outcomes.accepted.append(row_ids[i])
-                    tally.accepted += 1
-                    self._advance(1)
+                if ambiguous and await self._held_as_sent(client, batch.index, batch.records[i], errors):
+                    self._accept(batch.pick([i]), tally)
                 else:
-                    self._reject(row_ids[i], errors, tally)
-            rest = [i for i in range(len(records)) if i not in named]
+                    self._reject(batch.row_ids[i], errors, tally)
+            rest = [i for i in range(len(batch)) if i not in named]
             if rest:
-                await self._deliver(
-                    client, index, [records[i] for i in rest], [row_ids[i] for i in rest], ambiguous, tally
-                )
+                await self._deliver(client, batch.pick(rest), ambiguous, tally)
             return
         too_big = status == 413 or (status == 400 and is_too_big(status, problem))
         if status == 400 or too_big:
-            if len(records) == 1:
+            if len(batch) == 1:
                 message = "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
-                self._reject(row_ids[0], [("", message)], tally)
+                self._reject(batch.row_ids[0], [("", message)], tally)
                 return
-            half = len(records) // 2
+            half = len(batch) // 2
             if not too_big:  # isolate the bad records by bisection
-                for start, end in ((0, half), (half, len(records))):
-                    await self._deliver(client, index, records[start:end], row_ids[start:end], ambiguous, tally)
+                await self._deliver(client, batch.part(0, half), ambiguous, tally)
+                await self._deliver(client, batch.part(half, len(batch)), ambiguous, tally)
                 return
             if self.max_records is None or half < self.max_records:
                 self.max_records = half
                 self.log.emit("chunk_size", f"The API refused a request as too large: sending at most {half} "
                               "records per request from now on.", chunk_size=half)
-            await self._deliver_in_pieces(client, index, records, row_ids, ambiguous, tally)
+            await self._deliver_in_pieces(client, batch, ambiguous, tally)
             return
         if answer.stopped:
             reason = f"not sent: {self.outcomes.aborted or 'the run stopped'}"
         else:
             reason = describe_problem(status, problem)
-        self.outcomes.failed.extend((rids, reason) for rids in row_ids)
-        tally.failed += len(records)
-        self._advance(len(records))
+        self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+        tally.failed += len(batch)
+        self._advance(len(batch))
 
-    async def _post(self, client: httpx.AsyncClient, index: int, records: list[str], row_ids: list[list[int]]) -> _Answer:
-        """POST a chunk with retries; its errors go to the report."""
-        rows = [rid for rids in row_ids for rid in rids]
+    def _accept(self, batch: Chunk, tally: _Tally) -> None:
+        """The API acknowledged these records: only now are they accepted (and journaled)."""
+        self.outcomes.accepted.extend(batch.row_ids)
+        if self.on_accepted is not None:
+            self.on_accepted(batch.positions)
+        tally.accepted += len(batch)
+        self._advance(len(batch))
+
+    async def _post(self, client: httpx.AsyncClient, batch: Chunk) -> _Answer:
+        """POST a batch with retries; its errors go to the report."""
+        rows = batch.all_row_ids
 
         def report(status: int | None, problem: Any, attempt: int) -> None:
-            self.on_error(ApiErrorEvent(index, status, problem, rows, records, attempt))
+            self.on_error(ApiErrorEvent(batch.index, status, problem, rows, batch.records, attempt))
 
-        return await self._request(client, index, "POST", self.path, make_body(self.envelope, records), report)
+        return await self._request(client, batch.index, "POST", self.path, batch.body(self.envelope), report)
 
     async def _request(
         self,

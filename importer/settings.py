@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +19,12 @@ from importer.errors import UsageError
 DEFAULT_API_URL = "https://api.ecdp.app"
 API_URL_ENV = "ECDP_API_URL"
 API_KEY_ENV = "ECDP_API_KEY"
+STATE_ENV = "ECDP_STATE"
+
+
+def default_state() -> Path:
+    """The run journal: ``$ECDP_STATE``, else ``.ecdp-import/state.db`` in the working directory."""
+    return Path(os.environ.get(STATE_ENV) or Path(".ecdp-import") / "state.db")
 
 CUSTOMER_MODES = ("Add", "Update", "AddOrUpdate")
 MATCH_BY_FIELDS = {
@@ -142,3 +148,6 @@ class RunOptions:
     report_dir: Path | None = None
     progress: bool = True
     log_format: str = "text"  # or "json": every event as a JSON line on stderr
+    state: Path = field(default_factory=lambda: default_state())  # the run journal (not used by dry runs)
+    resume: bool = False  # continue the last unfinished run on the same inputs
+    changed_only: bool = False  # send only records new or changed since last accepted

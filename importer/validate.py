@@ -23,6 +23,7 @@ from importer.read import RID_COL
 from schemas.common import MAX_LENGTH, NUMBER, WHOLE_NUMBER, utf16_units
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
+KEY_COL = "_key"  # a record's identity in the platform: the order id, or the matched customer field
 REASONS_SCHEMA = {RID_COL: pl.Int64, FIELD_COL: pl.String, ERROR_COL: pl.String}
 MAX_VALUE_SHOWN = 60
 
@@ -31,7 +32,7 @@ MAX_VALUE_SHOWN = 60
 class Prepared:
     """What a resource stage hands to the pipeline: records to send, and reasons for rows left out."""
 
-    records: pl.DataFrame  # _rid (one row id, or the list of an order's row ids), _json
+    records: pl.DataFrame  # _rid (one row id, or the list of an order's row ids), _json, _key
     reasons: pl.DataFrame  # one row per rejected input row: _rid, _field, _error
     ignored: list[str] = field(default_factory=list)  # input columns that are not fields
     notes: dict[str, Any] = field(default_factory=dict)  # resource-specific counts for the summary

@@ -23,3 +23,12 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox with no customers, orders or request statistics."""
     sandbox_server.reset()
     return sandbox_server
+
+
+# -- run journal: every test gets its own state file -----------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ECDP_STATE points at a fresh directory, so no test shares (or locks) another's journal."""
+    monkeypatch.setenv("ECDP_STATE", str(tmp_path_factory.mktemp("state") / "state.db"))

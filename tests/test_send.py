@@ -24,7 +24,7 @@ API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_ret
 
 def chunk(index: int, emails: list[str], first_rid: int = 0) -> Chunk:
     records = [orjson.dumps({"email": e}).decode() for e in emails]
-    return Chunk(index, records, [[first_rid + i] for i in range(len(emails))])
+    return Chunk(index, records, [[first_rid + i] for i in range(len(emails))], [first_rid + i for i in range(len(emails))])
 
 
 def run(handler, chunks, api=API):

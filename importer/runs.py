@@ -1,0 +1,62 @@
+"""Working with recorded runs: list them, and send a run's failed rows again.
+
+``retry_run`` re-imports the run's ``failed.csv`` (valid rows that did not reach the platform) with the
+options the run was recorded with; rejected rows are not retried, because sending them again cannot
+succeed until they are fixed (fix ``rejected.csv`` and import it instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from importer.errors import UsageError
+from importer.journal import Journal
+from importer.orders import OrderOptions
+from importer.pipeline import RunResult, Warn, import_customers, import_orders
+from importer.settings import ApiSettings, CustomerOptions, RunOptions
+
+
+def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with their row counts (zero while a run has no summary)."""
+    if not state.exists():
+        return []
+    journal = Journal(state)
+    try:
+        rows = journal.runs(limit)
+    finally:
+        journal.close()
+    for row in rows:
+        summary = orjson.loads(row.pop("summary") or "{}")
+        for count in ("rows_read", "rows_accepted", "rows_rejected", "rows_failed"):
+            row[count] = summary.get(count, 0)
+    return rows
+
+
+def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult | None:
+    """Import the failed rows of ``run_id`` again; None when it has none."""
+    journal = Journal(run.state)
+    try:
+        recorded = journal.run(run_id)
+    finally:
+        journal.close()
+    if recorded is None:
+        raise UsageError(f"There is no run {run_id!r} in {run.state}.", "List the runs with: ecdp-import runs")
+    summary = orjson.loads(recorded["summary"] or "{}")
+    failed = Path(summary["failed_file"]) if summary.get("failed_file") else None
+    if recorded["status"] == "running":
+        raise UsageError(f"Run {run_id} never finished (it has no report of failed rows).",
+                         "Continue it with --resume on the same inputs.")
+    if failed is None:
+        return None
+    if not failed.exists():
+        raise UsageError(f"The failed rows of run {run_id} ({failed}) are gone.", "Re-run the import instead.")
+    options = orjson.loads(recorded["options"])
+    retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size)})
+    if recorded["command"] == "orders":
+        order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"])
+        return import_orders([failed], api, order_options, retry, warn)
+    customer_options = CustomerOptions(mode=options["mode"], match_by=options["match_by"])
+    return import_customers([failed], api, customer_options, retry, warn)
