@@ -174,7 +174,7 @@ class Journal:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         cursor = self.db.execute(
-            "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options"
+            "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid"
             " FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,),
         )
         names = [d[0] for d in cursor.description]

@@ -7,6 +7,7 @@ succeed until they are fixed (fix ``rejected.csv`` and import it instead).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,25 @@ def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
     finally:
         journal.close()
     for row in rows:
+        if row["status"] == "running" and not _alive(row.pop("pid")):
+            row["status"] = "died"  # killed (e.g. kill -9, a reboot): continue it with --resume
+        row.pop("pid", None)
         summary = orjson.loads(row.pop("summary") or "{}")
         for count in ("rows_read", "rows_accepted", "rows_rejected", "rows_failed"):
             row[count] = summary.get(count, 0)
     return rows
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult | None:

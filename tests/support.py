@@ -63,10 +63,16 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool
     return path
 
 
-def run_cli(args: list[str], *, env: dict[str, str] | None = None, report_dir: Path | None = None) -> Run:
-    """Run ``ecdp-import ARGS --report-dir DIR`` in-process; stdout and stderr kept apart."""
+def run_cli(
+    args: list[str], *, env: dict[str, str] | None = None, report_dir: Path | None = None, imports: bool = True
+) -> Run:
+    """Run ``ecdp-import ARGS --report-dir DIR`` in-process; stdout and stderr kept apart.
+
+    ``imports``: the command takes the import options (``--no-progress`` is added).
+    """
     extra = ["--report-dir", str(report_dir)] if report_dir is not None else []
-    result = CliRunner().invoke(cli, [*args, *extra, "--no-progress"], env=env, catch_exceptions=False)
+    extra += ["--no-progress"] if imports else []
+    result = CliRunner().invoke(cli, [*args, *extra], env=env, catch_exceptions=False)
     return Run(result, report_dir or Path("/nonexistent"))
 
 
