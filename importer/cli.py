@@ -114,6 +114,8 @@ def run_options(func: Any) -> Any:
             click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
             click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                          help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
+            click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+                         help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
             *journal_options(),
             click.option("--resume", is_flag=True,
                          help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
@@ -134,7 +136,7 @@ def journal_options() -> list[Any]:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--mode", type=click.Choice(CUSTOMER_MODES), default="AddOrUpdate", show_default=True,
               help="Add new customers only, Update existing ones only, or both.")
 @click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
@@ -156,7 +158,7 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
               help="A file of order lines (products) joined to FILES on the order id; repeatable.")
 @click.option("--mode", type=click.Choice(ORDER_MODES), default="AddOrReplace", show_default=True,
@@ -295,6 +297,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         state=common["state"] or default_state(),
         resume=common["resume"],
         changed_only=common["changed_only"] and not common["full"],
+        mapping=common["mapping"],
         chunk_size=common["chunk_size"],
         dry_run=common["dry_run"],
         report_dir=common["report_dir"],

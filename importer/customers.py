@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, schema_reasons
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -58,7 +58,7 @@ def plan_columns(columns: list[str], match_field: str) -> CustomerColumns:
     ignored: list[str] = []
     for column in columns:
         lower = column.lower()
-        if column in (FILE_COL, ROW_COL, RID_COL):
+        if column.startswith("_"):  # bookkeeping of earlier stages, never a field
             continue
         if lower in fields_by_lower:
             rename[column] = fields_by_lower[lower]
@@ -165,7 +165,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
-    invalid = schema_reasons(rows, schema, PATTERN_MEANINGS, required)
+    invalid = combine([pre_rejected(frame), schema_reasons(rows, schema, PATTERN_MEANINGS, required)])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")

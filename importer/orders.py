@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, schema_reasons
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -81,7 +81,7 @@ def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
     attributes: dict[str, dict[str, str]] = {ATTR_PREFIX: {}, PRODUCT_ATTR_PREFIX: {}}
     ignored: list[str] = []
     for column in columns:
-        if column in (FILE_COL, ROW_COL, RID_COL):
+        if column.startswith("_"):  # bookkeeping of earlier stages, never a field
             continue
         lower = column.lower()
         prefix = next((p for p in (PRODUCT_ATTR_PREFIX, ATTR_PREFIX) if lower.startswith(p)), None)
@@ -145,6 +145,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     lines = normalise_lines(flat, columns)
     line_reasons = [
         nested_reasons,
+        pre_rejected(flat),
         schema_reasons(lines, order_line_schema(), ORDER_PATTERN_MEANINGS,
                        {"id": "is required: every line needs the id of its order"}),
         schema_reasons(lines.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {

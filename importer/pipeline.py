@@ -26,6 +26,7 @@ from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
 from importer.report import Report, new_run_id
 from importer.events import EventLog
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
+from importer.mapping import apply_mapping, load_mapping, unmapped_columns
 from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
@@ -124,8 +125,8 @@ def _run(
     resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
-    frame = read_inputs(paths)
-    prepared = resource.prepare(frame)
+    frame, mapped, used_files = _inputs(resource, paths, run, warn)
+    prepared = resource.prepare(mapped)
     if prepared.ignored:
         warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
@@ -137,7 +138,7 @@ def _run(
     skipped_rows: list[list[int]] = []
     target = target_of(api)
     if journal is not None:
-        inputs, inputs_hash = describe_inputs(paths)
+        inputs, inputs_hash = describe_inputs(used_files)
         resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
         if run.resume and resume is None:
             warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
@@ -174,7 +175,8 @@ def _run(
     summary.update(
         run_id=run_id,
         command=resource.command,
-        files=[str(p) for p in paths],
+        files=[str(p) for p in used_files if p != run.mapping],
+        mapping=str(run.mapping) if run.mapping else None,
         api_url=public_url(api.url),
         **resource.options,
         **prepared.notes,
@@ -192,6 +194,26 @@ def _run(
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _inputs(
+    resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Warn
+) -> tuple[pl.DataFrame, pl.DataFrame, list[Path]]:
+    """(the rows as read, the rows in the importer's columns, every file used): with a mapping, its
+    sources are joined and mapped; without one the two frames are the same."""
+    if run.mapping is None:
+        frame = read_inputs(paths)
+        return frame, frame, list(paths)
+    mapping = load_mapping(run.mapping)
+    if mapping.kind != resource.command:
+        raise UsageError(f"The mapping {run.mapping} is for {mapping.kind}, not {resource.command}.",
+                         f"Use it with: ecdp-import {mapping.kind} --mapping {run.mapping}")
+    mapped, original = apply_mapping(mapping, paths)
+    unmapped = unmapped_columns(mapping, original)
+    if unmapped:
+        warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
+    sources = [s.path for s in mapping.sources if s.path is not None]
+    return original, mapped, [*(paths or sources[:1]), *sources[1:], run.mapping]
 
 
 def _row_lists(records: pl.DataFrame) -> list[list[int]]:

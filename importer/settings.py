@@ -151,3 +151,4 @@ class RunOptions:
     state: Path = field(default_factory=lambda: default_state())  # the run journal (not used by dry runs)
     resume: bool = False  # continue the last unfinished run on the same inputs
     changed_only: bool = False  # send only records new or changed since last accepted
+    mapping: Path | None = None  # a mapping file (docs/mapping.md) from the export's columns to ours

@@ -38,6 +38,21 @@ class Prepared:
     notes: dict[str, Any] = field(default_factory=dict)  # resource-specific counts for the summary
 
 
+#: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.
+PRE_REJECT_COLUMNS = ("_unreadable", "_reject")
+
+
+def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reasons the reader or the mapping already found (unparseable lines, unmapped values)."""
+    present = [c for c in PRE_REJECT_COLUMNS if c in frame.columns]
+    if not present:
+        return no_reasons()
+    reason = pl.concat_str([pl.col(c) for c in present], separator="; ", ignore_nulls=True)
+    return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
+        RID_COL, pl.lit("").alias(FIELD_COL), reason.alias(ERROR_COL)
+    ).unique(RID_COL, keep="first", maintain_order=True)
+
+
 def no_reasons() -> pl.DataFrame:
     return pl.DataFrame(schema=REASONS_SCHEMA)
 
