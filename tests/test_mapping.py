@@ -1,0 +1,137 @@
+"""Mapping files: exports we did not design, imported without editing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import assert_accounted, customer, get, run_cli, sandbox_env, write_csv
+
+MARKETPLACE = Path(__file__).resolve().parent / "data" / "marketplace"
+
+
+def mapping_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_marketplace_dump_in_four_files_becomes_valid_orders(sandbox, tmp_path):
+    run = run_cli(["orders", "--mapping", str(MARKETPLACE / "mapping.toml")], env=sandbox_env(sandbox),
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 1, run.stderr  # one order has a status word the mapping does not know
+    assert_accounted(run.summary)
+    assert (run.summary["rows_read"], run.summary["rows_accepted"], run.summary["records_accepted"]) == (5, 4, 3)
+    [rejected] = run.rejected
+    assert rejected["Order No"] == "MP-5004" and rejected["_error"] == "status: 'On Hold' is not in the mapping's value map"
+    order = get(sandbox, "/orders/MP-5001").json()["data"]
+    assert order["date"] == "2024-11-03T14:15:00.000Z"  # 09:15 AM in New York, after DST ended
+    assert (order["status"], order["currency"], order["totalValue"]) == ("completed", "USD", 1249.9)
+    assert order["customer"] == {"email": "jane.doe@example.com", "phone": "5551234567"}
+    assert [p["name"] for p in order["products"]] == ['Vizio Smart TV 55"', "Amazon Basics HDMI cable, 2 m"]
+    assert order["products"][0]["productAttributes"] == [{"name": "Color", "value": "black"}]
+    assert order["orderAttributes"] == [{"name": "Sales Channel", "value": "web"}]
+    assert get(sandbox, "/orders/MP-5002").json()["data"]["status"] == "canceled"
+    assert "Columns the mapping neither uses" not in run.stderr  # Line is ignored explicitly
+
+
+def test_customers_with_renamed_columns_value_maps_day_first_dates_and_prefixed_attributes(sandbox, tmp_path):
+    source = write_csv(tmp_path / "klienci.csv", ["E-mail", "Imię", "Płeć", "Urodzony", "x_tier", "x_source", "note"], [
+        ["ANNA@example.com", "Anna", "K", "17.05.1990", "gold", "fb", "vip"],
+        ["jan@example.com", "Jan", "M", "01.02.1985", "", "", ""],
+        ["ola@example.com", "Ola", "?", "31.02.1990", "", "", ""],
+    ])
+    mapping = mapping_file(tmp_path, '''
+kind = "customers"
+ignore = ["note"]
+[fields]
+email = "E-mail"
+firstName = "Imię"
+gender = { column = "Płeć", map = { K = "Female", M = "Male" }, default = "NotSpecified" }
+dateOfBirth = { column = "Urodzony", dayfirst = true }
+[attributes]
+customer = { prefix = "x_" }
+''')
+    run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox),
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 1
+    assert [r["E-mail"] for r in run.rejected] == ["ola@example.com"]  # 31.02 is no date
+    anna = customer(sandbox, "anna@example.com")
+    assert (anna["gender"], anna["dateOfBirth"][:10]) == ("Female", "1990-05-17")
+    assert anna["customAttributes"] == [{"name": "source", "value": "fb"}, {"name": "tier", "value": "gold"}]
+    assert customer(sandbox, "jan@example.com")["gender"] == "Male"
+
+
+def test_constants_templates_and_decimal_commas(sandbox, tmp_path):
+    source = write_csv(tmp_path / "z.csv", ["nr", "data", "kwota", "sku", "nazwa", "wariant", "cena", "ilosc", "mail"], [
+        ["Z/1", "2024-11-06 10:00", "1 234,50 zł", "S1", "Kubek", "biały", "1 234,50", "1", "a@example.com"],
+    ])
+    mapping = mapping_file(tmp_path, '''
+kind = "orders"
+[fields]
+id = "nr"
+date = { column = "data", timezone = "Europe/Warsaw" }
+totalValue = { column = "kwota", number = { decimal = ",", thousands = " " } }
+currency = { value = "PLN" }
+"customer.email" = "mail"
+"product.id" = "sku"
+"product.name" = { template = "{nazwa} ({wariant})" }
+"product.price" = { column = "cena", number = { decimal = ",", thousands = " " } }
+"product.quantity" = "ilosc"
+''')
+    run = run_cli(["orders", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    order = get(sandbox, "/orders/Z%2F1").json()["data"]
+    assert (order["totalValue"], order["currency"], order["date"]) == (1234.5, "PLN", "2024-11-06T09:00:00.000Z")
+    assert order["products"][0]["name"] == "Kubek (biały)"
+
+
+def test_every_mapping_problem_is_listed_before_anything_is_sent(sandbox, tmp_path):
+    mapping = mapping_file(tmp_path, '''
+kind = "orders"
+colour = "red"
+[sources.main]
+[sources.extra]
+path = "extra.csv"
+[fields]
+id = { column = "a", value = "b" }
+date = { column = "d", format = "dd.mm.yyyy", timezone = "Mars/Olympus" }
+shoeSize = "s"
+''')
+    run = run_cli(["orders", "x.csv", "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 2 and sandbox.stats.total == 0
+    for problem in ("unknown setting 'colour'", "sources.extra: a joined source needs join",
+                    "fields.id: give exactly one of column, value, template", "has no strptime directive",
+                    "unknown time zone 'Mars/Olympus'", "fields.shoeSize: not a orders field"):
+        assert problem in run.stderr, problem
+
+
+def test_unknown_columns_in_the_mapping_are_found_against_the_file(sandbox, tmp_path):
+    source = write_csv(tmp_path / "c.csv", ["mail", "name"], [["a@example.com", "A"]])
+    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "Email"\nfirstName = { template = "{first} {name}" }\n')
+    run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 2
+    assert "fields.email: no column 'Email'" in run.stderr and "fields.firstName: no column 'first'" in run.stderr
+
+
+@pytest.mark.parametrize(("command", "kind"), [("customers", "orders"), ("orders", "customers")])
+def test_a_mapping_for_the_other_command_is_refused(sandbox, tmp_path, command, kind):
+    mapping = mapping_file(tmp_path, f'kind = "{kind}"\n[fields]\n')
+    source = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"]])
+    run = run_cli([command, str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 2 and f"is for {kind}" in run.stderr
+
+
+def test_toml_scoping_mistake_gets_a_helpful_message(tmp_path):
+    mapping = mapping_file(tmp_path, 'kind = "orders"\n[attributes]\norder = { columns = ["a"] }\nignore = ["b"]\n')
+    run = run_cli(["orders", "x.csv", "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
+    assert run.exit_code == 2 and "put ignore = ... before the first [table]" in run.stderr
+
+
+def test_unmapped_columns_are_warned_about_once(sandbox, tmp_path):
+    source = write_csv(tmp_path / "c.csv", ["mail", "extra1", "extra2"], [["a@example.com", "x", "y"]])
+    mapping = mapping_file(tmp_path, 'kind = "customers"\nignore = ["extra2"]\n[fields]\nemail = "mail"\n')
+    run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 0
+    assert run.stderr.count("neither uses nor ignores: extra1.") == 1
