@@ -30,6 +30,8 @@ from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
 
 REJECT_COL = "_reject"  # a reason to reject the row, set by the mapping
 TARGETS = {"customers": set(CUSTOMER_FIELDS), "orders": {*ORDER_FIELDS, *PRODUCT_FIELDS}}
+DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "product.attr.")}
+PRESETS = Path(__file__).resolve().parent / "presets"
 ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "attr.", "product": "product.attr."}}
 _DAYFIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
              "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
@@ -57,6 +59,15 @@ class Mapping:
     fields: dict[str, dict[str, Any]]
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
+
+
+def preset_path(name: str, kind: str) -> Path:
+    """The mapping file of a preset (``importer/presets/<name>-<kind>.toml``); InputError if none."""
+    path = PRESETS / f"{name}-{kind}.toml"
+    if not path.exists():
+        known = sorted({p.stem.rsplit("-", 1)[0] for p in PRESETS.glob(f"*-{kind}.toml")})
+        raise InputError(f"There is no preset {name!r} for {kind}.", "Presets: " + ", ".join(known) + ".")
+    return path
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -111,7 +122,7 @@ def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Sourc
 
 
 def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, Any]:
-    if target not in TARGETS[kind]:
+    if target not in TARGETS[kind] and not target.startswith(DYNAMIC_TARGETS[kind]):
         problems.append(f"fields.{target}: not a {kind} field")
     if isinstance(spec, str):
         return {"column": spec}
@@ -258,7 +269,12 @@ def _number(expr: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
 def _date(expr: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
     """Parse with the given format(s), read naive times in ``timezone`` (else UTC), render ISO 8601 UTC."""
     formats = [spec["format"]] if "format" in spec else (list(_DAYFIRST) if spec.get("dayfirst") else [])
-    parsed = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    parsed = [
+        # a format with an offset (%z) gives the instant itself: kept as naive UTC
+        expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        if "%z" in f else expr.str.to_datetime(f, strict=False, time_unit="us")
+        for f in formats
+    ]
     parsed.append(normalise.instant(expr).dt.replace_time_zone(None))  # ISO input stays accepted (as UTC)
     naive = pl.coalesce(parsed)
     zone = str(spec.get("timezone", "UTC"))

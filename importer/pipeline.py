@@ -26,7 +26,7 @@ from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
 from importer.report import Report, new_run_id
 from importer.events import EventLog
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
-from importer.mapping import apply_mapping, load_mapping, unmapped_columns
+from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
 from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
@@ -175,8 +175,9 @@ def _run(
     summary.update(
         run_id=run_id,
         command=resource.command,
-        files=[str(p) for p in used_files if p != run.mapping],
+        files=[str(p) for p in used_files if p.suffix != ".toml"],
         mapping=str(run.mapping) if run.mapping else None,
+        preset=run.preset,
         api_url=public_url(api.url),
         **resource.options,
         **prepared.notes,
@@ -201,19 +202,22 @@ def _inputs(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Path]]:
     """(the rows as read, the rows in the importer's columns, every file used): with a mapping, its
     sources are joined and mapped; without one the two frames are the same."""
-    if run.mapping is None:
+    if run.mapping is not None and run.preset is not None:
+        raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
+    mapping_path = run.mapping or (preset_path(run.preset, resource.command) if run.preset else None)
+    if mapping_path is None:
         frame = read_inputs(paths)
         return frame, frame, list(paths)
-    mapping = load_mapping(run.mapping)
+    mapping = load_mapping(mapping_path)
     if mapping.kind != resource.command:
-        raise UsageError(f"The mapping {run.mapping} is for {mapping.kind}, not {resource.command}.",
-                         f"Use it with: ecdp-import {mapping.kind} --mapping {run.mapping}")
+        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {resource.command}.",
+                         f"Use it with: ecdp-import {mapping.kind} --mapping {mapping_path}")
     mapped, original = apply_mapping(mapping, paths)
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
     sources = [s.path for s in mapping.sources if s.path is not None]
-    return original, mapped, [*(paths or sources[:1]), *sources[1:], run.mapping]
+    return original, mapped, [*(paths or sources[:1]), *sources[1:], mapping_path]
 
 
 def _row_lists(records: pl.DataFrame) -> list[list[int]]:

@@ -152,3 +152,4 @@ class RunOptions:
     resume: bool = False  # continue the last unfinished run on the same inputs
     changed_only: bool = False  # send only records new or changed since last accepted
     mapping: Path | None = None  # a mapping file (docs/mapping.md) from the export's columns to ours
+    preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
