@@ -24,7 +24,7 @@ import polars as pl
 
 from importer import normalise
 from importer.errors import InputError
-from importer.read import FILE_COL, RID_COL, ROW_COL, read_file, read_inputs
+from importer.read import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_file, read_inputs
 from schemas.customers import CUSTOMER_FIELDS
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
 
@@ -144,13 +144,15 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
     return spec
 
 
-def apply_mapping(mapping: Mapping, files: Sequence[Path], options: Any = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_mapping(
+    mapping: Mapping, files: Sequence[Path], options: ReadOptions | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(canonical frame, driving table as read): sources read, joined and mapped."""
     driving, *joined = mapping.sources
     paths = list(files) or ([driving.path] if driving.path else [])
     if not paths:
         raise InputError(f"No input: {mapping.path} names no file for {driving.name}.", "Name the export file.")
-    original = read_inputs(paths, *_read_args(driving, options))
+    original = read_inputs(paths, _read_options(driving, options))
     table = original
     problems: list[str] = []
     for source in joined:
@@ -179,18 +181,15 @@ def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
     return [c for c in original.columns if c not in (*used, *mapping.ignore, RID_COL, FILE_COL, ROW_COL, "_unreadable")]
 
 
-def _read_args(source: Source, options: Any) -> list[Any]:
-    if options is None and source.encoding is None and source.delimiter is None:
-        return []
-    from importer.read import ReadOptions  # the reader's options, when it has them
-
+def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
+    """The source's own encoding/delimiter, else the command line's, else detection."""
     base = options or ReadOptions()
-    return [ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter)]
+    return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter)
 
 
-def _join(table: pl.DataFrame, source: Source, options: Any, problems: list[str]) -> pl.DataFrame:
+def _join(table: pl.DataFrame, source: Source, options: ReadOptions | None, problems: list[str]) -> pl.DataFrame:
     assert source.path is not None and source.join_on is not None and source.join_to is not None
-    other = read_file(source.path, *_read_args(source, options)).drop(FILE_COL, ROW_COL)
+    other = read_file(source.path, _read_options(source, options)).drop(FILE_COL, ROW_COL)
     other = other.rename({c: f"{source.name}.{c}" for c in other.columns})
     to = f"{source.name}.{source.join_to}"
     if source.join_on not in table.columns:

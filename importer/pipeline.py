@@ -22,7 +22,7 @@ import polars as pl
 
 from importer import customers, encode, orders
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
-from importer.read import FILE_COL, RID_COL, ROW_COL, read_inputs
+from importer.read import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
 from importer.report import Report, new_run_id
 from importer.events import EventLog
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
@@ -205,14 +205,15 @@ def _inputs(
     if run.mapping is not None and run.preset is not None:
         raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
     mapping_path = run.mapping or (preset_path(run.preset, resource.command) if run.preset else None)
+    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
     if mapping_path is None:
-        frame = read_inputs(paths)
+        frame = read_inputs(paths, read)
         return frame, frame, list(paths)
     mapping = load_mapping(mapping_path)
     if mapping.kind != resource.command:
         raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {resource.command}.",
                          f"Use it with: ecdp-import {mapping.kind} --mapping {mapping_path}")
-    mapped, original = apply_mapping(mapping, paths)
+    mapped, original = apply_mapping(mapping, paths, read)
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")

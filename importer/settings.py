@@ -153,3 +153,5 @@ class RunOptions:
     changed_only: bool = False  # send only records new or changed since last accepted
     mapping: Path | None = None  # a mapping file (docs/mapping.md) from the export's columns to ours
     preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
+    encoding: str | None = None  # of CSV input; None: detected
+    delimiter: str | None = None  # of CSV input; None: sniffed
