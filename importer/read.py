@@ -1,9 +1,22 @@
-"""Read input files (CSV, Parquet) into frames of strings, one row per input row, nothing dropped.
+"""Read input files (CSV, gzip or zip CSV, xlsx, Parquet) into frames of strings, one row per input row.
 
-Every cell becomes a string (or null) so that one normalisation and validation path serves both
-formats; typed Parquet values are rendered the way a CSV export would hold them (dates ISO 8601,
+Every cell becomes a string (or null) so that one normalisation and validation path serves every
+format; typed values (Parquet, xlsx) are rendered the way a CSV export would hold them (dates ISO 8601,
 booleans ``True``/``False``). Each row keeps where it came from: ``_file`` and ``_row`` (the row number
-as a spreadsheet shows it, header = 1) and ``_rid``, a run-wide row id.
+as a spreadsheet shows it, header = 1; a quoted multi-line cell is one row) and ``_rid``, a run-wide
+row id.
+
+CSV text is decoded with the encoding in :class:`ReadOptions` or the one :mod:`importer.detect` finds,
+and split on the delimiter given or sniffed. polars parses UTF-8 only, so other encodings, and CSV
+inside ``.gz`` or ``.zip``, are first streamed into a temporary UTF-8 file in 1 MB blocks: memory
+stays flat, the disk needs the decoded file's size once, and the file is deleted after the read.
+
+A line that cannot be parsed (more or fewer fields than the header, a broken or unclosed quote) does
+not stop the read: it becomes a row whose user columns are null and whose ``_unreadable`` column says
+why, quoting the line; that column exists only when some row is unreadable. polars reads clean files
+at full speed; it rejects lines with too many fields or broken quotes but silently pads short ones, so
+when the last column has nulls the line structure is checked (quote-aware, in polars). Only a file with
+a problem is read a second time, record by record, with Python's ``csv`` module (slower, streaming).
 
 Columns whose name starts with ``_`` are dropped (so a fixed ``rejected.csv`` can be re-imported), and
 the formula neutralisation the report applies (a leading ``'`` before ``= + - @``) is undone.
@@ -12,66 +25,368 @@ This module must not interpret column meanings: that is the job of the resource 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import codecs
+import csv
+import gzip
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TextIO
 
 import polars as pl
 
+from importer.detect import SAMPLE_BYTES, UTF8, delimiter_char, detect_encoding, encoding_name, sniff_delimiter
 from importer.errors import InputError
 
-FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
+FILE_COL, ROW_COL, RID_COL, UNREADABLE_COL = "_file", "_row", "_rid", "_unreadable"
 HEADER_ROWS = 1
 FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
-_POLARS_DUPLICATE = "_duplicated_"  # polars renames a repeated header "a" to "a_duplicated_0"
+_BLOCK = 1 << 20
+_BATCH_ROWS = 50_000  # rows per frame while reading record by record
+_SHOWN_CHARS = 200  # of an unreadable line, in its message
+_CSV_MEMBERS = (".csv", ".txt", ".tsv")
 
 
-def read_inputs(paths: Sequence[Path]) -> pl.DataFrame:
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read CSV text; ``None`` means detect it (see :mod:`importer.detect`)."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What reading a file found out: its format, and for CSV text the encoding and delimiter used."""
+
+    path: Path
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    member: str | None = None  # the CSV inside a zip
+
+
+def read_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> pl.DataFrame:
     """Read every file and stack them (columns are the union of all files' columns)."""
     if not paths:
-        raise InputError("No input file given.", "Name one or more CSV or Parquet files.")
-    frames = [read_file(path) for path in paths]
+        raise InputError("No input file given.", "Name one or more CSV, xlsx or Parquet files.")
+    frames = [read_file(path, options) for path in paths]
     frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     return frame.with_row_index(RID_COL).with_columns(pl.col(RID_COL).cast(pl.Int64))
 
 
-def read_file(path: Path) -> pl.DataFrame:
-    """One file as strings, user columns first, then ``_file`` and ``_row``."""
+def read_file(path: Path, options: ReadOptions = ReadOptions()) -> pl.DataFrame:
+    """One file as strings: user columns first, then ``_unreadable`` (if any row is), ``_file``, ``_row``."""
+    return read_source(path, options)[0]
+
+
+def read_source(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pl.DataFrame, SourceInfo]:
+    """:func:`read_file`, and what was found out about the file on the way."""
     if not path.exists():
         raise InputError(f"Input file {path} does not exist.", "Check the path.")
     if path.is_dir():
-        raise InputError(f"{path} is a directory, not a file.", "Name the CSV or Parquet files inside it.")
-    suffix = path.suffix.lower()
-    frame = _read_parquet(path) if suffix in (".parquet", ".pq") else _read_csv(path)
-    frame = frame.rename({c: c.strip().lstrip("\ufeff").strip() for c in frame.columns})
-    _check_header(frame.columns, path)
+        raise InputError(f"{path} is a directory, not a file.", "Name the CSV, xlsx or Parquet files inside it.")
+    kind = file_format(path)
+    unreadable: pl.Series | None = None
+    if kind == "parquet":
+        frame, info = _read_parquet(path), SourceInfo(path, kind)
+    elif kind == "xlsx":
+        frame, info = _read_xlsx(path), SourceInfo(path, kind)
+    else:
+        frame, unreadable, info = _read_text(path, kind, options)
+    frame = frame.rename(dict(zip(frame.columns, _clean_header(frame.columns, path), strict=True)))
     frame = frame.select([c for c in frame.columns if not c.startswith("_")])
-    return frame.with_columns(
-        pl.col(pl.String).pipe(_undo_neutralisation),
+    if unreadable is not None:
+        frame = frame.with_columns(unreadable.alias(UNREADABLE_COL))
+    frame = frame.with_columns(
+        pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
         pl.lit(str(path)).alias(FILE_COL),
         (pl.int_range(pl.len(), dtype=pl.Int64) + HEADER_ROWS + 1).alias(ROW_COL),
     )
+    return frame, info
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def file_format(path: Path) -> str:
+    """``csv``, ``csv.gz``, ``zip``, ``xlsx`` or ``parquet``, by the file's name (anything else is CSV)."""
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith(".gz"):
+        return "csv.gz"
+    return "csv"
+
+
+# -- CSV text ------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path, kind: str, options: ReadOptions) -> tuple[pl.DataFrame, pl.Series | None, SourceInfo]:
+    encoding = None if options.encoding is None else encoding_name(options.encoding)
+    delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
+    with tempfile.TemporaryDirectory(prefix="ecdp-read-") as tmp, _open_bytes(path, kind) as (stream, member):
+        with _broken_stream(path, kind):
+            head = stream.read(SAMPLE_BYTES + 1)
+        encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
+        if delimiter is None:
+            sample = head[: SAMPLE_BYTES // 4]
+            delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"), complete=len(sample) == len(head))
+        utf8 = path if kind == "csv" and encoding in UTF8 else Path(tmp) / "input.csv"
+        if utf8 != path:
+            with _broken_stream(path, kind):
+                _write_utf8(head, stream, encoding, utf8, path)
+        frame, unreadable = _parse_csv(utf8, delimiter, path, encoding)
+    return frame, unreadable, SourceInfo(path, kind, encoding, delimiter, member)
+
+
+@contextmanager
+def _open_bytes(path: Path, kind: str) -> Iterator[tuple[IO[bytes], str | None]]:
+    """The file's CSV bytes as a stream (decompressed), and the zip member's name."""
     try:
-        return pl.read_csv(
-            path,
-            infer_schema=False,
-            encoding="utf8",
-            glob=False,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.ComputeError as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "utf-8" in text.lower() or "utf8" in text.lower():
-            raise InputError(
-                f"{path} is not UTF-8 text.",
-                "Save the file as UTF-8 (most spreadsheet programs offer 'CSV UTF-8').",
-            ) from None
-        raise InputError(f"Cannot read {path} as CSV: {text}", "Check that it is a comma-separated file.") from None
+        if kind == "csv.gz":
+            with gzip.open(path, "rb") as stream:
+                yield stream, None
+        elif kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                member = _zip_member(archive, path)
+                with archive.open(member) as stream:
+                    yield stream, member
+        else:
+            with path.open("rb") as stream:
+                yield stream, None
+    except zipfile.BadZipFile:
+        raise InputError(f"{path} is not a valid zip file.", "Check that the download is complete.") from None
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror or exc}.", "Check the file's permissions.") from None
+
+
+def _zip_member(archive: zipfile.ZipFile, path: Path) -> str:
+    files = [i.filename for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    files = [f for f in files if not f.rsplit("/", 1)[-1].startswith(".")]
+    tables = [f for f in files if f.lower().endswith(_CSV_MEMBERS)]
+    if len(tables) == 1:
+        return tables[0]
+    listing = ", ".join(files) if files else "nothing"
+    found = "no CSV file" if not tables else f"{len(tables)} CSV files"
+    raise InputError(f"{path} holds {found} (members: {listing}).",
+                     "Put exactly one CSV file in the zip, or unpack it and name the files.")
+
+
+@contextmanager
+def _broken_stream(path: Path, kind: str) -> Iterator[None]:
+    """A broken compressed stream is an InputError."""
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise InputError(f"Cannot read {path} as {kind}: {exc or 'it is truncated'}.",
+                         "Check that the file is complete.") from None
+
+
+def _write_utf8(head: bytes, stream: IO[bytes], encoding: str, target: Path, source: Path) -> None:
+    """Stream ``head`` and the rest of ``stream`` into ``target`` as UTF-8, a block at a time."""
+    with target.open("wb") as out:
+        if encoding in UTF8:
+            out.write(head)
+            shutil.copyfileobj(stream, out, _BLOCK)
+            return
+        decoder, offset = codecs.getincrementaldecoder(encoding)(errors="strict"), 0
+        block = head
+        while block:
+            try:
+                out.write(decoder.decode(block).encode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise _not_text(source, encoding, offset + exc.start) from None
+            offset += len(block)
+            block = stream.read(_BLOCK)
+        try:
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError:
+            raise _not_text(source, encoding, offset) from None
+
+
+def _not_text(source: Path, encoding: str, offset: int | None = None) -> InputError:
+    where = f" (byte {offset})" if offset is not None else ""
+    return InputError(
+        f"{source} is not {'UTF-8' if encoding in UTF8 else encoding} text{where}.",
+        "Name its encoding (e.g. --encoding cp1250 or cp1252), or save it as UTF-8 "
+        "(most spreadsheet programs offer 'CSV UTF-8').",
+    )
+
+
+def _parse_csv(path: Path, delimiter: str, source: Path, encoding: str) -> tuple[pl.DataFrame, pl.Series | None]:
+    """polars when every line is sound, else record by record; the messages of unreadable rows.
+
+    The header is read with the csv module either way: polars is lenient with a broken quote there.
+    """
+    header = _header(path, delimiter, source, encoding)
+    try:
+        frame = pl.read_csv(path, infer_schema=False, separator=delimiter, encoding="utf8", glob=False,
+                            raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return _parse_records(path, delimiter, source, encoding)
+    except OSError as exc:
+        raise InputError(f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions.") from None
+    if frame.width != len(header):
+        return _parse_records(path, delimiter, source, encoding)
+    frame.columns = header
+    if frame.width > 1 and frame.get_column(frame.columns[-1]).null_count() and not _lines_sound(
+        path, delimiter, frame.width, frame.height
+    ):
+        return _parse_records(path, delimiter, source, encoding)
+    return frame, None
+
+
+def _lines_sound(path: Path, delimiter: str, width: int, height: int) -> bool:
+    """Whether every record has ``width`` fields (a blank line aside) and there are ``height`` of them.
+
+    polars pads a short line with nulls without a word, so the file's lines are grouped into records
+    (a record goes on while a quote is open) and the delimiters outside quotes counted.
+    """
+    line, quotes, inside = pl.col("line"), pl.col("quotes"), pl.col("inside")
+    after_close = line.str.replace(r'^[^"]*"', "")  # the line after the quote closing an earlier one
+    outside = (pl.when(inside).then(after_close).otherwise(line)
+               .str.replace_all(r'"[^"]*"', "").str.replace(r'"[^"]*$', ""))
+    plain = pl.when(inside).then(0).otherwise(line.str.count_matches(delimiter, literal=True))
+    delimiters = pl.when(quotes == 0).then(plain).otherwise(outside.str.count_matches(delimiter, literal=True))
+    counts = (
+        pl.scan_lines(path)
+        .with_columns(quotes=line.str.count_matches('"', literal=True))
+        .with_columns(inside=(quotes.cum_sum() - quotes) % 2 == 1)
+        .with_columns(record=(~inside).cum_sum(), delimiters=delimiters, blank=line == "")
+        .group_by("record", maintain_order=True)
+        .agg(fields=pl.col("delimiters").sum() + 1, blank=pl.col("blank").all() & (pl.len() == 1))
+        .select(records=pl.len(), bad=((pl.col("fields") != width) & ~pl.col("blank")).sum())
+        .collect()
+    )
+    return counts.item(0, "records") == height + HEADER_ROWS and counts.item(0, "bad") == 0
+
+
+def _header(path: Path, delimiter: str, source: Path, encoding: str) -> list[str]:
+    """The column names on the first line(s), trimmed; InputError when they cannot be read or repeat."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _read_header(_records(handle, delimiter), source)
+    except UnicodeDecodeError as exc:
+        raise _not_text(source, encoding) from exc
+
+
+def _read_header(records: Iterator[tuple[int, list[str], str, str | None]], source: Path) -> list[str]:
+    first = next(records, None)
+    if first is None:
+        return []
+    _, header, _, problem = first
+    if problem:
+        raise InputError(f"The header line of {source} cannot be read: {problem}.",
+                         "The first line must be the column names, separated by the delimiter.")
+    return _clean_header(header, source)
+
+
+def _parse_records(path: Path, delimiter: str, source: Path, encoding: str) -> tuple[pl.DataFrame, pl.Series | None]:
+    """Read record by record with Python's csv module; a record that cannot be read becomes a null row."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            records = _records(handle, delimiter)
+            names = _read_header(records, source)
+            if not names:
+                return pl.DataFrame(), None
+            schema = dict.fromkeys(names, pl.String)
+            batches, rows, messages = [], [], []
+            for number, fields, raw, problem in records:
+                if problem is None and fields and len(fields) != len(names):
+                    problem = f"it has {len(fields)} fields but the header has {len(names)}"
+                messages.append(None if problem is None else _sentence(number, problem, raw))
+                rows.append([v or None for v in fields] if fields and problem is None else [None] * len(names))
+                if len(rows) == _BATCH_ROWS:
+                    batches.append(pl.DataFrame(rows, schema=schema, orient="row"))
+                    rows = []
+            batches.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    except UnicodeDecodeError as exc:
+        raise _not_text(source, encoding) from exc
+    unreadable = pl.Series(UNREADABLE_COL, messages, dtype=pl.String)
+    return pl.concat(batches), unreadable if unreadable.null_count() < len(unreadable) else None
+
+
+class _Lines:
+    """The physical lines of a text file for ``csv.reader``, remembering the lines of the current record."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self._again: list[str] = []  # lines to read again, last first
+        self.taken: list[str] = []
+        self.done = 0  # lines accounted for
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._handle)
+        self.taken.append(line)
+        return line
+
+    def settle(self) -> tuple[int, str]:
+        """The record just read is done: its first line's number and its text."""
+        number, text = self.done + 1, "".join(self.taken)
+        self.done, self.taken = self.done + len(self.taken), []
+        return number, text
+
+    def give_back_all_but_first(self) -> tuple[int, str]:
+        """The record failed: only its first line is spent; the others will be read again."""
+        number, first = self.done + 1, self.taken[0]
+        self._again.extend(reversed(self.taken[1:]))
+        self.done, self.taken = self.done + 1, []
+        return number, first
+
+
+def _records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str], str, str | None]]:
+    """(first line number, fields, raw text, problem or None) for each record, header included.
+
+    A record the csv module rejects is reported as its first line alone and reading resumes on the
+    next line: an unclosed quote costs one row, not the rest of the file (the csv module's field size
+    limit bounds how far it reads ahead). A blank line is a record without fields (a null row, as polars).
+    """
+    lines = _Lines(handle)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            several = len(lines.taken) > 1
+            number, raw = lines.give_back_all_but_first()
+            yield number, [], raw, _quote_problem(str(exc), several)
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
+            continue
+        number, raw = lines.settle()
+        yield number, fields, raw, None
+
+
+def _quote_problem(error: str, several_lines: bool) -> str:
+    if several_lines or "unexpected end of data" in error:
+        return "a quote opened on it is never closed"
+    if "expected after" in error:
+        return "a quoted field has more text after its closing quote (a quote inside a field must be doubled)"
+    if "field larger than field limit" in error:
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"it is not valid CSV ({error})"
+
+
+def _sentence(number: int, problem: str, raw: str) -> str:
+    shown = raw.rstrip("\r\n").replace("\r\n", "\n").replace("\n", "\\n")
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[:_SHOWN_CHARS] + "…"
+    return f"Line {number} could not be read because {problem}: {shown}"
+
+
+# -- typed formats --------------------------------------------------------------------------------
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
@@ -81,6 +396,33 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as Parquet: {first}", "Check that the file is complete.") from None
     return frame.select([as_text(name, dtype) for name, dtype in frame.schema.items()])
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    """The first sheet; the header is its first row, empty rows are kept (row numbers stay true)."""
+    options = {"sheet_id": 1, "drop_empty_rows": False, "drop_empty_cols": False, "raise_if_empty": False}
+    try:
+        header = pl.read_excel(path, **options, has_header=False, read_options={"n_rows": 1})
+        frame = pl.read_excel(path, **options, infer_schema_length=None)
+    except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; any of them means "cannot read"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"Cannot read {path} as an xlsx workbook: {first}",
+                         "Check that the file is complete.") from None
+    names = ["" if v is None else str(v) for v in (header.row(0) if header.height else ())]
+    _clean_header(names, path)  # fastexcel renames a repeated or blank header; the user should fix it
+    frame = frame.select([_cell_text(name, dtype) for name, dtype in frame.schema.items()])
+    return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(names) == frame.width else frame
+
+
+def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """An xlsx cell as a CSV export holds it: whole numbers without ``.0``, dates ISO, empty text null."""
+    col = pl.col(name)
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.round()) & (col.abs() < 2**53)
+        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String)).alias(name)
+    if dtype == pl.String:
+        return pl.when(col != "").then(col).alias(name)
+    return as_text(name, dtype)
 
 
 def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -99,19 +441,24 @@ def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String).alias(name)
 
 
+# -- shared ---------------------------------------------------------------------------------------
+
+
 def _undo_neutralisation(expr: pl.Expr) -> pl.Expr:
     """``'=1+1`` → ``=1+1``: reverse of the report's formula-injection guard."""
     return pl.when(expr.str.contains(_NEUTRALISED)).then(expr.str.slice(1)).otherwise(expr)
 
 
-def _check_header(columns: list[str], path: Path) -> None:
-    blank = [i + 1 for i, c in enumerate(columns) if not c]
+def _clean_header(columns: Sequence[str], path: Path) -> list[str]:
+    """Names trimmed and BOM-free; a blank or repeated name is an InputError."""
+    names = [c.strip().lstrip("\ufeff").strip() for c in columns]
+    blank = [i + 1 for i, c in enumerate(names) if not c]
     if blank:
         raise InputError(
             f"{path} has a column without a name (column {blank[0]}).",
             "Give every column a header; the first line must be the header.",
         )
-    for name in columns:
-        original, marker, _ = name.partition(_POLARS_DUPLICATE)
-        if marker and original in columns:
-            raise InputError(f"{path} has the column {original!r} twice.", "Remove or rename one of them.")
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise InputError(f"{path} has the column {repeated[0]!r} twice.", "Remove or rename one of them.")
+    return names
