@@ -228,6 +228,26 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--encoding", help="Encoding (default: detected).")
+@click.option("--delimiter", help="Delimiter (default: sniffed); 'tab' for a tab.")
+@click.option("--suggest", type=click.Choice(["customers", "orders"]),
+              help="Also print a mapping file skeleton (TOML) for this kind of import.")
+def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None) -> None:
+    """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples."""
+    from importer.inspect import inspect_file, render_inspection, suggest_mapping
+    from importer.read import ReadOptions
+
+    options = ReadOptions(encoding=encoding, delimiter=delimiter)
+    for path in files:
+        found = inspect_file(path, options)
+        click.echo(render_inspection(found))
+        if suggest:
+            click.echo(f"\n# A starting point for --mapping (save it next to {path.name} and check every line):")
+            click.echo(suggest_mapping(found, suggest))
+
+
+@cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many runs to show.")
 @journal_options()[0]
 def runs(limit: int, state: Path | None) -> None:

@@ -135,3 +135,24 @@ def test_unmapped_columns_are_warned_about_once(sandbox, tmp_path):
     run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 0
     assert run.stderr.count("neither uses nor ignores: extra1.") == 1
+
+
+def test_from_an_unknown_export_to_an_import_with_inspect_and_its_suggested_mapping(sandbox, tmp_path):
+    """cp1250, semicolons, day-first dates: inspect suggests a mapping that imports as it is."""
+    export = tmp_path / "klienci.csv"
+    export.write_bytes(
+        "E-mail;Imię;Nazwisko;Telefon;Data urodzenia\r\n"
+        "anna@example.com;Anna;Wiśniewska;601 234 567;17.05.1990\r\n"
+        "lukasz@example.com;Łukasz;Żółkiewski;;03.11.1985\r\n".encode("cp1250")
+    )
+    shown = run_cli(["inspect", str(export), "--suggest", "customers"], imports=False)
+    assert shown.exit_code == 0, shown.stderr
+    assert "encoding cp1250" in shown.stdout and 'delimiter ";"' in shown.stdout
+    mapping = tmp_path / "mapping.toml"  # saved next to the export, as the suggestion says
+    mapping.write_text(shown.stdout[shown.stdout.index("# Mapping for"):], encoding="utf-8")
+    run = run_cli(["customers", "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    lukasz = customer(sandbox, "lukasz@example.com")
+    assert (lukasz["firstName"], lukasz["lastName"], lukasz["dateOfBirth"]) == (
+        "Łukasz", "Żółkiewski", "1985-11-03T00:00:00.000Z")
+    assert customer(sandbox, "anna@example.com")["phone"] == "601234567"
