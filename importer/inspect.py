@@ -180,7 +180,7 @@ TARGETS: dict[str, tuple[_Target, ...]] = {
         _Target("id", ("orderid", "ordernumber", "orderno", "name", "id", "order", "ordername", "orderreference",
                        "numerzamowienia"), ("orderid", "ordernumber", "orderno")),
         _Target("date", ("createdat", "orderdate", "date", "created", "orderedat", "placedat", "purchasedate",
-                         "datazamowienia"), ("orderdate", "createdat"), "date"),
+                         "datazamowienia", "placed", "orderplaced"), ("orderdate", "createdat"), "date"),
         _Target("totalValue", ("total", "ordertotal", "totalvalue", "grandtotal", "totalprice", "totalamount",
                                "amount", "ordervalue", "wartosc"), ("total",), "number"),
         _Target("currency", ("currency", "currencycode", "waluta", "wahrung"), ("currency",)),
@@ -265,6 +265,8 @@ def _score(target: _Target, col: ColumnProfile) -> int:
         score = 100 - target.names.index(name)
     elif any(part in name for part in target.parts):
         score = 50
+    elif target.value == "date" and col.type in ("date", "datetime"):
+        return 20  # the only dates in the file are a fair guess, below any match by name
     else:
         return 0
     fits = (target.value == "date" and col.type in ("date", "datetime")) or (

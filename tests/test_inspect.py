@@ -176,3 +176,10 @@ def test_awkward_names_still_make_valid_toml():
 def test_unknown_kind_is_a_usage_error():
     with pytest.raises(UsageError, match="Unknown kind"):
         suggest_mapping(skeleton("a"), "products")
+
+
+def test_a_date_column_is_suggested_by_its_type_when_no_name_matches(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text("Ref,When,Amount\nA1,11/03/2024 09:15 AM,5\nA2,11/04/2024 11:02 PM,6\n", encoding="utf-8")
+    fields = tomllib.loads(suggest_mapping(inspect_file(path), "orders"))["fields"]
+    assert fields["date"] == {"column": "When", "format": "%m/%d/%Y %I:%M %p"}
