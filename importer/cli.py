@@ -310,7 +310,8 @@ def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tupl
     url = check_api_url(common["api_url"])
     key_given = common["api_key_file"] is not None or bool(os.environ.get(API_KEY_ENV, "").strip())
     # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
-    key = load_api_key(common["api_key_file"], warn=_warn) if key_given or not common["dry_run"] else None
+    dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends
+    key = load_api_key(common["api_key_file"], warn=_warn) if key_given or not dry_run else None
     yield ApiSettings(url=url, key=key, **shared), url
 
 

@@ -175,3 +175,9 @@ def test_retry_resends_only_the_failed_rows(tmp_path):
         assert nothing.exit_code == 0 and "nothing to retry" in nothing.stdout
     unknown = run_cli(["retry", "no-such-run"], env=env_for(healthy, state))
     assert unknown.exit_code == 2 and "no run 'no-such-run'" in unknown.stderr
+
+
+def test_retry_without_a_key_is_a_usage_error(tmp_path):
+    run = run_cli(["retry", "some-run", "--state", str(tmp_path / "state.db")], env={"ECDP_API_KEY": ""},
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 2 and "No API key" in run.stderr and "unexpected" not in run.stderr
