@@ -130,14 +130,14 @@ def _run(
     if prepared.ignored:
         warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
-    records = prepared.records.with_columns(
-        pl.Series(FINGERPRINT_COL, fingerprints(prepared.records.get_column(encode.JSON_COL).to_list()),
-                  dtype=pl.String)
-    )
+    records = prepared.records
     to_send, skipped = records, {"records_unchanged": 0, "records_already_accepted": 0}
-    skipped_rows: list[list[int]] = []
+    settled: list[list[int]] = []  # rows counted as accepted without an answer in this run
     target = target_of(api)
-    if journal is not None:
+    if journal is not None:  # only what is journaled needs a fingerprint
+        to_send = records = records.with_columns(
+            pl.Series(FINGERPRINT_COL, fingerprints(records.get_column(encode.JSON_COL).to_list()), dtype=pl.String)
+        )
         inputs, inputs_hash = describe_inputs(used_files)
         resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
         if run.resume and resume is None:
@@ -147,7 +147,7 @@ def _run(
         for count, run_ids in known:
             held = to_send.join(journal.known(target, resource.kind, run_ids), on=[KEY_COL, FINGERPRINT_COL], how="semi")
             skipped[count] = held.height
-            skipped_rows += _row_lists(held)
+            settled += _row_lists(held)
             to_send = to_send.join(held.select(RID_COL), on=RID_COL, how="anti")
         journal.start_run(run_id, resource.command, target, inputs, inputs_hash,
                           {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
@@ -155,23 +155,22 @@ def _run(
     chunks = list(encode.chunks(to_send, run.chunk_size))
     payloads = None
     try:
-        if run.dry_run:
+        if run.dry_run:  # rows that passed every local check count as accepted; nothing is sent
             payloads = report.payloads([c.body(resource.envelope) for c in chunks])
-            outcomes = Outcomes(accepted=[rids for c in chunks for rids in c.row_ids])
+            settled += [rids for c in chunks for rids in c.row_ids]
+            outcomes, chunks = Outcomes(), []
         else:
+            assert journal is not None  # run_import opens one for every run that sends
             keys = list(zip(to_send.get_column(KEY_COL).to_list(), to_send.get_column(FINGERPRINT_COL).to_list(),
                             strict=True))
 
-            def on_accepted(positions: list[int]) -> None:
-                if journal is not None:
-                    journal.accepted(run_id, target, resource.kind, [keys[p] for p in positions])
+            def on_accepted(positions: list[int], journal: Journal = journal) -> None:
+                journal.accepted(run_id, target, resource.kind, [keys[p] for p in positions])
 
             outcomes = _send(chunks, api, resource, report, frame, run, on_accepted)
     finally:
         report.close()
-    summary = _account(frame, prepared.reasons, chunks, outcomes, report, skipped_rows)
-    if run.dry_run:
-        summary["records_accepted"] = 0  # rows_accepted counts the rows that passed every local check
+    summary = _account(frame, prepared.reasons, chunks, outcomes, report, settled)
     summary.update(
         run_id=run_id,
         command=resource.command,
@@ -265,24 +264,16 @@ def _account(
     chunks: list[encode.Chunk],
     outcomes: Outcomes,
     report: Report,
-    skipped: list[list[int]],
+    settled: list[list[int]],
 ) -> dict[str, Any]:
-    """Counts, rejected.csv and failed.csv from the validation reasons and the send outcomes."""
-    built = [rids for c in chunks for rids in c.row_ids]
-    accepted_rows = {rid for rids in [*outcomes.accepted, *skipped] for rid in rids}
+    """Counts, rejected.csv and failed.csv from the validation reasons, the send outcomes, and the rows
+    settled without an answer (dry run, resume, unchanged). Each input row is in at most one record, so
+    row counts are sums of the records' row lists."""
     api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
     failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
-    answered = accepted_rows | {rid for rids, _, _ in outcomes.rejected for rid in rids}
-    answered |= {rid for rids, _ in outcomes.failed for rid in rids}
-    stopped = outcomes.aborted or "the run stopped"
-    unsent = f"not sent: {stopped}"
-    unanswered = f"sent, but no answer came before the run stopped ({stopped}): it may be stored; importing " \
-                 "failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
-    failed_reasons += [
-        (rids, "", unanswered if set(rids) & outcomes.started else unsent)
-        for rids in built
-        if not set(rids) <= answered
-    ]
+    sent = [rids for c in chunks for rids in c.row_ids]
+    if len(outcomes.accepted) + len(outcomes.rejected) + len(outcomes.failed) < len(sent):
+        failed_reasons += _unanswered(sent, outcomes)  # only after an abort or Ctrl-C
     failed = _reason_frame(failed_reasons)
 
     rejected = pl.concat(
@@ -295,13 +286,11 @@ def _account(
     rejected_file = report.rows("rejected.csv", rejected, frame)
     failed_file = report.rows("failed.csv", failed, frame)
 
-    rows_failed = failed.get_column(RID_COL).n_unique()
     summary: dict[str, Any] = {
         "rows_read": frame.height,
-        "rows_accepted": len(accepted_rows),
+        "rows_accepted": sum(len(rids) for rids in [*outcomes.accepted, *settled]),
         "rows_rejected": rejected.get_column(RID_COL).n_unique(),
-        "rows_failed": rows_failed,
-        "records_built": len(built),
+        "rows_failed": failed.get_column(RID_COL).n_unique(),
         "records_sent": outcomes.records_sent,
         "records_accepted": len(outcomes.accepted),
         "records_rejected": len(outcomes.rejected),
@@ -322,6 +311,22 @@ def _account(
     else:
         summary["exit_code"] = EXIT_OK
     return summary
+
+
+def _unanswered(sent: list[list[int]], outcomes: Outcomes) -> list[tuple[list[int], str, str]]:
+    """Failed reasons for sent records that got no answer: sent and unanswered, or never sent."""
+    answered = {rid for rids in outcomes.accepted for rid in rids}
+    answered |= {rid for rids, _, _ in outcomes.rejected for rid in rids}
+    answered |= {rid for rids, _ in outcomes.failed for rid in rids}
+    stopped = outcomes.aborted or "the run stopped"
+    unsent = f"not sent: {stopped}"
+    unanswered = f"sent, but no answer came before the run stopped ({stopped}): it may be stored; importing " \
+                 "failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
+    return [
+        (rids, "", unanswered if set(rids) & outcomes.started else unsent)
+        for rids in sent
+        if not set(rids) <= answered
+    ]
 
 
 def _reason_frame(items: list[tuple[list[int], str, str]]) -> pl.DataFrame:
