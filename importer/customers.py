@@ -165,7 +165,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
-    invalid = combine([pre_rejected(frame), schema_reasons(rows, schema, PATTERN_MEANINGS, required)])
+    invalid = pl.concat([pre_rejected(frame), schema_reasons(rows, schema, PATTERN_MEANINGS, required)])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")

@@ -93,16 +93,17 @@ class Report:
         """Write rows with their reasons (``_rid, _field, _error, _stage``) and original columns."""
         if reasons.is_empty():
             return None
-        originals = [c for c in inputs.columns if c not in (RID_COL, FILE_COL, ROW_COL)]
-        nested = [c for c in originals if inputs.schema[c].is_nested()]
-        if nested:  # a CSV cell holds text: nested Parquet values are written as their JSON
-            inputs = inputs.with_columns(encode.text(pl.col(c)).alias(c) for c in nested)
+        # The row as the user wrote it: every column but the bookkeeping ones (which all start with "_").
+        originals = [c for c in inputs.columns if not c.startswith("_")]
+        as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
+            (encode.text(pl.col(c)) if inputs.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
+            for c in originals
+        ]
         table = (
-            reasons.join(inputs, on=RID_COL, how="left")
+            reasons.join(inputs.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
             .sort(RID_COL)
             .select(*REPORT_COLUMNS, *originals)
-            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals)
-                          if inputs.schema.get(c, pl.String) == pl.String)
+            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals))
         )
         target = self.path(name)
         with open_private(target) as out:
