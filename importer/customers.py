@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -165,7 +165,8 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
-    invalid = pl.concat([pre_rejected(frame), schema_reasons(rows, schema, PATTERN_MEANINGS, required)])
+    checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
+    invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required)])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")

@@ -24,7 +24,7 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, schema_reasons
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -143,12 +143,13 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
     lines = normalise_lines(flat, columns)
+    checked = lines.join(readable(flat).select(RID_COL).unique(), on=RID_COL, how="semi")
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
-        schema_reasons(lines, order_line_schema(), ORDER_PATTERN_MEANINGS,
+        schema_reasons(checked, order_line_schema(), ORDER_PATTERN_MEANINGS,
                        {"id": "is required: every line needs the id of its order"}),
-        schema_reasons(lines.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {
+        schema_reasons(checked.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
     ]

@@ -19,7 +19,7 @@ import pandera.polars as pa
 import polars as pl
 
 from importer.errors import InputError
-from importer.read import RID_COL
+from importer.read import RID_COL, UNREADABLE_COL
 from schemas.common import MAX_LENGTH, NUMBER, WHOLE_NUMBER, utf16_units
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
@@ -39,7 +39,7 @@ class Prepared:
 
 
 #: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.
-PRE_REJECT_COLUMNS = ("_unreadable", "_reject")
+PRE_REJECT_COLUMNS = (UNREADABLE_COL, "_reject")
 
 
 def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
@@ -51,6 +51,12 @@ def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
         RID_COL, pl.lit("").alias(FIELD_COL), reason.alias(ERROR_COL)
     ).unique(RID_COL, keep="first", maintain_order=True)
+
+
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows the reader could parse: an unreadable row's cells are all empty, so checking them would
+    only add noise to the one true reason (``pre_rejected`` reports it)."""
+    return frame.filter(pl.col(UNREADABLE_COL).is_null()) if UNREADABLE_COL in frame.columns else frame
 
 
 def no_reasons() -> pl.DataFrame:

@@ -71,7 +71,7 @@ def _valid(email: str, name: str, gender: str, consent: str) -> bool:
     local, at, domain = address.partition("@")
     return (
         bool(at) and bool(local) and bool(domain) and "@" not in domain and not any(c.isspace() for c in address)
-        and len(name.strip()) <= 256
+        and len(name.strip().encode("utf-16-le")) // 2 <= 256  # UTF-16 code units, as the platform counts
         and gender.strip().lower() in GENDERS
         and consent.strip().lower() in ("", "true", "false")
     )
