@@ -76,67 +76,66 @@ def cli() -> None:
     """
 
 
-def connection_options(func: Any) -> Any:
-    """Options shared by every command that talks to the API."""
-    for option in reversed(
-        [
-            click.option("--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,
-                         help=f"API base URL (env {API_URL_ENV})."),
-            click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
-                         help=f"File holding the API key (default: env {API_KEY_ENV})."),
-            click.option("--sandbox", is_flag=True,
-                         help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
-            click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-                         help="Requests in flight at once."),
-            click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-                         help="Seconds to wait for one request."),
-            click.option("--rate", type=click.FloatRange(min=0.1), default=None,
-                         help="At most this many requests per second (default: as fast as the API allows; "
-                              "429 answers slow the run down either way)."),
-            click.option("--max-retries", type=click.IntRange(0, 100), default=8, show_default=True,
-                         help="Retries of a request after a 5xx, a network error or a timeout."),
-        ]
-    ):
-        func = option(func)
-    return func
+def options(*decorators: Any) -> Any:
+    """One decorator applying click options in the order they are listed (as --help shows them)."""
+
+    def apply(func: Any) -> Any:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
 
 
-def run_options(func: Any) -> Any:
-    """Options shared by every import command."""
-    for option in reversed(
-        [
-            click.option("--chunk-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
-                         help="Records per request."),
-            click.option("--dry-run", is_flag=True,
-                         help="Do everything but send; write the request bodies to the report directory."),
-            click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-                         help="Where to write the report (default: reports/<run-id>/)."),
-            click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
-            click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                         help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
-            click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
-                         help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
-            click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250, utf-16)."),
-            click.option("--delimiter", help="Delimiter of CSV input (default: sniffed among , ; tab |); 'tab' for a tab."),
-            click.option("--preset", type=click.Choice(["shopify"]),
-                         help="A shipped mapping for a platform's standard export (see README, Migrations)."),
-            *journal_options(),
-            click.option("--resume", is_flag=True,
-                         help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
-            click.option("--changed-only", is_flag=True,
-                         help="Send only records that are new or changed since they were last accepted."),
-            click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
-        ]
-    ):
-        func = option(func)
-    return func
-
-
-def journal_options() -> list[Any]:
-    return [
-        click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
-                     help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db)."),
-    ]
+CONNECTION_OPTIONS = [  # every command that talks to the API
+    click.option("--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,
+                 help=f"API base URL (env {API_URL_ENV})."),
+    click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+                 help=f"File holding the API key (default: env {API_KEY_ENV})."),
+    click.option("--sandbox", is_flag=True,
+                 help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
+    click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+                 help="Requests in flight at once."),
+    click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                 help="Seconds to wait for one request."),
+    click.option("--rate", type=click.FloatRange(min=0.1), default=None,
+                 help="At most this many requests per second (default: as fast as the API allows; "
+                      "429 answers slow the run down either way)."),
+    click.option("--max-retries", type=click.IntRange(0, 100), default=8, show_default=True,
+                 help="Retries of a request after a 5xx, a network error or a timeout."),
+]
+OUTPUT_OPTIONS = [  # every command that writes a report
+    click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="Where to write the report (default: reports/<run-id>/)."),
+    click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                 help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
+]
+ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250).")
+DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
+STATE_OPTION = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
+                            help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db).")
+IMPORT_OPTIONS = [  # every import command
+    click.option("--chunk-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
+                 help="Records per request."),
+    click.option("--dry-run", is_flag=True,
+                 help="Do everything but send; write the request bodies to the report directory."),
+    *OUTPUT_OPTIONS,
+    click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+                 help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
+    ENCODING_OPTION,
+    DELIMITER_OPTION,
+    click.option("--preset", type=click.Choice(["shopify"]),
+                 help="A shipped mapping for a platform's standard export (see README, Migrations)."),
+    STATE_OPTION,
+    click.option("--resume", is_flag=True,
+                 help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
+    click.option("--changed-only", is_flag=True,
+                 help="Send only records that are new or changed since they were last accepted."),
+    click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
+]
+connection_options = options(*CONNECTION_OPTIONS)
+run_options = options(*IMPORT_OPTIONS)
 
 
 @cli.command()
@@ -229,8 +228,7 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--encoding", help="Encoding (default: detected).")
-@click.option("--delimiter", help="Delimiter (default: sniffed); 'tab' for a tab.")
+@options(ENCODING_OPTION, DELIMITER_OPTION)
 @click.option("--suggest", type=click.Choice(["customers", "orders"]),
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
 def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None) -> None:
@@ -249,7 +247,7 @@ def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many runs to show.")
-@journal_options()[0]
+@STATE_OPTION
 def runs(limit: int, state: Path | None) -> None:
     """List recent runs from the journal: when, what, counts, exit code, report directory."""
     from importer.runs import recent_runs
@@ -269,12 +267,7 @@ def runs(limit: int, state: Path | None) -> None:
 @cli.command()
 @click.argument("run_id")
 @connection_options
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write this retry's report (default: reports/<run-id>/).")
-@click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: every event as a JSON line on stderr.")
-@journal_options()[0]
+@options(*OUTPUT_OPTIONS, STATE_OPTION)
 def retry(run_id: str, **common: Any) -> None:
     """Send again the failed rows of run RUN_ID (not its rejected rows), with that run's options."""
     from importer.runs import retry_run
@@ -325,7 +318,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         mapping=common["mapping"],
         preset=common["preset"],
         encoding=common["encoding"],
-        delimiter="\t" if common["delimiter"] == "tab" else common["delimiter"],
+        delimiter=common["delimiter"],  # "tab", "semicolon"... are understood by the reader
         chunk_size=common["chunk_size"],
         dry_run=common["dry_run"],
         report_dir=common["report_dir"],
