@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import read
+from importer import csvparse
 from importer.detect import detect_encoding, plausibility, sniff_delimiter
 from importer.errors import InputError
 from importer.read import UNREADABLE_COL, ReadOptions, read_file, read_inputs, read_source
@@ -219,7 +219,7 @@ def test_unreadable_line_is_shown_truncated(tmp_path):
 def test_clean_file_with_empty_last_cells_stays_on_the_fast_path(tmp_path, monkeypatch):
     path = tmp_path / "clean.csv"
     path.write_text('a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n')
-    monkeypatch.setattr(read, "_parse_records", lambda *a: pytest.fail("read record by record"))
+    monkeypatch.setattr(csvparse, "_parse_records", lambda *a: pytest.fail("read record by record"))
     frame = read_file(path)
     assert UNREADABLE_COL not in frame.columns
     assert user_rows(frame) == [("1", 'multi\nline, with "quotes"', None), ("2", None, None), (None, None, None),
