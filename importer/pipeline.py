@@ -125,8 +125,9 @@ def _run(
     resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
-    frame, mapped, used_files = _inputs(resource, paths, run, warn)
-    prepared = resource.prepare(mapped)
+    inputs_read = _inputs(resource, paths, run, warn)
+    frame = inputs_read.frame
+    prepared = resource.prepare(inputs_read.mapped)
     if prepared.ignored:
         warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
@@ -138,7 +139,8 @@ def _run(
         to_send = records = records.with_columns(
             pl.Series(FINGERPRINT_COL, fingerprints(records.get_column(encode.JSON_COL).to_list()), dtype=pl.String)
         )
-        inputs, inputs_hash = describe_inputs(used_files)
+        mapping = [inputs_read.mapping] if inputs_read.mapping else []  # a changed mapping is other inputs
+        inputs, inputs_hash = describe_inputs([*inputs_read.files, *mapping])
         resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
         if run.resume and resume is None:
             warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
@@ -174,7 +176,7 @@ def _run(
     summary.update(
         run_id=run_id,
         command=resource.command,
-        files=[str(p) for p in used_files if p.suffix != ".toml"],
+        files=[str(p) for p in inputs_read.files],
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         api_url=public_url(api.url),
@@ -196,18 +198,25 @@ def _run(
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _inputs(
-    resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Warn
-) -> tuple[pl.DataFrame, pl.DataFrame, list[Path]]:
-    """(the rows as read, the rows in the importer's columns, every file used): with a mapping, its
-    sources are joined and mapped; without one the two frames are the same."""
+@dataclass(frozen=True)
+class _Inputs:
+    """The rows as read (what the report shows), the rows in the importer's columns (what is prepared:
+    the same frame unless a mapping joined and converted sources), the data files, and the mapping."""
+
+    frame: pl.DataFrame
+    mapped: pl.DataFrame
+    files: list[Path]
+    mapping: Path | None = None
+
+
+def _inputs(resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Warn) -> _Inputs:
     if run.mapping is not None and run.preset is not None:
         raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
     mapping_path = run.mapping or (preset_path(run.preset, resource.command) if run.preset else None)
     read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
     if mapping_path is None:
         frame = read_inputs(paths, read)
-        return frame, frame, list(paths)
+        return _Inputs(frame, frame, list(paths))
     mapping = load_mapping(mapping_path)
     if mapping.kind != resource.command:
         raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {resource.command}.",
@@ -217,7 +226,7 @@ def _inputs(
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
     sources = [s.path for s in mapping.sources if s.path is not None]
-    return original, mapped, [*(paths or sources[:1]), *sources[1:], mapping_path]
+    return _Inputs(original, mapped, [*(paths or sources[:1]), *sources[1:]], mapping_path)
 
 
 def _row_lists(records: pl.DataFrame) -> list[list[int]]:

@@ -148,7 +148,7 @@ class RunOptions:
     report_dir: Path | None = None
     progress: bool = True
     log_format: str = "text"  # or "json": every event as a JSON line on stderr
-    state: Path = field(default_factory=lambda: default_state())  # the run journal (not used by dry runs)
+    state: Path = field(default_factory=default_state)  # the run journal (not used by dry runs)
     resume: bool = False  # continue the last unfinished run on the same inputs
     changed_only: bool = False  # send only records new or changed since last accepted
     mapping: Path | None = None  # a mapping file (docs/mapping.md) from the export's columns to ours
