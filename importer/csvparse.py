@@ -1,22 +1,27 @@
-"""Parse CSV text (UTF-8, already decoded) into a frame of strings, keeping the rows it cannot parse.
+"""Parse CSV text (UTF-8, already decoded) into frames of strings, a piece at a time, keeping the rows
+it cannot parse.
 
-polars reads a clean file at full speed. It rejects lines with too many fields or broken quotes, and
-pads short ones silently, so when the last column has nulls the line structure is checked (quote-aware,
-in polars). Only a file with a problem is read again, record by record, with Python's ``csv`` module
-(slower, streaming, in batches): each record that cannot be parsed becomes a row of nulls, and a message
-quoting the line goes to the ``_unreadable`` column. An unclosed quote costs one row, not the rest of
-the file. The header is always read with the csv module (polars is lenient with a broken quote there).
+The file is cut into pieces of about ``BLOCK_BYTES`` that end at a line end outside quotes, so memory
+stays flat whatever the file's size. polars parses a clean piece at full speed. It rejects lines with
+too many fields or broken quotes, and pads short ones silently, so when the last column has nulls the
+piece's line structure is checked (quote-aware, in polars). Only a piece with a problem is read again,
+record by record, with Python's ``csv`` module: each record that cannot be parsed becomes a row of
+nulls, and a message quoting the line goes to the ``_unreadable`` column. An unclosed quote costs one
+row, not the rest of the file. The header is always read with the csv module (polars is lenient with a
+broken quote there).
 
 This module knows nothing of files' formats, encodings or compression: ``importer.read`` hands it text.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 import polars as pl
 
@@ -25,7 +30,7 @@ from importer.errors import InputError
 
 HEADER_ROWS = 1
 UNREADABLE_COL = "_unreadable"
-_BATCH_ROWS = 50_000  # rows per frame while reading record by record
+BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
 _SHOWN_CHARS = 200  # of an unreadable line, in its message
 
 
@@ -38,33 +43,103 @@ def not_text(source: Path, encoding: str, offset: int | None = None) -> InputErr
     )
 
 
-def parse_csv(path: Path, delimiter: str, source: Path, encoding: str) -> tuple[pl.DataFrame, pl.Series | None]:
-    """polars when every line is sound, else record by record; the messages of unreadable rows.
+def iter_csv(path: Path, delimiter: str, source: Path, encoding: str) -> Iterator[pl.DataFrame]:
+    """The records of a UTF-8 CSV file as frames of strings, a piece of about ``BLOCK_BYTES`` at a time.
 
-    The header is read with the csv module either way: polars is lenient with a broken quote there.
+    The first frame has the header's columns even when the file has no records; a frame gets an
+    ``_unreadable`` column only when one of its rows could not be parsed. ``path`` is the UTF-8 text,
+    ``source`` the file the user named (for messages).
     """
-    header = _header(path, delimiter, source, encoding)
     try:
-        frame = pl.read_csv(path, infer_schema=False, separator=delimiter, encoding="utf8", glob=False,
-                            raise_if_empty=False)
-    except pl.exceptions.PolarsError:
-        return _parse_records(path, delimiter, source, encoding)
+        with path.open("rb") as handle:
+            yield from _frames(_pieces(handle), delimiter, source, encoding)
+    except UnicodeDecodeError as exc:
+        raise not_text(source, encoding) from exc
     except OSError as exc:
         raise InputError(f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions.") from None
+
+
+def parse_csv(path: Path, delimiter: str, source: Path, encoding: str) -> pl.DataFrame:
+    """The whole file as one frame (see :func:`iter_csv`)."""
+    frames = list(iter_csv(path, delimiter, source, encoding))
+    return pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
+
+
+def _pieces(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file in pieces that end where a line ends outside quotes (whole records, as far as the quotes
+    are balanced). A piece grows past ``BLOCK_BYTES`` only while no such line end is in sight."""
+    carry = b""
+    while True:
+        data = handle.read(BLOCK_BYTES)
+        if not data:
+            if carry:
+                yield carry
+            return
+        buffer = carry + data
+        cut = _record_end(buffer)
+        if cut is None:
+            carry = buffer
+            continue
+        carry = buffer[cut:]
+        yield buffer[:cut]
+
+
+def _record_end(buffer: bytes) -> int | None:
+    """The position after the last newline with an even number of quotes before it, if any (RFC 4180
+    doubles quotes inside fields, so an even count means the newline is outside a quoted field)."""
+    quotes, end, tries = buffer.count(b'"'), buffer.rfind(b"\n"), 0
+    while end >= 0 and tries < 64:
+        if (quotes - buffer.count(b'"', end)) % 2 == 0:
+            return end + 1
+        end, tries = buffer.rfind(b"\n", 0, end), tries + 1
+    return None
+
+
+def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str) -> Iterator[pl.DataFrame]:
+    """Parse each piece with polars when every line of it is sound, else record by record."""
+    header: list[str] | None = None
+    line = 1  # the number of the piece's first line
+    for piece in pieces:
+        if header is None:
+            header, body_start, header_lines = _header(piece, delimiter, source)
+            piece, line = piece[body_start:], 1 + header_lines
+            user = [c for c in header if not c.startswith("_")]
+            if not header:
+                yield pl.DataFrame()
+                return
+            if not piece:
+                continue
+        frame, unreadable = _fast(piece, delimiter, header), None
+        if frame is None:
+            frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line)
+        frame = frame.select(user)  # an input column named like a bookkeeping one is not the user's data
+        yield frame if unreadable is None else frame.with_columns(unreadable)
+        line += piece.count(b"\n")
+    if header is None:
+        yield pl.DataFrame()
+    elif line == 1 + header_lines:  # header only
+        yield pl.DataFrame(schema=dict.fromkeys(header, pl.String))
+
+
+def _fast(piece: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:
+    """polars' parse of the piece, or None when a line of it has a problem polars would hide or raise."""
+    try:
+        frame = pl.read_csv(piece, has_header=False, new_columns=header, schema=dict.fromkeys(header, pl.String),
+                            separator=delimiter, encoding="utf8", raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
     if frame.width != len(header):
-        return _parse_records(path, delimiter, source, encoding)
-    frame.columns = header
-    if frame.width > 1 and frame.get_column(frame.columns[-1]).null_count() and not _lines_sound(
-        path, delimiter, frame.width, frame.height
+        return None
+    if frame.width > 1 and frame.get_column(header[-1]).null_count() and not _lines_sound(
+        piece, delimiter, frame.width, frame.height
     ):
-        return _parse_records(path, delimiter, source, encoding)
-    return frame, None
+        return None
+    return frame
 
+def _lines_sound(piece: bytes, delimiter: str, width: int, height: int) -> bool:
+    """Whether every record of the piece has ``width`` fields (a blank line aside) and there are ``height``.
 
-def _lines_sound(path: Path, delimiter: str, width: int, height: int) -> bool:
-    """Whether every record has ``width`` fields (a blank line aside) and there are ``height`` of them.
-
-    polars pads a short line with nulls without a word, so the file's lines are grouped into records
+    polars pads a short line with nulls without a word, so the piece's lines are grouped into records
     (a record goes on while a quote is open) and the delimiters outside quotes counted.
     """
     line, quotes, inside = pl.col("line"), pl.col("quotes"), pl.col("inside")
@@ -73,8 +148,9 @@ def _lines_sound(path: Path, delimiter: str, width: int, height: int) -> bool:
                .str.replace_all(r'"[^"]*"', "").str.replace(r'"[^"]*$', ""))
     plain = pl.when(inside).then(0).otherwise(line.str.count_matches(delimiter, literal=True))
     delimiters = pl.when(quotes == 0).then(plain).otherwise(outside.str.count_matches(delimiter, literal=True))
+    text = pl.Series([piece.decode("utf-8", errors="replace")]).str.strip_suffix("\n")
     counts = (
-        pl.scan_lines(path)
+        pl.LazyFrame({"line": text.str.split("\n").explode().str.strip_suffix("\r")})
         .with_columns(quotes=line.str.count_matches('"', literal=True))
         .with_columns(inside=(quotes.cum_sum() - quotes) % 2 == 1)
         .with_columns(record=(~inside).cum_sum(), delimiters=delimiters, blank=line == "")
@@ -83,62 +159,48 @@ def _lines_sound(path: Path, delimiter: str, width: int, height: int) -> bool:
         .select(records=pl.len(), bad=((pl.col("fields") != width) & ~pl.col("blank")).sum())
         .collect()
     )
-    return counts.item(0, "records") == height + HEADER_ROWS and counts.item(0, "bad") == 0
+    return counts.item(0, "records") == height and counts.item(0, "bad") == 0
 
 
-def _header(path: Path, delimiter: str, source: Path, encoding: str) -> list[str]:
-    """The column names on the first line(s), trimmed; InputError when they cannot be read or repeat."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            return _read_header(_records(handle, delimiter), source)
-    except UnicodeDecodeError as exc:
-        raise not_text(source, encoding) from exc
-
-
-def _read_header(records: Iterator[tuple[int, list[str], str, str | None]], source: Path) -> list[str]:
-    first = next(records, None)
+def _header(piece: bytes, delimiter: str, source: Path) -> tuple[list[str], int, int]:
+    """(column names, where the records start in the piece, lines the header takes); InputError when the
+    names cannot be read or repeat. Read with the csv module: polars is lenient with a broken quote."""
+    bom = len(codecs.BOM_UTF8) if piece.startswith(codecs.BOM_UTF8) else 0
+    text = piece[bom:].decode("utf-8")
+    first = next(_records(io.StringIO(text, newline=""), delimiter), None)
     if first is None:
-        return []
-    _, header, _, problem = first
+        return [], len(piece), 0
+    _, names, raw, problem = first
     if problem:
         raise InputError(f"The header line of {source} cannot be read: {problem}.",
                          "The first line must be the column names, separated by the delimiter.")
-    return clean_header(header, source)
+    return clean_header(names, source), bom + len(raw.encode("utf-8")), raw.count("\n")
 
 
-def _parse_records(path: Path, delimiter: str, source: Path, encoding: str) -> tuple[pl.DataFrame, pl.Series | None]:
-    """Read record by record with Python's csv module; a record that cannot be read becomes a null row."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            records = _records(handle, delimiter)
-            names = _read_header(records, source)
-            if not names:
-                return pl.DataFrame(), None
-            schema = dict.fromkeys(names, pl.String)
-            batches, rows, messages = [], [], []
-            for number, fields, raw, problem in records:
-                if problem is None and fields and len(fields) != len(names):
-                    problem = f"it has {len(fields)} fields but the header has {len(names)}"
-                messages.append(None if problem is None else _sentence(number, problem, raw))
-                rows.append([v or None for v in fields] if fields and problem is None else [None] * len(names))
-                if len(rows) == _BATCH_ROWS:
-                    batches.append(pl.DataFrame(rows, schema=schema, orient="row"))
-                    rows = []
-            batches.append(pl.DataFrame(rows, schema=schema, orient="row"))
-    except UnicodeDecodeError as exc:
-        raise not_text(source, encoding) from exc
+def _slow(text: str, delimiter: str, header: list[str], first_line: int) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The piece record by record with Python's csv module; a record that cannot be read becomes a null
+    row whose ``_unreadable`` column says why, quoting the line."""
+    width = len(header)
+    rows: list[list[str | None]] = []
+    messages: list[str | None] = []
+    for number, fields, raw, problem in _records(io.StringIO(text, newline=""), delimiter, first_line):
+        if problem is None and fields and len(fields) != width:
+            problem = f"it has {len(fields)} fields but the header has {width}"
+        messages.append(None if problem is None else _sentence(number, problem, raw))
+        rows.append([v or None for v in fields] if fields and problem is None else [None] * width)
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
     unreadable = pl.Series(UNREADABLE_COL, messages, dtype=pl.String)
-    return pl.concat(batches), unreadable if unreadable.null_count() < len(unreadable) else None
+    return frame, unreadable if unreadable.null_count() < len(unreadable) else None
 
 
 class _Lines:
     """The physical lines of a text file for ``csv.reader``, remembering the lines of the current record."""
 
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(self, handle: TextIO, first_line: int = 1) -> None:
         self._handle = handle
         self._again: list[str] = []  # lines to read again, last first
         self.taken: list[str] = []
-        self.done = 0  # lines accounted for
+        self.done = first_line - 1  # lines accounted for
 
     def __iter__(self) -> _Lines:
         return self
@@ -162,14 +224,16 @@ class _Lines:
         return number, first
 
 
-def _records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str], str, str | None]]:
+def _records(
+    handle: TextIO, delimiter: str, first_line: int = 1
+) -> Iterator[tuple[int, list[str], str, str | None]]:
     """(first line number, fields, raw text, problem or None) for each record, header included.
 
     A record the csv module rejects is reported as its first line alone and reading resumes on the
     next line: an unclosed quote costs one row, not the rest of the file (the csv module's field size
     limit bounds how far it reads ahead). A blank line is a record without fields (a null row, as polars).
     """
-    lines = _Lines(handle)
+    lines = _Lines(handle, first_line)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     while True:
         try:

@@ -36,7 +36,7 @@ from typing import IO
 import polars as pl
 
 from importer.detect import SAMPLE_BYTES, UTF8, delimiter_char, detect_encoding, encoding_name, sniff_delimiter
-from importer.csvparse import HEADER_ROWS, UNREADABLE_COL, clean_header, not_text, parse_csv
+from importer.csvparse import HEADER_ROWS, UNREADABLE_COL, clean_header, iter_csv, not_text
 from importer.errors import InputError
 
 FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
@@ -44,6 +44,7 @@ FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
 _BLOCK = 1 << 20
 _CSV_MEMBERS = (".csv", ".txt", ".tsv")
+PARQUET_BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,22 @@ class SourceInfo:
 
 def read_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> pl.DataFrame:
     """Read every file and stack them (columns are the union of all files' columns)."""
+    frames = list(iter_inputs(paths, options))
+    frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    return _in_order(frame)
+
+
+def iter_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> Iterator[pl.DataFrame]:
+    """Every file's rows in batches, with a run-wide ``_rid`` (the files one after the other)."""
     if not paths:
         raise InputError("No input file given.", "Name one or more CSV, xlsx or Parquet files.")
-    frames = [read_file(path, options) for path in paths]
-    frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    return frame.with_row_index(RID_COL).with_columns(pl.col(RID_COL).cast(pl.Int64))
+    for path in paths:  # a missing file stops the run before any row is read
+        _check_path(path)
+    rid = 0
+    for path in paths:
+        for batch in Source(path, options).batches():
+            yield batch.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + rid).alias(RID_COL))
+            rid += batch.height
 
 
 def read_file(path: Path, options: ReadOptions = ReadOptions()) -> pl.DataFrame:
@@ -81,28 +93,73 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> pl.DataFrame:
 
 def read_source(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pl.DataFrame, SourceInfo]:
     """:func:`read_file`, and what was found out about the file on the way."""
+    source = Source(path, options)
+    frames = list(source.batches())
+    frame = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
+    assert source.info is not None
+    return _in_order(frame), source.info
+
+
+def _in_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """User columns first, then ``_unreadable`` (when some batch had it), ``_file``, ``_row``, ``_rid``."""
+    tail = [c for c in (UNREADABLE_COL, FILE_COL, ROW_COL, RID_COL) if c in frame.columns]
+    return frame.select(*[c for c in frame.columns if c not in tail], *tail)
+
+
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise InputError(f"Input file {path} does not exist.", "Check the path.")
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a file.", "Name the CSV, xlsx or Parquet files inside it.")
-    kind = file_format(path)
-    unreadable: pl.Series | None = None
-    if kind == "parquet":
-        frame, info = _read_parquet(path), SourceInfo(path, kind)
-    elif kind == "xlsx":
-        frame, info = _read_xlsx(path), SourceInfo(path, kind)
-    else:
-        frame, unreadable, info = _read_text(path, kind, options)
-    frame = frame.rename(dict(zip(frame.columns, clean_header(frame.columns, path), strict=True)))
-    frame = frame.select([c for c in frame.columns if not c.startswith("_")])
-    if unreadable is not None:
-        frame = frame.with_columns(unreadable.alias(UNREADABLE_COL))
-    frame = frame.with_columns(
-        pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
-        pl.lit(str(path)).alias(FILE_COL),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + HEADER_ROWS + 1).alias(ROW_COL),
-    )
-    return frame, info
+
+
+class Source:
+    """One input file read in batches of rows; ``info`` is set once reading has started."""
+
+    def __init__(self, path: Path, options: ReadOptions = ReadOptions()) -> None:
+        self.path, self.options = path, options
+        self.info: SourceInfo | None = None
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """Frames of strings with ``_file`` and ``_row``; the first has every column even with no rows."""
+        path = self.path
+        _check_path(path)
+        kind = file_format(path)
+        row = HEADER_ROWS + 1
+        if kind == "parquet":
+            self.info, frames = SourceInfo(path, kind), _parquet_batches(path)
+        elif kind == "xlsx":
+            self.info, frames = SourceInfo(path, kind), iter([_read_xlsx(path)])
+        else:
+            frames = self._text_batches(kind)
+        for frame in frames:
+            frame = frame.rename(dict(zip(frame.columns, clean_header(frame.columns, path), strict=True)))
+            if kind in ("parquet", "xlsx"):  # (the CSV parser drops them itself, keeping its _unreadable)
+                frame = frame.select([c for c in frame.columns if not c.startswith("_")])
+            yield frame.with_columns(
+                pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
+                pl.lit(str(path)).alias(FILE_COL),
+                (pl.int_range(pl.len(), dtype=pl.Int64) + row).alias(ROW_COL),
+            )
+            row += frame.height
+
+    def _text_batches(self, kind: str) -> Iterator[pl.DataFrame]:
+        path, options = self.path, self.options
+        encoding = None if options.encoding is None else encoding_name(options.encoding)
+        delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
+        with tempfile.TemporaryDirectory(prefix="ecdp-read-") as tmp, _open_bytes(path, kind) as (stream, member):
+            with _broken_stream(path, kind):
+                head = stream.read(SAMPLE_BYTES + 1)
+            encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
+            if delimiter is None:
+                sample = head[: SAMPLE_BYTES // 4]
+                delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"), complete=len(sample) == len(head))
+            utf8 = path if kind == "csv" and encoding in UTF8 else Path(tmp) / "input.csv"
+            if utf8 != path:
+                with _broken_stream(path, kind):
+                    _write_utf8(head, stream, encoding, utf8, path)
+            self.info = SourceInfo(path, kind, encoding, delimiter, member)
+            yield from iter_csv(utf8, delimiter, path, encoding)
 
 
 def file_format(path: Path) -> str:
@@ -120,24 +177,6 @@ def file_format(path: Path) -> str:
 
 
 # -- CSV text ------------------------------------------------------------------------------------
-
-
-def _read_text(path: Path, kind: str, options: ReadOptions) -> tuple[pl.DataFrame, pl.Series | None, SourceInfo]:
-    encoding = None if options.encoding is None else encoding_name(options.encoding)
-    delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
-    with tempfile.TemporaryDirectory(prefix="ecdp-read-") as tmp, _open_bytes(path, kind) as (stream, member):
-        with _broken_stream(path, kind):
-            head = stream.read(SAMPLE_BYTES + 1)
-        encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
-        if delimiter is None:
-            sample = head[: SAMPLE_BYTES // 4]
-            delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"), complete=len(sample) == len(head))
-        utf8 = path if kind == "csv" and encoding in UTF8 else Path(tmp) / "input.csv"
-        if utf8 != path:
-            with _broken_stream(path, kind):
-                _write_utf8(head, stream, encoding, utf8, path)
-        frame, unreadable = parse_csv(utf8, delimiter, path, encoding)
-    return frame, unreadable, SourceInfo(path, kind, encoding, delimiter, member)
 
 
 @contextmanager
@@ -208,13 +247,20 @@ def _write_utf8(head: bytes, stream: IO[bytes], encoding: str, target: Path, sou
 # -- typed formats --------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> pl.DataFrame:
+def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
+    """Row groups' worth of rows at a time, typed values rendered as text."""
     try:
-        frame = pl.read_parquet(path)
+        schema = pl.read_parquet_schema(path)
+        batches = pl.scan_parquet(path).collect_batches(chunk_size=PARQUET_BATCH_ROWS)
+        first = True
+        for frame in batches:
+            first = False
+            yield frame.select([as_text(name, dtype) for name, dtype in frame.schema.items()])
+        if first:
+            yield pl.DataFrame(schema=schema).select([as_text(name, dtype) for name, dtype in schema.items()])
     except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"Cannot read {path} as Parquet: {first}", "Check that the file is complete.") from None
-    return frame.select([as_text(name, dtype) for name, dtype in frame.schema.items()])
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"Cannot read {path} as Parquet: {first_line}", "Check that the file is complete.") from None
 
 
 def _read_xlsx(path: Path) -> pl.DataFrame:

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -219,12 +220,24 @@ def test_unreadable_line_is_shown_truncated(tmp_path):
 def test_clean_file_with_empty_last_cells_stays_on_the_fast_path(tmp_path, monkeypatch):
     path = tmp_path / "clean.csv"
     path.write_text('a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n')
-    monkeypatch.setattr(csvparse, "_parse_records", lambda *a: pytest.fail("read record by record"))
+    monkeypatch.setattr(csvparse, "_slow", lambda *a: pytest.fail("read record by record"))
     frame = read_file(path)
     assert UNREADABLE_COL not in frame.columns
     assert user_rows(frame) == [("1", 'multi\nline, with "quotes"', None), ("2", None, None), (None, None, None),
                                 ("3", "x,y", "z")]
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5]
+
+
+def test_a_file_read_in_small_pieces_gives_the_same_rows(tmp_path, monkeypatch):
+    text = 'a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n4,short\n5,"ab""c",\n'
+    path = tmp_path / "pieces.csv"
+    path.write_text(text)
+    whole = read_file(path)
+    monkeypatch.setattr(csvparse, "BLOCK_BYTES", 3)
+    pieces = list(csvparse.iter_csv(path, ",", path, "utf-8"))
+    assert len(pieces) > 3
+    assert read_file(path).equals(whole)
+    assert unreadable(whole) == [(6, "Line 7 could not be read because it has 2 fields but the header has 3: 4,short")]
 
 
 def test_record_by_record_reading_gives_what_polars_gives(tmp_path):
@@ -242,9 +255,11 @@ def test_record_by_record_reading_gives_what_polars_gives(tmp_path):
 records = st.lists(st.text(alphabet='ab,"\n ;é', max_size=6), min_size=3, max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.tuples(records, st.sampled_from([0, 0, 0, -1, 1])), min_size=1, max_size=15))
-def test_every_row_is_read_or_reported_at_its_own_row_number(tmp_path_factory, rows):
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(records, st.sampled_from([0, 0, 0, -1, 1])), min_size=1, max_size=15),
+       block=st.sampled_from([8 << 20, 1, 5, 16, 64]))
+def test_every_row_is_read_or_reported_at_its_own_row_number(tmp_path_factory, rows, block):
+    """Whatever the size of the pieces the file is parsed in (a piece ends at a record's end)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["a", "b", "c"])
@@ -252,7 +267,8 @@ def test_every_row_is_read_or_reported_at_its_own_row_number(tmp_path_factory, r
         writer.writerow(fields[:2] if change < 0 else fields + ["x"] if change > 0 else fields)
     path = tmp_path_factory.mktemp("prop") / "p.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    frame = read_file(path)
+    with mock.patch.object(csvparse, "BLOCK_BYTES", block):
+        frame = read_file(path)
     expected = [tuple(v or None for v in fields) if change == 0 else (None, None, None) for fields, change in rows]
     assert user_rows(frame) == expected
     flagged = [row for row, _ in unreadable(frame)] if UNREADABLE_COL in frame.columns else []
