@@ -1,7 +1,8 @@
-"""``make bench``: run the benchmarks, print a table, write bench/results.json.
+"""``make bench``: run the benchmarks, print tables, write bench/results.json.
 
 Benchmarks are measurements, not tests: they assert nothing and are never part of ``make test``.
-``python bench/run.py --quick`` runs shorter versions (for a smoke check).
+``python bench/run.py --quick`` runs shorter versions (for a smoke check); ``--10m`` adds the 10M-line
+dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs only the offline part.
 """
 
 from __future__ import annotations
@@ -14,13 +15,46 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import tempfile  # noqa: E402
+
 from bench.delivery import concurrency_scaling, rate_limited  # noqa: E402
+from bench.offline import dry_run, end_to_end, naive  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
+def offline(quick: bool, ten_million: bool) -> dict[str, object]:
+    """Dry runs of the importer and the naive baseline, and end to end into the sandbox."""
+    size = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        orders = dry_run("orders", size, Path(tmp) / "o")
+        customers = dry_run("customers", size, Path(tmp) / "c")
+        baseline = naive(size)
+        e2e = end_to_end(size // 10, Path(tmp) / "e")
+        big = dry_run("orders", 10 * size, Path(tmp) / "o10") if ten_million else None
+    ratio = round(baseline["wall_s"] / orders["wall_s"], 1)
+    print(f"Offline (--dry-run, a fresh process each; {size:,} lines)")
+    print(f"{'run':<28} {'wall s':>7} {'lines/s':>10} {'peak RSS MB':>12}")
+    for name, row in (("importer, order lines", orders), ("importer, customers", customers),
+                      ("naive baseline, order lines", baseline), *((("importer, 10x order lines", big),) if big else ())):
+        print(f"{name:<28} {row['wall_s']:>7} {row['lines_per_s']:>10,} {row['peak_rss_mb']:>12}")
+    print(f"importer vs naive on order lines: {ratio}x faster")
+    if big:
+        print(f"10x the lines took {big['wall_s'] / orders['wall_s']:.1f}x the time")
+    print(f"\nEnd to end into the sandbox (50 ms latency, concurrency 16): {e2e['lines']:,} lines, "
+          f"{e2e['orders_accepted']:,} orders in {e2e['wall_s']} s = {e2e['orders_per_s']:,} orders/s "
+          f"({e2e['lines_per_s']:,} lines/s), {e2e['requests']} requests, peak RSS {e2e['peak_rss_mb']} MB\n")
+    return {"dry_run_orders": orders, "dry_run_customers": customers, "naive_orders": baseline,
+            "speedup_vs_naive": ratio, "end_to_end_orders": e2e, "dry_run_orders_10x": big}
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    measured = offline(quick, "--10m" in sys.argv)
+    if "--offline" in sys.argv:
+        RESULTS.write_text(json.dumps({"measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                       "quick": quick, **measured}, indent=2) + "\n", encoding="utf-8")
+        return
     scaling = concurrency_scaling(records=4_000 if quick else 20_000)
     print("Delivery vs concurrency (sandbox latency 50 ms, 100 records/request)")
     print(f"{'concurrency':>11} {'records/s':>10} {'speedup':>8} {'seconds':>8} {'requests':>9}")
@@ -36,6 +70,7 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "quick": quick,
+        **measured,
         "delivery_concurrency": scaling,
         "delivery_rate_limited": limited,
     }

@@ -133,6 +133,9 @@ IMPORT_OPTIONS = [  # every import command
     click.option("--changed-only", is_flag=True,
                  help="Send only records that are new or changed since they were last accepted."),
     click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
+    click.option("--shard", metavar="K/N",
+                 help="Only the records whose key falls in share K of N (CRC-32 of the key), so N machines or "
+                      "cron jobs can split one load without overlap."),
 ]
 connection_options = options(*CONNECTION_OPTIONS)
 run_options = options(*IMPORT_OPTIONS)
@@ -324,6 +327,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         report_dir=common["report_dir"],
         progress=not common["no_progress"],
         log_format=common["log_format"],
+        shard=common.get("shard"),
     )
 
 

@@ -119,6 +119,16 @@ def _check_unique_targets(rename: dict[str, str]) -> None:
         seen[target] = source
 
 
+def key_expression(columns: list[str], match_field: str) -> pl.Expr:
+    """The matched field of a row as the platform will see it (normalised): rows of one customer share it.
+
+    InputError when the input has no column for it (so a run stops before reading further)."""
+    plan = plan_columns(columns, match_field)
+    source = next(s for s, t in plan.rename.items() if t == match_field)
+    value = normalise.blank_to_null(pl.col(source))
+    return {"email": normalise.email, "phone": normalise.phone}.get(match_field, lambda e: e)(value)
+
+
 def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFrame:
     """Canonical columns, normalised as documented; values it cannot interpret are left as written."""
     present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])

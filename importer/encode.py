@@ -63,52 +63,70 @@ def name_value(name: str, value: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Records to send together: their JSON texts, the input rows each came from, and their positions
-    in the run's record list (so outcomes can be tied back to a record's key). Slicing keeps all three
-    aligned, as splitting a rejected or oversized request needs."""
+    """Records to send together: a slice of a records frame (``_json``, ``_rid`` as the list of input rows
+    each record was built from, ``_key`` and, when journaled, ``_fp``), and for a whole chunk its record
+    texts already joined. Per-record Python values are made only on the error paths (``records``,
+    ``row_ids``); splitting a rejected or oversized request keeps everything aligned."""
 
     index: int
-    records: list[str]
-    row_ids: list[list[int]]  # per record: the _rid of every input row it was built from
-    positions: list[int]  # per record: its row number in the run's record frame
+    frame: pl.DataFrame
+    joined: str | None = None  # the records' JSON texts joined by "," (None: join when needed)
 
     def body(self, envelope: dict[str, str]) -> bytes:
-        return make_body(envelope, self.records)
+        joined = self.joined if self.joined is not None else self.frame.get_column(JSON_COL).str.join(",").item()
+        return make_body(envelope, joined)
 
     @property
-    def all_row_ids(self) -> list[int]:
-        return [rid for rids in self.row_ids for rid in rids]
+    def records(self) -> list[str]:
+        return self.frame.get_column(JSON_COL).to_list()
+
+    @property
+    def row_ids(self) -> list[list[int]]:
+        """Per record: the _rid of every input row it was built from."""
+        return self.frame.get_column(RID_COL).to_list()
+
+    @property
+    def rids(self) -> pl.Series:
+        """The input rows of all the chunk's records."""
+        return self.frame.get_column(RID_COL).explode()
+
+    @property
+    def rows(self) -> int:
+        return int(self.frame.get_column(RID_COL).list.len().sum())
 
     def __len__(self) -> int:
-        return len(self.records)
+        return self.frame.height
 
     def part(self, start: int, end: int) -> Chunk:
-        return Chunk(self.index, self.records[start:end], self.row_ids[start:end], self.positions[start:end])
+        return Chunk(self.index, self.frame.slice(start, end - start))
 
     def pick(self, indices: list[int]) -> Chunk:
-        return Chunk(
-            self.index, [self.records[i] for i in indices], [self.row_ids[i] for i in indices],
-            [self.positions[i] for i in indices],
-        )
+        return Chunk(self.index, self.frame[indices])
 
 
-def make_body(envelope: dict[str, str], records: Sequence[str]) -> bytes:
-    """``{<envelope>,"data":[records]}`` as bytes."""
+def make_body(envelope: dict[str, str], joined: str) -> bytes:
+    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,``."""
     head = orjson.dumps(envelope)[:-1]
-    return b"".join((head, b',"data":[', ",".join(records).encode(), b"]}"))
+    return b"".join((head, b',"data":[', joined.encode(), b"]}"))
 
 
-def chunks(records: pl.DataFrame, chunk_size: int) -> Iterator[Chunk]:
-    """Split a frame of records (``_json`` and ``_rid``, a list of row ids or one id per record) into chunks.
+def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
+    """``_rid`` as a list of row ids per record (an order has several; a customer one)."""
+    rid = records.schema[RID_COL]
+    return records if isinstance(rid, pl.List) else records.with_columns(pl.concat_list(RID_COL).alias(RID_COL))
 
-    A record's position is its row number in ``records``.
-    """
-    rid = pl.col(RID_COL)
-    grouped = (
-        records.select(JSON_COL, rid if isinstance(records.schema[RID_COL], pl.List) else pl.concat_list(rid))
+
+def chunks(records: pl.DataFrame, chunk_size: int, first_index: int = 0) -> Iterator[Chunk]:
+    """Split a frame of records into chunks of ``chunk_size``, numbered from ``first_index``; the texts of
+    each chunk are joined by polars, not record by record in Python."""
+    records = as_row_lists(records)
+    joined = (
+        records.select(pl.col(JSON_COL))
         .with_row_index("_pos")
-        .group_by((pl.col("_pos") // chunk_size).alias("_chunk"), maintain_order=True)
-        .agg(pl.col(JSON_COL), pl.col(RID_COL), pl.col("_pos").cast(pl.Int64))
+        .group_by(pl.col("_pos") // chunk_size, maintain_order=True)
+        .agg(pl.col(JSON_COL).str.join(","))
+        .get_column(JSON_COL)
+        .to_list()
     )
-    for index, texts, rids, positions in grouped.iter_rows():
-        yield Chunk(index=index, records=texts, row_ids=rids, positions=positions)
+    for number, text in enumerate(joined):
+        yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text)

@@ -7,6 +7,8 @@ the user wrote it, so the schema check that follows fails *with that value* and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from schemas.customers import PHONE_PATTERN
@@ -19,6 +21,20 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
     """Trimmed; an empty or blank cell is null ("absent")."""
     stripped = expr.cast(pl.String).str.strip_chars()
     return pl.when(stripped != "").then(stripped)
+
+
+def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
+    """``frame`` with ``normalise`` applied to ``column``, computed once per distinct value (for values
+    that repeat, like an order's date on each of its lines; the result is the same as row by row)."""
+    values = frame.select(pl.col(column).unique().drop_nulls())
+    if values.height * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
+        return frame.with_columns(normalise(pl.col(column)).alias(column))
+    table = values.with_columns(normalise(pl.col(column)).alias("_normalised"))
+    return (
+        frame.join(table, on=column, how="left", maintain_order="left")
+        .with_columns(pl.col("_normalised").alias(column))
+        .drop("_normalised")
+    )
 
 
 def email(expr: pl.Expr) -> pl.Expr:

@@ -42,7 +42,7 @@ from schemas.orders import (
 ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
 CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
 ORDER_MODES = ("Add", "AddOrReplace", "Replace")
-HAS_PRODUCT, LINE = "_has_product", "_line"
+HAS_PRODUCT, LINE, DISAGREE = "_has_product", "_line", "_disagree"
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ class OrderColumns:
 def lookup_path(record: dict[str, Any]) -> str | None:
     """Where the platform shows this order (GET /orders/{id})."""
     return "/orders/" + quote(str(record["id"]), safe="") if record.get("id") is not None else None
+
+
+def key_expression(columns: list[str], customer_field: str) -> pl.Expr:
+    """The order id of a line (lines of one order share it); InputError when no column holds it."""
+    source = next((c for c in columns if c.lower() == "id"), None)
+    if source is None:
+        raise InputError("The input has no 'id' column, which every order needs.", "Add a id column.")
+    return normalise.blank_to_null(pl.col(source))
 
 
 def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
@@ -123,19 +131,20 @@ def normalise_lines(frame: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
     present = frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(s).alias(t) for s, t in columns.rename.items()])
     known = (*ORDER_FIELDS, *PRODUCT_FIELDS)
     product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
-    return (
+    lines = (
         present.with_columns(pl.lit(None, dtype=pl.String).alias(f) for f in known if f not in present.columns)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in columns.rename.values())
         .with_columns(
-            normalise.api_datetime(pl.col("date")),
             normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES),
             pl.col("currency").str.to_uppercase(),
             normalise.email(pl.col("customer.email")),
-            normalise.phone(pl.col("customer.phone")),
             pl.any_horizontal(pl.col(c).is_not_null() for c in product_columns).alias(HAS_PRODUCT),
         )
         .with_row_index(LINE)
     )
+    # Order-level values repeat on every line of an order: the costly ones are worked out once per value.
+    lines = normalise.per_value(lines, "date", normalise.api_datetime)
+    return normalise.per_value(lines, "customer.phone", normalise.phone)
 
 
 def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
@@ -155,7 +164,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     ]
     orders = _consolidate(lines.filter(pl.col("id").is_not_null()), columns)
     order_reasons = [
-        _conflicts(lines, columns.order_level),
+        _conflicts(lines, orders, columns.order_level),
         _order_schema_reasons(orders, options.customer_field),
         orders.filter(pl.col("_products") == 0).select(
             "id", pl.lit("product.id").alias(FIELD_COL),
@@ -175,10 +184,14 @@ def _consolidate(lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
     """One row per order id: the first value given for each order-level column, products counted."""
     price = pl.col("product.price").cast(pl.Float64, strict=False)
     quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
+    level = [c for c in columns.order_level if c != "id"]
     orders = lines.group_by("id", maintain_order=True).agg(
-        *[pl.col(c).drop_nulls().first() for c in columns.order_level if c != "id"],
+        *[pl.col(c).drop_nulls().first() for c in level],
+        pl.any_horizontal(*[pl.col(c).drop_nulls().n_unique() > 1 for c in level]).alias(DISAGREE)
+        if level else pl.lit(False).alias(DISAGREE),
         pl.col(HAS_PRODUCT).sum().alias("_products"),
-        (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().alias("_computed_total"),
+        # rounded: a float sum depends on the lines' order (1947.2 vs 1947.1999999999998)
+        (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().round(6).alias("_computed_total"),
     )
     computed = pl.col("totalValue").is_null() & (pl.col("_products") > 0)
     return orders.with_columns(
@@ -187,11 +200,12 @@ def _consolidate(lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
     )
 
 
-def _conflicts(lines: pl.DataFrame, order_level: list[str]) -> pl.DataFrame:
-    """Per order id and column: the different values its lines give, with where each was first seen."""
+def _conflicts(lines: pl.DataFrame, orders: pl.DataFrame, order_level: list[str]) -> pl.DataFrame:
+    """Per order id and column: the different values its lines give, with where each was first seen.
+    Only the orders whose lines disagree somewhere (found while consolidating) are looked at."""
     where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
     seen = (
-        lines.filter(pl.col("id").is_not_null())
+        lines.join(orders.filter(pl.col(DISAGREE)).select("id"), on="id", how="semi")
         .select("id", where.alias("_where"), *[c for c in order_level if c != "id"])
         .unpivot(index=["id", "_where"], variable_name=FIELD_COL, value_name="_value")
         .drop_nulls("_value")

@@ -10,8 +10,10 @@ always holds; rows the sender never got an answer for (abort, Ctrl-C) are counte
 from __future__ import annotations
 
 import asyncio
+import bisect
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +23,19 @@ import orjson
 import polars as pl
 
 from importer import customers, encode, orders
+from importer.csvparse import HEADER_ROWS
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
-from importer.read import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
-from importer.report import Report, new_run_id
 from importer.events import EventLog
-from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
+from importer.feed import Feed
+from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
 from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
-from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
+from importer.produce import SOURCE_PREFIX, Producer, user_view
+from importer.read import FILE_COL, RID_COL, ReadOptions, iter_inputs
+from importer.report import Report, new_run_id, report_table
+from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.spool import Shard, Spool, partitions_for
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, REASONS_SCHEMA, STAGE_COL, Prepared
 
 Warn = Callable[[str], None]
@@ -60,6 +66,7 @@ class Resource:
     path: str
     envelope: dict[str, str]
     prepare: Callable[[pl.DataFrame], Prepared]
+    key: Callable[[list[str]], pl.Expr]  # a record's key from a batch's columns (rows of one record share it)
     options: dict[str, Any]  # as shown in the summary
     lookup: Lookup | None = None  # GET path of a sent record, to verify ambiguous "already exists"
 
@@ -75,6 +82,7 @@ def import_customers(
         path="/customers",
         envelope={"mode": options.mode, "matchBy": options.match_by},
         prepare=lambda frame: customers.prepare(frame, options),
+        key=lambda columns: customers.key_expression(columns, options.match_field),
         options={"mode": options.mode, "match_by": options.match_by},
         lookup=lambda record: customers.lookup_path(options.match_field, record),
     )
@@ -91,6 +99,7 @@ def import_orders(
         path="/orders",
         envelope={"mode": options.mode},
         prepare=lambda frame: orders.prepare(frame, options),
+        key=lambda columns: orders.key_expression(columns, options.customer_field),
         options={"mode": options.mode, "customer_match": options.customer_match},
         lookup=orders.lookup_path,
     )
@@ -125,73 +134,65 @@ def _run(
     resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
-    inputs_read = _inputs(resource, paths, run, warn)
-    frame = inputs_read.frame
-    prepared = resource.prepare(inputs_read.mapped)
-    if prepared.ignored:
-        warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(prepared.ignored) + ".")
     run_id = new_run_id(started_at)
-    records = prepared.records
-    to_send, skipped = records, {"records_unchanged": 0, "records_already_accepted": 0}
-    settled: list[list[int]] = []  # rows counted as accepted without an answer in this run
+    inputs = _inputs(resource, paths, run, warn)
+    spool = Spool(run.partitions or partitions_for(list(inputs.files)), Shard.parse(run.shard) if run.shard else None)
     target = target_of(api)
-    if journal is not None:  # only what is journaled needs a fingerprint
-        to_send = records = records.with_columns(
-            pl.Series(FINGERPRINT_COL, fingerprints(records.get_column(encode.JSON_COL).to_list()), dtype=pl.String)
-        )
-        mapping = [inputs_read.mapping] if inputs_read.mapping else []  # a changed mapping is other inputs
-        inputs, inputs_hash = describe_inputs([*inputs_read.files, *mapping])
-        resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
-        if run.resume and resume is None:
-            warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
-        known = [("records_already_accepted", resume.run_ids)] if resume else []
-        known += [("records_unchanged", None)] if run.changed_only else []
-        for count, run_ids in known:
-            held = to_send.join(journal.known(target, resource.kind, run_ids), on=[KEY_COL, FINGERPRINT_COL], how="semi")
-            skipped[count] = held.height
-            settled += _row_lists(held)
-            to_send = to_send.join(held.select(RID_COL), on=RID_COL, how="anti")
-        journal.start_run(run_id, resource.command, target, inputs, inputs_hash,
-                          {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
-    report = Report(run.report_dir or Path("reports") / run_id)
-    chunks = list(encode.chunks(to_send, run.chunk_size))
-    payloads = None
+    report: Report | None = None
     try:
-        if run.dry_run:  # rows that passed every local check count as accepted; nothing is sent
-            payloads = report.payloads([c.body(resource.envelope) for c in chunks])
-            settled += [rids for c in chunks for rids in c.row_ids]
-            outcomes, chunks = Outcomes(), []
+        starts = _spool(inputs.batches, spool, resource)  # input problems stop the run here: no report yet
+        report = Report(run.report_dir or Path("reports") / run_id)
+        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None)
+        if journal is not None:
+            mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
+            described, inputs_hash = describe_inputs([*inputs.files, *mapping])
+            resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
+            if run.resume and resume is None:
+                warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
+            if resume:
+                producer.known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
+            if run.changed_only:
+                producer.known.append(("records_unchanged", journal.known(target, resource.kind)))
+            journal.start_run(run_id, resource.command, target, described, inputs_hash,
+                              {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+        if run.dry_run:
+            with report.payloads() as producer.payloads:
+                producer.run(spool, None)
+            outcomes = Outcomes()
         else:
             assert journal is not None  # run_import opens one for every run that sends
-            keys = list(zip(to_send.get_column(KEY_COL).to_list(), to_send.get_column(FINGERPRINT_COL).to_list(),
-                            strict=True))
-
-            def on_accepted(positions: list[int], journal: Journal = journal) -> None:
-                journal.accepted(run_id, target, resource.kind, [keys[p] for p in positions])
-
-            outcomes = _send(chunks, api, resource, report, frame, run, on_accepted)
+            outcomes = _send(producer, spool, api, resource, report, run, starts, journal, run_id, target)
+        summary = _account(spool, producer, outcomes, report, starts)
     finally:
-        report.close()
-    summary = _account(frame, prepared.reasons, chunks, outcomes, report, settled)
+        spool.close()
+        if report is not None:
+            report.close()
+    counts = producer.counts
     summary.update(
         run_id=run_id,
         command=resource.command,
-        files=[str(p) for p in inputs_read.files],
+        files=[str(p) for p in inputs.files],
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         api_url=public_url(api.url),
         **resource.options,
-        **prepared.notes,
-        **skipped,
-        records_built=records.height,
+        **counts.notes,
+        records_unchanged=counts.records_unchanged,
+        records_already_accepted=counts.records_already_accepted,
+        records_built=counts.records_built,
+        shard=run.shard,
+        rows_in_other_shards=spool.other_shards,
+        partitions=spool.partitions,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         started_at=started_at.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 3),
         report_dir=str(report.dir),
-        payloads_file=str(payloads) if payloads else None,
-        ignored_columns=prepared.ignored,
+        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run else None,
+        ignored_columns=counts.ignored,
     )
+    if counts.ignored:
+        warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(counts.ignored) + ".")
     report.summary(summary)
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
@@ -200,11 +201,10 @@ def _run(
 
 @dataclass(frozen=True)
 class _Inputs:
-    """The rows as read (what the report shows), the rows in the importer's columns (what is prepared:
-    the same frame unless a mapping joined and converted sources), the data files, and the mapping."""
+    """The rows to import in batches (a mapped run's batches hold the original columns as ``_in.<name>``
+    beside the mapped ones), the data files, and the mapping file."""
 
-    frame: pl.DataFrame
-    mapped: pl.DataFrame
+    batches: Iterator[pl.DataFrame]
     files: list[Path]
     mapping: Path | None = None
 
@@ -215,8 +215,7 @@ def _inputs(resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Wa
     mapping_path = run.mapping or (preset_path(run.preset, resource.command) if run.preset else None)
     read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
     if mapping_path is None:
-        frame = read_inputs(paths, read)
-        return _Inputs(frame, frame, list(paths))
+        return _Inputs(iter_inputs(paths, read), list(paths))
     mapping = load_mapping(mapping_path)
     if mapping.kind != resource.command:
         raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {resource.command}.",
@@ -226,20 +225,34 @@ def _inputs(resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Wa
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
     sources = [s.path for s in mapping.sources if s.path is not None]
-    return _Inputs(original, mapped, [*(paths or sources[:1]), *sources[1:]], mapping_path)
+    kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
+                                      if not c.startswith("_")])
+    batch = mapped.join(kept, on=RID_COL, how="left")
+    return _Inputs(iter([batch]), [*(paths or sources[:1]), *sources[1:]], mapping_path)
 
 
-def _row_lists(records: pl.DataFrame) -> list[list[int]]:
-    """The input rows of each record (an order has several)."""
-    rid = records.get_column(RID_COL)
-    return rid.to_list() if isinstance(rid.dtype, pl.List) else [[r] for r in rid.to_list()]
+def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) -> list[tuple[int, str]]:
+    """First pass: every batch into the spool; where each file's rows start (by row id)."""
+    starts: list[tuple[int, str]] = []
+    for batch in batches:
+        if batch.height and (not starts or batch.item(0, FILE_COL) != starts[-1][1]):
+            starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
+        spool.add(batch, resource.key(batch.columns))
+    return starts
+
+
+def _where(starts: list[tuple[int, str]], rid: int) -> dict[str, Any]:
+    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first)."""
+    index = bisect.bisect_right([s for s, _ in starts], rid) - 1
+    start, file = starts[index]
+    return {"file": file, "row": rid - start + HEADER_ROWS + 1}
 
 
 def _send(
-    chunks: list[encode.Chunk], api: ApiSettings, resource: Resource, report: Report, frame: pl.DataFrame,
-    run: RunOptions, on_accepted: Callable[[list[int]], None],
+    producer: Producer, spool: Spool, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
+    starts: list[tuple[int, str]], journal: Journal, run_id: str, target: str,
 ) -> Outcomes:
-    files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
+    """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
 
     def on_error(event: ApiErrorEvent) -> None:
         report.api_error(
@@ -249,59 +262,76 @@ def _send(
                 "status": event.status,
                 "attempt": event.attempt,
                 "response": event.response,
-                "rows": [{"file": files[rid], "row": rows[rid]} for rid in event.row_ids],
+                "rows": [_where(starts, rid) for rid in event.row_ids],
                 "records": [orjson.loads(r) for r in event.records],
             }
         )
 
-    bar = progress_bar(sum(len(c.records) for c in chunks), run.progress)
+    def on_accepted(chunk: encode.Chunk) -> None:
+        journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
+
+    bar = progress_bar(None, run.progress)
     sender = Sender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
                     on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
+    feed = Feed(capacity=max(4, 2 * api.concurrency))
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            producer.run(spool, feed.put)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            failure.append(exc)
+            feed.stop()
+        finally:
+            feed.close()
+
+    async def deliver() -> Outcomes:
+        feed.attach()
+        thread = threading.Thread(target=produce, name="ecdp-prepare", daemon=True)
+        thread.start()
+        try:
+            return await sender.run(feed)
+        finally:
+            feed.stop()
+            await asyncio.to_thread(thread.join)
+
     try:
-        return asyncio.run(sender.run(chunks))
+        outcomes = asyncio.run(deliver())
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
         sender.outcomes.aborted = "interrupted (Ctrl-C)"
-        return sender.outcomes
+        outcomes = sender.outcomes
     finally:
         if bar is not None:
             bar.close()
+    if failure:
+        raise failure[0]
+    producer.unsent.extend(feed.leftovers())
+    return outcomes
 
 
 def _account(
-    frame: pl.DataFrame,
-    validation: pl.DataFrame,
-    chunks: list[encode.Chunk],
-    outcomes: Outcomes,
-    report: Report,
-    settled: list[list[int]],
+    spool: Spool, producer: Producer, outcomes: Outcomes, report: Report, starts: list[tuple[int, str]]
 ) -> dict[str, Any]:
-    """Counts, rejected.csv and failed.csv from the validation reasons, the send outcomes, and the rows
-    settled without an answer (dry run, resume, unchanged). Each input row is in at most one record, so
-    row counts are sums of the records' row lists."""
-    api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
+    """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
+    sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
     failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
-    sent = [rids for c in chunks for rids in c.row_ids]
-    if len(outcomes.accepted) + len(outcomes.rejected) + len(outcomes.failed) < len(sent):
-        failed_reasons += _unanswered(sent, outcomes)  # only after an abort or Ctrl-C
+    failed_reasons += _unanswered(outcomes, producer.unsent)
+    api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
     failed = _reason_frame(failed_reasons)
-
-    rejected = pl.concat(
-        [
-            validation.with_columns(pl.lit("validation").alias(STAGE_COL)),
-            api_rejected.with_columns(pl.lit("api").alias(STAGE_COL)),
-        ]
-    )
-    failed = failed.with_columns(pl.lit("api").alias(STAGE_COL))
-    rejected_file = report.rows("rejected.csv", rejected, frame)
-    failed_file = report.rows("failed.csv", failed, frame)
-
+    if api_rejected.height or failed.height:
+        rows = user_view(spool.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)))
+        report.add_rows("rejected.csv", report_table(api_rejected.with_columns(pl.lit("api").alias(STAGE_COL)), rows))
+        report.add_rows("failed.csv", report_table(failed.with_columns(pl.lit("api").alias(STAGE_COL)), rows))
+    rejected_file = report.finish_rows("rejected.csv")
+    failed_file = report.finish_rows("failed.csv")
+    counts = producer.counts
     summary: dict[str, Any] = {
-        "rows_read": frame.height,
-        "rows_accepted": sum(len(rids) for rids in [*outcomes.accepted, *settled]),
-        "rows_rejected": rejected.get_column(RID_COL).n_unique(),
+        "rows_read": spool.rows,
+        "rows_accepted": counts.rows_settled + outcomes.accepted_rows,
+        "rows_rejected": counts.rows_rejected + api_rejected.get_column(RID_COL).n_unique(),
         "rows_failed": failed.get_column(RID_COL).n_unique(),
         "records_sent": outcomes.records_sent,
-        "records_accepted": len(outcomes.accepted),
+        "records_accepted": outcomes.accepted_records,
         "records_rejected": len(outcomes.rejected),
         "records_failed": len(failed_reasons),
         "requests": outcomes.requests,
@@ -322,20 +352,18 @@ def _account(
     return summary
 
 
-def _unanswered(sent: list[list[int]], outcomes: Outcomes) -> list[tuple[list[int], str, str]]:
-    """Failed reasons for sent records that got no answer: sent and unanswered, or never sent."""
-    answered = {rid for rids in outcomes.accepted for rid in rids}
-    answered |= {rid for rids, _, _ in outcomes.rejected for rid in rids}
-    answered |= {rid for rids, _ in outcomes.failed for rid in rids}
+def _unanswered(outcomes: Outcomes, unsent: list[encode.Chunk]) -> list[tuple[list[int], str, str]]:
+    """Failed reasons for records without an answer: taken for sending but unanswered, or never sent."""
     stopped = outcomes.aborted or "the run stopped"
-    unsent = f"not sent: {stopped}"
+    reasons: list[tuple[list[int], str, str]] = [
+        (rids, "", f"not sent: {stopped}") for chunk in unsent for rids in chunk.row_ids
+    ]
     unanswered = f"sent, but no answer came before the run stopped ({stopped}): it may be stored; importing " \
                  "failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
-    return [
-        (rids, "", unanswered if set(rids) & outcomes.started else unsent)
-        for rids in sent
-        if not set(rids) <= answered
-    ]
+    for index, chunk in outcomes.unfinished.items():
+        answered = set(pl.concat(outcomes.answered.get(index) or [pl.Series([], dtype=pl.Int64)]).to_list())
+        reasons += [(rids, "", unanswered) for rids in chunk.row_ids if rids[0] not in answered]
+    return reasons
 
 
 def _reason_frame(items: list[tuple[list[int], str, str]]) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -71,6 +72,7 @@ class Report:
         self.dir = make_private_dir(directory)
         self._errors: IO[bytes] | None = None
         self.error_count = 0
+        self._parts: dict[str, int] = {}
 
     def path(self, name: str) -> Path:
         return self.dir / name
@@ -83,31 +85,35 @@ class Report:
         self._errors.flush()
         self.error_count += 1
 
-    def payloads(self, bodies: list[bytes]) -> Path:
-        with open_private(self.path("payloads.jsonl")) as out:
-            for body in bodies:
-                out.write(body + b"\n")
-        return self.path("payloads.jsonl")
+    def payloads(self) -> IO[bytes]:
+        """``payloads.jsonl``, opened for one request body per line (a dry run writes as it goes)."""
+        return open_private(self.path("payloads.jsonl"))
 
-    def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
-        """Write rows with their reasons (``_rid, _field, _error, _stage``) and original columns."""
-        if reasons.is_empty():
+    def add_rows(self, name: str, table: pl.DataFrame) -> None:
+        """Add rows (as made by :func:`report_table`) to the CSV file ``name``; written out by ``finish_rows``.
+
+        Parts wait in a private folder of the report as Parquet, so rows from every part of the run end
+        up in input order without being held in memory meanwhile."""
+        if table.is_empty():
+            return
+        parts = make_private_dir(self.dir / ".parts" / name)
+        number = self._parts.get(name, 0)
+        with open_private(parts / f"{number:06d}.parquet") as out:
+            table.write_parquet(out, compression="lz4")
+        self._parts[name] = number + 1
+
+    def finish_rows(self, name: str) -> Path | None:
+        """Write ``name`` from its parts, in input order; None when no row was added."""
+        if not self._parts.get(name):
             return None
-        # The row as the user wrote it: every column but the bookkeeping ones (which all start with "_").
-        originals = [c for c in inputs.columns if not c.startswith("_")]
-        as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
-            (encode.text(pl.col(c)) if inputs.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
-            for c in originals
-        ]
-        table = (
-            reasons.join(inputs.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
-            .sort(RID_COL)
-            .select(*REPORT_COLUMNS, *originals)
-            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals))
-        )
+        folder = self.dir / ".parts" / name
+        parts = [pl.read_parquet(f) for f in sorted(folder.iterdir())]
+        table = pl.concat(parts, how="diagonal_relaxed").sort(RID_COL, maintain_order=True)
+        columns = [c for c in table.columns if c not in (RID_COL, *REPORT_COLUMNS)]
         target = self.path(name)
         with open_private(target) as out:
-            table.write_csv(out)
+            table.select(*REPORT_COLUMNS, *columns).write_csv(out)
+        shutil.rmtree(folder)
         return target
 
     def summary(self, summary: dict[str, Any]) -> Path:
@@ -120,3 +126,19 @@ class Report:
         if self._errors is not None:
             self._errors.close()
             self._errors = None
+        shutil.rmtree(self.dir / ".parts", ignore_errors=True)
+
+
+def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
+    """Rows with their reasons (``_rid, _field, _error, _stage``) and the user's columns (``view``, see
+    ``importer.produce.user_view``), formula cells neutralised; ``_rid`` kept for ordering."""
+    originals = [c for c in view.columns if not c.startswith("_")]
+    as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
+        (encode.text(pl.col(c)) if view.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
+        for c in originals
+    ]
+    return (
+        reasons.join(view.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
+        .select(RID_COL, *REPORT_COLUMNS, *originals)
+        .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals))
+    )

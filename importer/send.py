@@ -31,12 +31,14 @@ from typing import Any
 
 import httpx
 import orjson
+import polars as pl
 from tqdm import tqdm
 
 from importer import __version__
 from importer.compare import matches
 from importer.encode import Chunk
 from importer.events import EventLog
+from importer.feed import Feed
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.problems import describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
 from importer.settings import ApiSettings
@@ -60,9 +62,11 @@ class ApiErrorEvent:
 
 @dataclass
 class Outcomes:
-    """Where every sent record ended up (row ids per outcome), and what it took."""
+    """Where every sent record ended up, and what it took. Accepted records are counted per request
+    (no Python object per record); rejected and failed ones are listed with their rows and reasons."""
 
-    accepted: list[list[int]] = field(default_factory=list)
+    accepted_records: int = 0
+    accepted_rows: int = 0
     rejected: list[tuple[list[int], str, str]] = field(default_factory=list)  # rows, field, error
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
     requests: int = 0
@@ -71,7 +75,8 @@ class Outcomes:
     throttled: int = 0
     verified: int = 0
     aborted: str | None = None
-    started: set[int] = field(default_factory=set)  # rows of every chunk taken for sending
+    unfinished: dict[int, Chunk] = field(default_factory=dict)  # chunks taken but not fully answered
+    answered: dict[int, list[pl.Series]] = field(default_factory=dict)  # their rows answered so far
 
 
 @dataclass
@@ -102,7 +107,7 @@ class Sender:
         on_error: Callable[[ApiErrorEvent], None],
         *,
         lookup: Lookup | None = None,
-        on_accepted: Callable[[list[int]], None] | None = None,
+        on_accepted: Callable[[Chunk], None] | None = None,
         log: EventLog | None = None,
         progress: tqdm | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -121,7 +126,7 @@ class Sender:
         self._workers: list[asyncio.Task[None]] = []
         self._reported_decreases = 0
 
-    async def run(self, chunks: Iterable[Chunk]) -> Outcomes:
+    async def run(self, chunks: Iterable[Chunk] | Feed) -> Outcomes:
         if self.api.key is None:
             raise ValueError("an API key is required to send")
         headers = {
@@ -131,7 +136,7 @@ class Sender:
             "user-agent": f"ecdp-importer/{__version__}",
         }
         limits = httpx.Limits(max_connections=self.api.concurrency, max_keepalive_connections=self.api.concurrency)
-        pending = iter(chunks)
+        pending = chunks if isinstance(chunks, Feed) else Feed.of(chunks)
         client = httpx.AsyncClient(
             base_url=self.api.url, headers=headers, timeout=self.api.timeout_s, limits=limits, transport=self.transport
         )
@@ -140,13 +145,15 @@ class Sender:
                 await self._run_workers(client, pending)
         return self.outcomes
 
-    async def _run_workers(self, client: httpx.AsyncClient, pending: Iterator[Chunk]) -> None:
+    async def _run_workers(self, client: httpx.AsyncClient, pending: Feed) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 self._workers = [group.create_task(self._worker(client, pending)) for _ in range(self.api.concurrency)]
         except* _Abort as aborted:
             self.outcomes.aborted = aborted.exceptions[0].args[0]
             self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
+        finally:
+            pending.stop()
 
     @contextlib.contextmanager
     def _interrupts(self) -> Iterator[None]:
@@ -172,14 +179,20 @@ class Sender:
         for task in self._workers:
             task.cancel()
 
-    async def _worker(self, client: httpx.AsyncClient, pending: Iterator[Chunk]) -> None:
-        for chunk in pending:
+    async def _worker(self, client: httpx.AsyncClient, pending: Feed) -> None:
+        while not self.stopping:
+            chunk = await pending.get()
+            if chunk is None:
+                return
             if self.stopping:
+                pending.put_back(chunk)
                 return
             self.outcomes.records_sent += len(chunk)
-            self.outcomes.started.update(chunk.all_row_ids)
+            self.outcomes.unfinished[chunk.index] = chunk
+            self.outcomes.answered[chunk.index] = []
             tally = _Tally()
             await self._deliver_in_pieces(client, chunk, False, tally)
+            del self.outcomes.unfinished[chunk.index], self.outcomes.answered[chunk.index]
             self.log.emit("chunk", chunk=chunk.index, records=len(chunk), accepted=tally.accepted,
                           rejected=tally.rejected, failed=tally.failed)
 
@@ -206,7 +219,7 @@ class Sender:
                 if ambiguous and await self._held_as_sent(client, batch.index, batch.records[i], errors):
                     self._accept(batch.pick([i]), tally)
                 else:
-                    self._reject(batch.row_ids[i], errors, tally)
+                    self._reject(batch.pick([i]), errors, tally)
             rest = [i for i in range(len(batch)) if i not in named]
             if rest:
                 await self._deliver(client, batch.pick(rest), ambiguous, tally)
@@ -215,7 +228,7 @@ class Sender:
         if status == 400 or too_big:
             if len(batch) == 1:
                 message = "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
-                self._reject(batch.row_ids[0], [("", message)], tally)
+                self._reject(batch, [("", message)], tally)
                 return
             half = len(batch) // 2
             if not too_big:  # isolate the bad records by bisection
@@ -233,23 +246,30 @@ class Sender:
         else:
             reason = describe_problem(status, problem)
         self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+        self._answered(batch)
         tally.failed += len(batch)
         self._advance(len(batch))
 
     def _accept(self, batch: Chunk, tally: _Tally) -> None:
         """The API acknowledged these records: only now are they accepted (and journaled)."""
-        self.outcomes.accepted.extend(batch.row_ids)
+        self.outcomes.accepted_records += len(batch)
+        self.outcomes.accepted_rows += batch.rows
+        self._answered(batch)
         if self.on_accepted is not None:
-            self.on_accepted(batch.positions)
+            self.on_accepted(batch)
         tally.accepted += len(batch)
         self._advance(len(batch))
 
+    def _answered(self, batch: Chunk) -> None:
+        answered = self.outcomes.answered.get(batch.index)
+        if answered is not None:
+            answered.append(batch.rids)
+
     async def _post(self, client: httpx.AsyncClient, batch: Chunk) -> _Answer:
         """POST a batch with retries; its errors go to the report."""
-        rows = batch.all_row_ids
 
         def report(status: int | None, problem: Any, attempt: int) -> None:
-            self.on_error(ApiErrorEvent(batch.index, status, problem, rows, batch.records, attempt))
+            self.on_error(ApiErrorEvent(batch.index, status, problem, batch.rids.to_list(), batch.records, attempt))
 
         return await self._request(client, batch.index, "POST", self.path, batch.body(self.envelope), report)
 
@@ -331,10 +351,12 @@ class Sender:
         self.outcomes.verified += held
         return held
 
-    def _reject(self, row_ids: list[int], errors: list[tuple[str, str]], tally: _Tally) -> None:
+    def _reject(self, record: Chunk, errors: list[tuple[str, str]], tally: _Tally) -> None:
+        """A chunk of one record the API refused."""
         fields = ";".join(dict.fromkeys(path for path, _ in errors if path))
         message = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors)
-        self.outcomes.rejected.append((row_ids, fields, message))
+        self.outcomes.rejected.append((record.row_ids[0], fields, message))
+        self._answered(record)
         tally.rejected += 1
         self._advance(1)
 
@@ -347,7 +369,7 @@ class _Abort(Exception):
     """Raised inside a worker to stop the whole run (the TaskGroup cancels the other workers)."""
 
 
-def progress_bar(total: int, enabled: bool) -> tqdm | None:
+def progress_bar(total: int | None, enabled: bool) -> tqdm | None:
     """A records bar on a terminal; None when disabled or stderr is not a TTY (cron, pipes)."""
     if not enabled or not sys.stderr.isatty():
         return None

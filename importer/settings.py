@@ -155,3 +155,5 @@ class RunOptions:
     preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
+    shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.spool)
+    partitions: int | None = None  # hash partitions of the input; None: one per 32 MB of input

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import polars as pl
 import pytest
 
 from importer.encode import Chunk
@@ -24,7 +25,17 @@ API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_ret
 
 def chunk(index: int, emails: list[str], first_rid: int = 0) -> Chunk:
     records = [orjson.dumps({"email": e}).decode() for e in emails]
-    return Chunk(index, records, [[first_rid + i] for i in range(len(emails))], [first_rid + i for i in range(len(emails))])
+    frame = pl.DataFrame({"_json": records, "_rid": [[first_rid + i] for i in range(len(emails))], "_key": emails},
+                         schema={"_json": pl.String, "_rid": pl.List(pl.Int64), "_key": pl.String})
+    return Chunk(index, frame)
+
+
+def accepted(outcomes, chunks) -> list[int]:
+    """Row ids of the accepted records: those neither rejected nor failed (every record is one of three)."""
+    other = {r for rids, *_ in [*outcomes.rejected, *outcomes.failed] for r in rids}
+    everything = [r for c in chunks for rids in c.row_ids for r in rids]
+    assert outcomes.accepted_rows == len(everything) - len(other)
+    return sorted(set(everything) - other)
 
 
 def run(handler, chunks, api=API):
@@ -47,8 +58,9 @@ def test_exhausted_retries_make_rows_failed_with_the_last_error():
             return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
         return httpx.Response(201, json={"status": 0})
 
-    outcomes, events = run(handler, [chunk(0, ["a@x", "boom@x"]), chunk(1, ["drop@x"], 2), chunk(2, ["b@x"], 3)])
-    assert sorted(outcomes.accepted) == [[3]]
+    chunks = [chunk(0, ["a@x", "boom@x"]), chunk(1, ["drop@x"], 2), chunk(2, ["b@x"], 3)]
+    outcomes, events = run(handler, chunks)
+    assert accepted(outcomes, chunks) == [3]
     failed = dict((rids[0], why) for rids, why in outcomes.failed)
     assert set(failed) == {0, 1, 2}
     assert failed[0] == "HTTP 503: Service Unavailable"
@@ -63,8 +75,9 @@ def test_transient_errors_heal():
     def handler(request):
         return httpx.Response(next(answers))
 
-    outcomes, _ = run(handler, [chunk(0, ["a@x"]), chunk(1, ["b@x"], 1)], api=API.__class__(**{**API.__dict__, "concurrency": 1}))
-    assert sorted(outcomes.accepted) == [[0], [1]] and not outcomes.failed
+    chunks = [chunk(0, ["a@x"]), chunk(1, ["b@x"], 1)]
+    outcomes, _ = run(handler, chunks, api=API.__class__(**{**API.__dict__, "concurrency": 1}))
+    assert accepted(outcomes, chunks) == [0, 1] and not outcomes.failed
     assert outcomes.retries == 4
 
 
@@ -77,7 +90,7 @@ def test_400_without_record_indices_is_bisected_to_the_bad_records():
     batch = [f"u{i}@x" for i in range(8)]
     batch[5] = "bad@x"
     outcomes, _ = run(handler, [chunk(0, batch)])
-    assert sorted(r[0] for r in outcomes.accepted) == [0, 1, 2, 3, 4, 6, 7]
+    assert accepted(outcomes, [chunk(0, batch)]) == [0, 1, 2, 3, 4, 6, 7]
     [(rids, _, message)] = outcomes.rejected
     assert rids == [5] and message == "HTTP 400: Bad request; Something is wrong."
     assert outcomes.requests == 1 + 2 + 2 + 2  # whole, halves, quarters, eighths on the bad side
@@ -94,7 +107,7 @@ def test_400_saying_too_big_splits_like_413_and_lowers_the_chunk_size():
 
     api = ApiSettings(**{**API.__dict__, "concurrency": 1})
     outcomes, _ = run(handler, [chunk(0, [f"a{i}@x" for i in range(8)]), chunk(1, [f"b{i}@x" for i in range(8)], 8)], api)
-    assert len(outcomes.accepted) == 16 and not outcomes.rejected
+    assert outcomes.accepted_records == 16 and not outcomes.rejected
     assert sizes == [8, 4, 2, 2, 2, 2, 2, 2, 2, 2]  # the second chunk goes out in pieces of the lowered size
 
 

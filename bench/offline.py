@@ -1,0 +1,68 @@
+"""Offline and end-to-end throughput of whole runs, each a fresh process (imports and page faults
+included, as a user's cron job pays them), with its peak RSS read from the kernel (``wait4``).
+
+- ``--dry-run`` of the importer on N order lines and N customers (lines/s, wall, peak RSS);
+- the naive baseline (``bench/naive.py``: pandas + iterrows + dicts + json) on the same order lines;
+- end to end into the sandbox (its own process, 50 ms latency) at concurrency 16.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.delivery import sandbox_process
+from bench.generate import write
+
+BIN = Path(sys.executable).parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def measure(command: list[str | Path], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wall time (s), peak RSS (MB) and exit code of a command run to its end."""
+    started = time.perf_counter()
+    process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise RuntimeError(f"{command} exited {code}: {stderr[-500:]}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit_code": code}
+
+
+def input_file(kind: str, size: int) -> Path:
+    path = DATA / f"{kind}_{size}.csv"
+    if not path.exists():
+        write(kind, size, path)
+    return path
+
+
+def dry_run(kind: str, size: int, report: Path) -> dict[str, Any]:
+    path = input_file(kind, size)
+    result = measure([BIN / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report])
+    return {"kind": kind, "lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
+
+
+def naive(size: int) -> dict[str, Any]:
+    path = input_file("orders", size)
+    result = measure([BIN / "python", Path(__file__).with_name("naive.py"), path, "--dry-run"])
+    return {"lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
+
+
+def end_to_end(size: int, report: Path) -> dict[str, Any]:
+    """Order lines into a sandbox with 50 ms latency, concurrency 16, 100 orders per request."""
+    path = input_file("orders", size)
+    with sandbox_process("--latency-ms", "50") as (url, key):
+        result = measure([BIN / "ecdp-import", "orders", path, "--concurrency", "16", "--no-progress",
+                          "--report-dir", report, "--state", report / "state.db"],
+                         env={"ECDP_API_KEY": key, "ECDP_API_URL": url})
+    summary = __import__("json").loads((report / "summary.json").read_text())
+    return {"lines": size, **result, "orders_accepted": summary["records_accepted"],
+            "orders_per_s": round(summary["records_accepted"] / result["wall_s"]),
+            "lines_per_s": round(size / result["wall_s"]), "requests": summary["requests"]}

@@ -1,0 +1,158 @@
+"""The first pass of a run: input rows, read in batches, spread over hash partitions on disk.
+
+Records are made of rows that may lie anywhere in the input (an order's lines, a customer given twice),
+so a run cannot prepare one batch of rows at a time. Instead every row goes to the partition its
+record key hashes to — temporary Parquet files in a private directory — and the second pass prepares
+one partition at a time: all rows of a record are in one partition, and memory depends on the
+partition's size, not the input's. A small input is one partition and never touches the disk.
+
+Rows keep their ``_rid`` (run-wide row id), so a partition read back is in input order, and the rows
+of any set of ids can be fetched again for the report (``rows_of``).
+
+``--shard K/N`` is applied here: a row whose key's CRC-32 (of its UTF-8 bytes, a hash any tool can
+reproduce) is not ``K-1`` modulo ``N`` is counted and dropped; rows without a key are spread by row id.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from importer.errors import UsageError
+from importer.read import RID_COL
+from importer.report import make_private_dir
+
+PART_COL = "_part"
+PARTITION_BYTES = 32 << 20  # of input text per partition (about 140k order lines of a typical export)
+FLUSH_ROWS = 400_000  # rows held before the partitions' buffers are written out
+_SEED = 0x5EED
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This run's share of the records: shard ``number`` (1-based) of ``count``."""
+
+    number: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise UsageError(f"--shard {text!r} is not K/N with 1 ≤ K ≤ N.",
+                             "For example --shard 2/4 takes the second of four shares.")
+        return cls(int(match[1]), int(match[2]))
+
+    def mask(self, key: pl.Series, rid: pl.Series) -> pl.Series:
+        """Which rows belong to this shard."""
+        crc = pl.Series([None if k is None else zlib.crc32(k.encode("utf-8")) for k in key.to_list()],
+                        dtype=pl.Int64)
+        bucket = crc.fill_null(rid) % self.count
+        return bucket == self.number - 1
+
+
+def partitions_for(paths: list[Path]) -> int:
+    """How many partitions the inputs need: one per ``PARTITION_BYTES`` of (uncompressed) text."""
+    size = 0
+    for path in paths:
+        compressed = path.name.lower().endswith((".gz", ".zip", ".parquet", ".pq", ".xlsx"))
+        size += path.stat().st_size * (6 if compressed else 1) if path.is_file() else 0
+    return max(1, -(-size // PARTITION_BYTES))
+
+
+class Spool:
+    """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
+
+    def __init__(self, partitions: int, shard: Shard | None = None) -> None:
+        self.partitions = partitions
+        self.shard = shard
+        self.rows = 0  # rows kept (this shard's)
+        self.other_shards = 0  # rows left to the other shards
+        self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
+        self._buffered = 0
+        self._flushes = 0
+        self._dir: Path | None = None
+
+    def add(self, batch: pl.DataFrame, key: pl.Expr) -> None:
+        """File the rows of ``batch`` under their key's partition (``key`` evaluates on the batch)."""
+        if self.shard is not None:
+            keys = batch.select(key.alias("_key"), RID_COL)
+            mine = self.shard.mask(keys.get_column("_key"), keys.get_column(RID_COL))
+            self.other_shards += batch.height - int(mine.sum())
+            batch = batch.filter(mine)
+        self.rows += batch.height
+        if batch.is_empty() and any(self._buffers[0]):
+            return
+        if self.partitions == 1:
+            self._buffers[0].append(batch)
+            return
+        tagged = batch.with_columns((key.hash(_SEED) % self.partitions).alias(PART_COL))
+        for (part,), rows in tagged.partition_by(PART_COL, as_dict=True, include_key=False).items():
+            self._buffers[int(part)].append(rows)
+        self._buffered += batch.height
+        if self._buffered >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._dir is None:
+            self._dir = make_private_dir(Path(tempfile.mkdtemp(prefix="ecdp-spool-")))
+        for part, frames in enumerate(self._buffers):
+            if frames:
+                target = self._dir / f"{part:05d}"
+                target.mkdir(exist_ok=True)
+                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4")
+        self._buffers = [[] for _ in range(self.partitions)]
+        self._buffered, self._flushes = 0, self._flushes + 1
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        """The partitions that hold rows, one frame each, rows in input order."""
+        for part in range(self.partitions):
+            frame = self._partition(part)
+            if frame is not None:
+                yield frame
+
+    def _partition(self, part: int) -> pl.DataFrame | None:
+        frames = list(self._buffers[part])
+        if self._dir is not None and (self._dir / f"{part:05d}").exists():
+            frames = [pl.read_parquet(f) for f in sorted((self._dir / f"{part:05d}").iterdir())] + frames
+        if not frames:
+            return None
+        frame = _concat(frames)
+        return frame.sort(RID_COL) if len(frames) > 1 else frame
+
+    def rows_of(self, rids: pl.Series) -> pl.DataFrame:
+        """The rows with these ids (any partition), in input order."""
+        wanted = rids.unique().implode()
+        found = [f.filter(pl.col(RID_COL).is_in(wanted)) for f in self]
+        found = [f for f in found if f.height]
+        return _concat(found).sort(RID_COL) if found else pl.DataFrame(schema={RID_COL: pl.Int64})
+
+    def columns(self) -> list[str]:
+        """Every column any batch had, in first-seen order."""
+        seen: dict[str, None] = {}
+        for frames in self._buffers:
+            for frame in frames:
+                seen.update(dict.fromkeys(frame.columns))
+        if self._dir is not None:
+            for directory in sorted(self._dir.iterdir()):
+                for file in sorted(directory.iterdir()):
+                    seen.update(dict.fromkeys(pl.read_parquet_schema(file)))
+        return list(seen)
+
+    def close(self) -> None:
+        """Delete the partitions written to disk."""
+        self._buffers = [[] for _ in range(self.partitions)]
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]

@@ -1,0 +1,102 @@
+"""The partitioned path (rows spread over hash partitions on disk, prepared one at a time) gives exactly
+what the in-memory path (one partition) gives: the same orders and customers, the same rejected rows
+with the same reasons, the same counts; for sorted and shuffled input. And --shard splits a load into
+disjoint shares that together are the whole."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+
+from bench.generate import customers, order_lines
+from importer import spool
+from importer.orders import OrderOptions
+from importer.pipeline import import_customers, import_orders
+from importer.settings import ApiSettings, CustomerOptions, RunOptions
+from tests.support import assert_accounted
+
+COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "rows_failed", "records_built", "orders_total_computed")
+
+
+def dry_run(kind: str, path: Path, report: Path, **options: object) -> tuple[dict, dict[str, dict], list[dict]]:
+    """(summary, records by key, rejected rows) of a dry run."""
+    run = RunOptions(dry_run=True, report_dir=report, progress=False, **options)
+    if kind == "orders":
+        result = import_orders([path], ApiSettings(), OrderOptions(), run)
+    else:
+        result = import_customers([path], ApiSettings(), CustomerOptions(), run)
+    records: dict[str, dict] = {}
+    for line in (report / "payloads.jsonl").read_bytes().splitlines():
+        for record in orjson.loads(line)["data"]:
+            key = record["id"] if kind == "orders" else record["email"]
+            assert key not in records, f"{key} sent twice"
+            records[key] = record
+    rejected_file = report / "rejected.csv"
+    with open(rejected_file, newline="", encoding="utf-8") if rejected_file.exists() else open("/dev/null") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert_accounted(result.summary)
+    return result.summary, records, rejected
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("partitions")
+    lines = order_lines(6_000)
+    files = {
+        "orders sorted": lines,
+        "orders shuffled": lines.sample(fraction=1.0, shuffle=True, seed=7),
+        "customers": pl.concat([customers(3_000), customers(300)]).sample(fraction=1.0, shuffle=True, seed=3),
+    }
+    paths = {}
+    for name, frame in files.items():
+        paths[name] = folder / (name.replace(" ", "_") + ".csv")
+        frame.write_csv(paths[name])
+    return paths
+
+
+@pytest.mark.parametrize("name", ["orders sorted", "orders shuffled", "customers"])
+def test_partitioned_path_gives_what_the_in_memory_path_gives(inputs, tmp_path, monkeypatch, name):
+    kind = name.split()[0]
+    one = dry_run(kind, inputs[name], tmp_path / "one", partitions=1)
+    monkeypatch.setattr(spool, "FLUSH_ROWS", 1_000)  # several flushes: partitions read back from many files
+    many = dry_run(kind, inputs[name], tmp_path / "many", partitions=7)
+    assert many[0]["partitions"] == 7 and one[0]["partitions"] == 1
+    assert {k: one[0].get(k) for k in COUNTS} == {k: many[0].get(k) for k in COUNTS}
+    assert one[1] == many[1]  # every record, field by field (products in input order)
+    assert one[2] == many[2]  # rejected rows, same order (input order), same reasons
+    assert one[0]["rows_rejected"] > 0 and len(one[1]) > 1_000
+    if kind == "customers":  # repeated customers are found across partitions: each key once
+        assert any("only the first row of a customer" in r["_error"] for r in one[2])
+
+
+def test_shuffled_lines_give_the_same_orders_as_sorted_lines(inputs, tmp_path):
+    _, sorted_records, _ = dry_run("orders", inputs["orders sorted"], tmp_path / "s", partitions=5)
+    _, shuffled_records, _ = dry_run("orders", inputs["orders shuffled"], tmp_path / "u", partitions=5)
+    assert sorted_records.keys() == shuffled_records.keys()
+    for key, record in sorted_records.items():  # products come in input order, which shuffling changes
+        other = shuffled_records[key]
+        assert {**record, "products": None} == {**other, "products": None}
+        assert sorted(record["products"], key=orjson.dumps) == sorted(other["products"], key=orjson.dumps)
+
+
+@pytest.mark.parametrize("kind", ["orders", "customers"])
+def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, kind):
+    name = "orders shuffled" if kind == "orders" else "customers"
+    whole = dry_run(kind, inputs[name], tmp_path / "all")
+    shares = [dry_run(kind, inputs[name], tmp_path / f"s{k}", shard=f"{k}/3") for k in (1, 2, 3)]
+    keys = [set(records) for _, records, _ in shares]
+    assert all(keys) and not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])
+    assert keys[0] | keys[1] | keys[2] == set(whole[1])
+    assert sum(s["rows_read"] for s, _, _ in shares) == whole[0]["rows_read"]
+    assert sum(s["rows_rejected"] for s, _, _ in shares) == whole[0]["rows_rejected"]
+    for summary, _, _ in shares:
+        assert summary["rows_read"] + summary["rows_in_other_shards"] == whole[0]["rows_read"]
+
+
+def test_a_bad_shard_is_a_usage_error(inputs, tmp_path):
+    with pytest.raises(Exception, match="is not K/N"):
+        dry_run("customers", inputs["customers"], tmp_path / "r", shard="4/3")
