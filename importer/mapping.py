@@ -220,6 +220,7 @@ def _file_order(mapping: Mapping) -> str:
 
 
 def _mapping_option(mapping: Mapping) -> str:
+    """How the user named this mapping on the command line: --preset NAME or --mapping PATH."""
     if mapping.path.parent == PRESETS:
         return f"--preset {mapping.path.stem.rsplit('-', 1)[0]}"
     return f"--mapping {mapping.path}"
