@@ -125,7 +125,7 @@ IMPORT_OPTIONS = [  # every import command
                  help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
     ENCODING_OPTION,
     DELIMITER_OPTION,
-    click.option("--preset", type=click.Choice(["shopify"]),
+    click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
                  help="A shipped mapping for a platform's standard export (see README, Migrations)."),
     STATE_OPTION,
     click.option("--resume", is_flag=True,

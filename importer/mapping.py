@@ -8,6 +8,9 @@ unchanged; it also returns the driving table as read, which is what the report s
 
 Values a conversion cannot handle are left as the user wrote them, so validation rejects the row
 with that value; ``default = "reject"`` on a value map rejects unmapped values with a clear reason.
+
+A joined source without a ``path`` takes a FILE from the command line (presets cannot know where the
+user's files are): the first FILE is the driving table, the next ones those sources, in order.
 """
 
 from __future__ import annotations
@@ -36,17 +39,22 @@ ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "at
 _DAYFIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
              "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
 _FIELD_KEYS = {"column", "value", "template", "format", "dayfirst", "timezone", "number", "map", "default",
-               "lower", "upper"}
+               "lower", "upper", "unless"}
+_SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null"}
+WHOLE_NUMBER_TARGETS = {"product.quantity", "product.returned", "websiteId"}  # "2.0000" is 2 for these
 
 
 @dataclass(frozen=True)
 class Source:
+    """A named table of the mapping; ``path`` None means a FILE given on the command line."""
+
     name: str
     path: Path | None
     encoding: str | None = None
     delimiter: str | None = None
     join_on: str | None = None  # a column of the tables before it (driving or joined)
     join_to: str | None = None  # its own column
+    null: str | None = None  # a cell holding exactly this text is empty (MySQL tools write NULL)
 
 
 @dataclass(frozen=True)
@@ -113,11 +121,14 @@ def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Sourc
         if position > 0 and not (isinstance(join, dict) and {"on", "to"} <= set(join)):
             problems.append(f"sources.{name}: a joined source needs join = {{ on = \"...\", to = \"...\" }}")
             join = None
+        problems += [f"sources.{name}: unknown setting {k!r}" for k in sorted(set(spec) - _SOURCE_KEYS)]
+        null = spec.get("null")
+        if null is not None and not isinstance(null, str):
+            problems.append(f"sources.{name}: null must be a text, e.g. null = \"NULL\"")
+            null = None
         path = spec.get("path")
-        if position > 0 and not path:
-            problems.append(f"sources.{name}: a joined source needs a path")
         sources.append(Source(name, base / path if path else None, spec.get("encoding"), spec.get("delimiter"),
-                              join["on"] if join else None, join["to"] if join else None))
+                              join["on"] if join else None, join["to"] if join else None, null))
     return sources or [Source("main", None)]
 
 
@@ -141,6 +152,8 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
             problems.append(f"fields.{target}: unknown time zone {spec['timezone']!r} (use an IANA name, e.g. Europe/Warsaw)")
     if "map" in spec and not isinstance(spec["map"], dict):
         problems.append(f"fields.{target}: map must be a table of value = replacement")
+    if "unless" in spec and not isinstance(spec["unless"], str):
+        problems.append(f"fields.{target}: unless must name a column")
     return spec
 
 
@@ -149,19 +162,18 @@ def apply_mapping(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(canonical frame, driving table as read): sources read, joined and mapped."""
     driving, *joined = mapping.sources
-    paths = list(files) or ([driving.path] if driving.path else [])
-    if not paths:
-        raise InputError(f"No input: {mapping.path} names no file for {driving.name}.", "Name the export file.")
+    paths, given = _files_for_sources(mapping, list(files))
     original = read_inputs(paths, _read_options(driving, options))
-    table = original
+    table = _nulls(original, driving)
     problems: list[str] = []
     for source in joined:
-        table = _join(table, source, options, problems)
+        table = _join(table, source, given.get(source.name, source.path), options, problems)
     available = set(table.columns)
     exprs = [_expression(target, spec, available, problems) for target, spec in mapping.fields.items()]
     attrs = _attribute_columns(mapping, available, problems)
     if problems:
-        raise InputError(f"The mapping {mapping.path} does not fit the input: " + "; ".join(problems) + ".",
+        order = f" (FILEs are read as: {_file_order(mapping)})" if given else ""
+        raise InputError(f"The mapping {mapping.path} does not fit the input{order}: " + "; ".join(problems) + ".",
                          "Check the column names with `ecdp-import inspect FILE`.")
     rejects = [r for _, r in exprs if r is not None]
     joined = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
@@ -173,12 +185,54 @@ def apply_mapping(
 
 def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
     """Driving-table columns the mapping neither uses nor ignores (worth a warning)."""
-    used = {str(spec.get("column", "")) for spec in mapping.fields.values()}
+    used = {str(spec.get(key, "")) for spec in mapping.fields.values() for key in ("column", "unless")}
+    used |= {str(s.join_on) for s in mapping.sources if s.join_on}
     used |= {m for spec in mapping.fields.values() for m in re.findall(r"\{([^}]+)\}", str(spec.get("template", "")))}
     for spec in mapping.attributes.values():
         used |= set(spec.get("columns", []))
         used |= {c for c in original.columns if "prefix" in spec and c.startswith(spec["prefix"])}
     return [c for c in original.columns if c not in (*used, *mapping.ignore, RID_COL, FILE_COL, ROW_COL, "_unreadable")]
+
+
+def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:
+    """The driving table's files, and the FILE given for each joined source without a path."""
+    driving, *joined = mapping.sources
+    wanted = [s.name for s in joined if s.path is None]
+    if not wanted:
+        paths = files or ([driving.path] if driving.path else [])
+        if not paths:
+            raise InputError(f"No input: {mapping.path} names no file for {driving.name}.", "Name the export file.")
+        return paths, {}
+    if len(files) != 1 + len(wanted):
+        raise InputError(
+            f"The mapping {mapping.path} reads {1 + len(wanted)} files, in this order: {_file_order(mapping)}; "
+            f"{len(files)} given.",
+            f"Give them in that order, e.g. ecdp-import {mapping.kind} "
+            + " ".join(f"{name}.csv" for name in [driving.name, *wanted]) + f" {_mapping_option(mapping)}",
+        )
+    return [files[0]], dict(zip(wanted, files[1:], strict=True))
+
+
+def _file_order(mapping: Mapping) -> str:
+    """The sources that take the command line's FILEs, in the order the FILEs are given."""
+    driving, *joined = mapping.sources
+    return ", ".join([driving.name, *[s.name for s in joined if s.path is None]])
+
+
+def _mapping_option(mapping: Mapping) -> str:
+    """How the user named this mapping on the command line: --preset NAME or --mapping PATH."""
+    if mapping.path.parent == PRESETS:
+        return f"--preset {mapping.path.stem.rsplit('-', 1)[0]}"
+    return f"--mapping {mapping.path}"
+
+
+def _nulls(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """Cells holding exactly the source's ``null`` text made empty (the frame as read is kept for the report)."""
+    if source.null is None:
+        return frame
+    columns = [c for c in frame.columns if c not in (RID_COL, FILE_COL, ROW_COL, "_unreadable")]
+    return frame.with_columns(pl.when(pl.col(c).cast(pl.String) != source.null).then(pl.col(c)).alias(c)
+                              for c in columns)
 
 
 def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
@@ -187,15 +241,17 @@ def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
     return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter)
 
 
-def _join(table: pl.DataFrame, source: Source, options: ReadOptions | None, problems: list[str]) -> pl.DataFrame:
-    assert source.path is not None and source.join_on is not None and source.join_to is not None
-    other = read_file(source.path, _read_options(source, options)).drop(FILE_COL, ROW_COL)
+def _join(
+    table: pl.DataFrame, source: Source, path: Path | None, options: ReadOptions | None, problems: list[str]
+) -> pl.DataFrame:
+    assert path is not None and source.join_on is not None and source.join_to is not None
+    other = _nulls(read_file(path, _read_options(source, options)).drop(FILE_COL, ROW_COL), source)
     other = other.rename({c: f"{source.name}.{c}" for c in other.columns})
     to = f"{source.name}.{source.join_to}"
     if source.join_on not in table.columns:
         problems.append(f"sources.{source.name}: join on {source.join_on!r}, which no earlier table has")
     if to not in other.columns:
-        problems.append(f"sources.{source.name}: {source.path.name} has no column {source.join_to!r}")
+        problems.append(f"sources.{source.name}: {path.name} has no column {source.join_to!r}")
     if problems:
         return table
     return table.join(other, left_on=source.join_on, right_on=to, how="left", maintain_order="left",
@@ -221,6 +277,12 @@ def _expression(target: str, spec: dict[str, Any], available: set[str], problems
             return pl.lit(None, dtype=pl.String).alias(target), None
         expr = pl.col(column).cast(pl.String)
     expr = normalise.blank_to_null(expr)
+    if "unless" in spec:  # empty where the named column has a value (e.g. Magento's child items)
+        unless = str(spec["unless"])
+        if unless not in available:
+            problems.append(f"fields.{target}: unless names no column {unless!r}")
+        else:
+            expr = pl.when(normalise.blank_to_null(pl.col(unless)).is_null()).then(expr)
     if spec.get("lower"):
         expr = expr.str.to_lowercase()
     if spec.get("upper"):
@@ -229,7 +291,7 @@ def _expression(target: str, spec: dict[str, Any], available: set[str], problems
     if "map" in spec:
         expr, reject = _value_map(target, expr, spec["map"], spec.get("default", "keep"))
     if "number" in spec:
-        expr = _number(expr, spec["number"] if isinstance(spec["number"], dict) else {})
+        expr = _number(expr, spec["number"] if isinstance(spec["number"], dict) else {}, target in WHOLE_NUMBER_TARGETS)
     if "format" in spec or spec.get("dayfirst") or "timezone" in spec:
         expr = _date(expr, spec)
     return expr.alias(target), reject
@@ -254,14 +316,19 @@ def _value_map(target: str, expr: pl.Expr, table: dict[str, Any], default: str) 
     return result, reject
 
 
-def _number(expr: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
-    """Currency symbols and spaces dropped, thousands separators removed, decimal point made '.'."""
+def _number(expr: pl.Expr, spec: dict[str, Any], whole: bool = False) -> pl.Expr:
+    """Currency symbols and spaces dropped, thousands separators removed, decimal point made '.'.
+
+    ``whole`` (a whole-number field): a fraction of zeros is dropped, "2.0000" → "2"; "1.5" stays and is rejected.
+    """
     text = expr.str.replace_all(r"[^\d,.\-+eE']", "")
     if spec.get("thousands"):
         text = text.str.replace_all(re.escape(str(spec["thousands"])), "", literal=False)
     decimal = str(spec.get("decimal", "."))
     if decimal != ".":
         text = text.str.replace_all(re.escape(decimal), ".")
+    if whole:
+        text = text.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
     return pl.when(text.str.contains(r"\d")).then(text).otherwise(expr)
 
 

@@ -92,6 +92,7 @@ def test_every_mapping_problem_is_listed_before_anything_is_sent(sandbox, tmp_pa
 kind = "orders"
 colour = "red"
 [sources.main]
+nul = "NULL"
 [sources.extra]
 path = "extra.csv"
 [fields]
@@ -102,9 +103,73 @@ shoeSize = "s"
     run = run_cli(["orders", "x.csv", "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 2 and sandbox.stats.total == 0
     for problem in ("unknown setting 'colour'", "sources.extra: a joined source needs join",
+                    "sources.main: unknown setting 'nul'",
                     "fields.id: give exactly one of column, value, template", "has no strptime directive",
                     "unknown time zone 'Mars/Olympus'", "fields.shoeSize: not a orders field"):
         assert problem in run.stderr, problem
+
+
+DB_LINES = ["item_id", "order_id", "parent_item_id", "sku", "qty_ordered", "qty_refunded"]
+DB_ORDERS = ["entity_id", "increment_id", "created_at", "grand_total", "total_refunded", "customer_email"]
+DB_MAPPING = '''
+kind = "orders"
+ignore = ["item_id"]
+[sources.lines]
+null = "NULL"
+[sources.orders]
+join = { on = "order_id", to = "entity_id" }
+null = "NULL"
+[fields]
+id = "orders.increment_id"
+date = "orders.created_at"
+totalValue = "orders.grand_total"
+returnsValue = { column = "orders.total_refunded", number = {} }
+"customer.email" = "orders.customer_email"
+"product.id" = { column = "sku", unless = "parent_item_id" }
+"product.name" = { column = "sku", unless = "parent_item_id" }
+"product.price" = { value = "10", unless = "parent_item_id" }
+"product.quantity" = { column = "qty_ordered", number = {}, unless = "parent_item_id" }
+"product.returned" = { column = "qty_refunded", number = {}, unless = "parent_item_id" }
+'''
+
+
+def test_database_tables_as_files_nulls_child_lines_and_whole_quantities(sandbox, tmp_path):
+    """Joined sources without a path take FILEs in order; NULL cells are empty; a line with a parent
+    carries no product; "2.0000" is the quantity 2, "1.5000" is rejected."""
+    lines = write_csv(tmp_path / "lines.tsv", DB_LINES, [
+        ["1", "7", "NULL", "SHIRT-M", "2.0000", "1.0000"],
+        ["2", "7", "1", "SHIRT-M", "2.0000", "1.0000"],   # the configurable's child: the same shirt again
+        ["3", "8", "NULL", "ROPE", "1.5000", "0.0000"],
+    ])
+    orders = write_csv(tmp_path / "orders.tsv", DB_ORDERS, [
+        ["7", "000000007", "2024-11-06 09:10:00", "59.9000", "NULL", "a@example.com"],
+        ["8", "000000008", "2024-11-07 10:00:00", "4.5000", "NULL", "b@example.com"],
+    ])
+    mapping = mapping_file(tmp_path, DB_MAPPING)
+    run = run_cli(["orders", str(lines), str(orders), "--mapping", str(mapping)], env=sandbox_env(sandbox),
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 1, run.stderr
+    assert_accounted(run.summary)
+    assert (run.summary["rows_accepted"], run.summary["rows_rejected"]) == (2, 1)
+    assert "neither uses nor ignores" not in run.stderr  # order_id is used by the join, parent_item_id by unless
+    order = get(sandbox, "/orders/000000007").json()["data"]
+    assert [(p["id"], p["quantity"], p["returned"]) for p in order["products"]] == [("SHIRT-M", 2, 1)]
+    assert "returnsValue" not in order  # NULL is empty, not the text NULL
+    [rejected] = run.rejected
+    assert (rejected["item_id"], rejected["_field"]) == ("3", "product.quantity") and "1.5000" in rejected["_error"]
+
+
+def test_the_files_of_sources_without_a_path_must_all_be_given_in_order(tmp_path):
+    lines = write_csv(tmp_path / "lines.csv", DB_LINES, [["1", "7", "", "SHIRT-M", "1", "0"]])
+    mapping = mapping_file(tmp_path, DB_MAPPING)
+    run = run_cli(["orders", str(lines), "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
+    assert run.exit_code == 2
+    assert "reads 2 files, in this order: lines, orders; 1 given" in run.stderr
+    assert f"ecdp-import orders lines.csv orders.csv --mapping {mapping}" in run.stderr
+    swapped = write_csv(tmp_path / "orders.csv", DB_ORDERS, [["7", "7", "2024-11-06", "1", "", "a@example.com"]])
+    run = run_cli(["orders", str(swapped), str(lines), "--mapping", str(mapping), "--dry-run"],
+                  report_dir=tmp_path / "r2")
+    assert run.exit_code == 2 and "(FILEs are read as: lines, orders)" in run.stderr
 
 
 def test_unknown_columns_in_the_mapping_are_found_against_the_file(sandbox, tmp_path):
