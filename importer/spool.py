@@ -30,8 +30,8 @@ from importer.read import RID_COL
 from importer.report import make_private_dir
 
 PART_COL = "_part"
-PARTITION_BYTES = 32 << 20  # of input text per partition (about 140k order lines of a typical export)
-FLUSH_ROWS = 400_000  # rows held before the partitions' buffers are written out
+PARTITION_BYTES = 16 << 20  # of input text per partition (about 70k order lines of a typical export)
+FLUSH_ROWS = 200_000  # rows held before the partitions' buffers are written out
 _SEED = 0x5EED
 
 
