@@ -133,6 +133,8 @@ IMPORT_OPTIONS = [  # every import command
     click.option("--changed-only", is_flag=True,
                  help="Send only records that are new or changed since they were last accepted."),
     click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
+    click.option("--no-preflight", is_flag=True,
+                 help="Do not check attribute names, consent ids and values against the platform's settings."),
 ]
 connection_options = options(*CONNECTION_OPTIONS)
 run_options = options(*IMPORT_OPTIONS)
@@ -203,13 +205,17 @@ def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer
 @click.option("--max-body", type=click.IntRange(min=1), default=None,
               help="Fault: bodies larger than this many bytes are answered 413.")
 @click.option("--seed", type=int, default=None, help="Seed of the random faults, for a reproducible run.")
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON file of attribute and consent definitions to serve and enforce (default: demo lists, "
+                   "not enforced).")
 def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, identification: str,
-            **faults: Any) -> None:
+            settings_file: Path | None, **faults: Any) -> None:
     """Run the built-in sandbox: a local server that behaves like the documented API."""
     import secrets
 
     from importer.sandbox import Faults, serve
 
+    settings = _sandbox_settings(settings_file)
     key = sandbox_key or os.environ.get(API_KEY_ENV, "").strip()
     if key:
         click.echo("Sandbox key: the one given" + ("" if sandbox_key else f" in {API_KEY_ENV}") + ".", err=True)
@@ -222,8 +228,22 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
         injected = Faults(**faults)
     except ValueError as exc:
         raise UsageError(str(exc), "See ecdp-import sandbox --help for the fault options.") from None
+    if settings is not None:
+        click.echo(f"Settings from {settings_file}: served and enforced.", err=True)
     serve(host=host, port=port, db=str(db) if db else None, api_key=key, identification=identification,
-          faults=injected)
+          faults=injected, settings=settings)
+
+
+def _sandbox_settings(path: Path | None) -> Any:
+    """The declared settings of ``sandbox --settings``, or None (the demo lists, not enforced)."""
+    from importer.sandbox.definitions import SettingsFileError, load_settings
+
+    if path is None:
+        return None
+    try:
+        return load_settings(path)
+    except SettingsFileError as exc:
+        raise UsageError(str(exc), "See README, 'sandbox', for the settings file's format.") from None
 
 
 @cli.command()
@@ -324,6 +344,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         report_dir=common["report_dir"],
         progress=not common["no_progress"],
         log_format=common["log_format"],
+        preflight=not common.get("no_preflight"),
     )
 
 

@@ -29,6 +29,7 @@ from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerpr
 from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
 from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.orders import OrderOptions
+from importer.preflight import with_platform
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, REASONS_SCHEMA, STAGE_COL, Prepared
 
@@ -69,6 +70,7 @@ def import_customers(
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
     _ = options.match_field  # refuses GUID before any file is read
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
     resource = Resource(
         command="customers",
         kind=f"customers:{options.match_field}",
@@ -85,6 +87,7 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
     resource = Resource(
         command="orders",
         kind="orders",
