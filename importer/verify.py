@@ -87,13 +87,14 @@ def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions
 
 
 def _types(platform: PlatformSettings | None, path: str) -> Callable[[], dict[str, str]]:
-    """Attribute name → type, read when a record first has attributes (pre-flight has read them by then)."""
+    """Attribute name → type, from the definitions pre-flight read for this run's attribute columns (never
+    a request of its own: it is called while the records are read back)."""
     cache: list[dict[str, str]] = []
 
     def types() -> dict[str, str]:
         if not cache:
-            definitions = platform.definitions(path) if platform is not None else None
-            cache.append({d.name: d.type for d in definitions or ()})
+            definitions = platform.known.get(path, ()) if platform is not None else ()
+            cache.append({d.name: d.type for d in definitions})
         return cache[0]
 
     return types
