@@ -243,3 +243,20 @@ def test_a_bad_settings_file_lists_every_problem(tmp_path):
     result = CliRunner().invoke(cli, ["sandbox", "--settings", str(bad), "--port", "1"])
     assert result.exit_code == 2
     assert "customerAttributes[0].type: must be one of" in result.stderr and "Hint:" in result.stderr
+
+
+def test_the_readme_session_with_the_sample_settings(tmp_path):
+    """sample_data/settings.json and the sample files behave as README's "Pre-flight" session shows."""
+    from importer.sandbox.definitions import load_settings
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    with SandboxServer(settings=load_settings(sample / "settings.json")) as server:
+        env = sandbox_env(server)
+        assert run_cli(["customers", str(sample / "customers.csv")], env=env, report_dir=tmp_path / "a").exit_code == 1
+        loyalty = run_cli(["customers", str(sample / "customers_loyalty.csv")], env=env, report_dir=tmp_path / "b")
+        assert loyalty.exit_code == 1 and [r["_row"] for r in loyalty.rejected] == ["3"]
+        unknown = run_cli(["customers", str(sample / "customers_unknown_columns.csv")], env=env,
+                          report_dir=tmp_path / "c")
+        assert unknown.exit_code == 2 and "did you mean 'loyaltyPoints'?" in unknown.stderr
+        assert run_cli(["orders", str(sample / "orders.csv")], env=env, report_dir=tmp_path / "d").exit_code == 1
+        assert server.store.counts().orders == 11
