@@ -169,8 +169,8 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
     checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
-    platform = preflight_check(checked, [AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")],
-                               columns.consents, options.platform)
+    attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
+    platform = preflight_check(checked, [attributes], columns.consents, options.platform)
     invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)

@@ -66,7 +66,8 @@ def order_differences(
     found: list[Difference] = []
     for name, value in sent.items():
         if name == "customer":
-            held = stored.get(name) if isinstance(stored.get(name), dict) else {}
+            given = stored.get(name)
+            held: dict[str, Any] = given if isinstance(given, dict) else {}
             for key, item in value.items():
                 found += _field(f"customer.{key}", item, held.get(key, ABSENT), key)
         elif name == "orderAttributes":

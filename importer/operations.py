@@ -137,7 +137,8 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     outcomes = asyncio.run(sender.run(chunks))
     if outcomes.aborted:
         last = errors[-1].status if errors else None
-        raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=outcomes.aborted.startswith(ABORT_KEY))
+        refused = outcomes.aborted.startswith(ABORT_KEY)
+        raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=refused)
     problems = [reason for _, reason in outcomes.failed] + [reason for _, _, reason in outcomes.rejected]
     if problems or len(bodies) < len(paths):
         raise GetFailed(problems[0] if problems else "no answer")

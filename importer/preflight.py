@@ -172,7 +172,8 @@ def _rule(definition: Definition) -> tuple[Callable[[pl.Expr], pl.Expr], str] | 
     if kind == "money":
         return (lambda v: v.str.contains(MONEY_PATTERN)), NOT_A[kind]
     if kind == "date":
-        return (lambda v: v.str.contains(DATE_PATTERN) & v.str.to_date("%Y-%m-%d", strict=False).is_not_null()), NOT_A[kind]
+        return (lambda v: v.str.contains(DATE_PATTERN) & v.str.to_date("%Y-%m-%d", strict=False).is_not_null(),
+                NOT_A[kind])
     if kind == "datetime":
         return (lambda v: v.str.contains(DATETIME_PATTERN) & normalise.instant(v).is_not_null()), NOT_A[kind]
     if kind == "boolean":

@@ -80,7 +80,8 @@ def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
     options = with_platform(options, api, run, warn)
-    order_types, product_types = _types(options.platform, ORDER_ATTRIBUTES), _types(options.platform, PRODUCT_ATTRIBUTES)
+    order_types = _types(options.platform, ORDER_ATTRIBUTES)
+    product_types = _types(options.platform, PRODUCT_ATTRIBUTES)
     kind = _Kind("orders", lambda frame: orders.prepare(frame, options), orders.lookup_path,
                  lambda sent, stored: order_differences(sent, stored, order_types(), product_types()))
     return _verify(kind, paths, api, run, sampling, warn)

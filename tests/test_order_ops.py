@@ -70,7 +70,8 @@ def test_statuses_are_set_and_every_problem_row_is_reported(sandbox, tmp_path):
     assert run.exit_code == 1, run.stderr
     assert [stored_status(sandbox, o) for o in ("o1", "o2", "o3", "o4")] == ["paid", "canceled", "placed", "placed"]
     summary = run.summary
-    assert (summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"], summary["rows_failed"]) == (8, 3, 5, 0)
+    counts = ("rows_read", "rows_accepted", "rows_rejected", "rows_failed")
+    assert tuple(summary[c] for c in counts) == (8, 3, 5, 0)
     assert (summary["records_built"], summary["records_accepted"], summary["records_rejected"]) == (3, 2, 1)
     assert sandbox.stats.count("PUT", "/orders/status") == summary["requests"] == 3
     reasons = {(r["_row"], r["_stage"]): r["_error"] for r in run.rejected}
@@ -196,8 +197,8 @@ def test_a_delete_whose_answer_was_lost_is_not_found_on_retry_and_says_so(tmp_pa
         server.injector.faults = Faults(drop_rate=0.4, seed=4)  # processed, then the connection is closed
         server.injector.reset()
         source = write_csv(tmp_path / "d.csv", ["id"], [[i] for i in ids])
-        result = delete_orders([source], api_for(server, max_retries=40), RunOptions(report_dir=tmp_path / "r", progress=False),
-                               warn=print)
+        run = RunOptions(report_dir=tmp_path / "r", progress=False)
+        result = delete_orders([source], api_for(server, max_retries=40), run, warn=print)
         summary = result.summary
         assert server.store.counts().deleted_orders == 20
         assert summary["exit_code"] == 0 and summary["rows_accepted"] + summary["rows_not_found"] == 20

@@ -104,7 +104,8 @@ def test_numbers_compare_as_numbers_and_typed_attributes_by_their_type(platform,
                        [["a@example.com", "1990-05-17T08:30:00+02:00", "10.50", "2024-05-17T08:30:00+02:00", "TRUE"]])
     post(platform, "/customers", {"mode": "Add", "matchBy": "Email", "data": [{
         "email": "a@example.com", "dateOfBirth": "1990-05-17T06:30:00Z",
-        "customAttributes": [{"name": "loyalty", "value": "10.5"}, {"name": "lastVisit", "value": "2024-05-17T06:30:00Z"},
+        "customAttributes": [{"name": "loyalty", "value": "10.5"},
+                             {"name": "lastVisit", "value": "2024-05-17T06:30:00Z"},
                              {"name": "vip", "value": "true"}]}]})
     result = verified(platform, tmp_path, "customers", str(source))
     assert result.exit_code == 0, result.rows("mismatched.csv")
@@ -130,15 +131,18 @@ def test_a_refused_key_is_exit_3(sandbox, tmp_path):
 # -- the comparison itself -------------------------------------------------------------------------
 
 def test_order_products_compare_by_id_and_report_their_fields():
-    sent = {"id": "o1", "totalValue": 150.0, "date": "2024-11-06T10:10:00.000Z",
-            "products": [{"id": "p1", "price": 75.0, "quantity": 1, "productAttributes": [{"name": "w", "value": "1.5"}]},
-                         {"id": "p2", "price": 75.0, "quantity": 1}]}
-    stored = {"id": "o1", "totalValue": 150, "date": "2024-11-06T11:10:00+01:00",
-              "products": [{"id": "p2", "price": 70, "quantity": 1},
-                           {"id": "p1", "price": 75, "quantity": 1, "productAttributes": [{"name": "W", "value": "1.50"}]},
-                           {"id": "p3", "price": 1, "quantity": 1}]}
+    sent = {"id": "o1", "totalValue": 150.0, "date": "2024-11-06T10:10:00.000Z", "products": [
+        {"id": "p1", "price": 75.0, "quantity": 1, "productAttributes": [{"name": "w", "value": "1.5"}]},
+        {"id": "p2", "price": 75.0, "quantity": 1},
+    ]}
+    stored = {"id": "o1", "totalValue": 150, "date": "2024-11-06T11:10:00+01:00", "products": [
+        {"id": "p2", "price": 70, "quantity": 1},  # another order of products than the file's
+        {"id": "p1", "price": 75, "quantity": 1, "productAttributes": [{"name": "W", "value": "1.50"}]},
+        {"id": "p3", "price": 1, "quantity": 1},
+    ]}
     found = order_differences(sent, stored, {}, {"w": "Number"})
-    assert found == [Difference("product.price", 75.0, 70, "product p2"), Difference("product.id", ABSENT, "p3", "product p3")]
+    assert found == [Difference("product.price", 75.0, 70, "product p2"),
+                     Difference("product.id", ABSENT, "p3", "product p3")]
     assert [d.describe() for d in found] == ["product.price of product p2: file 75.0, platform 70",
                                              "product.id of product p3: file (absent), platform 'p3'"]
 

@@ -81,7 +81,8 @@ def parse_settings(raw: Any, source: str = "settings") -> dict[str, tuple[Settin
                     for i, entry in enumerate(entries)]
         fields[name] = tuple(s for s in settings if s is not None)
         names = [s.name.lower() for s in fields[name]]
-        problems += [f"{key}: the name {n!r} is defined twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        problems += [f"{key}: the name {n!r} is defined twice" for n in twice]
         ids = [s.id for s in fields[name]]
         problems += [f"{key}: the id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
     if problems:
@@ -117,7 +118,7 @@ def _setting(entry: Any, where: str, position: int, types: tuple[str, ...], need
     ):
         problems.append(f"{where}.options: a SingleSelect's list of non-empty texts, and only for SingleSelect")
         ok = False
-    if not ok:
+    if not ok or not isinstance(name, str) or not isinstance(kind, str):
         return None
     return Setting(given_id if given_id is not None else position, name, spelling[kind.lower()],
                    tuple(options) if options else None)
@@ -169,7 +170,8 @@ def _attributes(given: Any, path: str, defined: tuple[Setting, ...], where: str)
 
 def _value_errors(value: str, setting: Setting) -> Iterator[str]:
     if not _fits(value, setting):
-        allowed = f" (one of: {', '.join(setting.options)})" if setting.type == "SingleSelect" and setting.options else ""
+        listed = setting.type == "SingleSelect" and setting.options
+        allowed = f" (one of: {', '.join(setting.options or ())})" if listed else ""
         yield f"The value {value!r} is not valid for the {setting.type} attribute {setting.name!r}{allowed}."
 
 
