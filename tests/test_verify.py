@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from importer.differences import ABSENT, Difference, customer_differences, order_differences
+from importer.sandbox import Faults, SandboxServer
 from tests.support import Run, get, run_cli, sandbox_env, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +114,17 @@ def test_numbers_compare_as_numbers_and_typed_attributes_by_their_type(platform,
     untyped = verified(platform, tmp_path, "customers", str(source), "--no-preflight", name="untyped")
     assert untyped.exit_code == 1
     assert untyped.summary["fields_different"] == {"attr.loyalty": 1, "attr.lastVisit": 1, "attr.vip": 1}
+
+
+def test_records_that_cannot_be_read_back_are_failed_not_missing(tmp_path):
+    source = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"], ["b@example.com"]])
+    with SandboxServer(faults=Faults(error_rate=1.0, seed=1)) as failing:
+        result = run_cli(["verify", "customers", str(source), "--max-retries", "0"], env=sandbox_env(failing),
+                         report_dir=tmp_path / "r")
+    assert result.exit_code == 1
+    assert (result.summary["records_failed"], result.summary["records_missing"]) == (2, 0)
+    assert [r["_error"][:7] for r in result.failed] == ["HTTP 50", "HTTP 50"]
+    assert (tmp_path / "r" / "errors.jsonl").exists()
 
 
 def test_customers_matched_by_visitor_id_cannot_be_verified(sandbox, tmp_path):
