@@ -115,6 +115,9 @@ ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (defaul
 DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
 STATE_OPTION = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
                             help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db).")
+NO_PREFLIGHT_OPTION = click.option(
+    "--no-preflight", is_flag=True,
+    help="Do not check attribute names, consent ids and values against the platform's settings.")
 IMPORT_OPTIONS = [  # every import command
     click.option("--chunk-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
                  help="Records per request."),
@@ -136,6 +139,7 @@ IMPORT_OPTIONS = [  # every import command
     click.option("--shard", metavar="K/N",
                  help="Only the records whose key falls in share K of N (CRC-32 of the key), so N machines or "
                       "cron jobs can split one load without overlap."),
+    NO_PREFLIGHT_OPTION,
 ]
 connection_options = options(*CONNECTION_OPTIONS)
 run_options = options(*IMPORT_OPTIONS)
@@ -206,13 +210,17 @@ def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer
 @click.option("--max-body", type=click.IntRange(min=1), default=None,
               help="Fault: bodies larger than this many bytes are answered 413.")
 @click.option("--seed", type=int, default=None, help="Seed of the random faults, for a reproducible run.")
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON file of attribute and consent definitions to serve and enforce (default: demo lists, "
+                   "not enforced).")
 def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, identification: str,
-            **faults: Any) -> None:
+            settings_file: Path | None, **faults: Any) -> None:
     """Run the built-in sandbox: a local server that behaves like the documented API."""
     import secrets
 
     from importer.sandbox import Faults, serve
 
+    settings = _sandbox_settings(settings_file)
     key = sandbox_key or os.environ.get(API_KEY_ENV, "").strip()
     if key:
         click.echo("Sandbox key: the one given" + ("" if sandbox_key else f" in {API_KEY_ENV}") + ".", err=True)
@@ -225,8 +233,22 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
         injected = Faults(**faults)
     except ValueError as exc:
         raise UsageError(str(exc), "See ecdp-import sandbox --help for the fault options.") from None
+    if settings is not None:
+        click.echo(f"Settings from {settings_file}: served and enforced.", err=True)
     serve(host=host, port=port, db=str(db) if db else None, api_key=key, identification=identification,
-          faults=injected)
+          faults=injected, settings=settings)
+
+
+def _sandbox_settings(path: Path | None) -> Any:
+    """The declared settings of ``sandbox --settings``, or None (the demo lists, not enforced)."""
+    from importer.sandbox.definitions import SettingsFileError, load_settings
+
+    if path is None:
+        return None
+    try:
+        return load_settings(path)
+    except SettingsFileError as exc:
+        raise UsageError(str(exc), "See README, 'sandbox', for the settings file's format.") from None
 
 
 @cli.command()
@@ -328,6 +350,7 @@ def _run(common: dict[str, Any]) -> RunOptions:
         progress=not common["no_progress"],
         log_format=common["log_format"],
         shard=common.get("shard"),
+        preflight=not common.get("no_preflight"),
     )
 
 
@@ -368,3 +391,8 @@ def _render(summary: dict[str, Any], target: str) -> None:
 def main() -> None:
     """Console entry point (``ecdp-import`` and ``python -m importer``)."""
     cli(prog_name="ecdp-import")
+
+
+# The bulk operations' commands (order-status, delete-orders, verify) are in importer/cli_bulk.py;
+# importing it registers them on ``cli`` (it imports this module's option groups and helpers).
+from importer import cli_bulk  # noqa: E402,F401

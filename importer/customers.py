@@ -7,8 +7,9 @@ Three steps, each a pure function over frames:
    when the matched field's column is missing or a column name cannot be sent, and lists the columns it
    will ignore.
 2. ``normalise_rows`` applies the documented normalisation with polars expressions (see README).
-3. ``prepare`` validates against ``schemas.customers`` and drops repeated customers, returning the
-   records to send and the reasons for every rejected row.
+3. ``prepare`` validates against ``schemas.customers`` and, when ``options.platform`` is set, against the
+   platform's attribute and consent definitions (``importer.preflight``), drops repeated customers, and
+   returns the records to send and the reasons for every rejected row.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import polars as pl
 
 from importer import encode, normalise
 from importer.errors import InputError
+from importer.platform import CUSTOMER_ATTRIBUTES
+from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
@@ -176,7 +179,9 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
     checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
-    invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required)])
+    attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
+    platform = preflight_check(checked, [attributes], columns.consents, options.platform)
+    invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")

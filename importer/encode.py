@@ -104,6 +104,12 @@ class Chunk:
         return Chunk(self.index, self.frame[indices])
 
 
+def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
+    """A chunk from Python lists (for small runs built record by record, such as GETs)."""
+    frame = pl.DataFrame({JSON_COL: records, RID_COL: row_ids}, schema={JSON_COL: pl.String, RID_COL: pl.List(pl.Int64)})
+    return Chunk(index, frame)
+
+
 def make_body(envelope: dict[str, str], joined: str) -> bytes:
     """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,``."""
     head = orjson.dumps(envelope)[:-1]

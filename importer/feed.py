@@ -87,8 +87,10 @@ class Feed:
         self._refused.append(chunk)
 
     def stop(self) -> None:
-        """The sender takes no more chunks."""
-        self.stopped = True
+        """The sender takes no more chunks (a producer waiting for a free slot is woken at once)."""
+        if not self.stopped:
+            self.stopped = True
+            self._slots.release()
 
     def leftovers(self) -> list[Chunk]:
         """Chunks handed over but never sent: refused, put back, or still queued."""

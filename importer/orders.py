@@ -8,6 +8,8 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
   is rejected naming the column and the rows;
 * if any line of an order is invalid, the whole order is rejected: the invalid line with its own
   reasons, the others with "another line of order … is invalid";
+* with ``options.platform``, attribute names and values are checked against the platform's order and
+  product attribute definitions (``importer.preflight``): a bad value rejects its line, so its order;
 * ``totalValue`` blank on every line is computed as Σ price × quantity (counted in the summary);
 * one record per order id, so an order is never split across requests or sent twice in one.
 """
@@ -15,7 +17,7 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import polars as pl
@@ -23,6 +25,8 @@ import polars as pl
 from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
+from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
 from schemas.customers import ATTRIBUTE_NAME_MAX
@@ -44,11 +48,15 @@ CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "
 ORDER_MODES = ("Add", "AddOrReplace", "Replace")
 HAS_PRODUCT, LINE, DISAGREE = "_has_product", "_line", "_disagree"
 
+if TYPE_CHECKING:
+    from importer.platform import PlatformSettings
+
 
 @dataclass(frozen=True)
 class OrderOptions:
     mode: str = "AddOrReplace"
     customer_match: str = "Email"
+    platform: PlatformSettings | None = field(default=None, compare=False)  # pre-flight: the platform's settings
 
     @property
     def customer_field(self) -> str:
@@ -161,6 +169,10 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
         schema_reasons(checked.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
+        preflight_check(checked, [
+            AttributeColumns(columns.order_attributes, ORDER_ATTRIBUTES, "order attribute"),
+            AttributeColumns(columns.product_attributes, PRODUCT_ATTRIBUTES, "product attribute"),
+        ], {}, options.platform),
     ]
     orders = _consolidate(lines.filter(pl.col("id").is_not_null()), columns)
     order_reasons = [

@@ -24,7 +24,7 @@ import polars as pl
 
 from importer import customers, encode, orders
 from importer.csvparse import HEADER_ROWS
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, ImporterError, UsageError
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
@@ -34,6 +34,7 @@ from importer.produce import SOURCE_PREFIX, Producer, user_view
 from importer.read import FILE_COL, RID_COL, ReadOptions, iter_inputs
 from importer.report import Report, new_run_id, report_table
 from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
+from importer.preflight import with_platform
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.spool import Shard, Spool, partitions_for
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, REASONS_SCHEMA, STAGE_COL, Prepared
@@ -76,6 +77,7 @@ def import_customers(
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
     _ = options.match_field  # refuses GUID before any file is read
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
     resource = Resource(
         command="customers",
         kind=f"customers:{options.match_field}",
@@ -93,6 +95,7 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
     resource = Resource(
         command="orders",
         kind="orders",
@@ -155,13 +158,18 @@ def _run(
                 producer.known.append(("records_unchanged", journal.known(target, resource.kind)))
             journal.start_run(run_id, resource.command, target, described, inputs_hash,
                               {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
-        if run.dry_run:
-            with report.payloads() as producer.payloads:
-                producer.run(spool, None)
-            outcomes = Outcomes()
-        else:
-            assert journal is not None  # run_import opens one for every run that sends
-            outcomes = _send(producer, spool, api, resource, report, run, starts, journal, run_id, target)
+        try:
+            if run.dry_run:
+                with report.payloads() as producer.payloads:
+                    producer.run(spool, None)
+                outcomes = Outcomes()
+            else:
+                assert journal is not None  # run_import opens one for every run that sends
+                outcomes = _send(producer, spool, api, resource, report, run, starts, journal, run_id, target)
+        except ImporterError as error:  # found while preparing (e.g. columns the platform does not know)
+            if journal is not None:
+                journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
+            raise
         summary = _account(spool, producer, outcomes, report, starts)
     finally:
         spool.close()

@@ -69,12 +69,14 @@ class Report:
     """One run's report directory; files are written as the run goes."""
 
     def __init__(self, directory: Path) -> None:
-        self.dir = make_private_dir(directory)
+        self.dir = directory  # created with the first file: a run stopped before writing leaves no folder
         self._errors: IO[bytes] | None = None
         self.error_count = 0
         self._parts: dict[str, int] = {}
 
     def path(self, name: str) -> Path:
+        """Where the report file ``name`` goes (the folder is created, private, if need be)."""
+        make_private_dir(self.dir)
         return self.dir / name
 
     def api_error(self, entry: dict[str, Any]) -> None:
@@ -96,11 +98,23 @@ class Report:
         up in input order without being held in memory meanwhile."""
         if table.is_empty():
             return
-        parts = make_private_dir(self.dir / ".parts" / name)
+        parts = make_private_dir(self.path(".parts") / name)
         number = self._parts.get(name, 0)
         with open_private(parts / f"{number:06d}.parquet") as out:
             table.write_parquet(out, compression="lz4")
         self._parts[name] = number + 1
+
+    def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
+        """Write ``name`` at once from reasons and the input rows (for runs that hold their rows in memory)."""
+        view = inputs.select(RID_COL, FILE_COL, ROW_COL, *[c for c in inputs.columns if not c.startswith("_")])
+        self.add_rows(name, report_table(reasons, view))
+        return self.finish_rows(name)
+
+    def write_payloads(self, bodies: list[bytes]) -> Path:
+        with self.payloads() as out:
+            for body in bodies:
+                out.write(body + b"\n")
+        return self.path("payloads.jsonl")
 
     def finish_rows(self, name: str) -> Path | None:
         """Write ``name`` from its parts, in input order; None when no row was added."""

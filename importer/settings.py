@@ -12,9 +12,13 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from importer.errors import UsageError
+
+if TYPE_CHECKING:
+    from importer.platform import PlatformSettings
 
 DEFAULT_API_URL = "https://api.ecdp.app"
 API_URL_ENV = "ECDP_API_URL"
@@ -127,6 +131,7 @@ class CustomerOptions:
     mode: str = "AddOrUpdate"
     match_by: str = "Email"
     allow_confirmation_emails: bool = False
+    platform: PlatformSettings | None = field(default=None, compare=False)  # pre-flight: the platform's settings
 
     @property
     def match_field(self) -> str:
@@ -156,4 +161,5 @@ class RunOptions:
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
     shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.spool)
-    partitions: int | None = None  # hash partitions of the input; None: one per 32 MB of input
+    partitions: int | None = None  # hash partitions of the input; None: one per 16 MB of input
+    preflight: bool = True  # check attribute names, consent ids and values against the platform's settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,24 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """ECDP_STATE points at a fresh directory, so no test shares (or locks) another's journal."""
     monkeypatch.setenv("ECDP_STATE", str(tmp_path_factory.mktemp("state") / "state.db"))
+
+
+# -- a business unit with declared attribute and consent definitions (pre-flight, verify) ----------
+
+PLATFORM_SETTINGS = Path(__file__).resolve().parent / "data" / "platform" / "settings.json"
+
+
+@pytest.fixture(scope="session")
+def platform_server() -> Iterator[SandboxServer]:
+    """A second sandbox that serves and enforces tests/data/platform/settings.json, as the platform would."""
+    from importer.sandbox.definitions import load_settings
+
+    with SandboxServer(settings=load_settings(PLATFORM_SETTINGS)) as server:
+        yield server
+
+
+@pytest.fixture
+def platform(platform_server: SandboxServer) -> SandboxServer:
+    """The declared-settings sandbox with no customers, orders or request statistics."""
+    platform_server.reset()
+    return platform_server

@@ -13,10 +13,14 @@ Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
     PUT    /orders/status              200 {"status": 0} | 400 `orderId: No order with this id exists.`
     GET    /customerattributes, /customerconsents, /orderattributes, /productattributes
                                        200 {"status": 0, "data": [{"id", "name", "type"}, ...]}
+                                       (a SingleSelect declared with options also has "options": [...])
     GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
 
 Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed)
 or drop (processed, then the connection closed without an answer) API requests, not /_sandbox routes.
+
+With `config.enforce_settings` (`--settings FILE.json`), POST bodies are also checked against the
+declared attributes and consents (see `definitions`), as the platform does.
 
 Every error is RFC 7807 problem details (`application/problem+json`): type, title, status, detail,
 instance and, for 400, `errors` shaped by `config.errors_style`. A 400 means nothing from the request
@@ -43,7 +47,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from importer.sandbox import faults, rules
+from importer.sandbox import definitions, faults, rules
 from importer.sandbox.config import SandboxConfig, Setting
 from importer.sandbox.faults import Fault, FaultInjector, Plan
 from importer.sandbox.stats import DROPPED, RequestStats
@@ -282,6 +286,8 @@ class Endpoints:
     def _save_customers(self, raw: bytes) -> list[str]:
         body = parse_json(raw)
         errors = rules.validate_customers_request(body)
+        if not errors and self.config.enforce_settings:
+            errors = definitions.customers_errors(body["data"], self.config)
         if errors:
             return errors
         return self.store.save_customers(body["mode"], rules.MATCH_FIELDS[body["matchBy"]], body["data"])
@@ -305,6 +311,8 @@ class Endpoints:
     def _save_orders(self, raw: bytes) -> list[str]:
         body = parse_json(raw)
         errors = rules.validate_orders_request(body, self.config.identification)
+        if not errors and self.config.enforce_settings:
+            errors = definitions.orders_errors(body["data"], self.config)
         if errors:
             return errors
         return self.store.save_orders(body["mode"], body["data"])

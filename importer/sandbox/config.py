@@ -27,9 +27,11 @@ class Setting:
     id: int
     name: str
     type: str
+    options: tuple[str, ...] | None = None  # a SingleSelect's values (served only when declared)
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "type": self.type}
+        listed: dict[str, object] = {"options": list(self.options)} if self.options else {}
+        return {"id": self.id, "name": self.name, "type": self.type, **listed}
 
 
 DEMO_CUSTOMER_ATTRIBUTES: tuple[Setting, ...] = (
@@ -61,8 +63,10 @@ class SandboxConfig:
     CrmId → crmId). `errors_style` chooses the shape of `errors` in 400 responses: "list" of
     "path: message" strings (as the vendor docs show), "dict" mapping each path to its messages (as
     ASP.NET services send), or "none" (no `errors` member at all). The settings lists are served as
-    they are; the sandbox does not yet check request bodies against them. `faults` are the failures
-    to inject into API requests (see `faults.Faults`); the default injects none.
+    they are; with `enforce_settings` (set by `--settings FILE.json`, see `definitions`) request bodies
+    are also checked against them, as the platform does; without it any attribute name, consent id and
+    value is accepted. `faults` are the failures to inject into API requests (see `faults.Faults`); the
+    default injects none.
     """
 
     api_key: str
@@ -72,6 +76,7 @@ class SandboxConfig:
     consents: tuple[Setting, ...] = DEMO_CONSENTS
     order_attributes: tuple[Setting, ...] = DEMO_ORDER_ATTRIBUTES
     product_attributes: tuple[Setting, ...] = DEMO_PRODUCT_ATTRIBUTES
+    enforce_settings: bool = False
     faults: Faults = Faults()
 
     def __post_init__(self) -> None:

@@ -8,7 +8,8 @@ reports it started. It owns its store and statistics, so a test can look at both
         httpx.post(f"{sandbox.url}/customers", json=body, headers={"x-api-key": sandbox.api_key})
         assert sandbox.stats.count("POST", "/customers", 201) == 1
 
-Both accept `Faults` to inject (latency, errors, throttling, rate limits, body limits, drops)::
+Both accept declared settings (`settings=definitions.load_settings(path)`), which are then enforced,
+and `Faults` to inject (latency, errors, throttling, rate limits, body limits, drops)::
 
     with SandboxServer(faults=Faults(error_rate=0.1, seed=1)) as sandbox:
         ...
@@ -23,12 +24,14 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from importer.sandbox.app import create_app
-from importer.sandbox.config import SandboxConfig
+from importer.sandbox.config import SandboxConfig, Setting
 from importer.sandbox.faults import FaultInjector, Faults
 from importer.sandbox.stats import RequestStats
 from importer.sandbox.store import Store
@@ -52,6 +55,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _declared(settings: Mapping[str, tuple[Setting, ...]] | None) -> dict[str, Any]:
+    """SandboxConfig arguments for declared settings (served and enforced); none: the demo lists, open."""
+    return {} if settings is None else {**settings, "enforce_settings": True}
+
+
 class SandboxServer:
     """A sandbox API on a loopback port, served from a background thread; a context manager.
 
@@ -69,12 +77,14 @@ class SandboxServer:
         identification: str = "Email",
         errors_style: str = "list",
         faults: Faults | None = None,
+        settings: Mapping[str, tuple[Setting, ...]] | None = None,
     ) -> None:
         self.config = SandboxConfig(
             api_key=api_key or secrets.token_urlsafe(24),
             identification=identification,
             errors_style=errors_style,
             faults=Faults() if faults is None else faults,
+            **_declared(settings),
         )
         self.host = host
         self.port = port
@@ -149,15 +159,17 @@ def serve(
     api_key: str,
     identification: str = "Email",
     faults: Faults | None = None,
+    settings: Mapping[str, tuple[Setting, ...]] | None = None,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM.
 
     `db` None keeps data in memory only; a path keeps it in a SQLite file across restarts. `faults`
     (None: none) are injected into API requests; a dropped request leaves no access-log line.
+    `settings` (from `definitions.load_settings`) are served and enforced; None serves the demo lists.
     uvicorn logs where it listens and each request line; the API key appears in neither.
     """
     faults = Faults() if faults is None else faults
-    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults)
+    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults, **_declared(settings))
     store = Store(db)
     try:
         uvicorn.run(create_app(config, store), host=host, port=port, log_level="info", lifespan="off")
