@@ -59,12 +59,6 @@ def iter_csv(path: Path, delimiter: str, source: Path, encoding: str) -> Iterato
         raise InputError(f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions.") from None
 
 
-def parse_csv(path: Path, delimiter: str, source: Path, encoding: str) -> pl.DataFrame:
-    """The whole file as one frame (see :func:`iter_csv`)."""
-    frames = list(iter_csv(path, delimiter, source, encoding))
-    return pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
-
-
 def _pieces(handle: IO[bytes]) -> Iterator[bytes]:
     """The file in pieces that end where a line ends outside quotes (whole records, as far as the quotes
     are balanced). A piece grows past ``BLOCK_BYTES`` only while no such line end is in sight."""

@@ -88,8 +88,6 @@ class Spool:
             self.other_shards += batch.height - int(mine.sum())
             batch = batch.filter(mine)
         self.rows += batch.height
-        if batch.is_empty() and any(self._buffers[0]):
-            return
         if self.partitions == 1:
             self._buffers[0].append(batch)
             return
@@ -133,18 +131,6 @@ class Spool:
         found = [f.filter(pl.col(RID_COL).is_in(wanted)) for f in self]
         found = [f for f in found if f.height]
         return _concat(found).sort(RID_COL) if found else pl.DataFrame(schema={RID_COL: pl.Int64})
-
-    def columns(self) -> list[str]:
-        """Every column any batch had, in first-seen order."""
-        seen: dict[str, None] = {}
-        for frames in self._buffers:
-            for frame in frames:
-                seen.update(dict.fromkeys(frame.columns))
-        if self._dir is not None:
-            for directory in sorted(self._dir.iterdir()):
-                for file in sorted(directory.iterdir()):
-                    seen.update(dict.fromkeys(pl.read_parquet_schema(file)))
-        return list(seen)
 
     def close(self) -> None:
         """Delete the partitions written to disk."""

@@ -100,3 +100,12 @@ def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, kind):
 def test_a_bad_shard_is_a_usage_error(inputs, tmp_path):
     with pytest.raises(Exception, match="is not K/N"):
         dry_run("customers", inputs["customers"], tmp_path / "r", shard="4/3")
+
+
+def test_a_header_only_file_after_a_file_with_rows(tmp_path):
+    rows, header_only = tmp_path / "rows.csv", tmp_path / "header_only.csv"
+    rows.write_text("email\na@example.com\n")
+    header_only.write_text("email,firstName\n")
+    run = RunOptions(dry_run=True, report_dir=tmp_path / "r", progress=False)
+    summary = import_customers([rows, header_only], ApiSettings(), CustomerOptions(), run).summary
+    assert (summary["rows_read"], summary["rows_accepted"], summary["exit_code"]) == (1, 1, 0)
