@@ -3,8 +3,8 @@
 Preparing (polars, off the event loop) and sending (httpx, on it) overlap: the preparing thread
 ``put``s chunks while the sender's workers ``get`` them. The feed holds at most ``capacity`` chunks, so
 a slow network holds the preparation back instead of letting prepared requests pile up in memory.
-When the sender stops (abort, Ctrl-C), ``put`` refuses further chunks and ``leftovers`` gives back the
-ones taken in but never sent, so the caller can report their rows as not sent.
+When the sender stops (abort, Ctrl-C), ``put`` refuses further chunks (they stay the producer's) and
+``leftovers`` gives back the ones taken in but never sent, so their rows can be reported as not sent.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Feed:
         self._early: list[Chunk | None] = []  # put before the consumer's loop was attached
         self._lock = threading.Lock()
         self.stopped = False
-        self._refused: list[Chunk] = []
+        self._refused: list[Chunk] = []  # taken by a worker that then stopped
 
     @classmethod
     def of(cls, chunks: Iterable[Chunk]) -> Feed:
@@ -50,11 +50,11 @@ class Feed:
             self._early = []
 
     def put(self, chunk: Chunk) -> bool:
-        """Hand a chunk over (blocking while the feed is full); False when the sender has stopped."""
+        """Hand a chunk over (blocking while the feed is full); False when the sender has stopped, and the
+        chunk stays the caller's."""
         while not self.stopped and not self._slots.acquire(timeout=_WAIT_S):
             pass  # full: wait for a free slot, looking every _WAIT_S whether the sender has stopped
         if self.stopped:
-            self._refused.append(chunk)
             return False
         self._enqueue(chunk)
         return True
@@ -93,11 +93,12 @@ class Feed:
             self._slots.release()
 
     def leftovers(self) -> list[Chunk]:
-        """Chunks handed over but never sent: refused, put back, or still queued."""
-        left = list(self._refused)
-        queued = self._early if self._queue is None else []
-        if self._queue is not None:
+        """Chunks handed over but never sent (put back, or still queued); each is given back once."""
+        left, self._refused = self._refused, []
+        if self._queue is None:
+            queued, self._early = self._early, []
+        else:
+            queued = []
             while not self._queue.empty():
                 queued.append(self._queue.get_nowait())
-        left.extend(c for c in queued if c is not None)
-        return left
+        return left + [c for c in queued if c is not None]

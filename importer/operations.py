@@ -27,15 +27,12 @@ from typing import Any
 
 import httpx
 import orjson
-import polars as pl
 
 from importer.encode import Chunk, chunk_of
 from importer.events import EventLog
-from importer.read import RID_COL
-from importer.send import ABORT_KEY, ApiErrorEvent, Outcomes, Sender, _Abort, _Tally
+from importer.send import ABORT_KEY, ApiErrorEvent, Sender, _Abort, _Tally
 from importer.problems import describe_problem
 from importer.settings import ApiSettings
-from importer.validate import ERROR_COL, FIELD_COL, REASONS_SCHEMA
 
 Target = Callable[[dict[str, Any]], tuple[str, bytes | None]]
 
@@ -69,15 +66,8 @@ class OperationSender(Sender):
         self.operation = operation
         self.on_answer = on_answer
         self.not_found: list[tuple[list[int], str]] = []  # rows, reason
-        self.accepted_ids: list[list[int]] = []  # rows of each accepted record (operations are small)
-        self.started: set[int] = set()  # rows of every record taken for sending
-
-    def _accept(self, batch: Chunk, tally: _Tally) -> None:
-        self.accepted_ids.extend(batch.row_ids)
-        super()._accept(batch, tally)
 
     async def _deliver(self, client: httpx.AsyncClient, batch: Chunk, ambiguous: bool, tally: _Tally) -> None:
-        self.started.update(batch.rids.to_list())
         for i in range(len(batch)):
             await self._deliver_one(client, batch.pick([i]), tally)
 
@@ -152,40 +142,3 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     if problems or len(bodies) < len(paths):
         raise GetFailed(problems[0] if problems else "no answer")
     return [bodies[i] for i in range(len(paths))]
-
-
-def reason_frame(items: Sequence[tuple[list[int], str, str]]) -> pl.DataFrame:
-    """One reasons row per input row of each (row ids, field, error) item."""
-    return pl.DataFrame(
-        {
-            RID_COL: [rids for rids, _, _ in items],
-            FIELD_COL: [f for _, f, _ in items],
-            ERROR_COL: [e for _, _, e in items],
-        },
-        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
-    ).explode(RID_COL).cast(REASONS_SCHEMA)
-
-
-def unanswered(
-    sent: Sequence[list[int]], answered: set[int], sender: OperationSender, settles: str
-) -> list[tuple[list[int], str, str]]:
-    """Failed reasons for records that got no answer (after an abort or Ctrl-C): sent or never sent."""
-    outcomes = sender.outcomes
-    stopped = outcomes.aborted or "the run stopped"
-    in_flight = f"sent, but no answer came before the run stopped ({stopped}): it may have been applied; {settles}"
-    return [
-        (rids, "", in_flight if set(rids) & sender.started else f"not sent: {stopped}")
-        for rids in sent
-        if not set(rids) <= answered
-    ]
-
-
-def answered_rows(sender: OperationSender, *others: Sequence[tuple[list[int], str]]) -> set[int]:
-    """Row ids of every record that has an outcome."""
-    outcomes = sender.outcomes
-    rows = {rid for rids in sender.accepted_ids for rid in rids}
-    rows |= {rid for rids, _, _ in outcomes.rejected for rid in rids}
-    rows |= {rid for rids, _ in outcomes.failed for rid in rids}
-    for bucket in others:
-        rows |= {rid for rids, _ in bucket for rid in rids}
-    return rows

@@ -29,16 +29,16 @@ import orjson
 import polars as pl
 
 from importer import encode, normalise
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, InputError, UsageError
+from importer.errors import InputError, UsageError
 from importer.events import EventLog
-from importer.operations import Operation, OperationSender, answered_rows, reason_frame, unanswered
+from importer.operations import Operation, OperationSender
 from importer.pipeline import RunResult, Warn
 from importer.read import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
 from importer.report import Report, new_run_id
-from importer.send import ABORT_KEY, ApiErrorEvent, Outcomes, progress_bar
+from importer.send import ApiErrorEvent, Outcomes, progress_bar
 from importer.settings import ApiSettings, RunOptions, public_url
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared, combine, pre_rejected, readable
-from importer.validate import schema_reasons
+from importer.validate import reasons_of, schema_reasons
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
 
@@ -211,12 +211,7 @@ def _send(spec: OperationSpec, chunks: list[encode.Chunk], api: ApiSettings, rep
     files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
 
     def on_error(event: ApiErrorEvent) -> None:
-        report.api_error({
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"), "chunk": event.chunk,
-            "status": event.status, "attempt": event.attempt, "response": event.response,
-            "rows": [{"file": files[rid], "row": rows[rid]} for rid in event.row_ids],
-            "records": [orjson.loads(r) for r in event.records],
-        })
+        report.api_error(event.entry([{"file": files[rid], "row": rows[rid]} for rid in event.row_ids]))
 
     bar = progress_bar(len(chunks), run.progress)
     sender = OperationSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar)
@@ -236,41 +231,30 @@ def _account(spec: OperationSpec, frame: pl.DataFrame, validation: pl.DataFrame,
     outcomes = sender.outcomes if sender is not None else Outcomes()
     not_found = sender.not_found if sender is not None else []
     sent = [rids for c in chunks for rids in c.row_ids]
-    accepted = sent if sender is None else sender.accepted_ids
     failed_items = [(rids, "", e) for rids, e in outcomes.failed]
-    if sender is not None:
-        failed_items += unanswered(sent, answered_rows(sender, not_found), sender,
-                                   f"running {spec.command} on failed.csv settles it")
+    failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")
     rejected = pl.concat([
         validation.with_columns(pl.lit("validation").alias(STAGE_COL)),
-        reason_frame(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
+        reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
     ])
-    failed = reason_frame(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
-    missing = reason_frame([(rids, "id", e) for rids, e in not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
+    failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
+    missing = reasons_of([(rids, "id", e) for rids, e in not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
     files = {name: report.rows(name, reasons, frame) for name, reasons in
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
     summary: dict[str, Any] = {
         "rows_read": frame.height,
-        "rows_accepted": sum(len(rids) for rids in accepted),
+        "rows_accepted": sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
         "rows_rejected": rejected.get_column(RID_COL).n_unique(),
         "rows_failed": failed.get_column(RID_COL).n_unique(),
         "rows_not_found": missing.get_column(RID_COL).n_unique(),
         "records_sent": outcomes.records_sent,
-        "records_accepted": len(accepted),
+        "records_accepted": len(sent) if sender is None else outcomes.accepted_records,
         "records_rejected": len(outcomes.rejected),
         "records_failed": len(failed_items),
         "records_not_found": len(not_found),
-        "requests": outcomes.requests,
-        "retries": outcomes.retries,
-        "throttled": outcomes.throttled,
+        **outcomes.delivery(),
         "api_errors": report.error_count,
-        "aborted": outcomes.aborted,
         **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in files.items()},
     }
-    if outcomes.aborted and outcomes.aborted.startswith(ABORT_KEY):
-        summary["exit_code"] = EXIT_ABORTED
-    elif summary["rows_rejected"] or summary["rows_failed"]:
-        summary["exit_code"] = EXIT_ROWS_NOT_IMPORTED
-    else:
-        summary["exit_code"] = EXIT_OK
+    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
     return summary

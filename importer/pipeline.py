@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import polars as pl
 
 from importer import customers, encode, orders
 from importer.csvparse import HEADER_ROWS
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, ImporterError, UsageError
+from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
@@ -33,11 +32,11 @@ from importer.orders import OrderOptions
 from importer.produce import SOURCE_PREFIX, Producer, user_view
 from importer.read import FILE_COL, RID_COL, ReadOptions, iter_inputs
 from importer.report import Report, new_run_id, report_table
-from importer.send import ABORT_KEY, ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
+from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.spool import Shard, Spool, partitions_for
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, REASONS_SCHEMA, STAGE_COL, Prepared
+from importer.validate import KEY_COL, STAGE_COL, Prepared, reasons_of
 
 Warn = Callable[[str], None]
 
@@ -263,17 +262,7 @@ def _send(
     """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
 
     def on_error(event: ApiErrorEvent) -> None:
-        report.api_error(
-            {
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "chunk": event.chunk,
-                "status": event.status,
-                "attempt": event.attempt,
-                "response": event.response,
-                "rows": [_where(starts, rid) for rid in event.row_ids],
-                "records": [orjson.loads(r) for r in event.records],
-            }
-        )
+        report.api_error(event.entry([_where(starts, rid) for rid in event.row_ids]))
 
     def on_accepted(chunk: encode.Chunk) -> None:
         journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
@@ -313,7 +302,7 @@ def _send(
             bar.close()
     if failure:
         raise failure[0]
-    producer.unsent.extend(feed.leftovers())
+    outcomes.unsent += producer.unsent + feed.leftovers()
     return outcomes
 
 
@@ -323,9 +312,10 @@ def _account(
     """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
     sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
     failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
-    failed_reasons += _unanswered(outcomes, producer.unsent)
-    api_rejected = _reason_frame([(rids, f, e) for rids, f, e in outcomes.rejected])
-    failed = _reason_frame(failed_reasons)
+    failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
+                                          "AddOrUpdate and AddOrReplace modes)")
+    api_rejected = reasons_of(outcomes.rejected)
+    failed = reasons_of(failed_reasons)
     if api_rejected.height or failed.height:
         rows = user_view(spool.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)))
         report.add_rows("rejected.csv", report_table(api_rejected.with_columns(pl.lit("api").alias(STAGE_COL)), rows))
@@ -342,45 +332,11 @@ def _account(
         "records_accepted": outcomes.accepted_records,
         "records_rejected": len(outcomes.rejected),
         "records_failed": len(failed_reasons),
-        "requests": outcomes.requests,
-        "retries": outcomes.retries,
-        "throttled": outcomes.throttled,
+        **outcomes.delivery(),
         "verified_after_ambiguous": outcomes.verified,
         "api_errors": report.error_count,
-        "aborted": outcomes.aborted,
         "rejected_file": str(rejected_file) if rejected_file else None,
         "failed_file": str(failed_file) if failed_file else None,
     }
-    if outcomes.aborted and outcomes.aborted.startswith(ABORT_KEY):
-        summary["exit_code"] = EXIT_ABORTED
-    elif summary["rows_rejected"] or summary["rows_failed"]:
-        summary["exit_code"] = EXIT_ROWS_NOT_IMPORTED
-    else:
-        summary["exit_code"] = EXIT_OK
+    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
     return summary
-
-
-def _unanswered(outcomes: Outcomes, unsent: list[encode.Chunk]) -> list[tuple[list[int], str, str]]:
-    """Failed reasons for records without an answer: taken for sending but unanswered, or never sent."""
-    stopped = outcomes.aborted or "the run stopped"
-    reasons: list[tuple[list[int], str, str]] = [
-        (rids, "", f"not sent: {stopped}") for chunk in unsent for rids in chunk.row_ids
-    ]
-    unanswered = f"sent, but no answer came before the run stopped ({stopped}): it may be stored; importing " \
-                 "failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
-    for index, chunk in outcomes.unfinished.items():
-        answered = set(pl.concat(outcomes.answered.get(index) or [pl.Series([], dtype=pl.Int64)]).to_list())
-        reasons += [(rids, "", unanswered) for rids in chunk.row_ids if rids[0] not in answered]
-    return reasons
-
-
-def _reason_frame(items: list[tuple[list[int], str, str]]) -> pl.DataFrame:
-    """One reasons row per input row of each (row ids, field, error) item."""
-    return pl.DataFrame(
-        {
-            RID_COL: [rids for rids, _, _ in items],
-            FIELD_COL: [f for _, f, _ in items],
-            ERROR_COL: [e for _, _, e in items],
-        },
-        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
-    ).explode(RID_COL).cast(REASONS_SCHEMA)

@@ -25,6 +25,7 @@ import random
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from tqdm import tqdm
 from importer import __version__
 from importer.compare import matches
 from importer.encode import Chunk
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
@@ -59,6 +61,18 @@ class ApiErrorEvent:
     records: list[str]
     attempt: int = 1
 
+    def entry(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The line of errors.jsonl (``rows``: where the request's rows are in the input)."""
+        return {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "chunk": self.chunk,
+            "status": self.status,
+            "attempt": self.attempt,
+            "response": self.response,
+            **({"rows": rows} if rows is not None else {}),
+            "records": [orjson.loads(r) for r in self.records],
+        }
+
 
 @dataclass
 class Outcomes:
@@ -75,8 +89,31 @@ class Outcomes:
     throttled: int = 0
     verified: int = 0
     aborted: str | None = None
-    unfinished: dict[int, Chunk] = field(default_factory=dict)  # chunks taken but not fully answered
-    answered: dict[int, list[pl.Series]] = field(default_factory=dict)  # their rows answered so far
+    # chunks taken but not fully answered, with the rows answered so far; chunks never taken
+    unfinished: dict[int, tuple[Chunk, list[pl.Series]]] = field(default_factory=dict)
+    unsent: list[Chunk] = field(default_factory=list)
+
+    def unanswered(self, after: str) -> list[tuple[list[int], str, str]]:
+        """Failed reasons (rows, field, error) for the records without an answer, after an abort or Ctrl-C:
+        "not sent", or "sent, but no answer came …: ``after``" for those of a request in flight."""
+        stopped = self.aborted or "the run stopped"
+        reasons = [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+        in_flight = f"sent, but no answer came before the run stopped ({stopped}): {after}"
+        for chunk, answered in self.unfinished.values():
+            done = set(pl.concat(answered).to_list()) if answered else set()
+            reasons += [(rids, "", in_flight) for rids in chunk.row_ids if rids[0] not in done]
+        return reasons
+
+    def delivery(self) -> dict[str, Any]:
+        """The summary's counts of what delivery took."""
+        return {"requests": self.requests, "retries": self.retries, "throttled": self.throttled,
+                "aborted": self.aborted}
+
+    def exit_code(self, rows_left_out: bool) -> int:
+        """3 when the key was refused, else 1 when rows were left out (``rows_left_out``), else 0."""
+        if self.aborted and self.aborted.startswith(ABORT_KEY):
+            return EXIT_ABORTED
+        return EXIT_ROWS_NOT_IMPORTED if rows_left_out else EXIT_OK
 
 
 @dataclass
@@ -154,6 +191,7 @@ class Sender:
             self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
         finally:
             pending.stop()
+            self.outcomes.unsent.extend(pending.leftovers())
 
     @contextlib.contextmanager
     def _interrupts(self) -> Iterator[None]:
@@ -188,11 +226,10 @@ class Sender:
                 pending.put_back(chunk)
                 return
             self.outcomes.records_sent += len(chunk)
-            self.outcomes.unfinished[chunk.index] = chunk
-            self.outcomes.answered[chunk.index] = []
+            self.outcomes.unfinished[chunk.index] = (chunk, [])
             tally = _Tally()
             await self._deliver_in_pieces(client, chunk, False, tally)
-            del self.outcomes.unfinished[chunk.index], self.outcomes.answered[chunk.index]
+            del self.outcomes.unfinished[chunk.index]
             self.log.emit("chunk", chunk=chunk.index, records=len(chunk), accepted=tally.accepted,
                           rejected=tally.rejected, failed=tally.failed)
 
@@ -261,9 +298,9 @@ class Sender:
         self._advance(len(batch))
 
     def _answered(self, batch: Chunk) -> None:
-        answered = self.outcomes.answered.get(batch.index)
-        if answered is not None:
-            answered.append(batch.rids)
+        unfinished = self.outcomes.unfinished.get(batch.index)
+        if unfinished is not None:
+            unfinished[1].append(batch.rids)
 
     async def _post(self, client: httpx.AsyncClient, batch: Chunk) -> _Answer:
         """POST a batch with retries; its errors go to the report."""

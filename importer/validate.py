@@ -11,7 +11,7 @@ collect reasons from several sources (schema, duplicates, grouping) and hand the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,18 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows the reader could parse: an unreadable row's cells are all empty, so checking them would
     only add noise to the one true reason (``pre_rejected`` reports it)."""
     return frame.filter(pl.col(UNREADABLE_COL).is_null()) if UNREADABLE_COL in frame.columns else frame
+
+
+def reasons_of(items: Sequence[tuple[list[int], str, str]]) -> pl.DataFrame:
+    """A reasons frame from (row ids, field, error) items: one row per input row of each item."""
+    return pl.DataFrame(
+        {
+            RID_COL: [rids for rids, _, _ in items],
+            FIELD_COL: [f for _, f, _ in items],
+            ERROR_COL: [e for _, _, e in items],
+        },
+        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
+    ).explode(RID_COL).cast(REASONS_SCHEMA)
 
 
 def no_reasons() -> pl.DataFrame:

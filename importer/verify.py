@@ -28,19 +28,19 @@ import polars as pl
 
 from importer import customers, encode, orders
 from importer.differences import Difference, customer_differences, order_differences
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
+from importer.errors import UsageError
 from importer.events import EventLog
 from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
-from importer.operations import Operation, OperationSender, answered_rows, reason_frame, unanswered
+from importer.operations import Operation, OperationSender
 from importer.orders import OrderOptions
 from importer.pipeline import RunResult, Warn
 from importer.platform import CUSTOMER_ATTRIBUTES, ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, PlatformSettings
 from importer.preflight import with_platform
 from importer.read import RID_COL, ReadOptions, read_inputs
 from importer.report import Report, new_run_id
-from importer.send import ABORT_KEY, progress_bar
+from importer.send import progress_bar
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.validate import STAGE_COL, Prepared
+from importer.validate import STAGE_COL, Prepared, reasons_of
 
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
 
@@ -153,7 +153,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     operation = Operation("GET", lambda record: (kind.lookup(record) or "", None), not_found_apart=True,
                           missing="missing: the platform holds no such record")
     bar = progress_bar(len(chunks), run.progress)
-    sender = OperationSender(api, operation, lambda event: report.api_error(_error_entry(event)),
+    sender = OperationSender(api, operation, lambda event: report.api_error(event.entry()),
                              on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
     try:
         asyncio.run(sender.run(chunks))
@@ -173,12 +173,6 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _error_entry(event: Any) -> dict[str, Any]:
-    return {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "chunk": event.chunk,
-            "status": event.status, "attempt": event.attempt, "response": event.response,
-            "records": [orjson.loads(r) for r in event.records]}
-
-
 def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, checked: pl.DataFrame,
              chunks: list[encode.Chunk], sender: OperationSender, found: dict[int, list[Difference]],
              report: Report) -> dict[str, Any]:
@@ -188,14 +182,13 @@ def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, che
     mismatched = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)), "; ".join(d.describe() for d in diffs))
                   for p, diffs in different.items()]
     failed_items = [(rids, "", e) for rids, e in outcomes.failed] + list(outcomes.rejected)
-    failed_items += unanswered([c.row_ids[0] for c in chunks], answered_rows(sender, sender.not_found), sender,
-                               "verify again")
+    failed_items += outcomes.unanswered("it may have been applied; verify again")
     stage = pl.lit("verify").alias(STAGE_COL)
     buckets = {
         "rejected.csv": prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
-        "mismatched.csv": reason_frame(mismatched).with_columns(stage),
-        "missing.csv": reason_frame([(rids, "", e) for rids, e in sender.not_found]).with_columns(stage),
-        "failed.csv": reason_frame(failed_items).with_columns(stage),
+        "mismatched.csv": reasons_of(mismatched).with_columns(stage),
+        "missing.csv": reasons_of([(rids, "", e) for rids, e in sender.not_found]).with_columns(stage),
+        "failed.csv": reasons_of(failed_items).with_columns(stage),
     }
     written = {name: report.rows(name, reasons, frame) for name, reasons in buckets.items()}
     rows = {name: reasons.get_column(RID_COL).n_unique() for name, reasons in buckets.items()}
@@ -215,19 +208,12 @@ def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, che
         "records_missing": len(sender.not_found),
         "records_failed": len(failed_items),
         "fields_different": dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
-        "requests": outcomes.requests,
-        "retries": outcomes.retries,
-        "throttled": outcomes.throttled,
+        **outcomes.delivery(),
         "api_errors": report.error_count,
-        "aborted": outcomes.aborted,
         **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in written.items()},
     }
-    if outcomes.aborted and outcomes.aborted.startswith(ABORT_KEY):
-        summary["exit_code"] = EXIT_ABORTED
-    elif summary["records_different"] or summary["records_missing"] or summary["records_failed"]:
-        summary["exit_code"] = EXIT_ROWS_NOT_IMPORTED
-    else:
-        summary["exit_code"] = EXIT_OK
+    summary["exit_code"] = outcomes.exit_code(
+        bool(summary["records_different"] or summary["records_missing"] or summary["records_failed"]))
     return summary
 
 

@@ -56,7 +56,9 @@ def test_ctrl_c_writes_the_report_and_accounts_for_every_row(slow_sandbox, tmp_p
     assert summary["rows_failed"] > 0 and "interrupted" in summary["aborted"]
     accepted, stored = summary["rows_accepted"], slow_sandbox.store.counts().customers
     with open(tmp_path / "report" / "failed.csv", newline="", encoding="utf-8") as handle:
-        reasons = {row["_error"] for row in csv.DictReader(handle)}
+        failed = list(csv.DictReader(handle))
+    reasons = {row["_error"] for row in failed}
+    assert len(failed) == len({row["_row"] for row in failed}) == summary["rows_failed"]  # each row once
     if presses == 1:
         assert "Stopping: finishing the requests in flight" in stderr
         assert accepted >= 10 and accepted == stored  # requests in flight were finished and answered
