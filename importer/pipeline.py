@@ -27,10 +27,10 @@ from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
-from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
 from importer.orders import OrderOptions
-from importer.produce import SOURCE_PREFIX, Producer, user_view
-from importer.read import FILE_COL, RID_COL, ReadOptions, iter_inputs
+from importer.inputs import open_inputs, user_view
+from importer.produce import Producer
+from importer.read import FILE_COL, RID_COL
 from importer.report import Report, new_run_id, report_table
 from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
@@ -137,7 +137,7 @@ def _run(
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
-    inputs = _inputs(resource, paths, run, warn)
+    inputs = open_inputs(resource.command, paths, run, warn)
     spool = Spool(run.partitions or partitions_for(list(inputs.files)), Shard.parse(run.shard) if run.shard else None)
     target = target_of(api)
     report: Report | None = None
@@ -206,38 +206,6 @@ def _run(
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    """The rows to import in batches (a mapped run's batches hold the original columns as ``_in.<name>``
-    beside the mapped ones), the data files, and the mapping file."""
-
-    batches: Iterator[pl.DataFrame]
-    files: list[Path]
-    mapping: Path | None = None
-
-
-def _inputs(resource: Resource, paths: Sequence[Path], run: RunOptions, warn: Warn) -> _Inputs:
-    if run.mapping is not None and run.preset is not None:
-        raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
-    mapping_path = run.mapping or (preset_path(run.preset, resource.command) if run.preset else None)
-    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
-    if mapping_path is None:
-        return _Inputs(iter_inputs(paths, read), list(paths))
-    mapping = load_mapping(mapping_path)
-    if mapping.kind != resource.command:
-        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {resource.command}.",
-                         f"Use it with: ecdp-import {mapping.kind} --mapping {mapping_path}")
-    mapped, original = apply_mapping(mapping, paths, read)
-    unmapped = unmapped_columns(mapping, original)
-    if unmapped:
-        warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
-    sources = [s.path for s in mapping.sources if s.path is not None]
-    kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
-                                      if not c.startswith("_")])
-    batch = mapped.join(kept, on=RID_COL, how="left")
-    return _Inputs(iter([batch]), [*(paths or sources[:1]), *sources[1:]], mapping_path)
-
-
 def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) -> list[tuple[int, str]]:
     """First pass: every batch into the spool; where each file's rows start (by row id)."""
     starts: list[tuple[int, str]] = []
@@ -248,10 +216,10 @@ def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) ->
     return starts
 
 
-def _where(starts: list[tuple[int, str]], rid: int) -> dict[str, Any]:
-    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first)."""
-    index = bisect.bisect_right([s for s, _ in starts], rid) - 1
-    start, file = starts[index]
+def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
+    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
+    the files' first row ids)."""
+    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
     return {"file": file, "row": rid - start + HEADER_ROWS + 1}
 
 
@@ -261,8 +229,10 @@ def _send(
 ) -> Outcomes:
     """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
 
+    firsts = [first for first, _ in starts]
+
     def on_error(event: ApiErrorEvent) -> None:
-        report.api_error(event.entry([_where(starts, rid) for rid in event.row_ids]))
+        report.api_error(event.entry([_where(starts, firsts, rid) for rid in event.row_ids]))
 
     def on_accepted(chunk: encode.Chunk) -> None:
         journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())

@@ -17,21 +17,11 @@ from typing import IO, Any
 import polars as pl
 
 from importer import encode
+from importer.inputs import mapped, user_view
 from importer.journal import FINGERPRINT_COL, fingerprints
-from importer.read import FILE_COL, RID_COL, ROW_COL
+from importer.read import RID_COL
 from importer.report import Report, report_table
 from importer.validate import KEY_COL, STAGE_COL, Prepared
-
-SOURCE_PREFIX = "_in."  # a mapped run's original columns, kept beside the mapped ones for the report
-
-
-def user_view(frame: pl.DataFrame) -> pl.DataFrame:
-    """The rows as the user's file has them: ``_rid``, ``_file``, ``_row`` and the user's columns."""
-    sources = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)]
-    if sources:
-        return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
-    return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not c.startswith("_")])
-
 
 @dataclass
 class Counts:
@@ -66,7 +56,7 @@ class Producer:
             self.partition(partition, deliver)
 
     def partition(self, frame: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        prepared = self.prepare(frame.select(pl.exclude(f"^{SOURCE_PREFIX}.*$")))
+        prepared = self.prepare(mapped(frame))
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
         for name, value in prepared.notes.items():

@@ -145,7 +145,7 @@ class Report:
 
 def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     """Rows with their reasons (``_rid, _field, _error, _stage``) and the user's columns (``view``, see
-    ``importer.produce.user_view``), formula cells neutralised; ``_rid`` kept for ordering."""
+    ``importer.inputs.user_view``), formula cells neutralised; ``_rid`` kept for ordering."""
     originals = [c for c in view.columns if not c.startswith("_")]
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
         (encode.text(pl.col(c)) if view.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)

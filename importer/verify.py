@@ -30,13 +30,13 @@ from importer import customers, encode, orders
 from importer.differences import Difference, customer_differences, order_differences
 from importer.errors import UsageError
 from importer.events import EventLog
-from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
 from importer.operations import Operation, OperationSender
 from importer.orders import OrderOptions
 from importer.pipeline import RunResult, Warn
 from importer.platform import CUSTOMER_ATTRIBUTES, ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, PlatformSettings
 from importer.preflight import with_platform
-from importer.read import RID_COL, ReadOptions, read_inputs
+from importer.read import RID_COL
+from importer.inputs import mapped, open_inputs, user_view
 from importer.report import Report, new_run_id
 from importer.send import progress_bar
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
@@ -101,28 +101,6 @@ def _types(platform: PlatformSettings | None, path: str) -> Callable[[], dict[st
     return types
 
 
-def read_like_import(command: str, paths: Sequence[Path], run: RunOptions, warn: Warn
-                     ) -> tuple[pl.DataFrame, pl.DataFrame, list[Path]]:
-    """(rows as read, rows in the importer's columns, data files): the input stage of ``pipeline``."""
-    if run.mapping is not None and run.preset is not None:
-        raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
-    mapping_path = run.mapping or (preset_path(run.preset, command) if run.preset else None)
-    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
-    if mapping_path is None:
-        frame = read_inputs(paths, read)
-        return frame, frame, list(paths)
-    mapping = load_mapping(mapping_path)
-    if mapping.kind != command:
-        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {command}.",
-                         f"Use it with: ecdp-import verify {mapping.kind} --mapping {mapping_path}")
-    mapped, original = apply_mapping(mapping, paths, read)
-    unmapped = unmapped_columns(mapping, original)
-    if unmapped:
-        warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
-    sources = [s.path for s in mapping.sources if s.path is not None]
-    return original, mapped, [*(paths or sources[:1]), *sources[1:]]
-
-
 def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
             warn: Warn) -> RunResult:
     if api.key is None:
@@ -131,8 +109,10 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     if sampling.size is not None and sampling.size < 1:
         raise UsageError("--sample must be at least 1.", "Leave it out to check every record.")
     started_at, clock = datetime.now(UTC), time.monotonic()
-    frame, mapped, files = read_like_import(kind.noun, paths, run, warn)
-    prepared = kind.prepare(mapped)
+    inputs = open_inputs(kind.noun, paths, run, warn, usage="ecdp-import verify")
+    rows, files = inputs.whole(), inputs.files
+    frame = user_view(rows)  # as read, for the report
+    prepared = kind.prepare(mapped(rows))
     if prepared.ignored:
         warn(f"Ignored columns (not {kind.noun} fields): " + ", ".join(prepared.ignored) + ".")
     records = prepared.records
