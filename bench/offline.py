@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.delivery import sandbox_process
-from bench.generate import write
 
 BIN = Path(sys.executable).parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -37,9 +36,12 @@ def measure(command: list[str | Path], env: dict[str, str] | None = None) -> dic
 
 
 def input_file(kind: str, size: int) -> Path:
+    """The synthetic file, generated once in a child process: the peak RSS the kernel reports for a
+    measured child includes what it inherited from this process at fork, so this one must stay small."""
     path = DATA / f"{kind}_{size}.csv"
     if not path.exists():
-        write(kind, size, path)
+        subprocess.run([BIN / "python", Path(__file__).with_name("generate.py"), kind, str(size), path],
+                       check=True, stdout=subprocess.DEVNULL)
     return path
 
 
