@@ -24,7 +24,9 @@ from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
+from importer.validate import (
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, require_flat, schema_reasons,
+)
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -142,6 +144,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     """Validate and group every order line of ``frame`` (as read by ``importer.read``)."""
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
+    require_flat(flat, list(columns.rename))
     lines = normalise_lines(flat, columns)
     checked = lines.join(readable(flat).select(RID_COL).unique(), on=RID_COL, how="semi")
     line_reasons = [

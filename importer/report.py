@@ -103,7 +103,7 @@ class Report:
             reasons.join(inputs.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
             .sort(RID_COL)
             .select(*REPORT_COLUMNS, *originals)
-            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals))
+            .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, FILE_COL, *originals))
         )
         target = self.path(name)
         with open_private(target) as out:
