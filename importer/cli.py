@@ -92,6 +92,8 @@ CONNECTION_OPTIONS = [  # every command that talks to the API
                  help=f"API base URL (env {API_URL_ENV})."),
     click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
                  help=f"File holding the API key (default: env {API_KEY_ENV})."),
+    click.option("--allow-insecure-http", is_flag=True,
+                 help="Allow an http:// API URL to another machine (the key and data then travel unencrypted)."),
     click.option("--sandbox", is_flag=True,
                  help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
     click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
@@ -325,7 +327,7 @@ def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tupl
         with SandboxServer(identification=identification) as server:
             yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
         return
-    url = check_api_url(common["api_url"])
+    url = check_api_url(common["api_url"], allow_insecure_http=common["allow_insecure_http"])
     key_given = common["api_key_file"] is not None or bool(os.environ.get(API_KEY_ENV, "").strip())
     # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
     dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends

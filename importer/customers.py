@@ -27,7 +27,9 @@ from importer.platform import CUSTOMER_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
+from importer.validate import (
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, require_flat, schema_reasons,
+)
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -173,6 +175,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     """Validate and build every customer of ``frame`` (as read by ``importer.read``)."""
     match_field = options.match_field
     columns = plan_columns(frame.columns, match_field)
+    require_flat(frame, list(columns.rename))
     rows = normalise_rows(frame, columns)
     schema = customer_schema(
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails

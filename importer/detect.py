@@ -4,7 +4,10 @@ Encoding, cheapest certain answer first:
 
 1. a byte order mark: UTF-8 (``utf-8-sig``), UTF-32 or UTF-16 (``utf-16-le`` / ``utf-16-be``);
 2. UTF-16 without a mark: NUL bytes in every other position of mostly-ASCII text;
-3. the sample decodes as UTF-8 (ASCII included): ``utf-8``;
+3. the sample decodes as UTF-8 (ASCII included): ``utf-8``; so does a sample that holds UTF-8 letters
+   (``ë`` as ``C3 AB``) *and* bytes that are not UTF-8: a file of mixed encodings, which no single code
+   page reads right. Called UTF-8, it stops at its first bad byte with a sentence naming the offset,
+   instead of being imported with every UTF-8 letter turned into mojibake (``ZoÃ«``);
 4. otherwise charset-normalizer says which code pages make sense of the bytes; when a Latin one is
    among them, the choice between cp1250 (Central European) and cp1252 (Western; it reads latin-1
    files the same way) is made by :func:`plausibility`, which weighs the bytes the two decode
@@ -31,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 
 from charset_normalizer import from_bytes
@@ -59,6 +63,10 @@ _WESTERN = {**dict.fromkeys("àèñøåÀÈÑØÅ", 2), **dict.fromkeys("êæœ�
 _CHARSET_NORMALIZER_MIN = 20  # non-ASCII bytes below which charset-normalizer's guesses are noise
 _UNDEFINED = -3  # a byte the code page has no character for
 _ASCII = bytes(range(0x80))
+# A two-byte UTF-8 sequence for a letter of Latin-1 Supplement or Latin Extended-A/B (U+00C0-U+024F).
+# In cp1250/cp1252 these byte pairs read as a capital letter followed by punctuation ("Ã«"), which
+# real text almost never holds.
+_UTF8_LATIN_LETTER = re.compile(rb"[\xc3-\xc9][\x80-\xbf]")
 
 
 def encoding_name(name: str) -> str:
@@ -97,7 +105,8 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
     except UnicodeDecodeError:
-        pass
+        if _UTF8_LATIN_LETTER.search(sample):
+            return "utf-8"  # mixed encodings: decoding will fail where the other encoding starts
     else:
         return "utf-8"
     return _single_byte(sample)

@@ -40,7 +40,9 @@ def flatten_orders(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         frame, duplicates = _attributes_to_columns(frame, ORDER_ATTRIBUTES, "attr.")
         reasons.append(duplicates)
     if isinstance(frame.schema.get(PRODUCTS), pl.List):
-        frame = _unnest(frame.explode(PRODUCTS), PRODUCTS, "product.").drop(_KEY).with_row_index(_KEY)
+        # An empty or null list keeps its row (with no product): the order is then rejected, not lost.
+        exploded = frame.explode(PRODUCTS, empty_as_null=True, keep_nulls=True)
+        frame = _unnest(exploded, PRODUCTS, "product.").drop(_KEY).with_row_index(_KEY)
         if isinstance(frame.schema.get("product." + PRODUCT_ATTRIBUTES), pl.List):
             frame = frame.rename({"product." + PRODUCT_ATTRIBUTES: PRODUCT_ATTRIBUTES})
             frame, duplicates = _attributes_to_columns(frame, PRODUCT_ATTRIBUTES, "product.attr.")

@@ -72,8 +72,10 @@ def instant(expr: pl.Expr) -> pl.Expr:
 
 
 def api_datetime(expr: pl.Expr) -> pl.Expr:
-    """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written."""
-    return instant(expr).dt.strftime(API_DATETIME_FORMAT).fill_null(expr)
+    """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written: also when
+    the instant falls outside the years 0001-9999 the platform can hold (``9999-12-31T23:30-01:00``)."""
+    moment = instant(expr)
+    return pl.when(moment.dt.year().is_between(1, 9999)).then(moment.dt.strftime(API_DATETIME_FORMAT)).otherwise(expr)
 
 
 def json_number(expr: pl.Expr) -> pl.Expr:

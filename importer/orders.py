@@ -28,7 +28,9 @@ from importer.nested import flatten_orders
 from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
+from importer.validate import (
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, require_flat, schema_reasons,
+)
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -159,6 +161,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     """Validate and group every order line of ``frame`` (as read by ``importer.read``)."""
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
+    require_flat(flat, list(columns.rename))
     lines = normalise_lines(flat, columns)
     checked = lines.join(readable(flat).select(RID_COL).unique(), on=RID_COL, how="semi")
     line_reasons = [

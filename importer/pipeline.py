@@ -144,7 +144,8 @@ def _run(
     try:
         starts = _spool(inputs.batches, spool, resource)  # input problems stop the run here: no report yet
         report = Report(run.report_dir or Path("reports") / run_id)
-        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None)
+        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope,
+                            journaled=journal is not None, dry_run=run.dry_run)
         if journal is not None:
             mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
             described, inputs_hash = describe_inputs([*inputs.files, *mapping])
@@ -159,8 +160,12 @@ def _run(
                               {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
         try:
             if run.dry_run:
-                with report.payloads() as producer.payloads:
+                finished = False
+                try:
                     producer.run(spool, None)
+                    finished = True
+                finally:
+                    producer.close(finished)
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends

@@ -47,9 +47,17 @@ class Producer:
     envelope: dict[str, str]
     journaled: bool = False  # records need a fingerprint (the journal records what is accepted)
     known: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # (count name, known key+fingerprint)
-    payloads: IO[bytes] | None = None  # dry run: request bodies go here
+    dry_run: bool = False  # request bodies go to payloads.jsonl, opened with the first one
     counts: Counts = field(default_factory=Counts)
     unsent: list[encode.Chunk] = field(default_factory=list)
+    _payloads: IO[bytes] | None = None
+
+    def close(self, finished: bool) -> None:
+        """Close payloads.jsonl (a finished dry run that built nothing gets an empty one)."""
+        if finished and self.dry_run and self._payloads is None:
+            self._payloads = self.report.payloads()
+        if self._payloads is not None:
+            self._payloads.close()
 
     def run(self, partitions: Any, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         for partition in partitions:
@@ -78,8 +86,10 @@ class Producer:
             records = records.join(held.select(KEY_COL), on=KEY_COL, how="anti")
         for chunk in encode.chunks(records, self.chunk_size, counts.chunks):
             counts.chunks += 1
-            if self.payloads is not None:
-                self.payloads.write(chunk.body(self.envelope) + b"\n")
+            if self.dry_run:
+                if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
+                    self._payloads = self.report.payloads()
+                self._payloads.write(chunk.body(self.envelope) + b"\n")
                 counts.rows_settled += chunk.rows
             elif deliver is None or not deliver(chunk):
                 self.unsent.append(chunk)

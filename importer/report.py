@@ -154,5 +154,5 @@ def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     return (
         reasons.join(view.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
         .select(RID_COL, *REPORT_COLUMNS, *originals)
-        .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, *originals))
+        .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, FILE_COL, *originals))
     )

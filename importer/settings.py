@@ -2,11 +2,15 @@
 
 The API key is a secret: it comes from the environment (``ECDP_API_KEY``) or from a file, never from a
 command-line value. ``ApiKey`` keeps it out of ``repr``/``str`` so it cannot leak into logs, reports,
-tracebacks or exception messages by accident; only the HTTP layer calls ``reveal()``.
+tracebacks or exception messages by accident; only the HTTP layer calls ``reveal()``. An ``http://``
+API URL is refused unless it points at this machine (or ``--allow-insecure-http`` is given), so the key
+never crosses a network unencrypted by mistake; TLS certificates are always verified (httpx's default,
+which no option turns off).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 from collections.abc import Callable
@@ -100,12 +104,31 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
-def check_api_url(url: str) -> str:
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(url: str, allow_insecure_http: bool = False) -> str:
+    """The URL to send to, without a trailing slash; UsageError when it is not http(s), or when it is
+    plain http to another machine (the key and the customers' data would cross the network unencrypted)
+    and ``allow_insecure_http`` was not given."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"The API URL {public_url(url)!r} is not an http(s) URL.",
             f"Pass --api-url https://api.ecdp.app or set {API_URL_ENV}.",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
+        raise UsageError(
+            f"The API URL {public_url(url)!r} is plain http to another machine: the API key and the "
+            "customers' data would cross the network unencrypted.",
+            "Use https://, or pass --allow-insecure-http if this network is trusted (e.g. a test proxy).",
         )
     return url.rstrip("/")
 

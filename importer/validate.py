@@ -20,7 +20,7 @@ import polars as pl
 
 from importer.errors import InputError
 from importer.read import RID_COL, UNREADABLE_COL
-from schemas.common import MAX_LENGTH, NUMBER, WHOLE_NUMBER, utf16_units
+from schemas.common import MAX_LENGTH, NUMBER, SPREADSHEET_ERROR, WHOLE_NUMBER, utf16_units
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
 KEY_COL = "_key"  # a record's identity in the platform: the order id, or the matched customer field
@@ -69,6 +69,17 @@ def reasons_of(items: Sequence[tuple[list[int], str, str]]) -> pl.DataFrame:
         },
         schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
     ).explode(RID_COL).cast(REASONS_SCHEMA)
+
+
+def require_flat(frame: pl.DataFrame, columns: list[str]) -> None:
+    """InputError when a field column holds nested values (a Parquet list or struct): text, numbers,
+    dates and booleans can be checked and sent; a list rendered as text would be sent as nonsense."""
+    nested = [c for c in columns if c in frame.columns and frame.schema[c].is_nested()]
+    if nested:
+        raise InputError(
+            f"The column {nested[0]!r} holds nested values ({frame.schema[nested[0]]}), not text or numbers.",
+            "Export it as a plain column, or leave it out of the file.",
+        )
 
 
 def no_reasons() -> pl.DataFrame:
@@ -141,6 +152,8 @@ def _template(
         return column, check_number, "'", "value", f"' is not a whole number {bounds}"
     if check.name == NUMBER:
         return column, check_number, "'", "value", "' is not a number (digits, optionally a sign and a decimal point)"
+    if check.name == SPREADSHEET_ERROR:
+        return column, check_number, "'", "value", "' is a spreadsheet error value, not data (a formula failed before the export)"
     if check.name == "isin" and not _has_custom_error(check):
         allowed = ", ".join(str(v) for v in stats["allowed_values"])
         return column, check_number, "'", "value", f"' is not one of {allowed}"

@@ -8,6 +8,13 @@ text: the failure case is then what the user wrote, not a null left by a failed 
   Multilingual Plane (most emoji) counts twice. pandera's ``str_length`` counts characters.
 * ``whole_number``: an integer within a range (int32 fields).
 * ``number``: a finite decimal number (``12``, ``-3.50``, ``1e3``).
+
+And on every text field, whatever its metadata (``text_checks``), because no real value holds them:
+
+* ``control_character``: C0/C1 control characters other than tab and line breaks (NUL, ESC, …) and a
+  byte order mark (U+FEFF) inside the text: signs of a damaged file, a wrong encoding or joined files;
+* ``spreadsheet_error``: a spreadsheet's error value (``#N/A``, ``#DIV/0!``, ``#REF!``, ``Err:502``…):
+  a formula failed before the export, and the cell holds no data.
 """
 
 from __future__ import annotations
@@ -17,8 +24,15 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 MAX_LENGTH, WHOLE_NUMBER, NUMBER = "max_length", "whole_number", "number"
+CONTROL_CHARACTER, SPREADSHEET_ERROR = "control_character", "spreadsheet_error"
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+CONTROL_PATTERN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{FEFF}]"
+#: Error values of Excel (2010-2024), LibreOffice (Err:nnn) and Google Sheets, upper-cased.
+SPREADSHEET_ERRORS = (
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!",
+    "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#PYTHON!", "#ERROR!",
+)
 
 
 def utf16_units(expr: pl.Expr) -> pl.Expr:
@@ -62,6 +76,36 @@ def number() -> pa.Check:
     return pa.Check(finite, name=NUMBER, error=NUMBER)
 
 
+def no_control_characters() -> pa.Check:
+    """No control character but tab, CR and LF; no byte order mark inside the text."""
+
+    def clean(data: PolarsData) -> pl.LazyFrame:
+        value = pl.col(data.key)
+        return data.lazyframe.select(value.is_null() | ~value.str.contains(CONTROL_PATTERN))
+
+    return pa.Check(
+        clean, name=CONTROL_CHARACTER,
+        error="contains a control character (such as NUL or ESC) or a byte order mark: the file may be "
+              "damaged, in another encoding, or several files joined",
+    )
+
+
+def not_spreadsheet_error() -> pa.Check:
+    """Not a spreadsheet's error value such as ``#N/A`` (any letter case, surrounding blanks ignored)."""
+
+    def data_not_error(data: PolarsData) -> pl.LazyFrame:
+        value = pl.col(data.key).str.strip_chars().str.to_uppercase()
+        error = value.is_in(SPREADSHEET_ERRORS) | value.str.contains(r"^ERR:\d{3}$")
+        return data.lazyframe.select(~error.fill_null(False))
+
+    return pa.Check(data_not_error, name=SPREADSHEET_ERROR, error=SPREADSHEET_ERROR)
+
+
+def text_checks() -> list[pa.Check]:
+    """The checks every text field gets (see the module docstring)."""
+    return [no_control_characters(), not_spreadsheet_error()]
+
+
 def _checks_for(metadata: dict[str, object]) -> list[pa.Check]:
     checks = []
     if MAX_LENGTH in metadata:
@@ -75,11 +119,11 @@ def _checks_for(metadata: dict[str, object]) -> list[pa.Check]:
 
 
 def with_checks(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
-    """The schema with the checks its columns' metadata declare (max_length, whole_number, number)."""
+    """The schema with the checks its columns' metadata declare (max_length, whole_number, number), and
+    the text checks on every column."""
     return schema.update_columns(
         {
-            name: {"checks": [*column.checks, *_checks_for(column.metadata)]}
+            name: {"checks": [*column.checks, *_checks_for(column.metadata or {}), *text_checks()]}
             for name, column in schema.columns.items()
-            if column.metadata
         }
     )

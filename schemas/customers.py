@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import MAX_LENGTH, with_checks
+from schemas.common import MAX_LENGTH, text_checks, with_checks
 
 EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
 ATTRIBUTE_NAME_MAX = 256
@@ -26,7 +26,8 @@ AWAITING_CONFIRMATION = "AwaitingConfirmation"
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 PHONE_PATTERN = r"^\+?[0-9]+$"
-API_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+# Years 0001-9999: the platform's .NET DateTime has no year 0 and no year 10000.
+API_DATETIME_PATTERN = r"^(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 
 #: What a failed ``str_matches`` check means, for the report.
 PATTERN_MEANINGS = {
@@ -82,6 +83,6 @@ def customer_schema(
                 ),
             )
         )
-    extra = {name: pa.Column(str, nullable=True) for name in attribute_columns}
+    extra = {name: pa.Column(str, checks=text_checks(), nullable=True) for name in attribute_columns}
     extra |= {name: pa.Column(str, checks=consent_checks, nullable=True) for name in consent_columns}
     return with_checks(Customer.to_schema()).update_column(match_field, nullable=False).add_columns(extra)
