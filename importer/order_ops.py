@@ -38,7 +38,7 @@ from importer.report import Report, new_run_id
 from importer.send import ApiErrorEvent, Outcomes, progress_bar
 from importer.settings import ApiSettings, RunOptions, public_url
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared, combine, pre_rejected, readable
-from importer.validate import reasons_of, schema_reasons
+from importer.validate import ignored_warning, reasons_of, schema_reasons
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
 
@@ -172,7 +172,7 @@ def run_operation(
     frame = read_inputs(paths, ReadOptions(encoding=run.encoding, delimiter=run.delimiter))
     prepared = spec.prepare(frame)
     if prepared.ignored:
-        warn(f"Ignored columns (not {', '.join(spec.columns)}): " + ", ".join(prepared.ignored) + ".")
+        warn(ignored_warning(", ".join(spec.columns), prepared.ignored))
     records = prepared.records
     if confirm is not None and not run.dry_run and records.height and not confirm(records.height):
         raise UsageError(f"Nothing was sent: {spec.command} of {records.height} orders was not confirmed.",

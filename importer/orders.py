@@ -167,9 +167,9 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
-        schema_reasons(checked, order_line_schema(), ORDER_PATTERN_MEANINGS,
+        schema_reasons(checked, order_line_schema(columns.order_attributes), ORDER_PATTERN_MEANINGS,
                        {"id": "is required: every line needs the id of its order"}),
-        schema_reasons(checked.filter(pl.col(HAS_PRODUCT)), product_schema(), ORDER_PATTERN_MEANINGS, {
+        schema_reasons(checked.filter(pl.col(HAS_PRODUCT)), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
         preflight_check(checked, [

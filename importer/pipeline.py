@@ -36,7 +36,7 @@ from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.spool import Shard, Spool, partitions_for
-from importer.validate import KEY_COL, STAGE_COL, Prepared, reasons_of
+from importer.validate import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Warn = Callable[[str], None]
 
@@ -204,7 +204,7 @@ def _run(
         ignored_columns=counts.ignored,
     )
     if counts.ignored:
-        warn(f"Ignored columns (not {resource.command} fields): " + ", ".join(counts.ignored) + ".")
+        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     report.summary(summary)
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)

@@ -8,6 +8,7 @@ strings (``"data[3].email: message"``), ASP.NET services often send a dictionary
 from __future__ import annotations
 
 import re
+import ssl
 from typing import Any
 
 import httpx
@@ -66,3 +67,14 @@ def is_too_big(status: int | None, problem: Any) -> bool:
 def says_exists(message: str) -> bool:
     """An API message saying the record already exists (Add mode)."""
     return bool(_EXISTS.search(message))
+
+
+def certificate_failure(exc: BaseException) -> str | None:
+    """Why the server's TLS certificate failed verification, when that is what ``exc`` (a transport error)
+    comes from; None for any other network error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None

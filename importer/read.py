@@ -269,6 +269,9 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     try:
         header = pl.read_excel(path, **options, has_header=False, read_options={"n_rows": 1})
         frame = pl.read_excel(path, **options, infer_schema_length=None)
+        typed = [name for name, dtype in frame.schema.items() if dtype != pl.String]
+        if typed:  # a typed column reads an error cell (#N/A) as empty: the text keeps it, to be rejected
+            texts = pl.read_excel(path, **options, infer_schema_length=0, columns=typed)
     except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; any of them means "cannot read"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as an xlsx workbook: {first}",
@@ -276,6 +279,10 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     names = ["" if v is None else str(v) for v in (header.row(0) if header.height else ())]
     clean_header(names, path)  # fastexcel renames a repeated or blank header; the user should fix it
     frame = frame.select([_cell_text(name, dtype) for name, dtype in frame.schema.items()])
+    if typed:
+        frame = frame.with_columns(
+            pl.coalesce(pl.col(name), texts.get_column(name).str.strip_chars()) for name in typed
+        )
     return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(names) == frame.width else frame
 
 

@@ -38,15 +38,16 @@ from tqdm import tqdm
 from importer import __version__
 from importer.compare import matches
 from importer.encode import Chunk
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
-from importer.problems import describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
+from importer.problems import certificate_failure, describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
 from importer.settings import ApiSettings
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 ABORT_KEY = "the API rejected the key"
+CERTIFICATE = "the API's TLS certificate failed verification"
 Lookup = Callable[[dict[str, Any]], str | None]
 
 
@@ -84,6 +85,7 @@ class Outcomes:
     rejected: list[tuple[list[int], str, str]] = field(default_factory=list)  # rows, field, error
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
     requests: int = 0
+    answers: int = 0  # HTTP answers of any status
     records_sent: int = 0
     retries: int = 0
     throttled: int = 0
@@ -180,6 +182,11 @@ class Sender:
         async with client:
             with self._interrupts():
                 await self._run_workers(client, pending)
+        if self.outcomes.aborted and self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers:
+            why = self.outcomes.aborted.removeprefix(CERTIFICATE)
+            raise UsageError(f"The TLS certificate of {client.base_url.host} failed verification{why}: nothing was "
+                             "sent.", "Check the API URL; behind a company proxy with its own CA, point SSL_CERT_FILE "
+                             "at that CA's certificate.")
         return self.outcomes
 
     async def _run_workers(self, client: httpx.AsyncClient, pending: Feed) -> None:
@@ -188,7 +195,8 @@ class Sender:
                 self._workers = [group.create_task(self._worker(client, pending)) for _ in range(self.api.concurrency)]
         except* _Abort as aborted:
             self.outcomes.aborted = aborted.exceptions[0].args[0]
-            self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
+            if not (self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers):  # run() says it
+                self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
         finally:
             pending.stop()
             self.outcomes.unsent.extend(pending.leftovers())
@@ -329,10 +337,13 @@ class Sender:
             try:
                 response = await client.request(method, path, content=body)
             except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
+                if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
+                    raise _Abort(f"{CERTIFICATE} ({unverified})") from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
                 ambiguous = True
             else:
                 status = response.status_code
+                self.outcomes.answers += 1
                 if response.is_success:
                     self.limiter.succeeded()
                     return _Answer(status, parse_body(response) if method == "GET" else None, ambiguous)

@@ -40,7 +40,7 @@ from importer.inputs import mapped, open_inputs, user_view
 from importer.report import Report, new_run_id
 from importer.send import progress_bar
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.validate import STAGE_COL, Prepared, reasons_of
+from importer.validate import STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
 
@@ -114,7 +114,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     frame = user_view(rows)  # as read, for the report
     prepared = kind.prepare(mapped(rows))
     if prepared.ignored:
-        warn(f"Ignored columns (not {kind.noun} fields): " + ", ".join(prepared.ignored) + ".")
+        warn(ignored_warning(f"{kind.noun} fields", prepared.ignored))
     records = prepared.records
     checked = records
     if sampling.size is not None and sampling.size < records.height:

@@ -14,10 +14,12 @@ Lengths count UTF-16 code units, as the platform does (``schemas.common``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import INT32_MAX, INT32_MIN, MAX_LENGTH, NUMBER, WHOLE_NUMBER, with_checks
+from schemas.common import INT32_MAX, INT32_MIN, MAX_LENGTH, NUMBER, WHOLE_NUMBER, text_checks, with_checks
 from schemas.customers import API_DATETIME_PATTERN, EMAIL_MAX, EMAIL_PATTERN, PHONE_MAX, PHONE_PATTERN, PATTERN_MEANINGS
 
 ORDER_ID_MAX, TIME_ZONE_MAX, CRM_ID_MAX = 128, 100, 128
@@ -98,12 +100,19 @@ ORDER_FIELDS: tuple[str, ...] = tuple(OrderLine.to_schema().columns)
 PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.to_schema().columns)
 
 
-def order_line_schema() -> pa.DataFrameSchema:
-    return with_checks(OrderLine.to_schema())
+def order_line_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
+    """``OrderLine``, plus this input's order attribute columns (text checks only: the platform's
+    definitions type them, see ``importer.preflight``)."""
+    return with_checks(OrderLine.to_schema()).add_columns(_attributes(attribute_columns))
 
 
-def product_schema() -> pa.DataFrameSchema:
-    return with_checks(Product.to_schema())
+def product_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
+    """``Product``, plus this input's product attribute columns."""
+    return with_checks(Product.to_schema()).add_columns(_attributes(attribute_columns))
+
+
+def _attributes(columns: Iterable[str]) -> dict[str, pa.Column]:
+    return {name: pa.Column(str, checks=text_checks(), nullable=True) for name in columns}
 
 
 def order_schema(customer_field: str) -> pa.DataFrameSchema:

@@ -352,3 +352,16 @@ def test_built_in_sandbox_with_phone_identification(tmp_path):
     run = run_cli(["orders", str(source), "--sandbox", "--customer-match", "PhoneNumber"],
                   env={"ECDP_API_KEY": ""}, report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stdout + run.stderr
+
+
+def test_attribute_values_get_the_text_checks(sandbox, tmp_path):
+    rows = [
+        {**BASE, "id": "o1", "attr.channel": "web\x1b[31m"},  # a terminal escape in an order attribute
+        {**BASE, "id": "o2", "product.attr.color": "#N/A"},  # a spreadsheet error in a product attribute
+        {**BASE, "id": "o3", "attr.channel": "web", "product.attr.color": "red"},
+    ]
+    run = orders_csv(sandbox, tmp_path, rows, "--no-preflight")
+    assert run.exit_code == 1
+    rejected = {r["_field"]: r["_error"] for r in run.rejected}
+    assert "control character" in rejected["attr.channel"] and "spreadsheet" in rejected["product.attr.color"]
+    assert [o["id"] for o in sent_orders(sandbox)] == ["o3"]
