@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path

