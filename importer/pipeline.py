@@ -20,10 +20,11 @@ from typing import Any
 import orjson
 import polars as pl
 
-from importer import customers, encode, orders
+from importer import budget, customers, encode, html_report, orders
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
 from importer.read import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
 from importer.report import Report, new_run_id
+from importer.runfacts import recording, run_facts
 from importer.events import EventLog
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, fingerprints, target_of
 from importer.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
@@ -109,6 +110,7 @@ def run_import(
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if run.dry_run:
         return _run(resource, paths, api, run, warn, None)
     journal = Journal(run.state)
@@ -155,9 +157,12 @@ def _run(
                           {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
     report = Report(run.report_dir or Path("reports") / run_id)
     chunks = list(encode.chunks(to_send, run.chunk_size))
+    verdict = budget.judge(run.max_rejects, frame.height, prepared.reasons.get_column(RID_COL).n_unique(), run.dry_run)
     payloads = None
     try:
-        if run.dry_run:  # rows that passed every local check count as accepted; nothing is sent
+        if verdict.stopped:  # over the error budget: nothing is sent, valid rows are reported as not sent
+            outcomes = Outcomes(aborted=verdict.stopped)
+        elif run.dry_run:  # rows that passed every local check count as accepted; nothing is sent
             payloads = report.payloads([c.body(resource.envelope) for c in chunks])
             settled += [rids for c in chunks for rids in c.row_ids]
             outcomes, chunks = Outcomes(), []
@@ -191,10 +196,13 @@ def _run(
         report_dir=str(report.dir),
         payloads_file=str(payloads) if payloads else None,
         ignored_columns=prepared.ignored,
+        **verdict.summary_fields(),
+        **run_facts(api, run, outcomes, warn),
     )
     report.summary(summary)
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
+    html_report.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
 

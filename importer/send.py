@@ -40,6 +40,7 @@ from importer.events import EventLog
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.problems import describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
 from importer.settings import ApiSettings
+from importer.timeline import Timeline
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 ABORT_KEY = "the API rejected the key"
@@ -72,6 +73,7 @@ class Outcomes:
     verified: int = 0
     aborted: str | None = None
     started: set[int] = field(default_factory=set)  # rows of every chunk taken for sending
+    timeline: Timeline = field(default_factory=Timeline)  # the counts above per second, for the report
 
 
 @dataclass
@@ -233,12 +235,14 @@ class Sender:
         else:
             reason = describe_problem(status, problem)
         self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+        self.outcomes.timeline.add("failed", len(batch))
         tally.failed += len(batch)
         self._advance(len(batch))
 
     def _accept(self, batch: Chunk, tally: _Tally) -> None:
         """The API acknowledged these records: only now are they accepted (and journaled)."""
         self.outcomes.accepted.extend(batch.row_ids)
+        self.outcomes.timeline.add("accepted", len(batch))
         if self.on_accepted is not None:
             self.on_accepted(batch.positions)
         tally.accepted += len(batch)
@@ -269,6 +273,7 @@ class Sender:
                 return _Answer(None, None, ambiguous, stopped=True)
             await self.limiter.acquire()
             self.outcomes.requests += 1
+            self.outcomes.timeline.add("requests")
             try:
                 response = await client.request(method, path, content=body)
             except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
@@ -289,6 +294,7 @@ class Sender:
             if status == 429:
                 throttles += 1
                 self.outcomes.throttled += 1
+                self.outcomes.timeline.add("throttled")
                 self.limiter.throttled(retry_after)
                 self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
                 self._rate_changed()
@@ -301,6 +307,7 @@ class Sender:
                 delay = max(retry_after or 0.0, self._backoff(attempt))
                 attempt += 1
             self.outcomes.retries += 1
+            self.outcomes.timeline.add("retries")
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
 
@@ -335,6 +342,7 @@ class Sender:
         fields = ";".join(dict.fromkeys(path for path, _ in errors if path))
         message = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors)
         self.outcomes.rejected.append((row_ids, fields, message))
+        self.outcomes.timeline.add("rejected")
         tally.rejected += 1
         self._advance(1)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from importer.budget import DEFAULT_BUDGET, Budget
 from importer.errors import UsageError
 
 DEFAULT_API_URL = "https://api.ecdp.app"
@@ -155,3 +156,5 @@ class RunOptions:
     preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
+    max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run
+    origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report
