@@ -82,7 +82,7 @@ def render(s: dict[str, Any], rejects: RejectSummary, present: list[str] | None 
         f"<h1>{escape(command)} import</h1>",
         f'<p class="meta">{_meta(s)}</p>',
         f'<p class="outcome {said.level}" id="outcome">{escape(said.sentence)}</p>',
-        "<h2>Rows</h2>", _funnel(s, rejects),
+        "<h2>Rows (order lines)</h2>" if command == "orders" else "<h2>Rows</h2>", _funnel(s, rejects),
         _rejects(rejects),
         _sending(s),
         _warnings(s.get("warnings") or []),
@@ -151,8 +151,7 @@ def _funnel(s: dict[str, Any], rejects: RejectSummary) -> str:
                      f'style="width:{width:.1f}%;background:{color}"></div></div><div class="n">{_n(value)}</div>')
         if note:
             cells.append(f'<div></div><div class="note">{escape(note)}</div>')
-    unit = " (order lines)" if s.get("command") == "orders" else ""
-    return f'<div class="funnel" id="funnel" aria-label="rows{unit}">{"".join(cells)}</div>'
+    return f'<div class="funnel" id="funnel">{"".join(cells)}</div>'
 
 
 def _group_label(group: RejectGroup) -> str:
