@@ -16,7 +16,9 @@ from typing import Any
 
 import click
 
-from importer import __version__
+from importer import __version__, configure
+from importer.configure import API_KEY_ENV_OPTION, CONFIG_OPTIONS, MAX_REJECTS_OPTION, ConfiguredCommand
+from importer.console import OUTPUT_OPTION, Console, summary_line
 from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError, UsageError
 from importer.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
@@ -32,12 +34,13 @@ from importer.settings import (
     STATE_ENV,
     check_api_url,
     default_state,
-    load_api_key,
 )
 
 
 class ImporterGroup(click.Group):
     """A click group that turns every error into one sentence, a hint and an exit code."""
+
+    command_class = ConfiguredCommand  # commands taking --profile get their defaults from the config file
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -94,6 +97,8 @@ CONNECTION_OPTIONS = [  # every command that talks to the API
                  help=f"File holding the API key (default: env {API_KEY_ENV})."),
     click.option("--allow-insecure-http", is_flag=True,
                  help="Allow an http:// API URL to another machine (the key and data then travel unencrypted)."),
+    API_KEY_ENV_OPTION,
+    *CONFIG_OPTIONS,
     click.option("--sandbox", is_flag=True,
                  help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
     click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
@@ -112,6 +117,7 @@ OUTPUT_OPTIONS = [  # every command that writes a report
     click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
     click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                  help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
+    OUTPUT_OPTION,
 ]
 ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250).")
 DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
@@ -125,6 +131,7 @@ IMPORT_OPTIONS = [  # every import command
                  help="Records per request."),
     click.option("--dry-run", is_flag=True,
                  help="Do everything but send; write the request bodies to the report directory."),
+    MAX_REJECTS_OPTION,
     *OUTPUT_OPTIONS,
     click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
                  help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
@@ -164,7 +171,7 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
 
     options = CustomerOptions(mode=mode, match_by=match_by, allow_confirmation_emails=allow_confirmation_emails)
     with _api(common) as (api, target):
-        result = import_customers(list(files), api, options, _run(common), warn=_warn)
+        result = import_customers(list(files), api, options, _run(common), warn=_console().warnings)
     _render(result.summary, target)
     sys.exit(result.exit_code)
 
@@ -185,7 +192,7 @@ def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer
 
     options = OrderOptions(mode=mode, customer_match=customer_match)
     with _api(common, identification=customer_match) as (api, target):
-        result = import_orders([*files, *items], api, options, _run(common), warn=_warn)
+        result = import_orders([*files, *items], api, options, _run(common), warn=_console().warnings)
     _render(result.summary, target)
     sys.exit(result.exit_code)
 
@@ -275,7 +282,8 @@ def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many runs to show.")
 @STATE_OPTION
-def runs(limit: int, state: Path | None) -> None:
+@options(*CONFIG_OPTIONS)
+def runs(limit: int, state: Path | None, **config: Any) -> None:
     """List recent runs from the journal: when, what, counts, exit code, report directory."""
     from importer.runs import recent_runs
 
@@ -303,13 +311,34 @@ def retry(run_id: str, **common: Any) -> None:
     with _api(common) as (api, target):
         result = retry_run(run_id, api, RunOptions(
             state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
-            log_format=common["log_format"],
-        ), warn=_warn)
+            log_format=_console().event_format, origin=configure.origin(click.get_current_context(), common),
+        ), warn=_console().warnings)
     if result is None:
         click.echo(f"Run {run_id} has no failed rows: nothing to retry.")
         return
     _render(result.summary, target)
     sys.exit(result.exit_code)
+
+
+@cli.group(name="config")
+def config_group() -> None:
+    """Work with the config file (ecdp-import.toml): defaults and one profile per business unit."""
+
+
+@config_group.command(name="check", cls=click.Command)
+@options(*CONFIG_OPTIONS)
+def config_check(config_file: Path | None, profile: str | None) -> None:
+    """Check the config file and list every problem at once (exit 2); print what it sets up when it is fine."""
+    click.echo(configure.check(config_file, profile, cli))
+
+
+@cli.command(cls=click.Command)
+@click.argument("report_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def report(report_dir: Path) -> None:
+    """Render REPORT_DIR/report.html again from the run's summary.json and rejected.csv."""
+    from importer.html_report import write
+
+    click.echo(write(report_dir))
 
 
 @contextlib.contextmanager
@@ -328,10 +357,9 @@ def _api(common: dict[str, Any], identification: str = "Email") -> Iterator[tupl
             yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
         return
     url = check_api_url(common["api_url"], allow_insecure_http=common["allow_insecure_http"])
-    key_given = common["api_key_file"] is not None or bool(os.environ.get(API_KEY_ENV, "").strip())
     # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
     dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends
-    key = load_api_key(common["api_key_file"], warn=_warn) if key_given or not dry_run else None
+    key = configure.load_key(click.get_current_context(), common, dry_run, _warn)
     yield ApiSettings(url=url, key=key, **shared), url
 
 
@@ -350,14 +378,24 @@ def _run(common: dict[str, Any]) -> RunOptions:
         dry_run=common["dry_run"],
         report_dir=common["report_dir"],
         progress=not common["no_progress"],
-        log_format=common["log_format"],
+        log_format=_console().event_format,
         shard=common.get("shard"),
         preflight=not common.get("no_preflight"),
+        max_rejects=common["max_rejects"],
+        origin=configure.origin(click.get_current_context(), common),
     )
 
 
+def _console() -> Console:
+    """This command run's printing choices (--output, --log-format), made once per run."""
+    ctx = click.get_current_context()
+    if "ecdp.console" not in ctx.meta:
+        ctx.meta["ecdp.console"] = Console(ctx.params.get("output", "full"), ctx.params.get("log_format", "text"))
+    return ctx.meta["ecdp.console"]
+
+
 def _warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    _console().warnings(message)
 
 
 def _count(number: int, noun: str) -> str:
@@ -365,8 +403,11 @@ def _count(number: int, noun: str) -> str:
 
 
 def _render(summary: dict[str, Any], target: str) -> None:
-    """The human summary on stdout."""
+    """The human summary on stdout; one line without a terminal (cron), see importer.console."""
     s = summary
+    if _console().one_line:
+        click.echo(summary_line(s))
+        return
 
     def line(label: str, text: str) -> None:
         click.echo(f"  {label + ':' if label else '':<11}{text}")
@@ -374,7 +415,8 @@ def _render(summary: dict[str, Any], target: str) -> None:
     verb = "checked (dry run, nothing sent)" if s["dry_run"] else f"imported into {target}"
     click.echo(f"{s['command']}: {s['rows_read']} rows read from {', '.join(s['files'])}, {verb}")
     if s["dry_run"]:
-        line("rows", f"{s['rows_accepted']} valid (would be sent), {s['rows_rejected']} rejected")
+        valid = f"{s['rows_accepted']} valid (would be sent)" if not s.get("stopped") else f"{s['rows_valid']} valid"
+        line("rows", f"{valid}, {s['rows_rejected']} rejected")
         line(s["command"], f"{s['records_built']} built  ({s['duration_s']:.2f} s)")
         line("payloads", str(s["payloads_file"]))
     else:
@@ -382,9 +424,10 @@ def _render(summary: dict[str, Any], target: str) -> None:
         line(s["command"], f"{s['records_built']} built, {s['records_sent']} sent in "
                            f"{_count(s['requests'], 'request')}, {s['records_accepted']} accepted  "
                            f"({s['duration_s']:.2f} s)")
-    if s.get("aborted"):
-        line("stopped", s["aborted"])
+    if s.get("stopped") or s.get("aborted"):
+        line("stopped", s.get("stopped") or s["aborted"])
     line("report", s["report_dir"])
+    line("", "report.html: the run at a glance (open it in a browser)")
     for label, key in (("fix and re-import", "rejected_file"), ("retry", "failed_file")):
         if s.get(key):
             line("", f"{Path(s[key]).name}: rows to {label}")

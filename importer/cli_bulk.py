@@ -19,11 +19,13 @@ from importer.cli import (
     NO_PREFLIGHT_OPTION,
     OUTPUT_OPTIONS,
     _api,
+    _console,
     _warn,
     cli,
     connection_options,
     options,
 )
+from importer.console import summary_line
 from importer.errors import UsageError
 from importer.orders import CUSTOMER_FIELDS, OrderOptions
 from importer.settings import MATCH_BY_FIELDS, CustomerOptions, RunOptions
@@ -120,6 +122,10 @@ def _operation_run(common: dict[str, Any]) -> RunOptions:
 
 
 def _echo_lines(summary: dict[str, Any], target: str, renderer: str) -> None:
+    """The summary over several lines, or one line without a terminal (as the imports, see importer.console)."""
     from importer import render
 
+    if _console().one_line:
+        click.echo(summary_line(summary))
+        return
     click.echo("\n".join(getattr(render, renderer)(summary, target)))

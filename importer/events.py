@@ -6,7 +6,8 @@ contents, never an API error message (it may quote personal data; those go to th
 * ``text`` (default): only what a person watching should know (rate changes, chunk size changes,
   stopping, aborting) as one line each, written around the progress bar;
 * ``json``: every event (chunk outcomes, retries, throttling, rate changes, aborts) as one JSON object
-  per line, for cron jobs and log collectors.
+  per line, for cron jobs and log collectors;
+* ``quiet``: nothing printed (a run under cron prints one summary line; see ``importer.console``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class EventLog:
     """Writes events in the chosen format; counts them either way."""
 
     def __init__(self, fmt: str = "text", stream: IO[str] | None = None) -> None:
-        if fmt not in ("text", "json"):
+        if fmt not in ("text", "json", "quiet"):
             raise ValueError(f"unknown log format {fmt!r}")
         self.fmt = fmt
         self.stream = stream
@@ -39,5 +40,5 @@ class EventLog:
             line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
             stream.write(orjson.dumps(line).decode() + "\n")
             stream.flush()
-        elif event in NOTABLE and message:
+        elif self.fmt == "text" and event in NOTABLE and message:
             tqdm.write(message, file=stream)

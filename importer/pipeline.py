@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from importer import customers, encode, orders
+from importer import budget, customers, encode, html_report, orders
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
@@ -29,11 +29,12 @@ from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
 from importer.orders import OrderOptions
 from importer.inputs import open_inputs, user_view
-from importer.produce import Producer
+from importer.produce import Counts, Producer
 from importer.read import FILE_COL, RID_COL
 from importer.report import Report, new_run_id, report_table
 from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
+from importer.runfacts import recording, run_facts
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
 from importer.spool import Shard, Spool, partitions_for
 from importer.validate import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
@@ -120,6 +121,7 @@ def run_import(
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if run.dry_run:
         return _run(resource, paths, api, run, warn, None)
     journal = Journal(run.state)
@@ -144,8 +146,11 @@ def _run(
     try:
         starts = _spool(inputs.batches, spool, resource)  # input problems stop the run here: no report yet
         report = Report(run.report_dir or Path("reports") / run_id)
-        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope,
-                            journaled=journal is not None, dry_run=run.dry_run)
+        def gate(counts: Counts) -> str | None:  # nothing is sent before every row is validated
+            return budget.judge(run.max_rejects, spool.rows, counts.rows_rejected, run.dry_run).stopped
+
+        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None,
+                            dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate)
         if journal is not None:
             mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
             described, inputs_hash = describe_inputs([*inputs.files, *mapping])
@@ -158,28 +163,30 @@ def _run(
                 producer.known.append(("records_unchanged", journal.known(target, resource.kind)))
             journal.start_run(run_id, resource.command, target, described, inputs_hash,
                               {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+        finished = False
         try:
             if run.dry_run:
-                finished = False
-                try:
-                    producer.run(spool, None)
-                    finished = True
-                finally:
-                    producer.close(finished)
+                producer.run(spool, None)
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
                 outcomes = _send(producer, spool, api, resource, report, run, starts, journal, run_id, target)
+            finished = True
         except ImporterError as error:  # found while preparing (e.g. columns the platform does not know)
             if journal is not None:
                 journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
             raise
+        finally:
+            producer.close(finished)
         summary = _account(spool, producer, outcomes, report, starts)
     finally:
         spool.close()
         if report is not None:
             report.close()
     counts = producer.counts
+    if counts.ignored:  # before the summary, which lists the warnings
+        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
+    verdict = budget.judge(run.max_rejects, spool.rows, counts.rows_rejected, run.dry_run)
     summary.update(
         run_id=run_id,
         command=resource.command,
@@ -202,12 +209,13 @@ def _run(
         report_dir=str(report.dir),
         payloads_file=str(report.path("payloads.jsonl")) if run.dry_run else None,
         ignored_columns=counts.ignored,
+        **verdict.summary_fields(),
+        **run_facts(api, run, outcomes, warn),
     )
-    if counts.ignored:
-        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     report.summary(summary)
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
+    html_report.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -302,7 +310,7 @@ def _account(
         "rows_read": spool.rows,
         "rows_accepted": counts.rows_settled + outcomes.accepted_rows,
         "rows_rejected": counts.rows_rejected + api_rejected.get_column(RID_COL).n_unique(),
-        "rows_failed": failed.get_column(RID_COL).n_unique(),
+        "rows_failed": failed.get_column(RID_COL).n_unique() + counts.rows_withheld,
         "records_sent": outcomes.records_sent,
         "records_accepted": outcomes.accepted_records,
         "records_rejected": len(outcomes.rejected),

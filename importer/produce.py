@@ -6,12 +6,20 @@ never held for the whole input); records already in the platform (``--resume``, 
 settled without sending; the rest become chunks for the sender (through ``importer.feed``) or, in a dry
 run, request bodies in ``payloads.jsonl``. Counts are kept per partition, so nothing here grows with
 the number of rows: a row is counted, and reported if rejected, while its partition is in memory.
+
+With an error budget (``--max-rejects``, see ``importer.budget``) nothing may be sent before every row
+is validated, so the built records are *held*: written to a private temporary Parquet file per
+partition, and handed on only when the budget allows (``gate``); otherwise their rows go to
+``failed.csv`` as not sent. Memory stays bounded by one partition either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
@@ -20,8 +28,8 @@ from importer import encode
 from importer.inputs import mapped, user_view
 from importer.journal import FINGERPRINT_COL, fingerprints
 from importer.read import RID_COL
-from importer.report import Report, report_table
-from importer.validate import KEY_COL, STAGE_COL, Prepared
+from importer.report import Report, make_private_dir, report_table
+from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
 
 @dataclass
 class Counts:
@@ -29,6 +37,7 @@ class Counts:
 
     rows_rejected: int = 0  # by validation
     rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
+    rows_withheld: int = 0  # valid, but not sent: the run was stopped by its error budget
     records_built: int = 0
     records_unchanged: int = 0
     records_already_accepted: int = 0
@@ -48,20 +57,35 @@ class Producer:
     journaled: bool = False  # records need a fingerprint (the journal records what is accepted)
     known: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # (count name, known key+fingerprint)
     dry_run: bool = False  # request bodies go to payloads.jsonl, opened with the first one
+    gate: Callable[[Counts], str | None] | None = None  # after every partition: why nothing may be sent, or None
     counts: Counts = field(default_factory=Counts)
     unsent: list[encode.Chunk] = field(default_factory=list)
+    stopped: str | None = None  # what the gate said
     _payloads: IO[bytes] | None = None
+    _held: list[Path | None] = field(default_factory=list)  # per partition: its held records (None: none)
+    _hold_dir: Path | None = None
 
     def close(self, finished: bool) -> None:
-        """Close payloads.jsonl (a finished dry run that built nothing gets an empty one)."""
-        if finished and self.dry_run and self._payloads is None:
+        """Close payloads.jsonl (a finished dry run that may send and built nothing gets an empty one) and
+        delete held records."""
+        if finished and self.dry_run and self._payloads is None and self.stopped is None:
             self._payloads = self.report.payloads()
         if self._payloads is not None:
             self._payloads.close()
+        if self._hold_dir is not None:
+            shutil.rmtree(self._hold_dir, ignore_errors=True)
 
-    def run(self, partitions: Any, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+    def run(self, partitions: Iterable[pl.DataFrame], deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        """Every partition; with a gate, the held records are then handed on, or withheld."""
         for partition in partitions:
             self.partition(partition, deliver)
+        if self.gate is None:
+            return
+        self.stopped = self.gate(self.counts)
+        if self.stopped is None:
+            self._release(deliver)
+        else:
+            self._withhold(partitions, self.stopped)
 
     def partition(self, frame: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         prepared = self.prepare(mapped(frame))
@@ -84,6 +108,13 @@ class Producer:
             setattr(counts, name, getattr(counts, name) + held.height)
             counts.rows_settled += _rows(held)
             records = records.join(held.select(KEY_COL), on=KEY_COL, how="anti")
+        if self.gate is not None:
+            self._held.append(self._hold(records))
+        else:
+            self._emit(records, deliver)
+
+    def _emit(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        counts = self.counts
         for chunk in encode.chunks(records, self.chunk_size, counts.chunks):
             counts.chunks += 1
             if self.dry_run:
@@ -93,6 +124,36 @@ class Producer:
                 counts.rows_settled += chunk.rows
             elif deliver is None or not deliver(chunk):
                 self.unsent.append(chunk)
+
+
+    def _hold(self, records: pl.DataFrame) -> Path | None:
+        if not records.height:
+            return None
+        if self._hold_dir is None:
+            self._hold_dir = make_private_dir(Path(tempfile.mkdtemp(prefix="ecdp-held-")))
+        path = self._hold_dir / f"{len(self._held):05d}.parquet"
+        records.write_parquet(path, compression="lz4")
+        return path
+
+    def _release(self, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        for path in self._held:
+            if path is not None:
+                self._emit(pl.read_parquet(path), deliver)
+                path.unlink()
+
+    def _withhold(self, partitions: Iterable[pl.DataFrame], reason: str) -> None:
+        """The held records' rows to failed.csv as not sent (the partitions are read again for their columns)."""
+        for frame, path in zip(partitions, self._held, strict=True):
+            if path is None:
+                continue
+            rids = pl.read_parquet(path, columns=[RID_COL]).get_column(RID_COL).explode()
+            reasons = pl.DataFrame({RID_COL: rids}).with_columns(
+                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL),
+                pl.lit("budget").alias(STAGE_COL),
+            )
+            rows = frame.join(reasons.select(RID_COL), on=RID_COL, how="semi")
+            self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
+            self.counts.rows_withheld += rids.len()
 
 
 def _rows(records: pl.DataFrame) -> int:

@@ -44,6 +44,7 @@ from importer.feed import Feed
 from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.problems import certificate_failure, describe_problem, is_too_big, parse_body, parse_record_errors, says_exists
 from importer.settings import ApiSettings
+from importer.timeline import Timeline
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 ABORT_KEY = "the API rejected the key"
@@ -87,6 +88,7 @@ class Outcomes:
     requests: int = 0
     answers: int = 0  # HTTP answers of any status
     records_sent: int = 0
+    rows_sent: int = 0  # input rows of the records sent
     retries: int = 0
     throttled: int = 0
     verified: int = 0
@@ -94,6 +96,7 @@ class Outcomes:
     # chunks taken but not fully answered, with the rows answered so far; chunks never taken
     unfinished: dict[int, tuple[Chunk, list[pl.Series]]] = field(default_factory=dict)
     unsent: list[Chunk] = field(default_factory=list)
+    timeline: Timeline = field(default_factory=Timeline)  # the counts above per second, for the report
 
     def unanswered(self, after: str) -> list[tuple[list[int], str, str]]:
         """Failed reasons (rows, field, error) for the records without an answer, after an abort or Ctrl-C:
@@ -234,6 +237,7 @@ class Sender:
                 pending.put_back(chunk)
                 return
             self.outcomes.records_sent += len(chunk)
+            self.outcomes.rows_sent += chunk.rows
             self.outcomes.unfinished[chunk.index] = (chunk, [])
             tally = _Tally()
             await self._deliver_in_pieces(client, chunk, False, tally)
@@ -292,6 +296,7 @@ class Sender:
             reason = describe_problem(status, problem)
         self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
         self._answered(batch)
+        self.outcomes.timeline.add("failed", len(batch))
         tally.failed += len(batch)
         self._advance(len(batch))
 
@@ -300,6 +305,7 @@ class Sender:
         self.outcomes.accepted_records += len(batch)
         self.outcomes.accepted_rows += batch.rows
         self._answered(batch)
+        self.outcomes.timeline.add("accepted", len(batch))
         if self.on_accepted is not None:
             self.on_accepted(batch)
         tally.accepted += len(batch)
@@ -334,6 +340,7 @@ class Sender:
                 return _Answer(None, None, ambiguous, stopped=True)
             await self.limiter.acquire()
             self.outcomes.requests += 1
+            self.outcomes.timeline.add("requests")
             try:
                 response = await client.request(method, path, content=body)
             except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
@@ -357,6 +364,7 @@ class Sender:
             if status == 429:
                 throttles += 1
                 self.outcomes.throttled += 1
+                self.outcomes.timeline.add("throttled")
                 self.limiter.throttled(retry_after)
                 self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
                 self._rate_changed()
@@ -369,6 +377,7 @@ class Sender:
                 delay = max(retry_after or 0.0, self._backoff(attempt))
                 attempt += 1
             self.outcomes.retries += 1
+            self.outcomes.timeline.add("retries")
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
 
@@ -405,6 +414,7 @@ class Sender:
         message = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors)
         self.outcomes.rejected.append((record.row_ids[0], fields, message))
         self._answered(record)
+        self.outcomes.timeline.add("rejected")
         tally.rejected += 1
         self._advance(1)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from importer.budget import DEFAULT_BUDGET, Budget
 from importer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -186,3 +187,5 @@ class RunOptions:
     shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.spool)
     partitions: int | None = None  # hash partitions of the input; None: one per 16 MB of input
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings
+    max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run
+    origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report

@@ -68,10 +68,11 @@ def run_cli(
 ) -> Run:
     """Run ``ecdp-import ARGS --report-dir DIR`` in-process; stdout and stderr kept apart.
 
-    ``imports``: the command takes the import options (``--no-progress`` is added).
+    ``imports``: the command takes the import options (``--no-progress`` is added, and ``--output full``:
+    the multi-line summary and warnings on stderr, as on a terminal; tests/test_cron.py checks the rest).
     """
     extra = ["--report-dir", str(report_dir)] if report_dir is not None else []
-    extra += ["--no-progress"] if imports else []
+    extra += ["--no-progress", "--output", "full"] if imports else []
     result = CliRunner().invoke(cli, [*args, *extra], env=env, catch_exceptions=False)
     return Run(result, report_dir or Path("/nonexistent"))
 

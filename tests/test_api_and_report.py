@@ -60,7 +60,8 @@ def test_dry_run_sends_nothing_and_writes_the_bodies(sandbox, tmp_path):
     rows = [[f"d{i}@example.com", "D", "+48 600 000 00" + str(i)] for i in range(5)] + [["bad", "X", ""]]
     source = write_csv(tmp_path / "in.csv", HEADER, rows)
     env = {"ECDP_API_URL": sandbox.url}  # no key needed
-    run = run_cli(["customers", str(source), "--dry-run", "--chunk-size", "2"], env=env, report_dir=tmp_path / "r")
+    run = run_cli(["customers", str(source), "--dry-run", "--chunk-size", "2", "--max-rejects", "1"], env=env,
+                  report_dir=tmp_path / "r")
     assert run.exit_code == 1
     assert sandbox.stats.total == 0
     bodies = [orjson.loads(line) for line in (run.report_dir / "payloads.jsonl").read_bytes().splitlines()]
@@ -82,7 +83,8 @@ def test_chunking_splits_requests(sandbox, tmp_path):
 def test_report_neutralises_formulas_and_reimport_restores_them(sandbox, tmp_path):
     rows = [["not-an-email", "=HYPERLINK(\"x\")", "+48 601 234 567"], ["ok@example.com", "@home", ""]]
     source = write_csv(tmp_path / "in.csv", HEADER, rows)
-    run = run_cli(["customers", str(source)], env=sandbox_env(sandbox), report_dir=tmp_path / "r1")
+    run = run_cli(["customers", str(source), "--max-rejects", "100%"], env=sandbox_env(sandbox),
+                  report_dir=tmp_path / "r1")
     [rejected] = run.rejected
     assert rejected["firstName"] == "'=HYPERLINK(\"x\")" and rejected["phone"] == "'+48 601 234 567"
     # a person fixes the e-mail in rejected.csv and imports the file as it is
@@ -103,14 +105,14 @@ def test_report_is_private_and_never_holds_the_key(sandbox, tmp_path):
     source = write_csv(tmp_path / "in.csv", HEADER, [["a@example.com", "A", ""], ["bad", "B", ""]])
     env = {"ECDP_API_URL": sandbox.url}
     run = run_cli(
-        ["customers", str(source), "--api-key-file", str(key_file), "--mode", "Add"], env=env,
+        ["customers", str(source), "--api-key-file", str(key_file), "--mode", "Add", "--max-rejects", "100%"], env=env,
         report_dir=tmp_path / "reports" / "run",
     )
     assert run.exit_code == 1
     for directory in (tmp_path / "reports", run.report_dir):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     files = list(run.report_dir.iterdir())
-    assert {f.name for f in files} == {"summary.json", "rejected.csv"}
+    assert {f.name for f in files} == {"summary.json", "rejected.csv", "report.html"}
     for path in files:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert sandbox.api_key not in path.read_text(encoding="utf-8")

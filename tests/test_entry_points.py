@@ -26,7 +26,7 @@ def test_python_m_importer_and_console_script_agree():
 
 def test_demo_command_imports_the_sample_into_a_built_in_sandbox(tmp_path):
     done = subprocess.run(
-        [BIN / "ecdp-import", "customers", ROOT / "sample_data/customers.csv", "--sandbox",
+        [BIN / "ecdp-import", "customers", ROOT / "sample_data/customers.csv", "--sandbox", "--max-rejects", "25%",
          "--report-dir", tmp_path / "report"],
         capture_output=True, text=True, timeout=120, env={**os.environ, "ECDP_API_KEY": ""},
     )

@@ -30,7 +30,7 @@ def start_import(server: SandboxServer, tmp_path: Path) -> subprocess.Popen[str]
     env = {**os.environ, "ECDP_API_KEY": server.api_key, "ECDP_API_URL": server.url}
     process = subprocess.Popen(
         [BIN / "ecdp-import", "customers", source, "--chunk-size", "10", "--concurrency", "2",
-         "--report-dir", tmp_path / "report"],
+         "--report-dir", tmp_path / "report", "--output", "full"],  # full: the Ctrl-C note is for a person
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 30

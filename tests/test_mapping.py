@@ -18,8 +18,9 @@ def mapping_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_marketplace_dump_in_four_files_becomes_valid_orders(sandbox, tmp_path):
-    run = run_cli(["orders", "--mapping", str(MARKETPLACE / "mapping.toml"), "--no-preflight"],  # attributes the
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")  # sandbox's settings do not define
+    run = run_cli(["orders", "--mapping", str(MARKETPLACE / "mapping.toml"), "--max-rejects", "100%",
+                   "--no-preflight"],  # attributes the sandbox's settings do not define
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr  # one order has a status word the mapping does not know
     assert_accounted(run.summary)
     assert (run.summary["rows_read"], run.summary["rows_accepted"], run.summary["records_accepted"]) == (5, 4, 3)
@@ -53,8 +54,9 @@ dateOfBirth = { column = "Urodzony", dayfirst = true }
 [attributes]
 customer = { prefix = "x_" }
 ''')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--no-preflight"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")  # tier and source are not in the sandbox's settings
+    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--max-rejects", "100%",
+                   "--no-preflight"],  # tier and source are not in the sandbox's settings
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 1
     assert [r["E-mail"] for r in run.rejected] == ["ola@example.com"]  # 31.02 is no date
     anna = customer(sandbox, "anna@example.com")
@@ -146,8 +148,8 @@ def test_database_tables_as_files_nulls_child_lines_and_whole_quantities(sandbox
         ["8", "000000008", "2024-11-07 10:00:00", "4.5000", "NULL", "b@example.com"],
     ])
     mapping = mapping_file(tmp_path, DB_MAPPING)
-    run = run_cli(["orders", str(lines), str(orders), "--mapping", str(mapping)], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(["orders", str(lines), str(orders), "--mapping", str(mapping), "--max-rejects", "1"],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr
     assert_accounted(run.summary)
     assert (run.summary["rows_accepted"], run.summary["rows_rejected"]) == (2, 1)

@@ -41,7 +41,8 @@ def assert_all_rows_counted(summary: dict) -> None:
 def operation(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str,
               stdin: str | None = None) -> Run:
     source = write_csv(tmp_path / f"{command}.csv", header, rows)
-    args = [command, str(source), *extra, "--report-dir", str(tmp_path / "report"), "--no-progress"]
+    args = [command, str(source), *extra, "--report-dir", str(tmp_path / "report"), "--no-progress",
+            "--output", "full"]
     result = CliRunner().invoke(cli, args, env=sandbox_env(server), input=stdin, catch_exceptions=False)
     run = Run(result, tmp_path / "report")
     if run.exit_code in (0, 1, 3):

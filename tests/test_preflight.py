@@ -25,11 +25,12 @@ ORDER = {
     "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1",
 }
 
+OVER_BUDGET = ["--max-rejects", "100%"]  # small files, most rows bad on purpose: the budget is tested apart
 
 def import_file(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str):
     tmp_path.mkdir(exist_ok=True)
     source = write_csv(tmp_path / "in.csv", header, rows)
-    run = run_cli([command, str(source), *extra], env=sandbox_env(server), report_dir=tmp_path / "report")
+    run = run_cli([command, str(source), *OVER_BUDGET, *extra], env=sandbox_env(server), report_dir=tmp_path / "report")
     if run.exit_code in (0, 1, 3):
         assert_accounted(run.summary)
     return run
@@ -252,11 +253,15 @@ def test_the_readme_session_with_the_sample_settings(tmp_path):
     sample = Path(__file__).resolve().parent.parent / "sample_data"
     with SandboxServer(settings=load_settings(sample / "settings.json")) as server:
         env = sandbox_env(server)
-        assert run_cli(["customers", str(sample / "customers.csv")], env=env, report_dir=tmp_path / "a").exit_code == 1
-        loyalty = run_cli(["customers", str(sample / "customers_loyalty.csv")], env=env, report_dir=tmp_path / "b")
+        budget = ["--max-rejects", "50%"]  # as in the README: the samples are small and broken on purpose
+        assert run_cli(["customers", str(sample / "customers.csv"), *budget], env=env,
+                       report_dir=tmp_path / "a").exit_code == 1
+        loyalty = run_cli(["customers", str(sample / "customers_loyalty.csv"), *budget], env=env,
+                          report_dir=tmp_path / "b")
         assert loyalty.exit_code == 1 and [r["_row"] for r in loyalty.rejected] == ["3"]
         unknown = run_cli(["customers", str(sample / "customers_unknown_columns.csv")], env=env,
                           report_dir=tmp_path / "c")
         assert unknown.exit_code == 2 and "did you mean 'loyaltyPoints'?" in unknown.stderr
-        assert run_cli(["orders", str(sample / "orders.csv")], env=env, report_dir=tmp_path / "d").exit_code == 1
+        assert run_cli(["orders", str(sample / "orders.csv"), *budget], env=env,
+                       report_dir=tmp_path / "d").exit_code == 1
         assert server.store.counts().orders == 11

@@ -1,5 +1,6 @@
 """Property: for any table of valid and invalid cells, every row is accounted for, and every accepted
-row's data arrives in the platform as normalised — through the library API, against the sandbox.
+row's data arrives in the platform as normalised — or, over the error budget (10% by default), nothing is
+sent at all — through the library API, against the sandbox.
 
 Customers and order lines; cells include hostile ones (formula-like text, spreadsheet error values,
 control characters, stray BOMs, emoji). The oracles restate the documented rules independently of the
@@ -15,6 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from importer.budget import Budget
 from importer.orders import OrderOptions
 from importer.pipeline import import_customers, import_orders
 from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
@@ -41,8 +43,8 @@ rows = st.lists(st.tuples(emails, names, genders, consents), min_size=0, max_siz
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(table=rows)
-def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, table):
+@given(table=rows, budget_off=st.booleans())
+def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, table, budget_off):
     sandbox.reset()
     run_dir = tmp_path / f"run{next(_counter)}"
     run_dir.mkdir()
@@ -51,17 +53,23 @@ def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, 
         [source],
         ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
         CustomerOptions(),
-        RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False),
+        RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False,
+                   max_rejects=Budget.parse("100%" if budget_off else "10%")),
     )
     summary = result.summary
     assert summary["rows_read"] == len(table)
     assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-    assert summary["rows_failed"] == 0 and summary["records_accepted"] == summary["rows_accepted"]
-    assert summary["exit_code"] == (0 if summary["rows_rejected"] == 0 else 1)
     expected: dict[str, tuple[str, str, str]] = {}  # the first *valid* row of each customer is sent
     for email, name, gender, consent in table:
         if _valid(email, name, gender, consent):
             expected.setdefault(email.strip().lower(), (name, gender, consent))
+    if not budget_off and summary["rows_rejected"] * 100 > 10 * len(table):  # over the budget: nothing is sent
+        assert summary["exit_code"] == 2 and summary["stopped"].startswith("error budget:")
+        assert summary["rows_accepted"] == 0 and summary["rows_failed"] == len(expected)
+        assert sandbox.stats.count("POST", "/customers") == 0  # (the settings were read: pre-flight)
+        return
+    assert summary["rows_failed"] == 0 and summary["records_accepted"] == summary["rows_accepted"]
+    assert summary["exit_code"] == (0 if summary["rows_rejected"] == 0 else 1)
     assert summary["rows_accepted"] == len(expected)
     for key, (name, gender, consent) in expected.items():
         stored = customer(sandbox, key)
@@ -139,7 +147,8 @@ def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox
         table.append([f"o{order}" if has_id else "", date, total, buyer, f"p{number}", name, price, quantity])
     source = write_csv(run_dir / "orders.csv", header, table)
     result = import_orders([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), OrderOptions(),
-                           RunOptions(chunk_size=3, report_dir=run_dir / "report", progress=False))
+                           RunOptions(chunk_size=3, report_dir=run_dir / "report", progress=False,
+                                      max_rejects=Budget.parse("100%")))  # delivery is the property here
     summary = result.summary
     assert summary["rows_read"] == len(table)
     assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]

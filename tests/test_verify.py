@@ -14,6 +14,7 @@ from tests.support import Run, get, run_cli, sandbox_env, write_csv
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ROOT / "sample_data" / "orders.csv"
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
+OVER_BUDGET = ["--max-rejects", "50%"]  # the samples' broken rows are more than the default 10 %
 
 
 def run(server, tmp_path: Path, args: list[str], name: str = "report") -> Run:
@@ -35,7 +36,7 @@ def post(server, path: str, body: dict) -> None:
 
 
 def test_an_imported_file_verifies_clean(sandbox, tmp_path):
-    assert run(sandbox, tmp_path, ["orders", str(ORDERS)]).exit_code == 1  # the sample has broken rows
+    assert run(sandbox, tmp_path, ["orders", str(ORDERS), *OVER_BUDGET]).exit_code == 1  # the sample has broken rows
     sandbox.stats.reset()
     result = verified(sandbox, tmp_path, "orders", str(ORDERS))
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -46,7 +47,7 @@ def test_an_imported_file_verifies_clean(sandbox, tmp_path):
 
 
 def test_a_changed_field_and_a_missing_order_are_reported(sandbox, tmp_path):
-    assert run(sandbox, tmp_path, ["orders", str(ORDERS)], "import").exit_code == 1
+    assert run(sandbox, tmp_path, ["orders", str(ORDERS), *OVER_BUDGET], "import").exit_code == 1
     changes = write_csv(tmp_path / "status.csv", ["id", "status"], [["ORD-2024-1002", "canceled"]])
     assert run(sandbox, tmp_path, ["order-status", str(changes), "--no-progress"], "status").exit_code == 0
     gone = write_csv(tmp_path / "gone.csv", ["id"], [["ORD-2024-1001"]])
@@ -71,7 +72,7 @@ def test_a_changed_field_and_a_missing_order_are_reported(sandbox, tmp_path):
 
 
 def test_customers_changed_in_the_platform_are_named_field_by_field(sandbox, tmp_path):
-    assert run(sandbox, tmp_path, ["customers", str(CUSTOMERS)]).exit_code == 1
+    assert run(sandbox, tmp_path, ["customers", str(CUSTOMERS), *OVER_BUDGET]).exit_code == 1
     post(sandbox, "/customers", {"mode": "Update", "matchBy": "Email", "data": [{
         "email": "anna.kowalska@example.com", "firstName": "Ann",
         "customAttributes": [{"name": "loyaltyTier", "value": "silver"}],
