@@ -59,4 +59,12 @@ def summary_line(s: dict[str, Any]) -> str:
     counts = (f"{read} read, {s.get('rows_valid', read)} valid, {s.get('rows_sent', 0)} sent, "
               f"{s.get('rows_accepted', 0)} accepted, {s.get('rows_rejected', 0)} rejected, {s.get('rows_failed', 0)} failed")
     report = Path(str(s.get("report_dir", "."))) / "report.html"
+    if s.get("command") == "verify":  # its own counts, and no report.html (see importer.verify)
+        found = "all match" if s.get("exit_code") == 0 else "differences or problems found"
+        counts = (f"{read} read, {s.get('records_checked', 0)} checked, {s.get('records_matching', 0)} match, "
+                  f"{s.get('records_different', 0)} different, {s.get('records_missing', 0)} missing, "
+                  f"{s.get('records_failed', 0)} failed")
+        return f"verify {s.get('kind', '')}: {found} (exit {s.get('exit_code')}): {counts}; report {s.get('report_dir')}"
+    if s.get("rows_not_found"):
+        counts += f", {s['rows_not_found']} not found"
     return f"{who}: {outcome(s).short} (exit {s.get('exit_code')}): {counts}; report {report}"

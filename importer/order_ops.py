@@ -28,7 +28,7 @@ from urllib.parse import quote
 import orjson
 import polars as pl
 
-from importer import encode, normalise
+from importer import encode, html_report, normalise
 from importer.errors import InputError, UsageError
 from importer.events import EventLog
 from importer.operations import Operation, OperationSender
@@ -195,8 +195,11 @@ def run_operation(
         records_built=records.height, dry_run=run.dry_run, started_at=started_at.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 3), report_dir=str(report.dir),
         payloads_file=str(payloads) if payloads else None, ignored_columns=prepared.ignored, done=spec.done,
+        rows_valid=frame.height - prepared.reasons.get_column(RID_COL).n_unique(),
+        rows_sent=sender.outcomes.rows_sent if sender is not None else 0,
     )
     report.summary(summary)
+    html_report.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
 

@@ -51,7 +51,8 @@ def outcome(s: dict[str, Any]) -> Outcome:
                            f"Dry run: all {_rows(read)} passed every check and would be sent. Nothing was sent.")
         return Outcome("problems", "dry run found problems, nothing sent",
                        f"Dry run: {accepted:,} of {_rows(read)} would be sent; {problems}. Nothing was sent.")
+    verb = "imported" if s.get("command") in (None, "customers", "orders", "retry") else "done"  # order-status ...
     if code == EXIT_OK:
-        return Outcome("ok", "imported", f"All {_rows(read)} are in the platform.")
-    return Outcome("problems", "imported with problems",
+        return Outcome("ok", verb, f"All {_rows(read)} are in the platform.")
+    return Outcome("problems", f"{verb} with problems",
                    f"{accepted:,} of {_rows(read)} are in the platform; {problems}.")

@@ -103,3 +103,20 @@ def test_output_full_prints_the_long_summary_without_a_terminal(tmp_path):
     assert done.returncode == 1
     assert done.stdout.startswith("customers: 20 rows read from") and "report.html" in done.stdout
     assert done.stderr == "Warning: Ignored columns (not customers fields): shoeSize.\n"
+
+
+def test_the_bulk_commands_print_one_line_too(sandbox, tmp_path):
+    env = {"ECDP_API_KEY": sandbox.api_key, "ECDP_API_URL": sandbox.url}
+    orders = write_csv(tmp_path / "orders.csv", ["id", "date", "totalValue", "customer.email", "product.id",
+                                                 "product.name", "product.price", "product.quantity"],
+                       [[f"o{i}", "2024-11-01", "10", "a@example.com", "p", "P", "10", "1"] for i in range(3)])
+    assert cron(["orders", orders, "--no-preflight"], tmp_path, **env).returncode == 0
+    statuses = write_csv(tmp_path / "statuses.csv", ["id", "status", "note"], [["o1", "paid", "x"], ["o9", "paid", ""]])
+    done = cron(["order-status", statuses], tmp_path, **env)
+    assert done.returncode == 1 and done.stderr == ""  # the warning about "note" is in the report only
+    assert re.fullmatch(r"order-status: done with problems \(exit 1\): 2 read, 2 valid, 2 sent, 1 accepted, "
+                        r"1 rejected, 0 failed; report \S+/report\.html\n", done.stdout), done.stdout
+    checked = cron(["verify", "orders", orders, "--no-preflight"], tmp_path, **env)
+    assert checked.returncode == 0 and checked.stderr == ""
+    assert re.fullmatch(r"verify orders: all match \(exit 0\): 3 read, 3 checked, 3 match, 0 different, "
+                        r"0 missing, 0 failed; report \S+\n", checked.stdout), checked.stdout
