@@ -108,9 +108,9 @@ class Producer:
             setattr(counts, name, getattr(counts, name) + held.height)
             counts.rows_settled += _rows(held)
             records = records.join(held.select(KEY_COL), on=KEY_COL, how="anti")
-        if self.gate is not None:
-            self._held.append(self._hold(records))
-        else:
+        if self.gate is not None:  # a dry run sends nothing: it writes its bodies now and keeps only row ids
+            self._held.append(self._hold(records.select(RID_COL) if self.dry_run else records))
+        if self.gate is None or self.dry_run:
             self._emit(records, deliver)
 
     def _emit(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
@@ -136,6 +136,8 @@ class Producer:
         return path
 
     def _release(self, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        if self.dry_run:  # already written
+            return
         for path in self._held:
             if path is not None:
                 self._emit(pl.read_parquet(path), deliver)
@@ -143,6 +145,10 @@ class Producer:
 
     def _withhold(self, partitions: Iterable[pl.DataFrame], reason: str) -> None:
         """The held records' rows to failed.csv as not sent (the partitions are read again for their columns)."""
+        if self._payloads is not None:  # a dry run's bodies: a real run would send none of them
+            self._payloads.close()
+            self._payloads = None
+            self.report.path("payloads.jsonl").unlink()
         for frame, path in zip(partitions, self._held, strict=True):
             if path is None:
                 continue
@@ -154,6 +160,8 @@ class Producer:
             rows = frame.join(reasons.select(RID_COL), on=RID_COL, how="semi")
             self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
             self.counts.rows_withheld += rids.len()
+            if self.dry_run:  # counted as would-be-accepted when written
+                self.counts.rows_settled -= rids.len()
 
 
 def _rows(records: pl.DataFrame) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
+import orjson
 import pytest
 
 from importer.budget import Budget, judge
@@ -91,9 +92,10 @@ def test_budget_parsing_and_the_sentence():
     assert judge(Budget.parse("5"), 0, 0).stopped is None  # an empty file stops nothing
 
 
+@pytest.mark.parametrize("dry_run", [False, True], ids=["sent", "dry-run"])
 @pytest.mark.parametrize(("budget", "stopped"), [("10%", True), ("20%", False)])
 def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandbox, tmp_path, monkeypatch,
-                                                                           budget, stopped):
+                                                                           budget, stopped, dry_run):
     """Partitions are prepared one by one; nothing may go out before the last one is validated, whichever
     partition the bad rows are in. Held records live in a private temporary folder, removed at the end."""
     temp = tmp_path / "tmp"
@@ -102,7 +104,8 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
     good = [[f"ok{i}@example.com", "Ok"] for i in range(170)]
     bad = [[f"broken-{i}", "Bad"] for i in range(30)]  # 15 %, all at the end of the file
     source = write_csv(tmp_path / "export.csv", HEADER, good + bad)
-    run = RunOptions(report_dir=tmp_path / "r", progress=False, partitions=4, max_rejects=Budget.parse(budget))
+    run = RunOptions(report_dir=tmp_path / "r", progress=False, partitions=4, max_rejects=Budget.parse(budget),
+                     dry_run=dry_run)
     summary = import_customers([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
                                CustomerOptions(), run).summary
     assert_accounted(summary)
@@ -112,7 +115,12 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
         assert (summary["rows_failed"], summary["rows_accepted"]) == (170, 0)
         failed = (tmp_path / "r" / "failed.csv").read_text(encoding="utf-8").splitlines()
         assert len(failed) == 171 and all("not sent: error budget: 30 of 200 rows rejected" in f for f in failed[1:])
+        assert not (tmp_path / "r" / "payloads.jsonl").exists()
     else:
         assert summary["exit_code"] == 1 and summary["rows_accepted"] == 170
-        assert sandbox.store.counts().customers == 170
+        if dry_run:
+            bodies = (tmp_path / "r" / "payloads.jsonl").read_text(encoding="utf-8").splitlines()
+            assert sum(len(orjson.loads(body)["data"]) for body in bodies) == 170
+        else:
+            assert sandbox.store.counts().customers == 170
     assert list(temp.iterdir()) == []  # the spool and the held records are gone
