@@ -9,8 +9,8 @@ Bodies are spliced from record texts per chunk, keeping the records' order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import orjson
 import polars as pl
@@ -59,6 +59,55 @@ def name_value(name: str, value: pl.Expr) -> pl.Expr:
     return pl.when(value.is_not_null()).then(
         pl.concat_str([pl.lit("{" + key("name") + orjson.dumps(name).decode() + "," + key("value")), text(value), pl.lit("}")])
     )
+
+
+@dataclass
+class Absent:
+    """Members that are null in some records: ``"name":null`` is cut from the encoded text, so they are
+    left out exactly as ``member`` leaves them out. ``first`` are those that open an object."""
+
+    names: set[str] = field(default_factory=set)
+    first: set[str] = field(default_factory=set)
+
+    def members(self, frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
+        """The columns of ``frame`` (named as the members) to encode, in order: a member null in every
+        record is left out of the struct (no text to cut), one null in some is noted. One is kept even
+        when all are null, so an object is never without fields (it encodes as ``{}`` then)."""
+        height = frame.height
+        kept = [n for n in names if frame.get_column(n).null_count() < height] or list(names[:1])
+        for position, name in enumerate(kept):
+            if frame.get_column(name).null_count():
+                self.names.add(name)
+                if position == 0:
+                    self.first.add(name)
+        return kept
+
+    def cut(self, encoded: pl.Expr) -> pl.Expr:
+        """``encoded`` without its null members. Safe as plain text replacement: in JSON text ``,"`` and
+        ``{"`` followed by a name only ever open a member (a quote inside a string is escaped as ``\\"``)."""
+        for name in sorted(self.names):
+            encoded = encoded.str.replace_all("," + key(name) + "null", "", literal=True)
+        for name in sorted(self.first):  # after the others: a first member is followed by a value then
+            encoded = (encoded.str.replace_all("{" + key(name) + "null,", "{", literal=True)
+                       .str.replace_all("{" + key(name) + "null}", "{}", literal=True))
+        return encoded
+
+
+def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int], into: str,
+                name: str = "name") -> pl.DataFrame:
+    """``frame`` with ``into``: per row, the list of ``{name, value}`` structs of its non-null cells among
+    ``columns`` (column -> the name to send), in column order; null when it has none."""
+    if not columns:
+        return frame.with_columns(pl.lit(None).alias(into))
+    names = pl.Series(list(columns.values()))
+    long = (
+        frame.select(index, *columns)
+        .unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
+        .drop_nulls("value")
+        .select(index, pl.col("_column").replace_strict(list(columns), names).alias(name), "value")
+    )
+    lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
+    return frame.join(lists, on=index, how="left", maintain_order="left")
 
 
 @dataclass(frozen=True)
