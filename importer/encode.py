@@ -119,10 +119,13 @@ class Chunk:
 
     index: int
     frame: pl.DataFrame
-    joined: str | None = None  # the records' JSON texts joined by "," (None: join when needed)
+    joined: bytes | None = None  # the records' JSON texts joined by ",", UTF-8 (None: join when needed)
+    row_count: int | None = None  # the input rows of its records (None: count when needed)
 
     def body(self, envelope: dict[str, str]) -> bytes:
-        joined = self.joined if self.joined is not None else self.frame.get_column(JSON_COL).str.join(",").item()
+        joined = self.joined
+        if joined is None:
+            joined = self.frame.get_column(JSON_COL).str.join(",").cast(pl.Binary).item()
         return make_body(envelope, joined)
 
     @property
@@ -141,6 +144,8 @@ class Chunk:
 
     @property
     def rows(self) -> int:
+        if self.row_count is not None:
+            return self.row_count
         return int(self.frame.get_column(RID_COL).list.len().sum())
 
     def __len__(self) -> int:
@@ -159,10 +164,10 @@ def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
     return Chunk(index, frame)
 
 
-def make_body(envelope: dict[str, str], joined: str) -> bytes:
-    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,``."""
+def make_body(envelope: dict[str, str], joined: bytes) -> bytes:
+    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,`` (UTF-8)."""
     head = orjson.dumps(envelope)[:-1]
-    return b"".join((head, b',"data":[', joined.encode(), b"]}"))
+    return b"".join((head, b',"data":[', joined, b"]}"))
 
 
 def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
@@ -173,15 +178,15 @@ def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
 
 def chunks(records: pl.DataFrame, chunk_size: int, first_index: int = 0) -> Iterator[Chunk]:
     """Split a frame of records into chunks of ``chunk_size``, numbered from ``first_index``; the texts of
-    each chunk are joined by polars, not record by record in Python."""
+    each chunk are joined by polars, not record by record in Python, and kept as UTF-8 bytes (a Python
+    ``str`` of text with an emoji takes four bytes per character)."""
     records = as_row_lists(records)
-    joined = (
-        records.select(pl.col(JSON_COL))
+    per_chunk = (
+        records.select(JSON_COL, pl.col(RID_COL).list.len().alias("_rows"))
         .with_row_index("_pos")
         .group_by(pl.col("_pos") // chunk_size, maintain_order=True)
-        .agg(pl.col(JSON_COL).str.join(","))
-        .get_column(JSON_COL)
-        .to_list()
+        .agg(pl.col(JSON_COL).str.join(",").cast(pl.Binary), pl.col("_rows").sum())
     )
-    for number, text in enumerate(joined):
-        yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text)
+    for number, (text, rows) in enumerate(zip(per_chunk.get_column(JSON_COL).to_list(),
+                                              per_chunk.get_column("_rows").to_list(), strict=True)):
+        yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text, int(rows))
