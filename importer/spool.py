@@ -31,7 +31,8 @@ from importer.report import make_private_dir
 
 PART_COL = "_part"
 PARTITION_BYTES = 16 << 20  # of input text per partition (about 70k order lines of a typical export)
-FLUSH_ROWS = 200_000  # rows held before the partitions' buffers are written out
+FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
+FLUSH_BYTES = 96 << 20  # few flushes make few, large files: a 10M-line input ~3,000 files, not ~7,500
 _SEED = 0x5EED
 
 
@@ -77,6 +78,7 @@ class Spool:
         self.other_shards = 0  # rows left to the other shards
         self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
         self._buffered = 0
+        self._buffered_bytes = 0
         self._flushes = 0
         self._dir: Path | None = None
 
@@ -95,7 +97,8 @@ class Spool:
         for (part,), rows in tagged.partition_by(PART_COL, as_dict=True, include_key=False).items():
             self._buffers[int(part)].append(rows)
         self._buffered += batch.height
-        if self._buffered >= FLUSH_ROWS:
+        self._buffered_bytes += batch.estimated_size()
+        if self._buffered >= FLUSH_ROWS or self._buffered_bytes >= FLUSH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -105,12 +108,16 @@ class Spool:
             if frames:
                 target = self._dir / f"{part:05d}"
                 target.mkdir(exist_ok=True)
-                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4")
+                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4",
+                                              statistics=False)
         self._buffers = [[] for _ in range(self.partitions)]
-        self._buffered, self._flushes = 0, self._flushes + 1
+        self._buffered, self._buffered_bytes, self._flushes = 0, 0, self._flushes + 1
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        """The partitions that hold rows, one frame each, rows in input order."""
+        """The partitions that hold rows, one frame each, rows in input order. Rows still buffered are
+        written out first: the second pass then holds one partition at a time, not the last flush's worth."""
+        if self.partitions > 1 and self._buffered:
+            self._flush()
         for part in range(self.partitions):
             frame = self._partition(part)
             if frame is not None:
