@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from importer import customers, encode, orders
+from importer.ahead import ahead
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
@@ -207,9 +208,10 @@ def _run(
 
 
 def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) -> list[tuple[int, str]]:
-    """First pass: every batch into the spool; where each file's rows start (by row id)."""
+    """First pass: every batch into the spool; where each file's rows start (by row id). The next batch
+    is read while this one is spooled."""
     starts: list[tuple[int, str]] = []
-    for batch in batches:
+    for batch in ahead(batches, name="ecdp-read"):
         if batch.height and (not starts or batch.item(0, FILE_COL) != starts[-1][1]):
             starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
         spool.add(batch, resource.key(batch.columns))
