@@ -1,12 +1,11 @@
 """Run an iterator a step ahead of its consumer, in a thread: the two overlap on two cores.
 
-A run's stages are polars work that releases the GIL (parsing CSV, hashing and writing partitions,
-normalising, validating, encoding), so reading the next batch while the current one is spooled, or
-preparing the next partition while the current one's chunks are written, uses the machine's second
-core. ``ahead`` keeps at most ``depth`` items waiting, so memory grows by that many items, not with
-the input. Items come in their order; an exception raised by the iterator is raised to the consumer
-where the iterator raised it (after the items before it). When the consumer stops early (an error of
-its own, a break), the thread is told to stop and is waited for, and the iterator is closed in it.
+The first pass uses it: parsing the next piece of CSV (polars, which releases the GIL) while the
+current batch is hashed into partitions and written out. ``ahead`` makes an item only when fewer
+than ``depth`` are made and not yet taken, so memory grows by that many items, not with the input.
+Items come in their order; an exception raised by the iterator is raised to the consumer where the
+iterator raised it (after the items before it). When the consumer stops early (an error of its own,
+a break), the thread is told to stop and is waited for, and the iterator is closed in it.
 """
 
 from __future__ import annotations

@@ -136,17 +136,18 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
     """Canonical columns, normalised as documented; values it cannot interpret are left as written."""
     present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])
     missing = [pl.lit(None, dtype=pl.String).alias(f) for f in CUSTOMER_FIELDS if f not in present.columns]
-    return (
+    rows = (
         present.with_columns(missing)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
         .with_columns(
             normalise.email(pl.col("email")),
             normalise.phone(pl.col("phone")),
             normalise.spelling(pl.col("gender"), GENDERS),
-            normalise.api_datetime(pl.col("dateOfBirth")),
             *[normalise.spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
         )
     )
+    # Birth dates repeat (a few tens of thousands of days): each is parsed once.
+    return normalise.per_value(rows, "dateOfBirth", normalise.api_datetime)
 
 
 def record_json(columns: CustomerColumns) -> pl.Expr:
