@@ -150,24 +150,19 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
     return normalise.per_value(rows, "dateOfBirth", normalise.api_datetime)
 
 
-def record_json(columns: CustomerColumns) -> pl.Expr:
-    """The customer object of POST /customers, as JSON text, leaving out absent fields."""
-    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
-    consents = encode.array(
-        [
-            pl.when(pl.col(c).is_not_null()).then(
-                pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")])
-            )
-            for c, consent_id in columns.consents.items()
-        ]
+def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> pl.DataFrame:
+    """The customer objects of POST /customers as JSON text (``_json``), leaving out absent fields;
+    ``_key`` is the matched field. Each object is a typed struct encoded by polars in one pass, its
+    absent members then cut from the text (``encode.Absent``)."""
+    absent = encode.Absent()
+    values = encode.name_values(rows, RID_COL, columns.attributes, "customAttributes")
+    values = encode.name_values(values, RID_COL, columns.consents, "_consents", name="id")
+    values = values.with_columns(
+        pl.when(pl.col("_consents").is_not_null()).then(pl.struct(pl.col("_consents").alias("consents"))).alias("consentsData")
     )
-    return encode.obj(
-        [
-            *[encode.member(f, encode.text(pl.col(f))) for f in CUSTOMER_FIELDS],
-            encode.member("customAttributes", attributes),
-            encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
-        ]
-    )
+    customer = pl.struct(absent.members(values, [*CUSTOMER_FIELDS, "customAttributes", "consentsData"]))
+    return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(encode.JSON_COL),
+                         pl.col(match_field).alias(KEY_COL))
 
 
 def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
@@ -186,8 +181,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
-    records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL), pl.col(match_field).alias(KEY_COL))
-    return Prepared(records, combine([invalid, repeated]), ignored=columns.ignored)
+    return Prepared(records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored)
 
 
 def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:

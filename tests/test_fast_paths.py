@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from importer import encode, normalise, orders
+from importer import customers, encode, normalise, orders
 from importer.orders import HAS_PRODUCT, LINE
 from importer.read import _NEUTRALISED, FILE_COL, RID_COL, ROW_COL, _undo_neutralisation, read_file
 from importer.validate import KEY_COL
@@ -174,3 +174,58 @@ def test_json_numbers_are_rendered_as_polars_renders_them_as_text():
     frame = pl.DataFrame({"v": values})
     encoded = frame.select(pl.struct("v").struct.json_encode().str.slice(len('{"v":')).str.strip_suffix("}"))
     assert encoded.to_series().to_list() == frame.select(pl.col("v").cast(pl.String)).to_series().to_list()
+
+
+# -- customer records ---------------------------------------------------------------------------------
+
+def _reference_customer_json(columns: Any) -> pl.Expr:
+    """The customer builder before structs: every member encoded on its own and joined as text."""
+    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
+    consents = encode.array([
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")]))
+        for c, consent_id in columns.consents.items()
+    ])
+    return encode.obj([
+        *[encode.member(f, encode.text(pl.col(f))) for f in customers.CUSTOMER_FIELDS],
+        encode.member("customAttributes", attributes),
+        encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
+    ])
+
+
+def _tricky_customers(rows: int, seed: int) -> pl.DataFrame:
+    import random
+
+    rnd = random.Random(seed)
+    pick = lambda values: [rnd.choice(values) for _ in range(rows)]  # noqa: E731
+    frame = {
+        "email": pick(["a@b.c", "Q@X.Y", None]), "phone": pick(["+48 600 100 200", None]), "crmId": pick(TRICKY),
+        "visitorId": pick([None, "v1"]), "firstName": pick(TRICKY), "lastName": pick(TRICKY),
+        "dateOfBirth": pick(["1990-05-17", None, "1990-05-17T08:30:00+02:00"]), "gender": pick(["male", None]),
+        "attr.tier": pick(TRICKY), "attr.note": pick([None, None, "x"]), "consent.1": pick(["true", None]),
+        "consent.-7": pick(["False", None, None]),
+    }
+    return pl.DataFrame(frame, schema=dict.fromkeys(frame, pl.String)).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("drop", [[], ["email", "attr.tier", "attr.note"], ["consent.1", "consent.-7", "visitorId"]],
+                         ids=["all-columns", "no-attributes", "no-consents"])
+def test_customer_records_are_byte_identical_to_the_per_member_builder(seed, drop):
+    frame = _tricky_customers(500, seed).drop(drop)
+    columns = customers.plan_columns(frame.columns, "phone")
+    rows = customers.normalise_rows(frame, columns)
+    new = customers.records(rows, columns, "phone")
+    old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL), pl.col("phone").alias(KEY_COL))
+    assert new.equals(old)
+
+
+def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
+    for path in [Path("sample_data/customers.csv"), Path("sample_data/customers_loyalty.csv")]:
+        frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
+        columns = customers.plan_columns(frame.columns, "email")
+        rows = customers.normalise_rows(frame, columns)
+        old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL),
+                          pl.col("email").alias(KEY_COL))
+        assert customers.records(rows, columns, "email").equals(old)
