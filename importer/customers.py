@@ -27,7 +27,9 @@ from importer.platform import CUSTOMER_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
+from importer.validate import (
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable_rows, schema_reasons,
+)
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -158,7 +160,8 @@ def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> p
     values = encode.name_values(rows, RID_COL, columns.attributes, "customAttributes")
     values = encode.name_values(values, RID_COL, columns.consents, "_consents", name="id")
     values = values.with_columns(
-        pl.when(pl.col("_consents").is_not_null()).then(pl.struct(pl.col("_consents").alias("consents"))).alias("consentsData")
+        pl.when(pl.col("_consents").is_not_null()).then(pl.struct(pl.col("_consents").alias("consents")))
+        .alias("consentsData")
     )
     customer = pl.struct(absent.members(values, [*CUSTOMER_FIELDS, "customAttributes", "consentsData"]))
     return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(encode.JSON_COL),
@@ -174,7 +177,7 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
-    checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
+    checked = readable_rows(rows, frame)
     attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
     platform = preflight_check(checked, [attributes], columns.consents, options.platform)
     invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])

@@ -28,7 +28,9 @@ from importer.nested import flatten_orders
 from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
-from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, schema_reasons
+from importer.validate import (
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable_rows, schema_reasons,
+)
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
@@ -163,7 +165,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
     lines = normalise_lines(flat, columns)
-    checked = lines.join(readable(flat).select(RID_COL).unique(), on=RID_COL, how="semi")
+    checked = readable_rows(lines, flat)
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
@@ -276,7 +278,8 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     products = lines.filter(pl.col(HAS_PRODUCT)).select(
         pl.col("id").alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
         number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
-        integer("product.returned").alias("returned"), *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
+        integer("product.returned").alias("returned"),
+        *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
         *columns.product_attributes,
     )
     products = encode.name_values(products, LINE, columns.product_attributes, "productAttributes")
@@ -287,7 +290,8 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
               left_on="id", right_on=ORDER_KEY, how="left", maintain_order="left")
     )
     values = orders.join(per_order, on="id", maintain_order="left").select(
-        RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"), "status", "currency",
+        RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
+        "status", "currency",
         number("totalValue"), number("returnsValue"),
         *[pl.col(f"customer.{f}").alias(f) for f in CUSTOMER_MEMBERS],
         "products", *columns.order_attributes,

@@ -59,6 +59,14 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col(UNREADABLE_COL).is_null()) if UNREADABLE_COL in frame.columns else frame
 
 
+def readable_rows(rows: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (derived from ``frame``, by ``_rid``) without those of ``frame``'s unreadable rows; when
+    the reader could parse every row, ``rows`` as they are (no join)."""
+    if UNREADABLE_COL not in frame.columns:
+        return rows
+    return rows.join(readable(frame).select(RID_COL).unique(), on=RID_COL, how="semi")
+
+
 def reasons_of(items: Sequence[tuple[list[int], str, str]]) -> pl.DataFrame:
     """A reasons frame from (row ids, field, error) items: one row per input row of each item."""
     return pl.DataFrame(
