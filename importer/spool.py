@@ -30,9 +30,9 @@ from importer.read import RID_COL
 from importer.report import make_private_dir
 
 PART_COL = "_part"
-PARTITION_BYTES = 16 << 20  # of input text per partition (about 70k order lines of a typical export)
+PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; two are prepared at once)
 FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
-FLUSH_BYTES = 96 << 20  # few flushes make few, large files: a 10M-line input ~3,000 files, not ~7,500
+FLUSH_BYTES = 128 << 20  # few flushes make few, large files
 _SEED = 0x5EED
 
 
