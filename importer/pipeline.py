@@ -36,7 +36,7 @@ from importer.report import Report, new_run_id, report_table
 from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.spool import Shard, Spool, partitions_for
+from importer.spool import Shard, Spool, flush_bytes_for, partitions_for
 from importer.validate import KEY_COL, STAGE_COL, Prepared, reasons_of
 
 Warn = Callable[[str], None]
@@ -139,7 +139,9 @@ def _run(
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
     inputs = open_inputs(resource.command, paths, run, warn)
-    spool = Spool(run.partitions or partitions_for(list(inputs.files)), Shard.parse(run.shard) if run.shard else None)
+    files = list(inputs.files)
+    spool = Spool(run.partitions or partitions_for(files), Shard.parse(run.shard) if run.shard else None,
+                  flush_bytes_for(files))
     target = target_of(api)
     report: Report | None = None
     try:
