@@ -1,10 +1,13 @@
 """Build JSON records and request bodies with polars expressions: no Python object per row.
 
-A record is assembled as text by expressions: ``member("email", text(col))`` is ``"email":"..."`` or
-null when the cell is absent, and ``obj``/``array`` join the non-null members, so absent fields are
-left out of the JSON rather than sent as ``null`` or ``""``. String escaping is polars' own JSON
-encoder (``struct.json_encode``), so control characters, quotes and any unicode are encoded exactly.
-Bodies are spliced from record texts per chunk, keeping the records' order.
+Records of the imports are typed structs encoded by polars' JSON encoder in one pass
+(``struct.json_encode``: control characters, quotes and any unicode escaped exactly, numbers as polars
+renders them as text); ``Absent`` then cuts the members that are null in a record from its text, so
+absent fields are left out rather than sent as ``null`` or ``""``, and ``name_values`` makes the
+``[{name, value}]`` lists of attributes. For small records built field by field (the order operations)
+``member("email", text(col))`` is ``"email":"..."`` or null when the cell is absent, and
+``obj``/``array`` join the non-null members. Bodies are spliced from record texts per chunk, keeping the
+records' order.
 """
 
 from __future__ import annotations

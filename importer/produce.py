@@ -1,4 +1,4 @@
-"""The second pass of a run: prepare one partition at a time and hand its records on as chunks.
+"""The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
 
 For each partition of the spool (see ``importer.spool``): the resource's ``prepare`` validates and
 builds records; the rows it rejects go to the report at once (so rejects are written as the run goes,
