@@ -55,16 +55,17 @@ class Producer:
     payloads: IO[bytes] | None = None  # dry run: request bodies go here
     counts: Counts = field(default_factory=Counts)
     unsent: list[encode.Chunk] = field(default_factory=list)
-    workers: int = PREPARE_WORKERS
+    workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
 
     def run(self, partitions: Any, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
         two partitions use both cores), and each is settled (counted, reported, chunked) in turn."""
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="ecdp-prepare") as pool:
+        workers = self.workers or PREPARE_WORKERS
+        with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
             pending: deque[tuple[pl.DataFrame, Future[Prepared]]] = deque()
             for frame in partitions:
                 pending.append((frame, pool.submit(self.prepare, mapped(frame))))
-                if len(pending) >= self.workers:
+                if len(pending) >= workers:
                     self._settle_first(pending, deliver)
             while pending:
                 self._settle_first(pending, deliver)
