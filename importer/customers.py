@@ -28,7 +28,7 @@ from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.settings import CustomerOptions
 from importer.validate import (
-    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, require_flat, schema_reasons,
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable_rows, require_flat, schema_reasons,
 )
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
@@ -138,37 +138,34 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
     """Canonical columns, normalised as documented; values it cannot interpret are left as written."""
     present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])
     missing = [pl.lit(None, dtype=pl.String).alias(f) for f in CUSTOMER_FIELDS if f not in present.columns]
-    return (
+    rows = (
         present.with_columns(missing)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
         .with_columns(
             normalise.email(pl.col("email")),
             normalise.phone(pl.col("phone")),
             normalise.spelling(pl.col("gender"), GENDERS),
-            normalise.api_datetime(pl.col("dateOfBirth")),
             *[normalise.spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
         )
     )
+    # Birth dates repeat (a few tens of thousands of days): each is parsed once.
+    return normalise.per_value(rows, "dateOfBirth", normalise.api_datetime)
 
 
-def record_json(columns: CustomerColumns) -> pl.Expr:
-    """The customer object of POST /customers, as JSON text, leaving out absent fields."""
-    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
-    consents = encode.array(
-        [
-            pl.when(pl.col(c).is_not_null()).then(
-                pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")])
-            )
-            for c, consent_id in columns.consents.items()
-        ]
+def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> pl.DataFrame:
+    """The customer objects of POST /customers as JSON text (``_json``), leaving out absent fields;
+    ``_key`` is the matched field. Each object is a typed struct encoded by polars in one pass, its
+    absent members then cut from the text (``encode.Absent``)."""
+    absent = encode.Absent()
+    values = encode.name_values(rows, RID_COL, columns.attributes, "customAttributes")
+    values = encode.name_values(values, RID_COL, columns.consents, "_consents", name="id")
+    values = values.with_columns(
+        pl.when(pl.col("_consents").is_not_null()).then(pl.struct(pl.col("_consents").alias("consents")))
+        .alias("consentsData")
     )
-    return encode.obj(
-        [
-            *[encode.member(f, encode.text(pl.col(f))) for f in CUSTOMER_FIELDS],
-            encode.member("customAttributes", attributes),
-            encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
-        ]
-    )
+    customer = pl.struct(absent.members(values, [*CUSTOMER_FIELDS, "customAttributes", "consentsData"]))
+    return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(encode.JSON_COL),
+                         pl.col(match_field).alias(KEY_COL))
 
 
 def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
@@ -181,15 +178,14 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
         match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
     )
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
-    checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
+    checked = readable_rows(rows, frame)
     attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
     platform = preflight_check(checked, [attributes], columns.consents, options.platform)
     invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
-    records = valid.select(RID_COL, record_json(columns).alias(encode.JSON_COL), pl.col(match_field).alias(KEY_COL))
-    return Prepared(records, combine([invalid, repeated]), ignored=columns.ignored)
+    return Prepared(records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored)
 
 
 def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:

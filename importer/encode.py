@@ -1,16 +1,19 @@
 """Build JSON records and request bodies with polars expressions: no Python object per row.
 
-A record is assembled as text by expressions: ``member("email", text(col))`` is ``"email":"..."`` or
-null when the cell is absent, and ``obj``/``array`` join the non-null members, so absent fields are
-left out of the JSON rather than sent as ``null`` or ``""``. String escaping is polars' own JSON
-encoder (``struct.json_encode``), so control characters, quotes and any unicode are encoded exactly.
-Bodies are spliced from record texts per chunk, keeping the records' order.
+Records of the imports are typed structs encoded by polars' JSON encoder in one pass
+(``struct.json_encode``: control characters, quotes and any unicode escaped exactly, numbers as polars
+renders them as text); ``Absent`` then cuts the members that are null in a record from its text, so
+absent fields are left out rather than sent as ``null`` or ``""``, and ``name_values`` makes the
+``[{name, value}]`` lists of attributes. For small records built field by field (the order operations)
+``member("email", text(col))`` is ``"email":"..."`` or null when the cell is absent, and
+``obj``/``array`` join the non-null members. Bodies are spliced from record texts per chunk, keeping the
+records' order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import orjson
 import polars as pl
@@ -61,6 +64,55 @@ def name_value(name: str, value: pl.Expr) -> pl.Expr:
     )
 
 
+@dataclass
+class Absent:
+    """Members that are null in some records: ``"name":null`` is cut from the encoded text, so they are
+    left out exactly as ``member`` leaves them out. ``first`` are those that open an object."""
+
+    names: set[str] = field(default_factory=set)
+    first: set[str] = field(default_factory=set)
+
+    def members(self, frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
+        """The columns of ``frame`` (named as the members) to encode, in order: a member null in every
+        record is left out of the struct (no text to cut), one null in some is noted. One is kept even
+        when all are null, so an object is never without fields (it encodes as ``{}`` then)."""
+        height = frame.height
+        kept = [n for n in names if frame.get_column(n).null_count() < height] or list(names[:1])
+        for position, name in enumerate(kept):
+            if frame.get_column(name).null_count():
+                self.names.add(name)
+                if position == 0:
+                    self.first.add(name)
+        return kept
+
+    def cut(self, encoded: pl.Expr) -> pl.Expr:
+        """``encoded`` without its null members. Safe as plain text replacement: in JSON text ``,"`` and
+        ``{"`` followed by a name only ever open a member (a quote inside a string is escaped as ``\\"``)."""
+        for name in sorted(self.names):
+            encoded = encoded.str.replace_all("," + key(name) + "null", "", literal=True)
+        for name in sorted(self.first):  # after the others: a first member is followed by a value then
+            encoded = (encoded.str.replace_all("{" + key(name) + "null,", "{", literal=True)
+                       .str.replace_all("{" + key(name) + "null}", "{}", literal=True))
+        return encoded
+
+
+def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int], into: str,
+                name: str = "name") -> pl.DataFrame:
+    """``frame`` with ``into``: per row, the list of ``{name, value}`` structs of its non-null cells among
+    ``columns`` (column -> the name to send), in column order; null when it has none."""
+    if not columns:
+        return frame.with_columns(pl.lit(None).alias(into))
+    names = pl.Series(list(columns.values()))
+    long = (
+        frame.select(index, *columns)
+        .unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
+        .drop_nulls("value")
+        .select(index, pl.col("_column").replace_strict(list(columns), names).alias(name), "value")
+    )
+    lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
+    return frame.join(lists, on=index, how="left", maintain_order="left")
+
+
 @dataclass(frozen=True)
 class Chunk:
     """Records to send together: a slice of a records frame (``_json``, ``_rid`` as the list of input rows
@@ -70,10 +122,13 @@ class Chunk:
 
     index: int
     frame: pl.DataFrame
-    joined: str | None = None  # the records' JSON texts joined by "," (None: join when needed)
+    joined: bytes | None = None  # the records' JSON texts joined by ",", UTF-8 (None: join when needed)
+    row_count: int | None = None  # the input rows of its records (None: count when needed)
 
     def body(self, envelope: dict[str, str]) -> bytes:
-        joined = self.joined if self.joined is not None else self.frame.get_column(JSON_COL).str.join(",").item()
+        joined = self.joined
+        if joined is None:
+            joined = self.frame.get_column(JSON_COL).str.join(",").cast(pl.Binary).item()
         return make_body(envelope, joined)
 
     @property
@@ -92,6 +147,8 @@ class Chunk:
 
     @property
     def rows(self) -> int:
+        if self.row_count is not None:
+            return self.row_count
         return int(self.frame.get_column(RID_COL).list.len().sum())
 
     def __len__(self) -> int:
@@ -110,10 +167,10 @@ def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
     return Chunk(index, frame)
 
 
-def make_body(envelope: dict[str, str], joined: str) -> bytes:
-    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,``."""
+def make_body(envelope: dict[str, str], joined: bytes) -> bytes:
+    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,`` (UTF-8)."""
     head = orjson.dumps(envelope)[:-1]
-    return b"".join((head, b',"data":[', joined.encode(), b"]}"))
+    return b"".join((head, b',"data":[', joined, b"]}"))
 
 
 def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
@@ -124,15 +181,15 @@ def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
 
 def chunks(records: pl.DataFrame, chunk_size: int, first_index: int = 0) -> Iterator[Chunk]:
     """Split a frame of records into chunks of ``chunk_size``, numbered from ``first_index``; the texts of
-    each chunk are joined by polars, not record by record in Python."""
+    each chunk are joined by polars, not record by record in Python, and kept as UTF-8 bytes (a Python
+    ``str`` of text with an emoji takes four bytes per character)."""
     records = as_row_lists(records)
-    joined = (
-        records.select(pl.col(JSON_COL))
+    per_chunk = (
+        records.select(JSON_COL, pl.col(RID_COL).list.len().alias("_rows"))
         .with_row_index("_pos")
         .group_by(pl.col("_pos") // chunk_size, maintain_order=True)
-        .agg(pl.col(JSON_COL).str.join(","))
-        .get_column(JSON_COL)
-        .to_list()
+        .agg(pl.col(JSON_COL).str.join(",").cast(pl.Binary), pl.col("_rows").sum())
     )
-    for number, text in enumerate(joined):
-        yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text)
+    for number, (text, rows) in enumerate(zip(per_chunk.get_column(JSON_COL).to_list(),
+                                              per_chunk.get_column("_rows").to_list(), strict=True)):
+        yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text, int(rows))

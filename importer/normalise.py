@@ -19,8 +19,7 @@ API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     """Trimmed; an empty or blank cell is null ("absent")."""
-    stripped = expr.cast(pl.String).str.strip_chars()
-    return pl.when(stripped != "").then(stripped)
+    return expr.cast(pl.String).str.strip_chars().replace("", None)
 
 
 def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
@@ -59,7 +58,7 @@ def instant(expr: pl.Expr) -> pl.Expr:
     A date-time without an offset is taken as UTC; a date alone is midnight UTC. Null when unparsable.
     """
     iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
-    with_offset = [
+    first, *with_offset = [
         iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
         for fmt in ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z")
     ]
@@ -68,7 +67,9 @@ def instant(expr: pl.Expr) -> pl.Expr:
         for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
     ]
     date_only = iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.coalesce([*with_offset, *naive, date_only])
+    # The first format that parses wins. Written as a ``when`` for speed: polars skips a branch that no
+    # row takes, so when every value has the usual form the other five formats are never tried.
+    return pl.when(first.is_not_null()).then(first).otherwise(pl.coalesce([*with_offset, *naive, date_only]))
 
 
 def api_datetime(expr: pl.Expr) -> pl.Expr:

@@ -29,7 +29,7 @@ from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
 from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.validate import (
-    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable, require_flat, schema_reasons,
+    ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, pre_rejected, readable_rows, require_flat, schema_reasons,
 )
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import (
@@ -48,7 +48,10 @@ from schemas.orders import (
 ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
 CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
 ORDER_MODES = ("Add", "AddOrReplace", "Replace")
-HAS_PRODUCT, LINE, DISAGREE = "_has_product", "_line", "_disagree"
+HAS_PRODUCT, LINE, DISAGREE, ORDER_KEY = "_has_product", "_line", "_disagree", "_order"
+ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
+CUSTOMER_MEMBERS = ("email", "phone", "crmId")
+PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
 
 if TYPE_CHECKING:
     from importer.platform import PlatformSettings
@@ -163,7 +166,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     columns = plan_columns(flat.columns, options.customer_field)
     require_flat(flat, list(columns.rename))
     lines = normalise_lines(flat, columns)
-    checked = lines.join(readable(flat).select(RID_COL).unique(), on=RID_COL, how="semi")
+    checked = readable_rows(lines, flat)
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
@@ -264,39 +267,40 @@ def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.D
 
 
 def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
-    """One JSON record per order, products in input order; ``_rid`` lists the order's input rows."""
-    text = lambda name: encode.text(pl.col(name))  # noqa: E731
-    product = encode.obj([
-        encode.member("id", text("product.id")),
-        encode.member("name", text("product.name")),
-        encode.member("price", normalise.json_number(pl.col("product.price"))),
-        encode.member("quantity", normalise.json_integer(pl.col("product.quantity"))),
-        encode.member("returned", normalise.json_integer(pl.col("product.returned"))),
-        *[encode.member(f, text(f"product.{f}")) for f in ("url", "imageUrl", "category")],
-        encode.member("productAttributes", encode.array(
-            [encode.name_value(name, pl.col(c)) for c, name in columns.product_attributes.items()])),
-    ])
-    products = (
-        lines.sort(LINE)
-        .group_by("id", maintain_order=True)
-        .agg(product.filter(pl.col(HAS_PRODUCT)).str.join(",").alias("_products_json"),
-             pl.col(RID_COL).unique(maintain_order=True))
+    """One JSON record per order, products in input order; ``_rid`` lists the order's input rows.
+
+    Products and orders are typed structs and each order is encoded by polars in one pass
+    (``struct.json_encode``: strings escaped, numbers as polars renders them); members a record lacks are
+    then cut from its text (``encode.Absent``), so they are left out, never sent as null."""
+    absent = encode.Absent()
+    integer = lambda name: pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)  # noqa: E731
+    number = lambda name: pl.col(name).cast(pl.Float64, strict=False)  # noqa: E731
+    lines = lines.sort(LINE)
+    products = lines.filter(pl.col(HAS_PRODUCT)).select(
+        pl.col("id").alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
+        number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
+        integer("product.returned").alias("returned"),
+        *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
+        *columns.product_attributes,
     )
-    order = encode.obj([
-        encode.member("id", text("id")),
-        encode.member("date", text("date")),
-        encode.member("timeZone", encode.text(pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE))),
-        encode.member("websiteId", normalise.json_integer(pl.col("websiteId"))),
-        encode.member("status", text("status")),
-        encode.member("currency", text("currency")),
-        encode.member("totalValue", normalise.json_number(pl.col("totalValue"))),
-        encode.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
-        encode.member("customer", encode.obj(
-            [encode.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
-        encode.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
-        encode.member("orderAttributes", encode.array(
-            [encode.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
-    ])
-    return orders.join(products, on="id", maintain_order="left").select(
-        RID_COL, order.alias(encode.JSON_COL), pl.col("id").alias(KEY_COL)
+    products = encode.name_values(products, LINE, columns.product_attributes, "productAttributes")
+    product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
+    per_order = (
+        lines.group_by("id", maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
+        .join(products.group_by(ORDER_KEY, maintain_order=True).agg(product.alias("products")),
+              left_on="id", right_on=ORDER_KEY, how="left", maintain_order="left")
     )
+    values = orders.join(per_order, on="id", maintain_order="left").select(
+        RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
+        "status", "currency",
+        number("totalValue"), number("returnsValue"),
+        *[pl.col(f"customer.{f}").alias(f) for f in CUSTOMER_MEMBERS],
+        "products", *columns.order_attributes,
+    )
+    values = values.with_columns(pl.col("products").fill_null(pl.lit([], dtype=values.schema["products"])))
+    values = encode.name_values(values, "id", columns.order_attributes, "orderAttributes")
+    customer = pl.struct(absent.members(values, CUSTOMER_MEMBERS)).alias("customer")
+    order = pl.struct(*absent.members(values, ORDER_MEMBERS), customer,
+                      *absent.members(values, ["products", "orderAttributes"]))
+    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(encode.JSON_COL),
+                         pl.col("id").alias(KEY_COL))

@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from importer import budget, customers, encode, html_report, orders
+from importer.ahead import ahead
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
@@ -36,7 +37,7 @@ from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.runfacts import recording, run_facts
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.spool import Shard, Spool, partitions_for
+from importer.spool import Shard, Spool, flush_bytes_for, partitions_for
 from importer.validate import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Warn = Callable[[str], None]
@@ -140,7 +141,9 @@ def _run(
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
     inputs = open_inputs(resource.command, paths, run, warn)
-    spool = Spool(run.partitions or partitions_for(list(inputs.files)), Shard.parse(run.shard) if run.shard else None)
+    files = list(inputs.files)
+    spool = Spool(run.partitions or partitions_for(files), Shard.parse(run.shard) if run.shard else None,
+                  flush_bytes_for(files))
     target = target_of(api)
     report: Report | None = None
     try:
@@ -220,9 +223,10 @@ def _run(
 
 
 def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) -> list[tuple[int, str]]:
-    """First pass: every batch into the spool; where each file's rows start (by row id)."""
+    """First pass: every batch into the spool; where each file's rows start (by row id). The next batch
+    is read while this one is spooled."""
     starts: list[tuple[int, str]] = []
-    for batch in batches:
+    for batch in ahead(batches, name="ecdp-read"):
         if batch.height and (not starts or batch.item(0, FILE_COL) != starts[-1][1]):
             starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
         spool.add(batch, resource.key(batch.columns))

@@ -1,4 +1,4 @@
-"""The second pass of a run: prepare one partition at a time and hand its records on as chunks.
+"""The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
 
 For each partition of the spool (see ``importer.spool``): the resource's ``prepare`` validates and
 builds records; the rows it rejects go to the report at once (so rejects are written as the run goes,
@@ -11,13 +11,17 @@ With an error budget (``--max-rejects``, see ``importer.budget``) nothing may be
 is validated, so the built records are *held*: written to a private temporary Parquet file per
 partition, and handed on only when the budget allows (``gate``); otherwise their rows go to
 ``failed.csv`` as not sent. Memory stays bounded by one partition either way.
+
+Two partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settled in order.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +34,8 @@ from importer.journal import FINGERPRINT_COL, fingerprints
 from importer.read import RID_COL
 from importer.report import Report, make_private_dir, report_table
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
+
+PREPARE_WORKERS = 2  # partitions prepared at once (half-size partitions, so memory stays as with one)
 
 @dataclass
 class Counts:
@@ -64,6 +70,7 @@ class Producer:
     _payloads: IO[bytes] | None = None
     _held: list[Path | None] = field(default_factory=list)  # per partition: its held records (None: none)
     _hold_dir: Path | None = None
+    workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
 
     def close(self, finished: bool) -> None:
         """Close payloads.jsonl (a finished dry run that may send and built nothing gets an empty one) and
@@ -76,9 +83,18 @@ class Producer:
             shutil.rmtree(self._hold_dir, ignore_errors=True)
 
     def run(self, partitions: Iterable[pl.DataFrame], deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        """Every partition; with a gate, the held records are then handed on, or withheld."""
-        for partition in partitions:
-            self.partition(partition, deliver)
+        """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
+        two partitions use both cores), and each is settled (counted, reported, chunked) in turn. With a
+        gate, the held records are then handed on, or withheld."""
+        workers = self.workers or PREPARE_WORKERS
+        with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
+            pending: deque[tuple[pl.DataFrame, Future[Prepared]]] = deque()
+            for frame in partitions:
+                pending.append((frame, pool.submit(self.prepare, mapped(frame))))
+                if len(pending) >= workers:
+                    self._settle_first(pending, deliver)
+            while pending:
+                self._settle_first(pending, deliver)
         if self.gate is None:
             return
         self.stopped = self.gate(self.counts)
@@ -87,8 +103,16 @@ class Producer:
         else:
             self._withhold(partitions, self.stopped)
 
+    def _settle_first(self, pending: deque[tuple[pl.DataFrame, Future[Prepared]]],
+                      deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        frame, prepared = pending.popleft()
+        self.settle(frame, prepared.result(), deliver)
+
     def partition(self, frame: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        prepared = self.prepare(mapped(frame))
+        self.settle(frame, self.prepare(mapped(frame)), deliver)
+
+    def settle(self, frame: pl.DataFrame, prepared: Prepared, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        """Count and report what ``prepare`` made of the partition ``frame``, and hand on its chunks."""
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
         for name, value in prepared.notes.items():
@@ -124,7 +148,6 @@ class Producer:
                 counts.rows_settled += chunk.rows
             elif deliver is None or not deliver(chunk):
                 self.unsent.append(chunk)
-
 
     def _hold(self, records: pl.DataFrame) -> Path | None:
         if not records.height:

@@ -30,8 +30,12 @@ from importer.read import RID_COL
 from importer.report import make_private_dir
 
 PART_COL = "_part"
-PARTITION_BYTES = 16 << 20  # of input text per partition (about 70k order lines of a typical export)
-FLUSH_ROWS = 200_000  # rows held before the partitions' buffers are written out
+PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; two are prepared at once)
+FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
+FLUSH_BYTES = 128 << 20  # few flushes make few, large files (each file costs ~3 ms however small)
+# Inputs over LARGE_INPUT_BYTES (~4.6M order lines) have a 1 GB budget instead of 700 MB: partitions and
+# flushes this big make 10M lines ~1,500 files instead of ~5,000 and halve the per-partition overhead.
+LARGE_INPUT_BYTES, LARGE_PARTITION_BYTES, LARGE_FLUSH_BYTES = 1 << 30, 16 << 20, 192 << 20
 _SEED = 0x5EED
 
 
@@ -58,25 +62,39 @@ class Shard:
         return bucket == self.number - 1
 
 
-def partitions_for(paths: list[Path]) -> int:
-    """How many partitions the inputs need: one per ``PARTITION_BYTES`` of (uncompressed) text."""
+def input_bytes(paths: list[Path]) -> int:
+    """The inputs' size as text (compressed formats counted six times their size)."""
     size = 0
     for path in paths:
         compressed = path.name.lower().endswith((".gz", ".zip", ".parquet", ".pq", ".xlsx"))
         size += path.stat().st_size * (6 if compressed else 1) if path.is_file() else 0
-    return max(1, -(-size // PARTITION_BYTES))
+    return size
+
+
+def partitions_for(paths: list[Path]) -> int:
+    """How many partitions the inputs need: one per ``PARTITION_BYTES`` of text (``LARGE_PARTITION_BYTES``
+    for large inputs)."""
+    size = input_bytes(paths)
+    return max(1, -(-size // (LARGE_PARTITION_BYTES if size > LARGE_INPUT_BYTES else PARTITION_BYTES)))
+
+
+def flush_bytes_for(paths: list[Path]) -> int:
+    """How many bytes of rows the first pass holds before writing them out."""
+    return LARGE_FLUSH_BYTES if input_bytes(paths) > LARGE_INPUT_BYTES else FLUSH_BYTES
 
 
 class Spool:
     """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
 
-    def __init__(self, partitions: int, shard: Shard | None = None) -> None:
+    def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None) -> None:
         self.partitions = partitions
         self.shard = shard
+        self.flush_bytes = flush_bytes or FLUSH_BYTES
         self.rows = 0  # rows kept (this shard's)
         self.other_shards = 0  # rows left to the other shards
         self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
         self._buffered = 0
+        self._buffered_bytes = 0
         self._flushes = 0
         self._dir: Path | None = None
 
@@ -95,7 +113,8 @@ class Spool:
         for (part,), rows in tagged.partition_by(PART_COL, as_dict=True, include_key=False).items():
             self._buffers[int(part)].append(rows)
         self._buffered += batch.height
-        if self._buffered >= FLUSH_ROWS:
+        self._buffered_bytes += batch.estimated_size()
+        if self._buffered >= FLUSH_ROWS or self._buffered_bytes >= self.flush_bytes:
             self._flush()
 
     def _flush(self) -> None:
@@ -105,12 +124,16 @@ class Spool:
             if frames:
                 target = self._dir / f"{part:05d}"
                 target.mkdir(exist_ok=True)
-                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4")
+                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4",
+                                              statistics=False)
         self._buffers = [[] for _ in range(self.partitions)]
-        self._buffered, self._flushes = 0, self._flushes + 1
+        self._buffered, self._buffered_bytes, self._flushes = 0, 0, self._flushes + 1
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        """The partitions that hold rows, one frame each, rows in input order."""
+        """The partitions that hold rows, one frame each, rows in input order. Rows still buffered are
+        written out first: the second pass then holds one partition at a time, not the last flush's worth."""
+        if self.partitions > 1 and self._buffered:
+            self._flush()
         for part in range(self.partitions):
             frame = self._partition(part)
             if frame is not None:

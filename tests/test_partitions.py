@@ -111,3 +111,19 @@ def test_a_header_only_file_after_a_file_with_rows(tmp_path):
     run = RunOptions(dry_run=True, report_dir=tmp_path / "r", progress=False)
     summary = import_customers([rows, header_only], ApiSettings(), CustomerOptions(), run).summary
     assert (summary["rows_read"], summary["rows_accepted"], summary["exit_code"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("kind", ["orders", "customers"])
+def test_preparing_partitions_in_parallel_changes_nothing(inputs, tmp_path, monkeypatch, kind):
+    """Two workers prepare partitions at once; they are settled in order, so the payloads (bodies and
+    their order), rejected.csv and the counts are exactly those of one worker."""
+    from importer import produce
+
+    name = "orders shuffled" if kind == "orders" else "customers"
+    monkeypatch.setattr(produce, "PREPARE_WORKERS", 1)
+    one = dry_run(kind, inputs[name], tmp_path / "one", partitions=6)
+    monkeypatch.setattr(produce, "PREPARE_WORKERS", 3)
+    three = dry_run(kind, inputs[name], tmp_path / "three", partitions=6)
+    assert {k: one[0].get(k) for k in COUNTS} == {k: three[0].get(k) for k in COUNTS}
+    assert (tmp_path / "one" / "payloads.jsonl").read_bytes() == (tmp_path / "three" / "payloads.jsonl").read_bytes()
+    assert (tmp_path / "one" / "rejected.csv").read_bytes() == (tmp_path / "three" / "rejected.csv").read_bytes()

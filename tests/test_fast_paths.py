@@ -1,0 +1,231 @@
+"""The speed-ups on the hot path give exactly what the plain formulations they replace give.
+
+Each fast path is compared with the straightforward expression it stands for, on values that take
+every branch (and on values that take only the common one, where polars skips the others)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from importer import customers, encode, normalise, orders
+from importer.orders import HAS_PRODUCT, LINE
+from importer.read import _NEUTRALISED, FILE_COL, RID_COL, ROW_COL, _undo_neutralisation, read_file
+from importer.validate import KEY_COL
+from schemas.common import max_length, utf16_units
+
+DATES = [
+    "2024-06-28T05:26:16+01:00", "2024-06-28T05:26:16.5+01:00", "2024-06-28T05:26:16+0100", "2024-06-28T05:26+02:00",
+    "2024-06-28T05:26:16", "2024-06-28 05:26:16", "2024-06-28T05:26", "2024-06-28", "2024-06-28T05:26:16Z",
+    "2024-06-28T05:26:16.123z", "1985-02-30", "yesterday", "", None, "2024-13-01T00:00:00+01:00",
+]
+
+
+def _reference_instant(expr: pl.Expr) -> pl.Expr:
+    iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
+    with_offset = [iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+                   for fmt in ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z")]
+    naive = [iso.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+             for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")]
+    date_only = iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce([*with_offset, *naive, date_only])
+
+
+@pytest.mark.parametrize("values", [DATES, DATES[:1] * 50, DATES[4:5] * 3 + DATES[:1]], ids=["mixed", "usual", "naive"])
+def test_instants_parse_as_the_coalesce_of_every_format(values):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    fast = frame.select(normalise.instant(pl.col("v")), normalise.api_datetime(pl.col("v")).alias("api"))
+    slow = frame.select(_reference_instant(pl.col("v")).alias("v"),
+                        _reference_instant(pl.col("v")).dt.strftime(normalise.API_DATETIME_FORMAT).fill_null(pl.col("v"))
+                        .alias("api"))
+    assert fast.equals(slow)
+
+
+def test_blank_cells_become_null_and_others_are_trimmed():
+    values = ["", " ", "\t", " a ", "a", None, "a b", "\u00a0x\u00a0"]
+    frame = pl.DataFrame({"v": values})
+    stripped = pl.col("v").str.strip_chars()
+    assert frame.select(normalise.blank_to_null(pl.col("v"))).equals(
+        frame.select(pl.when(stripped != "").then(stripped).alias("v")))
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 8])
+def test_max_length_counts_utf16_units_as_before(limit):
+    values = ["", "a", "ab", "abc", "🌸", "a🌸", "🌸🌸", "ąę", "ąęś", "€€€", "🎒ab", "abcd", "x" * 9, None]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    check = max_length(limit)
+    fast = frame.select(check._check_fn(_Data(frame)).collect().to_series())  # type: ignore[attr-defined]
+    slow = frame.select(pl.col("v").is_null() | (utf16_units(pl.col("v")) <= limit))
+    assert fast.to_series().to_list() == slow.to_series().to_list()
+
+
+class _Data:
+    """What pandera hands a polars check: the frame (lazily) and the column's name."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.lazyframe, self.key = frame.lazy(), "v"
+
+
+@pytest.mark.parametrize("values", [["'=1+1", "'abc", "x", None, "'+48 1", "''=x", "'\tz"], ["plain", "cells", None]],
+                         ids=["quoted", "none-quoted"])
+def test_neutralised_cells_are_restored_as_before(values):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    expr = pl.col("v")
+    reference = pl.when(expr.str.contains(_NEUTRALISED)).then(expr.str.slice(1)).otherwise(expr)
+    assert frame.select(_undo_neutralisation(expr)).equals(frame.select(reference))
+
+
+# -- order records: one struct encode per order gives the text the per-member builders gave ----------
+
+def _reference_records(lines: pl.DataFrame, orders: pl.DataFrame, columns: Any) -> pl.DataFrame:
+    """The record builder before structs: every member encoded on its own and joined as text."""
+    text = lambda name: encode.text(pl.col(name))  # noqa: E731
+    product = encode.obj([
+        encode.member("id", text("product.id")), encode.member("name", text("product.name")),
+        encode.member("price", normalise.json_number(pl.col("product.price"))),
+        encode.member("quantity", normalise.json_integer(pl.col("product.quantity"))),
+        encode.member("returned", normalise.json_integer(pl.col("product.returned"))),
+        *[encode.member(f, text(f"product.{f}")) for f in ("url", "imageUrl", "category")],
+        encode.member("productAttributes", encode.array(
+            [encode.name_value(name, pl.col(c)) for c, name in columns.product_attributes.items()])),
+    ])
+    products = (
+        lines.sort(LINE).group_by("id", maintain_order=True)
+        .agg(product.filter(pl.col(HAS_PRODUCT)).str.join(",").alias("_products_json"),
+             pl.col(RID_COL).unique(maintain_order=True))
+    )
+    order = encode.obj([
+        encode.member("id", text("id")), encode.member("date", text("date")),
+        encode.member("timeZone", encode.text(pl.col("timeZone").fill_null("UTC"))),
+        encode.member("websiteId", normalise.json_integer(pl.col("websiteId"))),
+        encode.member("status", text("status")), encode.member("currency", text("currency")),
+        encode.member("totalValue", normalise.json_number(pl.col("totalValue"))),
+        encode.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
+        encode.member("customer", encode.obj([encode.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
+        encode.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
+        encode.member("orderAttributes", encode.array(
+            [encode.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
+    ])
+    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(encode.JSON_COL),
+                                                                         pl.col("id").alias(KEY_COL))
+
+
+TRICKY = ['a,"returned":null', 'x{"email":null,', "ends with ,", "ends with {", 'q"uote', "back\\slash", "tab\there",
+          "nl\nx", "ąę 🌸 \u2028", "\x01ctl", "", None, "null", '"', "{}", "[1]"]
+
+
+def _tricky_lines(rows: int, seed: int) -> pl.DataFrame:
+    """Order lines whose every cell is sometimes absent or awkward (quotes, escapes, member-like text)."""
+    import random
+
+    rnd = random.Random(seed)
+    pick = lambda values: [rnd.choice(values) for _ in range(rows)]  # noqa: E731
+    order = [f"O-{rnd.randrange(rows // 3 + 1)}" for _ in range(rows)]
+    frame = {
+        "id": order, "date": pick(["2024-01-02T03:04:05+01:00", "2024-01-02", None]),
+        "status": pick(["paid", "PLACED", None]), "currency": pick(["pln", "EUR", None]), "timeZone": pick(["Europe/Warsaw", None]),
+        "websiteId": pick(["1", "+007", None]), "totalValue": pick(["10", "+5", ".5", "1e3", "12.30", None]),
+        "returnsValue": pick(["0", "2.5", None]), "customer.email": pick(["a@b.c", "X@Y.Z", None]),
+        "customer.phone": pick(["+48 600 100 200", None]), "customer.crmId": pick(TRICKY),
+        "attr.channel": pick(TRICKY), "attr.coupon": pick([None, None, "AUTUMN"]),
+        "product.id": pick(["SKU-1", 'S"2']), "product.name": pick(TRICKY[:-6] + ["Kubek"]),
+        "product.price": pick(["1", "19.99", "+5", "1e2", "0.1"]), "product.quantity": pick(["1", "02", "+3"]),
+        "product.returned": pick(["0", "1", None, None]), "product.url": pick(TRICKY), "product.imageUrl": pick([None, "i"]),
+        "product.category": pick(TRICKY), "product.attr.color": pick(TRICKY), "product.attr.size": pick([None, "S"]),
+    }
+    return pl.DataFrame(frame, schema=dict.fromkeys(frame, pl.String)).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL), pl.lit("x.csv").alias(FILE_COL),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(ROW_COL))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("drop", [[], ["customer.email", "product.returned", "attr.coupon"], ["attr.channel", "attr.coupon"]],
+                         ids=["all-columns", "some-absent", "no-order-attributes"])
+def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
+    frame = _tricky_lines(600, seed).drop(drop)
+    columns = orders.plan_columns(frame.columns, "customer.phone")
+    lines = orders.normalise_lines(frame, columns).filter(pl.col("id").is_not_null())
+    consolidated = orders._consolidate(lines, columns)
+    new = orders._records(lines, consolidated, columns)
+    old = _reference_records(lines, consolidated, columns)
+    assert new.equals(old)
+    assert any("null" in text for text in new.get_column(encode.JSON_COL).to_list())  # member-like values kept
+
+
+def test_sample_order_records_are_byte_identical_to_the_per_member_builder():
+    for path in [Path("sample_data/orders.csv"), Path("sample_data/orders_sparse.csv")]:
+        frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
+        columns = orders.plan_columns(frame.columns, "customer.email")
+        lines = orders.normalise_lines(frame, columns).filter(pl.col("id").is_not_null())
+        consolidated = orders._consolidate(lines, columns)
+        assert orders._records(lines, consolidated, columns).equals(_reference_records(lines, consolidated, columns))
+
+
+def test_json_numbers_are_rendered_as_polars_renders_them_as_text():
+    """Numbers go into the structs as floats; polars' JSON encoder writes them as its text cast does."""
+    import random
+
+    rnd = random.Random(5)
+    values = [0.0, -0.0, 0.1, 1e15, 1e16, 1e17, 1e21, 1e-5, 1e-7, 5e-324, 1.7976931348623157e308, 123456789.125]
+    values += [rnd.uniform(-1, 1) * 10 ** rnd.randint(-30, 30) for _ in range(20_000)]
+    frame = pl.DataFrame({"v": values})
+    encoded = frame.select(pl.struct("v").struct.json_encode().str.slice(len('{"v":')).str.strip_suffix("}"))
+    assert encoded.to_series().to_list() == frame.select(pl.col("v").cast(pl.String)).to_series().to_list()
+
+
+# -- customer records ---------------------------------------------------------------------------------
+
+def _reference_customer_json(columns: Any) -> pl.Expr:
+    """The customer builder before structs: every member encoded on its own and joined as text."""
+    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
+    consents = encode.array([
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")]))
+        for c, consent_id in columns.consents.items()
+    ])
+    return encode.obj([
+        *[encode.member(f, encode.text(pl.col(f))) for f in customers.CUSTOMER_FIELDS],
+        encode.member("customAttributes", attributes),
+        encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
+    ])
+
+
+def _tricky_customers(rows: int, seed: int) -> pl.DataFrame:
+    import random
+
+    rnd = random.Random(seed)
+    pick = lambda values: [rnd.choice(values) for _ in range(rows)]  # noqa: E731
+    frame = {
+        "email": pick(["a@b.c", "Q@X.Y", None]), "phone": pick(["+48 600 100 200", None]), "crmId": pick(TRICKY),
+        "visitorId": pick([None, "v1"]), "firstName": pick(TRICKY), "lastName": pick(TRICKY),
+        "dateOfBirth": pick(["1990-05-17", None, "1990-05-17T08:30:00+02:00"]), "gender": pick(["male", None]),
+        "attr.tier": pick(TRICKY), "attr.note": pick([None, None, "x"]), "consent.1": pick(["true", None]),
+        "consent.-7": pick(["False", None, None]),
+    }
+    return pl.DataFrame(frame, schema=dict.fromkeys(frame, pl.String)).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("drop", [[], ["email", "attr.tier", "attr.note"], ["consent.1", "consent.-7", "visitorId"]],
+                         ids=["all-columns", "no-attributes", "no-consents"])
+def test_customer_records_are_byte_identical_to_the_per_member_builder(seed, drop):
+    frame = _tricky_customers(500, seed).drop(drop)
+    columns = customers.plan_columns(frame.columns, "phone")
+    rows = customers.normalise_rows(frame, columns)
+    new = customers.records(rows, columns, "phone")
+    old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL), pl.col("phone").alias(KEY_COL))
+    assert new.equals(old)
+
+
+def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
+    for path in [Path("sample_data/customers.csv"), Path("sample_data/customers_loyalty.csv")]:
+        frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
+        columns = customers.plan_columns(frame.columns, "email")
+        rows = customers.normalise_rows(frame, columns)
+        old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL),
+                          pl.col("email").alias(KEY_COL))
+        assert customers.records(rows, columns, "email").equals(old)
