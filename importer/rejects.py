@@ -44,7 +44,7 @@ class RejectGroup:
     reason: str
     rows: int = 0
     examples: list[Example] = field(default_factory=list)
-    candidates: list[tuple[int, str | None]] = field(default_factory=list, repr=False)  # (row index, value)
+    candidates: list[int] = field(default_factory=list, repr=False)  # the indices of its first rows
 
 
 @dataclass
@@ -101,35 +101,45 @@ def shorten(value: str, limit: int = MAX_VALUE) -> str:
 
 
 def summarise(path: Path, max_examples: int = MAX_EXAMPLES) -> RejectSummary:
-    """Group the rows of a ``rejected.csv`` (absent or empty: no groups)."""
+    """Group the rows of a ``rejected.csv`` (absent or empty: no groups).
+
+    Polars groups the rows by their error text with quoted values and numbers masked, reading only the
+    bookkeeping columns; the Python below runs once per such group and per example row, not per row, so
+    a file of millions of rejected rows is summarised in seconds and bounded memory."""
     if not path.exists() or path.stat().st_size == 0:
         return RejectSummary([], 0, {})
-    frame = pl.read_csv(path, infer_schema=False).with_row_index("_i")
-    if frame.is_empty():
-        return RejectSummary([], 0, {})
-    frame = frame.with_columns(pl.col(c).fill_null("") for c in ("_error", "_field", "_stage", "_file", "_row"))
-    # Identical (stage, fields, error) texts first, by polars: the Python below runs once per distinct text.
+    scan = pl.scan_csv(path, infer_schema=False).with_row_index("_i")
+    marks = scan.select("_i", *(pl.col(c).fill_null("") for c in ("_error", "_field", "_stage")))
+    shape = pl.col("_error").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "0")
     distinct = (
-        frame.group_by("_stage", "_field", "_error", maintain_order=True)
-        .agg(pl.len().alias("n"), pl.col("_i").head(max_examples).alias("examples"))
+        marks.group_by("_stage", "_field", shape.alias("_shape"), maintain_order=True)
+        .agg(pl.len().alias("n"), pl.col("_i").head(max_examples).alias("examples"), pl.col("_error").first())
+        .collect()
     )
-    columns = {name.lower(): name for name in frame.columns if not name.startswith("_")}
+    if distinct.is_empty():
+        return RejectSummary([], 0, {})
     groups: dict[tuple[str, str, str], RejectGroup] = {}
-    for stage, fields, error, count, examples in distinct.iter_rows():
+    for stage, fields, _, count, examples, error in distinct.iter_rows():
         for name, message in pieces(_FORMULA.sub("", fields), _FORMULA.sub("", error)):
-            reason, value = reason_of(message)
+            reason = reason_of(message)[0]
             group = groups.setdefault((stage, name, reason), RejectGroup(stage, name, reason))
             group.rows += count
-            candidates = group.candidates + [(i, value) for i in examples]
-            group.candidates = sorted(candidates, key=lambda c: c[0])[:max_examples]  # the first rows of the file
+            group.candidates = sorted({*group.candidates, *examples})[:max_examples]  # the first rows of the file
+    wanted = sorted({i for group in groups.values() for i in group.candidates})
+    rows = {row["_i"]: row for row in scan.filter(pl.col("_i").is_in(wanted)).collect().iter_rows(named=True)}
+    columns = {name.lower(): name for name in scan.collect_schema().names() if not name.startswith("_")}
     for group in groups.values():
-        for i, value in group.candidates:
-            row = frame.row(i, named=True)
+        for i in group.candidates:
+            row = rows[i]
+            quoted = {(name, reason): value for name, message in pieces(_FORMULA.sub("", row["_field"] or ""),
+                                                                      _FORMULA.sub("", row["_error"] or ""))
+                      for reason, value in [reason_of(message)]}
+            value = quoted.get((group.field, group.reason))
             shown = value if value is not None else row.get(columns.get(group.field.lower(), ""), "") or ""
-            group.examples.append(Example(_file_name(row["_file"]), row["_row"], shorten(shown)))
-    by_stage = dict(frame.group_by("_stage").len().iter_rows())
+            group.examples.append(Example(_file_name(row["_file"] or ""), row["_row"] or "", shorten(shown)))
+    by_stage = dict(marks.group_by("_stage").len().collect().iter_rows())
     ordered = sorted(groups.values(), key=lambda g: (-g.rows, g.stage, g.field, g.reason))
-    return RejectSummary(ordered, frame.height, by_stage)
+    return RejectSummary(ordered, sum(by_stage.values()), by_stage)
 
 
 def _file_name(path: str) -> str:

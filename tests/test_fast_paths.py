@@ -229,3 +229,30 @@ def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
         old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL),
                           pl.col("email").alias(KEY_COL))
         assert customers.records(rows, columns, "email").equals(old)
+
+
+HOSTILE = ["ok", "#N/A", " err:502 ", "a\x00b", "x\ufeffy", "Zoë 👩‍👩‍👧", "  #ref! ", "#hashtag", "ERR:5", None, "\x1b[31m"]
+
+
+@pytest.mark.parametrize("column_values", [HOSTILE, ["plain"] * len(HOSTILE)], ids=["hostile", "clean"])
+def test_text_checks_only_where_needed_give_the_reasons_of_all_checks(monkeypatch, column_values):
+    """The text checks are skipped on columns without a suspect value; the reasons are those of the full
+    schema, whichever columns hold what."""
+    from importer import validate
+
+    errors_only = [v for v in HOSTILE if v is None or "\x00" not in v and "\x1b" not in v and "\ufeff" not in v]
+    frame = pl.DataFrame({
+        RID_COL: range(len(HOSTILE)), "email": [f"u{i}@x.example" for i in range(len(HOSTILE))],
+        "firstName": column_values, "lastName": (errors_only * 2)[: len(HOSTILE)],
+    }, schema_overrides={"firstName": pl.String})
+    import pandera.polars as pa
+
+    from schemas.common import with_checks
+
+    schema = with_checks(pa.DataFrameSchema({name: pa.Column(str, nullable=True, metadata={"max_length": 8})
+                                             for name in ("email", "firstName", "lastName")}))
+    fast = validate.schema_reasons(frame, schema, {}, {})
+    monkeypatch.setattr(validate, "_text_checks_where_needed", lambda frame, schema: schema)
+    full = validate.schema_reasons(frame, schema, {}, {})
+    assert fast.height > 0
+    assert fast.sort(pl.all()).equals(full.sort(pl.all()))
