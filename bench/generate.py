@@ -92,7 +92,7 @@ def customers(rows: int) -> pl.DataFrame:
         first.alias("firstName"),
         pl.when(invalid & (kind == 1)).then(pl.lit("y" * 300)).otherwise(last).alias("lastName"),
         pl.format("19{}-0{}-1{}", _rand(6, 80) + 20, _rand(7, 9) + 1, _rand(8, 9)).alias("dateOfBirth"),
-        pl.when(invalid & (kind == 2)).then(pl.lit("robot")).otherwise(_pick(["Female", "Male", "Unknown"], 9))
+        pl.when(invalid & (kind == 2)).then(pl.lit("robot")).otherwise(_pick(["Female", "Male", "NotSpecified"], 9))
         .alias("gender"),
         _pick(["gold", "silver", "bronze"], 10).alias("attr.loyaltyTier"),
         pl.when(invalid & (kind == 3)).then(pl.lit("maybe")).otherwise(_pick(["True", "False"], 11)).alias("consent.1"),

@@ -418,7 +418,8 @@ def _render(summary: dict[str, Any], target: str) -> None:
         valid = f"{s['rows_accepted']} valid (would be sent)" if not s.get("stopped") else f"{s['rows_valid']} valid"
         line("rows", f"{valid}, {s['rows_rejected']} rejected")
         line(s["command"], f"{s['records_built']} built  ({s['duration_s']:.2f} s)")
-        line("payloads", str(s["payloads_file"]))
+        if s.get("payloads_file"):
+            line("payloads", str(s["payloads_file"]))
     else:
         line("rows", f"{s['rows_accepted']} accepted, {s['rows_rejected']} rejected, {s['rows_failed']} failed")
         line(s["command"], f"{s['records_built']} built, {s['records_sent']} sent in "

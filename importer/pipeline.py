@@ -210,7 +210,7 @@ def _run(
         started_at=started_at.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 3),
         report_dir=str(report.dir),
-        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run else None,
+        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and producer.stopped is None else None,
         ignored_columns=counts.ignored,
         **verdict.summary_fields(),
         **run_facts(api, run, outcomes, warn),

@@ -40,7 +40,8 @@ def test_a_dry_run_says_that_a_real_run_would_be_stopped(tmp_path):
     run = run_cli(["customers", str(half_bad(tmp_path)), "--dry-run"], report_dir=tmp_path / "r")
     assert run.exit_code == 2
     assert run.summary["stopped"].endswith("> 10% (--max-rejects); a real run would send nothing")
-    assert not (run.report_dir / "payloads.jsonl").exists()
+    assert not (run.report_dir / "payloads.jsonl").exists() and run.summary["payloads_file"] is None
+    assert "payloads:" not in run.stdout
     assert_accounted(run.summary)
 
 
