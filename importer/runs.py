@@ -15,6 +15,7 @@ import orjson
 
 from importer.errors import UsageError
 from importer.journal import Journal
+from importer.mapping import load_mapping, preset_path
 from importer.orders import OrderOptions
 from importer.pipeline import RunResult, Warn, import_customers, import_orders
 from importer.settings import ApiSettings, CustomerOptions, RunOptions
@@ -70,9 +71,27 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     if not failed.exists():
         raise UsageError(f"The failed rows of run {run_id} ({failed}) are gone.", "Re-run the import instead.")
     options = orjson.loads(recorded["options"])
-    retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size)})
+    mapping, preset = summary.get("mapping"), summary.get("preset")
+    files = [failed, *_joined_files(run_id, summary, recorded["command"])] if mapping or preset else [failed]
+    retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
+                          "mapping": Path(mapping) if mapping else None, "preset": preset})
     if recorded["command"] == "orders":
         order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"])
-        return import_orders([failed], api, order_options, retry, warn)
+        return import_orders(files, api, order_options, retry, warn)
     customer_options = CustomerOptions(mode=options["mode"], match_by=options["match_by"])
-    return import_customers([failed], api, customer_options, retry, warn)
+    return import_customers(files, api, customer_options, retry, warn)
+
+
+def _joined_files(run_id: str, summary: dict[str, Any], command: str) -> list[Path]:
+    """The command-line files a mapping or preset joined onto the first one (failed.csv holds the first
+    one's columns, so a retry reads it in the first file's place and the joined files as the run did;
+    sources the mapping names a path for are read from there again)."""
+    path = Path(summary["mapping"]) if summary.get("mapping") else preset_path(summary["preset"], command)
+    _, *joined_sources = load_mapping(path).sources
+    from_command_line = sum(1 for source in joined_sources if source.path is None)
+    joined = [Path(name) for name in summary.get("files", [])[1 : 1 + from_command_line]]
+    gone = [path for path in joined if not path.is_file()]
+    if gone:
+        raise UsageError(f"Run {run_id} joined {gone[0]} onto its rows, and that file is gone.",
+                         "Put it back where it was, or import the export again.")
+    return joined

@@ -181,3 +181,28 @@ def test_retry_without_a_key_is_a_usage_error(tmp_path):
     run = run_cli(["retry", "some-run", "--state", str(tmp_path / "state.db")], env={"ECDP_API_KEY": ""},
                   report_dir=tmp_path / "r")
     assert run.exit_code == 2 and "No API key" in run.stderr and "unexpected" not in run.stderr
+
+
+def test_retry_reads_failed_rows_through_the_runs_preset_and_joined_file(tmp_path):
+    """failed.csv holds the first file's columns (Magento's sales_order_item): the retry maps it with the
+    run's preset and joins the run's second file (sales_order) again."""
+    tables = Path(__file__).resolve().parent / "data" / "magento"
+    files = []
+    for name in ("sales_order_item.tsv", "sales_order.tsv"):
+        (tmp_path / name).write_bytes((tables / name).read_bytes())
+        files.append(str(tmp_path / name))
+    state = tmp_path / "state.db"
+    with SandboxServer(faults=Faults(error_rate=1.0)) as broken:
+        first = run_cli(["orders", *files, "--preset", "magento", "--max-retries", "0", "--max-rejects", "100%"],
+                        env=env_for(broken, state), report_dir=tmp_path / "r1")
+        key = broken.api_key
+    assert first.summary["rows_failed"] == 19 and first.summary["records_accepted"] == 0
+    with SandboxServer(api_key=key) as healthy:
+        retried = run_cli(["retry", first.summary["run_id"]], env=env_for(healthy, state), report_dir=tmp_path / "r2")
+        assert retried.exit_code == 0, retried.stderr
+        assert (retried.summary["rows_read"], retried.summary["rows_accepted"]) == (19, 19)
+        assert retried.summary["preset"] == "magento" and healthy.store.counts().orders == 7
+        assert healthy.store.order("000000101")["customer"] == {"email": "anna.kowalska@example.com"}  # joined
+        Path(files[1]).unlink()
+        gone = run_cli(["retry", first.summary["run_id"]], env=env_for(healthy, state), report_dir=tmp_path / "r3")
+    assert gone.exit_code == 2 and "sales_order.tsv onto its rows, and that file is gone" in gone.stderr
