@@ -55,11 +55,12 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
-    sources = [s.path for s in mapping.sources if s.path is not None]
+    driving, *joined = mapping.sources  # the command line's files first (driving, then joined without a path)
+    files = [*(paths or ([driving.path] if driving.path else [])), *(s.path for s in joined if s.path is not None)]
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
                                       if not c.startswith("_")])
     batch = mapped.join(kept, on=RID_COL, how="left")
-    return Inputs(iter([batch]), [*(paths or sources[:1]), *sources[1:]], mapping_path)
+    return Inputs(iter([batch]), files, mapping_path)
 
 
 def mapped(frame: pl.DataFrame) -> pl.DataFrame:

@@ -223,3 +223,18 @@ def test_from_an_unknown_export_to_an_import_with_inspect_and_its_suggested_mapp
     assert (lukasz["firstName"], lukasz["lastName"], lukasz["dateOfBirth"]) == (
         "Łukasz", "Żółkiewski", "1985-11-03T00:00:00.000Z")
     assert customer(sandbox, "anna@example.com")["phone"] == "601234567"
+
+
+def test_the_run_names_every_file_a_mapping_read(sandbox, tmp_path):
+    """A joined source with a path next to one from the command line: both are inputs of the run (the
+    summary, and the journal's fingerprint of the inputs that --resume compares)."""
+    lines = write_csv(tmp_path / "lines.tsv", DB_LINES, [["1", "7", "NULL", "SHIRT-M", "2.0000", "1.0000"]])
+    orders = write_csv(tmp_path / "orders.tsv", DB_ORDERS,
+                       [["7", "000000007", "2024-11-06 09:10:00", "59.9000", "NULL", "a@example.com"]])
+    notes = write_csv(tmp_path / "notes.csv", ["order", "channel"], [["000000007", "web"]])
+    text = DB_MAPPING.replace("[fields]", f'[sources.notes]\npath = "{notes}"\njoin = {{ on = "orders.increment_id", '
+                              'to = "order" }\n[fields]').replace('ignore = ["item_id"]', 'ignore = ["item_id", "notes.channel"]')
+    run = run_cli(["orders", str(lines), str(orders), "--mapping", str(mapping_file(tmp_path, text)), "--dry-run"],
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 0, run.stderr
+    assert run.summary["files"] == [str(lines), str(orders), str(notes)]
