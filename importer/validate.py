@@ -18,6 +18,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from importer import screen
 from importer.errors import InputError
 from importer.read import RID_COL, UNREADABLE_COL
 from schemas.common import (
@@ -110,10 +111,23 @@ def schema_reasons(
     pattern_meanings: Mapping[str, str],
     required_meanings: Mapping[str, str],
 ) -> pl.DataFrame:
-    """Every way each row of ``frame`` breaks ``schema``, as a reasons frame (empty when all pass)."""
+    """Every way each row of ``frame`` breaks ``schema``, as a reasons frame (empty when all pass).
+
+    pandera validates only the rows, columns and checks ``importer.screen`` finds failing (all of ``frame``
+    when the schema cannot be screened): the same failure cases, without pandera's cost per check on
+    what passes."""
     schema = _text_checks_where_needed(frame, schema)
+    found = screen.failing(frame, schema)
+    if found is not None and not found.columns:
+        return no_reasons()
+    if found is not None:
+        frame = frame[found.rows]
+        schema = found.schema(schema)
+        checked = frame.select(found.columns)
+    else:
+        checked = _columns_checked(frame, schema)
     try:
-        schema.validate(_columns_checked(frame, schema), lazy=True)
+        schema.validate(checked, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:

@@ -1,0 +1,145 @@
+"""Find the rows, columns and checks of a pandera schema a frame fails, in one polars query, so that
+pandera itself runs only where it has something to say.
+
+pandera's polars backend collects each check of each column on its own (two or three queries per
+check), which costs about 10 ms per validation however few rows there are, and a run validates three
+schemas per partition. ``failing`` evaluates the very same ``Check`` objects as polars expressions in one
+``select``: each check function is called as pandera's backend calls it (the polars variant of a
+built-in check, with the check's own arguments) on a stand-in for the frame that keeps the expression
+it is asked to select; pandera's handling of nulls (``ignore_na``) and its nullability rule are applied
+as pandera applies them. ``importer.validate`` then hands pandera only the failing rows, with only the
+failing checks, and builds the reasons from pandera's failure cases as before.
+
+This is exact for checks that select one row-wise expression (a row passes or fails on its own values),
+as every check in ``schemas/`` does. ``failing`` returns ``None`` for a schema it cannot screen (frame-wide
+checks, strict or regex columns, uniqueness, coercion, a missing column, a dtype pandera would refuse, a
+check that does anything but select one expression): the caller then validates the whole frame with
+pandera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+from pandera.config import CONFIG
+from pandera.engines import polars_engine
+
+_ROW = "_screen_row"
+
+
+@dataclass(frozen=True)
+class Failing:
+    """Where a frame breaks a schema: the failing rows (positions, ascending) and, per column with a
+    failure, whether its nullability rule failed and the numbers of its failing checks."""
+
+    rows: pl.Series
+    columns: list[str]  # in the schema's order (pandera reports failures in that order)
+    nulls: set[str]  # columns with a null where the schema wants a value
+    checks: dict[str, list[int]]  # column -> the positions of its failing checks in ``column.checks``
+
+    def schema(self, schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+        """``schema`` with only the failing columns, each with only its failing rules."""
+        return schema.select_columns(self.columns).update_columns({
+            name: {"checks": [schema.columns[name].checks[i] for i in self.checks.get(name, [])],
+                   "nullable": name not in self.nulls}
+            for name in self.columns
+        })
+
+
+def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> Failing | None:
+    """Where ``frame`` breaks ``schema``'s row checks, or None when the schema cannot be screened."""
+    if not _screenable(frame, schema):
+        return None
+    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
+    outcomes: dict[str, pl.Expr] = {}
+    for name, column in schema.columns.items():
+        if not column.nullable:
+            outcomes[_label(name, None)] = _present(frame, name)
+        for number, check in enumerate(column.checks):
+            passed = _check_expression(check, name)
+            if passed is None:
+                return None
+            outcomes[_label(name, number)] = passed
+    if not outcomes:
+        return Failing(pl.Series(_ROW, [], dtype=pl.UInt32), [], set(), {})
+    bad = (
+        frame.lazy()
+        .select((~passed).alias(label) for label, passed in outcomes.items())
+        .with_row_index(_ROW)
+        .filter(pl.any_horizontal(pl.exclude(_ROW)))
+        .collect()
+    )
+    columns: list[str] = []
+    nulls: set[str] = set()
+    checks: dict[str, list[int]] = {}
+    for label in outcomes:
+        if bad.get_column(label).any():
+            name, number = _unlabel(label)
+            columns += [] if name in columns else [name]
+            if number is None:
+                nulls.add(name)
+            else:
+                checks.setdefault(name, []).append(number)
+    return Failing(bad.get_column(_ROW), columns, nulls, checks)
+
+
+class _Selection:
+    """What a check function selected from the stand-in frame."""
+
+    def __init__(self, exprs: tuple[Any, ...]) -> None:
+        self.exprs = exprs
+
+
+class _StandIn:
+    """Takes the place of the LazyFrame a check function gets: keeps what it selects."""
+
+    def select(self, *exprs: Any) -> _Selection:
+        return _Selection(exprs)
+
+
+def _check_expression(check: pa.Check, name: str) -> pl.Expr | None:
+    """Whether each row passes ``check`` on column ``name``, as pandera's polars backend decides it
+    (its ``apply`` and ``postprocess``), or None when the check is not one row-wise selection."""
+    builtin = getattr(check._check_fn, "__name__", None)
+    if builtin is not None and check.is_builtin_check(builtin):  # as Check.__call__ does: the polars variant
+        check._check_fn = check.get_builtin_check_fn(builtin)
+    selected = check._check_fn(PolarsData(_StandIn(), name), **check._check_kwargs)  # type: ignore[arg-type]
+    if not isinstance(selected, _Selection) or len(selected.exprs) != 1 or not isinstance(selected.exprs[0], pl.Expr):
+        return None
+    passed = selected.exprs[0]
+    return (passed | passed.is_null()) if check.ignore_na else passed.fill_null(False)
+
+
+def _present(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """pandera's nullability rule: not null (and, for floats, not NaN)."""
+    value = pl.col(name)
+    return value.is_not_null() & value.is_not_nan() if frame.schema[name].is_float() else value.is_not_null()
+
+
+def _label(name: str, number: int | None) -> str:
+    return f"{name}\x00{'' if number is None else number}"
+
+
+def _unlabel(label: str) -> tuple[str, int | None]:
+    name, _, number = label.rpartition("\x00")
+    return name, int(number) if number else None
+
+
+def _screenable(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> bool:
+    if CONFIG.use_narwhals_backend:  # its checks run through another backend than the one imitated here
+        return False
+    if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers:
+        return False
+    for name, column in schema.columns.items():
+        if column.regex or column.unique or column.coerce or column.parsers or name not in frame.columns:
+            return False
+        if column.dtype is not None and not column.dtype.check(polars_engine.Engine.dtype(frame.schema[name])):
+            return False
+        if any(check.element_wise or check.groupby is not None or check.n_failure_cases is not None
+               for check in column.checks):
+            return False
+    return True
