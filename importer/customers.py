@@ -149,7 +149,7 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
         )
     )
     # Birth dates repeat (a few tens of thousands of days): each is parsed once.
-    return normalise.per_value(rows, "dateOfBirth", normalise.api_datetime)
+    return normalise.per_value(rows, "dateOfBirth", normalise.api_datetimes)
 
 
 def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> pl.DataFrame:

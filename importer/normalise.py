@@ -15,6 +15,7 @@ from schemas.customers import PHONE_PATTERN
 
 _PHONE_SEPARATORS = r"[\s\-.()]"
 API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
+_FIRST_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"  # the usual form of a date-time in an export (after ``instant``'s tidying)
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -22,18 +23,24 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars().replace("", None)
 
 
-def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
-    """``frame`` with ``normalise`` applied to ``column``, computed once per distinct value (for values
-    that repeat, like an order's date on each of its lines; the result is the same as row by row)."""
-    values = frame.select(pl.col(column).unique().drop_nulls())
-    if values.height * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
-        return frame.with_columns(normalise(pl.col(column)).alias(column))
-    table = values.with_columns(normalise(pl.col(column)).alias("_normalised"))
+def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Series], pl.Series]) -> pl.DataFrame:
+    """``frame`` with ``normalise`` (of a Series of the column's values) applied to ``column``, computed
+    once per distinct value (for values that repeat, like an order's date on each of its lines; the
+    result is the same as row by row)."""
+    values = frame.get_column(column).unique().drop_nulls()
+    if values.len() * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
+        return frame.with_columns(normalise(frame.get_column(column)).alias(column))
+    table = pl.DataFrame({column: values, "_normalised": normalise(values)})
     return (
         frame.join(table, on=column, how="left", maintain_order="left")
         .with_columns(pl.col("_normalised").alias(column))
         .drop("_normalised")
     )
+
+
+def of_series(normalise: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Series], pl.Series]:
+    """An expression's normalisation as one of a Series (for ``per_value``)."""
+    return lambda values: values.to_frame().select(normalise(pl.col(values.name))).to_series()
 
 
 def email(expr: pl.Expr) -> pl.Expr:
@@ -60,7 +67,7 @@ def instant(expr: pl.Expr) -> pl.Expr:
     iso = expr.str.replace(" ", "T").str.replace(r"[zZ]$", "+00:00")
     first, *with_offset = [
         iso.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
-        for fmt in ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z")
+        for fmt in (_FIRST_FORMAT, "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z")
     ]
     naive = [
         iso.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC")
@@ -75,8 +82,26 @@ def instant(expr: pl.Expr) -> pl.Expr:
 def api_datetime(expr: pl.Expr) -> pl.Expr:
     """The instant as the API takes it (``YYYY-MM-DDTHH:MM:SS.fffZ``), or the value as written: also when
     the instant falls outside the years 0001-9999 the platform can hold (``9999-12-31T23:30-01:00``)."""
-    moment = instant(expr)
-    return pl.when(moment.dt.year().is_between(1, 9999)).then(moment.dt.strftime(API_DATETIME_FORMAT)).otherwise(expr)
+    return _as_api(instant(expr), expr)
+
+
+def api_datetimes(values: pl.Series) -> pl.Series:
+    """``api_datetime`` of each value, with the usual form parsed first: a value without a space or a
+    trailing ``Z`` is what ``instant`` tries its first format on, so where that format parses it the
+    answer is the same, and the other five formats are tried only on the values it does not parse."""
+    raw = pl.col(values.name)
+    plain = ~raw.str.contains(" ", literal=True) & ~raw.str.ends_with("Z") & ~raw.str.ends_with("z")
+    usual = raw.str.to_datetime(_FIRST_FORMAT, strict=False, time_zone="UTC", time_unit="us")
+    moments = values.to_frame().select(pl.when(plain).then(usual)).to_series()
+    others = (moments.is_null() & values.is_not_null()).arg_true()
+    if others.len():
+        moments = moments.scatter(others, values.gather(others).to_frame().select(instant(raw)).to_series())
+    return pl.DataFrame({values.name: values, "_moment": moments}).select(
+        _as_api(pl.col("_moment"), raw).alias(values.name)).to_series()
+
+
+def _as_api(moment: pl.Expr, written: pl.Expr) -> pl.Expr:
+    return pl.when(moment.dt.year().is_between(1, 9999)).then(moment.dt.strftime(API_DATETIME_FORMAT)).otherwise(written)
 
 
 def json_number(expr: pl.Expr) -> pl.Expr:

@@ -156,8 +156,8 @@ def normalise_lines(frame: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
         .with_row_index(LINE)
     )
     # Order-level values repeat on every line of an order: the costly ones are worked out once per value.
-    lines = normalise.per_value(lines, "date", normalise.api_datetime)
-    return normalise.per_value(lines, "customer.phone", normalise.phone)
+    lines = normalise.per_value(lines, "date", normalise.api_datetimes)
+    return normalise.per_value(lines, "customer.phone", normalise.of_series(normalise.phone))
 
 
 def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:

@@ -7,8 +7,10 @@ schemas per partition. ``failing`` evaluates the very same ``Check`` objects as 
 ``select``: each check function is called as pandera's backend calls it (the polars variant of a
 built-in check, with the check's own arguments) on a stand-in for the frame that keeps the expression
 it is asked to select; pandera's handling of nulls (``ignore_na``) and its nullability rule are applied
-as pandera applies them. ``importer.validate`` then hands pandera only the failing rows, with only the
-failing checks, and builds the reasons from pandera's failure cases as before.
+as pandera applies them. A check may be stood in for by a cheaper expression that fails wherever it
+fails (``coarse``: one regex for both text checks, ``schemas.common.COARSE_CHECKS``); the rows it flags
+go to pandera with that check. ``importer.validate`` then hands pandera only the failing rows, with only
+the failing checks, and builds the reasons from pandera's failure cases as before.
 
 This is exact for checks that select one row-wise expression (a row passes or fails on its own values),
 as every check in ``schemas/`` does. ``failing`` returns ``None`` for a schema it cannot screen (frame-wide
@@ -19,6 +21,7 @@ pandera.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +53,12 @@ class Failing:
         })
 
 
-def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> Failing | None:
-    """Where ``frame`` breaks ``schema``'s row checks, or None when the schema cannot be screened."""
+def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
+            coarse: Mapping[str, Callable[[str], pl.Expr]] | None = None) -> Failing | None:
+    """Where ``frame`` breaks ``schema``'s row checks, or None when the schema cannot be screened.
+
+    ``coarse`` may give, per check name, a cheaper expression of a column's name that fails at least
+    wherever the check fails: the rows it flags are handed to pandera with that check, which decides."""
     if not _screenable(frame, schema):
         return None
     schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
@@ -60,7 +67,8 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> Failing | None:
         if not column.nullable:
             outcomes[_label(name, None)] = _present(frame, name)
         for number, check in enumerate(column.checks):
-            passed = _check_expression(check, name)
+            rough = (coarse or {}).get(check.name or "")
+            passed = rough(name) if rough is not None else _check_expression(check, name)
             if passed is None:
                 return None
             outcomes[_label(name, number)] = passed

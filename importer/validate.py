@@ -22,7 +22,7 @@ from importer import screen
 from importer.errors import InputError
 from importer.read import RID_COL, UNREADABLE_COL
 from schemas.common import (
-    CONTROL_CHARACTER, CONTROL_PATTERN, MAX_LENGTH, NUMBER, SPREADSHEET_ERROR, WHOLE_NUMBER, utf16_units,
+    COARSE_CHECKS, MAX_LENGTH, NUMBER, SPREADSHEET_ERROR, WHOLE_NUMBER, utf16_units,
 )
 
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
@@ -116,8 +116,7 @@ def schema_reasons(
     pandera validates only the rows, columns and checks ``importer.screen`` finds failing (all of ``frame``
     when the schema cannot be screened): the same failure cases, without pandera's cost per check on
     what passes."""
-    schema = _text_checks_where_needed(frame, schema)
-    found = screen.failing(frame, schema)
+    found = screen.failing(frame, schema, COARSE_CHECKS)
     if found is not None and not found.columns:
         return no_reasons()
     if found is not None:
@@ -164,29 +163,6 @@ def schema_reasons(
         )
         .sort(RID_COL, maintain_order=True)
     )
-
-
-_TEXT_CHECKS = (CONTROL_CHARACTER, SPREADSHEET_ERROR)
-# Every value either text check refuses matches this: a control character or BOM, or a leading # or Err:.
-_SUSPECT = f"{CONTROL_PATTERN}|^\\s*(#|[Ee][Rr][Rr]:)"
-
-
-def _text_checks_where_needed(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
-    """``schema`` with the text checks (``schemas.common.text_checks``) kept only on the columns holding a
-    suspect value: one pass over all columns finds them, where pandera would run two checks (a collect
-    each) per column, which doubled the cost of validating order lines. Same reasons either way."""
-    texts = [
-        name for name, column in schema.columns.items()
-        if frame.schema.get(name) == pl.String and any(check.name in _TEXT_CHECKS for check in column.checks)
-    ]
-    if not texts:
-        return schema
-    suspect = frame.select(pl.col(name).str.contains(_SUSPECT).any().alias(name) for name in texts).row(0, named=True)
-    clean = {
-        name: {"checks": [check for check in schema.columns[name].checks if check.name not in _TEXT_CHECKS]}
-        for name in texts if not suspect[name]
-    }
-    return schema.update_columns(clean) if clean else schema
 
 
 def _columns_checked(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:

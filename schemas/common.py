@@ -104,6 +104,21 @@ def not_spreadsheet_error() -> pa.Check:
     return pa.Check(data_not_error, name=SPREADSHEET_ERROR, error=SPREADSHEET_ERROR)
 
 
+# Every value either text check refuses matches this: a control character or BOM, or a leading # or Err:.
+SUSPECT_TEXT_PATTERN = f"{CONTROL_PATTERN}|^\\s*(#|[Ee][Rr][Rr]:)"
+
+
+def not_suspect(name: str) -> pl.Expr:
+    """Passes wherever both text checks pass, and fails at least wherever either fails: one regex where
+    the checks take two passes and a copy (used to find the rows worth checking, ``importer.screen``)."""
+    value = pl.col(name)
+    return value.is_null() | ~value.str.contains(SUSPECT_TEXT_PATTERN)
+
+
+#: Per check name: a cheaper expression that fails at least wherever the check fails (``importer.screen``).
+COARSE_CHECKS = {CONTROL_CHARACTER: not_suspect, SPREADSHEET_ERROR: not_suspect}
+
+
 def text_checks() -> list[pa.Check]:
     """The checks every text field gets (see the module docstring)."""
     return [no_control_characters(), not_spreadsheet_error()]

@@ -44,6 +44,22 @@ def test_instants_parse_as_the_coalesce_of_every_format(values):
     assert fast.equals(slow)
 
 
+SPACED = ["2024-06-28T05:26:16 +01:00", " 2024-06-28T05:26:16+01:00", "2024-06-28 05:26:16+01:00", "+2024-06-28T05:26:16+01:00",
+          "2024-6-28T05:26:16+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00", "2024-06-28T05:26:16.123456+01:00"]
+
+
+@pytest.mark.parametrize("values", [DATES + SPACED, DATES[:1] * 50, SPACED, [None, None], []],
+                         ids=["mixed", "usual", "spaced", "nulls", "empty"])
+def test_datetimes_of_a_series_are_those_of_the_expression(values):
+    """api_datetimes parses the usual form with one format first; the result is api_datetime's."""
+    series = pl.Series("date", values, dtype=pl.String)
+    expected = series.to_frame().select(normalise.api_datetime(pl.col("date"))).to_series()
+    assert normalise.api_datetimes(series).equals(expected)
+    frame = pl.DataFrame({"date": values * 3}, schema={"date": pl.String})
+    assert normalise.per_value(frame, "date", normalise.api_datetimes).equals(
+        frame.select(normalise.api_datetime(pl.col("date"))))
+
+
 def test_blank_cells_become_null_and_others_are_trimmed():
     values = ["", " ", "\t", " a ", "a", None, "a b", "\u00a0x\u00a0"]
     frame = pl.DataFrame({"v": values})
@@ -235,10 +251,10 @@ HOSTILE = ["ok", "#N/A", " err:502 ", "a\x00b", "x\ufeffy", "Zoë 👩‍👩‍
 
 
 @pytest.mark.parametrize("column_values", [HOSTILE, ["plain"] * len(HOSTILE)], ids=["hostile", "clean"])
-def test_text_checks_only_where_needed_give_the_reasons_of_all_checks(monkeypatch, column_values):
-    """The text checks are skipped on columns without a suspect value; the reasons are those of the full
-    schema, whichever columns hold what."""
-    from importer import validate
+def test_text_checks_screened_by_one_regex_give_the_reasons_of_all_checks(monkeypatch, column_values):
+    """The screen stands in one regex for both text checks (schemas.common.COARSE_CHECKS); the reasons
+    are those of pandera validating the whole frame, whichever columns hold what."""
+    from importer import screen, validate
 
     errors_only = [v for v in HOSTILE if v is None or "\x00" not in v and "\x1b" not in v and "\ufeff" not in v]
     frame = pl.DataFrame({
@@ -252,7 +268,7 @@ def test_text_checks_only_where_needed_give_the_reasons_of_all_checks(monkeypatc
     schema = with_checks(pa.DataFrameSchema({name: pa.Column(str, nullable=True, metadata={"max_length": 8})
                                              for name in ("email", "firstName", "lastName")}))
     fast = validate.schema_reasons(frame, schema, {}, {})
-    monkeypatch.setattr(validate, "_text_checks_where_needed", lambda frame, schema: schema)
+    monkeypatch.setattr(screen, "failing", lambda frame, schema, coarse=None: None)
     full = validate.schema_reasons(frame, schema, {}, {})
     assert fast.height > 0
     assert fast.sort(pl.all()).equals(full.sort(pl.all()))

@@ -36,7 +36,7 @@ SCHEMAS = {
 
 def _full_pandera(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(screen, "failing", lambda frame, schema: None)
+        patched.setattr(screen, "failing", lambda frame, schema, coarse=None: None)
         return validate.schema_reasons(frame, schema, ORDER_PATTERN_MEANINGS, {"id": "is required"})
 
 
