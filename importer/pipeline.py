@@ -22,16 +22,16 @@ from typing import Any
 import polars as pl
 
 from importer import budget, customers, encode, html_report, orders
-from importer.ahead import ahead
+from importer.clusters import Clusters, NotClustered
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
 from importer.events import EventLog
 from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
 from importer.orders import OrderOptions
-from importer.inputs import open_inputs, user_view
-from importer.produce import Counts, Producer
-from importer.read import FILE_COL, RID_COL
+from importer.inputs import Inputs, open_inputs, user_view
+from importer.produce import Counts, Producer, Rows
+from importer.read import RID_COL
 from importer.report import Report, new_run_id, report_table
 from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
@@ -141,55 +141,57 @@ def _run(
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
     inputs = open_inputs(resource.command, paths, run, warn)
-    files = list(inputs.files)
-    spool = Spool(run.partitions or partitions_for(files), Shard.parse(run.shard) if run.shard else None,
-                  flush_bytes_for(files))
     target = target_of(api)
-    report: Report | None = None
-    try:
-        starts = _spool(inputs.batches, spool, resource)  # input problems stop the run here: no report yet
-        report = Report(run.report_dir or Path("reports") / run_id)
+    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file
+    shard = Shard.parse(run.shard) if run.shard else None
+    # Streamed when nothing is sent before every row is prepared: a dry run, or records held by the budget.
+    streamed = run.partitions is None and (run.dry_run or not run.max_rejects.disabled)
+    rows: Rows = (Clusters(inputs.batches, resource.key, shard, lambda: open_inputs(resource.command, paths, run, _quiet).batches)
+                  if streamed else _spooled(inputs, resource, run, shard))  # (input problems stop it here)
+    known: list[tuple[str, pl.DataFrame]] = []
+    if journal is not None:
+        known = _start_journal(journal, resource, inputs, run, run_id, target, warn)
+
+    def attempt(rows: Rows) -> tuple[Producer, Outcomes]:
         def gate(counts: Counts) -> str | None:  # nothing is sent before every row is validated
-            return budget.judge(run.max_rejects, spool.rows, counts.rows_rejected, run.dry_run).stopped
+            return budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
 
         producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None,
-                            dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate)
-        if journal is not None:
-            mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
-            described, inputs_hash = describe_inputs([*inputs.files, *mapping])
-            resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
-            if run.resume and resume is None:
-                warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
-            if resume:
-                producer.known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
-            if run.changed_only:
-                producer.known.append(("records_unchanged", journal.known(target, resource.kind)))
-            journal.start_run(run_id, resource.command, target, described, inputs_hash,
-                              {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+                            known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate)
         finished = False
         try:
             if run.dry_run:
-                producer.run(spool, None)
+                producer.run(rows, None)
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(producer, spool, api, resource, report, run, starts, journal, run_id, target)
+                outcomes = _send(producer, rows, api, resource, report, run, journal, run_id, target)
             finished = True
-        except ImporterError as error:  # found while preparing (e.g. columns the platform does not know)
-            if journal is not None:
-                journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
-            raise
         finally:
             producer.close(finished)
-        summary = _account(spool, producer, outcomes, report, starts)
+        return producer, outcomes
+
+    try:
+        try:
+            producer, outcomes = attempt(rows)
+        except NotClustered:  # nothing was sent: start again the partitioned way
+            rows.close()
+            report.discard()
+            rows = _spooled(open_inputs(resource.command, paths, run, _quiet), resource, run, shard)
+            producer, outcomes = attempt(rows)
+        summary = _account(rows, producer, outcomes, report)
+    except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
+        report.discard(abandon=True)  # a run stopped before it could start leaves no report
+        if journal is not None:
+            journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
+        raise
     finally:
-        spool.close()
-        if report is not None:
-            report.close()
+        rows.close()
+        report.close()
     counts = producer.counts
     if counts.ignored:  # before the summary, which lists the warnings
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
-    verdict = budget.judge(run.max_rejects, spool.rows, counts.rows_rejected, run.dry_run)
+    verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
     summary.update(
         run_id=run_id,
         command=resource.command,
@@ -203,8 +205,9 @@ def _run(
         records_already_accepted=counts.records_already_accepted,
         records_built=counts.records_built,
         shard=run.shard,
-        rows_in_other_shards=spool.other_shards,
-        partitions=spool.partitions,
+        rows_in_other_shards=rows.other_shards,
+        first_pass="streamed" if isinstance(rows, Clusters) else "partitioned",
+        partitions=rows.partitions,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         started_at=started_at.isoformat(timespec="seconds"),
@@ -222,15 +225,33 @@ def _run(
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _spool(batches: Iterator[pl.DataFrame], spool: Spool, resource: Resource) -> list[tuple[int, str]]:
-    """First pass: every batch into the spool; where each file's rows start (by row id). The next batch
-    is read while this one is spooled."""
-    starts: list[tuple[int, str]] = []
-    for batch in ahead(batches, name="ecdp-read"):
-        if batch.height and (not starts or batch.item(0, FILE_COL) != starts[-1][1]):
-            starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
-        spool.add(batch, resource.key(batch.columns))
-    return starts
+def _spooled(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> Spool:
+    """The partitioned first pass: every row read and filed under its key's hash partition."""
+    spool = Spool(run.partitions or partitions_for(inputs.files), shard, flush_bytes_for(inputs.files))
+    try:
+        spool.fill(inputs.batches, resource.key)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
+                   warn: Warn) -> list[tuple[str, pl.DataFrame]]:
+    """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
+    mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
+    described, inputs_hash = describe_inputs([*inputs.files, *mapping])
+    resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
+    if run.resume and resume is None:
+        warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
+    known = []
+    if resume:
+        known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
+    if run.changed_only:
+        known.append(("records_unchanged", journal.known(target, resource.kind)))
+    journal.start_run(run_id, resource.command, target, described, inputs_hash,
+                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+    return known
 
 
 def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
@@ -241,15 +262,14 @@ def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[s
 
 
 def _send(
-    producer: Producer, spool: Spool, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
-    starts: list[tuple[int, str]], journal: Journal, run_id: str, target: str,
+    producer: Producer, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
+    journal: Journal, run_id: str, target: str,
 ) -> Outcomes:
     """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
 
-    firsts = [first for first, _ in starts]
-
-    def on_error(event: ApiErrorEvent) -> None:
-        report.api_error(event.entry([_where(starts, firsts, rid) for rid in event.row_ids]))
+    def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
+        firsts = [first for first, _ in rows.starts]
+        report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
     def on_accepted(chunk: encode.Chunk) -> None:
         journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
@@ -262,7 +282,7 @@ def _send(
 
     def produce() -> None:
         try:
-            producer.run(spool, feed.put)
+            producer.run(rows, feed.put)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
             failure.append(exc)
             feed.stop()
@@ -294,7 +314,7 @@ def _send(
 
 
 def _account(
-    spool: Spool, producer: Producer, outcomes: Outcomes, report: Report, starts: list[tuple[int, str]]
+    rows: Rows, producer: Producer, outcomes: Outcomes, report: Report
 ) -> dict[str, Any]:
     """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
     sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
@@ -304,14 +324,16 @@ def _account(
     api_rejected = reasons_of(outcomes.rejected)
     failed = reasons_of(failed_reasons)
     if api_rejected.height or failed.height:
-        rows = user_view(spool.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)))
-        report.add_rows("rejected.csv", report_table(api_rejected.with_columns(pl.lit("api").alias(STAGE_COL)), rows))
-        report.add_rows("failed.csv", report_table(failed.with_columns(pl.lit("api").alias(STAGE_COL)), rows))
+        rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
+        for found in rows.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)):
+            view = user_view(found)
+            report.add_rows("rejected.csv", report_table(rejected_api.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
+            report.add_rows("failed.csv", report_table(failed_api.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")
     failed_file = report.finish_rows("failed.csv")
     counts = producer.counts
     summary: dict[str, Any] = {
-        "rows_read": spool.rows,
+        "rows_read": rows.rows,
         "rows_accepted": counts.rows_settled + outcomes.accepted_rows,
         "rows_rejected": counts.rows_rejected + api_rejected.get_column(RID_COL).n_unique(),
         "rows_failed": failed.get_column(RID_COL).n_unique() + counts.rows_withheld,

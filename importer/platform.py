@@ -17,6 +17,7 @@ This module does not check rows (see ``importer.preflight``) and does not print.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,8 @@ class PlatformSettings:
     known: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
     unavailable_reason: str | None = None
     _warned: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # partitions are
+    # prepared in two threads at once: the first to need a list reads it, the other waits for it
 
     @classmethod
     def of(cls, lists: dict[str, tuple[Definition, ...]], warn: Warn | None = None) -> PlatformSettings:
@@ -105,6 +108,10 @@ class PlatformSettings:
 
     def definitions(self, path: str) -> tuple[Definition, ...] | None:
         """The list at ``path`` (read on first use), or None when settings are unavailable."""
+        with self._lock:
+            return self._definitions(path)
+
+    def _definitions(self, path: str) -> tuple[Definition, ...] | None:
         if self.unavailable_reason is not None:
             if not self._warned:
                 self._warned = True

@@ -20,11 +20,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import polars as pl
 
@@ -36,6 +36,25 @@ from importer.report import Report, make_private_dir, report_table
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
 
 PREPARE_WORKERS = 2  # partitions prepared at once (half-size partitions, so memory stays as with one)
+
+
+class Rows(Protocol):
+    """A run's rows after the first pass, in partitions of whole records (``importer.spool``: hash
+    partitions on disk; ``importer.clusters``: made as the input is read)."""
+
+    rows: int  # rows of this run (of its shard)
+    other_shards: int
+    partitions: int
+    starts: list[tuple[int, str]]  # (first row id, file) of each file
+
+    def __iter__(self) -> Iterator[pl.DataFrame]: ...
+
+    def rows_of(self, rids: pl.Series) -> Iterator[pl.DataFrame]:
+        """The rows with these ids, a batch at a time, in input order."""
+        ...
+
+    def close(self) -> None: ...
+
 
 @dataclass
 class Counts:
@@ -70,6 +89,7 @@ class Producer:
     _payloads: IO[bytes] | None = None
     _held: list[Path | None] = field(default_factory=list)  # per partition: its held records (None: none)
     _hold_dir: Path | None = None
+    _rest: pl.DataFrame | None = None  # records short of a whole chunk, waiting for the next ones
     workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
 
     def close(self, finished: bool) -> None:
@@ -82,7 +102,7 @@ class Producer:
         if self._hold_dir is not None:
             shutil.rmtree(self._hold_dir, ignore_errors=True)
 
-    def run(self, partitions: Iterable[pl.DataFrame], deliver: Callable[[encode.Chunk], bool] | None) -> None:
+    def run(self, partitions: Rows, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
         two partitions use both cores), and each is settled (counted, reported, chunked) in turn. With a
         gate, the held records are then handed on, or withheld."""
@@ -95,6 +115,8 @@ class Producer:
                     self._settle_first(pending, deliver)
             while pending:
                 self._settle_first(pending, deliver)
+        if self.gate is None or self.dry_run:
+            self._flush(deliver)
         if self.gate is None:
             return
         self.stopped = self.gate(self.counts)
@@ -138,6 +160,22 @@ class Producer:
             self._emit(records, deliver)
 
     def _emit(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        """Hand on the records in whole chunks; the rest waits for the next records (partitions of a
+        streamed run can be small) or for ``_flush`` at the end."""
+        if self._rest is not None:
+            records = pl.concat([self._rest, records], how="vertical_relaxed")
+            self._rest = None
+        whole = records.height - records.height % self.chunk_size
+        if whole < records.height:
+            self._rest = records.slice(whole)
+        self._chunks(records.head(whole), deliver)
+
+    def _flush(self, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        if self._rest is not None:
+            rest, self._rest = self._rest, None
+            self._chunks(rest, deliver)
+
+    def _chunks(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         counts = self.counts
         for chunk in encode.chunks(records, self.chunk_size, counts.chunks):
             counts.chunks += 1
@@ -165,26 +203,26 @@ class Producer:
             if path is not None:
                 self._emit(pl.read_parquet(path), deliver)
                 path.unlink()
+        self._flush(deliver)
 
-    def _withhold(self, partitions: Iterable[pl.DataFrame], reason: str) -> None:
-        """The held records' rows to failed.csv as not sent (the partitions are read again for their columns)."""
+    def _withhold(self, partitions: Rows, reason: str) -> None:
+        """The held records' rows to failed.csv as not sent (their columns are read again)."""
         if self._payloads is not None:  # a dry run's bodies: a real run would send none of them
             self._payloads.close()
             self._payloads = None
             self.report.path("payloads.jsonl").unlink()
-        for frame, path in zip(partitions, self._held, strict=True):
-            if path is None:
-                continue
-            rids = pl.read_parquet(path, columns=[RID_COL]).get_column(RID_COL).explode()
-            reasons = pl.DataFrame({RID_COL: rids}).with_columns(
-                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL),
-                pl.lit("budget").alias(STAGE_COL),
+        held = [pl.read_parquet(path, columns=[RID_COL]).get_column(RID_COL).explode() for path in self._held if path]
+        if not held:
+            return
+        rids = pl.concat(held)
+        for rows in partitions.rows_of(rids):
+            reasons = rows.select(RID_COL).with_columns(
+                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL), pl.lit("budget").alias(STAGE_COL),
             )
-            rows = frame.join(reasons.select(RID_COL), on=RID_COL, how="semi")
             self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
-            self.counts.rows_withheld += rids.len()
-            if self.dry_run:  # counted as would-be-accepted when written
-                self.counts.rows_settled -= rids.len()
+        self.counts.rows_withheld += rids.len()
+        if self.dry_run:  # counted as would-be-accepted when written
+            self.counts.rows_settled -= rids.len()
 
 
 def _rows(records: pl.DataFrame) -> int:

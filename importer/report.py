@@ -70,6 +70,7 @@ class Report:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory  # created with the first file: a run stopped before writing leaves no folder
+        self._existed = directory.exists()
         self._errors: IO[bytes] | None = None
         self.error_count = 0
         self._parts: dict[str, int] = {}
@@ -135,6 +136,15 @@ class Report:
         with open_private(target) as out:
             out.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
         return target
+
+    def discard(self, abandon: bool = False) -> None:
+        """Forget the rows and request bodies written so far (the run starts again); with ``abandon``, the
+        run stopped before it could start, and the folder goes too if this run made it and it is empty."""
+        shutil.rmtree(self.dir / ".parts", ignore_errors=True)
+        self._parts.clear()
+        (self.dir / "payloads.jsonl").unlink(missing_ok=True)
+        if abandon and not self._existed and self.dir.is_dir() and not any(self.dir.iterdir()):
+            self.dir.rmdir()
 
     def close(self) -> None:
         if self._errors is not None:

@@ -19,14 +19,15 @@ import re
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from importer.ahead import ahead
 from importer.errors import UsageError
-from importer.read import RID_COL
+from importer.read import FILE_COL, RID_COL
 from importer.report import make_private_dir
 
 PART_COL = "_part"
@@ -60,6 +61,12 @@ class Shard:
                         dtype=pl.Int64)
         bucket = crc.fill_null(rid) % self.count
         return bucket == self.number - 1
+
+    def keep(self, batch: pl.DataFrame, key: pl.Expr) -> tuple[pl.DataFrame, int]:
+        """This shard's rows of ``batch`` (``key`` evaluates on it), and how many rows are the others'."""
+        keys = batch.select(key.alias("_key"), RID_COL)
+        mine = self.mask(keys.get_column("_key"), keys.get_column(RID_COL))
+        return batch.filter(mine), batch.height - int(mine.sum())
 
 
 def input_bytes(paths: list[Path]) -> int:
@@ -97,14 +104,21 @@ class Spool:
         self._buffered_bytes = 0
         self._flushes = 0
         self._dir: Path | None = None
+        self.starts: list[tuple[int, str]] = []  # (first row id, file) of each file
+
+    def fill(self, batches: Iterable[pl.DataFrame], key: Callable[[list[str]], pl.Expr]) -> None:
+        """The first pass: every batch filed (the next one is read meanwhile), and where each file's rows
+        start; ``key`` gives a batch's record key from its columns."""
+        for batch in ahead(batches, name="ecdp-read"):
+            if batch.height and (not self.starts or batch.item(0, FILE_COL) != self.starts[-1][1]):
+                self.starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
+            self.add(batch, key(batch.columns))
 
     def add(self, batch: pl.DataFrame, key: pl.Expr) -> None:
         """File the rows of ``batch`` under their key's partition (``key`` evaluates on the batch)."""
         if self.shard is not None:
-            keys = batch.select(key.alias("_key"), RID_COL)
-            mine = self.shard.mask(keys.get_column("_key"), keys.get_column(RID_COL))
-            self.other_shards += batch.height - int(mine.sum())
-            batch = batch.filter(mine)
+            batch, others = self.shard.keep(batch, key)
+            self.other_shards += others
         self.rows += batch.height
         if self.partitions == 1:
             self._buffers[0].append(batch)
@@ -148,12 +162,13 @@ class Spool:
         frame = _concat(frames)
         return frame.sort(RID_COL) if len(frames) > 1 else frame
 
-    def rows_of(self, rids: pl.Series) -> pl.DataFrame:
-        """The rows with these ids (any partition), in input order."""
+    def rows_of(self, rids: pl.Series) -> Iterator[pl.DataFrame]:
+        """The rows with these ids, a partition at a time (each in input order)."""
         wanted = rids.unique().implode()
-        found = [f.filter(pl.col(RID_COL).is_in(wanted)) for f in self]
-        found = [f for f in found if f.height]
-        return _concat(found).sort(RID_COL) if found else pl.DataFrame(schema={RID_COL: pl.Int64})
+        for frame in self:
+            found = frame.filter(pl.col(RID_COL).is_in(wanted))
+            if found.height:
+                yield found
 
     def close(self) -> None:
         """Delete the partitions written to disk."""

@@ -127,3 +127,70 @@ def test_preparing_partitions_in_parallel_changes_nothing(inputs, tmp_path, monk
     assert {k: one[0].get(k) for k in COUNTS} == {k: three[0].get(k) for k in COUNTS}
     assert (tmp_path / "one" / "payloads.jsonl").read_bytes() == (tmp_path / "three" / "payloads.jsonl").read_bytes()
     assert (tmp_path / "one" / "rejected.csv").read_bytes() == (tmp_path / "three" / "rejected.csv").read_bytes()
+
+
+# -- the streamed first pass (importer.clusters) -------------------------------------------------------
+
+
+@pytest.fixture
+def small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamed partitions of at most 500 rows: a few thousand lines make many of them."""
+    from importer import clusters
+
+    monkeypatch.setattr(clusters, "MAX_ROWS", 500)
+
+
+def _straggler(path: Path, folder: Path) -> Path:
+    """The file with its second line moved to the end: one order's lines are apart."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    moved = folder / "straggler.csv"
+    moved.write_text("".join([lines[0], lines[1], *lines[3:], lines[2]]), encoding="utf-8")
+    return moved
+
+
+@pytest.mark.parametrize("name, first_pass", [("orders sorted", "streamed"), ("orders shuffled", "partitioned"),
+                                              ("straggler", "partitioned"), ("customers", "partitioned")])
+def test_streamed_path_or_its_fallback_gives_what_the_in_memory_path_gives(inputs, tmp_path, small_partitions,
+                                                                           name, first_pass):
+    """Clustered input is prepared as it is read; input whose records' rows are apart is found out (early
+    when shuffled, at the end for one straggling line) and run the partitioned way, with the same result."""
+    path = _straggler(inputs["orders sorted"], tmp_path) if name == "straggler" else inputs[name]
+    kind = "customers" if name == "customers" else "orders"
+    one = dry_run(kind, path, tmp_path / "one", partitions=1)
+    streamed = dry_run(kind, path, tmp_path / "streamed")
+    assert streamed[0]["first_pass"] == first_pass
+    if first_pass == "streamed":
+        assert streamed[0]["partitions"] > 10
+    assert {k: one[0].get(k) for k in COUNTS} == {k: streamed[0].get(k) for k in COUNTS}
+    assert one[1] == streamed[1] and one[2] == streamed[2]
+
+
+def test_a_file_that_breaks_while_streamed_stops_with_no_report(inputs, tmp_path, monkeypatch):
+    """Reading and preparing overlap: a problem found half-way (bytes that are not UTF-8) stops the run
+    with one sentence and leaves neither a report nor request bodies."""
+    from importer import csvparse
+    from importer.errors import InputError
+
+    monkeypatch.setattr(csvparse, "BLOCK_BYTES", 16 << 10)  # many pieces before the broken one
+    broken = tmp_path / "broken.csv"
+    text = inputs["orders sorted"].read_bytes()
+    broken.write_bytes(text[: len(text) // 2] + b"caf\xe9 latte\n" + text[len(text) // 2:])
+    with pytest.raises(InputError, match="not UTF-8"):
+        dry_run("orders", broken, tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
+def test_streamed_orders_reach_the_sandbox_once_each(inputs, tmp_path, sandbox, small_partitions):
+    """A real run: streamed (sorted) or started again partitioned (shuffled), every order is sent once,
+    in whole requests of 100 however small the partitions are, and nothing is sent twice."""
+    from tests.support import run_cli, sandbox_env
+
+    for name, first_pass in (("orders sorted", "streamed"), ("orders shuffled", "partitioned")):
+        sandbox.reset()
+        run = run_cli(["orders", str(inputs[name]), "--max-rejects", "20%"], env=sandbox_env(sandbox),
+                      report_dir=tmp_path / name.replace(" ", "_"))
+        summary = run.summary
+        assert summary["first_pass"] == first_pass, run.stderr
+        assert_accounted(summary)
+        built = summary["records_built"]
+        assert summary["records_accepted"] == built and sandbox.stats.count("POST", "/orders") == -(-built // 100)
