@@ -110,7 +110,8 @@ def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int
         .select(index, pl.col("_column").replace_strict(list(columns), names).alias(name), "value")
     )
     lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
-    return frame.join(lists, on=index, how="left", maintain_order="left")
+    aligned = frame.select(index).join(lists, on=index, how="left", maintain_order="left").get_column(into)
+    return frame.with_columns(aligned)  # (one column joined: the frame is not copied)
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,8 @@ def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Series],
     if values.len() * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
         return frame.with_columns(normalise(frame.get_column(column)).alias(column))
     table = pl.DataFrame({column: values, "_normalised": normalise(values)})
-    return (
-        frame.join(table, on=column, how="left", maintain_order="left")
-        .with_columns(pl.col("_normalised").alias(column))
-        .drop("_normalised")
-    )
+    normalised = frame.select(column).join(table, on=column, how="left", maintain_order="left").get_column("_normalised")
+    return frame.with_columns(normalised.alias(column))  # (one column joined: the frame is not copied)
 
 
 def of_series(normalise: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Series], pl.Series]:

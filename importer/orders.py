@@ -191,8 +191,8 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     ]
     reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons))
     bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
-    good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti")
-    good_orders = orders.join(bad_ids, on="id", how="anti")
+    good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
+    good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
     records = _records(good_lines, good_orders, columns)
     notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
     return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
@@ -275,7 +275,8 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     absent = encode.Absent()
     integer = lambda name: pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)  # noqa: E731
     number = lambda name: pl.col(name).cast(pl.Float64, strict=False)  # noqa: E731
-    lines = lines.sort(LINE)
+    if not lines.get_column(LINE).is_sorted():  # (they come in input order: sorting would copy every column)
+        lines = lines.sort(LINE)
     products = lines.filter(pl.col(HAS_PRODUCT)).select(
         pl.col("id").alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
         number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
@@ -285,12 +286,10 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     )
     products = encode.name_values(products, LINE, columns.product_attributes, "productAttributes")
     product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
-    per_order = (
-        lines.group_by("id", maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
-        .join(products.group_by(ORDER_KEY, maintain_order=True).agg(product.alias("products")),
-              left_on="id", right_on=ORDER_KEY, how="left", maintain_order="left")
-    )
-    values = orders.join(per_order, on="id", maintain_order="left").select(
+    rids = lines.group_by("id", maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
+    listed = products.group_by(ORDER_KEY, maintain_order=True).agg(product.alias("products")).rename({ORDER_KEY: "id"})
+    per_order = _beside(_beside(orders, rids), listed)
+    values = per_order.select(
         RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
         "status", "currency",
         number("totalValue"), number("returnsValue"),
@@ -304,3 +303,11 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
                       *absent.members(values, ["products", "orderAttributes"]))
     return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(encode.JSON_COL),
                          pl.col("id").alias(KEY_COL))
+
+
+def _beside(orders: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
+    """``orders`` with the columns of ``more`` (one row per order id): side by side when both list the
+    orders in the same order, as they usually do (nothing is copied), else joined."""
+    if more.get_column("id").equals(orders.get_column("id")):
+        return pl.concat([orders, more.drop("id")], how="horizontal")
+    return orders.join(more, on="id", how="left", maintain_order="left")

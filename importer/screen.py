@@ -45,12 +45,24 @@ class Failing:
     checks: dict[str, list[int]]  # column -> the positions of its failing checks in ``column.checks``
 
     def schema(self, schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
-        """``schema`` with only the failing columns, each with only its failing rules."""
-        return schema.select_columns(self.columns).update_columns({
-            name: {"checks": [schema.columns[name].checks[i] for i in self.checks.get(name, [])],
-                   "nullable": name not in self.nulls}
-            for name in self.columns
-        })
+        """``schema`` with only the failing columns, each with only its failing rules (a new schema of the
+        same column definitions: ``_screenable`` made sure they carry nothing else that matters)."""
+        columns = {}
+        for name in self.columns:
+            column = schema.columns[name]
+            columns[name] = pa.Column(column.dtype, checks=[column.checks[i] for i in self.checks.get(name, [])],
+                                      nullable=name not in self.nulls, name=name)
+        return pa.DataFrameSchema(columns)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One pass/fail expression of the screen: a column's nullability rule (``checks`` empty) or some of
+    its checks (several when one coarse expression stands in for them)."""
+
+    column: str
+    checks: tuple[int, ...]
+    passed: pl.Expr
 
 
 def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
@@ -61,22 +73,14 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
     wherever the check fails: the rows it flags are handed to pandera with that check, which decides."""
     if not _screenable(frame, schema):
         return None
-    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
-    outcomes: dict[str, pl.Expr] = {}
-    for name, column in schema.columns.items():
-        if not column.nullable:
-            outcomes[_label(name, None)] = _present(frame, name)
-        for number, check in enumerate(column.checks):
-            rough = (coarse or {}).get(check.name or "")
-            passed = rough(name) if rough is not None else _check_expression(check, name)
-            if passed is None:
-                return None
-            outcomes[_label(name, number)] = passed
+    outcomes = _outcomes(frame, schema, coarse or {})
+    if outcomes is None:
+        return None
     if not outcomes:
         return Failing(pl.Series(_ROW, [], dtype=pl.UInt32), [], set(), {})
     bad = (
         frame.lazy()
-        .select((~passed).alias(label) for label, passed in outcomes.items())
+        .select((~outcome.passed).alias(str(number)) for number, outcome in enumerate(outcomes))
         .with_row_index(_ROW)
         .filter(pl.any_horizontal(pl.exclude(_ROW)))
         .collect()
@@ -84,15 +88,53 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
     columns: list[str] = []
     nulls: set[str] = set()
     checks: dict[str, list[int]] = {}
-    for label in outcomes:
-        if bad.get_column(label).any():
-            name, number = _unlabel(label)
+    for number, outcome in enumerate(outcomes):
+        if bad.get_column(str(number)).any():
+            name = outcome.column
             columns += [] if name in columns else [name]
-            if number is None:
+            if not outcome.checks:
                 nulls.add(name)
-            else:
-                checks.setdefault(name, []).append(number)
-    return Failing(bad.get_column(_ROW), columns, nulls, checks)
+            checks.setdefault(name, []).extend(outcome.checks)
+    return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c})
+
+
+_CACHE: dict[tuple[int, int, tuple[pl.DataType, ...]], tuple[pa.DataFrameSchema, list[_Outcome] | None]] = {}
+_CACHE_SIZE = 64
+
+
+def _outcomes(frame: pl.DataFrame, schema: pa.DataFrameSchema,
+              coarse: Mapping[str, Callable[[str], pl.Expr]]) -> list[_Outcome] | None:
+    """The screen's expressions for ``schema``, made once per schema (the schemas are made once per run
+    and shared, see ``schemas``); None when a check is not one row-wise selection."""
+    key = (id(schema), id(coarse), tuple(frame.schema[name] for name in schema.columns))
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
+    outcomes: list[_Outcome] | None = []
+    for name, column in schema.columns.items():
+        if not column.nullable:
+            outcomes.append(_Outcome(name, (), _present(frame, name)))
+        stood_in: dict[int, list[int]] = {}  # id of a coarse expression's maker -> the checks it stands in for
+        for number, check in enumerate(column.checks):
+            rough = coarse.get(check.name or "")
+            if rough is not None:
+                stood_in.setdefault(id(rough), []).append(number)
+                continue
+            passed = _check_expression(check, name)
+            if passed is None:
+                outcomes = None
+                break
+            outcomes.append(_Outcome(name, (number,), passed))
+        if outcomes is None:
+            break
+        for numbers in stood_in.values():
+            rough = coarse[column.checks[numbers[0]].name or ""]
+            outcomes.append(_Outcome(name, tuple(numbers), rough(name)))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (schema, outcomes)  # (the schema is kept, so its id stays its own)
+    return outcomes
 
 
 class _Selection:
@@ -128,22 +170,14 @@ def _present(frame: pl.DataFrame, name: str) -> pl.Expr:
     return value.is_not_null() & value.is_not_nan() if frame.schema[name].is_float() else value.is_not_null()
 
 
-def _label(name: str, number: int | None) -> str:
-    return f"{name}\x00{'' if number is None else number}"
-
-
-def _unlabel(label: str) -> tuple[str, int | None]:
-    name, _, number = label.rpartition("\x00")
-    return name, int(number) if number else None
-
-
 def _screenable(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> bool:
     if CONFIG.use_narwhals_backend:  # its checks run through another backend than the one imitated here
         return False
-    if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers:
+    if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers or schema.drop_invalid_rows:
         return False
     for name, column in schema.columns.items():
-        if column.regex or column.unique or column.coerce or column.parsers or name not in frame.columns:
+        if (column.regex or column.unique or column.coerce or column.parsers or column.default is not None
+                or column.drop_invalid_rows or name not in frame.columns):
             return False
         if column.dtype is not None and not column.dtype.check(polars_engine.Engine.dtype(frame.schema[name])):
             return False

@@ -12,6 +12,9 @@ field is matched, whether AwaitingConfirmation may be sent) are added by ``custo
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
+
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
@@ -67,11 +70,19 @@ CUSTOMER_FIELDS: tuple[str, ...] = tuple(Customer.to_schema().columns)
 
 def customer_schema(
     match_field: str,
-    attribute_columns: list[str],
-    consent_columns: list[str],
+    attribute_columns: Iterable[str],
+    consent_columns: Iterable[str],
     allow_confirmation_emails: bool,
 ) -> pa.DataFrameSchema:
-    """The schema for one run: the matched field required, plus this input's attribute/consent columns."""
+    """The schema for one run: the matched field required, plus this input's attribute/consent columns.
+    Made once per such set (a run asks per partition); the schema is shared, so it must not be changed."""
+    return _customer_schema(match_field, tuple(attribute_columns), tuple(consent_columns), allow_confirmation_emails)
+
+
+@functools.lru_cache(maxsize=32)
+def _customer_schema(
+    match_field: str, attribute_columns: tuple[str, ...], consent_columns: tuple[str, ...], allow_confirmation_emails: bool,
+) -> pa.DataFrameSchema:
     consent_checks = [pa.Check.isin(CONSENT_VALUES)]
     if not allow_confirmation_emails:
         consent_checks.append(

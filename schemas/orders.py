@@ -14,6 +14,7 @@ Lengths count UTF-16 code units, as the platform does (``schemas.common``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import pandera.polars as pa
@@ -102,12 +103,23 @@ PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.to_schema().columns)
 
 def order_line_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
     """``OrderLine``, plus this input's order attribute columns (text checks only: the platform's
-    definitions type them, see ``importer.preflight``)."""
-    return with_checks(OrderLine.to_schema()).add_columns(_attributes(attribute_columns))
+    definitions type them, see ``importer.preflight``). Made once per set of columns (a run asks per
+    partition); the schema is shared, so it must not be changed."""
+    return _order_line_schema(tuple(attribute_columns))
 
 
 def product_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
-    """``Product``, plus this input's product attribute columns."""
+    """``Product``, plus this input's product attribute columns (made once, shared)."""
+    return _product_schema(tuple(attribute_columns))
+
+
+@functools.lru_cache(maxsize=32)
+def _order_line_schema(attribute_columns: tuple[str, ...]) -> pa.DataFrameSchema:
+    return with_checks(OrderLine.to_schema()).add_columns(_attributes(attribute_columns))
+
+
+@functools.lru_cache(maxsize=32)
+def _product_schema(attribute_columns: tuple[str, ...]) -> pa.DataFrameSchema:
     return with_checks(Product.to_schema()).add_columns(_attributes(attribute_columns))
 
 
@@ -115,6 +127,8 @@ def _attributes(columns: Iterable[str]) -> dict[str, pa.Column]:
     return {name: pa.Column(str, checks=text_checks(), nullable=True) for name in columns}
 
 
+@functools.lru_cache(maxsize=8)
 def order_schema(customer_field: str) -> pa.DataFrameSchema:
-    """``Order`` with the business unit's customer identifier (``customer.email`` ...) required."""
+    """``Order`` with the business unit's customer identifier (``customer.email`` ...) required (made
+    once, shared)."""
     return Order.to_schema().add_columns({customer_field: pa.Column(str, nullable=False)})
