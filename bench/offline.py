@@ -18,6 +18,8 @@ from typing import Any
 from bench.delivery import sandbox_process
 
 BIN = Path(sys.executable).parent
+# The naive baseline's interpreter (pandas, requests): a venv of its own (see the Makefile), else this one.
+NAIVE_PYTHON = Path(os.environ.get("ECDP_BENCH_NAIVE_PYTHON") or BIN / "python")
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -53,7 +55,7 @@ def dry_run(kind: str, size: int, report: Path) -> dict[str, Any]:
 
 def naive(size: int) -> dict[str, Any]:
     path = input_file("orders", size)
-    result = measure([BIN / "python", Path(__file__).with_name("naive.py"), path, "--dry-run"])
+    result = measure([NAIVE_PYTHON, Path(__file__).with_name("naive.py"), path, "--dry-run"])
     return {"lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
 
 

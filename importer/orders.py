@@ -221,6 +221,8 @@ def _consolidate(lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
 def _conflicts(lines: pl.DataFrame, orders: pl.DataFrame, order_level: list[str]) -> pl.DataFrame:
     """Per order id and column: the different values its lines give, with where each was first seen.
     Only the orders whose lines disagree somewhere (found while consolidating) are looked at."""
+    if not orders.get_column(DISAGREE).any():
+        return pl.DataFrame(schema={"id": pl.String, FIELD_COL: pl.String, ERROR_COL: pl.String})
     where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
     seen = (
         lines.join(orders.filter(pl.col(DISAGREE)).select("id"), on="id", how="semi")

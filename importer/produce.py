@@ -108,13 +108,14 @@ class Producer:
         gate, the held records are then handed on, or withheld."""
         workers = self.workers or PREPARE_WORKERS
         with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
-            pending: deque[tuple[pl.DataFrame, Future[Prepared]]] = deque()
+            pending: deque[Future[tuple[Prepared, pl.DataFrame]]] = deque()
             for frame in partitions:
-                pending.append((frame, pool.submit(self.prepare, mapped(frame))))
+                pending.append(pool.submit(self._prepare, frame))
+                del frame  # the worker holds it only while preparing
                 if len(pending) >= workers:
-                    self._settle_first(pending, deliver)
+                    self.settle(*pending.popleft().result(), deliver)
             while pending:
-                self._settle_first(pending, deliver)
+                self.settle(*pending.popleft().result(), deliver)
         if self.gate is None or self.dry_run:
             self._flush(deliver)
         if self.gate is None:
@@ -125,16 +126,16 @@ class Producer:
         else:
             self._withhold(partitions, self.stopped)
 
-    def _settle_first(self, pending: deque[tuple[pl.DataFrame, Future[Prepared]]],
-                      deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        frame, prepared = pending.popleft()
-        self.settle(frame, prepared.result(), deliver)
+    def _prepare(self, frame: pl.DataFrame) -> tuple[Prepared, pl.DataFrame]:
+        """What ``prepare`` makes of the partition, and its rejected rows as the user's file has them (so
+        the partition need not be kept until it is settled)."""
+        prepared = self.prepare(mapped(frame))
+        rejected = frame.join(prepared.reasons.select(RID_COL), on=RID_COL, how="semi") if prepared.reasons.height else frame.clear()
+        return prepared, user_view(rejected)
 
-    def partition(self, frame: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        self.settle(frame, self.prepare(mapped(frame)), deliver)
-
-    def settle(self, frame: pl.DataFrame, prepared: Prepared, deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        """Count and report what ``prepare`` made of the partition ``frame``, and hand on its chunks."""
+    def settle(self, prepared: Prepared, rejected: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+        """Count and report what ``prepare`` made of a partition (``rejected``: the rows it rejects as the
+        user's file has them), and hand on its chunks."""
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
         for name, value in prepared.notes.items():
@@ -142,7 +143,7 @@ class Producer:
         reasons = prepared.reasons
         if reasons.height:
             counts.rows_rejected += reasons.height  # one reasons row per rejected row
-            table = report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), user_view(frame))
+            table = report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
             self.report.add_rows("rejected.csv", table)
         records = encode.as_row_lists(prepared.records)
         counts.records_built += records.height
@@ -177,14 +178,18 @@ class Producer:
 
     def _chunks(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         counts = self.counts
-        for chunk in encode.chunks(records, self.chunk_size, counts.chunks):
-            counts.chunks += 1
-            if self.dry_run:
+        if self.dry_run:  # the bodies, made by polars and written at once
+            text, made, rows = encode.bodies(records, self.chunk_size, self.envelope)
+            if made:
                 if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
                     self._payloads = self.report.payloads()
-                self._payloads.write(chunk.body(self.envelope) + b"\n")
-                counts.rows_settled += chunk.rows
-            elif deliver is None or not deliver(chunk):
+                self._payloads.write(text)
+            counts.chunks += made
+            counts.rows_settled += rows
+            return
+        for chunk in encode.chunks(records, self.chunk_size, counts.chunks):
+            counts.chunks += 1
+            if deliver is None or not deliver(chunk):
                 self.unsent.append(chunk)
 
     def _hold(self, records: pl.DataFrame) -> Path | None:
