@@ -7,8 +7,9 @@ over), is a partition of whole records. Reading, preparing and sending then over
 written to disk.
 
 Whether the rows do lie together is only known at the end: ``Clusters`` raises ``NotClustered`` as soon
-as a key of a batch was in the partition before (a shuffled file is found at its second batch), and at
-the end when any key is in two partitions (the 64-bit hashes of every partition's keys are compared).
+as a key of a batch was in the partition before (a partition is handed on only once the next batch is
+checked against it, so a shuffled file is found before any of it is prepared), and at the end when any
+key is in two partitions (the 64-bit hashes of every partition's keys are compared).
 The pipeline streams only runs that send nothing before every row is prepared (a dry run, or an error
 budget, which holds the records until the end), so that on ``NotClustered`` it can forget what it did
 and run the partitioned way from the start.
@@ -51,6 +52,8 @@ class Clusters:
     def __iter__(self) -> Iterator[pl.DataFrame]:
         """Partitions of whole records in input order; NotClustered when a record's rows turn out apart."""
         carry: pl.DataFrame | None = None
+        held: pl.DataFrame | None = None  # yielded once the next batch is checked against it: a shuffled
+        # file is found before any partition of it is prepared
         for batch in ahead(self._slices(), name="ecdp-read"):
             frame = batch if carry is None else pl.concat([carry, batch], how="diagonal_relaxed")
             hashes = frame.select(self._hash(frame.columns)).to_series()
@@ -65,7 +68,11 @@ class Clusters:
             if self._hashes and pl.concat([keys, last]).is_in(self._hashes[-1].implode()).any():
                 raise NotClustered
             if part.height:
-                yield self._partition(part, keys)
+                if held is not None:
+                    yield held
+                held = self._partition(part, keys)
+        if held is not None:
+            yield held
         if carry is not None and carry.height:
             yield self._partition(carry, carry.select(self._hash(carry.columns).drop_nulls().unique()).to_series())
         if not self.partitions and self._columns is not None:  # no rows: the columns are still checked

@@ -83,13 +83,16 @@ def api_datetime(expr: pl.Expr) -> pl.Expr:
 
 
 def api_datetimes(values: pl.Series) -> pl.Series:
-    """``api_datetime`` of each value, with the usual form parsed first: a value without a space or a
+    """``api_datetime`` of each value, with the usual forms parsed first. A value without a space or a
     trailing ``Z`` is what ``instant`` tries its first format on, so where that format parses it the
-    answer is the same, and the other five formats are tried only on the values it does not parse."""
+    answer is the same; a value of ten characters that is a date is one no date-time format takes, so it
+    is ``instant``'s date at midnight. The other formats are tried only on the values neither parses."""
     raw = pl.col(values.name)
     plain = ~raw.str.contains(" ", literal=True) & ~raw.str.ends_with("Z") & ~raw.str.ends_with("z")
     usual = raw.str.to_datetime(_FIRST_FORMAT, strict=False, time_zone="UTC", time_unit="us")
-    moments = values.to_frame().select(pl.when(plain).then(usual)).to_series()
+    day = raw.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    moments = values.to_frame().select(pl.when(plain & (raw.str.len_bytes() == 10)).then(day)
+                                       .when(plain).then(usual)).to_series()
     others = (moments.is_null() & values.is_not_null()).arg_true()
     if others.len():
         moments = moments.scatter(others, values.gather(others).to_frame().select(instant(raw)).to_series())

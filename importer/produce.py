@@ -178,12 +178,12 @@ class Producer:
 
     def _chunks(self, records: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         counts = self.counts
-        if self.dry_run:  # the bodies, made by polars and written at once
-            text, made, rows = encode.bodies(records, self.chunk_size, self.envelope)
-            if made:
-                if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
-                    self._payloads = self.report.payloads()
-                self._payloads.write(text)
+        if self.dry_run:  # the bodies, made and written by polars
+            if not records.height:
+                return
+            if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
+                self._payloads = self.report.payloads()
+            made, rows = encode.write_bodies(records, self.chunk_size, self.envelope, self._payloads)
             counts.chunks += made
             counts.rows_settled += rows
             return
