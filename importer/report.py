@@ -35,6 +35,8 @@ from importer.validate import ERROR_COL, FIELD_COL, STAGE_COL
 REPORT_COLUMNS = (ERROR_COL, FIELD_COL, STAGE_COL, FILE_COL, ROW_COL)
 _FORMULA_START = r"^[=+\-@\t\r]"
 DIR_MODE, FILE_MODE = 0o700, 0o600
+WINDOW_ROWS = 100_000  # rows of rejected.csv / failed.csv put in order at a time
+_PART_GROUP_ROWS = 8_192
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -101,8 +103,8 @@ class Report:
             return
         parts = make_private_dir(self.path(".parts") / name)
         number = self._parts.get(name, 0)
-        with open_private(parts / f"{number:06d}.parquet") as out:
-            table.write_parquet(out, compression="lz4")
+        with open_private(parts / f"{number:06d}.parquet") as out:  # sorted, in small row groups: see finish_rows
+            table.sort(RID_COL, maintain_order=True).write_parquet(out, compression="lz4", row_group_size=_PART_GROUP_ROWS)
         self._parts[name] = number + 1
 
     def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
@@ -118,16 +120,28 @@ class Report:
         return self.path("payloads.jsonl")
 
     def finish_rows(self, name: str) -> Path | None:
-        """Write ``name`` from its parts, in input order; None when no row was added."""
+        """Write ``name`` from its parts, in input order; None when no row was added.
+
+        Each part is sorted by row id, in row groups of a few thousand rows with their id ranges in the
+        Parquet statistics, so the file is written a window of row ids at a time: only the row groups
+        that overlap the window are read, and memory does not grow with the number of rows (a broken
+        export can reject millions)."""
         if not self._parts.get(name):
             return None
         folder = self.dir / ".parts" / name
-        parts = [pl.read_parquet(f) for f in sorted(folder.iterdir())]
-        table = pl.concat(parts, how="diagonal_relaxed").sort(RID_COL, maintain_order=True)
-        columns = [c for c in table.columns if c not in (RID_COL, *REPORT_COLUMNS)]
+        parts = sorted(folder.iterdir())
+        schema: dict[str, pl.DataType] = {}
+        for part in parts:  # the union of the parts' columns (several input files may differ)
+            schema.update((c, t) for c, t in pl.read_parquet_schema(part).items() if c not in schema)
+        rows = pl.scan_parquet(parts, schema=schema, missing_columns="insert")
+        rids = rows.select(RID_COL).collect().get_column(RID_COL).sort()
+        bounds = sorted({*rids.gather_every(WINDOW_ROWS).to_list(), rids[-1] + 1})  # windows of as many rows
+        columns = [*REPORT_COLUMNS, *[c for c in schema if c not in (RID_COL, *REPORT_COLUMNS)]]
         target = self.path(name)
         with open_private(target) as out:
-            table.select(*REPORT_COLUMNS, *columns).write_csv(out)
+            for number, (start, end) in enumerate(zip(bounds, bounds[1:])):
+                window = rows.filter(pl.col(RID_COL).is_between(start, end, closed="left")).collect()
+                window.sort(RID_COL, maintain_order=True).select(columns).write_csv(out, include_header=number == 0)
         shutil.rmtree(folder)
         return target
 
