@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from importer import budget, customers, encode, html_report, orders
+from importer import budget, customers, encode, html_report, orders, scratch
 from importer.clusters import Clusters, NotClustered
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
@@ -140,6 +140,7 @@ def _run(
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
+    scratch.sweep()  # private temporary folders a killed run left behind
     inputs = open_inputs(resource.command, paths, run, warn)
     target = target_of(api)
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file

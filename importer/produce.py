@@ -18,7 +18,6 @@ Two partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settl
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +31,8 @@ from importer import encode
 from importer.inputs import mapped, user_view
 from importer.journal import FINGERPRINT_COL, fingerprints
 from importer.read import RID_COL
-from importer.report import Report, make_private_dir, report_table
+from importer.report import Report, report_table
+from importer.scratch import scratch_dir
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
 
 PREPARE_WORKERS = 2  # partitions prepared at once (half-size partitions, so memory stays as with one)
@@ -196,7 +196,7 @@ class Producer:
         if not records.height:
             return None
         if self._hold_dir is None:
-            self._hold_dir = make_private_dir(Path(tempfile.mkdtemp(prefix="ecdp-held-")))
+            self._hold_dir = scratch_dir("held")
         path = self._hold_dir / f"{len(self._held):05d}.parquet"
         records.write_parquet(path, compression="lz4")
         return path

@@ -37,6 +37,7 @@ import polars as pl
 
 from importer.detect import SAMPLE_BYTES, UTF8, delimiter_char, detect_encoding, encoding_name, sniff_delimiter
 from importer.csvparse import HEADER_ROWS, UNREADABLE_COL, clean_header, iter_csv, not_text
+from importer import scratch
 from importer.errors import InputError
 
 FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
@@ -147,7 +148,7 @@ class Source:
         path, options = self.path, self.options
         encoding = None if options.encoding is None else encoding_name(options.encoding)
         delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
-        with tempfile.TemporaryDirectory(prefix="ecdp-read-") as tmp, _open_bytes(path, kind) as (stream, member):
+        with tempfile.TemporaryDirectory(prefix=scratch.prefix("read")) as tmp, _open_bytes(path, kind) as (stream, member):
             with _broken_stream(path, kind):
                 head = stream.read(SAMPLE_BYTES + 1)
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)

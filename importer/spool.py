@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import polars as pl
 from importer.ahead import ahead
 from importer.errors import UsageError
 from importer.read import FILE_COL, RID_COL
-from importer.report import make_private_dir
+from importer.scratch import scratch_dir
 
 PART_COL = "_part"
 PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; two are prepared at once)
@@ -133,7 +132,7 @@ class Spool:
 
     def _flush(self) -> None:
         if self._dir is None:
-            self._dir = make_private_dir(Path(tempfile.mkdtemp(prefix="ecdp-spool-")))
+            self._dir = scratch_dir("spool")
         for part, frames in enumerate(self._buffers):
             if frames:
                 target = self._dir / f"{part:05d}"

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -85,9 +86,11 @@ def test_100k_orders_through_faults_and_a_kill_9_land_exactly_once(tmp_path: Pat
             killed.send_signal(signal.SIGKILL)
             killed.wait(timeout=10)
         at_kill = accepted_so_far(log)
+        left = list(Path(tempfile.gettempdir()).glob(f"ecdp-*-{killed.pid}-*"))  # its private temporary folders
         resumed = subprocess.run([*command, "--resume", "--report-dir", str(tmp_path / "resumed")], env=env,
                                  capture_output=True, text=True, timeout=170)
     assert resumed.returncode == 0 or resumed.returncode == 1, resumed.stderr[-2000:]
+    assert left and not any(folder.exists() for folder in left)  # the killed run's were swept by the next
     summary = orjson.loads((tmp_path / "resumed" / "summary.json").read_bytes())
     expected_invalid = {i for i in range(ORDERS) if invalid(i)}
     valid = ORDERS - len(expected_invalid)

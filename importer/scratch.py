@@ -1,0 +1,59 @@
+"""Private temporary folders of a run, and the sweep of those a dead run left behind.
+
+A run keeps rows and records it cannot hold in memory in folders of the system's temporary directory
+(``importer.spool``'s partitions, ``importer.produce``'s held records, ``importer.read``'s UTF-8 copy of
+a file in another encoding). They hold personal data, so they are readable by the owner only and are
+deleted when the run ends. A run that is killed (``kill -9``, out of memory, power cut) cannot delete
+them: their names carry the process id, and every run starts by deleting the folders of processes of
+its user that no longer exist (``sweep``). A folder of a live process is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+_NAME = re.compile(r"^ecdp-(spool|held|read)-(\d+)-")
+
+
+def scratch_dir(kind: str) -> Path:
+    """A new private folder (0700) for ``kind`` (spool, held, read) of this process."""
+    return Path(tempfile.mkdtemp(prefix=prefix(kind)))
+
+
+def prefix(kind: str) -> str:
+    """The name with which this process's folders of ``kind`` start."""
+    return f"ecdp-{kind}-{os.getpid()}-"
+
+
+def sweep(directory: Path | None = None) -> list[Path]:
+    """Delete the folders dead runs of this user left in ``directory`` (the temporary directory); the
+    folders deleted."""
+    root = directory or Path(tempfile.gettempdir())
+    swept = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:  # no temporary directory to look at: nothing to sweep
+        return swept
+    for entry in entries:
+        found = _NAME.match(entry.name)
+        if found is None or not _left_by_the_dead(entry, int(found.group(2))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        swept.append(entry)
+    return swept
+
+
+def _left_by_the_dead(entry: Path, pid: int) -> bool:
+    try:
+        if not entry.is_dir() or entry.is_symlink() or entry.stat().st_uid != os.getuid():
+            return False
+        os.kill(pid, 0)  # no signal is sent: this only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: the process exists (another user's); or the entry went away
+        return False
+    return False
