@@ -31,6 +31,12 @@ class Inputs:
     files: list[Path]
     mapping: Path | None = None
 
+    def close(self) -> None:
+        """Stop reading (the rows not yet read are not needed)."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
     def whole(self) -> pl.DataFrame:
         """Every batch in one frame (for commands that hold their rows in memory)."""
         frames = list(self.batches)

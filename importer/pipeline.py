@@ -1,10 +1,16 @@
 """Run an import end to end: read → prepare → encode → send → report, and account for every row.
 
 This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
-whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``. Every input row ends in exactly
-one of three counts — accepted, rejected (validation or API, in ``rejected.csv``) or failed (valid but
-not in the platform, in ``failed.csv``) — so ``rows_read = rows_accepted + rows_rejected + rows_failed``
-always holds; rows the sender never got an answer for (abort, Ctrl-C) are counted as failed.
+whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
+Every input row ends in exactly one of three counts — accepted, rejected (validation or API, in
+``rejected.csv``) or failed (valid but not in the platform, in ``failed.csv``) — so
+``rows_read = rows_accepted + rows_rejected + rows_failed`` always holds; rows the sender never got an
+answer for (abort, Ctrl-C) are counted as failed.
+
+The first pass is streamed (``importer.clusters``: partitions as the input is read) when nothing is sent
+before every row is prepared — a dry run, or an error budget — and the records' rows turn out to lie
+together; when they do not, the run forgets what it prepared and starts again partitioned
+(``importer.spool``). Other runs are partitioned from the start.
 """
 
 from __future__ import annotations
@@ -178,6 +184,7 @@ def _run(
         except NotClustered:  # nothing was sent: start again the partitioned way
             rows.close()
             report.discard()
+            inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _spooled(open_inputs(resource.command, paths, run, _quiet), resource, run, shard)
             producer, outcomes = attempt(rows)
         summary = _account(rows, producer, outcomes, report)

@@ -1,11 +1,14 @@
 """The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
 
-For each partition of the spool (see ``importer.spool``): the resource's ``prepare`` validates and
+For each partition of the first pass (``importer.clusters`` as the input is read, or ``importer.spool``'s
+hash partitions; both are ``Rows``): the resource's ``prepare`` validates and
 builds records; the rows it rejects go to the report at once (so rejects are written as the run goes,
 never held for the whole input); records already in the platform (``--resume``, ``--changed-only``) are
 settled without sending; the rest become chunks for the sender (through ``importer.feed``) or, in a dry
-run, request bodies in ``payloads.jsonl``. Counts are kept per partition, so nothing here grows with
-the number of rows: a row is counted, and reported if rejected, while its partition is in memory.
+run, request bodies in ``payloads.jsonl`` (made and written by polars). Records short of a whole chunk
+wait for the next partition's, so small partitions do not make small requests. Counts are kept per
+partition, so nothing here grows with the number of rows: a row is counted, and reported if rejected,
+while its partition is in memory.
 
 With an error budget (``--max-rejects``, see ``importer.budget``) nothing may be sent before every row
 is validated, so the built records are *held*: written to a private temporary Parquet file per

@@ -1,10 +1,11 @@
-"""The first pass of a run: input rows, read in batches, spread over hash partitions on disk.
+"""The partitioned first pass of a run: input rows, read in batches, spread over hash partitions on disk.
 
 Records are made of rows that may lie anywhere in the input (an order's lines, a customer given twice),
-so a run cannot prepare one batch of rows at a time. Instead every row goes to the partition its
-record key hashes to — temporary Parquet files in a private directory — and the second pass prepares
-one partition at a time: all rows of a record are in one partition, and memory depends on the
-partition's size, not the input's. A small input is one partition and never touches the disk.
+so a run cannot always prepare one batch of rows at a time (when they lie together it can:
+``importer.clusters``). Instead every row goes to the partition its record key hashes to — temporary
+Parquet files in a private directory (``importer.scratch``) — and the second pass prepares one
+partition at a time: all rows of a record are in one partition, and memory depends on the partition's
+size, not the input's. A small input is one partition and never touches the disk.
 
 Rows keep their ``_rid`` (run-wide row id), so a partition read back is in input order, and the rows
 of any set of ids can be fetched again for the report (``rows_of``).
