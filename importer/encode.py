@@ -13,7 +13,6 @@ records' order.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO
 from dataclasses import dataclass, field
 
 import orjson
@@ -179,24 +178,6 @@ def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
     """``_rid`` as a list of row ids per record (an order has several; a customer one)."""
     rid = records.schema[RID_COL]
     return records if isinstance(rid, pl.List) else records.with_columns(pl.concat_list(RID_COL).alias(RID_COL))
-
-
-def write_bodies(records: pl.DataFrame, chunk_size: int, envelope: dict[str, str], out: IO[bytes]) -> tuple[int, int]:
-    """Write the request bodies of ``records`` in chunks of ``chunk_size`` to ``out``, one per line, made
-    and written by polars in one pass (no Python object per body): (how many bodies, how many input
-    rows). Byte for byte what ``Chunk.body`` makes of each of ``chunks(records, ...)`` (a dry run's payloads)."""
-    if not records.height:
-        return 0, 0
-    head = orjson.dumps(envelope)[:-1].decode() + ',"data":['
-    lines = (
-        as_row_lists(records).select(JSON_COL, pl.col(RID_COL).list.len().alias("_rows"))
-        .with_row_index("_pos")
-        .group_by(pl.col("_pos") // chunk_size, maintain_order=True)
-        .agg(pl.concat_str([pl.lit(head), pl.col(JSON_COL).str.join(","), pl.lit("]}")]).alias(JSON_COL),
-             pl.col("_rows").sum())
-    )
-    lines.select(JSON_COL).write_csv(out, include_header=False, quote_style="never", line_terminator="\n")
-    return lines.height, int(lines.get_column("_rows").sum())
 
 
 def chunks(records: pl.DataFrame, chunk_size: int, first_index: int = 0) -> Iterator[Chunk]:

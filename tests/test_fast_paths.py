@@ -5,7 +5,6 @@ every branch (and on values that take only the common one, where polars skips th
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -273,19 +272,3 @@ def test_text_checks_screened_by_one_regex_give_the_reasons_of_all_checks(monkey
     full = validate.schema_reasons(frame, schema, {}, {})
     assert fast.height > 0
     assert fast.sort(pl.all()).equals(full.sort(pl.all()))
-
-
-@pytest.mark.parametrize("size, chunk_size", [(0, 3), (1, 3), (7, 3), (9, 3), (5, 100)])
-def test_dry_run_bodies_are_those_of_the_chunks(size, chunk_size):
-    """A dry run writes its bodies made and written by polars (encode.write_bodies): byte for byte the
-    bodies the chunks would send, a line each, with the same counts."""
-    records = pl.DataFrame({
-        RID_COL: [[i, i + 100] if i % 2 else [i] for i in range(size)],
-        encode.JSON_COL: [f'{{"id":"ö{i}","v":"a\\"b"}}' for i in range(size)],
-    }, schema={RID_COL: pl.List(pl.Int64), encode.JSON_COL: pl.String})
-    envelope = {"mode": "AddOrReplace"}
-    out = io.BytesIO()
-    made, rows = encode.write_bodies(records, chunk_size, envelope, out)
-    chunks = list(encode.chunks(records, chunk_size)) if size else []
-    assert out.getvalue() == b"".join(chunk.body(envelope) + b"\n" for chunk in chunks)
-    assert made == len(chunks) and rows == sum(chunk.rows for chunk in chunks)
