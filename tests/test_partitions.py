@@ -85,9 +85,11 @@ def test_shuffled_lines_give_the_same_orders_as_sorted_lines(inputs, tmp_path):
         assert sorted(record["products"], key=orjson.dumps) == sorted(other["products"], key=orjson.dumps)
 
 
-@pytest.mark.parametrize("kind", ["orders", "customers"])
-def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, kind):
-    name = "orders shuffled" if kind == "orders" else "customers"
+@pytest.mark.parametrize("name", ["orders sorted", "orders shuffled", "customers"])
+def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, small_partitions, name):
+    """Streamed (sorted lines) or partitioned (shuffled lines, customers given twice), every record is in
+    exactly one shard."""
+    kind = name.split()[0]
     whole = dry_run(kind, inputs[name], tmp_path / "all")
     shares = [dry_run(kind, inputs[name], tmp_path / f"s{k}", shard=f"{k}/3") for k in (1, 2, 3)]
     keys = [set(records) for _, records, _ in shares]
@@ -97,6 +99,7 @@ def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, kind):
     assert sum(s["rows_rejected"] for s, _, _ in shares) == whole[0]["rows_rejected"]
     for summary, _, _ in shares:
         assert summary["rows_read"] + summary["rows_in_other_shards"] == whole[0]["rows_read"]
+        assert summary["first_pass"] == whole[0]["first_pass"] == ("streamed" if name == "orders sorted" else "partitioned")
 
 
 def test_a_bad_shard_is_a_usage_error(inputs, tmp_path):
