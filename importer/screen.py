@@ -71,9 +71,7 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
 
     ``coarse`` may give, per check name, a cheaper expression of a column's name that fails at least
     wherever the check fails: the rows it flags are handed to pandera with that check, which decides."""
-    if not _screenable(frame, schema):
-        return None
-    outcomes = _outcomes(frame, schema, coarse or {})
+    outcomes = _outcomes(schema, frame.schema, coarse or {})
     if outcomes is None:
         return None
     if not outcomes:
@@ -98,42 +96,45 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
     return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c})
 
 
-_CACHE: dict[tuple[int, int, tuple[pl.DataType, ...]], tuple[pa.DataFrameSchema, list[_Outcome] | None]] = {}
+_Key = tuple[int, int, tuple[pl.DataType | None, ...], bool]
+_CACHE: dict[_Key, tuple[pa.DataFrameSchema, list[_Outcome] | None]] = {}
 _CACHE_SIZE = 64
 
 
-def _outcomes(frame: pl.DataFrame, schema: pa.DataFrameSchema,
+def _outcomes(schema: pa.DataFrameSchema, dtypes: pl.Schema,
               coarse: Mapping[str, Callable[[str], pl.Expr]]) -> list[_Outcome] | None:
-    """The screen's expressions for ``schema``, made once per schema (the schemas are made once per run
-    and shared, see ``schemas``); None when a check is not one row-wise selection."""
-    key = (id(schema), id(coarse), tuple(frame.schema[name] for name in schema.columns))
+    """The screen's expressions for ``schema`` over columns of these ``dtypes``, or None when it cannot be
+    screened; worked out once per schema (the schemas are made once per run and shared, see ``schemas``)."""
+    key = (id(schema), id(coarse), tuple(dtypes.get(name) for name in schema.columns), CONFIG.use_narwhals_backend)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is schema:
         return cached[1]
-    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
-    outcomes: list[_Outcome] | None = []
-    for name, column in schema.columns.items():
-        if not column.nullable:
-            outcomes.append(_Outcome(name, (), _present(frame, name)))
-        stood_in: dict[int, list[int]] = {}  # id of a coarse expression's maker -> the checks it stands in for
-        for number, check in enumerate(column.checks):
-            rough = coarse.get(check.name or "")
-            if rough is not None:
-                stood_in.setdefault(id(rough), []).append(number)
-                continue
-            passed = _check_expression(check, name)
-            if passed is None:
-                outcomes = None
-                break
-            outcomes.append(_Outcome(name, (number,), passed))
-        if outcomes is None:
-            break
-        for numbers in stood_in.values():
-            rough = coarse[column.checks[numbers[0]].name or ""]
-            outcomes.append(_Outcome(name, tuple(numbers), rough(name)))
+    outcomes = _expressions(schema, dtypes, coarse) if _screenable(schema, dtypes) else None
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = (schema, outcomes)  # (the schema is kept, so its id stays its own)
+    return outcomes
+
+
+def _expressions(schema: pa.DataFrameSchema, dtypes: pl.Schema,
+                 coarse: Mapping[str, Callable[[str], pl.Expr]]) -> list[_Outcome] | None:
+    """Every rule of ``schema`` as an expression; None when a check is not one row-wise selection."""
+    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
+    outcomes: list[_Outcome] = []
+    for name, column in schema.columns.items():
+        if not column.nullable:
+            outcomes.append(_Outcome(name, (), _present(dtypes[name], name)))
+        stood_in: dict[Callable[[str], pl.Expr], list[int]] = {}  # a coarse expression -> the checks it stands for
+        for number, check in enumerate(column.checks):
+            rough = coarse.get(check.name or "")
+            if rough is not None:
+                stood_in.setdefault(rough, []).append(number)
+                continue
+            passed = _check_expression(check, name)
+            if passed is None:
+                return None
+            outcomes.append(_Outcome(name, (number,), passed))
+        outcomes += [_Outcome(name, tuple(numbers), rough(name)) for rough, numbers in stood_in.items()]
     return outcomes
 
 
@@ -164,22 +165,22 @@ def _check_expression(check: pa.Check, name: str) -> pl.Expr | None:
     return (passed | passed.is_null()) if check.ignore_na else passed.fill_null(False)
 
 
-def _present(frame: pl.DataFrame, name: str) -> pl.Expr:
+def _present(dtype: pl.DataType, name: str) -> pl.Expr:
     """pandera's nullability rule: not null (and, for floats, not NaN)."""
     value = pl.col(name)
-    return value.is_not_null() & value.is_not_nan() if frame.schema[name].is_float() else value.is_not_null()
+    return value.is_not_null() & value.is_not_nan() if dtype.is_float() else value.is_not_null()
 
 
-def _screenable(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> bool:
+def _screenable(schema: pa.DataFrameSchema, dtypes: pl.Schema) -> bool:
     if CONFIG.use_narwhals_backend:  # its checks run through another backend than the one imitated here
         return False
     if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers or schema.drop_invalid_rows:
         return False
     for name, column in schema.columns.items():
         if (column.regex or column.unique or column.coerce or column.parsers or column.default is not None
-                or column.drop_invalid_rows or name not in frame.columns):
+                or column.drop_invalid_rows or name not in dtypes):
             return False
-        if column.dtype is not None and not column.dtype.check(polars_engine.Engine.dtype(frame.schema[name])):
+        if column.dtype is not None and not column.dtype.check(polars_engine.Engine.dtype(dtypes[name])):
             return False
         if any(check.element_wise or check.groupby is not None or check.n_failure_cases is not None
                for check in column.checks):
