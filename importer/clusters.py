@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import polars as pl
 
 from importer.ahead import ahead
-from importer.read import FILE_COL, RID_COL
+from importer.read import RID_COL, note_start
 from importer.spool import Shard
 
 MAX_ROWS = 65_536  # rows of a partition at most (a Parquet batch of 100k rows is prepared in two)
@@ -61,10 +61,11 @@ class Clusters:
             going_on = hashes.is_in(last.implode()).fill_null(False)
             carried = int(going_on.sum())
             if going_on.tail(carried).all():  # the usual case: the last key's rows end the batch
-                part, carry = frame.head(frame.height - carried), frame.tail(carried)
+                whole = frame.height - carried
+                part, carry, own = frame.head(whole), frame.tail(carried), hashes.head(whole)
             else:
-                part, carry = frame.filter(~going_on), frame.filter(going_on)
-            keys = part.select(self._hash(part.columns).drop_nulls().unique()).to_series()
+                part, carry, own = frame.filter(~going_on), frame.filter(going_on), hashes.filter(~going_on)
+            keys = own.drop_nulls().unique()
             if self._hashes and pl.concat([keys, last]).is_in(self._hashes[-1].implode()).any():
                 raise NotClustered
             if part.height:
@@ -74,7 +75,7 @@ class Clusters:
         if held is not None:
             yield held
         if carry is not None and carry.height:
-            yield self._partition(carry, carry.select(self._hash(carry.columns).drop_nulls().unique()).to_series())
+            yield self._partition(carry, last)  # (the carried rows are the rows of the last key)
         if not self.partitions and self._columns is not None:  # no rows: the columns are still checked
             yield self._partition(self._columns, pl.Series(_HASH, [], dtype=pl.UInt64))
         if self._hashes and pl.concat(self._hashes).is_duplicated().any():
@@ -94,8 +95,7 @@ class Clusters:
         for batch in self._batches:
             if self._columns is None:
                 self._columns = batch.clear()
-            if batch.height and (not self.starts or batch.item(0, FILE_COL) != self.starts[-1][1]):
-                self.starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
+            note_start(self.starts, batch)
             if self._shard is not None:
                 batch, others = self._shard.keep(batch, self._key(batch.columns))
                 self.other_shards += others

@@ -87,6 +87,13 @@ def iter_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> 
             rid += batch.height
 
 
+def note_start(starts: list[tuple[int, str]], batch: pl.DataFrame) -> None:
+    """Add (first row id, file) to ``starts`` when ``batch`` (of ``iter_inputs``) begins another file's rows,
+    so a row id can be told as file and row number later."""
+    if batch.height and (not starts or batch.item(0, FILE_COL) != starts[-1][1]):
+        starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
+
+
 def read_file(path: Path, options: ReadOptions = ReadOptions()) -> pl.DataFrame:
     """One file as strings: user columns first, then ``_unreadable`` (if any row is), ``_file``, ``_row``."""
     return read_source(path, options)[0]
@@ -148,7 +155,8 @@ class Source:
         path, options = self.path, self.options
         encoding = None if options.encoding is None else encoding_name(options.encoding)
         delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
-        with tempfile.TemporaryDirectory(prefix=scratch.prefix("read")) as tmp, _open_bytes(path, kind) as (stream, member):
+        folder = tempfile.TemporaryDirectory(prefix=scratch.prefix("read"))  # for a UTF-8 copy, if one is needed
+        with folder as tmp, _open_bytes(path, kind) as (stream, member):
             with _broken_stream(path, kind):
                 head = stream.read(SAMPLE_BYTES + 1)
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)

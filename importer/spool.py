@@ -27,7 +27,7 @@ import polars as pl
 
 from importer.ahead import ahead
 from importer.errors import UsageError
-from importer.read import FILE_COL, RID_COL
+from importer.read import RID_COL, note_start
 from importer.scratch import scratch_dir
 
 PART_COL = "_part"
@@ -110,8 +110,7 @@ class Spool:
         """The first pass: every batch filed (the next one is read meanwhile), and where each file's rows
         start; ``key`` gives a batch's record key from its columns."""
         for batch in ahead(batches, name="ecdp-read"):
-            if batch.height and (not self.starts or batch.item(0, FILE_COL) != self.starts[-1][1]):
-                self.starts.append((batch.item(0, RID_COL), batch.item(0, FILE_COL)))
+            note_start(self.starts, batch)
             self.add(batch, key(batch.columns))
 
     def add(self, batch: pl.DataFrame, key: pl.Expr) -> None:
