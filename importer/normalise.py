@@ -31,8 +31,8 @@ def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Series],
     if values.len() * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
         return frame.with_columns(normalise(frame.get_column(column)).alias(column))
     table = pl.DataFrame({column: values, "_normalised": normalise(values)})
-    normalised = frame.select(column).join(table, on=column, how="left", maintain_order="left").get_column("_normalised")
-    return frame.with_columns(normalised.alias(column))  # (one column joined: the frame is not copied)
+    normalised = frame.select(column).join(table, on=column, how="left", maintain_order="left")
+    return frame.with_columns(normalised.get_column("_normalised").alias(column))  # (one column joined)
 
 
 def of_series(normalise: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Series], pl.Series]:
@@ -101,7 +101,8 @@ def api_datetimes(values: pl.Series) -> pl.Series:
 
 
 def _as_api(moment: pl.Expr, written: pl.Expr) -> pl.Expr:
-    return pl.when(moment.dt.year().is_between(1, 9999)).then(moment.dt.strftime(API_DATETIME_FORMAT)).otherwise(written)
+    within = moment.dt.year().is_between(1, 9999)
+    return pl.when(within).then(moment.dt.strftime(API_DATETIME_FORMAT)).otherwise(written)
 
 
 def json_number(expr: pl.Expr) -> pl.Expr:

@@ -153,7 +153,10 @@ def _run(
     shard = Shard.parse(run.shard) if run.shard else None
     # Streamed when nothing is sent before every row is prepared: a dry run, or records held by the budget.
     streamed = run.partitions is None and (run.dry_run or not run.max_rejects.disabled)
-    rows: Rows = (Clusters(inputs.batches, resource.key, shard, lambda: open_inputs(resource.command, paths, run, _quiet).batches)
+    def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
+        return open_inputs(resource.command, paths, run, _quiet)
+
+    rows: Rows = (Clusters(inputs.batches, resource.key, shard, lambda: reopen().batches)
                   if streamed else _spooled(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
     if journal is not None:
@@ -185,7 +188,7 @@ def _run(
             rows.close()
             report.discard()
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
-            rows = _spooled(open_inputs(resource.command, paths, run, _quiet), resource, run, shard)
+            rows = _spooled(reopen(), resource, run, shard)
             producer, outcomes = attempt(rows)
         summary = _account(rows, producer, outcomes, report)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
@@ -333,10 +336,10 @@ def _account(
     failed = reasons_of(failed_reasons)
     if api_rejected.height or failed.height:
         rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
-        for found in rows.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)):
+        for found in rows.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)):  # a batch at a time
             view = user_view(found)
-            report.add_rows("rejected.csv", report_table(rejected_api.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
-            report.add_rows("failed.csv", report_table(failed_api.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
+            for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
+                report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")
     failed_file = report.finish_rows("failed.csv")
     counts = producer.counts

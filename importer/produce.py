@@ -133,10 +133,12 @@ class Producer:
         """What ``prepare`` makes of the partition, and its rejected rows as the user's file has them (so
         the partition need not be kept until it is settled)."""
         prepared = self.prepare(mapped(frame))
-        rejected = frame.join(prepared.reasons.select(RID_COL), on=RID_COL, how="semi") if prepared.reasons.height else frame.clear()
-        return prepared, user_view(rejected)
+        if prepared.reasons.height:
+            frame = frame.join(prepared.reasons.select(RID_COL), on=RID_COL, how="semi")
+        return prepared, user_view(frame if prepared.reasons.height else frame.clear())
 
-    def settle(self, prepared: Prepared, rejected: pl.DataFrame, deliver: Callable[[encode.Chunk], bool] | None) -> None:
+    def settle(self, prepared: Prepared, rejected: pl.DataFrame,
+               deliver: Callable[[encode.Chunk], bool] | None) -> None:
         """Count and report what ``prepare`` made of a partition (``rejected``: the rows it rejects as the
         user's file has them), and hand on its chunks."""
         counts = self.counts
@@ -223,7 +225,8 @@ class Producer:
         rids = pl.concat(held)
         for rows in partitions.rows_of(rids):
             reasons = rows.select(RID_COL).with_columns(
-                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL), pl.lit("budget").alias(STAGE_COL),
+                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL),
+                pl.lit("budget").alias(STAGE_COL),
             )
             self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
         self.counts.rows_withheld += rids.len()

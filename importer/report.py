@@ -104,7 +104,8 @@ class Report:
         parts = make_private_dir(self.path(".parts") / name)
         number = self._parts.get(name, 0)
         with open_private(parts / f"{number:06d}.parquet") as out:  # sorted, in small row groups: see finish_rows
-            table.sort(RID_COL, maintain_order=True).write_parquet(out, compression="lz4", row_group_size=_PART_GROUP_ROWS)
+            table.sort(RID_COL, maintain_order=True).write_parquet(
+                out, compression="lz4", row_group_size=_PART_GROUP_ROWS)
         self._parts[name] = number + 1
 
     def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
