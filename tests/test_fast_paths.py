@@ -5,6 +5,8 @@ every branch (and on values that take only the common one, where polars skips th
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +165,9 @@ def _tricky_lines(rows: int, seed: int) -> pl.DataFrame:
 def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
     frame = _tricky_lines(600, seed).drop(drop)
     columns = orders.plan_columns(frame.columns, "customer.phone")
-    lines = orders.normalise_lines(frame, columns).filter(pl.col("id").is_not_null())
-    consolidated = orders._consolidate(lines, columns)
+    lines, heads = orders.split_lines(frame, columns)
+    lines = lines.filter(pl.col("id").is_not_null())
+    consolidated = orders._consolidate(heads, lines, columns)
     new = orders._records(lines, consolidated, columns)
     old = _reference_records(lines, consolidated, columns)
     assert new.equals(old)
@@ -175,9 +178,40 @@ def test_sample_order_records_are_byte_identical_to_the_per_member_builder():
     for path in [Path("sample_data/orders.csv"), Path("sample_data/orders_sparse.csv")]:
         frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
         columns = orders.plan_columns(frame.columns, "customer.email")
-        lines = orders.normalise_lines(frame, columns).filter(pl.col("id").is_not_null())
-        consolidated = orders._consolidate(lines, columns)
+        lines, heads = orders.split_lines(frame, columns)
+        lines = lines.filter(pl.col("id").is_not_null())
+        consolidated = orders._consolidate(heads, lines, columns)
         assert orders._records(lines, consolidated, columns).equals(_reference_records(lines, consolidated, columns))
+
+
+def _lines_in_runs(rows: int, seed: int) -> pl.DataFrame:
+    """Tricky order lines as exports hold them: an order's lines together, most repeating its first line's
+    order-level values, some leaving one blank, writing it otherwise, or giving an invalid value."""
+    frame = _tricky_lines(rows, seed).sort("id", maintain_order=True)
+    level = [c for c in frame.columns if not c.startswith(("product.", "_")) and c != "id"]
+    keep_own = (pl.col(RID_COL).hash(seed) % 5 == 0)  # one line in five keeps what it had
+    return frame.with_columns(
+        pl.when(keep_own).then(pl.col(c)).otherwise(pl.col(c).first().over("id")).alias(c) for c in level
+    ).with_columns(
+        pl.when(pl.col(RID_COL).hash(seed + 1) % 17 == 0).then(pl.lit("not-a-date")).otherwise(pl.col("date")).alias("date"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL),
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_order_level_values_checked_once_per_run_give_what_line_by_line_gives(seed, monkeypatch):
+    frame = _lines_in_runs(900, seed)
+    options = orders.OrderOptions(customer_match="PhoneNumber")
+    lines, heads = orders.split_lines(frame, orders.plan_columns(frame.columns, "customer.phone"))
+    assert heads.height < lines.height * 2 // 3  # the runs do save work here
+    by_runs = orders.prepare(frame, options)
+    per_line = functools.partial(orders.split_lines, runs=False)
+    monkeypatch.setattr(orders, "split_lines", per_line)
+    by_lines = orders.prepare(frame, options)
+    assert by_runs.reasons.height and by_runs.records.height  # both kinds of outcome are compared
+    assert by_runs.reasons.equals(by_lines.reasons)
+    assert by_runs.records.equals(by_lines.records)
+    assert by_runs.notes == by_lines.notes
 
 
 def test_json_numbers_are_rendered_as_polars_renders_them_as_text():
