@@ -8,11 +8,13 @@ schemas per partition. ``failing`` evaluates the very same ``Check`` objects as 
 built-in check, with the check's own arguments) on a stand-in for the frame that keeps the expression
 it is asked to select; pandera's handling of nulls (``ignore_na``) and its nullability rule are applied
 as pandera applies them. A check may be stood in for by a cheaper expression that fails wherever it
-fails (``coarse``: one regex for both text checks, ``schemas.common.COARSE_CHECKS``); the rows it flags
-go to pandera with that check. ``importer.validate`` then hands pandera only the failing rows, with only
-the failing checks, and builds the reasons from pandera's failure cases as before.
+fails (``coarse``: one regex for both text checks, ``schemas.common.COARSE_CHECKS``). ``failure_cases``
+then makes pandera's failure cases for the failing rows, checks and columns (the same rows, values and
+order pandera reports, with each check evaluated exactly as above), so pandera's own validation, which
+costs more per call than a partition's whole screen, is not run at all for a schema that can be screened.
 
-This is exact for checks that select one row-wise expression (a row passes or fails on its own values),
+This is exact (a hypothesis test compares the reasons with pandera's on the whole frame, for every
+schema) for checks that select one row-wise expression (a row passes or fails on its own values),
 as every check in ``schemas/`` does. ``failing`` returns ``None`` for a schema it cannot screen (frame-wide
 checks, strict or regex columns, uniqueness, coercion, a missing column, a dtype pandera would refuse, a
 check that does anything but select one expression): the caller then validates the whole frame with
@@ -94,6 +96,47 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
                 nulls.add(name)
             checks.setdefault(name, []).extend(outcome.checks)
     return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c})
+
+
+def failure_cases(frame: pl.DataFrame, schema: pa.DataFrameSchema, found: Failing) -> pl.DataFrame:
+    """pandera's ``failure_cases`` (``column``, ``check_number``, ``index``, ``failure_case``) of ``frame`` (the
+    failing rows ``found``, positions from 0), in pandera's order: by column in the schema's order, then
+    the nullability rule, then each check in order, rows ascending. Checks a coarse expression stood in
+    for are evaluated exactly here, so a row the coarse expression flagged in vain gives no case."""
+    rules: list[tuple[str, int | None, pl.Expr]] = []
+    for name in found.columns:
+        if name in found.nulls:
+            rules.append((name, None, _present(frame.schema[name], name)))
+        rules += [(name, number, _exact(schema, name, number)) for number in found.checks.get(name, [])]
+    failed = frame.select((~passed).alias(str(position)) for position, (_, _, passed) in enumerate(rules))
+    cases = []
+    for position, (name, number, _) in enumerate(rules):
+        index = failed.get_column(str(position)).arg_true()
+        if index.len():
+            cases.append(pl.DataFrame({
+                "column": pl.Series([name] * index.len(), dtype=pl.String),
+                "check_number": pl.Series([number] * index.len(), dtype=pl.Int32),
+                "index": index.cast(pl.Int32),
+                "failure_case": frame.get_column(name).gather(index).cast(pl.String),
+            }))
+    return pl.concat(cases) if cases else pl.DataFrame(
+        schema={"column": pl.String, "check_number": pl.Int32, "index": pl.Int32, "failure_case": pl.String})
+
+
+_EXACT: dict[tuple[int, str, int], tuple[pa.DataFrameSchema, pl.Expr]] = {}
+
+
+def _exact(schema: pa.DataFrameSchema, name: str, number: int) -> pl.Expr:
+    """Whether each row passes check ``number`` of column ``name`` (made once per schema and check)."""
+    key = (id(schema), name, number)
+    cached = _EXACT.get(key)
+    if cached is None or cached[0] is not schema:
+        passed = _check_expression(schema.columns[name].checks[number], name)
+        assert passed is not None  # (the schema was screened, so every check is one row-wise selection)
+        if len(_EXACT) >= 4 * _CACHE_SIZE:
+            _EXACT.pop(next(iter(_EXACT)))
+        cached = _EXACT[key] = (schema, passed)  # (the schema is kept, so its id stays its own)
+    return cached[1]
 
 
 _Key = tuple[int, int, tuple[pl.DataType | None, ...], bool]

@@ -113,24 +113,23 @@ def schema_reasons(
 ) -> pl.DataFrame:
     """Every way each row of ``frame`` breaks ``schema``, as a reasons frame (empty when all pass).
 
-    pandera validates only the rows, columns and checks ``importer.screen`` finds failing (all of ``frame``
-    when the schema cannot be screened): the same failure cases, without pandera's cost per check on
-    what passes."""
+    The failure cases are those ``importer.screen`` finds (pandera's own, made without pandera's cost per
+    check and per call); pandera validates the whole frame only when the schema cannot be screened."""
     found = screen.failing(frame, schema, COARSE_CHECKS)
     if found is not None and not found.columns:
         return no_reasons()
     if found is not None:
         frame = frame[found.rows]
-        schema = found.schema(schema)
-        checked = frame.select(found.columns)
+        cases = screen.failure_cases(frame, schema, found)
+        if not cases.height:
+            return no_reasons()
     else:
-        checked = _columns_checked(frame, schema)
-    try:
-        schema.validate(checked, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return no_reasons()
+        try:
+            schema.validate(_columns_checked(frame, schema), lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+        else:
+            return no_reasons()
     frame_level = cases.filter(pl.col("index").is_null())
     if frame_level.height:
         # Column presence and dtypes are arranged by the caller; reaching this is a bug worth stating.

@@ -21,7 +21,7 @@ CELLS = [
     None, "", " ", "12", "-3.5", "1e3", "1e400", "abc", "7", "0", "2147483648", "+5", "2024-06-28T05:26:16.000Z",
     "yesterday", "anna@example.com", "ANNA@", "+48601234567", "601 234 567", "Male", "female", "True",
     "AwaitingConfirmation", "placed", "paid", "Cancelled", "PLN", "pl", "a\x00b", "#N/A", " err:502 ", "x" * 130,
-    "🌸" * 11, "a\ufeffb",
+    "🌸" * 11, "a\ufeffb", "#1 fan", "err:50", "\ufeffstart",
 ]
 
 SCHEMAS = {
