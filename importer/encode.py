@@ -127,10 +127,15 @@ class Chunk:
     row_count: int | None = None  # the input rows of its records (None: count when needed)
 
     def body(self, envelope: dict[str, str]) -> bytes:
+        return b"".join(self.body_parts(envelope))
+
+    def body_parts(self, envelope: dict[str, str]) -> tuple[bytes, bytes, bytes]:
+        """The body in three pieces (head, records, tail), to be written without joining them: a copy of
+        each body cost a dry run more than writing it (fresh pages are dear on this kind of machine)."""
         joined = self.joined
         if joined is None:
             joined = self.frame.get_column(JSON_COL).str.join(",").cast(pl.Binary).item()
-        return make_body(envelope, joined)
+        return _head(envelope), joined, b"]}"
 
     @property
     def records(self) -> list[str]:
@@ -170,8 +175,11 @@ def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
 
 def make_body(envelope: dict[str, str], joined: bytes) -> bytes:
     """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,`` (UTF-8)."""
-    head = orjson.dumps(envelope)[:-1]
-    return b"".join((head, b',"data":[', joined, b"]}"))
+    return b"".join((_head(envelope), joined, b"]}"))
+
+
+def _head(envelope: dict[str, str]) -> bytes:
+    return orjson.dumps(envelope)[:-1] + b',"data":['
 
 
 def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
