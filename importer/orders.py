@@ -258,8 +258,8 @@ def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns
     holds its lines' values), whether they disagree, and its products counted and summed (from the lines)."""
     level = [c for c in columns.order_level if c != "id"]
     keyed = heads.filter(pl.col("id").is_not_null())
-    if keyed.get_column("id").n_unique() == keyed.height:  # one run per order, as usual: nothing to merge
-        orders = keyed.select("id", *level, pl.lit(False).alias(DISAGREE))
+    if keyed.get_column("id").n_unique() == keyed.height:  # one run per order, as usual: nothing to merge,
+        orders = keyed.select(RUN, "id", *level, pl.lit(False).alias(DISAGREE))  # and orders are known by run
     else:
         orders = keyed.group_by("id", maintain_order=True).agg(
             *[pl.col(c).drop_nulls().first() for c in level],
@@ -268,12 +268,13 @@ def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns
         )
     price = pl.col("product.price").cast(pl.Float64, strict=False)
     quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
-    products = lines.filter(pl.col("id").is_not_null()).group_by("id", maintain_order=True).agg(
+    key = _key(orders)
+    products = lines.filter(pl.col("id").is_not_null()).group_by(_grouped(key, key), maintain_order=True).agg(
         pl.col(HAS_PRODUCT).sum().alias("_products"),
         # rounded: a float sum depends on the lines' order (1947.2 vs 1947.1999999999998)
         (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().round(6).alias("_computed_total"),
     )
-    orders = _beside(orders, products)
+    orders = _beside(orders, products, key)
     computed = pl.col("totalValue").is_null() & (pl.col("_products") > 0)
     return orders.with_columns(
         pl.when(computed).then(pl.col("_computed_total").cast(pl.String)).otherwise(pl.col("totalValue")).alias("totalValue"),
@@ -343,8 +344,9 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     number = lambda name: pl.col(name).cast(pl.Float64, strict=False)  # noqa: E731
     if not lines.get_column(LINE).is_sorted():  # (they come in input order: sorting would copy every column)
         lines = lines.sort(LINE)
+    key = _key(orders)
     products = lines.filter(pl.col(HAS_PRODUCT)).select(
-        pl.col("id").alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
+        pl.col(key).alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
         number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
         integer("product.returned").alias("returned"),
         *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
@@ -352,9 +354,10 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     )
     products = encode.name_values(products, LINE, columns.product_attributes, "productAttributes")
     product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
-    rids = lines.group_by("id", maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
-    listed = products.group_by(ORDER_KEY, maintain_order=True).agg(product.alias("products")).rename({ORDER_KEY: "id"})
-    per_order = _beside(_beside(orders, rids), listed)
+    rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
+    listed = (products.group_by(_grouped(ORDER_KEY, key), maintain_order=True).agg(product.alias("products"))
+              .rename({ORDER_KEY: key}))
+    per_order = _beside(_beside(orders, rids, key), listed, key)
     values = per_order.select(
         RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
         "status", "currency",
@@ -371,9 +374,20 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
                          pl.col("id").alias(KEY_COL))
 
 
-def _beside(orders: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
-    """``orders`` with the columns of ``more`` (one row per order id): side by side when both list the
-    orders in the same order, as they usually do (nothing is copied), else joined."""
-    if more.get_column("id").equals(orders.get_column("id")):
-        return pl.concat([orders, more.drop("id")], how="horizontal")
-    return orders.join(more, on="id", how="left", maintain_order="left")
+def _key(orders: pl.DataFrame) -> str:
+    """What tells orders apart: their run when each order is one run (``_consolidate`` then keeps it; runs
+    are numbered in input order, so grouping by them is a linear pass), else the order id."""
+    return RUN if RUN in orders.columns else "id"
+
+
+def _grouped(column: str, key: str) -> pl.Expr:
+    """``column`` (holding ``key``) as a group key: runs are ascending, and marked so (a linear pass)."""
+    return pl.col(column).set_sorted() if key == RUN else pl.col(column)
+
+
+def _beside(orders: pl.DataFrame, more: pl.DataFrame, key: str = "id") -> pl.DataFrame:
+    """``orders`` with the columns of ``more`` (one row per ``key``): side by side when both list the orders
+    in the same order, as they usually do (nothing is copied), else joined."""
+    if more.get_column(key).equals(orders.get_column(key)):
+        return pl.concat([orders, more.drop(key)], how="horizontal")
+    return orders.join(more, on=key, how="left", maintain_order="left")

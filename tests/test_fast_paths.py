@@ -214,6 +214,30 @@ def test_order_level_values_checked_once_per_run_give_what_line_by_line_gives(se
     assert by_runs.notes == by_lines.notes
 
 
+def _reference_name_values(frame: pl.DataFrame, index: str, columns: dict, into: str, name: str) -> pl.DataFrame:
+    """name_values as it was made before: cells unpivoted, grouped by ``index`` and joined back."""
+    long = (frame.select(index, *columns).unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
+            .drop_nulls("value")
+            .select(index, pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values()))).alias(name), "value"))
+    lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
+    return frame.with_columns(frame.select(index).join(lists, on=index, how="left", maintain_order="left").get_column(into))
+
+
+@pytest.mark.parametrize("columns", [{"a": "color"}, {"a": "color", "b": "size", "c": "fit"}, {"a": 3, "b": 1}])
+@pytest.mark.parametrize("sparse", [False, True], ids=["every-cell", "some-absent"])
+def test_attribute_lists_are_those_of_grouping_the_cells(columns, sparse):
+    rows = 500
+    frame = pl.DataFrame({"i": range(rows), **{c: [f"{c}{j}" for j in range(rows)] for c in columns}})
+    if sparse:
+        frame = frame.with_columns(pl.when(pl.col("i").hash(n) % 3 == 0).then(None).otherwise(pl.col(c)).alias(c)
+                                   for n, c in enumerate(columns))
+    for name in ("name", "id"):
+        assert encode.name_values(frame, "i", columns, "o", name).equals(
+            _reference_name_values(frame, "i", columns, "o", name))
+        assert encode.name_values(frame.head(1), "i", columns, "o", name).equals(
+            _reference_name_values(frame.head(1), "i", columns, "o", name))
+
+
 def test_json_numbers_are_rendered_as_polars_renders_them_as_text():
     """Numbers go into the structs as floats; polars' JSON encoder writes them as its text cast does."""
     import random
