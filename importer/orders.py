@@ -207,7 +207,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
         nested_reasons,
         pre_rejected(flat),
         _per_line(run_reasons, lines),
-        schema_reasons(checked.filter(pl.col(HAS_PRODUCT)), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
+        schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
         _preflight(checked, heads, columns, options),
@@ -228,6 +228,11 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     records = _records(good_lines, good_orders, columns)
     notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
     return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
+
+
+def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
+    """The lines with a product (all of them, as usual, without a copy)."""
+    return lines if lines.get_column(HAS_PRODUCT).all() else lines.filter(pl.col(HAS_PRODUCT))
 
 
 def _per_line(run_reasons: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
