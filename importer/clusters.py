@@ -50,11 +50,15 @@ class Clusters:
         self._columns: pl.DataFrame | None = None  # the first batch without rows (its columns)
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        """Partitions of whole records in input order; NotClustered when a record's rows turn out apart."""
+        """Partitions of whole records in input order; NotClustered when a record's rows turn out apart.
+        They are read, cut and checked in a thread of their own, a partition ahead of the consumer."""
+        return ahead(self._partitions(), name="ecdp-read")
+
+    def _partitions(self) -> Iterator[pl.DataFrame]:
         carry: pl.DataFrame | None = None
         held: pl.DataFrame | None = None  # yielded once the next batch is checked against it: a shuffled
         # file is found before any partition of it is prepared
-        for batch in ahead(self._slices(), name="ecdp-read"):
+        for batch in self._slices():
             frame = batch if carry is None else pl.concat([carry, batch], how="diagonal_relaxed")
             hashes = frame.select(self._hash(frame.columns)).to_series()
             last = hashes.drop_nulls().tail(1)

@@ -130,26 +130,27 @@ class Producer:
             self._withhold(partitions, self.stopped)
 
     def _prepare(self, frame: pl.DataFrame) -> tuple[Prepared, pl.DataFrame]:
-        """What ``prepare`` makes of the partition, and its rejected rows as the user's file has them (so
-        the partition need not be kept until it is settled)."""
+        """What ``prepare`` makes of the partition, and the report's rows of those it rejects (the rows as
+        the user's file has them, with their reasons): made here, in a worker, so the partition need not be
+        kept until it is settled, and settling, which is done one partition at a time, has less to do."""
         prepared = self.prepare(mapped(frame))
-        if prepared.reasons.height:
-            frame = frame.join(prepared.reasons.select(RID_COL), on=RID_COL, how="semi")
-        return prepared, user_view(frame if prepared.reasons.height else frame.clear())
+        reasons = prepared.reasons
+        if not reasons.height:
+            return prepared, reasons
+        rejected = user_view(frame.join(reasons.select(RID_COL), on=RID_COL, how="semi"))
+        return prepared, report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
 
     def settle(self, prepared: Prepared, rejected: pl.DataFrame,
                deliver: Callable[[encode.Chunk], bool] | None) -> None:
-        """Count and report what ``prepare`` made of a partition (``rejected``: the rows it rejects as the
-        user's file has them), and hand on its chunks."""
+        """Count and report what ``prepare`` made of a partition (``rejected``: the report's rows of those it
+        rejects, see ``_prepare``), and hand on its chunks."""
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
         for name, value in prepared.notes.items():
             counts.notes[name] = counts.notes.get(name, 0) + (value or 0)
-        reasons = prepared.reasons
-        if reasons.height:
-            counts.rows_rejected += reasons.height  # one reasons row per rejected row
-            table = report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
-            self.report.add_rows("rejected.csv", table)
+        if prepared.reasons.height:
+            counts.rows_rejected += prepared.reasons.height  # one reasons row per rejected row
+            self.report.add_rows("rejected.csv", rejected)
         records = encode.as_row_lists(prepared.records)
         counts.records_built += records.height
         if self.journaled:
