@@ -36,14 +36,14 @@ from importer.feed import Feed
 from importer.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
 from importer.orders import OrderOptions
 from importer.inputs import Inputs, open_inputs, user_view
-from importer.produce import Counts, Producer, Rows
+from importer.produce import LARGE_PARTITION_WORKERS, Counts, Producer, Rows
 from importer.read import RID_COL
 from importer.report import Report, new_run_id, report_table
 from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.runfacts import recording, run_facts
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.spool import Shard, Spool, flush_bytes_for, partitions_for
+from importer.spool import LARGE_INPUT_BYTES, Shard, Spool, flush_bytes_for, input_bytes, partitions_for
 from importer.validate import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Warn = Callable[[str], None]
@@ -167,7 +167,8 @@ def _run(
             return budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
 
         producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None,
-                            known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate)
+                            known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
+                            workers=LARGE_PARTITION_WORKERS if isinstance(rows, Spool) and rows.large else 0)
         finished = False
         try:
             if run.dry_run:
@@ -238,7 +239,8 @@ def _run(
 
 def _spooled(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> Spool:
     """The partitioned first pass: every row read and filed under its key's hash partition."""
-    spool = Spool(run.partitions or partitions_for(inputs.files), shard, flush_bytes_for(inputs.files))
+    spool = Spool(run.partitions or partitions_for(inputs.files), shard, flush_bytes_for(inputs.files),
+                  large=input_bytes(inputs.files) > LARGE_INPUT_BYTES)
     try:
         spool.fill(inputs.batches, resource.key)
     except BaseException:

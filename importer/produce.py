@@ -15,7 +15,7 @@ is validated, so the built records are *held*: written to a private temporary Pa
 partition, and handed on only when the budget allows (``gate``); otherwise their rows go to
 ``failed.csv`` as not sent. Memory stays bounded by one partition either way.
 
-Two partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settled in order.
+Three partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settled in order.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from importer.report import Report, report_table
 from importer.scratch import scratch_dir
 from importer.validate import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
 
-PREPARE_WORKERS = 2  # partitions prepared at once (half-size partitions, so memory stays as with one)
+PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
+# leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
+LARGE_PARTITION_WORKERS = 2  # for the spool's 16 MB partitions of inputs over 1 GB (memory)
 
 
 class Rows(Protocol):
@@ -107,7 +109,7 @@ class Producer:
 
     def run(self, partitions: Rows, deliver: Callable[[encode.Chunk], bool] | None) -> None:
         """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
-        two partitions use both cores), and each is settled (counted, reported, chunked) in turn. With a
+        they use both cores), and each is settled (counted, reported, chunked) in turn. With a
         gate, the held records are then handed on, or withheld."""
         workers = self.workers or PREPARE_WORKERS
         with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:

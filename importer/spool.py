@@ -31,7 +31,7 @@ from importer.read import RID_COL, note_start
 from importer.scratch import scratch_dir
 
 PART_COL = "_part"
-PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; two are prepared at once)
+PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; three are prepared at once)
 FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
 FLUSH_BYTES = 128 << 20  # few flushes make few, large files (each file costs ~3 ms however small)
 # Inputs over LARGE_INPUT_BYTES (~4.6M order lines) have a 1 GB budget instead of 700 MB: partitions and
@@ -93,8 +93,10 @@ def flush_bytes_for(paths: list[Path]) -> int:
 class Spool:
     """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
 
-    def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None) -> None:
+    def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None,
+                 large: bool = False) -> None:
         self.partitions = partitions
+        self.large = large  # an input over LARGE_INPUT_BYTES (its partitions are larger: fewer at once)
         self.shard = shard
         self.flush_bytes = flush_bytes or FLUSH_BYTES
         self.rows = 0  # rows kept (this shard's)
