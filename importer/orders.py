@@ -54,6 +54,7 @@ ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
 CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
 ORDER_MODES = ("Add", "AddOrReplace", "Replace")
 HAS_PRODUCT, LINE, DISAGREE, ORDER_KEY, RUN = "_has_product", "_line", "_disagree", "_order", "_run"
+BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order
 ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
 CUSTOMER_MEMBERS = ("email", "phone", "crmId")
 PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
@@ -173,6 +174,8 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
             normalise.email(pl.col("customer.email")),
         )
         .with_row_index(RUN)
+        .with_columns(((pl.col("id").ne_missing(pl.col("id").shift(1)) | (pl.int_range(pl.len()) == 0)).cum_sum() - 1)
+                      .cast(pl.UInt32).alias(BLOCK))
     )
     # The costly ones are worked out once per distinct value.
     heads = normalise.per_value(heads, "date", normalise.api_datetimes)
@@ -184,7 +187,7 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in product_columns if c in source)
         .with_columns(
             pl.any_horizontal(pl.col(c).is_not_null() for c in product_columns).alias(HAS_PRODUCT),
-            run, heads.get_column("id").gather(run).alias("id"),
+            run, heads.get_column("id").gather(run).alias("id"), heads.get_column(BLOCK).gather(run).alias(BLOCK),
         )
         .with_row_index(LINE)
     )
@@ -263,14 +266,18 @@ def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns
     holds its lines' values), whether they disagree, and its products counted and summed (from the lines)."""
     level = [c for c in columns.order_level if c != "id"]
     keyed = heads.filter(pl.col("id").is_not_null())
-    if keyed.get_column("id").n_unique() == keyed.height:  # one run per order, as usual: nothing to merge,
-        orders = keyed.select(RUN, "id", *level, pl.lit(False).alias(DISAGREE))  # and orders are known by run
+    orders_given = keyed.get_column("id").n_unique()
+    merged = (  # each order's first value of each column, and whether its runs disagree
+        *[pl.col(c).drop_nulls().first() for c in level],
+        pl.any_horizontal(*[pl.col(c).drop_nulls().n_unique() > 1 for c in level]).alias(DISAGREE)
+        if level else pl.lit(False).alias(DISAGREE),
+    )
+    if orders_given == keyed.height:  # one run per order, as usual: nothing to merge,
+        orders = keyed.select(BLOCK, "id", *level, pl.lit(False).alias(DISAGREE))  # and orders are known by block
+    elif orders_given == keyed.get_column(BLOCK).n_unique():  # each order's lines together: grouped by block
+        orders = keyed.group_by(_grouped(BLOCK, BLOCK), maintain_order=True).agg(pl.col("id").first(), *merged)
     else:
-        orders = keyed.group_by("id", maintain_order=True).agg(
-            *[pl.col(c).drop_nulls().first() for c in level],
-            pl.any_horizontal(*[pl.col(c).drop_nulls().n_unique() > 1 for c in level]).alias(DISAGREE)
-            if level else pl.lit(False).alias(DISAGREE),
-        )
+        orders = keyed.group_by("id", maintain_order=True).agg(*merged)
     price = pl.col("product.price").cast(pl.Float64, strict=False)
     quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
     key = _key(orders)
@@ -380,14 +387,14 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
 
 
 def _key(orders: pl.DataFrame) -> str:
-    """What tells orders apart: their run when each order is one run (``_consolidate`` then keeps it; runs
-    are numbered in input order, so grouping by them is a linear pass), else the order id."""
-    return RUN if RUN in orders.columns else "id"
+    """What tells orders apart: their block when each order's lines are together (``_consolidate`` then
+    keeps it; blocks are numbered in input order, so grouping by them is a linear pass), else the id."""
+    return BLOCK if BLOCK in orders.columns else "id"
 
 
 def _grouped(column: str, key: str) -> pl.Expr:
-    """``column`` (holding ``key``) as a group key: runs are ascending, and marked so (a linear pass)."""
-    return pl.col(column).set_sorted() if key == RUN else pl.col(column)
+    """``column`` (holding ``key``) as a group key: blocks are ascending, and marked so (a linear pass)."""
+    return pl.col(column).set_sorted() if key == BLOCK else pl.col(column)
 
 
 def _beside(orders: pl.DataFrame, more: pl.DataFrame, key: str = "id") -> pl.DataFrame:

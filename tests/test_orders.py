@@ -139,6 +139,24 @@ def test_conflicting_order_values_reject_the_whole_order(sandbox, tmp_path):
     assert stored_order(sandbox, "o1") is None and stored_order(sandbox, "o2") is not None
 
 
+def test_conflicting_values_of_lines_that_lie_together_reject_the_whole_order(sandbox, tmp_path):
+    """As exports list them: an order's lines one after the other (it is then grouped by its block)."""
+    rows = [
+        {**BASE, "id": "o1", "status": "paid"},
+        {**BASE, "id": "o1", "status": "PAID", "product.id": "p2"},
+        {**BASE, "id": "o1", "status": "placed", "product.id": "p3"},
+        {**BASE, "id": "o2"},
+        {**BASE, "id": "o2", "status": "", "product.id": "p4"},  # blank: agrees
+    ]
+    run = orders_csv(sandbox, tmp_path, rows)
+    assert run.exit_code == 1
+    assert [r["_row"] for r in run.rejected] == ["2", "3", "4"]
+    assert all(r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
+               "(orders.csv row 4)" for r in run.rejected)
+    assert stored_order(sandbox, "o1") is None
+    assert [p["id"] for p in stored_order(sandbox, "o2")["products"]] == [BASE["product.id"], "p4"]
+
+
 def test_total_value_is_computed_when_no_line_gives_it(sandbox, tmp_path):
     rows = [
         {**BASE, "totalValue": "", "product.price": "19.99", "product.quantity": "3"},
