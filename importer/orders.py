@@ -15,7 +15,7 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
 
 Order-level values are normalised, checked and consolidated once per *run* of adjacent lines that write
 them alike (``split_lines``): exports repeat an order's values on each of its lines, so this is about a
-third of the work, with the very same outcome as line by line.
+third of the work, with the very same outcome as line by line (``importer.order_runs``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import polars as pl
 from importer import encode, normalise
 from importer.errors import InputError
 from importer.nested import flatten_orders
+from importer.order_runs import BLOCK, HAS_PRODUCT, LINE, RUN, per_line, split_lines
 from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
-from importer.read import FILE_COL, RID_COL, ROW_COL, UNREADABLE_COL
+from importer.read import FILE_COL, RID_COL, ROW_COL
 from importer.validate import (
     ERROR_COL, FIELD_COL, KEY_COL, Prepared, combine, no_reasons, pre_rejected, readable_rows, require_flat,
     schema_reasons,
@@ -43,8 +44,6 @@ from schemas.orders import (
     ORDER_FIELDS,
     ORDER_PATTERN_MEANINGS,
     PRODUCT_FIELDS,
-    STATUS_ALIASES,
-    STATUSES,
     order_line_schema,
     order_schema,
     product_schema,
@@ -53,8 +52,7 @@ from schemas.orders import (
 ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
 CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
 ORDER_MODES = ("Add", "AddOrReplace", "Replace")
-HAS_PRODUCT, LINE, DISAGREE, ORDER_KEY, RUN = "_has_product", "_line", "_disagree", "_order", "_run"
-BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order
+DISAGREE, ORDER_KEY = "_disagree", "_order"
 ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
 CUSTOMER_MEMBERS = ("email", "phone", "crmId")
 PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
@@ -145,55 +143,6 @@ def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
     return OrderColumns(rename, attributes[ATTR_PREFIX], attributes[PRODUCT_ATTR_PREFIX], ignored)
 
 
-def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lines, heads): the order lines with their product columns normalised, and their *runs*.
-
-    A run is a stretch of adjacent lines whose order-level cells (and readability) are written alike, as
-    an export repeats an order's values on each of its lines. Order-level values are normalised, checked
-    and grouped once per run (``heads``: the run's first line's bookkeeping, the normalised order-level
-    columns and ``_run``); a line knows its run (``_run``) and its order id. The same values always give the
-    same normalised values and the same reasons, so this is exact, only cheaper: about a third of the
-    work for an export's 1-5 lines per order. Lines of an order that are not adjacent are simply runs of
-    their own. ``runs=False`` makes every line a run of its own (the tests compare both)."""
-    source = {target: name for name, target in columns.rename.items()}
-    level = columns.order_level
-    compared = [source[c] for c in level if c in source] + [c for c in (UNREADABLE_COL,) if c in frame.columns]
-    repeats = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in compared)
-    repeats = repeats & (pl.int_range(pl.len()) > 0) if runs else pl.repeat(False, pl.len())
-    starts = frame.select(repeats.not_().alias("_start")).to_series()
-    run = (starts.cum_sum() - 1).cast(pl.UInt32).alias(RUN)
-    heads = frame.filter(starts).select(
-        RID_COL, FILE_COL, ROW_COL, *[pl.col(source[c]).alias(c) for c in level if c in source]
-    )
-    heads = (
-        heads.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ORDER_FIELDS if c not in heads.columns)
-        .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in level if c in source)
-        .with_columns(
-            normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES),
-            pl.col("currency").str.to_uppercase(),
-            normalise.email(pl.col("customer.email")),
-        )
-        .with_row_index(RUN)
-        .with_columns(((pl.col("id").ne_missing(pl.col("id").shift(1)) | (pl.int_range(pl.len()) == 0)).cum_sum() - 1)
-                      .cast(pl.UInt32).alias(BLOCK))
-    )
-    # The costly ones are worked out once per distinct value.
-    heads = normalise.per_value(heads, "date", normalise.api_datetimes)
-    heads = normalise.per_value(heads, "customer.phone", normalise.of_series(normalise.phone))
-    product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
-    lines = frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(source[c]).alias(c) for c in product_columns if c in source])
-    lines = (
-        lines.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in PRODUCT_FIELDS if c not in lines.columns)
-        .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in product_columns if c in source)
-        .with_columns(
-            pl.any_horizontal(pl.col(c).is_not_null() for c in product_columns).alias(HAS_PRODUCT),
-            run, heads.get_column("id").gather(run).alias("id"), heads.get_column(BLOCK).gather(run).alias(BLOCK),
-        )
-        .with_row_index(LINE)
-    )
-    return lines, heads
-
-
 def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     """Validate and group every order line of ``frame`` (as read by ``importer.read``)."""
     flat, nested_reasons = flatten_orders(frame)
@@ -209,7 +158,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
-        _per_line(run_reasons, lines),
+        per_line(run_reasons, lines),
         schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
@@ -224,11 +173,12 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
             pl.format("order {} has no product lines", pl.col("id")).alias(ERROR_COL),
         ),
     ]
-    reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons))
+    one_line_a_row = flat is frame  # (a nested row becomes a line per product, all with its _rid)
+    reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons), one_line_a_row)
     bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
     good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
     good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
-    records = _records(good_lines, good_orders, columns)
+    records = _records(good_lines, good_orders, columns, one_line_a_row)
     notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
     return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
 
@@ -236,17 +186,6 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
 def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
     """The lines with a product (all of them, as usual, without a copy)."""
     return lines if lines.get_column(HAS_PRODUCT).all() else lines.filter(pl.col(HAS_PRODUCT))
-
-
-def _per_line(run_reasons: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Reasons found for runs (``_rid`` is the run) as reasons of each of the run's lines, in row order and,
-    per line, in the order found."""
-    return (
-        run_reasons.select(pl.col(RID_COL).cast(pl.UInt32).alias(RUN), FIELD_COL, ERROR_COL)
-        .join(lines.select(RUN, RID_COL), on=RUN, maintain_order="left")
-        .select(RID_COL, FIELD_COL, ERROR_COL)
-        .sort(RID_COL, maintain_order=True)
-    )
 
 
 def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, options: OrderOptions) -> pl.DataFrame:
@@ -326,9 +265,12 @@ def _order_schema_reasons(orders: pl.DataFrame, customer_field: str) -> pl.DataF
     return reasons.join(indexed.select(RID_COL, "id"), on=RID_COL).select("id", FIELD_COL, ERROR_COL)
 
 
-def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame) -> pl.DataFrame:
+def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame,
+            one_line_a_row: bool = False) -> pl.DataFrame:
     """Per input row: its own reasons, its order's reasons, or why it falls with its order."""
-    by_line = lines.select(RID_COL, "id", ROW_COL, FILE_COL).unique(RID_COL, keep="first", maintain_order=True)
+    by_line = lines.select(RID_COL, "id", ROW_COL, FILE_COL)
+    if not one_line_a_row:
+        by_line = by_line.unique(RID_COL, keep="first", maintain_order=True)
     from_orders = order_reasons.join(by_line.select(RID_COL, "id"), on="id").select(RID_COL, FIELD_COL, ERROR_COL)
     invalid_rows = by_line.join(line_reasons.select(RID_COL), on=RID_COL, how="semi")
     culprits = invalid_rows.filter(pl.col("id").is_not_null()).group_by("id").agg(
@@ -345,7 +287,7 @@ def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.D
     return combine([line_reasons, from_orders, bystanders])
 
 
-def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
+def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns, one_line_a_row: bool = False) -> pl.DataFrame:
     """One JSON record per order, products in input order; ``_rid`` lists the order's input rows.
 
     Products and orders are typed structs and each order is encoded by polars in one pass
@@ -366,7 +308,8 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns) -
     )
     products = encode.name_values(products, LINE, columns.product_attributes, "productAttributes")
     product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
-    rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(pl.col(RID_COL).unique(maintain_order=True))
+    rid = pl.col(RID_COL) if one_line_a_row else pl.col(RID_COL).unique(maintain_order=True)
+    rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(rid)
     listed = (products.group_by(_grouped(ORDER_KEY, key), maintain_order=True).agg(product.alias("products"))
               .rename({ORDER_KEY: key}))
     per_order = _beside(_beside(orders, rids, key), listed, key)
