@@ -14,6 +14,7 @@ import polars as pl
 from schemas.customers import PHONE_PATTERN
 
 _PHONE_SEPARATORS = r"[\s\-.()]"
+_SAMPLE = 2_000  # values looked at to choose how ``per_value`` works
 API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 _FIRST_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"  # the usual form of a date-time in an export (after ``instant``'s tidying)
 
@@ -27,9 +28,11 @@ def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Series],
     """``frame`` with ``normalise`` (of a Series of the column's values) applied to ``column``, computed
     once per distinct value (for values that repeat, like an order's date on each of its lines; the
     result is the same as row by row)."""
-    values = frame.get_column(column).unique().drop_nulls()
-    if values.len() * 2 > frame.height:  # mostly distinct: a join would cost more than it saves
-        return frame.with_columns(normalise(frame.get_column(column)).alias(column))
+    series = frame.get_column(column)
+    sample = series.head(_SAMPLE)
+    if sample.n_unique() * 2 > sample.len():  # mostly distinct (judged from the first values, which is cheap
+        return frame.with_columns(normalise(series).alias(column))  # and only chooses how): no join
+    values = series.unique().drop_nulls()
     table = pl.DataFrame({column: values, "_normalised": normalise(values)})
     normalised = frame.select(column).join(table, on=column, how="left", maintain_order="left")
     return frame.with_columns(normalised.get_column("_normalised").alias(column))  # (one column joined)
