@@ -48,9 +48,16 @@ def input_file(kind: str, size: int) -> Path:
     return path
 
 
-def dry_run(kind: str, size: int, report: Path) -> dict[str, Any]:
+def dry_run(kind: str, size: int, report: Path, repeat: int = 1) -> dict[str, Any]:
+    """``--dry-run`` of ``size`` lines, ``repeat`` times (this machine's speed drifts by a third from one
+    minute to the next): the median wall time, the highest peak RSS, and every wall time."""
     path = input_file(kind, size)
-    result = measure([BIN / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report])
+    runs = [measure([BIN / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report])
+            for _ in range(repeat)]
+    walls = sorted(run["wall_s"] for run in runs)
+    result = {**runs[0], "wall_s": walls[len(walls) // 2], "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+    if repeat > 1:
+        result["walls_s"] = [run["wall_s"] for run in runs]
     return {"kind": kind, "lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
 
 
