@@ -12,6 +12,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer import customers, encode, normalise, orders
 from importer.orders import HAS_PRODUCT, LINE
@@ -60,6 +62,22 @@ def test_datetimes_of_a_series_are_those_of_the_expression(values):
     frame = pl.DataFrame({"date": values * 3}, schema={"date": pl.String})
     assert normalise.per_value(frame, "date", normalise.api_datetimes).equals(
         frame.select(normalise.api_datetime(pl.col("date"))))
+
+
+_TWO = st.integers(0, 99).map(lambda n: f"{n:02d}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.builds(
+    lambda y, mo, d, h, mi, s, sign, oh, om: f"{y:04d}-{mo}-{d}T{h}:{mi}:{s}{sign}{oh}:{om}",
+    st.sampled_from([0, 1, 1970, 2024, 2023, 9999]), _TWO, _TWO, _TWO, _TWO, _TWO, st.sampled_from("+-"),
+    st.sampled_from(["00", "01", "05", "13", "14", "23", "24", "99"]), st.sampled_from(["00", "30", "45", "59", "60"])),
+    min_size=1, max_size=20))
+def test_usual_datetimes_parsed_by_parts_are_those_of_the_format(values):
+    """api_datetimes parses the usual shape by parts; every value comes out as api_datetime makes it."""
+    series = pl.Series("date", values, dtype=pl.String)
+    expected = series.to_frame().select(normalise.api_datetime(pl.col("date"))).to_series()
+    assert normalise.api_datetimes(series).equals(expected)
 
 
 def test_blank_cells_become_null_and_others_are_trimmed():
