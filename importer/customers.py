@@ -139,7 +139,7 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
     present = frame.select(RID_COL, *[pl.col(src).alias(dst) for src, dst in columns.rename.items()])
     missing = [pl.lit(None, dtype=pl.String).alias(f) for f in CUSTOMER_FIELDS if f not in present.columns]
     rows = (
-        present.lazy().with_columns(missing)  # (lazy: ``phone`` uses a subexpression twice, computed once so)
+        present.with_columns(missing)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
         .with_columns(
             normalise.email(pl.col("email")),
@@ -147,7 +147,6 @@ def normalise_rows(frame: pl.DataFrame, columns: CustomerColumns) -> pl.DataFram
             normalise.spelling(pl.col("gender"), GENDERS),
             *[normalise.spelling(pl.col(c), CONSENT_VALUES) for c in columns.consents],
         )
-        .collect()
     )
     # Birth dates repeat (a few tens of thousands of days): each is parsed once.
     return normalise.per_value(rows, "dateOfBirth", normalise.api_datetimes)

@@ -42,9 +42,8 @@ def per_value(frame: pl.DataFrame, column: str, normalise: Callable[[pl.Series],
 
 
 def of_series(normalise: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Series], pl.Series]:
-    """An expression's normalisation as one of a Series (for ``per_value``). Run lazily: an eager select
-    does not share a subexpression used twice (``phone``'s compact form: 8.3 -> 3.8 ms per 12k values)."""
-    return lambda values: values.to_frame().lazy().select(normalise(pl.col(values.name))).collect().to_series()
+    """An expression's normalisation as one of a Series (for ``per_value``)."""
+    return lambda values: values.to_frame().select(normalise(pl.col(values.name))).to_series()
 
 
 def email(expr: pl.Expr) -> pl.Expr:
@@ -53,9 +52,9 @@ def email(expr: pl.Expr) -> pl.Expr:
 
 def phone(expr: pl.Expr) -> pl.Expr:
     """Without spaces, dashes, dots and parentheses when that makes a phone number; else as written.
-    (It uses its compact form twice: evaluate it lazily, where polars computes it once.)"""
+    (The compact form is used once: an eager select computes a subexpression used twice twice.)"""
     compact = expr.str.replace_all(_PHONE_SEPARATORS, "")
-    return pl.when(compact.str.contains(PHONE_PATTERN)).then(compact).otherwise(expr)
+    return pl.coalesce(compact.str.extract(f"({PHONE_PATTERN})"), expr)
 
 
 def spelling(expr: pl.Expr, allowed: tuple[str, ...], aliases: dict[str, str] | None = None) -> pl.Expr:
