@@ -40,11 +40,9 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
     source = {target: name for name, target in columns.rename.items()}
     level = columns.order_level
     compared = [source[c] for c in level if c in source] + [c for c in (UNREADABLE_COL,) if c in frame.columns]
-    repeats = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in compared)
-    repeats = repeats & (pl.int_range(pl.len()) > 0) if runs else pl.repeat(False, pl.len())
-    starts = frame.select(repeats.not_().alias("_start")).to_series()
-    run = (starts.cum_sum() - 1).cast(pl.UInt32).alias(RUN)
-    heads = frame.filter(starts).select(
+    number = pl.struct(compared).rle_id() if runs else pl.int_range(pl.len(), dtype=pl.UInt32)
+    run = frame.select(number.alias(RUN)).to_series()
+    heads = frame.filter(run.is_first_distinct()).select(
         RID_COL, FILE_COL, ROW_COL, *[pl.col(source[c]).alias(c) for c in level if c in source]
     )
     heads = (
@@ -56,8 +54,7 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
             normalise.email(pl.col("customer.email")),
         )
         .with_row_index(RUN)
-        .with_columns(((pl.col("id").ne_missing(pl.col("id").shift(1)) | (pl.int_range(pl.len()) == 0)).cum_sum() - 1)
-                      .cast(pl.UInt32).alias(BLOCK))
+        .with_columns(pl.col("id").rle_id().alias(BLOCK))
     )
     # The costly ones are worked out once per distinct value.
     heads = normalise.per_value(heads, "date", normalise.api_datetimes)
