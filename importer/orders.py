@@ -28,7 +28,7 @@ import polars as pl
 
 from importer import encode, normalise
 from importer.errors import InputError
-from importer.nested import flatten_orders
+from importer.nested import flatten_orders, is_nested
 from importer.order_runs import BLOCK, HAS_PRODUCT, LINE, RUN, per_line, split_lines
 from importer.platform import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
 from importer.preflight import AttributeColumns, check as preflight_check
@@ -173,7 +173,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
             pl.format("order {} has no product lines", pl.col("id")).alias(ERROR_COL),
         ),
     ]
-    one_line_a_row = flat is frame  # (a nested row becomes a line per product, all with its _rid)
+    one_line_a_row = not is_nested(frame)  # (a nested row becomes a line per product, all with its _rid)
     reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons), one_line_a_row)
     bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
     good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
@@ -336,7 +336,8 @@ def _key(orders: pl.DataFrame) -> str:
 
 
 def _grouped(column: str, key: str) -> pl.Expr:
-    """``column`` (holding ``key``) as a group key: blocks are ascending, and marked so (a linear pass)."""
+    """``column``, which holds the orders' ``key`` (see ``_key``), as a group key: marked sorted when the key
+    is the block (blocks ascend in input order, so polars groups them in one linear pass)."""
     return pl.col(column).set_sorted() if key == BLOCK else pl.col(column)
 
 
