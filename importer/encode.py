@@ -102,33 +102,21 @@ def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int
     ``columns`` (column -> the name to send), in column order; null when it has none."""
     if not columns:
         return frame.with_columns(pl.lit(None).alias(into))
-    names = pl.Series(list(columns.values()))
-    if frame.height and not any(frame.get_column(c).null_count() for c in columns):
-        return frame.with_columns(_full_lists(frame, columns, names, name).alias(into))
-    long = (
+    rows, width = frame.height, len(columns)
+    long = (  # a column's cells after another's
         frame.select(index, *columns)
         .unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
         .drop_nulls("value")
-        .select(index, pl.col("_column").replace_strict(list(columns), names).alias(name), "value")
+        .select(index, pl.struct(pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values())))
+                                 .alias(name), "value").alias(into))
     )
-    lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
+    if rows and long.height == rows * width:  # every row has every cell: its list is its cells in column
+        at = pl.int_range(rows * width, dtype=pl.Int64)  # order, so they are put in row order and cut into
+        items = long.select(pl.col(into).gather(at % width * rows + at // width)).to_series()  # equal lists
+        return frame.with_columns(items.reshape((rows, width)).cast(pl.List(items.dtype)))  # (no grouping)
+    lists = long.group_by(index, maintain_order=True).agg(into)
     aligned = frame.select(index).join(lists, on=index, how="left", maintain_order="left").get_column(into)
     return frame.with_columns(aligned)  # (one column joined: the frame is not copied)
-
-
-def _full_lists(frame: pl.DataFrame, columns: Mapping[str, str | int], names: pl.Series, name: str) -> pl.Series:
-    """``name_values``' lists when every row has a value in every column: each row's list is its cells in
-    column order, so the items are put in row order and cut into equal lists (no grouping, no join)."""
-    rows, width = frame.height, len(columns)
-    at = pl.int_range(rows * width, dtype=pl.Int64)
-    items = (
-        frame.select(*columns)
-        .unpivot(on=list(columns), variable_name="_column", value_name="value")  # a column after another
-        .select(pl.struct(pl.col("_column").replace_strict(list(columns), names).alias(name), "value")
-                .gather(at % width * rows + at // width))  # a row after another
-        .to_series()
-    )
-    return items.reshape((rows, width)).cast(pl.List(items.dtype))
 
 
 @dataclass(frozen=True)
