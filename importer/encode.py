@@ -140,7 +140,7 @@ class Chunk:
         joined = self.joined
         if joined is None:
             joined = self.frame.get_column(JSON_COL).str.join(",").cast(pl.Binary).item()
-        return _head(envelope), joined, b"]}"
+        return body_pieces(envelope, joined)
 
     @property
     def records(self) -> list[str]:
@@ -178,13 +178,10 @@ def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
     return Chunk(index, frame)
 
 
-def make_body(envelope: dict[str, str], joined: bytes) -> bytes:
-    """``{<envelope>,"data":[records]}`` as bytes, from the records' texts joined by ``,`` (UTF-8)."""
-    return b"".join((_head(envelope), joined, b"]}"))
-
-
-def _head(envelope: dict[str, str]) -> bytes:
-    return orjson.dumps(envelope)[:-1] + b',"data":['
+def body_pieces(envelope: dict[str, str], joined: bytes) -> tuple[bytes, bytes, bytes]:
+    """``{<envelope>,"data":[records]}`` in three pieces (the envelope's head, the records' texts joined by
+    ``,`` as UTF-8, the tail)."""
+    return orjson.dumps(envelope)[:-1] + b',"data":[', joined, b"]}"
 
 
 def as_row_lists(records: pl.DataFrame) -> pl.DataFrame:
