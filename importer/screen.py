@@ -24,7 +24,7 @@ pandera.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandera.polars as pa
@@ -45,6 +45,7 @@ class Failing:
     columns: list[str]  # in the schema's order (pandera reports failures in that order)
     nulls: set[str]  # columns with a null where the schema wants a value
     checks: dict[str, list[int]]  # column -> the positions of its failing checks in ``column.checks``
+    exact: Mapping[tuple[str, int | None], pl.Expr] = field(default_factory=dict)  # see ``_Screen.exact``
 
     def schema(self, schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
         """``schema`` with only the failing columns, each with only its failing rules (a new schema of the
@@ -73,9 +74,10 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
 
     ``coarse`` may give, per check name, a cheaper expression of a column's name that fails at least
     wherever the check fails: the rows it flags are handed to pandera with that check, which decides."""
-    outcomes = _outcomes(schema, frame.schema, coarse or {})
-    if outcomes is None:
+    screened = _screen_of(schema, frame.schema, coarse or {})
+    if screened is None:
         return None
+    outcomes = screened.outcomes
     if not outcomes:
         return Failing(pl.Series(_ROW, [], dtype=pl.UInt32), [], set(), {})
     bad = (
@@ -95,90 +97,81 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
             if not outcome.checks:
                 nulls.add(name)
             checks.setdefault(name, []).extend(outcome.checks)
-    return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c})
+    return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c},
+                   screened.exact)
 
 
-def failure_cases(frame: pl.DataFrame, schema: pa.DataFrameSchema, found: Failing) -> pl.DataFrame:
+def failure_cases(frame: pl.DataFrame, found: Failing) -> pl.DataFrame:
     """pandera's ``failure_cases`` (``column``, ``check_number``, ``index``, ``failure_case``) of ``frame`` (the
     failing rows ``found``, positions from 0), in pandera's order: by column in the schema's order, then
     the nullability rule, then each check in order, rows ascending. Checks a coarse expression stood in
     for are evaluated exactly here, so a row the coarse expression flagged in vain gives no case."""
-    rules: list[tuple[str, int | None, pl.Expr]] = []
-    for name in found.columns:
-        if name in found.nulls:
-            rules.append((name, None, _present(frame.schema[name], name)))
-        rules += [(name, number, _exact(schema, name, number)) for number in found.checks.get(name, [])]
-    failed = frame.select((~passed).alias(str(position)) for position, (_, _, passed) in enumerate(rules))
-    cases = []
-    for position, (name, number, _) in enumerate(rules):
-        index = failed.get_column(str(position)).arg_true()
-        if index.len():
-            cases.append(pl.DataFrame({
-                "column": pl.Series([name] * index.len(), dtype=pl.String),
-                "check_number": pl.Series([number] * index.len(), dtype=pl.Int32),
-                "index": index.cast(pl.Int32),
-                "failure_case": frame.get_column(name).gather(index).cast(pl.String),
-            }))
+    rules = [(name, number) for name in found.columns
+             for number in ([None] if name in found.nulls else []) + found.checks.get(name, [])]
+    failed = frame.select((~found.exact[rule]).alias(str(position)) for position, rule in enumerate(rules))
+    cases = [
+        frame.select(pl.lit(name).alias("column"), pl.lit(number, dtype=pl.Int32).alias("check_number"),
+                     pl.int_range(pl.len(), dtype=pl.Int32).alias("index"),
+                     pl.col(name).cast(pl.String).alias("failure_case"))
+        .filter(failed.get_column(str(position)))
+        for position, (name, number) in enumerate(rules)
+    ]
     return pl.concat(cases) if cases else pl.DataFrame(
         schema={"column": pl.String, "check_number": pl.Int32, "index": pl.Int32, "failure_case": pl.String})
 
 
-_EXACT: dict[tuple[int, str, int], tuple[pa.DataFrameSchema, pl.Expr]] = {}
+@dataclass(frozen=True)
+class _Screen:
+    """A schema's screen: its pass/fail expressions, and every rule exactly (``exact``: per column and check
+    number, or None for the nullability rule, whether a row passes it) for ``failure_cases``."""
 
-
-def _exact(schema: pa.DataFrameSchema, name: str, number: int) -> pl.Expr:
-    """Whether each row passes check ``number`` of column ``name`` (made once per schema and check)."""
-    key = (id(schema), name, number)
-    cached = _EXACT.get(key)
-    if cached is None or cached[0] is not schema:
-        passed = _check_expression(schema.columns[name].checks[number], name)
-        assert passed is not None  # (the schema was screened, so every check is one row-wise selection)
-        if len(_EXACT) >= 4 * _CACHE_SIZE:
-            _EXACT.pop(next(iter(_EXACT)))
-        cached = _EXACT[key] = (schema, passed)  # (the schema is kept, so its id stays its own)
-    return cached[1]
+    outcomes: list[_Outcome]
+    exact: dict[tuple[str, int | None], pl.Expr]
 
 
 _Key = tuple[int, int, tuple[pl.DataType | None, ...], bool]
-_CACHE: dict[_Key, tuple[pa.DataFrameSchema, list[_Outcome] | None]] = {}
+_CACHE: dict[_Key, tuple[pa.DataFrameSchema, _Screen | None]] = {}
 _CACHE_SIZE = 64
 
 
-def _outcomes(schema: pa.DataFrameSchema, dtypes: pl.Schema,
-              coarse: Mapping[str, Callable[[str], pl.Expr]]) -> list[_Outcome] | None:
+def _screen_of(schema: pa.DataFrameSchema, dtypes: pl.Schema,
+               coarse: Mapping[str, Callable[[str], pl.Expr]]) -> _Screen | None:
     """The screen's expressions for ``schema`` over columns of these ``dtypes``, or None when it cannot be
     screened; worked out once per schema (the schemas are made once per run and shared, see ``schemas``)."""
     key = (id(schema), id(coarse), tuple(dtypes.get(name) for name in schema.columns), CONFIG.use_narwhals_backend)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is schema:
         return cached[1]
-    outcomes = _expressions(schema, dtypes, coarse) if _screenable(schema, dtypes) else None
+    screened = _expressions(schema, dtypes, coarse) if _screenable(schema, dtypes) else None
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (schema, outcomes)  # (the schema is kept, so its id stays its own)
-    return outcomes
+    _CACHE[key] = (schema, screened)  # (the schema is kept, so its id stays its own)
+    return screened
 
 
 def _expressions(schema: pa.DataFrameSchema, dtypes: pl.Schema,
-                 coarse: Mapping[str, Callable[[str], pl.Expr]]) -> list[_Outcome] | None:
+                 coarse: Mapping[str, Callable[[str], pl.Expr]]) -> _Screen | None:
     """Every rule of ``schema`` as an expression; None when a check is not one row-wise selection."""
     schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
     outcomes: list[_Outcome] = []
+    exact: dict[tuple[str, int | None], pl.Expr] = {}
     for name, column in schema.columns.items():
         if not column.nullable:
-            outcomes.append(_Outcome(name, (), _present(dtypes[name], name)))
+            exact[name, None] = _present(dtypes[name], name)
+            outcomes.append(_Outcome(name, (), exact[name, None]))
         stood_in: dict[Callable[[str], pl.Expr], list[int]] = {}  # a coarse expression -> the checks it stands for
         for number, check in enumerate(column.checks):
-            rough = coarse.get(check.name or "")
-            if rough is not None:
-                stood_in.setdefault(rough, []).append(number)
-                continue
             passed = _check_expression(check, name)
             if passed is None:
                 return None
-            outcomes.append(_Outcome(name, (number,), passed))
+            exact[name, number] = passed
+            rough = coarse.get(check.name or "")
+            if rough is not None:
+                stood_in.setdefault(rough, []).append(number)
+            else:
+                outcomes.append(_Outcome(name, (number,), passed))
         outcomes += [_Outcome(name, tuple(numbers), rough(name)) for rough, numbers in stood_in.items()]
-    return outcomes
+    return _Screen(outcomes, exact)
 
 
 class _Selection:

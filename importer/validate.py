@@ -120,7 +120,7 @@ def schema_reasons(
         return no_reasons()
     if found is not None:
         frame = frame[found.rows]
-        cases = screen.failure_cases(frame, schema, found)
+        cases = screen.failure_cases(frame, found)
         if not cases.height:
             return no_reasons()
     else:
