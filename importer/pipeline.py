@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from importer import budget, customers, encode, html_report, orders, scratch
+from importer import budget, customers, encode, html_report, orders, scratch, spool
 from importer.clusters import Clusters, NotClustered
 from importer.csvparse import HEADER_ROWS
 from importer.errors import ImporterError, UsageError
@@ -43,7 +43,7 @@ from importer.send import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
 from importer.preflight import with_platform
 from importer.runfacts import recording, run_facts
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.spool import LARGE_INPUT_BYTES, Shard, Spool, flush_bytes_for, input_bytes, partitions_for
+from importer.spool import Shard, Spool
 from importer.validate import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Warn = Callable[[str], None]
@@ -239,14 +239,13 @@ def _run(
 
 def _spooled(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> Spool:
     """The partitioned first pass: every row read and filed under its key's hash partition."""
-    spool = Spool(run.partitions or partitions_for(inputs.files), shard, flush_bytes_for(inputs.files),
-                  large=input_bytes(inputs.files) > LARGE_INPUT_BYTES)
+    spooled = spool.for_inputs(inputs.files, shard, run.partitions)
     try:
-        spool.fill(inputs.batches, resource.key)
+        spooled.fill(inputs.batches, resource.key)
     except BaseException:
-        spool.close()
+        spooled.close()
         raise
-    return spool
+    return spooled
 
 
 def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,

@@ -78,16 +78,14 @@ def input_bytes(paths: list[Path]) -> int:
     return size
 
 
-def partitions_for(paths: list[Path]) -> int:
-    """How many partitions the inputs need: one per ``PARTITION_BYTES`` of text (``LARGE_PARTITION_BYTES``
-    for large inputs)."""
+def for_inputs(paths: list[Path], shard: Shard | None = None, partitions: int | None = None) -> Spool:
+    """A spool sized for the inputs (measured once): one partition per ``PARTITION_BYTES`` of text, flushes
+    of ``FLUSH_BYTES``; for inputs over ``LARGE_INPUT_BYTES``, ``LARGE_PARTITION_BYTES`` and
+    ``LARGE_FLUSH_BYTES``. ``partitions`` overrides the count."""
     size = input_bytes(paths)
-    return max(1, -(-size // (LARGE_PARTITION_BYTES if size > LARGE_INPUT_BYTES else PARTITION_BYTES)))
-
-
-def flush_bytes_for(paths: list[Path]) -> int:
-    """How many bytes of rows the first pass holds before writing them out."""
-    return LARGE_FLUSH_BYTES if input_bytes(paths) > LARGE_INPUT_BYTES else FLUSH_BYTES
+    large = size > LARGE_INPUT_BYTES
+    count = partitions or max(1, -(-size // (LARGE_PARTITION_BYTES if large else PARTITION_BYTES)))
+    return Spool(count, shard, LARGE_FLUSH_BYTES if large else FLUSH_BYTES, large=large)
 
 
 class Spool:
