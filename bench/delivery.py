@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from importer.pipeline import import_customers
+from importer.jobs.imports import import_customers
 from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
 
 BIN = Path(sys.executable).parent

@@ -1,7 +1,7 @@
 """Private temporary folders of a run, and the sweep of those a dead run left behind.
 
 A run keeps rows and records it cannot hold in memory in folders of the system's temporary directory
-(``importer.spool``'s partitions, ``importer.produce``'s held records, ``importer.read``'s UTF-8 copy of
+(``importer.partitions.hashed``'s partitions, ``importer.jobs.second_pass``'s held records, ``importer.inputs.files``'s UTF-8 copy of
 a file in another encoding). They hold personal data, so they are readable by the owner only and are
 deleted when the run ends. A run that is killed (``kill -9``, out of memory, power cut) cannot delete
 them: their names carry the process id, and every run starts by deleting the folders of processes of

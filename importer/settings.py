@@ -23,7 +23,7 @@ from importer.budget import DEFAULT_BUDGET, Budget
 from importer.errors import UsageError
 
 if TYPE_CHECKING:
-    from importer.platform import PlatformSettings
+    from importer.jobs.platform_settings import PlatformSettings
 
 DEFAULT_API_URL = "https://api.ecdp.app"
 API_URL_ENV = "ECDP_API_URL"
@@ -184,7 +184,7 @@ class RunOptions:
     preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
-    shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.spool)
+    shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.partitions.hashed)
     partitions: int | None = None  # hash partitions of the input; None: one per 8 MB of input (16 MB above 1 GB)
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings
     max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run

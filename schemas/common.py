@@ -110,12 +110,12 @@ SUSPECT_TEXT_PATTERN = f"{CONTROL_PATTERN}|^\\s*(#|[Ee][Rr][Rr]:)"
 
 def not_suspect(name: str) -> pl.Expr:
     """Passes wherever both text checks pass, and fails at least wherever either fails: one regex where
-    the checks take two passes and a copy (used to find the rows worth checking, ``importer.screen``)."""
+    the checks take two passes and a copy (used to find the rows worth checking, ``importer.records.schema_screen``)."""
     value = pl.col(name)
     return value.is_null() | ~value.str.contains(SUSPECT_TEXT_PATTERN)
 
 
-#: Per check name: a cheaper expression that fails at least wherever the check fails (``importer.screen``).
+#: Per check name: a cheaper expression that fails at least wherever the check fails (``importer.records.schema_screen``).
 COARSE_CHECKS = {CONTROL_CHARACTER: not_suspect, SPREADSHEET_ERROR: not_suspect}
 
 

@@ -7,7 +7,7 @@ An order arrives as *lines* (one per product), so its rules are checked where th
 * ``Product`` — the product of a line that has one (a row of an orders file without items has none);
 * ``Order`` — one row per order after its lines are grouped: the fields every order must have.
 
-The frames are normalised first (see ``importer.orders``): dates are the UTC instant the API takes,
+The frames are normalised first (see ``importer.records.orders``): dates are the UTC instant the API takes,
 status lower-case, currency upper-case, e-mail and phone as for customers, numbers as written.
 Lengths count UTF-16 code units, as the platform does (``schemas.common``).
 """
@@ -103,7 +103,7 @@ PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.to_schema().columns)
 
 def order_line_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
     """``OrderLine``, plus this input's order attribute columns (text checks only: the platform's
-    definitions type them, see ``importer.preflight``). Made once per set of columns (a run asks per
+    definitions type them, see ``importer.records.preflight``). Made once per set of columns (a run asks per
     partition); the schema is shared, so it must not be changed."""
     return _order_line_schema(tuple(attribute_columns))
 

@@ -12,7 +12,7 @@ import httpx
 import orjson
 from click.testing import CliRunner, Result
 
-from importer.cli import cli
+from importer.cli.group import cli
 
 
 @dataclass

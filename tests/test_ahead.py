@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from importer.ahead import ahead
+from importer.partitions.prefetch import ahead
 
 
 def test_items_come_in_order_and_an_error_after_the_items_before_it():

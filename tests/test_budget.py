@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from importer.budget import Budget, judge
-from importer.pipeline import import_customers
+from importer.jobs.imports import import_customers
 from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
 from tests.support import assert_accounted, run_cli, sandbox_env, write_csv
 

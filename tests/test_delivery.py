@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from importer.pipeline import import_customers, import_orders
-from importer.orders import OrderOptions
+from importer.jobs.imports import import_customers, import_orders
+from importer.records.orders import OrderOptions
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
 from tests.support import assert_accounted, write_csv

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import customers, encode, normalise, orders
-from importer.orders import HAS_PRODUCT, LINE
-from importer.read import _NEUTRALISED, FILE_COL, RID_COL, ROW_COL, _undo_neutralisation, read_file
-from importer.validate import KEY_COL
+from importer.records import customers, json_text, normalise, orders
+from importer.records.orders import HAS_PRODUCT, LINE
+from importer.inputs.files import _NEUTRALISED, FILE_COL, RID_COL, ROW_COL, _undo_neutralisation, read_file
+from importer.records.validation import KEY_COL
 from schemas.common import max_length, utf16_units
 
 DATES = [
@@ -118,34 +118,34 @@ def test_neutralised_cells_are_restored_as_before(values):
 
 def _reference_records(lines: pl.DataFrame, orders: pl.DataFrame, columns: Any) -> pl.DataFrame:
     """The record builder before structs: every member encoded on its own and joined as text."""
-    text = lambda name: encode.text(pl.col(name))  # noqa: E731
-    product = encode.obj([
-        encode.member("id", text("product.id")), encode.member("name", text("product.name")),
-        encode.member("price", normalise.json_number(pl.col("product.price"))),
-        encode.member("quantity", normalise.json_integer(pl.col("product.quantity"))),
-        encode.member("returned", normalise.json_integer(pl.col("product.returned"))),
-        *[encode.member(f, text(f"product.{f}")) for f in ("url", "imageUrl", "category")],
-        encode.member("productAttributes", encode.array(
-            [encode.name_value(name, pl.col(c)) for c, name in columns.product_attributes.items()])),
+    text = lambda name: json_text.text(pl.col(name))  # noqa: E731
+    product = json_text.obj([
+        json_text.member("id", text("product.id")), json_text.member("name", text("product.name")),
+        json_text.member("price", normalise.json_number(pl.col("product.price"))),
+        json_text.member("quantity", normalise.json_integer(pl.col("product.quantity"))),
+        json_text.member("returned", normalise.json_integer(pl.col("product.returned"))),
+        *[json_text.member(f, text(f"product.{f}")) for f in ("url", "imageUrl", "category")],
+        json_text.member("productAttributes", json_text.array(
+            [json_text.name_value(name, pl.col(c)) for c, name in columns.product_attributes.items()])),
     ])
     products = (
         lines.sort(LINE).group_by("id", maintain_order=True)
         .agg(product.filter(pl.col(HAS_PRODUCT)).str.join(",").alias("_products_json"),
              pl.col(RID_COL).unique(maintain_order=True))
     )
-    order = encode.obj([
-        encode.member("id", text("id")), encode.member("date", text("date")),
-        encode.member("timeZone", encode.text(pl.col("timeZone").fill_null("UTC"))),
-        encode.member("websiteId", normalise.json_integer(pl.col("websiteId"))),
-        encode.member("status", text("status")), encode.member("currency", text("currency")),
-        encode.member("totalValue", normalise.json_number(pl.col("totalValue"))),
-        encode.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
-        encode.member("customer", encode.obj([encode.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
-        encode.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
-        encode.member("orderAttributes", encode.array(
-            [encode.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
+    order = json_text.obj([
+        json_text.member("id", text("id")), json_text.member("date", text("date")),
+        json_text.member("timeZone", json_text.text(pl.col("timeZone").fill_null("UTC"))),
+        json_text.member("websiteId", normalise.json_integer(pl.col("websiteId"))),
+        json_text.member("status", text("status")), json_text.member("currency", text("currency")),
+        json_text.member("totalValue", normalise.json_number(pl.col("totalValue"))),
+        json_text.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
+        json_text.member("customer", json_text.obj([json_text.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
+        json_text.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
+        json_text.member("orderAttributes", json_text.array(
+            [json_text.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
     ])
-    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(encode.JSON_COL),
+    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(json_text.JSON_COL),
                                                                          pl.col("id").alias(KEY_COL))
 
 
@@ -189,7 +189,7 @@ def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
     new = orders._records(lines, consolidated, columns)
     old = _reference_records(lines, consolidated, columns)
     assert new.equals(old)
-    assert any("null" in text for text in new.get_column(encode.JSON_COL).to_list())  # member-like values kept
+    assert any("null" in text for text in new.get_column(json_text.JSON_COL).to_list())  # member-like values kept
 
 
 def test_sample_order_records_are_byte_identical_to_the_per_member_builder():
@@ -250,9 +250,9 @@ def test_attribute_lists_are_those_of_grouping_the_cells(columns, sparse):
         frame = frame.with_columns(pl.when(pl.col("i").hash(n) % 3 == 0).then(None).otherwise(pl.col(c)).alias(c)
                                    for n, c in enumerate(columns))
     for name in ("name", "id"):
-        assert encode.name_values(frame, "i", columns, "o", name).equals(
+        assert json_text.name_values(frame, "i", columns, "o", name).equals(
             _reference_name_values(frame, "i", columns, "o", name))
-        assert encode.name_values(frame.head(1), "i", columns, "o", name).equals(
+        assert json_text.name_values(frame.head(1), "i", columns, "o", name).equals(
             _reference_name_values(frame.head(1), "i", columns, "o", name))
 
 
@@ -272,16 +272,16 @@ def test_json_numbers_are_rendered_as_polars_renders_them_as_text():
 
 def _reference_customer_json(columns: Any) -> pl.Expr:
     """The customer builder before structs: every member encoded on its own and joined as text."""
-    attributes = encode.array([encode.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
-    consents = encode.array([
+    attributes = json_text.array([json_text.name_value(name, pl.col(c)) for c, name in columns.attributes.items()])
+    consents = json_text.array([
         pl.when(pl.col(c).is_not_null()).then(
-            pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), encode.text(pl.col(c)), pl.lit("}")]))
+            pl.concat_str([pl.lit(f'{{"id":{consent_id},"value":'), json_text.text(pl.col(c)), pl.lit("}")]))
         for c, consent_id in columns.consents.items()
     ])
-    return encode.obj([
-        *[encode.member(f, encode.text(pl.col(f))) for f in customers.CUSTOMER_FIELDS],
-        encode.member("customAttributes", attributes),
-        encode.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
+    return json_text.obj([
+        *[json_text.member(f, json_text.text(pl.col(f))) for f in customers.CUSTOMER_FIELDS],
+        json_text.member("customAttributes", attributes),
+        json_text.member("consentsData", pl.concat_str([pl.lit('{"consents":'), consents, pl.lit("}")])),
     ])
 
 
@@ -309,7 +309,7 @@ def test_customer_records_are_byte_identical_to_the_per_member_builder(seed, dro
     columns = customers.plan_columns(frame.columns, "phone")
     rows = customers.normalise_rows(frame, columns)
     new = customers.records(rows, columns, "phone")
-    old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL), pl.col("phone").alias(KEY_COL))
+    old = rows.select(RID_COL, _reference_customer_json(columns).alias(json_text.JSON_COL), pl.col("phone").alias(KEY_COL))
     assert new.equals(old)
 
 
@@ -318,7 +318,7 @@ def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
         frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
         columns = customers.plan_columns(frame.columns, "email")
         rows = customers.normalise_rows(frame, columns)
-        old = rows.select(RID_COL, _reference_customer_json(columns).alias(encode.JSON_COL),
+        old = rows.select(RID_COL, _reference_customer_json(columns).alias(json_text.JSON_COL),
                           pl.col("email").alias(KEY_COL))
         assert customers.records(rows, columns, "email").equals(old)
 
@@ -330,7 +330,7 @@ HOSTILE = ["ok", "#N/A", " err:502 ", "a\x00b", "x\ufeffy", "Zoë 👩‍👩‍
 def test_text_checks_screened_by_one_regex_give_the_reasons_of_all_checks(monkeypatch, column_values):
     """The screen stands in one regex for both text checks (schemas.common.COARSE_CHECKS); the reasons
     are those of pandera validating the whole frame, whichever columns hold what."""
-    from importer import screen, validate
+    from importer.records import schema_screen, validation
 
     errors_only = [v for v in HOSTILE if v is None or "\x00" not in v and "\x1b" not in v and "\ufeff" not in v]
     frame = pl.DataFrame({
@@ -343,8 +343,8 @@ def test_text_checks_screened_by_one_regex_give_the_reasons_of_all_checks(monkey
 
     schema = with_checks(pa.DataFrameSchema({name: pa.Column(str, nullable=True, metadata={"max_length": 8})
                                              for name in ("email", "firstName", "lastName")}))
-    fast = validate.schema_reasons(frame, schema, {}, {})
-    monkeypatch.setattr(screen, "failing", lambda frame, schema, coarse=None: None)
-    full = validate.schema_reasons(frame, schema, {}, {})
+    fast = validation.schema_reasons(frame, schema, {}, {})
+    monkeypatch.setattr(schema_screen, "failing", lambda frame, schema, coarse=None: None)
+    full = validation.schema_reasons(frame, schema, {}, {})
     assert fast.height > 0
     assert fast.sort(pl.all()).equals(full.sort(pl.all()))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.rejects import summarise
+from importer.report.reject_groups import summarise
 from importer.sandbox import Faults, SandboxServer
 from tests.cdp import CHROMIUM, Browser
 from tests.support import run_cli, sandbox_env, write_csv

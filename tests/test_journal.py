@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from importer.journal import Journal
+from importer.jobs.journal import Journal
 from importer.sandbox import Faults, SandboxServer
 from tests.support import assert_accounted, run_cli, write_csv
 

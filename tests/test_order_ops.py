@@ -9,8 +9,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from importer.cli import cli
-from importer.order_ops import delete_orders, update_order_status
+from importer.cli.group import cli
+from importer.jobs.order_operations import delete_orders, update_order_status
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings, RunOptions
 from tests.support import Run, get, run_cli, sandbox_env, write_csv

@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 
 from bench.generate import customers, order_lines
-from importer import spool
+from importer.partitions import hashed
 from importer.budget import Budget
-from importer.orders import OrderOptions
-from importer.pipeline import import_customers, import_orders
+from importer.records.orders import OrderOptions
+from importer.jobs.imports import import_customers, import_orders
 from importer.settings import ApiSettings, CustomerOptions, RunOptions
 from tests.support import assert_accounted
 
@@ -64,7 +64,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_partitioned_path_gives_what_the_in_memory_path_gives(inputs, tmp_path, monkeypatch, name):
     kind = name.split()[0]
     one = dry_run(kind, inputs[name], tmp_path / "one", partitions=1)
-    monkeypatch.setattr(spool, "FLUSH_ROWS", 1_000)  # several flushes: partitions read back from many files
+    monkeypatch.setattr(hashed, "FLUSH_ROWS", 1_000)  # several flushes: partitions read back from many files
     many = dry_run(kind, inputs[name], tmp_path / "many", partitions=7)
     assert many[0]["partitions"] == 7 and one[0]["partitions"] == 1
     assert {k: one[0].get(k) for k in COUNTS} == {k: many[0].get(k) for k in COUNTS}
@@ -120,27 +120,27 @@ def test_a_header_only_file_after_a_file_with_rows(tmp_path):
 def test_preparing_partitions_in_parallel_changes_nothing(inputs, tmp_path, monkeypatch, kind):
     """Two workers prepare partitions at once; they are settled in order, so the payloads (bodies and
     their order), rejected.csv and the counts are exactly those of one worker."""
-    from importer import produce
+    from importer.jobs import second_pass
 
     name = "orders shuffled" if kind == "orders" else "customers"
-    monkeypatch.setattr(produce, "PREPARE_WORKERS", 1)
+    monkeypatch.setattr(second_pass, "PREPARE_WORKERS", 1)
     one = dry_run(kind, inputs[name], tmp_path / "one", partitions=6)
-    monkeypatch.setattr(produce, "PREPARE_WORKERS", 3)
+    monkeypatch.setattr(second_pass, "PREPARE_WORKERS", 3)
     three = dry_run(kind, inputs[name], tmp_path / "three", partitions=6)
     assert {k: one[0].get(k) for k in COUNTS} == {k: three[0].get(k) for k in COUNTS}
     assert (tmp_path / "one" / "payloads.jsonl").read_bytes() == (tmp_path / "three" / "payloads.jsonl").read_bytes()
     assert (tmp_path / "one" / "rejected.csv").read_bytes() == (tmp_path / "three" / "rejected.csv").read_bytes()
 
 
-# -- the streamed first pass (importer.clusters) -------------------------------------------------------
+# -- the streamed first pass (importer.partitions.streamed) -------------------------------------------------------
 
 
 @pytest.fixture
 def small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Streamed partitions of at most 500 rows: a few thousand lines make many of them."""
-    from importer import clusters
+    from importer.partitions import streamed
 
-    monkeypatch.setattr(clusters, "MAX_ROWS", 500)
+    monkeypatch.setattr(streamed, "MAX_ROWS", 500)
 
 
 def _straggler(path: Path, folder: Path) -> Path:
@@ -171,10 +171,10 @@ def test_streamed_path_or_its_fallback_gives_what_the_in_memory_path_gives(input
 def test_a_file_that_breaks_while_streamed_stops_with_no_report(inputs, tmp_path, monkeypatch):
     """Reading and preparing overlap: a problem found half-way (bytes that are not UTF-8) stops the run
     with one sentence and leaves neither a report nor request bodies."""
-    from importer import csvparse
+    from importer.inputs import csv_text
     from importer.errors import InputError
 
-    monkeypatch.setattr(csvparse, "BLOCK_BYTES", 16 << 10)  # many pieces before the broken one
+    monkeypatch.setattr(csv_text, "BLOCK_BYTES", 16 << 10)  # many pieces before the broken one
     broken = tmp_path / "broken.csv"
     text = inputs["orders sorted"].read_bytes()
     broken.write_bytes(text[: len(text) // 2] + b"caf\xe9 latte\n" + text[len(text) // 2:])
@@ -203,13 +203,13 @@ def test_rejected_rows_are_put_in_order_a_window_at_a_time(inputs, tmp_path, mon
     """rejected.csv is written a window of row ids at a time (memory does not grow with the rejects):
     byte for byte what one window gives, with parts from hash partitions and from files whose columns
     differ."""
-    from importer import report
+    from importer.report import files
 
     second = tmp_path / "more.csv"
     second.write_text("email,firstName,notes\nnot-an-email,A,x\nb@example.com,B,y\nalso bad,C,z\n", encoding="utf-8")
     runs = {}
-    for window in (report.WINDOW_ROWS, 7):
-        monkeypatch.setattr(report, "WINDOW_ROWS", window)
+    for window in (files.WINDOW_ROWS, 7):
+        monkeypatch.setattr(files, "WINDOW_ROWS", window)
         folder = tmp_path / f"w{window}"
         run = RunOptions(dry_run=True, report_dir=folder, progress=False, partitions=5, max_rejects=Budget.parse("100%"))
         import_customers([inputs["customers"], second], ApiSettings(), CustomerOptions(), run)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer.cli import cli
-from importer.mapping import PRESETS
+from importer.cli.group import cli
+from importer.inputs.mapping import PRESETS
 from tests.support import assert_accounted, customer, get, run_cli, sandbox_env
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import csvparse
-from importer.detect import detect_encoding, plausibility, sniff_delimiter
+from importer.inputs import csv_text
+from importer.inputs.csv_dialect import detect_encoding, plausibility, sniff_delimiter
 from importer.errors import InputError
-from importer.read import UNREADABLE_COL, ReadOptions, read_file, read_inputs, read_source
+from importer.inputs.files import UNREADABLE_COL, ReadOptions, read_file, read_inputs, read_source
 
 DATA = Path(__file__).parent / "data" / "formats"
 _spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
@@ -220,7 +220,7 @@ def test_unreadable_line_is_shown_truncated(tmp_path):
 def test_clean_file_with_empty_last_cells_stays_on_the_fast_path(tmp_path, monkeypatch):
     path = tmp_path / "clean.csv"
     path.write_text('a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n')
-    monkeypatch.setattr(csvparse, "_slow", lambda *a: pytest.fail("read record by record"))
+    monkeypatch.setattr(csv_text, "_slow", lambda *a: pytest.fail("read record by record"))
     frame = read_file(path)
     assert UNREADABLE_COL not in frame.columns
     assert user_rows(frame) == [("1", 'multi\nline, with "quotes"', None), ("2", None, None), (None, None, None),
@@ -233,8 +233,8 @@ def test_a_file_read_in_small_pieces_gives_the_same_rows(tmp_path, monkeypatch):
     path = tmp_path / "pieces.csv"
     path.write_text(text)
     whole = read_file(path)
-    monkeypatch.setattr(csvparse, "BLOCK_BYTES", 3)
-    pieces = list(csvparse.iter_csv(path, ",", path, "utf-8"))
+    monkeypatch.setattr(csv_text, "BLOCK_BYTES", 3)
+    pieces = list(csv_text.iter_csv(path, ",", path, "utf-8"))
     assert len(pieces) > 3
     assert read_file(path).equals(whole)
     assert unreadable(whole) == [(6, "Line 7 could not be read because it has 2 fields but the header has 3: 4,short")]
@@ -267,7 +267,7 @@ def test_every_row_is_read_or_reported_at_its_own_row_number(tmp_path_factory, r
         writer.writerow(fields[:2] if change < 0 else fields + ["x"] if change > 0 else fields)
     path = tmp_path_factory.mktemp("prop") / "p.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    with mock.patch.object(csvparse, "BLOCK_BYTES", block):
+    with mock.patch.object(csv_text, "BLOCK_BYTES", block):
         frame = read_file(path)
     expected = [tuple(v or None for v in fields) if change == 0 else (None, None, None) for fields, change in rows]
     assert user_rows(frame) == expected

@@ -1,4 +1,4 @@
-"""The screen (importer.screen) lets pandera validate only the failing rows and checks: the reasons must
+"""The screen (importer.records.schema_screen) lets pandera validate only the failing rows and checks: the reasons must
 be exactly those of pandera validating the whole frame, for every schema the importer uses."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import screen, validate
-from importer.read import RID_COL
+from importer.records import schema_screen, validation
+from importer.inputs.files import RID_COL
 from schemas.customers import customer_schema
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import ORDER_PATTERN_MEANINGS, order_line_schema, order_schema, product_schema
@@ -36,8 +36,8 @@ SCHEMAS = {
 
 def _full_pandera(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(screen, "failing", lambda frame, schema, coarse=None: None)
-        return validate.schema_reasons(frame, schema, ORDER_PATTERN_MEANINGS, {"id": "is required"})
+        patched.setattr(schema_screen, "failing", lambda frame, schema, coarse=None: None)
+        return validation.schema_reasons(frame, schema, ORDER_PATTERN_MEANINGS, {"id": "is required"})
 
 
 def _frame(schema: pa.DataFrameSchema, rows: list[list[str | None]]) -> pl.DataFrame:
@@ -53,7 +53,7 @@ def _frame(schema: pa.DataFrameSchema, rows: list[list[str | None]]) -> pl.DataF
 def test_screened_reasons_are_those_of_pandera_on_the_whole_frame(name, rows):
     schema = SCHEMAS[name]()
     frame = _frame(schema, rows)
-    screened = validate.schema_reasons(frame, schema, ORDER_PATTERN_MEANINGS, {"id": "is required"})
+    screened = validation.schema_reasons(frame, schema, ORDER_PATTERN_MEANINGS, {"id": "is required"})
     assert screened.equals(_full_pandera(frame, schema))
 
 
@@ -61,7 +61,7 @@ def test_the_screen_names_the_failing_rows_columns_and_checks():
     schema = order_line_schema([])
     frame = _frame(schema, [[None], [None], [None]]).with_columns(
         pl.Series("status", ["paid", "lost", "paid"]), pl.Series("id", [None, "ORD-2", "ORD-3"], dtype=pl.String))
-    found = screen.failing(frame, schema)
+    found = schema_screen.failing(frame, schema)
     assert found is not None
     assert found.rows.to_list() == [0, 1]
     assert found.nulls == {"id"} and set(found.checks) == {"status"}
@@ -74,6 +74,6 @@ def test_a_schema_the_screen_cannot_imitate_is_validated_whole():
     frame = pl.DataFrame({RID_COL: [1, 2], "a": ["x", "x"]})
     unique = pa.DataFrameSchema({"a": pa.Column(str, unique=True)})
     frame_wide = pa.DataFrameSchema({"a": pa.Column(str)}, checks=[pa.Check(lambda data: data.lazyframe.select(pl.len() > 5))])
-    assert screen.failing(frame, unique) is None and screen.failing(frame, frame_wide) is None
-    reasons = validate.schema_reasons(frame, unique, {}, {})
+    assert schema_screen.failing(frame, unique) is None and schema_screen.failing(frame, frame_wide) is None
+    reasons = validation.schema_reasons(frame, unique, {}, {})
     assert reasons.get_column(RID_COL).to_list() == [1, 2]

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import pytest
 
-from importer.cli import cli
+from importer.cli.group import cli
 from importer.errors import UsageError
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings, check_api_url, is_loopback, load_api_key

@@ -14,10 +14,10 @@ import orjson
 import polars as pl
 import pytest
 
-from importer.encode import Chunk
-from importer.pacing import RateLimiter, backoff_delay, retry_after_seconds
-from importer.problems import parse_record_errors
-from importer.send import ApiErrorEvent, Sender
+from importer.records.json_text import Chunk
+from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
+from importer.delivery.problem_details import parse_record_errors
+from importer.delivery.sender import ApiErrorEvent, Sender
 from importer.settings import ApiKey, ApiSettings
 
 API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_retries=2, backoff_base_s=0.001)

@@ -1,0 +1,44 @@
+"""Run events for people and for machines: progress notes on stderr, or JSON lines with ``--log-format json``.
+
+Events carry chunk numbers, counts, HTTP statuses, rates and delays: never the API key, never record
+contents, never an API error message (it may quote personal data; those go to the private report).
+
+* ``text`` (default): only what a person watching should know (rate changes, chunk size changes,
+  stopping, aborting) as one line each, written around the progress bar;
+* ``json``: every event (chunk outcomes, retries, throttling, rate changes, aborts) as one JSON object
+  per line, for cron jobs and log collectors;
+* ``quiet``: nothing printed (a run under cron prints one summary line; see ``importer.cli.rendering``).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import orjson
+from tqdm import tqdm
+
+NOTABLE = {"rate", "chunk_size", "stopping", "abort"}
+
+
+class EventLog:
+    """Writes events in the chosen format; counts them either way."""
+
+    def __init__(self, fmt: str = "text", stream: IO[str] | None = None) -> None:
+        if fmt not in ("text", "json", "quiet"):
+            raise ValueError(f"unknown log format {fmt!r}")
+        self.fmt = fmt
+        self.stream = stream
+        self.counts: dict[str, int] = {}
+
+    def emit(self, event: str, message: str = "", **fields: Any) -> None:
+        """Record ``event``; ``message`` is the human sentence for text mode."""
+        self.counts[event] = self.counts.get(event, 0) + 1
+        stream = self.stream or sys.stderr
+        if self.fmt == "json":
+            line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
+            stream.write(orjson.dumps(line).decode() + "\n")
+            stream.flush()
+        elif self.fmt == "text" and event in NOTABLE and message:
+            tqdm.write(message, file=stream)

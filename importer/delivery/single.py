@@ -1,0 +1,144 @@
+"""Single-record API operations: one request per record, with the delivery machinery of the imports.
+
+``PUT /orders/status`` (order-status), ``DELETE /orders/{id}`` (delete-orders) and ``GET`` (verify, the
+settings reads of the pre-flight checks) take one record per request. ``OperationSender`` is a
+``send.Sender`` whose delivery step (``_deliver``) sends each record of a chunk as a request of its own;
+everything else is the Sender's: requests in flight (``--concurrency``), the adaptive rate limiter,
+retries with backoff and ``Retry-After``, the 401/403 abort, Ctrl-C, progress bar and events.
+
+Each record ends in exactly one outcome:
+
+* accepted — a 2xx answer (for a GET, ``on_answer`` gets the parsed body);
+* not found — a 404, where the operation files it apart (delete: the order is not there; verify: the
+  record is missing); elsewhere a 404 is a rejection;
+* rejected — a 400 (the API's errors, with the API's field names mapped to the input's columns);
+* failed — retries exhausted (429, 5xx, network), or the run stopped before an answer.
+
+``reason_frame`` and ``unanswered`` turn outcomes into the reasons frames of the report. Nothing here
+reads files or knows what a record means beyond building its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from importer.records.json_text import Chunk, chunk_of
+from importer.delivery.event_log import EventLog
+from importer.delivery.sender import ABORT_KEY, ApiErrorEvent, Sender, _Abort, _Tally
+from importer.delivery.problem_details import describe_problem
+from importer.settings import ApiSettings
+
+Target = Callable[[dict[str, Any]], tuple[str, bytes | None]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one record's request is, and how its answers are filed."""
+
+    method: str
+    target: Target  # record (the parsed JSON of the chunk's record) -> (path, body)
+    not_found_apart: bool = False  # a 404 is an outcome of its own ("not found"), not a rejection
+    missing: str = "not found in the platform (HTTP 404)"  # the reason of a 404
+    fields: dict[str, str] = field(default_factory=dict)  # API error paths -> the input's column names
+
+
+class OperationSender(Sender):
+    """A Sender that sends every record as its own request (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: ApiSettings,
+        operation: Operation,
+        on_error: Callable[[ApiErrorEvent], None],
+        *,
+        on_answer: Callable[[int, Any], None] | None = None,
+        log: EventLog | None = None,
+        progress: Any = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(api, "", {}, on_error, log=log, progress=progress, transport=transport)
+        self.operation = operation
+        self.on_answer = on_answer
+        self.not_found: list[tuple[list[int], str]] = []  # rows, reason
+
+    async def _deliver(self, client: httpx.AsyncClient, batch: Chunk, ambiguous: bool, tally: _Tally) -> None:
+        for i in range(len(batch)):
+            await self._deliver_one(client, batch.pick([i]), tally)
+
+    async def _deliver_one(self, client: httpx.AsyncClient, one: Chunk, tally: _Tally) -> None:
+        operation = self.operation
+        path, body = operation.target(orjson.loads(one.records[0]))
+
+        def report(status: int | None, problem: Any, attempt: int) -> None:
+            if not (status == 404 and operation.not_found_apart):  # an expected outcome, not an error
+                self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt))
+
+        answer = await self._request(client, one.index, operation.method, path, body, report)
+        status = answer.status
+        if status is not None and 200 <= status < 300:
+            if self.on_answer is not None:
+                self.on_answer(one.index, answer.problem)  # one record per chunk: its index is its position
+            self._accept(one, tally)
+        elif status in (401, 403):
+            raise _Abort(f"{ABORT_KEY} (HTTP {status}); no further requests were sent")
+        elif status == 404 and operation.not_found_apart:
+            lost = " (an earlier attempt whose answer was lost may have done it)" if answer.ambiguous else ""
+            self.not_found.append((one.row_ids[0], operation.missing + lost))
+            self._answered(one)
+            self._advance(1)
+        elif status in (400, 404):
+            errors = _errors(answer.problem, operation.fields) if status == 400 else []
+            self._reject(one, errors or [("", operation.missing if status == 404 else
+                                                      describe_problem(status, answer.problem))], tally)
+        else:
+            reason = (f"not sent: {self.outcomes.aborted or 'the run stopped'}" if answer.stopped
+                      else describe_problem(status, answer.problem))
+            self.outcomes.failed.append((one.row_ids[0], reason))
+            self._answered(one)
+            tally.failed += 1
+            self._advance(1)
+
+
+def _errors(problem: Any, fields: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, "column: message") pairs from a 400's ``errors`` (a list of strings or a dictionary)."""
+    errors = problem.get("errors") if isinstance(problem, dict) else None
+    pairs: list[tuple[str, str]] = []
+    if isinstance(errors, list):
+        pairs = [(p, m) for p, _, m in (str(e).partition(": ") for e in errors) if m]
+    elif isinstance(errors, dict):
+        pairs = [(str(p), str(m)) for p, ms in errors.items() for m in (ms if isinstance(ms, list) else [ms])]
+    return [(fields.get(p.strip(), p.strip()), m) for p, m in pairs]
+
+
+class GetFailed(Exception):
+    """A GET of ``get_many`` did not succeed: why, and whether the key was refused."""
+
+    def __init__(self, reason: str, key_refused: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.key_refused = key_refused
+
+
+def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -> list[Any]:
+    """The parsed bodies of GET ``paths`` (in order), fetched concurrently with retries; GetFailed if any
+    of them fails (401/403: ``key_refused``)."""
+    bodies: dict[int, Any] = {}
+    chunks = [chunk_of(i, [orjson.dumps({"path": p}).decode()], [[i]]) for i, p in enumerate(paths)]
+    errors: list[ApiErrorEvent] = []
+    sender = OperationSender(api, Operation("GET", lambda record: (record["path"], None)), errors.append,
+                             on_answer=bodies.__setitem__, log=EventLog(log_format))
+    outcomes = asyncio.run(sender.run(chunks))
+    if outcomes.aborted:
+        last = errors[-1].status if errors else None
+        refused = outcomes.aborted.startswith(ABORT_KEY)
+        raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=refused)
+    problems = [reason for _, reason in outcomes.failed] + [reason for _, _, reason in outcomes.rejected]
+    if problems or len(bodies) < len(paths):
+        raise GetFailed(problems[0] if problems else "no answer")
+    return [bodies[i] for i in range(len(paths))]

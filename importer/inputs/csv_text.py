@@ -1,0 +1,279 @@
+"""Parse CSV text (UTF-8, already decoded) into frames of strings, a piece at a time, keeping the rows
+it cannot parse.
+
+The file is cut into pieces of about ``BLOCK_BYTES`` that end at a line end outside quotes, so memory
+stays flat whatever the file's size. polars parses a clean piece at full speed. It rejects lines with
+too many fields or broken quotes, and pads short ones silently, so when the last column has nulls the
+piece's line structure is checked (quote-aware, in polars). Only a piece with a problem is read again,
+record by record, with Python's ``csv`` module: each record that cannot be parsed becomes a row of
+nulls, and a message quoting the line goes to the ``_unreadable`` column. An unclosed quote costs one
+row, not the rest of the file. The header is always read with the csv module (polars is lenient with a
+broken quote there).
+
+This module knows nothing of files' formats, encodings or compression: ``importer.inputs.files`` hands it text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, TextIO
+
+import polars as pl
+
+from importer.inputs.csv_dialect import UTF8
+from importer.errors import InputError
+
+HEADER_ROWS = 1
+UNREADABLE_COL = "_unreadable"
+BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
+_SHOWN_CHARS = 200  # of an unreadable line, in its message
+
+
+def not_text(source: Path, encoding: str, offset: int | None = None) -> InputError:
+    where = f" (byte {offset})" if offset is not None else ""
+    return InputError(
+        f"{source} is not {'UTF-8' if encoding in UTF8 else encoding} text{where}.",
+        "Name its encoding (e.g. --encoding cp1250 or cp1252), or save it as UTF-8 "
+        "(most spreadsheet programs offer 'CSV UTF-8').",
+    )
+
+
+def iter_csv(path: Path, delimiter: str, source: Path, encoding: str) -> Iterator[pl.DataFrame]:
+    """The records of a UTF-8 CSV file as frames of strings, a piece of about ``BLOCK_BYTES`` at a time.
+
+    The first frame has the header's columns even when the file has no records; a frame gets an
+    ``_unreadable`` column only when one of its rows could not be parsed. ``path`` is the UTF-8 text,
+    ``source`` the file the user named (for messages).
+    """
+    try:
+        with path.open("rb") as handle:
+            yield from _frames(_pieces(handle), delimiter, source, encoding)
+    except UnicodeDecodeError as exc:
+        raise not_text(source, encoding) from exc
+    except OSError as exc:
+        raise InputError(f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions.") from None
+
+
+def _pieces(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file in pieces that end where a line ends outside quotes (whole records, as far as the quotes
+    are balanced). A piece grows past ``BLOCK_BYTES`` only while no such line end is in sight."""
+    carry = b""
+    while True:
+        data = handle.read(BLOCK_BYTES)
+        if not data:
+            if carry:
+                yield carry
+            return
+        buffer = carry + data
+        cut = _record_end(buffer)
+        if cut is None:
+            carry = buffer
+            continue
+        carry = buffer[cut:]
+        yield buffer[:cut]
+
+
+def _record_end(buffer: bytes) -> int | None:
+    """The position after the last newline with an even number of quotes before it, if any (RFC 4180
+    doubles quotes inside fields, so an even count means the newline is outside a quoted field)."""
+    end = buffer.rfind(b"\n")
+    if b'"' not in buffer:  # (a search for one byte is much faster than counting them)
+        return end + 1 if end >= 0 else None
+    quotes, tries = buffer.count(b'"'), 0
+    while end >= 0 and tries < 64:
+        if (quotes - buffer.count(b'"', end)) % 2 == 0:
+            return end + 1
+        end, tries = buffer.rfind(b"\n", 0, end), tries + 1
+    return None
+
+
+def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str) -> Iterator[pl.DataFrame]:
+    """Parse each piece with polars when every line of it is sound, else record by record."""
+    header: list[str] | None = None
+    line = 1  # the number of the piece's first line
+    for piece in pieces:
+        if header is None:
+            header, body_start, header_lines = _header(piece, delimiter, source)
+            piece, line = piece[body_start:], 1 + header_lines
+            user = [c for c in header if not c.startswith("_")]
+            if not header:
+                yield pl.DataFrame()
+                return
+            if not piece:
+                continue
+        frame, unreadable = _fast(piece, delimiter, header), None
+        if frame is None:
+            frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line)
+        frame = frame.select(user)  # an input column named like a bookkeeping one is not the user's data
+        yield frame if unreadable is None else frame.with_columns(unreadable)
+        line += piece.count(b"\n")
+    if header is None:
+        yield pl.DataFrame()
+    elif line == 1 + header_lines:  # header only
+        yield pl.DataFrame(schema=dict.fromkeys(header, pl.String))
+
+
+def _fast(piece: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:
+    """polars' parse of the piece, or None when a line of it has a problem polars would hide or raise."""
+    try:
+        frame = pl.read_csv(piece, has_header=False, new_columns=header, schema=dict.fromkeys(header, pl.String),
+                            separator=delimiter, encoding="utf8", raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.width != len(header):
+        return None
+    if frame.width > 1 and frame.get_column(header[-1]).null_count() and not _lines_sound(
+        piece, delimiter, frame.width, frame.height
+    ):
+        return None
+    return frame
+
+def _lines_sound(piece: bytes, delimiter: str, width: int, height: int) -> bool:
+    """Whether every record of the piece has ``width`` fields (a blank line aside) and there are ``height``.
+
+    polars pads a short line with nulls without a word, so the piece's lines are grouped into records
+    (a record goes on while a quote is open) and the delimiters outside quotes counted.
+    """
+    line, quotes, inside = pl.col("line"), pl.col("quotes"), pl.col("inside")
+    after_close = line.str.replace(r'^[^"]*"', "")  # the line after the quote closing an earlier one
+    outside = (pl.when(inside).then(after_close).otherwise(line)
+               .str.replace_all(r'"[^"]*"', "").str.replace(r'"[^"]*$', ""))
+    plain = pl.when(inside).then(0).otherwise(line.str.count_matches(delimiter, literal=True))
+    delimiters = pl.when(quotes == 0).then(plain).otherwise(outside.str.count_matches(delimiter, literal=True))
+    text = pl.Series([piece.decode("utf-8", errors="replace")]).str.strip_suffix("\n")
+    counts = (
+        pl.LazyFrame({"line": text.str.split("\n").explode().str.strip_suffix("\r")})
+        .with_columns(quotes=line.str.count_matches('"', literal=True))
+        .with_columns(inside=(quotes.cum_sum() - quotes) % 2 == 1)
+        .with_columns(record=(~inside).cum_sum(), delimiters=delimiters, blank=line == "")
+        .group_by("record", maintain_order=True)
+        .agg(fields=pl.col("delimiters").sum() + 1, blank=pl.col("blank").all() & (pl.len() == 1))
+        .select(records=pl.len(), bad=((pl.col("fields") != width) & ~pl.col("blank")).sum())
+        .collect()
+    )
+    return counts.item(0, "records") == height and counts.item(0, "bad") == 0
+
+
+def _header(piece: bytes, delimiter: str, source: Path) -> tuple[list[str], int, int]:
+    """(column names, where the records start in the piece, lines the header takes); InputError when the
+    names cannot be read or repeat. Read with the csv module: polars is lenient with a broken quote."""
+    bom = len(codecs.BOM_UTF8) if piece.startswith(codecs.BOM_UTF8) else 0
+    text = piece[bom:].decode("utf-8")
+    first = next(_records(io.StringIO(text, newline=""), delimiter), None)
+    if first is None:
+        return [], len(piece), 0
+    _, names, raw, problem = first
+    if problem:
+        raise InputError(f"The header line of {source} cannot be read: {problem}.",
+                         "The first line must be the column names, separated by the delimiter.")
+    return clean_header(names, source), bom + len(raw.encode("utf-8")), raw.count("\n")
+
+
+def _slow(text: str, delimiter: str, header: list[str], first_line: int) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The piece record by record with Python's csv module; a record that cannot be read becomes a null
+    row whose ``_unreadable`` column says why, quoting the line."""
+    width = len(header)
+    rows: list[list[str | None]] = []
+    messages: list[str | None] = []
+    for number, fields, raw, problem in _records(io.StringIO(text, newline=""), delimiter, first_line):
+        if problem is None and fields and len(fields) != width:
+            problem = f"it has {len(fields)} fields but the header has {width}"
+        messages.append(None if problem is None else _sentence(number, problem, raw))
+        rows.append([v or None for v in fields] if fields and problem is None else [None] * width)
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
+    unreadable = pl.Series(UNREADABLE_COL, messages, dtype=pl.String)
+    return frame, unreadable if unreadable.null_count() < len(unreadable) else None
+
+
+class _Lines:
+    """The physical lines of a text file for ``csv.reader``, remembering the lines of the current record."""
+
+    def __init__(self, handle: TextIO, first_line: int = 1) -> None:
+        self._handle = handle
+        self._again: list[str] = []  # lines to read again, last first
+        self.taken: list[str] = []
+        self.done = first_line - 1  # lines accounted for
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._handle)
+        self.taken.append(line)
+        return line
+
+    def settle(self) -> tuple[int, str]:
+        """The record just read is done: its first line's number and its text."""
+        number, text = self.done + 1, "".join(self.taken)
+        self.done, self.taken = self.done + len(self.taken), []
+        return number, text
+
+    def give_back_all_but_first(self) -> tuple[int, str]:
+        """The record failed: only its first line is spent; the others will be read again."""
+        number, first = self.done + 1, self.taken[0]
+        self._again.extend(reversed(self.taken[1:]))
+        self.done, self.taken = self.done + 1, []
+        return number, first
+
+
+def _records(
+    handle: TextIO, delimiter: str, first_line: int = 1
+) -> Iterator[tuple[int, list[str], str, str | None]]:
+    """(first line number, fields, raw text, problem or None) for each record, header included.
+
+    A record the csv module rejects is reported as its first line alone and reading resumes on the
+    next line: an unclosed quote costs one row, not the rest of the file (the csv module's field size
+    limit bounds how far it reads ahead). A blank line is a record without fields (a null row, as polars).
+    """
+    lines = _Lines(handle, first_line)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            several = len(lines.taken) > 1
+            number, raw = lines.give_back_all_but_first()
+            yield number, [], raw, _quote_problem(str(exc), several)
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
+            continue
+        number, raw = lines.settle()
+        yield number, fields, raw, None
+
+
+def _quote_problem(error: str, several_lines: bool) -> str:
+    if several_lines or "unexpected end of data" in error:
+        return "a quote opened on it is never closed"
+    if "expected after" in error:
+        return "a quoted field has more text after its closing quote (a quote inside a field must be doubled)"
+    if "field larger than field limit" in error:
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"it is not valid CSV ({error})"
+
+
+def _sentence(number: int, problem: str, raw: str) -> str:
+    shown = raw.rstrip("\r\n").replace("\r\n", "\n").replace("\n", "\\n")
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[:_SHOWN_CHARS] + "…"
+    return f"Line {number} could not be read because {problem}: {shown}"
+
+
+def clean_header(columns: Sequence[str], path: Path) -> list[str]:
+    """Names trimmed and BOM-free; a blank or repeated name is an InputError."""
+    names = [c.strip().lstrip("\ufeff").strip() for c in columns]
+    blank = [i + 1 for i, c in enumerate(names) if not c]
+    if blank:
+        raise InputError(
+            f"{path} has a column without a name (column {blank[0]}).",
+            "Give every column a header; the first line must be the header.",
+        )
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise InputError(f"{path} has the column {repeated[0]!r} twice.", "Remove or rename one of them.")
+    return names

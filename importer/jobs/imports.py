@@ -1,0 +1,366 @@
+"""Run an import end to end: read → prepare → encode → send → report, and account for every row.
+
+This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
+whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
+Every input row ends in exactly one of three counts — accepted, rejected (validation or API, in
+``rejected.csv``) or failed (valid but not in the platform, in ``failed.csv``) — so
+``rows_read = rows_accepted + rows_rejected + rows_failed`` always holds; rows the sender never got an
+answer for (abort, Ctrl-C) are counted as failed.
+
+The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
+before every row is prepared — a dry run, or an error budget — and the records' rows turn out to lie
+together; when they do not, the run forgets what it prepared and starts again partitioned
+(``importer.partitions.hashed``). Other runs are partitioned from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from importer import budget, scratch
+from importer.records import customers, json_text, orders
+from importer.report import html_page
+from importer.partitions import hashed
+from importer.partitions.streamed import Clusters, NotClustered
+from importer.inputs.csv_text import HEADER_ROWS
+from importer.errors import ImporterError, UsageError
+from importer.delivery.event_log import EventLog
+from importer.delivery.chunk_queue import Feed
+from importer.jobs.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
+from importer.records.orders import OrderOptions
+from importer.inputs.batches import Inputs, open_inputs, user_view
+from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, Producer, Rows
+from importer.inputs.files import RID_COL
+from importer.report.files import Report, new_run_id, report_table
+from importer.delivery.sender import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
+from importer.records.preflight import with_platform
+from importer.report.summary import recording, run_facts
+from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.partitions.hashed import Shard, Spool
+from importer.records.validation import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
+
+Warn = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    """The default warning sink of the library API: callers that want warnings pass their own."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did: the summary (as written to summary.json) and where the report is."""
+
+    summary: dict[str, Any]
+    report_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.summary["exit_code"])
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What differs between imports: the endpoint, the request envelope and how rows become records."""
+
+    command: str
+    kind: str  # what a record key means, for the journal: "orders", or "customers:<match field>"
+    path: str
+    envelope: dict[str, str]
+    prepare: Callable[[pl.DataFrame], Prepared]
+    key: Callable[[list[str]], pl.Expr]  # a record's key from a batch's columns (rows of one record share it)
+    options: dict[str, Any]  # as shown in the summary
+    lookup: Lookup | None = None  # GET path of a sent record, to verify ambiguous "already exists"
+
+
+def import_customers(
+    paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = _quiet
+) -> RunResult:
+    """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
+    _ = options.match_field  # refuses GUID before any file is read
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
+    resource = Resource(
+        command="customers",
+        kind=f"customers:{options.match_field}",
+        path="/customers",
+        envelope={"mode": options.mode, "matchBy": options.match_by},
+        prepare=lambda frame: customers.prepare(frame, options),
+        key=lambda columns: customers.key_expression(columns, options.match_field),
+        options={"mode": options.mode, "match_by": options.match_by},
+        lookup=lambda record: customers.lookup_path(options.match_field, record),
+    )
+    return run_import(resource, paths, api, run, warn)
+
+
+def import_orders(
+    paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
+) -> RunResult:
+    """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
+    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
+    resource = Resource(
+        command="orders",
+        kind="orders",
+        path="/orders",
+        envelope={"mode": options.mode},
+        prepare=lambda frame: orders.prepare(frame, options),
+        key=lambda columns: orders.key_expression(columns, options.customer_field),
+        options={"mode": options.mode, "customer_match": options.customer_match},
+        lookup=orders.lookup_path,
+    )
+    return run_import(resource, paths, api, run, warn)
+
+
+def run_import(
+    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = _quiet
+) -> RunResult:
+    """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too.
+
+    Unless it is a dry run, the run holds the lock of its state file (``run.state``) from start to end,
+    and is recorded in it: what the API accepted, so that ``--resume`` and ``--changed-only`` can skip it.
+    """
+    if run.chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
+    if not run.dry_run and api.key is None:
+        raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
+    if run.dry_run:
+        return _run(resource, paths, api, run, warn, None)
+    journal = Journal(run.state)
+    try:
+        with journal.lock() as took_over:
+            if took_over:
+                warn(f"State file {run.state}: {took_over}.")
+            return _run(resource, paths, api, run, warn, journal)
+    finally:
+        journal.close()
+
+
+def _run(
+    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
+) -> RunResult:
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    run_id = new_run_id(started_at)
+    scratch.sweep()  # private temporary folders a killed run left behind
+    inputs = open_inputs(resource.command, paths, run, warn)
+    target = target_of(api)
+    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file
+    shard = Shard.parse(run.shard) if run.shard else None
+    # Streamed when nothing is sent before every row is prepared: a dry run, or records held by the budget.
+    streamed = run.partitions is None and (run.dry_run or not run.max_rejects.disabled)
+    def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
+        return open_inputs(resource.command, paths, run, _quiet)
+
+    rows: Rows = (Clusters(inputs.batches, resource.key, shard, lambda: reopen().batches)
+                  if streamed else _spooled(inputs, resource, run, shard))  # (input problems stop it here)
+    known: list[tuple[str, pl.DataFrame]] = []
+    if journal is not None:
+        known = _start_journal(journal, resource, inputs, run, run_id, target, warn)
+
+    def attempt(rows: Rows) -> tuple[Producer, Outcomes]:
+        def gate(counts: Counts) -> str | None:  # nothing is sent before every row is validated
+            return budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
+
+        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None,
+                            known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
+                            workers=LARGE_PARTITION_WORKERS if isinstance(rows, Spool) and rows.large else 0)
+        finished = False
+        try:
+            if run.dry_run:
+                producer.run(rows, None)
+                outcomes = Outcomes()
+            else:
+                assert journal is not None  # run_import opens one for every run that sends
+                outcomes = _send(producer, rows, api, resource, report, run, journal, run_id, target)
+            finished = True
+        finally:
+            producer.close(finished)
+        return producer, outcomes
+
+    try:
+        try:
+            producer, outcomes = attempt(rows)
+        except NotClustered:  # nothing was sent: start again the partitioned way
+            rows.close()
+            report.discard()
+            inputs.close()  # (the reader of the first attempt holds a piece of the file)
+            rows = _spooled(reopen(), resource, run, shard)
+            producer, outcomes = attempt(rows)
+        summary = _account(rows, producer, outcomes, report)
+    except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
+        report.discard(abandon=True)  # a run stopped before it could start leaves no report
+        if journal is not None:
+            journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
+        raise
+    finally:
+        rows.close()
+        report.close()
+    counts = producer.counts
+    if counts.ignored:  # before the summary, which lists the warnings
+        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
+    verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
+    summary.update(
+        run_id=run_id,
+        command=resource.command,
+        files=[str(p) for p in inputs.files],
+        mapping=str(run.mapping) if run.mapping else None,
+        preset=run.preset,
+        api_url=public_url(api.url),
+        **resource.options,
+        **counts.notes,
+        records_unchanged=counts.records_unchanged,
+        records_already_accepted=counts.records_already_accepted,
+        records_built=counts.records_built,
+        shard=run.shard,
+        rows_in_other_shards=rows.other_shards,
+        first_pass="streamed" if isinstance(rows, Clusters) else "partitioned",
+        partitions=rows.partitions,
+        dry_run=run.dry_run,
+        chunk_size=run.chunk_size,
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3),
+        report_dir=str(report.dir),
+        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and producer.stopped is None else None,
+        ignored_columns=counts.ignored,
+        **verdict.summary_fields(),
+        **run_facts(api, run, outcomes, warn),
+    )
+    report.summary(summary)
+    if journal is not None:
+        journal.finish_run(run_id, summary, report.dir)
+    html_page.write(report.dir)
+    return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _spooled(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> Spool:
+    """The partitioned first pass: every row read and filed under its key's hash partition."""
+    spooled = hashed.for_inputs(inputs.files, shard, run.partitions)
+    try:
+        spooled.fill(inputs.batches, resource.key)
+    except BaseException:
+        spooled.close()
+        raise
+    return spooled
+
+
+def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
+                   warn: Warn) -> list[tuple[str, pl.DataFrame]]:
+    """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
+    mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
+    described, inputs_hash = describe_inputs([*inputs.files, *mapping])
+    resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
+    if run.resume and resume is None:
+        warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
+    known = []
+    if resume:
+        known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
+    if run.changed_only:
+        known.append(("records_unchanged", journal.known(target, resource.kind)))
+    journal.start_run(run_id, resource.command, target, described, inputs_hash,
+                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+    return known
+
+
+def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
+    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
+    the files' first row ids)."""
+    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
+    return {"file": file, "row": rid - start + HEADER_ROWS + 1}
+
+
+def _send(
+    producer: Producer, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
+    journal: Journal, run_id: str, target: str,
+) -> Outcomes:
+    """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
+
+    def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
+        firsts = [first for first, _ in rows.starts]
+        report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
+
+    def on_accepted(chunk: json_text.Chunk) -> None:
+        journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
+
+    bar = progress_bar(None, run.progress)
+    sender = Sender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
+                    on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
+    feed = Feed(capacity=max(4, 2 * api.concurrency))
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            producer.run(rows, feed.put)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            failure.append(exc)
+            feed.stop()
+        finally:
+            feed.close()
+
+    async def deliver() -> Outcomes:
+        feed.attach()
+        thread = threading.Thread(target=produce, name="ecdp-prepare", daemon=True)
+        thread.start()
+        try:
+            return await sender.run(feed)
+        finally:
+            feed.stop()
+            await asyncio.to_thread(thread.join)
+
+    try:
+        outcomes = asyncio.run(deliver())
+    except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
+        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        outcomes = sender.outcomes
+    finally:
+        if bar is not None:
+            bar.close()
+    if failure:
+        raise failure[0]
+    outcomes.unsent += producer.unsent + feed.leftovers()
+    return outcomes
+
+
+def _account(
+    rows: Rows, producer: Producer, outcomes: Outcomes, report: Report
+) -> dict[str, Any]:
+    """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
+    sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
+    failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
+    failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
+                                          "AddOrUpdate and AddOrReplace modes)")
+    api_rejected = reasons_of(outcomes.rejected)
+    failed = reasons_of(failed_reasons)
+    if api_rejected.height or failed.height:
+        rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
+        for found in rows.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)):  # a batch at a time
+            view = user_view(found)
+            for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
+                report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
+    rejected_file = report.finish_rows("rejected.csv")
+    failed_file = report.finish_rows("failed.csv")
+    counts = producer.counts
+    summary: dict[str, Any] = {
+        "rows_read": rows.rows,
+        "rows_accepted": counts.rows_settled + outcomes.accepted_rows,
+        "rows_rejected": counts.rows_rejected + api_rejected.get_column(RID_COL).n_unique(),
+        "rows_failed": failed.get_column(RID_COL).n_unique() + counts.rows_withheld,
+        "records_sent": outcomes.records_sent,
+        "records_accepted": outcomes.accepted_records,
+        "records_rejected": len(outcomes.rejected),
+        "records_failed": len(failed_reasons),
+        **outcomes.delivery(),
+        "verified_after_ambiguous": outcomes.verified,
+        "api_errors": report.error_count,
+        "rejected_file": str(rejected_file) if rejected_file else None,
+        "failed_file": str(failed_file) if failed_file else None,
+    }
+    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
+    return summary

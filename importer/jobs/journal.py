@@ -1,0 +1,216 @@
+"""The run journal: an embedded SQLite state file that makes runs resumable, incremental and exclusive.
+
+Tables:
+
+* ``runs`` — one row per run: command, target, inputs (paths, sizes, SHA-256), options, status
+  (``running`` until it ends; a run killed with -9 stays ``running``), exit code, summary, report dir;
+* ``chunks`` — per run and chunk: records, accepted, rejected, failed, when it was settled;
+* ``records`` — per target (public API URL + a hash of the key, never the key), kind and record key (order
+  id, or the matched customer field): the fingerprint of the payload last *accepted*, and by which run.
+  A row is written only after the API acknowledged the record, in the same transaction for a whole answer.
+
+``records`` serves both resume (skip what the interrupted run already got accepted) and delta sync (skip
+what the platform already holds as it is now). SQLite in WAL mode with one transaction per write keeps
+the file consistent through a crash at any moment. The lock is ``flock`` on a side file that names the
+holder (pid, start time): the kernel releases it when the process dies, so a stale lock is taken over.
+Files are created readable by the owner only: keys are personal data (e-mail addresses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from importer.errors import UsageError
+from importer.report.files import FILE_MODE, make_private_dir, open_private
+from importer.settings import ApiSettings, public_url
+from importer.records.validation import KEY_COL
+
+FINGERPRINT_COL = "_fp"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+    inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT, pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    run_id TEXT NOT NULL, chunk INTEGER NOT NULL, records INTEGER NOT NULL, accepted INTEGER NOT NULL,
+    rejected INTEGER NOT NULL, failed INTEGER NOT NULL, settled_at TEXT NOT NULL, PRIMARY KEY (run_id, chunk)
+);
+CREATE TABLE IF NOT EXISTS records (
+    target TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    run_id TEXT NOT NULL, accepted_at TEXT NOT NULL, PRIMARY KEY (target, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_by_inputs ON runs (command, target, inputs_hash, started_at);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def target_of(api: ApiSettings) -> str:
+    """Which business unit: the public API URL and a hash of its key (never the key itself)."""
+    key = api.key.reveal() if api.key is not None else ""
+    return f"{public_url(api.url)}#{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def describe_inputs(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], str]:
+    """(path, size, SHA-256) of every input, and one hash of them all (the run's "same inputs")."""
+    inputs = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        inputs.append({"path": str(path), "size": path.stat().st_size, "sha256": digest})
+    combined = hashlib.sha256(orjson.dumps([(i["path"], i["sha256"]) for i in inputs])).hexdigest()
+    return inputs, combined
+
+
+def fingerprints(texts: Sequence[str]) -> list[str]:
+    """A stable fingerprint of each record's JSON (what was, or would be, sent)."""
+    return [hashlib.blake2b(text.encode(), digest_size=16).hexdigest() for text in texts]
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """The run a ``--resume`` continues: its chain of run ids (the original and earlier resumes)."""
+
+    root: str
+    run_ids: tuple[str, ...]
+
+
+class Journal:
+    """One state file; open it, take the lock, then record a run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        make_private_dir(path.parent)
+        if not path.exists():
+            open_private(path).close()
+        # SQLite creates the -wal and -shm files itself: keep them owner-only too.
+        self._umask = os.umask(0o077)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        os.chmod(path, FILE_MODE)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+        os.umask(self._umask)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[str | None]:
+        """Hold the state file for this process; yields a note when a stale lock was taken over."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE), "r+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"Another import is running on the state file {self.path} ({holder}).",
+                "Wait for it to finish, or give this run its own --state file.",
+            ) from None
+        try:
+            handle.seek(0)
+            previous = handle.read().strip()
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()}, started {_now()}\n")
+            handle.flush()
+            yield f"took over a stale lock ({previous}, no longer running)" if previous else None
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, command: str, target: str, inputs: list[dict[str, Any]], inputs_hash: str,
+                  options: dict[str, Any], resume_of: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO runs (id, command, target, inputs_hash, inputs, options, resume_of, started_at, status, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            (run_id, command, target, inputs_hash, orjson.dumps(inputs).decode(), orjson.dumps(options).decode(),
+             resume_of, _now(), os.getpid()),
+        )
+
+    def finish_run(self, run_id: str, summary: dict[str, Any], report_dir: Path) -> None:
+        status = "interrupted" if summary.get("aborted") else "finished"
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, summary = ?, report_dir = ? WHERE id = ?",
+            (_now(), status, summary["exit_code"], orjson.dumps(summary).decode(), str(report_dir), run_id),
+        )
+
+    def resume_point(self, command: str, target: str, inputs_hash: str) -> ResumePoint | None:
+        """The latest run on these inputs, if it left records unaccepted (killed, interrupted, failures)."""
+        row = self.db.execute(
+            "SELECT id, resume_of, status, summary FROM runs WHERE command = ? AND target = ? AND inputs_hash = ?"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (command, target, inputs_hash),
+        ).fetchone()
+        if row is None:
+            return None
+        run_id, resume_of, status, summary = row
+        if status == "finished" and not orjson.loads(summary or "{}").get("rows_failed"):
+            return None
+        root = resume_of or run_id
+        chain = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root))]
+        return ResumePoint(root, tuple(chain))
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid"
+            " FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        cursor = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,))
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    # -- records and chunks ------------------------------------------------------------------
+
+    def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]]) -> None:
+        """Record (key, fingerprint) pairs the API acknowledged, in one transaction."""
+        now = _now()
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                " run_id = excluded.run_id, accepted_at = excluded.accepted_at",
+                [(target, kind, key, fp, run_id, now) for key, fp in keys],
+            )
+
+    def chunk_settled(self, run_id: str, chunk: int, records: int, accepted: int, rejected: int, failed: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, chunk, records, accepted, rejected, failed, _now()),
+        )
+
+    def known(self, target: str, kind: str, run_ids: Sequence[str] | None = None) -> pl.DataFrame:
+        """Accepted (key, fingerprint) pairs for a target, optionally only those accepted by ``run_ids``."""
+        query = "SELECT key, fingerprint FROM records WHERE target = ? AND kind = ?"
+        params: list[Any] = [target, kind]
+        if run_ids is not None:
+            query += f" AND run_id IN ({', '.join('?' * len(run_ids))})"
+            params += list(run_ids)
+        rows = self.db.execute(query, params).fetchall()
+        return pl.DataFrame(rows, schema={KEY_COL: pl.String, FINGERPRINT_COL: pl.String}, orient="row")

@@ -1,0 +1,273 @@
+"""Bulk order operations: status updates (PUT /orders/status) and deletes (DELETE /orders/{id}).
+
+``update_order_status`` takes rows of ``id,status``; ``delete_orders`` rows of ``id``. Both read files as
+the imports do, validate each row (``schemas.operations``), send one request per order through
+``importer.delivery.single`` (the imports' concurrency, retries, rate limiting and abort), and write the same
+report as an import. Every input row ends in exactly one count: accepted, rejected (``rejected.csv``,
+stage ``validation`` or ``api``), failed (``failed.csv``: import it again to retry) or — deletes only —
+not found (``not_found.csv``: the platform holds no such order; not a failure of the run), so
+``rows_read = rows_accepted + rows_rejected + rows_failed + rows_not_found``.
+
+Rows repeating an order id with the same status (or, for deletes, at all) are one request: they share
+its outcome. Rows giving one order different statuses are all rejected: which one is meant is unknown,
+and concurrent requests would apply them in any order. Operations are not recorded in the run journal:
+both are idempotent, so running a command again on its ``failed.csv`` settles what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import polars as pl
+
+from importer.records import json_text, normalise
+from importer.report import html_page
+from importer.errors import InputError, UsageError
+from importer.delivery.event_log import EventLog
+from importer.delivery.single import Operation, OperationSender
+from importer.jobs.imports import RunResult, Warn
+from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
+from importer.report.files import Report, new_run_id
+from importer.delivery.sender import ApiErrorEvent, Outcomes, progress_bar
+from importer.settings import ApiSettings, RunOptions, public_url
+from importer.records.validation import (
+    ERROR_COL,
+    FIELD_COL,
+    KEY_COL,
+    STAGE_COL,
+    Prepared,
+    combine,
+    pre_rejected,
+    readable,
+)
+from importer.records.validation import ignored_warning, reasons_of, schema_reasons
+from schemas.operations import order_id_schema, order_status_schema
+from schemas.orders import STATUS_ALIASES, STATUSES
+
+ALIASES = {"orderid": "id", "orderstatus": "status"}  # PUT /orders/status's own names are understood too
+Confirm = Callable[[int], bool]
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """One bulk operation: its rows, its request, and how its outcomes are named."""
+
+    command: str
+    columns: tuple[str, ...]
+    prepare: Callable[[pl.DataFrame], Prepared]
+    operation: Operation
+    done: str  # what an accepted record is, for the summary: "updated", "deleted"
+
+
+def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple[dict[str, str], list[str]]:
+    """(input column -> field, ignored columns); InputError when a wanted column is missing."""
+    rename: dict[str, str] = {}
+    ignored: list[str] = []
+    for column in columns:
+        if column.startswith("_"):
+            continue
+        name = ALIASES.get(column.lower(), column.lower())
+        if name in wanted and name not in rename.values():
+            rename[column] = name
+        else:
+            ignored.append(column)
+    missing = [w for w in wanted if w not in rename.values()]
+    if missing:
+        raise InputError(f"The input has no {missing[0]!r} column, which {command} needs.",
+                         f"Give it the columns {', '.join(wanted)} (a header line first).")
+    return rename, ignored
+
+
+def prepare_status(frame: pl.DataFrame) -> Prepared:
+    """Rows of ``id,status`` -> one ``{"orderId","orderStatus"}`` record per order."""
+    rename, ignored = plan(frame.columns, ("id", "status"), "order-status")
+    rows = _rows(frame, rename).with_columns(normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES))
+    required = {"id": "is required: the id of the order to update", "status": "is required"}
+    valid, invalid = _validated(frame, rows, order_status_schema(), required)
+    where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
+    seen = (
+        valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL)
+        .group_by("id", "status", maintain_order=True).agg(where.first().alias("_where"))
+        .group_by("id", maintain_order=True)
+        .agg(pl.format("'{}' ({})", pl.col("status"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
+        .filter(pl.col("len") > 1)
+    )
+    conflicts = valid.join(seen, on="id").select(
+        RID_COL, pl.lit("status").alias(FIELD_COL),
+        pl.format("status: order {} is given different statuses: {}", pl.col("id"), pl.col("_seen")).alias(ERROR_COL),
+    )
+    body = json_text.obj([json_text.member("orderId", json_text.text(pl.col("id"))),
+                       json_text.member("orderStatus", json_text.text(pl.col("status")))])
+    records = _records(valid.join(conflicts.select(RID_COL), on=RID_COL, how="anti"), body, pl.col("status"))
+    return Prepared(records, combine([invalid, conflicts]), ignored=ignored)
+
+
+def prepare_deletes(frame: pl.DataFrame) -> Prepared:
+    """Rows of ``id`` -> one ``{"id"}`` record per order."""
+    rename, ignored = plan(frame.columns, ("id",), "delete-orders")
+    required = {"id": "is required: the id of the order to delete"}
+    valid, invalid = _validated(frame, _rows(frame, rename), order_id_schema(), required)
+    records = _records(valid, json_text.obj([json_text.member("id", json_text.text(pl.col("id")))]))
+    return Prepared(records, combine([invalid]), ignored=ignored)
+
+
+def _rows(frame: pl.DataFrame, rename: dict[str, str]) -> pl.DataFrame:
+    return frame.select(RID_COL, *[normalise.blank_to_null(pl.col(s)).alias(t) for s, t in rename.items()])
+
+
+def _validated(frame: pl.DataFrame, rows: pl.DataFrame, schema: Any, required: dict[str, str]
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
+    invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, {}, required)])
+    return rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti"), invalid
+
+
+def _records(rows: pl.DataFrame, body: pl.Expr, *first: pl.Expr) -> pl.DataFrame:
+    """One record per order id, in input order; ``_rid`` lists the rows it stands for."""
+    return (
+        rows.group_by("id", maintain_order=True)
+        .agg(pl.col(RID_COL), *[f.first() for f in first])
+        .select(RID_COL, body.alias(json_text.JSON_COL), pl.col("id").alias(KEY_COL))
+    )
+
+
+STATUS = OperationSpec(
+    command="order-status",
+    columns=("id", "status"),
+    prepare=prepare_status,
+    operation=Operation("PUT", lambda record: ("/orders/status", orjson.dumps(record)),
+                        missing="id: the platform holds no order with this id",
+                        fields={"orderId": "id", "orderStatus": "status"}),
+    done="updated",
+)
+DELETE = OperationSpec(
+    command="delete-orders",
+    columns=("id",),
+    prepare=prepare_deletes,
+    operation=Operation("DELETE", lambda record: ("/orders/" + quote(record["id"], safe=""), None),
+                        not_found_apart=True,
+                        missing="not found: the platform holds no order with this id (never imported, or deleted)"),
+    done="deleted",
+)
+
+
+def update_order_status(paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult:
+    """Set the status of every order in ``paths`` (rows of ``id,status``)."""
+    return run_operation(STATUS, paths, api, run, warn)
+
+
+def delete_orders(
+    paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, confirm: Confirm | None = None
+) -> RunResult:
+    """Delete every order in ``paths`` (rows of ``id``); ``confirm(count)`` is asked first unless None."""
+    return run_operation(DELETE, paths, api, run, warn, confirm)
+
+
+def run_operation(
+    spec: OperationSpec, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn,
+    confirm: Confirm | None = None,
+) -> RunResult:
+    """Read, validate, (confirm,) send or write (dry run), and report; the summary is in summary.json too."""
+    if not run.dry_run and api.key is None:
+        raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    frame = read_inputs(paths, ReadOptions(encoding=run.encoding, delimiter=run.delimiter))
+    prepared = spec.prepare(frame)
+    if prepared.ignored:
+        warn(ignored_warning(", ".join(spec.columns), prepared.ignored))
+    records = prepared.records
+    if confirm is not None and not run.dry_run and records.height and not confirm(records.height):
+        raise UsageError(f"Nothing was sent: {spec.command} of {records.height} orders was not confirmed.",
+                         "Answer y, or pass --yes to go ahead without asking (e.g. under cron).")
+    run_id = new_run_id(started_at)
+    report = Report(run.report_dir or Path("reports") / run_id)
+    chunks = list(json_text.chunks(records, 1))
+    sender: OperationSender | None = None
+    payloads = None
+    try:
+        if run.dry_run:
+            payloads = report.write_payloads([_request_line(spec.operation, c.records[0]) for c in chunks])
+        else:
+            sender = _send(spec, chunks, api, report, frame, run)
+    finally:
+        report.close()
+    summary = _account(spec, frame, prepared.reasons, chunks, sender, report)
+    summary.update(
+        run_id=run_id, command=spec.command, files=[str(p) for p in paths], api_url=public_url(api.url),
+        records_built=records.height, dry_run=run.dry_run, started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3), report_dir=str(report.dir),
+        payloads_file=str(payloads) if payloads else None, ignored_columns=prepared.ignored, done=spec.done,
+        rows_valid=frame.height - prepared.reasons.get_column(RID_COL).n_unique(),
+        rows_sent=sender.outcomes.rows_sent if sender is not None else 0,
+    )
+    report.summary(summary)
+    html_page.write(report.dir)
+    return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _request_line(operation: Operation, record: str) -> bytes:
+    """A dry run's view of one request: method, path and body, as they would be sent."""
+    path, body = operation.target(orjson.loads(record))
+    return orjson.dumps({"method": operation.method, "path": path, **({"body": orjson.loads(body)} if body else {})})
+
+
+def _send(spec: OperationSpec, chunks: list[json_text.Chunk], api: ApiSettings, report: Report, frame: pl.DataFrame,
+          run: RunOptions) -> OperationSender:
+    files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
+
+    def on_error(event: ApiErrorEvent) -> None:
+        report.api_error(event.entry([{"file": files[rid], "row": rows[rid]} for rid in event.row_ids]))
+
+    bar = progress_bar(len(chunks), run.progress)
+    sender = OperationSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar)
+    try:
+        asyncio.run(sender.run(chunks))
+    except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
+        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+    finally:
+        if bar is not None:
+            bar.close()
+    return sender
+
+
+def _account(spec: OperationSpec, frame: pl.DataFrame, validation: pl.DataFrame, chunks: list[json_text.Chunk],
+             sender: OperationSender | None, report: Report) -> dict[str, Any]:
+    """Counts and report files; in a dry run (no sender) every valid row counts as accepted."""
+    outcomes = sender.outcomes if sender is not None else Outcomes()
+    not_found = sender.not_found if sender is not None else []
+    sent = [rids for c in chunks for rids in c.row_ids]
+    failed_items = [(rids, "", e) for rids, e in outcomes.failed]
+    failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")
+    rejected = pl.concat([
+        validation.with_columns(pl.lit("validation").alias(STAGE_COL)),
+        reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
+    ])
+    failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
+    missing = reasons_of([(rids, "id", e) for rids, e in not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
+    files = {name: report.rows(name, reasons, frame) for name, reasons in
+             (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
+    summary: dict[str, Any] = {
+        "rows_read": frame.height,
+        "rows_accepted": sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
+        "rows_rejected": rejected.get_column(RID_COL).n_unique(),
+        "rows_failed": failed.get_column(RID_COL).n_unique(),
+        "rows_not_found": missing.get_column(RID_COL).n_unique(),
+        "records_sent": outcomes.records_sent,
+        "records_accepted": len(sent) if sender is None else outcomes.accepted_records,
+        "records_rejected": len(outcomes.rejected),
+        "records_failed": len(failed_items),
+        "records_not_found": len(not_found),
+        **outcomes.delivery(),
+        "api_errors": report.error_count,
+        **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in files.items()},
+    }
+    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
+    return summary

@@ -1,0 +1,97 @@
+"""Working with recorded runs: list them, and send a run's failed rows again.
+
+``retry_run`` re-imports the run's ``failed.csv`` (valid rows that did not reach the platform) with the
+options the run was recorded with; rejected rows are not retried, because sending them again cannot
+succeed until they are fixed (fix ``rejected.csv`` and import it instead).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from importer.errors import UsageError
+from importer.jobs.journal import Journal
+from importer.inputs.mapping import load_mapping, preset_path
+from importer.records.orders import OrderOptions
+from importer.jobs.imports import RunResult, Warn, import_customers, import_orders
+from importer.settings import ApiSettings, CustomerOptions, RunOptions
+
+
+def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with their row counts (zero while a run has no summary)."""
+    if not state.exists():
+        return []
+    journal = Journal(state)
+    try:
+        rows = journal.runs(limit)
+    finally:
+        journal.close()
+    for row in rows:
+        if row["status"] == "running" and not _alive(row.pop("pid")):
+            row["status"] = "died"  # killed (e.g. kill -9, a reboot): continue it with --resume
+        row.pop("pid", None)
+        summary = orjson.loads(row.pop("summary") or "{}")
+        for count in ("rows_read", "rows_accepted", "rows_rejected", "rows_failed"):
+            row[count] = summary.get(count, 0)
+    return rows
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult | None:
+    """Import the failed rows of ``run_id`` again; None when it has none."""
+    journal = Journal(run.state)
+    try:
+        recorded = journal.run(run_id)
+    finally:
+        journal.close()
+    if recorded is None:
+        raise UsageError(f"There is no run {run_id!r} in {run.state}.", "List the runs with: ecdp-import runs")
+    summary = orjson.loads(recorded["summary"] or "{}")
+    failed = Path(summary["failed_file"]) if summary.get("failed_file") else None
+    if recorded["status"] == "running":
+        raise UsageError(f"Run {run_id} never finished (it has no report of failed rows).",
+                         "Continue it with --resume on the same inputs.")
+    if failed is None:
+        return None
+    if not failed.exists():
+        raise UsageError(f"The failed rows of run {run_id} ({failed}) are gone.", "Re-run the import instead.")
+    options = orjson.loads(recorded["options"])
+    mapping, preset = summary.get("mapping"), summary.get("preset")
+    files = [failed, *_joined_files(run_id, summary, recorded["command"])] if mapping or preset else [failed]
+    retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
+                          "mapping": Path(mapping) if mapping else None, "preset": preset})
+    if recorded["command"] == "orders":
+        order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"])
+        return import_orders(files, api, order_options, retry, warn)
+    customer_options = CustomerOptions(mode=options["mode"], match_by=options["match_by"])
+    return import_customers(files, api, customer_options, retry, warn)
+
+
+def _joined_files(run_id: str, summary: dict[str, Any], command: str) -> list[Path]:
+    """The command-line files a mapping or preset joined onto the first one (failed.csv holds the first
+    one's columns, so a retry reads it in the first file's place and the joined files as the run did;
+    sources the mapping names a path for are read from there again)."""
+    path = Path(summary["mapping"]) if summary.get("mapping") else preset_path(summary["preset"], command)
+    _, *joined_sources = load_mapping(path).sources
+    from_command_line = sum(1 for source in joined_sources if source.path is None)
+    joined = [Path(name) for name in summary.get("files", [])[1 : 1 + from_command_line]]
+    gone = [path for path in joined if not path.is_file()]
+    if gone:
+        raise UsageError(f"Run {run_id} joined {gone[0]} onto its rows, and that file is gone.",
+                         "Put it back where it was, or import the export again.")
+    return joined

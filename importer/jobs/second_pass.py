@@ -1,0 +1,241 @@
+"""The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
+
+For each partition of the first pass (``importer.partitions.streamed`` as the input is read, or ``importer.partitions.hashed``'s
+hash partitions; both are ``Rows``): the resource's ``prepare`` validates and
+builds records; the rows it rejects go to the report at once (so rejects are written as the run goes,
+never held for the whole input); records already in the platform (``--resume``, ``--changed-only``) are
+settled without sending; the rest become chunks for the sender (through ``importer.delivery.chunk_queue``) or, in a dry
+run, request bodies in ``payloads.jsonl``. Records short of a whole chunk
+wait for the next partition's, so small partitions do not make small requests. Counts are kept per
+partition, so nothing here grows with the number of rows: a row is counted, and reported if rejected,
+while its partition is in memory.
+
+With an error budget (``--max-rejects``, see ``importer.budget``) nothing may be sent before every row
+is validated, so the built records are *held*: written to a private temporary Parquet file per
+partition, and handed on only when the budget allows (``gate``); otherwise their rows go to
+``failed.csv`` as not sent. Memory stays bounded by one partition either way.
+
+Three partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settled in order.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import polars as pl
+
+from importer.records import json_text
+from importer.inputs.batches import mapped, user_view
+from importer.jobs.journal import FINGERPRINT_COL, fingerprints
+from importer.inputs.files import RID_COL
+from importer.report.files import Report, report_table
+from importer.scratch import scratch_dir
+from importer.records.validation import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
+
+PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
+# leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
+LARGE_PARTITION_WORKERS = 2  # for the spool's 16 MB partitions of inputs over 1 GB (memory)
+
+
+class Rows(Protocol):
+    """A run's rows after the first pass, in partitions of whole records (``importer.partitions.hashed``: hash
+    partitions on disk; ``importer.partitions.streamed``: made as the input is read)."""
+
+    rows: int  # rows of this run (of its shard)
+    other_shards: int
+    partitions: int
+    starts: list[tuple[int, str]]  # (first row id, file) of each file
+
+    def __iter__(self) -> Iterator[pl.DataFrame]: ...
+
+    def rows_of(self, rids: pl.Series) -> Iterator[pl.DataFrame]:
+        """The rows with these ids, a batch at a time, in input order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Counts:
+    """What the second pass found, summed over partitions."""
+
+    rows_rejected: int = 0  # by validation
+    rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
+    rows_withheld: int = 0  # valid, but not sent: the run was stopped by its error budget
+    records_built: int = 0
+    records_unchanged: int = 0
+    records_already_accepted: int = 0
+    chunks: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Producer:
+    """Prepares partitions and hands their chunks to ``deliver`` (False: not sent, keep for the report)."""
+
+    prepare: Callable[[pl.DataFrame], Prepared]
+    report: Report
+    chunk_size: int
+    envelope: dict[str, str]
+    journaled: bool = False  # records need a fingerprint (the journal records what is accepted)
+    known: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # (count name, known key+fingerprint)
+    dry_run: bool = False  # request bodies go to payloads.jsonl, opened with the first one
+    gate: Callable[[Counts], str | None] | None = None  # after every partition: why nothing may be sent, or None
+    counts: Counts = field(default_factory=Counts)
+    unsent: list[json_text.Chunk] = field(default_factory=list)
+    stopped: str | None = None  # what the gate said
+    _payloads: IO[bytes] | None = None
+    _held: list[Path | None] = field(default_factory=list)  # per partition: its held records (None: none)
+    _hold_dir: Path | None = None
+    _rest: pl.DataFrame | None = None  # records short of a whole chunk, waiting for the next ones
+    workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
+
+    def close(self, finished: bool) -> None:
+        """Close payloads.jsonl (a finished dry run that may send and built nothing gets an empty one) and
+        delete held records."""
+        if finished and self.dry_run and self._payloads is None and self.stopped is None:
+            self._payloads = self.report.payloads()
+        if self._payloads is not None:
+            self._payloads.close()
+        if self._hold_dir is not None:
+            shutil.rmtree(self._hold_dir, ignore_errors=True)
+
+    def run(self, partitions: Rows, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
+        they use both cores), and each is settled (counted, reported, chunked) in turn. With a
+        gate, the held records are then handed on, or withheld."""
+        workers = self.workers or PREPARE_WORKERS
+        with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
+            pending: deque[Future[tuple[Prepared, pl.DataFrame]]] = deque()
+            for frame in partitions:
+                pending.append(pool.submit(self._prepare, frame))
+                del frame  # the worker holds it only while preparing
+                if len(pending) >= workers:
+                    self.settle(*pending.popleft().result(), deliver)
+            while pending:
+                self.settle(*pending.popleft().result(), deliver)
+        if self.gate is None or self.dry_run:
+            self._flush(deliver)
+        if self.gate is None:
+            return
+        self.stopped = self.gate(self.counts)
+        if self.stopped is None:
+            self._release(deliver)
+        else:
+            self._withhold(partitions, self.stopped)
+
+    def _prepare(self, frame: pl.DataFrame) -> tuple[Prepared, pl.DataFrame]:
+        """What ``prepare`` makes of the partition, and the report's rows of those it rejects (the rows as
+        the user's file has them, with their reasons): made here, in a worker, so the partition need not be
+        kept until it is settled, and settling, which is done one partition at a time, has less to do."""
+        prepared = self.prepare(mapped(frame))
+        reasons = prepared.reasons
+        if not reasons.height:
+            return prepared, reasons
+        rejected = user_view(frame.join(reasons.select(RID_COL), on=RID_COL, how="semi"))
+        return prepared, report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
+
+    def settle(self, prepared: Prepared, rejected: pl.DataFrame,
+               deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        """Count and report what ``prepare`` made of a partition (``rejected``: the report's rows of those it
+        rejects, see ``_prepare``), and hand on its chunks."""
+        counts = self.counts
+        counts.ignored = counts.ignored or prepared.ignored
+        for name, value in prepared.notes.items():
+            counts.notes[name] = counts.notes.get(name, 0) + (value or 0)
+        if prepared.reasons.height:
+            counts.rows_rejected += prepared.reasons.height  # one reasons row per rejected row
+            self.report.add_rows("rejected.csv", rejected)
+        records = json_text.as_row_lists(prepared.records)
+        counts.records_built += records.height
+        if self.journaled:
+            texts = records.get_column(json_text.JSON_COL).to_list()
+            records = records.with_columns(pl.Series(FINGERPRINT_COL, fingerprints(texts), dtype=pl.String))
+        for name, known in self.known:
+            held = records.join(known, on=[KEY_COL, FINGERPRINT_COL], how="semi")
+            setattr(counts, name, getattr(counts, name) + held.height)
+            counts.rows_settled += _rows(held)
+            records = records.join(held.select(KEY_COL), on=KEY_COL, how="anti")
+        if self.gate is not None:  # a dry run sends nothing: it writes its bodies now and keeps only row ids
+            self._held.append(self._hold(records.select(RID_COL) if self.dry_run else records))
+        if self.gate is None or self.dry_run:
+            self._emit(records, deliver)
+
+    def _emit(self, records: pl.DataFrame, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        """Hand on the records in whole chunks; the rest waits for the next records (partitions of a
+        streamed run can be small) or for ``_flush`` at the end."""
+        if self._rest is not None:
+            records = pl.concat([self._rest, records], how="vertical_relaxed")
+            self._rest = None
+        whole = records.height - records.height % self.chunk_size
+        if whole < records.height:
+            self._rest = records.slice(whole)
+        self._chunks(records.head(whole), deliver)
+
+    def _flush(self, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        if self._rest is not None:
+            rest, self._rest = self._rest, None
+            self._chunks(rest, deliver)
+
+    def _chunks(self, records: pl.DataFrame, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        counts = self.counts
+        for chunk in json_text.chunks(records, self.chunk_size, counts.chunks):
+            counts.chunks += 1
+            if self.dry_run:
+                if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
+                    self._payloads = self.report.payloads()
+                # a write per body: measured here, writing a partition's bodies at once (tens of MB) cost
+                # the kernel three times as much; its pieces are written as they are (no copy joins them)
+                self._payloads.writelines((*chunk.body_parts(self.envelope), b"\n"))
+                counts.rows_settled += chunk.rows
+            elif deliver is None or not deliver(chunk):
+                self.unsent.append(chunk)
+
+    def _hold(self, records: pl.DataFrame) -> Path | None:
+        if not records.height:
+            return None
+        if self._hold_dir is None:
+            self._hold_dir = scratch_dir("held")
+        path = self._hold_dir / f"{len(self._held):05d}.parquet"
+        records.write_parquet(path, compression="lz4")
+        return path
+
+    def _release(self, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+        if self.dry_run:  # already written
+            return
+        for path in self._held:
+            if path is not None:
+                self._emit(pl.read_parquet(path), deliver)
+                path.unlink()
+        self._flush(deliver)
+
+    def _withhold(self, partitions: Rows, reason: str) -> None:
+        """The held records' rows to failed.csv as not sent (their columns are read again)."""
+        if self._payloads is not None:  # a dry run's bodies: a real run would send none of them
+            self._payloads.close()
+            self._payloads = None
+            self.report.path("payloads.jsonl").unlink()
+        held = [pl.read_parquet(path, columns=[RID_COL]).get_column(RID_COL).explode() for path in self._held if path]
+        if not held:
+            return
+        rids = pl.concat(held)
+        for rows in partitions.rows_of(rids):
+            reasons = rows.select(RID_COL).with_columns(
+                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL),
+                pl.lit("budget").alias(STAGE_COL),
+            )
+            self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
+        self.counts.rows_withheld += rids.len()
+        if self.dry_run:  # counted as would-be-accepted when written
+            self.counts.rows_settled -= rids.len()
+
+
+def _rows(records: pl.DataFrame) -> int:
+    return int(records.get_column(RID_COL).list.len().sum()) if records.height else 0

@@ -1,0 +1,202 @@
+"""Verify: read a file as its import would, read every record (or a sample) back, and compare.
+
+``verify_customers`` / ``verify_orders`` read and prepare the files exactly as ``ecdp-import customers``
+/ ``orders`` would (mapping, preset, encoding, delimiter, normalisation, validation, pre-flight), so the
+records compared are the ones an import sends. Each record is read back with one GET (by the matched
+field, or ``/orders/{id}``), through the imports' delivery machinery (``importer.delivery.single``), and
+compared field by field (``importer.records.comparison``).
+
+Every input row ends in one count: invalid (never sent, so not checked: ``rejected.csv``), not sampled
+(``--sample``), matching, different (``mismatched.csv``, the fields in ``_error``), missing
+(``missing.csv``: import it to fill the gap) or failed (the GET did not succeed: ``failed.csv``).
+The exit code is 0 when every record checked matches, 1 otherwise, 3 when the key was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from importer.records import customers, json_text, orders
+from importer.records.comparison import Difference, customer_differences, order_differences
+from importer.errors import UsageError
+from importer.delivery.event_log import EventLog
+from importer.delivery.single import Operation, OperationSender
+from importer.records.orders import OrderOptions
+from importer.jobs.imports import RunResult, Warn
+from importer.jobs.platform_settings import CUSTOMER_ATTRIBUTES, ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, PlatformSettings
+from importer.records.preflight import with_platform
+from importer.inputs.files import RID_COL
+from importer.inputs.batches import mapped, open_inputs, user_view
+from importer.report.files import Report, new_run_id
+from importer.delivery.sender import progress_bar
+from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.records.validation import STAGE_COL, Prepared, ignored_warning, reasons_of
+
+Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Which records to check: all (``size`` None), or ``size`` drawn at random (``seed`` repeats a draw)."""
+
+    size: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class _Kind:
+    noun: str
+    prepare: Callable[[pl.DataFrame], Prepared]
+    lookup: Callable[[dict[str, Any]], str | None]
+    compare: Compare
+
+
+def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions,
+                     sampling: Sampling, warn: Warn) -> RunResult:
+    """Compare the customers of ``paths`` with what the platform holds."""
+    match_field = options.match_field
+    if match_field not in customers.LOOKUP_PATHS:
+        raise UsageError(f"Customers matched by {options.match_by} cannot be read back: the API has no GET by "
+                         f"{match_field}.", "Verify with --match-by Email, PhoneNumber or CrmId.")
+    options = with_platform(options, api, run, warn)
+    types = _types(options.platform, CUSTOMER_ATTRIBUTES)
+    kind = _Kind("customers", lambda frame: customers.prepare(frame, options),
+                 lambda record: customers.lookup_path(match_field, record),
+                 lambda sent, stored: customer_differences(sent, stored, types()))
+    return _verify(kind, paths, api, run, sampling, warn)
+
+
+def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
+                  sampling: Sampling, warn: Warn) -> RunResult:
+    """Compare the orders of ``paths`` with what the platform holds."""
+    options = with_platform(options, api, run, warn)
+    order_types = _types(options.platform, ORDER_ATTRIBUTES)
+    product_types = _types(options.platform, PRODUCT_ATTRIBUTES)
+    kind = _Kind("orders", lambda frame: orders.prepare(frame, options), orders.lookup_path,
+                 lambda sent, stored: order_differences(sent, stored, order_types(), product_types()))
+    return _verify(kind, paths, api, run, sampling, warn)
+
+
+def _types(platform: PlatformSettings | None, path: str) -> Callable[[], dict[str, str]]:
+    """Attribute name → type, from the definitions pre-flight read for this run's attribute columns (never
+    a request of its own: it is called while the records are read back)."""
+    cache: list[dict[str, str]] = []
+
+    def types() -> dict[str, str]:
+        if not cache:
+            definitions = platform.known.get(path, ()) if platform is not None else ()
+            cache.append({d.name: d.type for d in definitions})
+        return cache[0]
+
+    return types
+
+
+def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
+            warn: Warn) -> RunResult:
+    if api.key is None:
+        raise UsageError("No API key: verify reads records back from the platform.",
+                         "Set ECDP_API_KEY or pass --api-key-file.")
+    if sampling.size is not None and sampling.size < 1:
+        raise UsageError("--sample must be at least 1.", "Leave it out to check every record.")
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    inputs = open_inputs(kind.noun, paths, run, warn, usage="ecdp-import verify")
+    rows, files = inputs.whole(), inputs.files
+    frame = user_view(rows)  # as read, for the report
+    prepared = kind.prepare(mapped(rows))
+    if prepared.ignored:
+        warn(ignored_warning(f"{kind.noun} fields", prepared.ignored))
+    records = prepared.records
+    checked = records
+    if sampling.size is not None and sampling.size < records.height:
+        checked = (records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed)
+                   .sort("_pos").drop("_pos"))
+    chunks = list(json_text.chunks(checked, 1))
+    found: dict[int, list[Difference]] = {}
+    texts = checked.get_column(json_text.JSON_COL).to_list()
+
+    def on_answer(position: int, body: Any) -> None:
+        stored = body.get("data") if isinstance(body, dict) else None
+        found[position] = (kind.compare(orjson.loads(texts[position]), stored) if isinstance(stored, dict)
+                           else [Difference("(answer)", "a record", "no record in the answer")])
+
+    report = Report(run.report_dir or Path("reports") / new_run_id(started_at))
+    operation = Operation("GET", lambda record: (kind.lookup(record) or "", None), not_found_apart=True,
+                          missing="missing: the platform holds no such record")
+    bar = progress_bar(len(chunks), run.progress)
+    sender = OperationSender(api, operation, lambda event: report.api_error(event.entry()),
+                             on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
+    try:
+        asyncio.run(sender.run(chunks))
+    except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
+        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+    finally:
+        report.close()
+        if bar is not None:
+            bar.close()
+    summary = _account(frame, prepared, records, checked, chunks, sender, found, report)
+    summary.update(
+        command="verify", kind=kind.noun, files=[str(p) for p in files], api_url=public_url(api.url),
+        sample=sampling.size, seed=sampling.seed, started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3), report_dir=str(report.dir), ignored_columns=prepared.ignored,
+    )
+    report.summary(summary)
+    return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, checked: pl.DataFrame,
+             chunks: list[json_text.Chunk], sender: OperationSender, found: dict[int, list[Difference]],
+             report: Report) -> dict[str, Any]:
+    outcomes = sender.outcomes
+    rows_of = {c.index: c.row_ids[0] for c in chunks}
+    different = {p: d for p, d in found.items() if d}
+    mismatched = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)), "; ".join(d.describe() for d in diffs))
+                  for p, diffs in different.items()]
+    failed_items = [(rids, "", e) for rids, e in outcomes.failed] + list(outcomes.rejected)
+    failed_items += outcomes.unanswered("it may have been applied; verify again")
+    stage = pl.lit("verify").alias(STAGE_COL)
+    buckets = {
+        "rejected.csv": prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
+        "mismatched.csv": reasons_of(mismatched).with_columns(stage),
+        "missing.csv": reasons_of([(rids, "", e) for rids, e in sender.not_found]).with_columns(stage),
+        "failed.csv": reasons_of(failed_items).with_columns(stage),
+    }
+    written = {name: report.rows(name, reasons, frame) for name, reasons in buckets.items()}
+    rows = {name: reasons.get_column(RID_COL).n_unique() for name, reasons in buckets.items()}
+    all_rows = _row_count(records)
+    summary: dict[str, Any] = {
+        "rows_read": frame.height,
+        "rows_invalid": rows["rejected.csv"],
+        "rows_not_sampled": all_rows - _row_count(checked),
+        "rows_matching": sum(len(rows_of[p]) for p, d in found.items() if not d),
+        "rows_different": rows["mismatched.csv"],
+        "rows_missing": rows["missing.csv"],
+        "rows_failed": rows["failed.csv"],
+        "records_built": records.height,
+        "records_checked": checked.height,
+        "records_matching": sum(1 for d in found.values() if not d),
+        "records_different": len(different),
+        "records_missing": len(sender.not_found),
+        "records_failed": len(failed_items),
+        "fields_different": dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
+        **outcomes.delivery(),
+        "api_errors": report.error_count,
+        **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in written.items()},
+    }
+    summary["exit_code"] = outcomes.exit_code(
+        bool(summary["records_different"] or summary["records_missing"] or summary["records_failed"]))
+    return summary
+
+
+def _row_count(records: pl.DataFrame) -> int:
+    rid = records.get_column(RID_COL)
+    return int(rid.list.len().sum()) if isinstance(rid.dtype, pl.List) else rid.len()

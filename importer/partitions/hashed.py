@@ -1,0 +1,181 @@
+"""The partitioned first pass of a run: input rows, read in batches, spread over hash partitions on disk.
+
+Records are made of rows that may lie anywhere in the input (an order's lines, a customer given twice),
+so a run cannot always prepare one batch of rows at a time (when they lie together it can:
+``importer.partitions.streamed``). Instead every row goes to the partition its record key hashes to — temporary
+Parquet files in a private directory (``importer.scratch``) — and the second pass prepares one
+partition at a time: all rows of a record are in one partition, and memory depends on the partition's
+size, not the input's. A small input is one partition and never touches the disk.
+
+Rows keep their ``_rid`` (run-wide row id), so a partition read back is in input order, and the rows
+of any set of ids can be fetched again for the report (``rows_of``).
+
+``--shard K/N`` is applied here: a row whose key's CRC-32 (of its UTF-8 bytes, a hash any tool can
+reproduce) is not ``K-1`` modulo ``N`` is counted and dropped; rows without a key are spread by row id.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from importer.partitions.prefetch import ahead
+from importer.errors import UsageError
+from importer.inputs.files import RID_COL, note_start
+from importer.scratch import scratch_dir
+
+PART_COL = "_part"
+PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; three are prepared at once)
+FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
+FLUSH_BYTES = 128 << 20  # few flushes make few, large files (each file costs ~3 ms however small)
+# Inputs over LARGE_INPUT_BYTES (~4.6M order lines) have a 1 GB budget instead of 700 MB: partitions and
+# flushes this big make 10M lines ~1,500 files instead of ~5,000 and halve the per-partition overhead.
+LARGE_INPUT_BYTES, LARGE_PARTITION_BYTES, LARGE_FLUSH_BYTES = 1 << 30, 16 << 20, 192 << 20
+_SEED = 0x5EED
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This run's share of the records: shard ``number`` (1-based) of ``count``."""
+
+    number: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise UsageError(f"--shard {text!r} is not K/N with 1 ≤ K ≤ N.",
+                             "For example --shard 2/4 takes the second of four shares.")
+        return cls(int(match[1]), int(match[2]))
+
+    def mask(self, key: pl.Series, rid: pl.Series) -> pl.Series:
+        """Which rows belong to this shard."""
+        crc = pl.Series([None if k is None else zlib.crc32(k.encode("utf-8")) for k in key.to_list()],
+                        dtype=pl.Int64)
+        bucket = crc.fill_null(rid) % self.count
+        return bucket == self.number - 1
+
+    def keep(self, batch: pl.DataFrame, key: pl.Expr) -> tuple[pl.DataFrame, int]:
+        """This shard's rows of ``batch`` (``key`` evaluates on it), and how many rows are the others'."""
+        keys = batch.select(key.alias("_key"), RID_COL)
+        mine = self.mask(keys.get_column("_key"), keys.get_column(RID_COL))
+        return batch.filter(mine), batch.height - int(mine.sum())
+
+
+def input_bytes(paths: list[Path]) -> int:
+    """The inputs' size as text (compressed formats counted six times their size)."""
+    size = 0
+    for path in paths:
+        compressed = path.name.lower().endswith((".gz", ".zip", ".parquet", ".pq", ".xlsx"))
+        size += path.stat().st_size * (6 if compressed else 1) if path.is_file() else 0
+    return size
+
+
+def for_inputs(paths: list[Path], shard: Shard | None = None, partitions: int | None = None) -> Spool:
+    """A spool sized for the inputs (measured once): one partition per ``PARTITION_BYTES`` of text, flushes
+    of ``FLUSH_BYTES``; for inputs over ``LARGE_INPUT_BYTES``, ``LARGE_PARTITION_BYTES`` and
+    ``LARGE_FLUSH_BYTES``. ``partitions`` overrides the count."""
+    size = input_bytes(paths)
+    large = size > LARGE_INPUT_BYTES
+    count = partitions or max(1, -(-size // (LARGE_PARTITION_BYTES if large else PARTITION_BYTES)))
+    return Spool(count, shard, LARGE_FLUSH_BYTES if large else FLUSH_BYTES, large=large)
+
+
+class Spool:
+    """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
+
+    def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None,
+                 large: bool = False) -> None:
+        self.partitions = partitions
+        self.large = large  # an input over LARGE_INPUT_BYTES (its partitions are larger: fewer at once)
+        self.shard = shard
+        self.flush_bytes = flush_bytes or FLUSH_BYTES
+        self.rows = 0  # rows kept (this shard's)
+        self.other_shards = 0  # rows left to the other shards
+        self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
+        self._buffered = 0
+        self._buffered_bytes = 0
+        self._flushes = 0
+        self._dir: Path | None = None
+        self.starts: list[tuple[int, str]] = []  # (first row id, file) of each file
+
+    def fill(self, batches: Iterable[pl.DataFrame], key: Callable[[list[str]], pl.Expr]) -> None:
+        """The first pass: every batch filed (the next one is read meanwhile), and where each file's rows
+        start; ``key`` gives a batch's record key from its columns."""
+        for batch in ahead(batches, name="ecdp-read"):
+            note_start(self.starts, batch)
+            self.add(batch, key(batch.columns))
+
+    def add(self, batch: pl.DataFrame, key: pl.Expr) -> None:
+        """File the rows of ``batch`` under their key's partition (``key`` evaluates on the batch)."""
+        if self.shard is not None:
+            batch, others = self.shard.keep(batch, key)
+            self.other_shards += others
+        self.rows += batch.height
+        if self.partitions == 1:
+            self._buffers[0].append(batch)
+            return
+        tagged = batch.with_columns((key.hash(_SEED) % self.partitions).alias(PART_COL))
+        for (part,), rows in tagged.partition_by(PART_COL, as_dict=True, include_key=False).items():
+            self._buffers[int(part)].append(rows)
+        self._buffered += batch.height
+        self._buffered_bytes += batch.estimated_size()
+        if self._buffered >= FLUSH_ROWS or self._buffered_bytes >= self.flush_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._dir is None:
+            self._dir = scratch_dir("spool")
+        for part, frames in enumerate(self._buffers):
+            if frames:
+                target = self._dir / f"{part:05d}"
+                target.mkdir(exist_ok=True)
+                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4",
+                                              statistics=False)
+        self._buffers = [[] for _ in range(self.partitions)]
+        self._buffered, self._buffered_bytes, self._flushes = 0, 0, self._flushes + 1
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        """The partitions that hold rows, one frame each, rows in input order. Rows still buffered are
+        written out first: the second pass then holds one partition at a time, not the last flush's worth."""
+        if self.partitions > 1 and self._buffered:
+            self._flush()
+        for part in range(self.partitions):
+            frame = self._partition(part)
+            if frame is not None:
+                yield frame
+
+    def _partition(self, part: int) -> pl.DataFrame | None:
+        frames = list(self._buffers[part])
+        if self._dir is not None and (self._dir / f"{part:05d}").exists():
+            frames = [pl.read_parquet(f) for f in sorted((self._dir / f"{part:05d}").iterdir())] + frames
+        if not frames:
+            return None
+        frame = _concat(frames)
+        return frame.sort(RID_COL) if len(frames) > 1 else frame
+
+    def rows_of(self, rids: pl.Series) -> Iterator[pl.DataFrame]:
+        """The rows with these ids, a partition at a time (each in input order)."""
+        wanted = rids.unique().implode()
+        for frame in self:
+            found = frame.filter(pl.col(RID_COL).is_in(wanted))
+            if found.height:
+                yield found
+
+    def close(self) -> None:
+        """Delete the partitions written to disk."""
+        self._buffers = [[] for _ in range(self.partitions)]
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]

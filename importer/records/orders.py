@@ -1,0 +1,357 @@
+"""Orders: group order lines into orders with nested products and attributes, for POST /orders.
+
+Input rows are order *lines* (nested Parquet is flattened first, see ``importer.records.nested_orders``). The rules:
+
+* lines group by order ``id``; the lines of an order need not be adjacent, sorted, or in one file
+  (an orders file plus ``--items`` files is just lines, some of which carry no product);
+* an order-level value may be blank on some lines; the values given must agree, else the whole order
+  is rejected naming the column and the rows;
+* if any line of an order is invalid, the whole order is rejected: the invalid line with its own
+  reasons, the others with "another line of order … is invalid";
+* with ``options.platform``, attribute names and values are checked against the platform's order and
+  product attribute definitions (``importer.records.preflight``): a bad value rejects its line, so its order;
+* ``totalValue`` blank on every line is computed as Σ price × quantity (counted in the summary);
+* one record per order id, so an order is never split across requests or sent twice in one.
+
+Order-level values are normalised, checked and consolidated once per *run* of adjacent lines that write
+them alike (``split_lines``): exports repeat an order's values on each of its lines, so this is about a
+third of the work, with the very same outcome as line by line (``importer.records.order_lines``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import polars as pl
+
+from importer.records import json_text, normalise
+from importer.errors import InputError
+from importer.records.nested_orders import flatten_orders, is_nested
+from importer.records.order_lines import BLOCK, HAS_PRODUCT, LINE, RUN, per_line, split_lines
+from importer.jobs.platform_settings import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from importer.records.preflight import AttributeColumns, check as preflight_check
+from importer.inputs.files import FILE_COL, RID_COL, ROW_COL
+from importer.records.validation import (
+    ERROR_COL,
+    FIELD_COL,
+    KEY_COL,
+    Prepared,
+    combine,
+    no_reasons,
+    pre_rejected,
+    readable_rows,
+    require_flat,
+    schema_reasons,
+)
+from schemas.customers import ATTRIBUTE_NAME_MAX
+from schemas.orders import (
+    DEFAULT_TIME_ZONE,
+    MAX_ATTRIBUTES,
+    ORDER_FIELDS,
+    ORDER_PATTERN_MEANINGS,
+    PRODUCT_FIELDS,
+    order_line_schema,
+    order_schema,
+    product_schema,
+)
+
+ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
+CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
+ORDER_MODES = ("Add", "AddOrReplace", "Replace")
+DISAGREE, ORDER_KEY = "_disagree", "_order"
+ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
+CUSTOMER_MEMBERS = ("email", "phone", "crmId")
+PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
+
+if TYPE_CHECKING:
+    from importer.jobs.platform_settings import PlatformSettings
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    mode: str = "AddOrReplace"
+    customer_match: str = "Email"
+    platform: PlatformSettings | None = field(default=None, compare=False)  # pre-flight: the platform's settings
+
+    @property
+    def customer_field(self) -> str:
+        return CUSTOMER_FIELDS[self.customer_match]
+
+
+@dataclass(frozen=True)
+class OrderColumns:
+    """How this input's columns map to the API's order and product fields."""
+
+    rename: dict[str, str]
+    order_attributes: dict[str, str] = field(default_factory=dict)  # canonical column -> name
+    product_attributes: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def order_level(self) -> list[str]:
+        return [*ORDER_FIELDS, *self.order_attributes]
+
+
+def lookup_path(record: dict[str, Any]) -> str | None:
+    """Where the platform shows this order (GET /orders/{id})."""
+    return "/orders/" + quote(str(record["id"]), safe="") if record.get("id") is not None else None
+
+
+def key_expression(columns: list[str], customer_field: str) -> pl.Expr:
+    """The order id of a line (lines of one order share it); InputError when no column holds it."""
+    source = next((c for c in columns if c.lower() == "id"), None)
+    if source is None:
+        raise InputError("The input has no 'id' column, which every order needs.", "Add a id column.")
+    return normalise.blank_to_null(pl.col(source))
+
+
+def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
+    """Map input columns to order fields; InputError when the input cannot be imported at all."""
+    known = {name.lower(): name for name in (*ORDER_FIELDS, *PRODUCT_FIELDS)}
+    rename: dict[str, str] = {}
+    attributes: dict[str, dict[str, str]] = {ATTR_PREFIX: {}, PRODUCT_ATTR_PREFIX: {}}
+    ignored: list[str] = []
+    for column in columns:
+        if column.startswith("_"):  # bookkeeping of earlier stages, never a field
+            continue
+        lower = column.lower()
+        prefix = next((p for p in (PRODUCT_ATTR_PREFIX, ATTR_PREFIX) if lower.startswith(p)), None)
+        if prefix is not None:
+            name = column[len(prefix) :].strip()
+            if not 1 <= len(name) <= ATTRIBUTE_NAME_MAX:
+                raise InputError(
+                    f"Column {column!r}: an attribute name must have 1 to {ATTRIBUTE_NAME_MAX} characters.",
+                    f"Name the column {prefix}<attribute name as defined in the platform>.",
+                )
+            rename[column] = prefix + name
+            attributes[prefix][prefix + name] = name
+        elif lower in known:
+            rename[column] = known[lower]
+        else:
+            ignored.append(column)
+    targets = list(rename.values())
+    repeated = {t for t in targets if targets.count(t) > 1}
+    if repeated:
+        raise InputError(f"Several columns mean {sorted(repeated)[0]!r}.", "Keep one of them.")
+    for prefix, kind in ((ATTR_PREFIX, "order"), (PRODUCT_ATTR_PREFIX, "product")):
+        if len(attributes[prefix]) > MAX_ATTRIBUTES:
+            raise InputError(
+                f"The input has {len(attributes[prefix])} {kind} attribute columns; the platform allows at most "
+                f"{MAX_ATTRIBUTES} {kind} attributes to be defined.",
+                "Keep the attributes defined in the platform's settings and drop the others.",
+            )
+    for required in ("id", customer_field):
+        if required not in targets:
+            raise InputError(
+                f"The input has no {required!r} column, which every order needs.",
+                f"Add a {required} column" + (" or choose another --customer-match." if required != "id" else "."),
+            )
+    return OrderColumns(rename, attributes[ATTR_PREFIX], attributes[PRODUCT_ATTR_PREFIX], ignored)
+
+
+def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
+    """Validate and group every order line of ``frame`` (as read by ``importer.inputs.files``)."""
+    flat, nested_reasons = flatten_orders(frame)
+    columns = plan_columns(flat.columns, options.customer_field)
+    require_flat(flat, list(columns.rename))
+    lines, heads = split_lines(flat, columns)
+    checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
+    run_reasons = schema_reasons(
+        checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL)),
+        order_line_schema(columns.order_attributes), ORDER_PATTERN_MEANINGS,
+        {"id": "is required: every line needs the id of its order"},
+    )
+    line_reasons = [
+        nested_reasons,
+        pre_rejected(flat),
+        per_line(run_reasons, lines),
+        schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
+            f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
+        }),
+        _preflight(checked, heads, columns, options),
+    ]
+    orders = _consolidate(heads, lines, columns)
+    order_reasons = [
+        _conflicts(heads, orders, columns.order_level),
+        _order_schema_reasons(orders, options.customer_field),
+        orders.filter(pl.col("_products") == 0).select(
+            "id", pl.lit("product.id").alias(FIELD_COL),
+            pl.format("order {} has no product lines", pl.col("id")).alias(ERROR_COL),
+        ),
+    ]
+    one_line_a_row = not is_nested(frame)  # (a nested row becomes a line per product, all with its _rid)
+    reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons), one_line_a_row)
+    bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
+    good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
+    good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
+    records = _records(good_lines, good_orders, columns, one_line_a_row)
+    notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
+    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
+
+
+def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
+    """The lines with a product (all of them, as usual, without a copy)."""
+    return lines if lines.get_column(HAS_PRODUCT).all() else lines.filter(pl.col(HAS_PRODUCT))
+
+
+def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, options: OrderOptions) -> pl.DataFrame:
+    """The pre-flight's reasons for attribute values, per line (each line with its run's order attributes)."""
+    if options.platform is None:
+        return no_reasons()
+    if columns.order_attributes:
+        lines = lines.join(heads.select(RUN, *columns.order_attributes), on=RUN, how="left", maintain_order="left")
+    return preflight_check(lines, [
+        AttributeColumns(columns.order_attributes, ORDER_ATTRIBUTES, "order attribute"),
+        AttributeColumns(columns.product_attributes, PRODUCT_ATTRIBUTES, "product attribute"),
+    ], {}, options.platform)
+
+
+def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
+    """One row per order id: the first value given for each order-level column (from the runs: each run
+    holds its lines' values), whether they disagree, and its products counted and summed (from the lines)."""
+    level = [c for c in columns.order_level if c != "id"]
+    keyed = heads.filter(pl.col("id").is_not_null())
+    orders_given = keyed.get_column("id").n_unique()
+    merged = (  # each order's first value of each column, and whether its runs disagree
+        *[pl.col(c).drop_nulls().first() for c in level],
+        pl.any_horizontal(*[pl.col(c).drop_nulls().n_unique() > 1 for c in level]).alias(DISAGREE)
+        if level else pl.lit(False).alias(DISAGREE),
+    )
+    if orders_given == keyed.height:  # one run per order, as usual: nothing to merge,
+        orders = keyed.select(BLOCK, "id", *level, pl.lit(False).alias(DISAGREE))  # and orders are known by block
+    elif orders_given == keyed.get_column(BLOCK).n_unique():  # each order's lines together: grouped by block
+        orders = keyed.group_by(_grouped(BLOCK, BLOCK), maintain_order=True).agg(pl.col("id").first(), *merged)
+    else:
+        orders = keyed.group_by("id", maintain_order=True).agg(*merged)
+    price = pl.col("product.price").cast(pl.Float64, strict=False)
+    quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
+    key = _key(orders)
+    products = lines.filter(pl.col("id").is_not_null()).group_by(_grouped(key, key), maintain_order=True).agg(
+        pl.col(HAS_PRODUCT).sum().alias("_products"),
+        # rounded: a float sum depends on the lines' order (1947.2 vs 1947.1999999999998)
+        (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().round(6).alias("_computed_total"),
+    )
+    orders = _beside(orders, products, key)
+    computed = pl.col("totalValue").is_null() & (pl.col("_products") > 0)
+    return orders.with_columns(
+        pl.when(computed).then(pl.col("_computed_total").cast(pl.String)).otherwise(pl.col("totalValue")).alias("totalValue"),
+        computed.alias("_total_computed"),
+    )
+
+
+def _conflicts(heads: pl.DataFrame, orders: pl.DataFrame, order_level: list[str]) -> pl.DataFrame:
+    """Per order id and column: the different values its lines give, with where each was first seen (a
+    run's first line). Only the orders whose lines disagree somewhere (found while consolidating) are
+    looked at."""
+    if not orders.get_column(DISAGREE).any():
+        return pl.DataFrame(schema={"id": pl.String, FIELD_COL: pl.String, ERROR_COL: pl.String})
+    where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
+    seen = (
+        heads.join(orders.filter(pl.col(DISAGREE)).select("id"), on="id", how="semi")
+        .select("id", where.alias("_where"), *[c for c in order_level if c != "id"])
+        .unpivot(index=["id", "_where"], variable_name=FIELD_COL, value_name="_value")
+        .drop_nulls("_value")
+        .group_by("id", FIELD_COL, "_value", maintain_order=True)
+        .agg(pl.col("_where").first())
+    )
+    return (
+        seen.group_by("id", FIELD_COL, maintain_order=True)
+        .agg(pl.format("'{}' ({})", pl.col("_value"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
+        .filter(pl.col("len") > 1)
+        .select("id", FIELD_COL, pl.format("{}: the lines of order {} disagree: {}", pl.col(FIELD_COL), pl.col("id"),
+                                           pl.col("_seen")).alias(ERROR_COL))
+    )
+
+
+def _order_schema_reasons(orders: pl.DataFrame, customer_field: str) -> pl.DataFrame:
+    """Fields every order needs and none of its lines gave, keyed by order id."""
+    indexed = orders.with_row_index(RID_COL).with_columns(pl.col(RID_COL).cast(pl.Int64))
+    required = {f: "is required and no line of the order gives it" for f in ("date", "totalValue", customer_field)}
+    reasons = schema_reasons(indexed, order_schema(customer_field), {}, required)
+    return reasons.join(indexed.select(RID_COL, "id"), on=RID_COL).select("id", FIELD_COL, ERROR_COL)
+
+
+def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame,
+            one_line_a_row: bool = False) -> pl.DataFrame:
+    """Per input row: its own reasons, its order's reasons, or why it falls with its order."""
+    by_line = lines.select(RID_COL, "id", ROW_COL, FILE_COL)
+    if not one_line_a_row:
+        by_line = by_line.unique(RID_COL, keep="first", maintain_order=True)
+    from_orders = order_reasons.join(by_line.select(RID_COL, "id"), on="id").select(RID_COL, FIELD_COL, ERROR_COL)
+    invalid_rows = by_line.join(line_reasons.select(RID_COL), on=RID_COL, how="semi")
+    culprits = invalid_rows.filter(pl.col("id").is_not_null()).group_by("id").agg(
+        pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL)).sort().str.join(", ")
+        .alias("_culprits")
+    )
+    already = pl.concat([line_reasons.select(RID_COL), from_orders.select(RID_COL)])
+    bystanders = (
+        by_line.join(culprits, on="id")
+        .join(already, on=RID_COL, how="anti")
+        .select(RID_COL, pl.lit("").alias(FIELD_COL),
+                pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits")).alias(ERROR_COL))
+    )
+    return combine([line_reasons, from_orders, bystanders])
+
+
+def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns, one_line_a_row: bool = False) -> pl.DataFrame:
+    """One JSON record per order, products in input order; ``_rid`` lists the order's input rows.
+
+    Products and orders are typed structs and each order is encoded by polars in one pass
+    (``struct.json_encode``: strings escaped, numbers as polars renders them); members a record lacks are
+    then cut from its text (``json_text.Absent``), so they are left out, never sent as null."""
+    absent = json_text.Absent()
+    integer = lambda name: pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)  # noqa: E731
+    number = lambda name: pl.col(name).cast(pl.Float64, strict=False)  # noqa: E731
+    if not lines.get_column(LINE).is_sorted():  # (they come in input order: sorting would copy every column)
+        lines = lines.sort(LINE)
+    key = _key(orders)
+    products = lines.filter(pl.col(HAS_PRODUCT)).select(
+        pl.col(key).alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
+        number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
+        integer("product.returned").alias("returned"),
+        *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
+        *columns.product_attributes,
+    )
+    products = json_text.name_values(products, LINE, columns.product_attributes, "productAttributes")
+    product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
+    rid = pl.col(RID_COL) if one_line_a_row else pl.col(RID_COL).unique(maintain_order=True)
+    rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(rid)
+    listed = (products.group_by(_grouped(ORDER_KEY, key), maintain_order=True).agg(product.alias("products"))
+              .rename({ORDER_KEY: key}))
+    per_order = _beside(_beside(orders, rids, key), listed, key)
+    values = per_order.select(
+        RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
+        "status", "currency",
+        number("totalValue"), number("returnsValue"),
+        *[pl.col(f"customer.{f}").alias(f) for f in CUSTOMER_MEMBERS],
+        "products", *columns.order_attributes,
+    )
+    values = values.with_columns(pl.col("products").fill_null(pl.lit([], dtype=values.schema["products"])))
+    values = json_text.name_values(values, "id", columns.order_attributes, "orderAttributes")
+    customer = pl.struct(absent.members(values, CUSTOMER_MEMBERS)).alias("customer")
+    order = pl.struct(*absent.members(values, ORDER_MEMBERS), customer,
+                      *absent.members(values, ["products", "orderAttributes"]))
+    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(json_text.JSON_COL),
+                         pl.col("id").alias(KEY_COL))
+
+
+def _key(orders: pl.DataFrame) -> str:
+    """What tells orders apart: their block when each order's lines are together (``_consolidate`` then
+    keeps it; blocks are numbered in input order, so grouping by them is a linear pass), else the id."""
+    return BLOCK if BLOCK in orders.columns else "id"
+
+
+def _grouped(column: str, key: str) -> pl.Expr:
+    """``column``, which holds the orders' ``key`` (see ``_key``), as a group key: marked sorted when the key
+    is the block (blocks ascend in input order, so polars groups them in one linear pass)."""
+    return pl.col(column).set_sorted() if key == BLOCK else pl.col(column)
+
+
+def _beside(orders: pl.DataFrame, more: pl.DataFrame, key: str = "id") -> pl.DataFrame:
+    """``orders`` with the columns of ``more`` (one row per ``key``): side by side when both list the orders
+    in the same order, as they usually do (nothing is copied), else joined."""
+    if more.get_column(key).equals(orders.get_column(key)):
+        return pl.concat([orders, more.drop(key)], how="horizontal")
+    return orders.join(more, on=key, how="left", maintain_order="left")

@@ -1,0 +1,209 @@
+"""Pre-flight: reject locally what the platform's settings would reject, before anything is sent.
+
+The resource stages (``customers``, ``orders``) call ``check`` with their attribute and consent columns
+and the run's ``PlatformSettings``; it returns a reasons frame (``_rid``, ``_field``, ``_error``) for the
+rows whose values do not fit an attribute's type, and raises ``InputError`` (exit 2) when a column names
+an attribute or a consent the platform does not define.
+
+Why unknown *columns* stop the run instead of rejecting rows: the column header is wrong for every row,
+so a million identical row reasons would help nobody, and importing only the rows that leave the column
+empty would leave the data half done. One message lists every unknown column at once, with the closest
+defined name and the defined names; a column naming nothing but holding no value is only a warning.
+
+Names are matched without regard to letter case (the platform's own lookup is not documented; a name
+that differs only in case is sent as written, with a warning). Value rules per attribute type (a value is
+the trimmed cell; empty cells are not sent, so never checked):
+
+=============  ==================================================================================
+Number         a decimal number: ``42``, ``-3.5``, ``1e3``
+Money          a decimal number without exponent: ``19.99``, ``-5``
+Date           ``YYYY-MM-DD`` that exists on the calendar
+DateTime       ISO 8601 date and time with ``T``, optional seconds, fraction and ``Z``/offset
+Boolean        ``true`` or ``false`` in any letter case
+Url            an absolute address: ``scheme://host...`` without spaces
+SingleSelect   one of the options, spelt exactly, when the platform lists them
+other types    (String, Text, or a type this version does not know) any value
+=============  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+
+from importer.records import normalise
+from importer.errors import InputError
+from importer.jobs.platform_settings import CONSENTS, WHERE, Definition, PlatformSettings, Warn
+from importer.inputs.files import RID_COL
+from importer.records.validation import ERROR_COL, FIELD_COL, MAX_VALUE_SHOWN, REASONS_SCHEMA, no_reasons
+from schemas.common import NUMBER_PATTERN
+
+if TYPE_CHECKING:
+    from importer.settings import ApiSettings, RunOptions
+
+MONEY_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$"
+URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#]+\S*$"
+SHOWN_NAMES = 10
+Options = TypeVar("Options", bound=Any)  # CustomerOptions or OrderOptions: frozen, with a ``platform`` field
+
+#: What a value that does not fit a type is not, for the report.
+NOT_A = {
+    "number": "is not a Number",
+    "money": "is not a Money amount such as 19.99",
+    "date": "is not a Date such as 2024-05-17",
+    "datetime": "is not a DateTime such as 2024-05-17T08:30:00Z",
+    "boolean": "is not a Boolean, true or false",
+    "url": "is not a Url such as https://example.com/page",
+}
+
+
+def with_platform(options: Options, api: ApiSettings, run: RunOptions, warn: Warn) -> Options:
+    """``options`` (CustomerOptions or OrderOptions) with the settings its run checks against."""
+    return replace(options, platform=platform_for(api, run, warn))
+
+
+def platform_for(api: ApiSettings, run: RunOptions, warn: Warn) -> PlatformSettings | None:
+    """The settings a run checks against: None with --no-preflight; unavailable without a key (dry run)."""
+    from importer.jobs.platform_settings import fetch
+
+    if not run.preflight:
+        return None
+    if api.key is None:
+        return PlatformSettings.unavailable("Dry run without an API key", warn)
+    return fetch(api, warn, run.log_format)
+
+
+@dataclass(frozen=True)
+class AttributeColumns:
+    """Columns holding attributes of one kind: canonical column -> attribute name, and where they are defined."""
+
+    columns: Mapping[str, str]
+    path: str  # the settings list: importer.jobs.platform_settings.CUSTOMER_ATTRIBUTES ...
+    label: str  # "customer attribute", for messages
+
+
+def check(
+    frame: pl.DataFrame,
+    attributes: list[AttributeColumns],
+    consents: Mapping[str, int],
+    platform: PlatformSettings | None,
+) -> pl.DataFrame:
+    """Reasons for values that do not fit their attribute's type; InputError for undefined names."""
+    if platform is None:
+        return no_reasons()
+    problems: list[str] = []
+    known: dict[str, Definition] = {}
+    hints: list[str] = []
+    for group in attributes:
+        if not group.columns:
+            continue
+        definitions = platform.definitions(group.path)
+        if definitions is None:
+            return no_reasons()
+        by_name = {d.name.lower(): d for d in definitions}
+        missing: list[str] = []
+        for column, name in group.columns.items():
+            found = by_name.get(name.lower())
+            if found is not None:
+                known[column] = found
+                if found.name != name:
+                    platform.warn(f"Column {column}: the platform spells the {group.label} {found.name!r}; "
+                                  "it is sent as the column names it.")
+            elif _has_values(frame, column):
+                missing.append(column)
+                problems.append(f"{column} ({group.label} {name!r}" + _closest(name, definitions) + ")")
+            else:
+                platform.warn(f"Column {column} names no {group.label} the platform defines; it is empty, so "
+                              "nothing is sent for it.")
+        if missing:
+            hints.append(f"{group.label}s defined: {_listed([d.name for d in definitions])} ({WHERE[group.path]})")
+    if consents:
+        defined = platform.definitions(CONSENTS)
+        if defined is None:
+            return no_reasons()
+        ids = {d.id for d in defined}
+        unknown = [c for c, consent_id in consents.items() if consent_id not in ids and _has_values(frame, c)]
+        problems += [f"{c} (no consent with id {consents[c]})" for c in unknown]
+        if unknown:
+            hints.append(f"consents defined: {_listed([f'{d.id} {d.name}' for d in defined])} ({WHERE[CONSENTS]})")
+    if problems:
+        count = f"{len(problems)} column{'s' if len(problems) > 1 else ''}"
+        raise InputError(
+            f"The platform defines no attribute or consent for {count} of the input: " + "; ".join(problems) + ".",
+            "Rename the columns or define them in the platform; " + "; ".join(hints)
+            + ". --no-preflight sends them anyway.",
+        )
+    return value_reasons(frame, known)
+
+
+def value_reasons(frame: pl.DataFrame, known: Mapping[str, Definition]) -> pl.DataFrame:
+    """A reason per cell whose value does not fit its column's attribute type (one filter per column)."""
+    reasons = [no_reasons()]
+    for column, definition in known.items():
+        rule = _rule(definition)
+        if rule is None:
+            continue
+        valid, complaint = rule
+        value = pl.col(column)
+        reasons.append(
+            frame.filter(value.is_not_null() & ~valid(value).fill_null(False)).select(
+                pl.col(RID_COL),
+                pl.lit(column).alias(FIELD_COL),
+                pl.concat_str([
+                    pl.lit(f"{column}: '"), _shorten(value),
+                    pl.lit(f"' {complaint} (attribute '{definition.name}' in the platform's settings)"),
+                ]).alias(ERROR_COL),
+            )
+        )
+    return pl.concat([r.cast(REASONS_SCHEMA) for r in reasons])
+
+
+def _rule(definition: Definition) -> tuple[Callable[[pl.Expr], pl.Expr], str] | None:
+    """(expression builder of validity, complaint) for a definition's type; None: any value fits."""
+    kind = definition.type.lower()
+    if kind == "number":
+        return (lambda v: v.str.contains(NUMBER_PATTERN) & v.cast(pl.Float64, strict=False).is_finite()), NOT_A[kind]
+    if kind == "money":
+        return (lambda v: v.str.contains(MONEY_PATTERN)), NOT_A[kind]
+    if kind == "date":
+        return (lambda v: v.str.contains(DATE_PATTERN) & v.str.to_date("%Y-%m-%d", strict=False).is_not_null(),
+                NOT_A[kind])
+    if kind == "datetime":
+        return (lambda v: v.str.contains(DATETIME_PATTERN) & normalise.instant(v).is_not_null()), NOT_A[kind]
+    if kind == "boolean":
+        return (lambda v: v.str.to_lowercase().is_in(["true", "false"])), NOT_A[kind]
+    if kind == "url":
+        return (lambda v: v.str.contains(URL_PATTERN)), NOT_A[kind]
+    if kind == "singleselect" and definition.options:
+        options = list(definition.options)
+        return (lambda v: v.is_in(options)), f"is not one of the options {_listed(options)}"
+    return None
+
+
+def _has_values(frame: pl.DataFrame, column: str) -> bool:
+    return column in frame.columns and frame.get_column(column).null_count() < frame.height
+
+
+def _closest(name: str, definitions: tuple[Definition, ...]) -> str:
+    names = {d.name.lower(): d.name for d in definitions}
+    close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.6)
+    return f"; did you mean {names[close[0]]!r}?" if close else ""
+
+
+def _listed(names: list[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(names[:SHOWN_NAMES])
+    return shown + (f", … ({len(names)} in all)" if len(names) > SHOWN_NAMES else "")
+
+
+def _shorten(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.str.len_chars() > MAX_VALUE_SHOWN).then(
+        value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…")
+    ).otherwise(value)
