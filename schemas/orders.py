@@ -20,8 +20,23 @@ from collections.abc import Iterable
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import INT32_MAX, INT32_MIN, MAX_LENGTH, NUMBER, WHOLE_NUMBER, text_checks, with_checks
-from schemas.customers import API_DATETIME_PATTERN, EMAIL_MAX, EMAIL_PATTERN, PHONE_MAX, PHONE_PATTERN, PATTERN_MEANINGS
+from schemas.common import (
+    INT32_MAX,
+    INT32_MIN,
+    MAX_LENGTH,
+    NUMBER,
+    WHOLE_NUMBER,
+    text_checks,
+    with_checks,
+)
+from schemas.customers import (
+    API_DATETIME_PATTERN,
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    PATTERN_MEANINGS,
+    PHONE_MAX,
+    PHONE_PATTERN,
+)
 
 ORDER_ID_MAX, TIME_ZONE_MAX, CRM_ID_MAX = 128, 100, 128
 PRODUCT_ID_MAX, PRODUCT_TEXT_MAX = 128, 2048

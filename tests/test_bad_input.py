@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from importer.sandbox import Faults, SandboxServer
-from tests.support import Run, assert_accounted, customer, run_cli, sandbox_env, write_csv
+from tests.support import (
+    Run,
+    assert_accounted,
+    customer,
+    run_cli,
+    sandbox_env,
+    write_csv,
+)
 
 CORPUS = Path(__file__).parent / "data" / "bad"
 sys.path.insert(0, str(CORPUS))

@@ -6,7 +6,6 @@ every branch (and on values that take only the common one, where polars skips th
 from __future__ import annotations
 
 import functools
-
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from importer.frame import FILE_COL, JSON_COL, KEY_COL, RID_COL, ROW_COL
+from importer.inputs.files import _NEUTRALISED, _undo_neutralisation, read_file
 from importer.records import customers, json_text, normalise, orders
 from importer.records.orders import HAS_PRODUCT, LINE
-from importer.inputs.files import _NEUTRALISED, FILE_COL, RID_COL, ROW_COL, _undo_neutralisation, read_file
-from importer.records.validation import KEY_COL
 from schemas.common import max_length, utf16_units
 
 DATES = [
@@ -145,7 +144,7 @@ def _reference_records(lines: pl.DataFrame, orders: pl.DataFrame, columns: Any) 
         json_text.member("orderAttributes", json_text.array(
             [json_text.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
     ])
-    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(json_text.JSON_COL),
+    return orders.join(products, on="id", maintain_order="left").select(RID_COL, order.alias(JSON_COL),
                                                                          pl.col("id").alias(KEY_COL))
 
 
@@ -189,7 +188,7 @@ def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
     new = orders._records(lines, consolidated, columns)
     old = _reference_records(lines, consolidated, columns)
     assert new.equals(old)
-    assert any("null" in text for text in new.get_column(json_text.JSON_COL).to_list())  # member-like values kept
+    assert any("null" in text for text in new.get_column(JSON_COL).to_list())  # member-like values kept
 
 
 def test_sample_order_records_are_byte_identical_to_the_per_member_builder():
@@ -309,7 +308,7 @@ def test_customer_records_are_byte_identical_to_the_per_member_builder(seed, dro
     columns = customers.plan_columns(frame.columns, "phone")
     rows = customers.normalise_rows(frame, columns)
     new = customers.records(rows, columns, "phone")
-    old = rows.select(RID_COL, _reference_customer_json(columns).alias(json_text.JSON_COL), pl.col("phone").alias(KEY_COL))
+    old = rows.select(RID_COL, _reference_customer_json(columns).alias(JSON_COL), pl.col("phone").alias(KEY_COL))
     assert new.equals(old)
 
 
@@ -318,7 +317,7 @@ def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
         frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
         columns = customers.plan_columns(frame.columns, "email")
         rows = customers.normalise_rows(frame, columns)
-        old = rows.select(RID_COL, _reference_customer_json(columns).alias(json_text.JSON_COL),
+        old = rows.select(RID_COL, _reference_customer_json(columns).alias(JSON_COL),
                           pl.col("email").alias(KEY_COL))
         assert customers.records(rows, columns, "email").equals(old)
 

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from importer.errors import UsageError
-from importer.inputs.profile import ColumnProfile, Inspection, inspect_file, render_inspection, suggest_mapping
 from importer.inputs.files import ReadOptions
+from importer.inputs.profile import (
+    ColumnProfile,
+    Inspection,
+    inspect_file,
+    render_inspection,
+    suggest_mapping,
+)
 
 DATA = Path(__file__).parent / "data" / "formats"
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import assert_accounted, customer, get, run_cli, sandbox_env, write_csv
+from tests.support import (
+    assert_accounted,
+    customer,
+    get,
+    run_cli,
+    sandbox_env,
+    write_csv,
+)
 
 MARKETPLACE = Path(__file__).resolve().parent / "data" / "marketplace"
 

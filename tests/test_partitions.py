@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 
 from bench.generate import customers, order_lines
-from importer.partitions import hashed
 from importer.budget import Budget
-from importer.records.orders import OrderOptions
 from importer.jobs.imports import import_customers, import_orders
+from importer.partitions import hashed
+from importer.records.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions
 from tests.support import assert_accounted
 
@@ -171,8 +171,8 @@ def test_streamed_path_or_its_fallback_gives_what_the_in_memory_path_gives(input
 def test_a_file_that_breaks_while_streamed_stops_with_no_report(inputs, tmp_path, monkeypatch):
     """Reading and preparing overlap: a problem found half-way (bytes that are not UTF-8) stops the run
     with one sentence and leaves neither a report nor request bodies."""
-    from importer.inputs import csv_text
     from importer.errors import InputError
+    from importer.inputs import csv_text
 
     monkeypatch.setattr(csv_text, "BLOCK_BYTES", 16 << 10)  # many pieces before the broken one
     broken = tmp_path / "broken.csv"

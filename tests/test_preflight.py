@@ -18,7 +18,14 @@ from click.testing import CliRunner
 from importer.cli.group import cli
 from importer.sandbox import Faults, SandboxServer
 from importer.sandbox.definitions import SettingsFileError, parse_settings
-from tests.support import assert_accounted, customer, get, run_cli, sandbox_env, write_csv
+from tests.support import (
+    assert_accounted,
+    customer,
+    get,
+    run_cli,
+    sandbox_env,
+    write_csv,
+)
 
 ORDER = {
     "id": "o1", "date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com",

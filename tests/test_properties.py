@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from importer.budget import Budget
-from importer.records.orders import OrderOptions
 from importer.jobs.imports import import_customers, import_orders
+from importer.records.orders import OrderOptions
 from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
 from tests.support import customer, write_csv
 

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from importer.errors import InputError
+from importer.frame import UNREADABLE_COL
 from importer.inputs import csv_text
 from importer.inputs.csv_dialect import detect_encoding, plausibility, sniff_delimiter
-from importer.errors import InputError
-from importer.inputs.files import UNREADABLE_COL, ReadOptions, read_file, read_inputs, read_source
+from importer.inputs.files import ReadOptions, read_file, read_inputs, read_source
 
 DATA = Path(__file__).parent / "data" / "formats"
 _spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")

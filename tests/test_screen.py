@@ -9,11 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from importer.frame import RID_COL
 from importer.records import schema_screen, validation
-from importer.inputs.files import RID_COL
 from schemas.customers import customer_schema
 from schemas.operations import order_id_schema, order_status_schema
-from schemas.orders import ORDER_PATTERN_MEANINGS, order_line_schema, order_schema, product_schema
+from schemas.orders import (
+    ORDER_PATTERN_MEANINGS,
+    order_line_schema,
+    order_schema,
+    product_schema,
+)
 
 # Cells that pass or fail some check of some field: numbers, dates, e-mails, phones, enums, lengths,
 # control characters, spreadsheet errors, blanks and nulls.

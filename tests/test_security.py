@@ -24,7 +24,13 @@ import pytest
 from importer.cli.group import cli
 from importer.errors import UsageError
 from importer.sandbox import Faults, SandboxServer
-from importer.settings import ApiKey, ApiSettings, check_api_url, is_loopback, load_api_key
+from importer.settings import (
+    ApiKey,
+    ApiSettings,
+    check_api_url,
+    is_loopback,
+    load_api_key,
+)
 from tests.support import Run, run_cli, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "phone"]

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import orjson
 import polars as pl
 import pytest
 
-from importer.records.json_text import Chunk
 from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.delivery.problem_details import parse_record_errors
 from importer.delivery.sender import ApiErrorEvent, Sender
+from importer.records.json_text import Chunk
 from importer.settings import ApiKey, ApiSettings
 
 API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_retries=2, backoff_base_s=0.001)

@@ -7,7 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from importer.records.comparison import ABSENT, Difference, customer_differences, order_differences
+from importer.records.comparison import (
+    ABSENT,
+    Difference,
+    customer_differences,
+    order_differences,
+)
 from importer.sandbox import Faults, SandboxServer
 from tests.support import Run, get, run_cli, sandbox_env, write_csv
 

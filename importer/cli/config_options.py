@@ -21,8 +21,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from importer.cli import config_file
 from importer.budget import Budget
+from importer.cli import config_file
 from importer.errors import UsageError
 from importer.settings import API_KEY_ENV, ApiKey, load_api_key
 

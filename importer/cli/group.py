@@ -19,9 +19,19 @@ import click
 
 from importer import __version__
 from importer.cli import config_options
-from importer.cli.config_options import API_KEY_ENV_OPTION, CONFIG_OPTIONS, MAX_REJECTS_OPTION, ConfiguredCommand
+from importer.cli.config_options import (
+    API_KEY_ENV_OPTION,
+    CONFIG_OPTIONS,
+    MAX_REJECTS_OPTION,
+    ConfiguredCommand,
+)
 from importer.cli.rendering import OUTPUT_OPTION, Console, summary_line
-from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError, UsageError
+from importer.errors import (
+    EXIT_ROWS_NOT_IMPORTED,
+    EXIT_USAGE,
+    ImporterError,
+    UsageError,
+)
 from importer.records.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
     API_KEY_ENV,
@@ -29,11 +39,11 @@ from importer.settings import (
     CUSTOMER_MODES,
     DEFAULT_API_URL,
     MATCH_BY_FIELDS,
+    STATE_ENV,
     ApiKey,
     ApiSettings,
     CustomerOptions,
     RunOptions,
-    STATE_ENV,
     check_api_url,
     default_state,
 )
@@ -269,8 +279,8 @@ def _sandbox_settings(path: Path | None) -> Any:
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
 def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None) -> None:
     """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples."""
-    from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
     from importer.inputs.files import ReadOptions
+    from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
     options = ReadOptions(encoding=encoding, delimiter=delimiter)
     for path in files:

@@ -25,9 +25,9 @@ import random
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -36,11 +36,8 @@ import polars as pl
 from tqdm import tqdm
 
 from importer import __version__
-from importer.records.stored_match import matches
-from importer.records.json_text import Chunk
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
-from importer.delivery.event_log import EventLog
 from importer.delivery.chunk_queue import Feed
+from importer.delivery.event_log import EventLog
 from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.delivery.problem_details import (
     certificate_failure,
@@ -50,8 +47,11 @@ from importer.delivery.problem_details import (
     parse_record_errors,
     says_exists,
 )
-from importer.settings import ApiSettings
 from importer.delivery.timeline import Timeline
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, UsageError
+from importer.records.json_text import Chunk
+from importer.records.stored_match import matches
+from importer.settings import ApiSettings
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 ABORT_KEY = "the API rejected the key"

@@ -28,10 +28,10 @@ from typing import Any
 import httpx
 import orjson
 
-from importer.records.json_text import Chunk, chunk_of
 from importer.delivery.event_log import EventLog
-from importer.delivery.sender import ABORT_KEY, ApiErrorEvent, Sender, _Abort, _Tally
 from importer.delivery.problem_details import describe_problem
+from importer.delivery.sender import ABORT_KEY, ApiErrorEvent, Sender, _Abort, _Tally
+from importer.records.json_text import Chunk, chunk_of
 from importer.settings import ApiSettings
 
 Target = Callable[[dict[str, Any]], tuple[str, bytes | None]]

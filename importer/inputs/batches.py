@@ -15,11 +15,16 @@ from pathlib import Path
 import polars as pl
 
 from importer.errors import UsageError
-from importer.inputs.mapping import apply_mapping, load_mapping, preset_path, unmapped_columns
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, ReadOptions, iter_inputs
+from importer.frame import FILE_COL, RID_COL, ROW_COL, SOURCE_PREFIX, is_bookkeeping
+from importer.inputs.files import ReadOptions, iter_inputs
+from importer.inputs.mapping import (
+    apply_mapping,
+    load_mapping,
+    preset_path,
+    unmapped_columns,
+)
 from importer.settings import RunOptions
 
-SOURCE_PREFIX = "_in."  # a mapped run's original columns, kept beside the mapped ones for the report
 _SOURCES = f"^{SOURCE_PREFIX.replace('.', '[.]')}.*$"
 
 
@@ -64,7 +69,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     driving, *joined = mapping.sources  # the command line's files first (driving, then joined without a path)
     files = [*(paths or ([driving.path] if driving.path else [])), *(s.path for s in joined if s.path is not None)]
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
-                                      if not c.startswith("_")])
+                                      if not is_bookkeeping(c)])
     batch = mapped.join(kept, on=RID_COL, how="left")
     return Inputs(iter([batch]), files, mapping_path)
 
@@ -79,4 +84,4 @@ def user_view(frame: pl.DataFrame) -> pl.DataFrame:
     sources = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)]
     if sources:
         return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
-    return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not c.startswith("_")])
+    return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_bookkeeping(c)])

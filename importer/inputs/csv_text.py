@@ -25,11 +25,10 @@ from typing import IO, TextIO
 
 import polars as pl
 
-from importer.inputs.csv_dialect import UTF8
 from importer.errors import InputError
+from importer.frame import UNREADABLE_COL, is_bookkeeping
+from importer.inputs.csv_dialect import UTF8
 
-HEADER_ROWS = 1
-UNREADABLE_COL = "_unreadable"
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
 _SHOWN_CHARS = 200  # of an unreadable line, in its message
 
@@ -100,7 +99,7 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
         if header is None:
             header, body_start, header_lines = _header(piece, delimiter, source)
             piece, line = piece[body_start:], 1 + header_lines
-            user = [c for c in header if not c.startswith("_")]
+            user = [c for c in header if not is_bookkeeping(c)]
             if not header:
                 yield pl.DataFrame()
                 return

@@ -35,6 +35,16 @@ from typing import IO
 
 import polars as pl
 
+from importer import scratch
+from importer.errors import InputError
+from importer.frame import (
+    FILE_COL,
+    HEADER_ROWS,
+    RID_COL,
+    ROW_COL,
+    UNREADABLE_COL,
+    is_bookkeeping,
+)
 from importer.inputs.csv_dialect import (
     SAMPLE_BYTES,
     UTF8,
@@ -43,11 +53,8 @@ from importer.inputs.csv_dialect import (
     encoding_name,
     sniff_delimiter,
 )
-from importer.inputs.csv_text import HEADER_ROWS, UNREADABLE_COL, clean_header, iter_csv, not_text
-from importer import scratch
-from importer.errors import InputError
+from importer.inputs.csv_text import clean_header, iter_csv, not_text
 
-FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
 FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
 _BLOCK = 1 << 20
@@ -150,7 +157,7 @@ class Source:
         for frame in frames:
             frame = frame.rename(dict(zip(frame.columns, clean_header(frame.columns, path), strict=True)))
             if kind in ("parquet", "xlsx"):  # (the CSV parser drops them itself, keeping its _unreadable)
-                frame = frame.select([c for c in frame.columns if not c.startswith("_")])
+                frame = frame.select([c for c in frame.columns if not is_bookkeeping(c)])
             yield frame.with_columns(
                 pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
                 pl.lit(str(path)).alias(FILE_COL),

@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from importer.records import normalise
 from importer.errors import InputError
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_file, read_inputs
+from importer.frame import FILE_COL, REJECT_COL, RID_COL, ROW_COL, UNREADABLE_COL
+from importer.inputs.files import ReadOptions, read_file, read_inputs
+from importer.records import normalise
 from schemas.customers import CUSTOMER_FIELDS
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
 
-REJECT_COL = "_reject"  # a reason to reject the row, set by the mapping
 TARGETS = {"customers": set(CUSTOMER_FIELDS), "orders": {*ORDER_FIELDS, *PRODUCT_FIELDS}}
 DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "product.attr.")}
 PRESETS = Path(__file__).resolve().parent / "presets"
@@ -179,7 +179,7 @@ def apply_mapping(
     joined = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
     reject = [pl.when(joined != "").then(joined).alias(REJECT_COL)] if rejects else []
     mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[e for e, _ in exprs], *attrs, *reject,
-                          *[c for c in ("_unreadable",) if c in table.columns])
+                          *[c for c in (UNREADABLE_COL,) if c in table.columns])
     return mapped, original
 
 
@@ -191,7 +191,7 @@ def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
     for spec in mapping.attributes.values():
         used |= set(spec.get("columns", []))
         used |= {c for c in original.columns if "prefix" in spec and c.startswith(spec["prefix"])}
-    return [c for c in original.columns if c not in (*used, *mapping.ignore, RID_COL, FILE_COL, ROW_COL, "_unreadable")]
+    return [c for c in original.columns if c not in (*used, *mapping.ignore, RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)]
 
 
 def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:
@@ -230,7 +230,7 @@ def _nulls(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
     """Cells holding exactly the source's ``null`` text made empty (the frame as read is kept for the report)."""
     if source.null is None:
         return frame
-    columns = [c for c in frame.columns if c not in (RID_COL, FILE_COL, ROW_COL, "_unreadable")]
+    columns = [c for c in frame.columns if c not in (RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)]
     return frame.with_columns(pl.when(pl.col(c).cast(pl.String) != source.null).then(pl.col(c)).alias(c)
                               for c in columns)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import polars as pl
 
 from importer.errors import UsageError
-from importer.inputs.files import FILE_COL, ROW_COL, UNREADABLE_COL, ReadOptions, read_source
+from importer.frame import FILE_COL, ROW_COL, UNREADABLE_COL
+from importer.inputs.files import ReadOptions, read_source
 
 TYPES = ("integer", "number", "boolean", "date", "datetime", "text")
 SHARE = 0.95  # of non-null values that must fit a type

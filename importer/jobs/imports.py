@@ -28,26 +28,38 @@ from typing import Any
 import polars as pl
 
 from importer import budget, scratch
-from importer.records import customers, json_text, orders
-from importer.report import html_page
-from importer.partitions import hashed
-from importer.partitions.streamed import Clusters, NotClustered
-from importer.inputs.csv_text import HEADER_ROWS
-from importer.errors import ImporterError, UsageError
-from importer.delivery.event_log import EventLog
 from importer.delivery.chunk_queue import Feed
-from importer.jobs.journal import FINGERPRINT_COL, Journal, describe_inputs, target_of
-from importer.records.orders import OrderOptions
+from importer.delivery.event_log import EventLog
+from importer.delivery.sender import (
+    ApiErrorEvent,
+    Lookup,
+    Outcomes,
+    Sender,
+    progress_bar,
+)
+from importer.errors import ImporterError, UsageError
+from importer.frame import (
+    FINGERPRINT_COL,
+    HEADER_ROWS,
+    KEY_COL,
+    RID_COL,
+    STAGE_COL,
+    reasons_of,
+)
 from importer.inputs.batches import Inputs, open_inputs, user_view
+from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, Producer, Rows
-from importer.inputs.files import RID_COL
-from importer.report.files import Report, new_run_id, report_table
-from importer.delivery.sender import ApiErrorEvent, Lookup, Outcomes, Sender, progress_bar
+from importer.partitions import hashed
+from importer.partitions.hashed import Shard, Spool
+from importer.partitions.streamed import Clusters, NotClustered
+from importer.records import customers, json_text, orders
+from importer.records.orders import OrderOptions
 from importer.records.preflight import with_platform
+from importer.records.validation import Prepared, ignored_warning
+from importer.report import html_page
+from importer.report.files import Report, new_run_id, report_table
 from importer.report.summary import recording, run_facts
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.partitions.hashed import Shard, Spool
-from importer.records.validation import KEY_COL, STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Warn = Callable[[str], None]
 

@@ -33,11 +33,9 @@ import orjson
 import polars as pl
 
 from importer.errors import UsageError
+from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.report.files import FILE_MODE, make_private_dir, open_private
 from importer.settings import ApiSettings, public_url
-from importer.records.validation import KEY_COL
-
-FINGERPRINT_COL = "_fp"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -28,27 +28,36 @@ from urllib.parse import quote
 import orjson
 import polars as pl
 
-from importer.records import json_text, normalise
-from importer.report import html_page
-from importer.errors import InputError, UsageError
 from importer.delivery.event_log import EventLog
-from importer.delivery.single import Operation, OperationSender
-from importer.jobs.imports import RunResult, Warn
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, ReadOptions, read_inputs
-from importer.report.files import Report, new_run_id
 from importer.delivery.sender import ApiErrorEvent, Outcomes, progress_bar
-from importer.settings import ApiSettings, RunOptions, public_url
-from importer.records.validation import (
+from importer.delivery.single import Operation, OperationSender
+from importer.errors import InputError, UsageError
+from importer.frame import (
     ERROR_COL,
     FIELD_COL,
+    FILE_COL,
+    JSON_COL,
     KEY_COL,
+    RID_COL,
+    ROW_COL,
     STAGE_COL,
+    is_bookkeeping,
+    reasons_of,
+)
+from importer.inputs.files import ReadOptions, read_inputs
+from importer.jobs.imports import RunResult, Warn
+from importer.records import json_text, normalise
+from importer.records.validation import (
     Prepared,
     combine,
+    ignored_warning,
     pre_rejected,
     readable,
+    schema_reasons,
 )
-from importer.records.validation import ignored_warning, reasons_of, schema_reasons
+from importer.report import html_page
+from importer.report.files import Report, new_run_id
+from importer.settings import ApiSettings, RunOptions, public_url
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
 
@@ -72,7 +81,7 @@ def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple
     rename: dict[str, str] = {}
     ignored: list[str] = []
     for column in columns:
-        if column.startswith("_"):
+        if is_bookkeeping(column):
             continue
         name = ALIASES.get(column.lower(), column.lower())
         if name in wanted and name not in rename.values():
@@ -135,7 +144,7 @@ def _records(rows: pl.DataFrame, body: pl.Expr, *first: pl.Expr) -> pl.DataFrame
     return (
         rows.group_by("id", maintain_order=True)
         .agg(pl.col(RID_COL), *[f.first() for f in first])
-        .select(RID_COL, body.alias(json_text.JSON_COL), pl.col("id").alias(KEY_COL))
+        .select(RID_COL, body.alias(JSON_COL), pl.col("id").alias(KEY_COL))
     )
 
 

@@ -131,7 +131,10 @@ def _quiet(message: str) -> None:
 
 def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSettings:
     """Settings read from the API on first use, with the importer's retries and rate limiting."""
-    from importer.delivery.single import GetFailed, get_many  # the delivery machinery imports settings types
+    from importer.delivery.single import (  # the delivery machinery imports settings types
+        GetFailed,
+        get_many,
+    )
 
     def load(path: str) -> tuple[Definition, ...]:
         try:

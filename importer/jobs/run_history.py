@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from importer.errors import UsageError
-from importer.jobs.journal import Journal
 from importer.inputs.mapping import load_mapping, preset_path
-from importer.records.orders import OrderOptions
 from importer.jobs.imports import RunResult, Warn, import_customers, import_orders
+from importer.jobs.journal import Journal
+from importer.records.orders import OrderOptions
 from importer.settings import ApiSettings, CustomerOptions, RunOptions
 
 

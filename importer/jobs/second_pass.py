@@ -30,13 +30,21 @@ from typing import IO, Any, Protocol
 
 import polars as pl
 
-from importer.records import json_text
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    FINGERPRINT_COL,
+    JSON_COL,
+    KEY_COL,
+    RID_COL,
+    STAGE_COL,
+)
 from importer.inputs.batches import mapped, user_view
-from importer.jobs.journal import FINGERPRINT_COL, fingerprints
-from importer.inputs.files import RID_COL
+from importer.jobs.journal import fingerprints
+from importer.records import json_text
+from importer.records.validation import Prepared
 from importer.report.files import Report, report_table
 from importer.scratch import scratch_dir
-from importer.records.validation import ERROR_COL, FIELD_COL, KEY_COL, STAGE_COL, Prepared
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
@@ -156,7 +164,7 @@ class Producer:
         records = json_text.as_row_lists(prepared.records)
         counts.records_built += records.height
         if self.journaled:
-            texts = records.get_column(json_text.JSON_COL).to_list()
+            texts = records.get_column(JSON_COL).to_list()
             records = records.with_columns(pl.Series(FINGERPRINT_COL, fingerprints(texts), dtype=pl.String))
         for name, known in self.known:
             held = records.join(known, on=[KEY_COL, FINGERPRINT_COL], how="semi")

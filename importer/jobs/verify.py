@@ -26,21 +26,30 @@ from typing import Any
 import orjson
 import polars as pl
 
-from importer.records import customers, json_text, orders
-from importer.records.comparison import Difference, customer_differences, order_differences
-from importer.errors import UsageError
 from importer.delivery.event_log import EventLog
-from importer.delivery.single import Operation, OperationSender
-from importer.records.orders import OrderOptions
-from importer.jobs.imports import RunResult, Warn
-from importer.jobs.platform_settings import CUSTOMER_ATTRIBUTES, ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, PlatformSettings
-from importer.records.preflight import with_platform
-from importer.inputs.files import RID_COL
-from importer.inputs.batches import mapped, open_inputs, user_view
-from importer.report.files import Report, new_run_id
 from importer.delivery.sender import progress_bar
+from importer.delivery.single import Operation, OperationSender
+from importer.errors import UsageError
+from importer.frame import JSON_COL, RID_COL, STAGE_COL, reasons_of
+from importer.inputs.batches import mapped, open_inputs, user_view
+from importer.jobs.imports import RunResult, Warn
+from importer.jobs.platform_settings import (
+    CUSTOMER_ATTRIBUTES,
+    ORDER_ATTRIBUTES,
+    PRODUCT_ATTRIBUTES,
+    PlatformSettings,
+)
+from importer.records import customers, json_text, orders
+from importer.records.comparison import (
+    Difference,
+    customer_differences,
+    order_differences,
+)
+from importer.records.orders import OrderOptions
+from importer.records.preflight import with_platform
+from importer.records.validation import Prepared, ignored_warning
+from importer.report.files import Report, new_run_id
 from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
-from importer.records.validation import STAGE_COL, Prepared, ignored_warning, reasons_of
 
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
 
@@ -122,7 +131,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
                    .sort("_pos").drop("_pos"))
     chunks = list(json_text.chunks(checked, 1))
     found: dict[int, list[Difference]] = {}
-    texts = checked.get_column(json_text.JSON_COL).to_list()
+    texts = checked.get_column(JSON_COL).to_list()
 
     def on_answer(position: int, body: Any) -> None:
         stored = body.get("data") if isinstance(body, dict) else None

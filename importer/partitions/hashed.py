@@ -25,9 +25,10 @@ from pathlib import Path
 
 import polars as pl
 
-from importer.partitions.prefetch import ahead
 from importer.errors import UsageError
-from importer.inputs.files import RID_COL, note_start
+from importer.frame import KEY_COL, RID_COL
+from importer.inputs.files import note_start
+from importer.partitions.prefetch import ahead
 from importer.scratch import scratch_dir
 
 PART_COL = "_part"
@@ -64,8 +65,8 @@ class Shard:
 
     def keep(self, batch: pl.DataFrame, key: pl.Expr) -> tuple[pl.DataFrame, int]:
         """This shard's rows of ``batch`` (``key`` evaluates on it), and how many rows are the others'."""
-        keys = batch.select(key.alias("_key"), RID_COL)
-        mine = self.mask(keys.get_column("_key"), keys.get_column(RID_COL))
+        keys = batch.select(key.alias(KEY_COL), RID_COL)
+        mine = self.mask(keys.get_column(KEY_COL), keys.get_column(RID_COL))
         return batch.filter(mine), batch.height - int(mine.sum())
 
 

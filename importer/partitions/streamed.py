@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 import polars as pl
 
-from importer.partitions.prefetch import ahead
-from importer.inputs.files import RID_COL, note_start
+from importer.frame import RID_COL
+from importer.inputs.files import note_start
 from importer.partitions.hashed import Shard
+from importer.partitions.prefetch import ahead
 
 MAX_ROWS = 65_536  # rows of a partition at most (a Parquet batch of 100k rows is prepared in two)
 _HASH = "_key_hash"

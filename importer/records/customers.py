@@ -21,16 +21,22 @@ from urllib.parse import quote
 
 import polars as pl
 
-from importer.records import json_text, normalise
 from importer.errors import InputError
-from importer.jobs.platform_settings import CUSTOMER_ATTRIBUTES
-from importer.records.preflight import AttributeColumns, check as preflight_check
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL
-from importer.settings import CustomerOptions
-from importer.records.validation import (
+from importer.frame import (
     ERROR_COL,
     FIELD_COL,
+    FILE_COL,
+    JSON_COL,
     KEY_COL,
+    RID_COL,
+    ROW_COL,
+    is_bookkeeping,
+)
+from importer.jobs.platform_settings import CUSTOMER_ATTRIBUTES
+from importer.records import json_text, normalise
+from importer.records.preflight import AttributeColumns
+from importer.records.preflight import check as preflight_check
+from importer.records.validation import (
     Prepared,
     combine,
     pre_rejected,
@@ -38,6 +44,7 @@ from importer.records.validation import (
     require_flat,
     schema_reasons,
 )
+from importer.settings import CustomerOptions
 from schemas.common import INT32_MAX, INT32_MIN
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
@@ -71,7 +78,7 @@ def plan_columns(columns: list[str], match_field: str) -> CustomerColumns:
     ignored: list[str] = []
     for column in columns:
         lower = column.lower()
-        if column.startswith("_"):  # bookkeeping of earlier stages, never a field
+        if is_bookkeeping(column):
             continue
         if lower in fields_by_lower:
             rename[column] = fields_by_lower[lower]
@@ -172,7 +179,7 @@ def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> p
         .alias("consentsData")
     )
     customer = pl.struct(absent.members(values, [*CUSTOMER_FIELDS, "customAttributes", "consentsData"]))
-    return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(json_text.JSON_COL),
+    return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(JSON_COL),
                          pl.col(match_field).alias(KEY_COL))
 
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 import orjson
 import polars as pl
 
-from importer.inputs.files import RID_COL
+from importer.frame import JSON_COL, RID_COL
 
-JSON_COL = "_json"
 _WRAP = '{"v":'
 
 

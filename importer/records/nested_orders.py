@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, as_text
-from importer.records.validation import ERROR_COL, FIELD_COL, no_reasons
+from importer.frame import ERROR_COL, FIELD_COL, FILE_COL, RID_COL, ROW_COL, no_reasons
+from importer.inputs.files import as_text
 
 PRODUCTS, CUSTOMER = "products", "customer"
 ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES = "orderAttributes", "productAttributes"

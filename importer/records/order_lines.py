@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    FILE_COL,
+    RID_COL,
+    ROW_COL,
+    UNREADABLE_COL,
+)
 from importer.records import normalise
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL, UNREADABLE_COL
-from importer.records.validation import ERROR_COL, FIELD_COL
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS, STATUS_ALIASES, STATUSES
 
 if TYPE_CHECKING:

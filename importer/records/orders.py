@@ -26,20 +26,34 @@ from urllib.parse import quote
 
 import polars as pl
 
-from importer.records import json_text, normalise
 from importer.errors import InputError
-from importer.records.nested_orders import flatten_orders, is_nested
-from importer.records.order_lines import BLOCK, HAS_PRODUCT, LINE, RUN, per_line, split_lines
-from importer.jobs.platform_settings import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
-from importer.records.preflight import AttributeColumns, check as preflight_check
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL
-from importer.records.validation import (
+from importer.frame import (
     ERROR_COL,
     FIELD_COL,
+    FILE_COL,
+    JSON_COL,
     KEY_COL,
+    RID_COL,
+    ROW_COL,
+    is_bookkeeping,
+    no_reasons,
+)
+from importer.jobs.platform_settings import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
+from importer.records import json_text, normalise
+from importer.records.nested_orders import flatten_orders, is_nested
+from importer.records.order_lines import (
+    BLOCK,
+    HAS_PRODUCT,
+    LINE,
+    RUN,
+    per_line,
+    split_lines,
+)
+from importer.records.preflight import AttributeColumns
+from importer.records.preflight import check as preflight_check
+from importer.records.validation import (
     Prepared,
     combine,
-    no_reasons,
     pre_rejected,
     readable_rows,
     require_flat,
@@ -114,7 +128,7 @@ def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
     attributes: dict[str, dict[str, str]] = {ATTR_PREFIX: {}, PRODUCT_ATTR_PREFIX: {}}
     ignored: list[str] = []
     for column in columns:
-        if column.startswith("_"):  # bookkeeping of earlier stages, never a field
+        if is_bookkeeping(column):
             continue
         lower = column.lower()
         prefix = next((p for p in (PRODUCT_ATTR_PREFIX, ATTR_PREFIX) if lower.startswith(p)), None)
@@ -333,7 +347,7 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns, o
     customer = pl.struct(absent.members(values, CUSTOMER_MEMBERS)).alias("customer")
     order = pl.struct(*absent.members(values, ORDER_MEMBERS), customer,
                       *absent.members(values, ["products", "orderAttributes"]))
-    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(json_text.JSON_COL),
+    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(JSON_COL),
                          pl.col("id").alias(KEY_COL))
 
 

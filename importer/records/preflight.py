@@ -35,11 +35,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from importer.records import normalise
 from importer.errors import InputError
-from importer.jobs.platform_settings import CONSENTS, WHERE, Definition, PlatformSettings, Warn
-from importer.inputs.files import RID_COL
-from importer.records.validation import ERROR_COL, FIELD_COL, MAX_VALUE_SHOWN, REASONS_SCHEMA, no_reasons
+from importer.frame import ERROR_COL, FIELD_COL, REASONS_SCHEMA, RID_COL, no_reasons
+from importer.jobs.platform_settings import (
+    CONSENTS,
+    WHERE,
+    Definition,
+    PlatformSettings,
+    Warn,
+)
+from importer.records import normalise
+from importer.records.validation import MAX_VALUE_SHOWN
 from schemas.common import NUMBER_PATTERN
 
 if TYPE_CHECKING:

@@ -18,16 +18,26 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from importer.records import schema_screen
 from importer.errors import InputError
-from importer.inputs.files import RID_COL, UNREADABLE_COL
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    REASONS_SCHEMA,
+    REJECT_COL,
+    RID_COL,
+    UNREADABLE_COL,
+    no_reasons,
+)
+from importer.records import schema_screen
 from schemas.common import (
-    COARSE_CHECKS, MAX_LENGTH, NUMBER, SPREADSHEET_ERROR, WHOLE_NUMBER, utf16_units,
+    COARSE_CHECKS,
+    MAX_LENGTH,
+    NUMBER,
+    SPREADSHEET_ERROR,
+    WHOLE_NUMBER,
+    utf16_units,
 )
 
-FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
-KEY_COL = "_key"  # a record's identity in the platform: the order id, or the matched customer field
-REASONS_SCHEMA = {RID_COL: pl.Int64, FIELD_COL: pl.String, ERROR_COL: pl.String}
 MAX_VALUE_SHOWN = 60
 
 
@@ -42,7 +52,7 @@ class Prepared:
 
 
 #: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.
-PRE_REJECT_COLUMNS = (UNREADABLE_COL, "_reject")
+PRE_REJECT_COLUMNS = (UNREADABLE_COL, REJECT_COL)
 
 
 def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
@@ -70,18 +80,6 @@ def readable_rows(rows: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     return rows.join(readable(frame).select(RID_COL).unique(), on=RID_COL, how="semi")
 
 
-def reasons_of(items: Sequence[tuple[list[int], str, str]]) -> pl.DataFrame:
-    """A reasons frame from (row ids, field, error) items: one row per input row of each item."""
-    return pl.DataFrame(
-        {
-            RID_COL: [rids for rids, _, _ in items],
-            FIELD_COL: [f for _, f, _ in items],
-            ERROR_COL: [e for _, _, e in items],
-        },
-        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
-    ).explode(RID_COL).cast(REASONS_SCHEMA)
-
-
 def require_flat(frame: pl.DataFrame, columns: list[str]) -> None:
     """InputError when a field column holds nested values (a Parquet list or struct): text, numbers,
     dates and booleans can be checked and sent; a list rendered as text would be sent as nonsense."""
@@ -100,9 +98,6 @@ def ignored_warning(what: str, columns: Sequence[str], shown: int = 20) -> str:
     more = f" and {len(columns) - shown:,} more (all in summary.json)" if len(columns) > shown else ""
     return f"Ignored columns (not {what}): {names}{more}."
 
-
-def no_reasons() -> pl.DataFrame:
-    return pl.DataFrame(schema=REASONS_SCHEMA)
 
 
 def schema_reasons(

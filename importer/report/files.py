@@ -28,9 +28,16 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    FILE_COL,
+    RID_COL,
+    ROW_COL,
+    STAGE_COL,
+    is_bookkeeping,
+)
 from importer.records import json_text
-from importer.inputs.files import FILE_COL, RID_COL, ROW_COL
-from importer.records.validation import ERROR_COL, FIELD_COL, STAGE_COL
 
 REPORT_COLUMNS = (ERROR_COL, FIELD_COL, STAGE_COL, FILE_COL, ROW_COL)
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -110,7 +117,7 @@ class Report:
 
     def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
         """Write ``name`` at once from reasons and the input rows (for runs that hold their rows in memory)."""
-        view = inputs.select(RID_COL, FILE_COL, ROW_COL, *[c for c in inputs.columns if not c.startswith("_")])
+        view = inputs.select(RID_COL, FILE_COL, ROW_COL, *[c for c in inputs.columns if not is_bookkeeping(c)])
         self.add_rows(name, report_table(reasons, view))
         return self.finish_rows(name)
 
@@ -171,7 +178,7 @@ class Report:
 def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     """Rows with their reasons (``_rid, _field, _error, _stage``) and the user's columns (``view``, see
     ``importer.inputs.batches.user_view``), formula cells neutralised; ``_rid`` kept for ordering."""
-    originals = [c for c in view.columns if not c.startswith("_")]
+    originals = [c for c in view.columns if not is_bookkeeping(c)]
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
         (json_text.text(pl.col(c)) if view.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
         for c in originals

@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from importer.report import charts
 from importer.errors import UsageError
+from importer.report import charts
+from importer.report.files import open_private
 from importer.report.outcome import outcome
 from importer.report.reject_groups import RejectGroup, RejectSummary, summarise
-from importer.report.files import open_private
 
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

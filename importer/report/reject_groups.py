@@ -21,6 +21,15 @@ from pathlib import Path
 
 import polars as pl
 
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    FILE_COL,
+    ROW_COL,
+    STAGE_COL,
+    is_bookkeeping,
+)
+
 MAX_EXAMPLES = 3
 MAX_VALUE = 40
 _FORMULA = re.compile(r"^'(?=[=+\-@\t\r])")  # the guard report.neutralise adds for spreadsheets
@@ -109,11 +118,11 @@ def summarise(path: Path, max_examples: int = MAX_EXAMPLES) -> RejectSummary:
     if not path.exists() or path.stat().st_size == 0:
         return RejectSummary([], 0, {})
     scan = pl.scan_csv(path, infer_schema=False).with_row_index("_i")
-    marks = scan.select("_i", *(pl.col(c).fill_null("") for c in ("_error", "_field", "_stage")))
-    shape = pl.col("_error").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "0")
+    marks = scan.select("_i", *(pl.col(c).fill_null("") for c in (ERROR_COL, FIELD_COL, STAGE_COL)))
+    shape = pl.col(ERROR_COL).str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "0")
     distinct = (
-        marks.group_by("_stage", "_field", shape.alias("_shape"), maintain_order=True)
-        .agg(pl.len().alias("n"), pl.col("_i").head(max_examples).alias("examples"), pl.col("_error").first())
+        marks.group_by(STAGE_COL, FIELD_COL, shape.alias("_shape"), maintain_order=True)
+        .agg(pl.len().alias("n"), pl.col("_i").head(max_examples).alias("examples"), pl.col(ERROR_COL).first())
         .collect()
     )
     if distinct.is_empty():
@@ -127,17 +136,17 @@ def summarise(path: Path, max_examples: int = MAX_EXAMPLES) -> RejectSummary:
             group.candidates = sorted({*group.candidates, *examples})[:max_examples]  # the first rows of the file
     wanted = sorted({i for group in groups.values() for i in group.candidates})
     rows = {row["_i"]: row for row in scan.filter(pl.col("_i").is_in(wanted)).collect().iter_rows(named=True)}
-    columns = {name.lower(): name for name in scan.collect_schema().names() if not name.startswith("_")}
+    columns = {name.lower(): name for name in scan.collect_schema().names() if not is_bookkeeping(name)}
     for group in groups.values():
         for i in group.candidates:
             row = rows[i]
-            quoted = {(name, reason): value for name, message in pieces(_FORMULA.sub("", row["_field"] or ""),
-                                                                      _FORMULA.sub("", row["_error"] or ""))
+            quoted = {(name, reason): value for name, message in pieces(_FORMULA.sub("", row[FIELD_COL] or ""),
+                                                                      _FORMULA.sub("", row[ERROR_COL] or ""))
                       for reason, value in [reason_of(message)]}
             value = quoted.get((group.field, group.reason))
             shown = value if value is not None else row.get(columns.get(group.field.lower(), ""), "") or ""
-            group.examples.append(Example(_file_name(row["_file"] or ""), row["_row"] or "", shorten(shown)))
-    by_stage = dict(marks.group_by("_stage").len().collect().iter_rows())
+            group.examples.append(Example(_file_name(row[FILE_COL] or ""), row[ROW_COL] or "", shorten(shown)))
+    by_stage = dict(marks.group_by(STAGE_COL).len().collect().iter_rows())
     ordered = sorted(groups.values(), key=lambda g: (-g.rows, g.stage, g.field, g.reason))
     return RejectSummary(ordered, sum(by_stage.values()), by_stage)
 

@@ -1,0 +1,59 @@
+"""The bookkeeping-column contract: the ``_`` columns the stages' frames carry beside the user's columns.
+
+Every stage hands polars frames to the next; beside the user's columns (all strings, never starting with
+``_``: the reader drops such columns, so a fixed ``rejected.csv`` can be imported again) they carry
+these, and only these, bookkeeping columns::
+
+    rows (inputs/)      _file _row _rid       where a row came from, and its run-wide id
+                        _unreadable           why the reader could not parse the line (only when one was not)
+                        _reject               why the mapping rejects the row (only when it rejects one)
+                        _in.<name>            a mapped run's original columns, kept for the report
+    reasons (records/)  _rid _field _error    one row per way a row fails (``REASONS_SCHEMA``)
+                        _stage                where it failed (validation, api, budget, verify): the report's
+    records (records/)  _rid _json _key       the input rows of a record, its JSON text, its identity
+                        _fp                   the fingerprint of its JSON (the run journal's)
+
+``_row`` is the row number as a spreadsheet shows it: the header is row 1 (``HEADER_ROWS``), so the first
+data row is row 2. ``_rid`` counts the rows of all input files one after the other, from 0.
+
+This module names the columns and makes reasons frames; it holds no logic of any stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
+UNREADABLE_COL = "_unreadable"
+REJECT_COL = "_reject"
+SOURCE_PREFIX = "_in."
+FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
+JSON_COL, KEY_COL, FINGERPRINT_COL = "_json", "_key", "_fp"
+HEADER_ROWS = 1  # lines of a file before its first row (a spreadsheet's row 1)
+
+REASONS_SCHEMA: dict[str, pl.DataType] = {RID_COL: pl.Int64(), FIELD_COL: pl.String(), ERROR_COL: pl.String()}
+Reason = tuple[list[int], str, str]  # the row ids of a record, the field, the message
+
+
+def is_bookkeeping(column: str) -> bool:
+    """A column of this contract (or another ``_`` column), never one of the user's fields."""
+    return column.startswith("_")
+
+
+def no_reasons() -> pl.DataFrame:
+    """An empty reasons frame."""
+    return pl.DataFrame(schema=REASONS_SCHEMA)
+
+
+def reasons_of(items: Sequence[Reason]) -> pl.DataFrame:
+    """A reasons frame from (row ids, field, error) items: one row per input row of each item."""
+    return pl.DataFrame(
+        {
+            RID_COL: [rids for rids, _, _ in items],
+            FIELD_COL: [f for _, f, _ in items],
+            ERROR_COL: [e for _, _, e in items],
+        },
+        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
+    ).explode(RID_COL).cast(REASONS_SCHEMA)
