@@ -7,7 +7,12 @@ CLI can translate any of them into one sentence at one boundary, without a trace
     ImporterError                 root; message + hint + exit_code
     ├── UsageError                exit 2: bad option combination, bad configuration, missing key
     ├── InputError                exit 2: an input file cannot be read or lacks a required column
+    ├── SettingsUnreadable        exit 2: the platform's settings lists could not be read (pre-flight)
     └── ApiAbort                  exit 3: the API refused the key (401/403); no further requests
+
+Two signals are not errors and never reach a user: ``importer.partitions.streamed.NotClustered`` (a
+streamed first pass found a record's rows apart: the job starts again partitioned) and the delivery
+engine's ``Abort`` (a worker stops the whole sending; it becomes the run's ``aborted`` reason).
 
 Messages never contain the API key (it is not passed to any of these constructors).
 """
@@ -40,6 +45,10 @@ class UsageError(ImporterError):
 
 class InputError(ImporterError):
     """An input file cannot be read, or lacks what the run needs. Nothing was sent."""
+
+
+class SettingsUnreadable(ImporterError):
+    """A settings list could not be read, or is not what the API documents. Nothing was sent."""
 
 
 class ApiAbort(ImporterError):

@@ -23,7 +23,7 @@ from importer.budget import DEFAULT_BUDGET, Budget
 from importer.errors import UsageError
 
 if TYPE_CHECKING:
-    from importer.jobs.platform_settings import PlatformSettings
+    pass
 
 DEFAULT_API_URL = "https://api.ecdp.app"
 API_URL_ENV = "ECDP_API_URL"
@@ -43,6 +43,9 @@ MATCH_BY_FIELDS = {
     "VisitorId": "visitorId",
     "GUID": None,  # the API documents no customer field that carries a GUID: refused with a reason
 }
+ORDER_MODES = ("Add", "AddOrReplace", "Replace")
+#: --customer-match of orders: the business unit's customer identifier -> the order line's column
+CUSTOMER_MATCH_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
 
 
 class ApiKey:
@@ -155,7 +158,6 @@ class CustomerOptions:
     mode: str = "AddOrUpdate"
     match_by: str = "Email"
     allow_confirmation_emails: bool = False
-    platform: PlatformSettings | None = field(default=None, compare=False)  # pre-flight: the platform's settings
 
     @property
     def match_field(self) -> str:
@@ -166,6 +168,19 @@ class CustomerOptions:
                 "Match by Email, PhoneNumber, CrmId or VisitorId, as set in Settings > Customers.",
             )
         return field_name
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    """What an orders import sends."""
+
+    mode: str = "AddOrReplace"
+    customer_match: str = "Email"
+
+    @property
+    def customer_field(self) -> str:
+        """The order's column of the customer identifier the business unit matches by."""
+        return CUSTOMER_MATCH_FIELDS[self.customer_match]
 
 
 @dataclass(frozen=True)
@@ -181,7 +196,7 @@ class RunOptions:
     resume: bool = False  # continue the last unfinished run on the same inputs
     changed_only: bool = False  # send only records new or changed since last accepted
     mapping: Path | None = None  # a mapping file (docs/mapping.md) from the export's columns to ours
-    preset: str | None = None  # a shipped mapping for a platform's standard export (importer/presets)
+    preset: str | None = None  # a shipped mapping for a platform's standard export (importer/inputs/presets)
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
     shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.partitions.hashed)

@@ -10,9 +10,14 @@ import orjson
 import pytest
 
 from importer.jobs.imports import import_customers, import_orders
-from importer.records.orders import OrderOptions
 from importer.sandbox import Faults, SandboxServer
-from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
+from importer.settings import (
+    ApiKey,
+    ApiSettings,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+)
 from tests.support import assert_accounted, write_csv
 
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from importer.frame import FILE_COL, JSON_COL, KEY_COL, RID_COL, ROW_COL
 from importer.inputs.files import _NEUTRALISED, _undo_neutralisation, read_file
-from importer.records import customers, json_text, normalise, orders
-from importer.records.orders import HAS_PRODUCT, LINE
+from importer.records import customers, json_text, normalise, order_columns, orders
+from importer.records.order_lines import HAS_PRODUCT, LINE
+from importer.settings import OrderOptions
 from schemas.common import max_length, utf16_units
 
 DATES = [
@@ -181,7 +182,7 @@ def _tricky_lines(rows: int, seed: int) -> pl.DataFrame:
                          ids=["all-columns", "some-absent", "no-order-attributes"])
 def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
     frame = _tricky_lines(600, seed).drop(drop)
-    columns = orders.plan_columns(frame.columns, "customer.phone")
+    columns = order_columns.plan_columns(frame.columns, "customer.phone")
     lines, heads = orders.split_lines(frame, columns)
     lines = lines.filter(pl.col("id").is_not_null())
     consolidated = orders._consolidate(heads, lines, columns)
@@ -194,7 +195,7 @@ def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
 def test_sample_order_records_are_byte_identical_to_the_per_member_builder():
     for path in [Path("sample_data/orders.csv"), Path("sample_data/orders_sparse.csv")]:
         frame = read_file(path).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL))
-        columns = orders.plan_columns(frame.columns, "customer.email")
+        columns = order_columns.plan_columns(frame.columns, "customer.email")
         lines, heads = orders.split_lines(frame, columns)
         lines = lines.filter(pl.col("id").is_not_null())
         consolidated = orders._consolidate(heads, lines, columns)
@@ -218,8 +219,8 @@ def _lines_in_runs(rows: int, seed: int) -> pl.DataFrame:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_order_level_values_checked_once_per_run_give_what_line_by_line_gives(seed, monkeypatch):
     frame = _lines_in_runs(900, seed)
-    options = orders.OrderOptions(customer_match="PhoneNumber")
-    lines, heads = orders.split_lines(frame, orders.plan_columns(frame.columns, "customer.phone"))
+    options = OrderOptions(customer_match="PhoneNumber")
+    lines, heads = orders.split_lines(frame, order_columns.plan_columns(frame.columns, "customer.phone"))
     assert heads.height < lines.height * 2 // 3  # the runs do save work here
     by_runs = orders.prepare(frame, options)
     per_line = functools.partial(orders.split_lines, runs=False)

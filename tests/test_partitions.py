@@ -16,8 +16,7 @@ from bench.generate import customers, order_lines
 from importer.budget import Budget
 from importer.jobs.imports import import_customers, import_orders
 from importer.partitions import hashed
-from importer.records.orders import OrderOptions
-from importer.settings import ApiSettings, CustomerOptions, RunOptions
+from importer.settings import ApiSettings, CustomerOptions, OrderOptions, RunOptions
 from tests.support import assert_accounted
 
 COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "rows_failed", "records_built", "orders_total_computed")

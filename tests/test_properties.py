@@ -18,8 +18,13 @@ from hypothesis import strategies as st
 
 from importer.budget import Budget
 from importer.jobs.imports import import_customers, import_orders
-from importer.records.orders import OrderOptions
-from importer.settings import ApiKey, ApiSettings, CustomerOptions, RunOptions
+from importer.settings import (
+    ApiKey,
+    ApiSettings,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+)
 from tests.support import customer, write_csv
 
 _counter = itertools.count()

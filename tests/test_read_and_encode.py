@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.records import json_text
+from importer.records.chunking import in_chunks
 from tests.support import run_cli
 
 
@@ -61,7 +62,7 @@ def test_absent_members_are_left_out():
 
 def test_bodies_splice_records_in_order():
     records = pl.DataFrame({"_rid": [0, 1, 2], "_json": ['{"i":0}', '{"i":1}', '{"i":2}'], "_key": ["0", "1", "2"]})
-    chunks = list(json_text.chunks(records, 2))
+    chunks = list(in_chunks(records, 2))
     assert [c.row_ids for c in chunks] == [[[0], [1]], [[2]]]
     assert orjson.loads(chunks[0].body({"mode": "Add"})) == {"mode": "Add", "data": [{"i": 0}, {"i": 1}]}
 

@@ -14,10 +14,11 @@ import orjson
 import polars as pl
 import pytest
 
+from importer.delivery.bulk import BulkSender
+from importer.delivery.outcomes import ApiErrorEvent
 from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
 from importer.delivery.problem_details import parse_record_errors
-from importer.delivery.sender import ApiErrorEvent, Sender
-from importer.records.json_text import Chunk
+from importer.records.chunking import Chunk
 from importer.settings import ApiKey, ApiSettings
 
 API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_retries=2, backoff_base_s=0.001)
@@ -40,7 +41,7 @@ def accepted(outcomes, chunks) -> list[int]:
 
 def run(handler, chunks, api=API):
     events: list[ApiErrorEvent] = []
-    sender = Sender(api, "/customers", {"mode": "Add", "matchBy": "Email"}, events.append,
+    sender = BulkSender(api, "/customers", {"mode": "Add", "matchBy": "Email"}, events.append,
                     transport=httpx.MockTransport(handler), rng=random.Random(1))
     return asyncio.run(sender.run(chunks)), events
 

@@ -27,8 +27,13 @@ from importer.cli.group import (
 )
 from importer.cli.rendering import summary_line
 from importer.errors import UsageError
-from importer.records.orders import CUSTOMER_FIELDS, OrderOptions
-from importer.settings import MATCH_BY_FIELDS, CustomerOptions, RunOptions
+from importer.settings import (
+    CUSTOMER_MATCH_FIELDS,
+    MATCH_BY_FIELDS,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+)
 
 OPERATION_OPTIONS = [  # order-status and delete-orders
     click.option("--dry-run", is_flag=True,
@@ -84,7 +89,7 @@ def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
 @click.option("--seed", "sample_seed", type=int, help="Seed of the --sample draw, to check the same records again.")
 @click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
               help="customers: the business unit's identification field, by which each customer is read back.")
-@click.option("--customer-match", type=click.Choice(list(CUSTOMER_FIELDS)), default="Email", show_default=True,
+@click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="orders: the customer identifier the business unit matches by, as for the import.")
 @click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
               help="orders: a file of order lines joined to FILES on the order id, as for the import; repeatable.")

@@ -32,17 +32,19 @@ from importer.errors import (
     ImporterError,
     UsageError,
 )
-from importer.records.orders import CUSTOMER_FIELDS, ORDER_MODES, OrderOptions
 from importer.settings import (
     API_KEY_ENV,
     API_URL_ENV,
+    CUSTOMER_MATCH_FIELDS,
     CUSTOMER_MODES,
     DEFAULT_API_URL,
     MATCH_BY_FIELDS,
+    ORDER_MODES,
     STATE_ENV,
     ApiKey,
     ApiSettings,
     CustomerOptions,
+    OrderOptions,
     RunOptions,
     check_api_url,
     default_state,
@@ -194,7 +196,7 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
               help="A file of order lines (products) joined to FILES on the order id; repeatable.")
 @click.option("--mode", type=click.Choice(ORDER_MODES), default="AddOrReplace", show_default=True,
               help="Add new orders only, Replace existing ones only, or both.")
-@click.option("--customer-match", type=click.Choice(list(CUSTOMER_FIELDS)), default="Email", show_default=True,
+@click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="The customer identifier the business unit matches by; required on every order.")
 @connection_options
 @run_options
@@ -217,7 +219,7 @@ def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer
 @click.option("--api-key", "sandbox_key",
               help=f"The key the sandbox accepts (default: env {API_KEY_ENV}, else a random key it prints). "
                    "A sandbox key is local; never pass a real platform key here.")
-@click.option("--identification", type=click.Choice(list(CUSTOMER_FIELDS)), default="Email", show_default=True,
+@click.option("--identification", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="The business unit's customer identifier, required on every order.")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0, help="Fault: wait this long before each answer.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0,

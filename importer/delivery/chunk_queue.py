@@ -1,7 +1,7 @@
-"""The hand-over of chunks from the thread that prepares them to the event loop that sends them.
+"""The queue of chunks from the thread that prepares them to the event loop that sends them.
 
 Preparing (polars, off the event loop) and sending (httpx, on it) overlap: the preparing thread
-``put``s chunks while the sender's workers ``get`` them. The feed holds at most ``capacity`` chunks, so
+``put``s chunks while the sender's workers ``get`` them. The queue holds at most ``capacity`` chunks, so
 a slow network holds the preparation back instead of letting prepared requests pile up in memory.
 When the sender stops (abort, Ctrl-C), ``put`` refuses further chunks (they stay the producer's) and
 ``leftovers`` gives back the ones taken in but never sent, so their rows can be reported as not sent.
@@ -13,12 +13,12 @@ import asyncio
 import threading
 from collections.abc import Iterable
 
-from importer.records.json_text import Chunk
+from importer.records.chunking import Chunk
 
 _WAIT_S = 0.2  # how often a blocked producer looks whether the sender has stopped
 
 
-class Feed:
+class ChunkQueue:
     """A bounded, thread-safe queue of chunks between one producer thread and an asyncio consumer."""
 
     def __init__(self, capacity: int = 8) -> None:
@@ -31,14 +31,14 @@ class Feed:
         self._refused: list[Chunk] = []  # taken by a worker that then stopped
 
     @classmethod
-    def of(cls, chunks: Iterable[Chunk]) -> Feed:
-        """A feed already holding every chunk (no producer thread)."""
+    def of(cls, chunks: Iterable[Chunk]) -> ChunkQueue:
+        """A queue already holding every chunk (no producer thread)."""
         items = list(chunks)
-        feed = cls(capacity=len(items) + 1)
+        queue = cls(capacity=len(items) + 1)
         for chunk in items:
-            feed.put(chunk)
-        feed.close()
-        return feed
+            queue.put(chunk)
+        queue.close()
+        return queue
 
     def attach(self) -> None:
         """Bind to the running event loop (the consumer's); chunks put earlier are queued now."""
@@ -50,7 +50,7 @@ class Feed:
             self._early = []
 
     def put(self, chunk: Chunk) -> bool:
-        """Hand a chunk over (blocking while the feed is full); False when the sender has stopped, and the
+        """Hand a chunk over (blocking while the queue is full); False when the sender has stopped, and the
         chunk stays the caller's."""
         while not self.stopped and not self._slots.acquire(timeout=_WAIT_S):
             pass  # full: wait for a free slot, looking every _WAIT_S whether the sender has stopped

@@ -1,4 +1,5 @@
-"""Run events for people and for machines: progress notes on stderr, or JSON lines with ``--log-format json``.
+"""What a run tells while it runs: events on stderr (notes, or JSON lines with ``--log-format json``) and
+the progress bar.
 
 Events carry chunk numbers, counts, HTTP statuses, rates and delays: never the API key, never record
 contents, never an API error message (it may quote personal data; those go to the private report).
@@ -42,3 +43,10 @@ class EventLog:
             stream.flush()
         elif self.fmt == "text" and event in NOTABLE and message:
             tqdm.write(message, file=stream)
+
+
+def progress_bar(total: int | None, enabled: bool) -> tqdm | None:
+    """A records bar on a terminal; None when disabled or stderr is not a TTY (cron, pipes)."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    return tqdm(total=total, unit="rec", desc="sending", file=sys.stderr, dynamic_ncols=True)

@@ -1,21 +1,22 @@
 """Single-record API operations: one request per record, with the delivery machinery of the imports.
 
 ``PUT /orders/status`` (order-status), ``DELETE /orders/{id}`` (delete-orders) and ``GET`` (verify, the
-settings reads of the pre-flight checks) take one record per request. ``OperationSender`` is a
-``send.Sender`` whose delivery step (``_deliver``) sends each record of a chunk as a request of its own;
-everything else is the Sender's: requests in flight (``--concurrency``), the adaptive rate limiter,
-retries with backoff and ``Retry-After``, the 401/403 abort, Ctrl-C, progress bar and events.
+settings reads of the pre-flight checks) take one record per request. ``RecordSender`` is a sibling of
+the imports' ``BulkSender``: a ``Sender`` (``importer.delivery.sender``) whose ``deliver`` sends each
+record of a chunk as a request of its own; everything else is the engine's: requests in flight
+(``--concurrency``), the adaptive rate limiter, retries with backoff and ``Retry-After``, the 401/403
+abort, Ctrl-C, progress bar and events.
 
 Each record ends in exactly one outcome:
 
 * accepted — a 2xx answer (for a GET, ``on_answer`` gets the parsed body);
-* not found — a 404, where the operation files it apart (delete: the order is not there; verify: the
-  record is missing); elsewhere a 404 is a rejection;
+* not found — a 404, where the operation files it apart (``Outcomes.not_found``; delete: the order is
+  not there; verify: the record is missing); elsewhere a 404 is a rejection;
 * rejected — a 400 (the API's errors, with the API's field names mapped to the input's columns);
 * failed — retries exhausted (429, 5xx, network), or the run stopped before an answer.
 
-``reason_frame`` and ``unanswered`` turn outcomes into the reasons frames of the report. Nothing here
-reads files or knows what a record means beyond building its request.
+``get_many`` reads a few paths (the settings lists) through the same engine. Nothing here reads files or
+knows what a record means beyond building its request.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from typing import Any
 
 import httpx
 import orjson
+from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
+from importer.delivery.outcomes import ApiErrorEvent, Tally
 from importer.delivery.problem_details import describe_problem
-from importer.delivery.sender import ABORT_KEY, ApiErrorEvent, Sender, _Abort, _Tally
-from importer.records.json_text import Chunk, chunk_of
+from importer.delivery.sender import Sender
+from importer.records.chunking import Chunk, chunk_of
 from importer.settings import ApiSettings
 
 Target = Callable[[dict[str, Any]], tuple[str, bytes | None]]
@@ -48,8 +51,8 @@ class Operation:
     fields: dict[str, str] = field(default_factory=dict)  # API error paths -> the input's column names
 
 
-class OperationSender(Sender):
-    """A Sender that sends every record as its own request (see the module docstring)."""
+class RecordSender(Sender):
+    """Sends every record of a chunk as a request of its own (see the module docstring)."""
 
     def __init__(
         self,
@@ -59,19 +62,18 @@ class OperationSender(Sender):
         *,
         on_answer: Callable[[int, Any], None] | None = None,
         log: EventLog | None = None,
-        progress: Any = None,
+        progress: tqdm | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(api, "", {}, on_error, log=log, progress=progress, transport=transport)
+        super().__init__(api, on_error, log=log, progress=progress, transport=transport)
         self.operation = operation
         self.on_answer = on_answer
-        self.not_found: list[tuple[list[int], str]] = []  # rows, reason
 
-    async def _deliver(self, client: httpx.AsyncClient, batch: Chunk, ambiguous: bool, tally: _Tally) -> None:
-        for i in range(len(batch)):
-            await self._deliver_one(client, batch.pick([i]), tally)
+    async def deliver(self, client: httpx.AsyncClient, chunk: Chunk, tally: Tally) -> None:
+        for i in range(len(chunk)):
+            await self._deliver_one(client, chunk.pick([i]), tally)
 
-    async def _deliver_one(self, client: httpx.AsyncClient, one: Chunk, tally: _Tally) -> None:
+    async def _deliver_one(self, client: httpx.AsyncClient, one: Chunk, tally: Tally) -> None:
         operation = self.operation
         path, body = operation.target(orjson.loads(one.records[0]))
 
@@ -79,30 +81,25 @@ class OperationSender(Sender):
             if not (status == 404 and operation.not_found_apart):  # an expected outcome, not an error
                 self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt))
 
-        answer = await self._request(client, one.index, operation.method, path, body, report)
+        answer = await self.request(client, one.index, operation.method, path, body, report)
         status = answer.status
         if status is not None and 200 <= status < 300:
             if self.on_answer is not None:
                 self.on_answer(one.index, answer.problem)  # one record per chunk: its index is its position
-            self._accept(one, tally)
-        elif status in (401, 403):
-            raise _Abort(f"{ABORT_KEY} (HTTP {status}); no further requests were sent")
-        elif status == 404 and operation.not_found_apart:
+            self.accept(one, tally)
+            return
+        self.abort_if_refused(status)
+        if status == 404 and operation.not_found_apart:
             lost = " (an earlier attempt whose answer was lost may have done it)" if answer.ambiguous else ""
-            self.not_found.append((one.row_ids[0], operation.missing + lost))
-            self._answered(one)
-            self._advance(1)
+            self.outcomes.not_found.append((one.row_ids[0], operation.missing + lost))
+            self.answered(one)
+            self.advance(1)
         elif status in (400, 404):
             errors = _errors(answer.problem, operation.fields) if status == 400 else []
-            self._reject(one, errors or [("", operation.missing if status == 404 else
-                                                      describe_problem(status, answer.problem))], tally)
+            self.reject(one, errors or [("", operation.missing if status == 404 else
+                                                     describe_problem(status, answer.problem))], tally)
         else:
-            reason = (f"not sent: {self.outcomes.aborted or 'the run stopped'}" if answer.stopped
-                      else describe_problem(status, answer.problem))
-            self.outcomes.failed.append((one.row_ids[0], reason))
-            self._answered(one)
-            tally.failed += 1
-            self._advance(1)
+            self.fail(one, answer, tally)
 
 
 def _errors(problem: Any, fields: dict[str, str]) -> list[tuple[str, str]]:
@@ -131,13 +128,12 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     bodies: dict[int, Any] = {}
     chunks = [chunk_of(i, [orjson.dumps({"path": p}).decode()], [[i]]) for i, p in enumerate(paths)]
     errors: list[ApiErrorEvent] = []
-    sender = OperationSender(api, Operation("GET", lambda record: (record["path"], None)), errors.append,
+    sender = RecordSender(api, Operation("GET", lambda record: (record["path"], None)), errors.append,
                              on_answer=bodies.__setitem__, log=EventLog(log_format))
     outcomes = asyncio.run(sender.run(chunks))
     if outcomes.aborted:
         last = errors[-1].status if errors else None
-        refused = outcomes.aborted.startswith(ABORT_KEY)
-        raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=refused)
+        raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=outcomes.key_refused)
     problems = [reason for _, reason in outcomes.failed] + [reason for _, _, reason in outcomes.rejected]
     if problems or len(bodies) < len(paths):
         raise GetFailed(problems[0] if problems else "no answer")

@@ -54,6 +54,7 @@ from importer.inputs.csv_dialect import (
     sniff_delimiter,
 )
 from importer.inputs.csv_text import clean_header, iter_csv, not_text
+from importer.records import normalise
 
 FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
@@ -278,9 +279,9 @@ def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
         first = True
         for frame in batches:
             first = False
-            yield frame.select([as_text(name, dtype) for name, dtype in frame.schema.items()])
+            yield frame.select([normalise.as_text(name, dtype) for name, dtype in frame.schema.items()])
         if first:
-            yield pl.DataFrame(schema=schema).select([as_text(name, dtype) for name, dtype in schema.items()])
+            yield pl.DataFrame(schema=schema).select([normalise.as_text(name, dtype) for name, dtype in schema.items()])
     except (pl.exceptions.PolarsError, OSError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as Parquet: {first_line}", "Check that the file is complete.") from None
@@ -317,23 +318,7 @@ def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
         return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String)).alias(name)
     if dtype == pl.String:
         return pl.when(col != "").then(col).alias(name)
-    return as_text(name, dtype)
-
-
-def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Render a typed Parquet column as the strings a CSV export would hold."""
-    col = pl.col(name)
-    if dtype == pl.Date:
-        return col.dt.strftime("%Y-%m-%d").alias(name)
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is not None:
-            col = col.dt.convert_time_zone("UTC")
-        return col.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ" if dtype.time_zone else "%Y-%m-%dT%H:%M:%S%.3f").alias(name)
-    if dtype == pl.Boolean:
-        return pl.when(col).then(pl.lit("True")).when(~col).then(pl.lit("False")).alias(name)
-    if dtype.is_nested():
-        return col  # lists and structs are left for the resource module to interpret
-    return col.cast(pl.String).alias(name)
+    return normalise.as_text(name, dtype)
 
 
 # -- shared ---------------------------------------------------------------------------------------

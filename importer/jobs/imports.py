@@ -28,15 +28,10 @@ from typing import Any
 import polars as pl
 
 from importer import budget, scratch
-from importer.delivery.chunk_queue import Feed
-from importer.delivery.event_log import EventLog
-from importer.delivery.sender import (
-    ApiErrorEvent,
-    Lookup,
-    Outcomes,
-    Sender,
-    progress_bar,
-)
+from importer.delivery.bulk import BulkSender, Lookup
+from importer.delivery.chunk_queue import ChunkQueue
+from importer.delivery.event_log import EventLog, progress_bar
+from importer.delivery.outcomes import ApiErrorEvent, Outcomes
 from importer.errors import ImporterError, UsageError
 from importer.frame import (
     FINGERPRINT_COL,
@@ -48,18 +43,25 @@ from importer.frame import (
 )
 from importer.inputs.batches import Inputs, open_inputs, user_view
 from importer.jobs.journal import Journal, describe_inputs, target_of
-from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, Producer, Rows
-from importer.partitions import hashed
+from importer.jobs.platform_settings import lists_reader, platform_for
+from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
+from importer.partitions import Rows, hashed
 from importer.partitions.hashed import Shard, Spool
 from importer.partitions.streamed import Clusters, NotClustered
-from importer.records import customers, json_text, orders
-from importer.records.orders import OrderOptions
-from importer.records.preflight import with_platform
+from importer.records import customers, order_columns, orders
+from importer.records.chunking import Chunk
+from importer.records.definitions import Lists
 from importer.records.validation import Prepared, ignored_warning
 from importer.report import html_page
 from importer.report.files import Report, new_run_id, report_table
 from importer.report.summary import recording, run_facts
-from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.settings import (
+    ApiSettings,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+    public_url,
+)
 
 Warn = Callable[[str], None]
 
@@ -88,7 +90,8 @@ class Resource:
     kind: str  # what a record key means, for the journal: "orders", or "customers:<match field>"
     path: str
     envelope: dict[str, str]
-    prepare: Callable[[pl.DataFrame], Prepared]
+    prepare: Callable[[pl.DataFrame, Lists | None], Prepared]  # a partition, the settings lists it is checked against
+    settings_lists: Callable[[pl.DataFrame], list[str]]  # which lists ``prepare`` checks this partition against
     key: Callable[[list[str]], pl.Expr]  # a record's key from a batch's columns (rows of one record share it)
     options: dict[str, Any]  # as shown in the summary
     lookup: Lookup | None = None  # GET path of a sent record, to verify ambiguous "already exists"
@@ -98,17 +101,17 @@ def import_customers(
     paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
-    _ = options.match_field  # refuses GUID before any file is read
-    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
+    match_field = options.match_field  # refuses GUID before any file is read
     resource = Resource(
         command="customers",
         kind=f"customers:{options.match_field}",
         path="/customers",
         envelope={"mode": options.mode, "matchBy": options.match_by},
-        prepare=lambda frame: customers.prepare(frame, options),
-        key=lambda columns: customers.key_expression(columns, options.match_field),
+        prepare=lambda frame, lists: customers.prepare(frame, options, lists),
+        settings_lists=lambda frame: customers.settings_lists(frame.columns, match_field),
+        key=lambda columns: customers.key_expression(columns, match_field),
         options={"mode": options.mode, "match_by": options.match_by},
-        lookup=lambda record: customers.lookup_path(options.match_field, record),
+        lookup=lambda record: customers.lookup_path(match_field, record),
     )
     return run_import(resource, paths, api, run, warn)
 
@@ -117,16 +120,16 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
-    options = with_platform(options, api, run, warn)  # pre-flight: the platform's settings, read when needed
     resource = Resource(
         command="orders",
         kind="orders",
         path="/orders",
         envelope={"mode": options.mode},
-        prepare=lambda frame: orders.prepare(frame, options),
-        key=lambda columns: orders.key_expression(columns, options.customer_field),
+        prepare=lambda frame, lists: orders.prepare(frame, options, lists),
+        settings_lists=lambda frame: orders.settings_lists(frame, options.customer_field),
+        key=lambda columns: order_columns.key_expression(columns, options.customer_field),
         options={"mode": options.mode, "customer_match": options.customer_match},
-        lookup=orders.lookup_path,
+        lookup=order_columns.lookup_path,
     )
     return run_import(resource, paths, api, run, warn)
 
@@ -177,36 +180,39 @@ def _run(
     if journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn)
 
-    def attempt(rows: Rows) -> tuple[Producer, Outcomes]:
+    read_lists = lists_reader(platform_for(api, run, warn))  # pre-flight: each settings list read once, if needed
+
+    def attempt(rows: Rows) -> tuple[SecondPass, Outcomes]:
         def gate(counts: Counts) -> str | None:  # nothing is sent before every row is validated
             return budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
 
-        producer = Producer(resource.prepare, report, run.chunk_size, resource.envelope, journaled=journal is not None,
-                            known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
-                            workers=LARGE_PARTITION_WORKERS if isinstance(rows, Spool) and rows.large else 0)
+        second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
+                              report, run.chunk_size, resource.envelope, journaled=journal is not None,
+                              known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
+                              workers=LARGE_PARTITION_WORKERS if isinstance(rows, Spool) and rows.large else 0)
         finished = False
         try:
             if run.dry_run:
-                producer.run(rows, None)
+                second_pass.run(rows, None)
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(producer, rows, api, resource, report, run, journal, run_id, target)
+                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target)
             finished = True
         finally:
-            producer.close(finished)
-        return producer, outcomes
+            second_pass.close(finished)
+        return second_pass, outcomes
 
     try:
         try:
-            producer, outcomes = attempt(rows)
+            second_pass, outcomes = attempt(rows)
         except NotClustered:  # nothing was sent: start again the partitioned way
             rows.close()
             report.discard()
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _spooled(reopen(), resource, run, shard)
-            producer, outcomes = attempt(rows)
-        summary = _account(rows, producer, outcomes, report)
+            second_pass, outcomes = attempt(rows)
+        summary = _account(rows, second_pass, outcomes, report)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
@@ -215,7 +221,7 @@ def _run(
     finally:
         rows.close()
         report.close()
-    counts = producer.counts
+    counts = second_pass.counts
     if counts.ignored:  # before the summary, which lists the warnings
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
@@ -240,7 +246,7 @@ def _run(
         started_at=started_at.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 3),
         report_dir=str(report.dir),
-        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and producer.stopped is None else None,
+        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
         ignored_columns=counts.ignored,
         **verdict.summary_fields(),
         **run_facts(api, run, outcomes, warn),
@@ -289,41 +295,41 @@ def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[s
 
 
 def _send(
-    producer: Producer, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
+    second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
     journal: Journal, run_id: str, target: str,
 ) -> Outcomes:
-    """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded feed."""
+    """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded queue."""
 
     def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
         firsts = [first for first, _ in rows.starts]
         report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
-    def on_accepted(chunk: json_text.Chunk) -> None:
+    def on_accepted(chunk: Chunk) -> None:
         journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
 
     bar = progress_bar(None, run.progress)
-    sender = Sender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                    on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
-    feed = Feed(capacity=max(4, 2 * api.concurrency))
+    sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
+                        on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
+    queue = ChunkQueue(capacity=max(4, 2 * api.concurrency))
     failure: list[BaseException] = []
 
-    def produce() -> None:
+    def prepare_in_thread() -> None:
         try:
-            producer.run(rows, feed.put)
+            second_pass.run(rows, queue.put)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
             failure.append(exc)
-            feed.stop()
+            queue.stop()
         finally:
-            feed.close()
+            queue.close()
 
     async def deliver() -> Outcomes:
-        feed.attach()
-        thread = threading.Thread(target=produce, name="ecdp-prepare", daemon=True)
+        queue.attach()
+        thread = threading.Thread(target=prepare_in_thread, name="ecdp-prepare", daemon=True)
         thread.start()
         try:
-            return await sender.run(feed)
+            return await sender.run(queue)
         finally:
-            feed.stop()
+            queue.stop()
             await asyncio.to_thread(thread.join)
 
     try:
@@ -336,12 +342,12 @@ def _send(
             bar.close()
     if failure:
         raise failure[0]
-    outcomes.unsent += producer.unsent + feed.leftovers()
+    outcomes.unsent += second_pass.unsent + queue.leftovers()
     return outcomes
 
 
 def _account(
-    rows: Rows, producer: Producer, outcomes: Outcomes, report: Report
+    rows: Rows, second_pass: SecondPass, outcomes: Outcomes, report: Report
 ) -> dict[str, Any]:
     """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
     sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
@@ -358,7 +364,7 @@ def _account(
                 report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")
     failed_file = report.finish_rows("failed.csv")
-    counts = producer.counts
+    counts = second_pass.counts
     summary: dict[str, Any] = {
         "rows_read": rows.rows,
         "rows_accepted": counts.rows_settled + outcomes.accepted_rows,

@@ -28,9 +28,9 @@ from urllib.parse import quote
 import orjson
 import polars as pl
 
-from importer.delivery.event_log import EventLog
-from importer.delivery.sender import ApiErrorEvent, Outcomes, progress_bar
-from importer.delivery.single import Operation, OperationSender
+from importer.delivery.event_log import EventLog, progress_bar
+from importer.delivery.outcomes import ApiErrorEvent, Outcomes
+from importer.delivery.single import Operation, RecordSender
 from importer.errors import InputError, UsageError
 from importer.frame import (
     ERROR_COL,
@@ -47,6 +47,7 @@ from importer.frame import (
 from importer.inputs.files import ReadOptions, read_inputs
 from importer.jobs.imports import RunResult, Warn
 from importer.records import json_text, normalise
+from importer.records.chunking import Chunk, in_chunks
 from importer.records.validation import (
     Prepared,
     combine,
@@ -198,8 +199,8 @@ def run_operation(
                          "Answer y, or pass --yes to go ahead without asking (e.g. under cron).")
     run_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / run_id)
-    chunks = list(json_text.chunks(records, 1))
-    sender: OperationSender | None = None
+    chunks = list(in_chunks(records, 1))
+    sender: RecordSender | None = None
     payloads = None
     try:
         if run.dry_run:
@@ -228,15 +229,15 @@ def _request_line(operation: Operation, record: str) -> bytes:
     return orjson.dumps({"method": operation.method, "path": path, **({"body": orjson.loads(body)} if body else {})})
 
 
-def _send(spec: OperationSpec, chunks: list[json_text.Chunk], api: ApiSettings, report: Report, frame: pl.DataFrame,
-          run: RunOptions) -> OperationSender:
+def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Report, frame: pl.DataFrame,
+          run: RunOptions) -> RecordSender:
     files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
 
     def on_error(event: ApiErrorEvent) -> None:
         report.api_error(event.entry([{"file": files[rid], "row": rows[rid]} for rid in event.row_ids]))
 
     bar = progress_bar(len(chunks), run.progress)
-    sender = OperationSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar)
+    sender = RecordSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar)
     try:
         asyncio.run(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
@@ -247,11 +248,11 @@ def _send(spec: OperationSpec, chunks: list[json_text.Chunk], api: ApiSettings, 
     return sender
 
 
-def _account(spec: OperationSpec, frame: pl.DataFrame, validation: pl.DataFrame, chunks: list[json_text.Chunk],
-             sender: OperationSender | None, report: Report) -> dict[str, Any]:
+def _account(spec: OperationSpec, frame: pl.DataFrame, validation: pl.DataFrame, chunks: list[Chunk],
+             sender: RecordSender | None, report: Report) -> dict[str, Any]:
     """Counts and report files; in a dry run (no sender) every valid row counts as accepted."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
-    not_found = sender.not_found if sender is not None else []
+    not_found = sender.outcomes.not_found if sender is not None else []
     sent = [rids for c in chunks for rids in c.row_ids]
     failed_items = [(rids, "", e) for rids, e in outcomes.failed]
     failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")

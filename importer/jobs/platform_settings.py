@@ -1,140 +1,85 @@
-"""The platform's settings as the pre-flight checks need them: attribute and consent definitions.
+"""The platform's settings lists as a job reads them: each list once, when the run first needs it.
 
-``GET /customerattributes``, ``/customerconsents``, ``/orderattributes`` and ``/productattributes`` answer
-``{"status": 0, "data": [{"id", "name", "type"}, ...]}``. ``PlatformSettings`` reads each list the first
-time a run needs it (an input without ``consent.`` columns never asks for the consents) and keeps it for
-the rest of the run. The GETs go through the importer's one delivery machinery (retries, backoff,
-``Retry-After``, 401/403 abort): see ``importer.delivery.single.get_many``.
+A job asks for the lists a partition's columns need (``customers.settings_lists``,
+``orders.settings_lists``) before the partition is prepared, and hands them to ``prepare`` as an
+argument: the record stages never send a request. An input without ``consent.`` columns never asks for
+the consents. The GETs go through the importer's one delivery engine (retries, backoff, ``Retry-After``,
+401/403 abort): ``importer.delivery.single.get_many``.
 
-A definition may carry ``options`` (a SingleSelect's allowed values) when the platform lists them: a
-list of strings, or of objects with a ``value`` or ``name``. Anything else in an entry is ignored.
-
-``PlatformSettings.unavailable`` stands for settings that cannot be read (a dry run without a key): asked
-for a list, it warns once that the checks were skipped and answers None.
-
-This module does not check rows (see ``importer.records.preflight``) and does not print.
+``PlatformSettings.unavailable`` stands for settings that cannot be read (a dry run without a key):
+asked for a list, it warns once that the checks were skipped and answers None, so nothing is checked.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
-from importer.errors import ApiAbort, ImporterError
-
-if TYPE_CHECKING:
-    from importer.settings import ApiSettings
-
-CUSTOMER_ATTRIBUTES, CONSENTS = "/customerattributes", "/customerconsents"
-ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES = "/orderattributes", "/productattributes"
-#: Where in the platform's UI each list is kept, for hints.
-WHERE = {
-    CUSTOMER_ATTRIBUTES: "Settings > Customer attributes",
-    CONSENTS: "Settings > Consents",
-    ORDER_ATTRIBUTES: "Settings > Order attributes",
-    PRODUCT_ATTRIBUTES: "Settings > Product attributes",
-}
+from importer.delivery.single import GetFailed, get_many
+from importer.errors import ApiAbort, SettingsUnreadable
+from importer.records.definitions import Definition, Lists, parse_definitions
+from importer.settings import ApiSettings, RunOptions
 
 Warn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Definition:
-    """One attribute or consent as the platform defines it."""
-
-    id: int | None
-    name: str
-    type: str
-    options: tuple[str, ...] | None = None  # a SingleSelect's values, when the platform lists them
-
-
-class SettingsUnreadable(ImporterError):
-    """A settings list could not be read, or is not what the API documents (exit 2)."""
-
-
-def parse_definitions(path: str, body: Any) -> tuple[Definition, ...]:
-    """The definitions in a settings answer; SettingsUnreadable when it is not the documented shape."""
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in data):
-        raise SettingsUnreadable(
-            f"GET {path} did not answer with a list of definitions ({{\"data\": [{{\"id\", \"name\", \"type\"}}]}}).",
-            "Check --api-url; pass --no-preflight to import without the platform checks.",
-        )
-    return tuple(
-        Definition(
-            id=entry["id"] if isinstance(entry.get("id"), int) else None,
-            name=entry["name"],
-            type=str(entry.get("type") or ""),
-            options=_options(entry.get("options")),
-        )
-        for entry in data
-    )
-
-
-def _options(raw: Any) -> tuple[str, ...] | None:
-    if not isinstance(raw, list) or not raw:
-        return None
-    values = [o if isinstance(o, str) else o.get("value", o.get("name")) if isinstance(o, dict) else None for o in raw]
-    return tuple(str(v) for v in values if v is not None) or None
-
-
-@dataclass
-class PlatformSettings:
-    """The settings lists of one business unit, each read once, when first needed.
-
-    ``load`` reads one list by its path; tests and callers that already hold definitions pass them as
-    ``known`` (path → definitions) and no request is made for those.
-    """
-
-    load: Callable[[str], tuple[Definition, ...]] | None
-    warn: Warn
-    known: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
-    unavailable_reason: str | None = None
-    _warned: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # partitions are
-    # prepared in two threads at once: the first to need a list reads it, the other waits for it
-
-    @classmethod
-    def of(cls, lists: dict[str, tuple[Definition, ...]], warn: Warn | None = None) -> PlatformSettings:
-        """Settings already known (no request is ever made)."""
-        return cls(load=None, warn=warn or _quiet, known=dict(lists))
-
-    @classmethod
-    def unavailable(cls, reason: str, warn: Warn) -> PlatformSettings:
-        """Settings that cannot be read: the checks are skipped, with one warning when first needed."""
-        return cls(load=None, warn=warn, unavailable_reason=reason)
-
-    def definitions(self, path: str) -> tuple[Definition, ...] | None:
-        """The list at ``path`` (read on first use), or None when settings are unavailable."""
-        with self._lock:
-            return self._definitions(path)
-
-    def _definitions(self, path: str) -> tuple[Definition, ...] | None:
-        if self.unavailable_reason is not None:
-            if not self._warned:
-                self._warned = True
-                self.warn(f"{self.unavailable_reason}: attribute names, consent ids and attribute values were not "
-                          "checked against the platform's settings.")
-            return None
-        if path not in self.known:
-            if self.load is None:
-                return ()
-            self.known[path] = self.load(path)
-        return self.known[path]
+Load = Callable[[str], tuple[Definition, ...]]
 
 
 def _quiet(message: str) -> None:
     """Warnings of settings built from known lists go nowhere unless a sink is given."""
 
 
+class PlatformSettings:
+    """The settings lists of one business unit, each read once, when first needed.
+
+    ``load`` reads one list by its path; callers that already hold definitions pass them as ``known``
+    (path → definitions) and no request is made for those.
+    """
+
+    def __init__(self, load: Load | None, warn: Warn = _quiet, known: dict[str, tuple[Definition, ...]] | None = None,
+                 unavailable_reason: str | None = None) -> None:
+        self.load = load
+        self.warn = warn
+        self.known: dict[str, tuple[Definition, ...]] = dict(known or {})
+        self.unavailable_reason = unavailable_reason
+        self._warned = False
+
+    @classmethod
+    def of(cls, lists: dict[str, tuple[Definition, ...]], warn: Warn = _quiet) -> PlatformSettings:
+        """Settings already known (no request is ever made)."""
+        return cls(load=None, warn=warn, known=lists)
+
+    @classmethod
+    def unavailable(cls, reason: str, warn: Warn) -> PlatformSettings:
+        """Settings that cannot be read: the checks are skipped, with one warning when first needed."""
+        return cls(load=None, warn=warn, unavailable_reason=reason)
+
+    def lists(self, paths: Sequence[str]) -> Lists | None:
+        """The lists at ``paths`` (each read on first use); None when settings are unavailable. No path asks
+        for nothing (and warns of nothing)."""
+        if not paths:
+            return {}
+        if self.unavailable_reason is not None:
+            if not self._warned:
+                self._warned = True
+                self.warn(f"{self.unavailable_reason}: attribute names, consent ids and attribute values were not "
+                          "checked against the platform's settings.")
+            return None
+        for path in paths:
+            if path not in self.known:
+                self.known[path] = self.load(path) if self.load is not None else ()
+        return {path: self.known[path] for path in paths}
+
+
+def platform_for(api: ApiSettings, run: RunOptions, warn: Warn) -> PlatformSettings | None:
+    """The settings a run checks against: None with --no-preflight; unavailable without a key (dry run)."""
+    if not run.preflight:
+        return None
+    if api.key is None:
+        return PlatformSettings.unavailable("Dry run without an API key", warn)
+    return fetch(api, warn, run.log_format)
+
+
 def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSettings:
     """Settings read from the API on first use, with the importer's retries and rate limiting."""
-    from importer.delivery.single import (  # the delivery machinery imports settings types
-        GetFailed,
-        get_many,
-    )
 
     def load(path: str) -> tuple[Definition, ...]:
         try:
@@ -150,3 +95,8 @@ def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSet
         return parse_definitions(path, body)
 
     return PlatformSettings(load=load, warn=warn)
+
+
+def lists_reader(platform: PlatformSettings | None) -> Callable[[Sequence[str]], Lists | None]:
+    """``platform.lists``, or a reader that gives None (no checks) when the run has no platform settings."""
+    return platform.lists if platform is not None else (lambda paths: None)

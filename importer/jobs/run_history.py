@@ -17,8 +17,7 @@ from importer.errors import UsageError
 from importer.inputs.mapping import load_mapping, preset_path
 from importer.jobs.imports import RunResult, Warn, import_customers, import_orders
 from importer.jobs.journal import Journal
-from importer.records.orders import OrderOptions
-from importer.settings import ApiSettings, CustomerOptions, RunOptions
+from importer.settings import ApiSettings, CustomerOptions, OrderOptions, RunOptions
 
 
 def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import shutil
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import polars as pl
 
@@ -41,7 +41,9 @@ from importer.frame import (
 )
 from importer.inputs.batches import mapped, user_view
 from importer.jobs.journal import fingerprints
-from importer.records import json_text
+from importer.partitions import Rows
+from importer.records.chunking import Chunk, as_row_lists, in_chunks
+from importer.records.definitions import Lists
 from importer.records.validation import Prepared
 from importer.report.files import Report, report_table
 from importer.scratch import scratch_dir
@@ -49,24 +51,6 @@ from importer.scratch import scratch_dir
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
 LARGE_PARTITION_WORKERS = 2  # for the spool's 16 MB partitions of inputs over 1 GB (memory)
-
-
-class Rows(Protocol):
-    """A run's rows after the first pass, in partitions of whole records (``importer.partitions.hashed``: hash
-    partitions on disk; ``importer.partitions.streamed``: made as the input is read)."""
-
-    rows: int  # rows of this run (of its shard)
-    other_shards: int
-    partitions: int
-    starts: list[tuple[int, str]]  # (first row id, file) of each file
-
-    def __iter__(self) -> Iterator[pl.DataFrame]: ...
-
-    def rows_of(self, rids: pl.Series) -> Iterator[pl.DataFrame]:
-        """The rows with these ids, a batch at a time, in input order."""
-        ...
-
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -85,10 +69,13 @@ class Counts:
 
 
 @dataclass
-class Producer:
+class SecondPass:
     """Prepares partitions and hands their chunks to ``deliver`` (False: not sent, keep for the report)."""
 
-    prepare: Callable[[pl.DataFrame], Prepared]
+    prepare: Callable[[pl.DataFrame, Lists | None], Prepared]
+    lists_for: Callable[[pl.DataFrame], Lists | None]  # the settings lists to check a partition against (read
+    # here, in the pass's own thread, before the partition goes to a worker: preparing makes no request)
+    warn: Callable[[str], None]
     report: Report
     chunk_size: int
     envelope: dict[str, str]
@@ -97,7 +84,7 @@ class Producer:
     dry_run: bool = False  # request bodies go to payloads.jsonl, opened with the first one
     gate: Callable[[Counts], str | None] | None = None  # after every partition: why nothing may be sent, or None
     counts: Counts = field(default_factory=Counts)
-    unsent: list[json_text.Chunk] = field(default_factory=list)
+    unsent: list[Chunk] = field(default_factory=list)
     stopped: str | None = None  # what the gate said
     _payloads: IO[bytes] | None = None
     _held: list[Path | None] = field(default_factory=list)  # per partition: its held records (None: none)
@@ -115,7 +102,7 @@ class Producer:
         if self._hold_dir is not None:
             shutil.rmtree(self._hold_dir, ignore_errors=True)
 
-    def run(self, partitions: Rows, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+    def run(self, partitions: Rows, deliver: Callable[[Chunk], bool] | None) -> None:
         """Every partition, in order; ``workers`` are prepared at once (threads: polars releases the GIL, so
         they use both cores), and each is settled (counted, reported, chunked) in turn. With a
         gate, the held records are then handed on, or withheld."""
@@ -123,7 +110,7 @@ class Producer:
         with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
             pending: deque[Future[tuple[Prepared, pl.DataFrame]]] = deque()
             for frame in partitions:
-                pending.append(pool.submit(self._prepare, frame))
+                pending.append(pool.submit(self._prepare, frame, self.lists_for(frame)))
                 del frame  # the worker holds it only while preparing
                 if len(pending) >= workers:
                     self.settle(*pending.popleft().result(), deliver)
@@ -139,11 +126,11 @@ class Producer:
         else:
             self._withhold(partitions, self.stopped)
 
-    def _prepare(self, frame: pl.DataFrame) -> tuple[Prepared, pl.DataFrame]:
+    def _prepare(self, frame: pl.DataFrame, lists: Lists | None) -> tuple[Prepared, pl.DataFrame]:
         """What ``prepare`` makes of the partition, and the report's rows of those it rejects (the rows as
         the user's file has them, with their reasons): made here, in a worker, so the partition need not be
         kept until it is settled, and settling, which is done one partition at a time, has less to do."""
-        prepared = self.prepare(mapped(frame))
+        prepared = self.prepare(mapped(frame), lists)
         reasons = prepared.reasons
         if not reasons.height:
             return prepared, reasons
@@ -151,17 +138,19 @@ class Producer:
         return prepared, report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
 
     def settle(self, prepared: Prepared, rejected: pl.DataFrame,
-               deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+               deliver: Callable[[Chunk], bool] | None) -> None:
         """Count and report what ``prepare`` made of a partition (``rejected``: the report's rows of those it
         rejects, see ``_prepare``), and hand on its chunks."""
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
+        for warning in prepared.warnings:  # (the run's warning log gives each once)
+            self.warn(warning)
         for name, value in prepared.notes.items():
             counts.notes[name] = counts.notes.get(name, 0) + (value or 0)
         if prepared.reasons.height:
             counts.rows_rejected += prepared.reasons.height  # one reasons row per rejected row
             self.report.add_rows("rejected.csv", rejected)
-        records = json_text.as_row_lists(prepared.records)
+        records = as_row_lists(prepared.records)
         counts.records_built += records.height
         if self.journaled:
             texts = records.get_column(JSON_COL).to_list()
@@ -176,7 +165,7 @@ class Producer:
         if self.gate is None or self.dry_run:
             self._emit(records, deliver)
 
-    def _emit(self, records: pl.DataFrame, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+    def _emit(self, records: pl.DataFrame, deliver: Callable[[Chunk], bool] | None) -> None:
         """Hand on the records in whole chunks; the rest waits for the next records (partitions of a
         streamed run can be small) or for ``_flush`` at the end."""
         if self._rest is not None:
@@ -187,14 +176,14 @@ class Producer:
             self._rest = records.slice(whole)
         self._chunks(records.head(whole), deliver)
 
-    def _flush(self, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+    def _flush(self, deliver: Callable[[Chunk], bool] | None) -> None:
         if self._rest is not None:
             rest, self._rest = self._rest, None
             self._chunks(rest, deliver)
 
-    def _chunks(self, records: pl.DataFrame, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+    def _chunks(self, records: pl.DataFrame, deliver: Callable[[Chunk], bool] | None) -> None:
         counts = self.counts
-        for chunk in json_text.chunks(records, self.chunk_size, counts.chunks):
+        for chunk in in_chunks(records, self.chunk_size, counts.chunks):
             counts.chunks += 1
             if self.dry_run:
                 if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
@@ -215,7 +204,7 @@ class Producer:
         records.write_parquet(path, compression="lz4")
         return path
 
-    def _release(self, deliver: Callable[[json_text.Chunk], bool] | None) -> None:
+    def _release(self, deliver: Callable[[Chunk], bool] | None) -> None:
         if self.dry_run:  # already written
             return
         for path in self._held:

@@ -26,30 +26,35 @@ from typing import Any
 import orjson
 import polars as pl
 
-from importer.delivery.event_log import EventLog
-from importer.delivery.sender import progress_bar
-from importer.delivery.single import Operation, OperationSender
+from importer.delivery.event_log import EventLog, progress_bar
+from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
 from importer.frame import JSON_COL, RID_COL, STAGE_COL, reasons_of
 from importer.inputs.batches import mapped, open_inputs, user_view
 from importer.jobs.imports import RunResult, Warn
-from importer.jobs.platform_settings import (
-    CUSTOMER_ATTRIBUTES,
-    ORDER_ATTRIBUTES,
-    PRODUCT_ATTRIBUTES,
-    PlatformSettings,
-)
-from importer.records import customers, json_text, orders
+from importer.jobs.platform_settings import lists_reader, platform_for
+from importer.records import customers, order_columns, orders
+from importer.records.chunking import Chunk, in_chunks
 from importer.records.comparison import (
     Difference,
     customer_differences,
     order_differences,
 )
-from importer.records.orders import OrderOptions
-from importer.records.preflight import with_platform
+from importer.records.definitions import (
+    CUSTOMER_ATTRIBUTES,
+    ORDER_ATTRIBUTES,
+    PRODUCT_ATTRIBUTES,
+    Lists,
+)
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id
-from importer.settings import ApiSettings, CustomerOptions, RunOptions, public_url
+from importer.settings import (
+    ApiSettings,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+    public_url,
+)
 
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
 
@@ -65,9 +70,10 @@ class Sampling:
 @dataclass(frozen=True)
 class _Kind:
     noun: str
-    prepare: Callable[[pl.DataFrame], Prepared]
+    prepare: Callable[[pl.DataFrame, Lists | None], Prepared]
+    settings_lists: Callable[[pl.DataFrame], list[str]]  # the lists ``prepare`` checks a frame against
     lookup: Callable[[dict[str, Any]], str | None]
-    compare: Compare
+    compare: Callable[[dict[str, Any], dict[str, Any], Lists], list[Difference]]  # sent, stored, settings lists
 
 
 def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions,
@@ -77,37 +83,26 @@ def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerO
     if match_field not in customers.LOOKUP_PATHS:
         raise UsageError(f"Customers matched by {options.match_by} cannot be read back: the API has no GET by "
                          f"{match_field}.", "Verify with --match-by Email, PhoneNumber or CrmId.")
-    options = with_platform(options, api, run, warn)
-    types = _types(options.platform, CUSTOMER_ATTRIBUTES)
-    kind = _Kind("customers", lambda frame: customers.prepare(frame, options),
+    kind = _Kind("customers", lambda frame, lists: customers.prepare(frame, options, lists),
+                 lambda frame: customers.settings_lists(frame.columns, match_field),
                  lambda record: customers.lookup_path(match_field, record),
-                 lambda sent, stored: customer_differences(sent, stored, types()))
+                 lambda sent, stored, lists: customer_differences(sent, stored, _types(lists, CUSTOMER_ATTRIBUTES)))
     return _verify(kind, paths, api, run, sampling, warn)
 
 
 def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
-    options = with_platform(options, api, run, warn)
-    order_types = _types(options.platform, ORDER_ATTRIBUTES)
-    product_types = _types(options.platform, PRODUCT_ATTRIBUTES)
-    kind = _Kind("orders", lambda frame: orders.prepare(frame, options), orders.lookup_path,
-                 lambda sent, stored: order_differences(sent, stored, order_types(), product_types()))
+    kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
+                 lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
+                 lambda sent, stored, lists: order_differences(sent, stored, _types(lists, ORDER_ATTRIBUTES),
+                                                               _types(lists, PRODUCT_ATTRIBUTES)))
     return _verify(kind, paths, api, run, sampling, warn)
 
 
-def _types(platform: PlatformSettings | None, path: str) -> Callable[[], dict[str, str]]:
-    """Attribute name → type, from the definitions pre-flight read for this run's attribute columns (never
-    a request of its own: it is called while the records are read back)."""
-    cache: list[dict[str, str]] = []
-
-    def types() -> dict[str, str]:
-        if not cache:
-            definitions = platform.known.get(path, ()) if platform is not None else ()
-            cache.append({d.name: d.type for d in definitions})
-        return cache[0]
-
-    return types
+def _types(lists: Lists, path: str) -> dict[str, str]:
+    """Attribute name → type, from the definitions pre-flight read for this run's attribute columns."""
+    return {d.name: d.type for d in lists.get(path, ())}
 
 
 def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
@@ -121,7 +116,11 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     inputs = open_inputs(kind.noun, paths, run, warn, usage="ecdp-import verify")
     rows, files = inputs.whole(), inputs.files
     frame = user_view(rows)  # as read, for the report
-    prepared = kind.prepare(mapped(rows))
+    fields = mapped(rows)
+    lists = lists_reader(platform_for(api, run, warn))(kind.settings_lists(fields))  # pre-flight, read if needed
+    prepared = kind.prepare(fields, lists)
+    for warning in prepared.warnings:
+        warn(warning)
     if prepared.ignored:
         warn(ignored_warning(f"{kind.noun} fields", prepared.ignored))
     records = prepared.records
@@ -129,20 +128,20 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     if sampling.size is not None and sampling.size < records.height:
         checked = (records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed)
                    .sort("_pos").drop("_pos"))
-    chunks = list(json_text.chunks(checked, 1))
+    chunks = list(in_chunks(checked, 1))
     found: dict[int, list[Difference]] = {}
     texts = checked.get_column(JSON_COL).to_list()
 
     def on_answer(position: int, body: Any) -> None:
         stored = body.get("data") if isinstance(body, dict) else None
-        found[position] = (kind.compare(orjson.loads(texts[position]), stored) if isinstance(stored, dict)
+        found[position] = (kind.compare(orjson.loads(texts[position]), stored, lists or {}) if isinstance(stored, dict)
                            else [Difference("(answer)", "a record", "no record in the answer")])
 
     report = Report(run.report_dir or Path("reports") / new_run_id(started_at))
     operation = Operation("GET", lambda record: (kind.lookup(record) or "", None), not_found_apart=True,
                           missing="missing: the platform holds no such record")
     bar = progress_bar(len(chunks), run.progress)
-    sender = OperationSender(api, operation, lambda event: report.api_error(event.entry()),
+    sender = RecordSender(api, operation, lambda event: report.api_error(event.entry()),
                              on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
     try:
         asyncio.run(sender.run(chunks))
@@ -163,7 +162,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
 
 
 def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, checked: pl.DataFrame,
-             chunks: list[json_text.Chunk], sender: OperationSender, found: dict[int, list[Difference]],
+             chunks: list[Chunk], sender: RecordSender, found: dict[int, list[Difference]],
              report: Report) -> dict[str, Any]:
     outcomes = sender.outcomes
     rows_of = {c.index: c.row_ids[0] for c in chunks}
@@ -176,7 +175,7 @@ def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, che
     buckets = {
         "rejected.csv": prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
         "mismatched.csv": reasons_of(mismatched).with_columns(stage),
-        "missing.csv": reasons_of([(rids, "", e) for rids, e in sender.not_found]).with_columns(stage),
+        "missing.csv": reasons_of([(rids, "", e) for rids, e in sender.outcomes.not_found]).with_columns(stage),
         "failed.csv": reasons_of(failed_items).with_columns(stage),
     }
     written = {name: report.rows(name, reasons, frame) for name, reasons in buckets.items()}
@@ -194,7 +193,7 @@ def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, che
         "records_checked": checked.height,
         "records_matching": sum(1 for d in found.values() if not d),
         "records_different": len(different),
-        "records_missing": len(sender.not_found),
+        "records_missing": len(sender.outcomes.not_found),
         "records_failed": len(failed_items),
         "fields_different": dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
         **outcomes.delivery(),

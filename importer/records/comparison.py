@@ -1,4 +1,12 @@
-"""Field-by-field differences between a record as the file describes it and as the platform holds it.
+"""A record as sent (or as the file describes it) against the record as the platform holds it.
+
+``matches(sent, stored)`` answers yes or no for the sender: after a request whose answer was lost
+(timeout, dropped connection, 5xx), a retry in ``Add`` mode may be told the record "already exists": it
+may be ours. It holds when every field sent is held with the same value: strings exactly (date-times as
+the same instant), numbers as numbers, objects field by field (the platform may hold more fields than
+were sent), lists item by item.
+
+The differences, field by field, are for ``verify``:
 
 ``customer_differences`` and ``order_differences`` compare every field the file *gives* (an empty cell
 is absent and says nothing, as on import) with the stored record, and name each difference by the
@@ -14,7 +22,7 @@ so a report reads in the user's vocabulary. How values compare:
 * products by id (the n-th line of a product id with the n-th stored one), so a stored order whose
   products come back in another order still matches; a product on one side only is a difference.
 
-Pure functions: no I/O. ``compare.matches`` answers the narrower yes/no question for the sender.
+Pure functions: no I/O.
 """
 
 from __future__ import annotations
@@ -30,6 +38,31 @@ CASELESS = {"email", "gender", "status", "currency"}
 INSTANTS = {"dateOfBirth", "date"}
 NUMBERS = {"totalValue", "returnsValue", "websiteId", "price", "quantity", "returned"}
 SHOWN = 60
+
+
+def matches(sent: Any, stored: Any) -> bool:
+    """Every field sent is held with the same value (see the module docstring)."""
+    if isinstance(sent, dict):
+        return isinstance(stored, dict) and all(matches(v, stored.get(k)) for k, v in sent.items())
+    if isinstance(sent, list):
+        return isinstance(stored, list) and len(sent) == len(stored) and all(map(matches, sent, stored))
+    if isinstance(sent, bool) or isinstance(stored, bool):
+        return sent is stored
+    if isinstance(sent, (int, float)) and isinstance(stored, (int, float)):
+        return math.isclose(sent, stored, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(sent, str) and isinstance(stored, str):
+        return sent == stored or _same_instant(sent, stored)
+    return bool(sent == stored)
+
+
+def _same_instant(a: str, b: str) -> bool:
+    try:
+        first, second = (datetime.fromisoformat(x.replace("Z", "+00:00")) for x in (a, b))
+    except ValueError:
+        return False
+    if (first.tzinfo is None) != (second.tzinfo is None):
+        return False
+    return first == second
 
 
 @dataclass(frozen=True)

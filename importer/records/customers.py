@@ -7,7 +7,7 @@ Three steps, each a pure function over frames:
    when the matched field's column is missing or a column name cannot be sent, and lists the columns it
    will ignore.
 2. ``normalise_rows`` applies the documented normalisation with polars expressions (see README).
-3. ``prepare`` validates against ``schemas.customers`` and, when ``options.platform`` is set, against the
+3. ``prepare`` validates against ``schemas.customers`` and, given the settings lists, against the
    platform's attribute and consent definitions (``importer.records.preflight``), drops repeated customers, and
    returns the records to send and the reasons for every rejected row.
 """
@@ -32,9 +32,9 @@ from importer.frame import (
     ROW_COL,
     is_bookkeeping,
 )
-from importer.jobs.platform_settings import CUSTOMER_ATTRIBUTES
 from importer.records import json_text, normalise
-from importer.records.preflight import AttributeColumns
+from importer.records.definitions import CUSTOMER_ATTRIBUTES, Lists
+from importer.records.preflight import AttributeColumns, needed
 from importer.records.preflight import check as preflight_check
 from importer.records.validation import (
     Prepared,
@@ -183,8 +183,15 @@ def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> p
                          pl.col(match_field).alias(KEY_COL))
 
 
-def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
-    """Validate and build every customer of ``frame`` (as read by ``importer.inputs.files``)."""
+def settings_lists(columns: list[str], match_field: str) -> list[str]:
+    """The platform's settings lists ``prepare`` checks a frame with these columns against."""
+    plan = plan_columns(columns, match_field)
+    return needed([AttributeColumns(plan.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")], plan.consents)
+
+
+def prepare(frame: pl.DataFrame, options: CustomerOptions, lists: Lists | None = None) -> Prepared:
+    """Validate and build every customer of ``frame`` (as read by ``importer.inputs.files``), its attribute
+    values and consent ids checked against ``lists`` (the platform's settings lists; None: not checked)."""
     match_field = options.match_field
     columns = plan_columns(frame.columns, match_field)
     require_flat(frame, list(columns.rename))
@@ -195,12 +202,13 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions) -> Prepared:
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
     checked = readable_rows(rows, frame)
     attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
-    platform = preflight_check(checked, [attributes], columns.consents, options.platform)
+    platform, warnings = preflight_check(checked, [attributes], columns.consents, lists)
     invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
-    return Prepared(records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored)
+    return Prepared(records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored,
+                    warnings=warnings)
 
 
 def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from importer.frame import ERROR_COL, FIELD_COL, FILE_COL, RID_COL, ROW_COL, no_reasons
-from importer.inputs.files import as_text
+from importer.records.normalise import as_text
 
 PRODUCTS, CUSTOMER = "products", "customer"
 ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES = "orderAttributes", "productAttributes"
@@ -26,6 +26,35 @@ _KEY = "_nested_key"
 
 def is_nested(frame: pl.DataFrame) -> bool:
     return any(isinstance(dtype, (pl.List, pl.Struct)) for dtype in frame.schema.values())
+
+
+def flat_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns ``flatten_orders`` makes of ``frame`` (in no particular order), without flattening it:
+    what the pre-flight needs to know which settings lists to read."""
+    if not is_nested(frame):
+        return frame.columns
+    columns: list[str] = []
+    for name, dtype in frame.schema.items():
+        if name == CUSTOMER and isinstance(dtype, pl.Struct):
+            columns += ["customer." + f.name for f in dtype.fields]
+        elif name == ORDER_ATTRIBUTES and isinstance(dtype, pl.List):
+            columns += ["attr." + n for n in _attribute_names(frame.get_column(name))]
+        elif name == PRODUCTS and isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            for f in dtype.inner.fields:
+                if f.name == PRODUCT_ATTRIBUTES and isinstance(f.dtype, pl.List):
+                    products = frame.get_column(name).explode().struct.field(f.name)
+                    columns += ["product.attr." + n for n in _attribute_names(products)]
+                else:
+                    columns.append("product." + f.name)
+        else:
+            columns.append(name)
+    return columns
+
+
+def _attribute_names(lists: pl.Series) -> list[str]:
+    """The names given in a column of ``[{name, value}]`` lists, as the pivot names its columns."""
+    names = lists.explode().drop_nulls().struct.field("name").cast(pl.String).str.strip_chars().drop_nulls()
+    return names.unique(maintain_order=True).to_list()
 
 
 def flatten_orders(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

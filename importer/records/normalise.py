@@ -132,3 +132,20 @@ def json_number(expr: pl.Expr) -> pl.Expr:
 def json_integer(expr: pl.Expr) -> pl.Expr:
     """A validated whole-number text as a JSON integer literal (``+007`` → ``7``)."""
     return expr.str.strip_chars().cast(pl.Int64, strict=False).cast(pl.String)
+
+
+def as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A typed column (Parquet, xlsx) as the strings a CSV export would hold: dates ISO 8601, booleans
+    ``True``/``False``; lists and structs as they are (the orders stage flattens them)."""
+    col = pl.col(name)
+    if dtype == pl.Date:
+        return col.dt.strftime("%Y-%m-%d").alias(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            col = col.dt.convert_time_zone("UTC")
+        return col.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ" if dtype.time_zone else "%Y-%m-%dT%H:%M:%S%.3f").alias(name)
+    if dtype == pl.Boolean:
+        return pl.when(col).then(pl.lit("True")).when(~col).then(pl.lit("False")).alias(name)
+    if dtype.is_nested():
+        return col  # lists and structs are left for the resource module to interpret
+    return col.cast(pl.String).alias(name)

@@ -27,7 +27,7 @@ from importer.records import normalise
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS, STATUS_ALIASES, STATUSES
 
 if TYPE_CHECKING:
-    from importer.records.orders import OrderColumns
+    from importer.records.order_columns import OrderColumns
 
 HAS_PRODUCT, LINE, RUN = "_has_product", "_line", "_run"
 BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order

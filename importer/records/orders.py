@@ -8,8 +8,9 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
   is rejected naming the column and the rows;
 * if any line of an order is invalid, the whole order is rejected: the invalid line with its own
   reasons, the others with "another line of order … is invalid";
-* with ``options.platform``, attribute names and values are checked against the platform's order and
-  product attribute definitions (``importer.records.preflight``): a bad value rejects its line, so its order;
+* with the platform's settings lists (``lists``), attribute names and values are checked against its order
+  and product attribute definitions (``importer.records.preflight``): a bad value rejects its line, so its
+  order;
 * ``totalValue`` blank on every line is computed as Σ price × quantity (counted in the summary);
 * one record per order id, so an order is never split across requests or sent twice in one.
 
@@ -20,13 +21,8 @@ third of the work, with the very same outcome as line by line (``importer.record
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
 import polars as pl
 
-from importer.errors import InputError
 from importer.frame import (
     ERROR_COL,
     FIELD_COL,
@@ -35,12 +31,12 @@ from importer.frame import (
     KEY_COL,
     RID_COL,
     ROW_COL,
-    is_bookkeeping,
     no_reasons,
 )
-from importer.jobs.platform_settings import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES
-from importer.records import json_text, normalise
-from importer.records.nested_orders import flatten_orders, is_nested
+from importer.records import json_text
+from importer.records.definitions import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, Lists
+from importer.records.nested_orders import flat_columns, flatten_orders, is_nested
+from importer.records.order_columns import OrderColumns, plan_columns
 from importer.records.order_lines import (
     BLOCK,
     HAS_PRODUCT,
@@ -49,7 +45,7 @@ from importer.records.order_lines import (
     per_line,
     split_lines,
 )
-from importer.records.preflight import AttributeColumns
+from importer.records.preflight import AttributeColumns, needed
 from importer.records.preflight import check as preflight_check
 from importer.records.validation import (
     Prepared,
@@ -59,119 +55,36 @@ from importer.records.validation import (
     require_flat,
     schema_reasons,
 )
-from schemas.customers import ATTRIBUTE_NAME_MAX
+from importer.settings import OrderOptions
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
-    MAX_ATTRIBUTES,
-    ORDER_FIELDS,
     ORDER_PATTERN_MEANINGS,
-    PRODUCT_FIELDS,
     order_line_schema,
     order_schema,
     product_schema,
 )
 
-ATTR_PREFIX, PRODUCT_ATTR_PREFIX = "attr.", "product.attr."
-CUSTOMER_FIELDS = {"Email": "customer.email", "PhoneNumber": "customer.phone", "CrmId": "customer.crmId"}
-ORDER_MODES = ("Add", "AddOrReplace", "Replace")
 DISAGREE, ORDER_KEY = "_disagree", "_order"
 ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
 CUSTOMER_MEMBERS = ("email", "phone", "crmId")
 PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
 
-if TYPE_CHECKING:
-    from importer.jobs.platform_settings import PlatformSettings
+
+def settings_lists(frame: pl.DataFrame, customer_field: str) -> list[str]:
+    """The platform's settings lists ``prepare`` checks this frame's attribute columns against."""
+    columns = plan_columns(flat_columns(frame), customer_field)
+    return needed(_attribute_groups(columns), {})
 
 
-@dataclass(frozen=True)
-class OrderOptions:
-    mode: str = "AddOrReplace"
-    customer_match: str = "Email"
-    platform: PlatformSettings | None = field(default=None, compare=False)  # pre-flight: the platform's settings
-
-    @property
-    def customer_field(self) -> str:
-        return CUSTOMER_FIELDS[self.customer_match]
-
-
-@dataclass(frozen=True)
-class OrderColumns:
-    """How this input's columns map to the API's order and product fields."""
-
-    rename: dict[str, str]
-    order_attributes: dict[str, str] = field(default_factory=dict)  # canonical column -> name
-    product_attributes: dict[str, str] = field(default_factory=dict)
-    ignored: list[str] = field(default_factory=list)
-
-    @property
-    def order_level(self) -> list[str]:
-        return [*ORDER_FIELDS, *self.order_attributes]
-
-
-def lookup_path(record: dict[str, Any]) -> str | None:
-    """Where the platform shows this order (GET /orders/{id})."""
-    return "/orders/" + quote(str(record["id"]), safe="") if record.get("id") is not None else None
-
-
-def key_expression(columns: list[str], customer_field: str) -> pl.Expr:
-    """The order id of a line (lines of one order share it); InputError when no column holds it."""
-    source = next((c for c in columns if c.lower() == "id"), None)
-    if source is None:
-        raise InputError("The input has no 'id' column, which every order needs.", "Add a id column.")
-    return normalise.blank_to_null(pl.col(source))
-
-
-def plan_columns(columns: list[str], customer_field: str) -> OrderColumns:
-    """Map input columns to order fields; InputError when the input cannot be imported at all."""
-    known = {name.lower(): name for name in (*ORDER_FIELDS, *PRODUCT_FIELDS)}
-    rename: dict[str, str] = {}
-    attributes: dict[str, dict[str, str]] = {ATTR_PREFIX: {}, PRODUCT_ATTR_PREFIX: {}}
-    ignored: list[str] = []
-    for column in columns:
-        if is_bookkeeping(column):
-            continue
-        lower = column.lower()
-        prefix = next((p for p in (PRODUCT_ATTR_PREFIX, ATTR_PREFIX) if lower.startswith(p)), None)
-        if prefix is not None:
-            name = column[len(prefix) :].strip()
-            if not 1 <= len(name) <= ATTRIBUTE_NAME_MAX:
-                raise InputError(
-                    f"Column {column!r}: an attribute name must have 1 to {ATTRIBUTE_NAME_MAX} characters.",
-                    f"Name the column {prefix}<attribute name as defined in the platform>.",
-                )
-            rename[column] = prefix + name
-            attributes[prefix][prefix + name] = name
-        elif lower in known:
-            rename[column] = known[lower]
-        else:
-            ignored.append(column)
-    targets = list(rename.values())
-    repeated = {t for t in targets if targets.count(t) > 1}
-    if repeated:
-        raise InputError(f"Several columns mean {sorted(repeated)[0]!r}.", "Keep one of them.")
-    for prefix, kind in ((ATTR_PREFIX, "order"), (PRODUCT_ATTR_PREFIX, "product")):
-        if len(attributes[prefix]) > MAX_ATTRIBUTES:
-            raise InputError(
-                f"The input has {len(attributes[prefix])} {kind} attribute columns; the platform allows at most "
-                f"{MAX_ATTRIBUTES} {kind} attributes to be defined.",
-                "Keep the attributes defined in the platform's settings and drop the others.",
-            )
-    for required in ("id", customer_field):
-        if required not in targets:
-            raise InputError(
-                f"The input has no {required!r} column, which every order needs.",
-                f"Add a {required} column" + (" or choose another --customer-match." if required != "id" else "."),
-            )
-    return OrderColumns(rename, attributes[ATTR_PREFIX], attributes[PRODUCT_ATTR_PREFIX], ignored)
-
-
-def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
-    """Validate and group every order line of ``frame`` (as read by ``importer.inputs.files``)."""
+def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = None) -> Prepared:
+    """Validate and group every order line of ``frame`` (as read by ``importer.inputs.files``), its attribute
+    values checked against ``lists`` (the platform's settings lists; None: not checked)."""
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
     require_flat(flat, list(columns.rename))
     lines, heads = split_lines(flat, columns)
     checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
+    attribute_reasons, warnings = _preflight(checked, heads, columns, lists)
     run_reasons = schema_reasons(
         checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL)),
         order_line_schema(columns.order_attributes), ORDER_PATTERN_MEANINGS,
@@ -184,7 +97,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
         schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
             f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
         }),
-        _preflight(checked, heads, columns, options),
+        attribute_reasons,
     ]
     orders = _consolidate(heads, lines, columns)
     order_reasons = [
@@ -202,7 +115,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions) -> Prepared:
     good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
     records = _records(good_lines, good_orders, columns, one_line_a_row)
     notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
-    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes)
+    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings)
 
 
 def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
@@ -210,16 +123,22 @@ def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
     return lines if lines.get_column(HAS_PRODUCT).all() else lines.filter(pl.col(HAS_PRODUCT))
 
 
-def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, options: OrderOptions) -> pl.DataFrame:
-    """The pre-flight's reasons for attribute values, per line (each line with its run's order attributes)."""
-    if options.platform is None:
-        return no_reasons()
-    if columns.order_attributes:
-        lines = lines.join(heads.select(RUN, *columns.order_attributes), on=RUN, how="left", maintain_order="left")
-    return preflight_check(lines, [
+def _attribute_groups(columns: OrderColumns) -> list[AttributeColumns]:
+    return [
         AttributeColumns(columns.order_attributes, ORDER_ATTRIBUTES, "order attribute"),
         AttributeColumns(columns.product_attributes, PRODUCT_ATTRIBUTES, "product attribute"),
-    ], {}, options.platform)
+    ]
+
+
+def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, lists: Lists | None
+               ) -> tuple[pl.DataFrame, list[str]]:
+    """The pre-flight's reasons for attribute values, per line (each line with its run's order attributes),
+    and its warnings."""
+    if lists is None:
+        return no_reasons(), []
+    if columns.order_attributes:
+        lines = lines.join(heads.select(RUN, *columns.order_attributes), on=RUN, how="left", maintain_order="left")
+    return preflight_check(lines, _attribute_groups(columns), {}, lists)
 
 
 def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:

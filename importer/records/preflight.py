@@ -1,9 +1,10 @@
 """Pre-flight: reject locally what the platform's settings would reject, before anything is sent.
 
 The resource stages (``customers``, ``orders``) call ``check`` with their attribute and consent columns
-and the run's ``PlatformSettings``; it returns a reasons frame (``_rid``, ``_field``, ``_error``) for the
-rows whose values do not fit an attribute's type, and raises ``InputError`` (exit 2) when a column names
-an attribute or a consent the platform does not define.
+and the settings lists the job read for them (``needed`` says which; see ``importer.records.definitions``);
+it returns a reasons frame (``_rid``, ``_field``, ``_error``) for the rows whose values do not fit an
+attribute's type, with the warnings it has, and raises ``InputError`` (exit 2) when a column names an
+attribute or a consent the platform does not define. It sends no request and prints nothing.
 
 Why unknown *columns* stop the run instead of rejecting rows: the column header is wrong for every row,
 so a million identical row reasons would help nobody, and importing only the rows that leave the column
@@ -30,33 +31,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
 
 import polars as pl
 
 from importer.errors import InputError
 from importer.frame import ERROR_COL, FIELD_COL, REASONS_SCHEMA, RID_COL, no_reasons
-from importer.jobs.platform_settings import (
-    CONSENTS,
-    WHERE,
-    Definition,
-    PlatformSettings,
-    Warn,
-)
 from importer.records import normalise
+from importer.records.definitions import CONSENTS, WHERE, Definition, Lists
 from importer.records.validation import MAX_VALUE_SHOWN
 from schemas.common import NUMBER_PATTERN
-
-if TYPE_CHECKING:
-    from importer.settings import ApiSettings, RunOptions
 
 MONEY_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$"
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#]+\S*$"
 SHOWN_NAMES = 10
-Options = TypeVar("Options", bound=Any)  # CustomerOptions or OrderOptions: frozen, with a ``platform`` field
 
 #: What a value that does not fit a type is not, for the report.
 NOT_A = {
@@ -69,49 +59,38 @@ NOT_A = {
 }
 
 
-def with_platform(options: Options, api: ApiSettings, run: RunOptions, warn: Warn) -> Options:
-    """``options`` (CustomerOptions or OrderOptions) with the settings its run checks against."""
-    return replace(options, platform=platform_for(api, run, warn))
-
-
-def platform_for(api: ApiSettings, run: RunOptions, warn: Warn) -> PlatformSettings | None:
-    """The settings a run checks against: None with --no-preflight; unavailable without a key (dry run)."""
-    from importer.jobs.platform_settings import fetch
-
-    if not run.preflight:
-        return None
-    if api.key is None:
-        return PlatformSettings.unavailable("Dry run without an API key", warn)
-    return fetch(api, warn, run.log_format)
-
-
 @dataclass(frozen=True)
 class AttributeColumns:
     """Columns holding attributes of one kind: canonical column -> attribute name, and where they are defined."""
 
     columns: Mapping[str, str]
-    path: str  # the settings list: importer.jobs.platform_settings.CUSTOMER_ATTRIBUTES ...
+    path: str  # the settings list: importer.records.definitions.CUSTOMER_ATTRIBUTES ...
     label: str  # "customer attribute", for messages
+
+
+def needed(attributes: list[AttributeColumns], consents: Mapping[str, int]) -> list[str]:
+    """The settings lists ``check`` reads for these columns (none for a kind without columns)."""
+    return [group.path for group in attributes if group.columns] + ([CONSENTS] if consents else [])
 
 
 def check(
     frame: pl.DataFrame,
     attributes: list[AttributeColumns],
     consents: Mapping[str, int],
-    platform: PlatformSettings | None,
-) -> pl.DataFrame:
-    """Reasons for values that do not fit their attribute's type; InputError for undefined names."""
-    if platform is None:
-        return no_reasons()
+    lists: Lists | None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """(reasons for values that do not fit their attribute's type, warnings); InputError for undefined
+    names. ``lists`` holds the lists ``needed`` names; None: nothing is checked."""
+    if lists is None:
+        return no_reasons(), []
     problems: list[str] = []
     known: dict[str, Definition] = {}
     hints: list[str] = []
+    warnings: list[str] = []
     for group in attributes:
         if not group.columns:
             continue
-        definitions = platform.definitions(group.path)
-        if definitions is None:
-            return no_reasons()
+        definitions = lists.get(group.path, ())
         by_name = {d.name.lower(): d for d in definitions}
         missing: list[str] = []
         for column, name in group.columns.items():
@@ -119,20 +98,18 @@ def check(
             if found is not None:
                 known[column] = found
                 if found.name != name:
-                    platform.warn(f"Column {column}: the platform spells the {group.label} {found.name!r}; "
-                                  "it is sent as the column names it.")
+                    warnings.append(f"Column {column}: the platform spells the {group.label} {found.name!r}; "
+                                    "it is sent as the column names it.")
             elif _has_values(frame, column):
                 missing.append(column)
                 problems.append(f"{column} ({group.label} {name!r}" + _closest(name, definitions) + ")")
             else:
-                platform.warn(f"Column {column} names no {group.label} the platform defines; it is empty, so "
-                              "nothing is sent for it.")
+                warnings.append(f"Column {column} names no {group.label} the platform defines; it is empty, so "
+                                "nothing is sent for it.")
         if missing:
             hints.append(f"{group.label}s defined: {_listed([d.name for d in definitions])} ({WHERE[group.path]})")
     if consents:
-        defined = platform.definitions(CONSENTS)
-        if defined is None:
-            return no_reasons()
+        defined = lists.get(CONSENTS, ())
         ids = {d.id for d in defined}
         unknown = [c for c, consent_id in consents.items() if consent_id not in ids and _has_values(frame, c)]
         problems += [f"{c} (no consent with id {consents[c]})" for c in unknown]
@@ -145,7 +122,7 @@ def check(
             "Rename the columns or define them in the platform; " + "; ".join(hints)
             + ". --no-preflight sends them anyway.",
         )
-    return value_reasons(frame, known)
+    return value_reasons(frame, known), warnings
 
 
 def value_reasons(frame: pl.DataFrame, known: Mapping[str, Definition]) -> pl.DataFrame:

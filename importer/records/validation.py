@@ -49,6 +49,7 @@ class Prepared:
     reasons: pl.DataFrame  # one row per rejected input row: _rid, _field, _error
     ignored: list[str] = field(default_factory=list)  # input columns that are not fields
     notes: dict[str, Any] = field(default_factory=dict)  # resource-specific counts for the summary
+    warnings: list[str] = field(default_factory=list)  # for the user, once per run (the pre-flight's)
 
 
 #: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.

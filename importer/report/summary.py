@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from importer.delivery.sender import Outcomes
+from importer.delivery.outcomes import Outcomes
 from importer.settings import ApiSettings, RunOptions, public_url
 
 
@@ -23,6 +23,8 @@ class WarningLog:
         self.sink = sink
 
     def __call__(self, message: str) -> None:
+        if message in self.messages:  # a warning every partition gives (pre-flight's) is given once
+            return
         self.messages.append(message)
         if self.sink is not None:
             self.sink(message)

@@ -1,0 +1,109 @@
+"""Where every sent record ended up: the outcomes a delivery hands back, and the API's error answers.
+
+``Outcomes`` counts accepted records per request (no Python object per record) and lists rejected and
+failed ones with their input rows and reasons; records taken but never answered (an abort, Ctrl-C) are
+``unfinished`` or ``unsent``, and ``unanswered`` turns them into failed reasons for the report. Every
+error answer is handed to the caller as an ``ApiErrorEvent`` (a line of ``errors.jsonl``). Nothing here
+sends a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import polars as pl
+
+from importer.delivery.timeline import Timeline
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
+from importer.frame import Reason
+from importer.records.chunking import Chunk
+
+ABORT_KEY = "the API rejected the key"
+CERTIFICATE = "the API's TLS certificate failed verification"
+
+
+@dataclass
+class ApiErrorEvent:
+    """One error answer of the API (or a network error), for errors.jsonl."""
+
+    chunk: int
+    status: int | None
+    response: Any
+    row_ids: list[int]
+    records: list[str]
+    attempt: int = 1
+
+    def entry(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The line of errors.jsonl (``rows``: where the request's rows are in the input)."""
+        return {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "chunk": self.chunk,
+            "status": self.status,
+            "attempt": self.attempt,
+            "response": self.response,
+            **({"rows": rows} if rows is not None else {}),
+            "records": [orjson.loads(r) for r in self.records],
+        }
+
+
+@dataclass
+class Tally:
+    """What happened to the records of one chunk, for its event."""
+
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Outcomes:
+    """Where every sent record ended up, and what it took. Accepted records are counted per request
+    (no Python object per record); rejected and failed ones are listed with their rows and reasons."""
+
+    accepted_records: int = 0
+    accepted_rows: int = 0
+    rejected: list[Reason] = field(default_factory=list)  # rows, field, error
+    failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
+    not_found: list[tuple[list[int], str]] = field(default_factory=list)  # rows, reason: a 404 filed apart
+    requests: int = 0
+    answers: int = 0  # HTTP answers of any status
+    records_sent: int = 0
+    rows_sent: int = 0  # input rows of the records sent
+    retries: int = 0
+    throttled: int = 0
+    verified: int = 0
+    aborted: str | None = None
+    # chunks taken but not fully answered, with the rows answered so far; chunks never taken
+    unfinished: dict[int, tuple[Chunk, list[pl.Series]]] = field(default_factory=dict)
+    unsent: list[Chunk] = field(default_factory=list)
+    timeline: Timeline = field(default_factory=Timeline)  # the counts above per second, for the report
+
+    def unanswered(self, after: str) -> list[Reason]:
+        """Failed reasons (rows, field, error) for the records without an answer, after an abort or Ctrl-C:
+        "not sent", or "sent, but no answer came …: ``after``" for those of a request in flight."""
+        stopped = self.aborted or "the run stopped"
+        reasons: list[Reason] = [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+        in_flight = f"sent, but no answer came before the run stopped ({stopped}): {after}"
+        for chunk, answered in self.unfinished.values():
+            done = set(pl.concat(answered).to_list()) if answered else set()
+            reasons += [(rids, "", in_flight) for rids in chunk.row_ids if rids[0] not in done]
+        return reasons
+
+    def delivery(self) -> dict[str, Any]:
+        """The summary's counts of what delivery took."""
+        return {"requests": self.requests, "retries": self.retries, "throttled": self.throttled,
+                "aborted": self.aborted}
+
+    @property
+    def key_refused(self) -> bool:
+        """The API refused the key (401/403): the run was aborted."""
+        return bool(self.aborted and self.aborted.startswith(ABORT_KEY))
+
+    def exit_code(self, rows_left_out: bool) -> int:
+        """3 when the key was refused, else 1 when rows were left out (``rows_left_out``), else 0."""
+        if self.key_refused:
+            return EXIT_ABORTED
+        return EXIT_ROWS_NOT_IMPORTED if rows_left_out else EXIT_OK
