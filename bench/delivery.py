@@ -67,7 +67,7 @@ def _run(url: str, key: str, source: Path, report: Path, **api: Any) -> dict[str
         [source], ApiSettings(url=url, key=ApiKey(key), **api), CustomerOptions(),
         RunOptions(chunk_size=chunk_size, report_dir=report, progress=False),
     )
-    return result.summary
+    return result.summary.to_dict()
 
 
 def concurrency_scaling(records: int = 20_000, latency_ms: int = 50) -> list[dict[str, Any]]:

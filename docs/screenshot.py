@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-from importer.cli.group import cli  # noqa: E402
+from importer.cli import cli  # noqa: E402
 from importer.sandbox import Faults, SandboxServer  # noqa: E402
 from tests.cdp import Browser  # noqa: E402
 

@@ -1,5 +1,5 @@
 """``python -m importer``: the same command line as ``ecdp-import``."""
 
-from importer.cli.group import main
+from importer.cli import main
 
 main()

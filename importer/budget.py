@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from importer.errors import EXIT_USAGE
 
@@ -89,16 +88,13 @@ class Verdict:
                     f"(--max-rejects); nothing was sent")
         return sentence.replace("nothing was sent", "a real run would send nothing") if self.dry_run else sentence
 
-    def summary_fields(self) -> dict[str, Any]:
-        """What the summary records about the budget; a stopped run's exit code is EXIT_STOPPED."""
-        fields: dict[str, Any] = {
-            "rows_valid": self.rows_read - self.rows_invalid,
-            "max_rejects": str(self.budget),
-            "stopped": self.stopped,
-        }
-        if self.stopped is not None:
-            fields["exit_code"] = EXIT_STOPPED
-        return fields
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_read - self.rows_invalid
+
+    def exit_code(self, otherwise: int) -> int:
+        """A stopped run's exit code (EXIT_STOPPED: nothing was sent), else ``otherwise``."""
+        return EXIT_STOPPED if self.stopped is not None else otherwise
 
 
 def judge(budget: Budget, rows_read: int, rows_invalid: int, dry_run: bool = False) -> Verdict:

@@ -12,7 +12,8 @@ import httpx
 import orjson
 from click.testing import CliRunner, Result
 
-from importer.cli.group import cli
+from importer.cli import cli
+from importer.report.summary import RunSummary
 
 
 @dataclass
@@ -93,6 +94,8 @@ def customer(server: Any, email: str) -> dict[str, Any] | None:
     return response.json()["data"]
 
 
-def assert_accounted(summary: dict[str, Any]) -> None:
+def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
     """The invariant of every run: each row read is accepted, rejected or failed."""
+    if isinstance(summary, RunSummary):
+        summary = summary.to_dict()
     assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]

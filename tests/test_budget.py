@@ -108,7 +108,7 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
     run = RunOptions(report_dir=tmp_path / "r", progress=False, partitions=4, max_rejects=Budget.parse(budget),
                      dry_run=dry_run)
     summary = import_customers([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
-                               CustomerOptions(), run).summary
+                               CustomerOptions(), run).summary.to_dict()
     assert_accounted(summary)
     assert summary["partitions"] == 4 and summary["rows_rejected"] == 30
     if stopped:

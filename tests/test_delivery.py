@@ -50,7 +50,7 @@ def run_customers(server, tmp_path, source, mode="AddOrUpdate", chunk_size=100, 
         RunOptions(chunk_size=chunk_size, report_dir=tmp_path / "report", progress=False),
     )
     assert_accounted(result.summary)
-    return result.summary
+    return result.summary.to_dict()
 
 
 def stored_emails(server: SandboxServer) -> int:
@@ -82,7 +82,7 @@ def test_faulty_network_orders_land_exactly_once(servers, tmp_path):
     result = import_orders([source], api_for(server, concurrency=8, max_retries=12), OrderOptions(),
                            RunOptions(chunk_size=10, report_dir=tmp_path / "report", progress=False))
     assert_accounted(result.summary)
-    assert result.summary["exit_code"] == 0 and result.summary["records_accepted"] == 500
+    assert result.summary.exit_code == 0 and result.summary.records_accepted == 500
     assert server.store.counts().orders == 500
 
 
@@ -154,7 +154,7 @@ def test_json_event_log_has_no_personal_data_or_key(servers, tmp_path, capsys):
     )
     events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert {e["event"] for e in events} >= {"chunk", "retry"}
-    assert sum(e["accepted"] for e in events if e["event"] == "chunk") == result.summary["rows_accepted"]
+    assert sum(e["accepted"] for e in events if e["event"] == "chunk") == result.summary.rows_accepted
     text = capsys.readouterr().err + orjson.dumps(events).decode()
     assert "@example.com" not in text and server.api_key not in text
 
@@ -181,5 +181,5 @@ def test_httpx_transport_error_classes_are_retried(servers, tmp_path):
         [customers_file(tmp_path, 3)], ApiSettings(url=url, key=ApiKey("k"), max_retries=2, backoff_base_s=0.01),
         CustomerOptions(), RunOptions(report_dir=tmp_path / "report", progress=False),
     )
-    assert result.summary["rows_failed"] == 3 and result.summary["requests"] == 3
+    assert result.summary.rows_failed == 3 and result.summary.requests == 3
     assert "ConnectError" in (tmp_path / "report" / "failed.csv").read_text()

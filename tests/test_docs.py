@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from importer.cli.group import cli
+from importer.cli import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(cli.commands)

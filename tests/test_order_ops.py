@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from importer.cli.group import cli
+from importer.cli import cli
 from importer.jobs.order_operations import delete_orders, update_order_status
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings, RunOptions
@@ -117,7 +117,7 @@ def test_status_updates_survive_server_errors_with_the_imports_retries(tmp_path)
         source = write_csv(tmp_path / "s.csv", ["id", "status"], [[f"o{i}", "paid"] for i in range(12)])
         result = update_order_status([source], api_for(server), RunOptions(report_dir=tmp_path / "r", progress=False),
                                      warn=print)
-        summary = result.summary
+        summary = result.summary.to_dict()
         assert summary["exit_code"] == 0 and summary["rows_accepted"] == 12 and summary["retries"] > 0
         server.injector.faults = Faults()
         assert all(stored_status(server, f"o{i}") == "paid" for i in range(12))
@@ -200,7 +200,7 @@ def test_a_delete_whose_answer_was_lost_is_not_found_on_retry_and_says_so(tmp_pa
         source = write_csv(tmp_path / "d.csv", ["id"], [[i] for i in ids])
         run = RunOptions(report_dir=tmp_path / "r", progress=False)
         result = delete_orders([source], api_for(server, max_retries=40), run, warn=print)
-        summary = result.summary
+        summary = result.summary.to_dict()
         assert server.store.counts().deleted_orders == 20
         assert summary["exit_code"] == 0 and summary["rows_accepted"] + summary["rows_not_found"] == 20
         assert summary["rows_not_found"] > 0

@@ -40,7 +40,7 @@ def dry_run(kind: str, path: Path, report: Path, **options: object) -> tuple[dic
     with open(rejected_file, newline="", encoding="utf-8") if rejected_file.exists() else open("/dev/null") as handle:
         rejected = list(csv.DictReader(handle))
     assert_accounted(result.summary)
-    return result.summary, records, rejected
+    return result.summary.to_dict(), records, rejected
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_a_header_only_file_after_a_file_with_rows(tmp_path):
     rows.write_text("email\na@example.com\n")
     header_only.write_text("email,firstName\n")
     run = RunOptions(dry_run=True, report_dir=tmp_path / "r", progress=False)
-    summary = import_customers([rows, header_only], ApiSettings(), CustomerOptions(), run).summary
+    summary = import_customers([rows, header_only], ApiSettings(), CustomerOptions(), run).summary.to_dict()
     assert (summary["rows_read"], summary["rows_accepted"], summary["exit_code"]) == (1, 1, 0)
 
 

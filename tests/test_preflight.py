@@ -15,7 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from importer.cli.group import cli
+from importer.cli import cli
 from importer.sandbox import Faults, SandboxServer
 from importer.sandbox.definitions import SettingsFileError, parse_settings
 from tests.support import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer.cli.group import cli
+from importer.cli import cli
 from importer.inputs.mapping import PRESETS
 from tests.support import assert_accounted, customer, get, run_cli, sandbox_env
 

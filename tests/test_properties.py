@@ -61,7 +61,7 @@ def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, 
         RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False,
                    max_rejects=Budget.parse("100%" if budget_off else "10%")),
     )
-    summary = result.summary
+    summary = result.summary.to_dict()
     assert summary["rows_read"] == len(table)
     assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
     expected: dict[str, tuple[str, str, str]] = {}  # the first *valid* row of each customer is sent
@@ -154,7 +154,7 @@ def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox
     result = import_orders([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), OrderOptions(),
                            RunOptions(chunk_size=3, report_dir=run_dir / "report", progress=False,
                                       max_rejects=Budget.parse("100%")))  # delivery is the property here
-    summary = result.summary
+    summary = result.summary.to_dict()
     assert summary["rows_read"] == len(table)
     assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
     assert summary["rows_failed"] == 0

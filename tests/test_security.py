@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import pytest
 
-from importer.cli.group import cli
+from importer.cli import cli
 from importer.errors import UsageError
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import (

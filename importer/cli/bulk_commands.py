@@ -1,8 +1,8 @@
-"""The ``ecdp-import`` commands of the bulk operations: ``order-status``, ``delete-orders`` and ``verify``.
+"""The commands of the bulk operations and of verify: ``order-status``, ``delete-orders``, ``verify``.
 
-Thin like ``importer.cli.group``, whose group, option groups and helpers they use (importing ``importer.cli.group``
-registers them): parse options, build settings, call ``importer.jobs.order_operations`` or ``importer.jobs.verify``, and
-print the summary ``importer.cli.render`` makes. No file, validation or HTTP logic here.
+Thin like the imports': parse options, build settings (``importer.cli.context``), call
+``importer.jobs.order_operations`` or ``importer.jobs.verify``, and print the summary. No file,
+validation or HTTP logic here.
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ from typing import Any
 
 import click
 
-from importer.cli.group import (
+from importer.cli.config_options import ConfiguredCommand
+from importer.cli.context import api_settings, console, operation_run, warn
+from importer.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
     NO_PREFLIGHT_OPTION,
     OUTPUT_OPTIONS,
-    _api,
-    _console,
-    _warn,
-    cli,
     connection_options,
+    operation_options,
     options,
 )
-from importer.cli.rendering import summary_line
 from importer.errors import UsageError
 from importer.settings import (
     CUSTOMER_MATCH_FIELDS,
@@ -35,39 +33,31 @@ from importer.settings import (
     RunOptions,
 )
 
-OPERATION_OPTIONS = [  # order-status and delete-orders
-    click.option("--dry-run", is_flag=True,
-                 help="Check every row, send nothing; write the requests to payloads.jsonl in the report."),
-    *OUTPUT_OPTIONS,
-    ENCODING_OPTION,
-    DELIMITER_OPTION,
-]
 
-
-@cli.command("order-status")
+@click.command("order-status", cls=ConfiguredCommand)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @connection_options
-@options(*OPERATION_OPTIONS)
+@operation_options
 def order_status(files: tuple[Path, ...], **common: Any) -> None:
     """Set order statuses: rows of id,status into PUT /orders/status, one request per order."""
     from importer.jobs.order_operations import update_order_status
 
-    with _api(common) as (api, target):
-        result = update_order_status(list(files), api, _operation_run(common), warn=_warn)
-    _echo_lines(result.summary, target, "operation_lines")
+    with api_settings(common) as (api, target):
+        result = update_order_status(list(files), api, operation_run(common), warn=warn)
+    console().show(result.summary, target)
     sys.exit(result.exit_code)
 
 
-@cli.command("delete-orders")
+@click.command("delete-orders", cls=ConfiguredCommand)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Delete without asking for confirmation (e.g. under cron).")
 @connection_options
-@options(*OPERATION_OPTIONS)
+@operation_options
 def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
     """Delete orders: rows of id into DELETE /orders/{id}, after confirming the count (unless --yes)."""
     from importer.jobs.order_operations import delete_orders as delete
 
-    with _api(common) as (api, target):
+    with api_settings(common) as (api, target):
 
         def confirm(count: int) -> bool:
             if yes:
@@ -77,12 +67,12 @@ def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
             except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
                 return False
 
-        result = delete(list(files), api, _operation_run(common), warn=_warn, confirm=confirm)
-    _echo_lines(result.summary, target, "operation_lines")
+        result = delete(list(files), api, operation_run(common), warn=warn, confirm=confirm)
+    console().show(result.summary, target)
     sys.exit(result.exit_code)
 
 
-@cli.command()
+@click.command(cls=ConfiguredCommand)
 @click.argument("kind", type=click.Choice(["customers", "orders"]))
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--sample", type=click.IntRange(min=1), help="Check this many records drawn at random (default: all).")
@@ -108,29 +98,14 @@ def verify(kind: str, files: tuple[Path, ...], sample: int | None, sample_seed: 
                      encoding=common["encoding"], delimiter=common["delimiter"],
                      preflight=not common["no_preflight"])
     sampling = Sampling(size=sample, seed=sample_seed)
-    with _api(common, identification=customer_match) as (api, target):
+    with api_settings(common, identification=customer_match) as (api, target):
         if kind == "customers":
             if items:
                 raise UsageError("--items is for orders.", "Verify customers from their files alone.")
             options = CustomerOptions(match_by=match_by)
-            result = verify_customers(list(files), api, options, run, sampling, warn=_warn)
+            result = verify_customers(list(files), api, options, run, sampling, warn=warn)
         else:
             result = verify_orders([*files, *items], api, OrderOptions(customer_match=customer_match), run,
-                                   sampling, warn=_warn)
-    _echo_lines(result.summary, target, "verify_lines")
+                                   sampling, warn=warn)
+    console().show(result.summary, target)
     sys.exit(result.exit_code)
-
-
-def _operation_run(common: dict[str, Any]) -> RunOptions:
-    return RunOptions(dry_run=common["dry_run"], report_dir=common["report_dir"], progress=not common["no_progress"],
-                      log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"])
-
-
-def _echo_lines(summary: dict[str, Any], target: str, renderer: str) -> None:
-    """The summary over several lines, or one line without a terminal (as the imports, see importer.cli.rendering)."""
-    from importer.cli import render
-
-    if _console().one_line:
-        click.echo(summary_line(summary))
-        return
-    click.echo("\n".join(getattr(render, renderer)(summary, target)))

@@ -21,44 +21,12 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from importer.budget import Budget
 from importer.cli import config_file
 from importer.errors import UsageError
 from importer.settings import API_KEY_ENV, ApiKey, load_api_key
 
 HELP_FLAGS = frozenset({"-h", "--help"})
 FROM_USER = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT, ParameterSource.PROMPT)
-
-
-class BudgetType(click.ParamType):
-    """``--max-rejects``: a number of rows (``50``) or a share of the rows read (``10%``)."""
-
-    name = "budget"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Budget:
-        if isinstance(value, Budget):
-            return value
-        try:
-            return Budget.parse(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-CONFIG_OPTIONS = [
-    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar=config_file.CONFIG_ENV,
-                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the working "
-                      "directory, if there is one)."),
-    click.option("--profile", envvar=config_file.PROFILE_ENV,
-                 help=f"A profile of the config file: one business unit's URL, key source and options "
-                      f"(env {config_file.PROFILE_ENV})."),
-]
-API_KEY_ENV_OPTION = click.option(
-    "--api-key-env", metavar="NAME",
-    help=f"Name of the environment variable holding the API key (default: {API_KEY_ENV}).")
-MAX_REJECTS_OPTION = click.option(
-    "--max-rejects", type=BudgetType(), default="10%", show_default=True, metavar="N|N%",
-    help="Error budget: when validation rejects more rows than this (a count, or a share such as 10%), "
-         "nothing is sent and the run exits 2. 100% turns it off.")
 
 
 def catalogue(root: click.Group) -> dict[str, dict[str, click.Option]]:

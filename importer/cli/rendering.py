@@ -9,25 +9,27 @@ In ``line`` mode nothing else is printed: warnings go to the report (summary.jso
 and run events are not printed, unless ``--log-format json`` asks for them as JSON lines on stderr
 (warnings then are ``{"event": "warning", ...}`` lines too). Errors that stop a run before it has a
 report are printed on stderr in every mode (one sentence and a hint, see ``importer.cli.group``).
+
+Only counts, field names and paths are printed: never record contents (names, e-mail addresses,
+values), which may be personal data and belong in the private report only.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from importer.delivery.event_log import EventLog
 from importer.report.outcome import outcome
-from importer.report.summary import WarningLog
-
-OUTPUTS = ("auto", "full", "line")
-OUTPUT_OPTION = click.option(
-    "--output", type=click.Choice(OUTPUTS), default="auto", show_default=True,
-    help="What to print: full (the summary over several lines, warnings on stderr), line (one summary line "
-         "on stdout and nothing else: for cron), auto (full on a terminal, else line).")
+from importer.report.summary import (
+    ImportSummary,
+    OperationSummary,
+    RunSummary,
+    VerifySummary,
+    WarningLog,
+)
 
 
 class Console:
@@ -50,21 +52,122 @@ class Console:
         elif self.log_format == "json":
             EventLog("json").emit("warning", text=message)
 
+    def show(self, summary: RunSummary, target: str) -> None:
+        """The run's summary on stdout: one line under cron, else the lines of its kind."""
+        click.echo(summary_line(summary) if self.one_line else "\n".join(summary_lines(summary, target)))
 
-def summary_line(s: dict[str, Any]) -> str:
+
+def summary_line(s: RunSummary) -> str:
     """The one line: command (profile), outcome, exit code, row counts, and the report to open."""
-    profile = (s.get("origin") or {}).get("profile")
-    who = f"{s.get('command', 'import')}" + (f" ({profile})" if profile else "")
-    read = s.get("rows_read", 0)
-    counts = (f"{read} read, {s.get('rows_valid', read)} valid, {s.get('rows_sent', 0)} sent, "
-              f"{s.get('rows_accepted', 0)} accepted, {s.get('rows_rejected', 0)} rejected, {s.get('rows_failed', 0)} failed")
-    report = Path(str(s.get("report_dir", "."))) / "report.html"
-    if s.get("command") == "verify":  # its own counts, and no report.html (see importer.jobs.verify)
-        found = "all match" if s.get("exit_code") == 0 else "differences or problems found"
-        counts = (f"{read} read, {s.get('records_checked', 0)} checked, {s.get('records_matching', 0)} match, "
-                  f"{s.get('records_different', 0)} different, {s.get('records_missing', 0)} missing, "
-                  f"{s.get('records_failed', 0)} failed")
-        return f"verify {s.get('kind', '')}: {found} (exit {s.get('exit_code')}): {counts}; report {s.get('report_dir')}"
-    if s.get("rows_not_found"):
-        counts += f", {s['rows_not_found']} not found"
-    return f"{who}: {outcome(s).short} (exit {s.get('exit_code')}): {counts}; report {report}"
+    if isinstance(s, VerifySummary):  # its own counts, and no report.html (see importer.jobs.verify)
+        found = "all match" if s.exit_code == 0 else "differences or problems found"
+        counts = (f"{s.rows_read} read, {s.records_checked} checked, {s.records_matching} match, "
+                  f"{s.records_different} different, {s.records_missing} missing, {s.records_failed} failed")
+        return f"verify {s.kind}: {found} (exit {s.exit_code}): {counts}; report {s.report_dir}"
+    assert isinstance(s, (ImportSummary, OperationSummary))
+    profile = s.origin.get("profile") if isinstance(s, ImportSummary) else None
+    who = (s.command or "import") + (f" ({profile})" if profile else "")
+    valid = s.rows_valid if s.rows_valid is not None else s.rows_read
+    counts = (f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
+              f"{s.rows_rejected} rejected, {s.rows_failed} failed")
+    if isinstance(s, OperationSummary) and s.rows_not_found:
+        counts += f", {s.rows_not_found} not found"
+    report = Path(s.report_dir or ".") / "report.html"
+    return f"{who}: {outcome(s).short} (exit {s.exit_code}): {counts}; report {report}"
+
+
+def summary_lines(s: RunSummary, target: str) -> list[str]:
+    """The multi-line summary of a run into ``target``."""
+    if isinstance(s, ImportSummary):
+        return import_lines(s, target)
+    if isinstance(s, OperationSummary):
+        return operation_lines(s, target)
+    assert isinstance(s, VerifySummary)
+    return verify_lines(s, target)
+
+
+def import_lines(s: ImportSummary, target: str) -> list[str]:
+    """customers and orders."""
+    verb = "checked (dry run, nothing sent)" if s.dry_run else f"imported into {target}"
+    lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
+    if s.dry_run:
+        valid = f"{s.rows_accepted} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
+        lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected"))
+        lines.append(_line(s.command, f"{s.records_built} built  ({s.duration_s:.2f} s)"))
+        if s.payloads_file:
+            lines.append(_line("payloads", s.payloads_file))
+    else:
+        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"))
+        lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
+                                      f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
+                                      f"({s.duration_s:.2f} s)"))
+    if s.stopped or s.aborted:
+        lines.append(_line("stopped", s.stopped or s.aborted or ""))
+    lines.append(_line("report", s.report_dir))
+    lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
+    return lines + _files([(s.rejected_file, "rows to fix and re-import"), (s.failed_file, "rows to retry")])
+
+
+def operation_lines(s: OperationSummary, target: str) -> list[str]:
+    """order-status and delete-orders."""
+    deletes = s.command == "delete-orders"
+    verb = "checked (dry run, nothing sent)" if s.dry_run else f"sent to {target}"
+    lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
+    not_found = f", {s.rows_not_found} not found" if deletes else ""
+    if s.dry_run:
+        lines.append(_line("rows", f"{s.rows_accepted} valid (would be sent), {s.rows_rejected} rejected"))
+        lines.append(_line("orders", f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
+        lines.append(_line("payloads", str(s.payloads_file)))
+    else:
+        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, "
+                                   f"{s.rows_failed} failed{not_found}"))
+        found = f", {s.records_not_found} not found" if deletes else ""
+        lines.append(_line("orders", f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
+                                     f"{_count(s.requests, 'request')}, {s.records_accepted} {s.done}{found}"
+                                     f"  ({s.duration_s:.2f} s)"))
+    if s.aborted:
+        lines.append(_line("stopped", s.aborted))
+    lines.append(_line("report", s.report_dir))
+    return lines + _files([
+        (s.rejected_file, "rows to fix and send again"),
+        (s.failed_file, f"rows to send again (ecdp-import {s.command} failed.csv)"),
+        (s.not_found_file, "orders the platform does not hold: check these ids"),
+    ])
+
+
+def verify_lines(s: VerifySummary, target: str) -> list[str]:
+    """verify customers|orders."""
+    noun = s.kind
+    sampled = f"a sample of {s.records_checked} of {s.records_built}" if s.sample else "all"
+    lines = [
+        f"verify {noun}: {s.rows_read} rows read from {', '.join(s.files)}, compared with {target}",
+        _line(noun, f"{s.records_checked} checked ({sampled}): {s.records_matching} match, "
+                    f"{s.records_different} different, {s.records_missing} missing, "
+                    f"{s.records_failed} failed  ({s.duration_s:.2f} s)"),
+    ]
+    if s.fields_different:
+        counts = ", ".join(f"{name} ({n})" for name, n in s.fields_different.items())
+        lines.append(_line("differ", counts))
+    if s.rows_invalid:
+        lines.append(_line("rows", f"{s.rows_invalid} not checked: invalid in the file, so never sent"))
+    if s.aborted:
+        lines.append(_line("stopped", s.aborted))
+    lines.append(_line("report", s.report_dir))
+    return lines + _files([
+        (s.mismatched_file, "rows whose record differs in the platform (_error names the fields)"),
+        (s.missing_file, "rows whose record the platform does not hold: import it to fill the gap"),
+        (s.failed_file, "rows that could not be read back (verify it again)"),
+        (s.rejected_file, "rows invalid in the file"),
+    ])
+
+
+def _files(files: list[tuple[str | None, str]]) -> list[str]:
+    return [_line("", f"{Path(path).name}: {what}") for path, what in files if path]
+
+
+def _line(label: str, text: str) -> str:
+    return f"  {label + ':' if label else '':<11}{text}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")

@@ -39,6 +39,7 @@ from importer.frame import (
     KEY_COL,
     RID_COL,
     STAGE_COL,
+    Reason,
     reasons_of,
 )
 from importer.inputs.batches import Inputs, open_inputs, user_view
@@ -54,7 +55,13 @@ from importer.records.definitions import Lists
 from importer.records.validation import Prepared, ignored_warning
 from importer.report import html_page
 from importer.report.files import Report, new_run_id, report_table
-from importer.report.summary import recording, run_facts
+from importer.report.summary import (
+    ImportSummary,
+    RunSummary,
+    WarningLog,
+    options_in_effect,
+    recording,
+)
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -72,14 +79,14 @@ def _quiet(message: str) -> None:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run did: the summary (as written to summary.json) and where the report is."""
+    """What a run did: its summary (``summary.json`` holds it too) and where the report is."""
 
-    summary: dict[str, Any]
+    summary: RunSummary
     report_dir: Path
 
     @property
     def exit_code(self) -> int:
-        return int(self.summary["exit_code"])
+        return self.summary.exit_code
 
 
 @dataclass(frozen=True)
@@ -212,11 +219,12 @@ def _run(
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _spooled(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
-        summary = _account(rows, second_pass, outcomes, report)
+        accounted = _account(rows, outcomes, report)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
-            journal.finish_run(run_id, {"exit_code": error.exit_code, "aborted": error.message}, report.dir)
+            journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
+                                                     aborted=error.message), report.dir)
         raise
     finally:
         rows.close()
@@ -225,33 +233,60 @@ def _run(
     if counts.ignored:  # before the summary, which lists the warnings
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
-    summary.update(
-        run_id=run_id,
+    rows_rejected = counts.rows_rejected + accounted.rows_rejected
+    rows_failed = accounted.rows_failed + counts.rows_withheld
+    summary = ImportSummary(
         command=resource.command,
+        run_id=run_id,
         files=[str(p) for p in inputs.files],
+        api_url=public_url(api.url),
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3),
+        report_dir=str(report.dir),
+        exit_code=verdict.exit_code(outcomes.exit_code(bool(rows_rejected or rows_failed))),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
-        api_url=public_url(api.url),
-        **resource.options,
-        **counts.notes,
+        mode=resource.options["mode"],
+        match_by=resource.options.get("match_by"),
+        customer_match=resource.options.get("customer_match"),
+        orders_total_computed=counts.notes.get("orders_total_computed"),
+        rows_read=rows.rows,
+        rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+        rows_rejected=rows_rejected,
+        rows_failed=rows_failed,
+        rows_valid=verdict.rows_valid,
+        rows_sent=outcomes.rows_sent,
+        records_built=counts.records_built,
+        records_sent=outcomes.records_sent,
+        records_accepted=outcomes.accepted_records,
+        records_rejected=len(outcomes.rejected),
+        records_failed=accounted.records_failed,
         records_unchanged=counts.records_unchanged,
         records_already_accepted=counts.records_already_accepted,
-        records_built=counts.records_built,
+        verified_after_ambiguous=outcomes.verified,
+        requests=outcomes.requests,
+        retries=outcomes.retries,
+        throttled=outcomes.throttled,
+        aborted=outcomes.aborted,
+        api_errors=report.error_count,
+        rejected_file=accounted.rejected_file,
+        failed_file=accounted.failed_file,
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
         first_pass="streamed" if isinstance(rows, Clusters) else "partitioned",
         partitions=rows.partitions,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
-        started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3),
-        report_dir=str(report.dir),
         payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
         ignored_columns=counts.ignored,
-        **verdict.summary_fields(),
-        **run_facts(api, run, outcomes, warn),
+        max_rejects=str(run.max_rejects),
+        stopped=verdict.stopped,
+        options=options_in_effect(api, run),
+        origin=dict(run.origin),
+        warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
+        timeline=outcomes.timeline.as_dict(),
     )
-    report.summary(summary)
+    report.summary(summary.to_dict())
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
     html_page.write(report.dir)
@@ -346,12 +381,22 @@ def _send(
     return outcomes
 
 
-def _account(
-    rows: Rows, second_pass: SecondPass, outcomes: Outcomes, report: Report
-) -> dict[str, Any]:
-    """Counts, rejected.csv and failed.csv. Each input row is in at most one record, so row counts are
-    sums over records; rows of records never answered (abort, Ctrl-C) are failed."""
-    failed_reasons = [(rids, "", e) for rids, e in outcomes.failed]
+@dataclass(frozen=True)
+class _Accounted:
+    """What the API's answers add to the report: rows it rejected, rows that failed, and the files."""
+
+    rows_rejected: int
+    rows_failed: int
+    records_failed: int
+    rejected_file: str | None
+    failed_file: str | None
+
+
+def _account(rows: Rows, outcomes: Outcomes, report: Report) -> _Accounted:
+    """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
+    in at most one record, so row counts are sums over records; rows of records never answered (abort,
+    Ctrl-C) are failed."""
+    failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
                                           "AddOrUpdate and AddOrReplace modes)")
     api_rejected = reasons_of(outcomes.rejected)
@@ -364,21 +409,10 @@ def _account(
                 report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")
     failed_file = report.finish_rows("failed.csv")
-    counts = second_pass.counts
-    summary: dict[str, Any] = {
-        "rows_read": rows.rows,
-        "rows_accepted": counts.rows_settled + outcomes.accepted_rows,
-        "rows_rejected": counts.rows_rejected + api_rejected.get_column(RID_COL).n_unique(),
-        "rows_failed": failed.get_column(RID_COL).n_unique() + counts.rows_withheld,
-        "records_sent": outcomes.records_sent,
-        "records_accepted": outcomes.accepted_records,
-        "records_rejected": len(outcomes.rejected),
-        "records_failed": len(failed_reasons),
-        **outcomes.delivery(),
-        "verified_after_ambiguous": outcomes.verified,
-        "api_errors": report.error_count,
-        "rejected_file": str(rejected_file) if rejected_file else None,
-        "failed_file": str(failed_file) if failed_file else None,
-    }
-    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
-    return summary
+    return _Accounted(
+        rows_rejected=api_rejected.get_column(RID_COL).n_unique(),
+        rows_failed=failed.get_column(RID_COL).n_unique(),
+        records_failed=len(failed_reasons),
+        rejected_file=str(rejected_file) if rejected_file else None,
+        failed_file=str(failed_file) if failed_file else None,
+    )

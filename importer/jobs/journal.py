@@ -35,6 +35,7 @@ import polars as pl
 from importer.errors import UsageError
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.report.files import FILE_MODE, make_private_dir, open_private
+from importer.report.summary import RunSummary
 from importer.settings import ApiSettings, public_url
 
 _SCHEMA = """
@@ -147,11 +148,11 @@ class Journal:
              resume_of, _now(), os.getpid()),
         )
 
-    def finish_run(self, run_id: str, summary: dict[str, Any], report_dir: Path) -> None:
-        status = "interrupted" if summary.get("aborted") else "finished"
+    def finish_run(self, run_id: str, summary: RunSummary, report_dir: Path) -> None:
+        status = "interrupted" if summary.aborted else "finished"
         self.db.execute(
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, summary = ?, report_dir = ? WHERE id = ?",
-            (_now(), status, summary["exit_code"], orjson.dumps(summary).decode(), str(report_dir), run_id),
+            (_now(), status, summary.exit_code, orjson.dumps(summary.to_dict()).decode(), str(report_dir), run_id),
         )
 
     def resume_point(self, command: str, target: str, inputs_hash: str) -> ResumePoint | None:
@@ -164,7 +165,7 @@ class Journal:
         if row is None:
             return None
         run_id, resume_of, status, summary = row
-        if status == "finished" and not orjson.loads(summary or "{}").get("rows_failed"):
+        if status == "finished" and not RunSummary.from_dict(orjson.loads(summary or "{}")).rows_failed:
             return None
         root = resume_of or run_id
         chain = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root))]

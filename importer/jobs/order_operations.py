@@ -41,6 +41,7 @@ from importer.frame import (
     RID_COL,
     ROW_COL,
     STAGE_COL,
+    Reason,
     is_bookkeeping,
     reasons_of,
 )
@@ -58,6 +59,7 @@ from importer.records.validation import (
 )
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
+from importer.report.summary import OperationSummary
 from importer.settings import ApiSettings, RunOptions, public_url
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
@@ -209,16 +211,9 @@ def run_operation(
             sender = _send(spec, chunks, api, report, frame, run)
     finally:
         report.close()
-    summary = _account(spec, frame, prepared.reasons, chunks, sender, report)
-    summary.update(
-        run_id=run_id, command=spec.command, files=[str(p) for p in paths], api_url=public_url(api.url),
-        records_built=records.height, dry_run=run.dry_run, started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3), report_dir=str(report.dir),
-        payloads_file=str(payloads) if payloads else None, ignored_columns=prepared.ignored, done=spec.done,
-        rows_valid=frame.height - prepared.reasons.get_column(RID_COL).n_unique(),
-        rows_sent=sender.outcomes.rows_sent if sender is not None else 0,
-    )
-    report.summary(summary)
+    summary = _summary(spec, frame, prepared, chunks, sender, report, run_id=run_id, paths=paths, api=api,
+                       run=run, started_at=started_at, clock=clock, payloads=payloads)
+    report.summary(summary.to_dict())
     html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
@@ -248,36 +243,59 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
     return sender
 
 
-def _account(spec: OperationSpec, frame: pl.DataFrame, validation: pl.DataFrame, chunks: list[Chunk],
-             sender: RecordSender | None, report: Report) -> dict[str, Any]:
-    """Counts and report files; in a dry run (no sender) every valid row counts as accepted."""
+def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
+             sender: RecordSender | None, report: Report, *, run_id: str, paths: Sequence[Path], api: ApiSettings,
+             run: RunOptions, started_at: datetime, clock: float, payloads: Path | None) -> OperationSummary:
+    """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
-    not_found = sender.outcomes.not_found if sender is not None else []
     sent = [rids for c in chunks for rids in c.row_ids]
-    failed_items = [(rids, "", e) for rids, e in outcomes.failed]
+    failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")
     rejected = pl.concat([
-        validation.with_columns(pl.lit("validation").alias(STAGE_COL)),
+        prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
         reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
     ])
     failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
-    missing = reasons_of([(rids, "id", e) for rids, e in not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
+    missing = reasons_of([(rids, "id", e) for rids, e in outcomes.not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
     files = {name: report.rows(name, reasons, frame) for name, reasons in
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
-    summary: dict[str, Any] = {
-        "rows_read": frame.height,
-        "rows_accepted": sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
-        "rows_rejected": rejected.get_column(RID_COL).n_unique(),
-        "rows_failed": failed.get_column(RID_COL).n_unique(),
-        "rows_not_found": missing.get_column(RID_COL).n_unique(),
-        "records_sent": outcomes.records_sent,
-        "records_accepted": len(sent) if sender is None else outcomes.accepted_records,
-        "records_rejected": len(outcomes.rejected),
-        "records_failed": len(failed_items),
-        "records_not_found": len(not_found),
-        **outcomes.delivery(),
-        "api_errors": report.error_count,
-        **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in files.items()},
-    }
-    summary["exit_code"] = outcomes.exit_code(bool(summary["rows_rejected"] or summary["rows_failed"]))
-    return summary
+    rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()
+    return OperationSummary(
+        command=spec.command,
+        run_id=run_id,
+        files=[str(p) for p in paths],
+        api_url=public_url(api.url),
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3),
+        report_dir=str(report.dir),
+        exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
+        rows_read=frame.height,
+        rows_accepted=sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
+        rows_rejected=rows_rejected,
+        rows_failed=rows_failed,
+        rows_not_found=missing.get_column(RID_COL).n_unique(),
+        rows_valid=frame.height - prepared.reasons.get_column(RID_COL).n_unique(),
+        rows_sent=outcomes.rows_sent,
+        records_built=prepared.records.height,
+        records_sent=outcomes.records_sent,
+        records_accepted=len(sent) if sender is None else outcomes.accepted_records,
+        records_rejected=len(outcomes.rejected),
+        records_failed=len(failed_items),
+        records_not_found=len(outcomes.not_found),
+        requests=outcomes.requests,
+        retries=outcomes.retries,
+        throttled=outcomes.throttled,
+        aborted=outcomes.aborted,
+        api_errors=report.error_count,
+        rejected_file=_name(files["rejected.csv"]),
+        failed_file=_name(files["failed.csv"]),
+        not_found_file=_name(files["not_found.csv"]),
+        ignored_columns=prepared.ignored,
+        dry_run=run.dry_run,
+        payloads_file=_name(payloads),
+        done=spec.done,
+    )
+
+
+def _name(path: Path | None) -> str | None:
+    return str(path) if path else None

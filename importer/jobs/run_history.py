@@ -17,6 +17,7 @@ from importer.errors import UsageError
 from importer.inputs.mapping import load_mapping, preset_path
 from importer.jobs.imports import RunResult, Warn, import_customers, import_orders
 from importer.jobs.journal import Journal
+from importer.report.summary import ImportSummary, RunSummary
 from importer.settings import ApiSettings, CustomerOptions, OrderOptions, RunOptions
 
 
@@ -33,9 +34,9 @@ def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
         if row["status"] == "running" and not _alive(row.pop("pid")):
             row["status"] = "died"  # killed (e.g. kill -9, a reboot): continue it with --resume
         row.pop("pid", None)
-        summary = orjson.loads(row.pop("summary") or "{}")
+        summary = RunSummary.from_dict(orjson.loads(row.pop("summary") or "{}"))
         for count in ("rows_read", "rows_accepted", "rows_rejected", "rows_failed"):
-            row[count] = summary.get(count, 0)
+            row[count] = getattr(summary, count, 0)
     return rows
 
 
@@ -60,8 +61,11 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
         journal.close()
     if recorded is None:
         raise UsageError(f"There is no run {run_id!r} in {run.state}.", "List the runs with: ecdp-import runs")
-    summary = orjson.loads(recorded["summary"] or "{}")
-    failed = Path(summary["failed_file"]) if summary.get("failed_file") else None
+    summary = RunSummary.from_dict(orjson.loads(recorded["summary"] or "{}"))
+    if not isinstance(summary, ImportSummary):  # (the journal records imports only)
+        raise UsageError(f"Run {run_id} is not an import: only imports can be retried.",
+                         "List the runs with: ecdp-import runs")
+    failed = Path(summary.failed_file) if summary.failed_file else None
     if recorded["status"] == "running":
         raise UsageError(f"Run {run_id} never finished (it has no report of failed rows).",
                          "Continue it with --resume on the same inputs.")
@@ -70,7 +74,7 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     if not failed.exists():
         raise UsageError(f"The failed rows of run {run_id} ({failed}) are gone.", "Re-run the import instead.")
     options = orjson.loads(recorded["options"])
-    mapping, preset = summary.get("mapping"), summary.get("preset")
+    mapping, preset = summary.mapping, summary.preset
     files = [failed, *_joined_files(run_id, summary, recorded["command"])] if mapping or preset else [failed]
     retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
                           "mapping": Path(mapping) if mapping else None, "preset": preset})
@@ -81,14 +85,14 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     return import_customers(files, api, customer_options, retry, warn)
 
 
-def _joined_files(run_id: str, summary: dict[str, Any], command: str) -> list[Path]:
+def _joined_files(run_id: str, summary: ImportSummary, command: str) -> list[Path]:
     """The command-line files a mapping or preset joined onto the first one (failed.csv holds the first
     one's columns, so a retry reads it in the first file's place and the joined files as the run did;
     sources the mapping names a path for are read from there again)."""
-    path = Path(summary["mapping"]) if summary.get("mapping") else preset_path(summary["preset"], command)
+    path = Path(summary.mapping) if summary.mapping else preset_path(summary.preset or "", command)
     _, *joined_sources = load_mapping(path).sources
     from_command_line = sum(1 for source in joined_sources if source.path is None)
-    joined = [Path(name) for name in summary.get("files", [])[1 : 1 + from_command_line]]
+    joined = [Path(name) for name in summary.files[1 : 1 + from_command_line]]
     gone = [path for path in joined if not path.is_file()]
     if gone:
         raise UsageError(f"Run {run_id} joined {gone[0]} onto its rows, and that file is gone.",

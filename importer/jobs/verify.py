@@ -27,9 +27,10 @@ import orjson
 import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
+from importer.delivery.outcomes import Outcomes
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
-from importer.frame import JSON_COL, RID_COL, STAGE_COL, reasons_of
+from importer.frame import JSON_COL, RID_COL, STAGE_COL, Reason, reasons_of
 from importer.inputs.batches import mapped, open_inputs, user_view
 from importer.jobs.imports import RunResult, Warn
 from importer.jobs.platform_settings import lists_reader, platform_for
@@ -48,6 +49,7 @@ from importer.records.definitions import (
 )
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id
+from importer.report.summary import VerifySummary
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -137,12 +139,13 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
         found[position] = (kind.compare(orjson.loads(texts[position]), stored, lists or {}) if isinstance(stored, dict)
                            else [Difference("(answer)", "a record", "no record in the answer")])
 
-    report = Report(run.report_dir or Path("reports") / new_run_id(started_at))
+    run_id = new_run_id(started_at)
+    report = Report(run.report_dir or Path("reports") / run_id)
     operation = Operation("GET", lambda record: (kind.lookup(record) or "", None), not_found_apart=True,
                           missing="missing: the platform holds no such record")
     bar = progress_bar(len(chunks), run.progress)
     sender = RecordSender(api, operation, lambda event: report.api_error(event.entry()),
-                             on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
+                          on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
     try:
         asyncio.run(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
@@ -151,58 +154,74 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
         report.close()
         if bar is not None:
             bar.close()
-    summary = _account(frame, prepared, records, checked, chunks, sender, found, report)
-    summary.update(
-        command="verify", kind=kind.noun, files=[str(p) for p in files], api_url=public_url(api.url),
-        sample=sampling.size, seed=sampling.seed, started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3), report_dir=str(report.dir), ignored_columns=prepared.ignored,
-    )
-    report.summary(summary)
+    summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, run_id=run_id,
+                       kind=kind.noun, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock)
+    report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _account(frame: pl.DataFrame, prepared: Prepared, records: pl.DataFrame, checked: pl.DataFrame,
-             chunks: list[Chunk], sender: RecordSender, found: dict[int, list[Difference]],
-             report: Report) -> dict[str, Any]:
-    outcomes = sender.outcomes
+def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chunks: list[Chunk], outcomes: Outcomes,
+             found: dict[int, list[Difference]], report: Report, *, run_id: str, kind: str, files: list[Path],
+             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float) -> VerifySummary:
+    """The report's files, and the run's summary."""
     rows_of = {c.index: c.row_ids[0] for c in chunks}
     different = {p: d for p, d in found.items() if d}
-    mismatched = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)), "; ".join(d.describe() for d in diffs))
-                  for p, diffs in different.items()]
-    failed_items = [(rids, "", e) for rids, e in outcomes.failed] + list(outcomes.rejected)
+    mismatched: list[Reason] = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)),
+                                 "; ".join(d.describe() for d in diffs)) for p, diffs in different.items()]
+    failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed] + list(outcomes.rejected)
     failed_items += outcomes.unanswered("it may have been applied; verify again")
     stage = pl.lit("verify").alias(STAGE_COL)
     buckets = {
         "rejected.csv": prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
         "mismatched.csv": reasons_of(mismatched).with_columns(stage),
-        "missing.csv": reasons_of([(rids, "", e) for rids, e in sender.outcomes.not_found]).with_columns(stage),
+        "missing.csv": reasons_of([(rids, "", e) for rids, e in outcomes.not_found]).with_columns(stage),
         "failed.csv": reasons_of(failed_items).with_columns(stage),
     }
     written = {name: report.rows(name, reasons, frame) for name, reasons in buckets.items()}
     rows = {name: reasons.get_column(RID_COL).n_unique() for name, reasons in buckets.items()}
-    all_rows = _row_count(records)
-    summary: dict[str, Any] = {
-        "rows_read": frame.height,
-        "rows_invalid": rows["rejected.csv"],
-        "rows_not_sampled": all_rows - _row_count(checked),
-        "rows_matching": sum(len(rows_of[p]) for p, d in found.items() if not d),
-        "rows_different": rows["mismatched.csv"],
-        "rows_missing": rows["missing.csv"],
-        "rows_failed": rows["failed.csv"],
-        "records_built": records.height,
-        "records_checked": checked.height,
-        "records_matching": sum(1 for d in found.values() if not d),
-        "records_different": len(different),
-        "records_missing": len(sender.outcomes.not_found),
-        "records_failed": len(failed_items),
-        "fields_different": dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
-        **outcomes.delivery(),
-        "api_errors": report.error_count,
-        **{f"{name.split('.')[0]}_file": str(path) if path else None for name, path in written.items()},
-    }
-    summary["exit_code"] = outcomes.exit_code(
-        bool(summary["records_different"] or summary["records_missing"] or summary["records_failed"]))
-    return summary
+    records = prepared.records
+    left_out = bool(different or outcomes.not_found or failed_items)
+    return VerifySummary(
+        command="verify",
+        run_id=run_id,
+        kind=kind,
+        files=[str(p) for p in files],
+        api_url=public_url(api.url),
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_s=round(time.monotonic() - clock, 3),
+        report_dir=str(report.dir),
+        sample=sampling.size,
+        seed=sampling.seed,
+        ignored_columns=prepared.ignored,
+        exit_code=outcomes.exit_code(left_out),
+        rows_read=frame.height,
+        rows_invalid=rows["rejected.csv"],
+        rows_not_sampled=_row_count(records) - _row_count(checked),
+        rows_matching=sum(len(rows_of[p]) for p, d in found.items() if not d),
+        rows_different=rows["mismatched.csv"],
+        rows_missing=rows["missing.csv"],
+        rows_failed=rows["failed.csv"],
+        records_built=records.height,
+        records_checked=checked.height,
+        records_matching=sum(1 for d in found.values() if not d),
+        records_different=len(different),
+        records_missing=len(outcomes.not_found),
+        records_failed=len(failed_items),
+        fields_different=dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
+        requests=outcomes.requests,
+        retries=outcomes.retries,
+        throttled=outcomes.throttled,
+        aborted=outcomes.aborted,
+        api_errors=report.error_count,
+        rejected_file=_name(written["rejected.csv"]),
+        mismatched_file=_name(written["mismatched.csv"]),
+        missing_file=_name(written["missing.csv"]),
+        failed_file=_name(written["failed.csv"]),
+    )
+
+
+def _name(path: Path | None) -> str | None:
+    return str(path) if path else None
 
 
 def _row_count(records: pl.DataFrame) -> int:

@@ -23,6 +23,7 @@ from importer.report import charts
 from importer.report.files import open_private
 from importer.report.outcome import outcome
 from importer.report.reject_groups import RejectGroup, RejectSummary, summarise
+from importer.report.summary import ImportSummary, OperationSummary, RunSummary
 
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -61,7 +62,10 @@ def write(report_dir: Path) -> Path:
     if not summary_file.is_file():
         raise UsageError(f"{report_dir} has no summary.json: it is not a report directory of ecdp-import.",
                          "Give a directory under reports/ (ecdp-import runs lists them).")
-    summary = orjson.loads(summary_file.read_bytes())
+    summary = RunSummary.from_dict(orjson.loads(summary_file.read_bytes()))
+    if not isinstance(summary, (ImportSummary, OperationSummary)):
+        raise UsageError(f"{report_dir} is the report of a verify run, which has no report.html.",
+                         "Its files (mismatched.csv, missing.csv) and summary.json are the report.")
     page = render(summary, summarise(report_dir / "rejected.csv"), present=_present(report_dir))
     target = report_dir / REPORT_NAME
     with open_private(target) as out:
@@ -73,11 +77,11 @@ def _present(report_dir: Path) -> list[str]:
     return [name for name, _ in LINKED_FILES if (report_dir / name).is_file()]
 
 
-def render(s: dict[str, Any], rejects: RejectSummary, present: list[str] | None = None) -> str:
+def render(s: ImportSummary | OperationSummary, rejects: RejectSummary, present: list[str] | None = None) -> str:
     """The whole page as text."""
     said = outcome(s)
-    command = str(s.get("command", "import"))
-    title = f"{command} import {s.get('run_id', '')}".strip()
+    command = s.command or "import"
+    title = f"{command} import {s.run_id or ''}".strip()
     body = [
         f"<h1>{escape(command)} import</h1>",
         f'<p class="meta">{_meta(s)}</p>',
@@ -85,7 +89,7 @@ def render(s: dict[str, Any], rejects: RejectSummary, present: list[str] | None 
         "<h2>Rows (order lines)</h2>" if command == "orders" else "<h2>Rows</h2>", _funnel(s, rejects),
         _rejects(rejects),
         _sending(s),
-        _warnings(s.get("warnings") or []),
+        _warnings(s.warnings if isinstance(s, ImportSummary) else []),
         "<h2>Options</h2>", _options(s),
         _files(present or []),
     ]
@@ -102,44 +106,45 @@ def _n(value: Any) -> str:
     return f"{int(value or 0):,}"
 
 
-def _meta(s: dict[str, Any]) -> str:
-    files = ", ".join(str(f).replace("\\", "/").rsplit("/", 1)[-1] for f in s.get("files") or [])
-    profile = (s.get("origin") or {}).get("profile")
+def _meta(s: ImportSummary | OperationSummary) -> str:
+    files = ", ".join(str(f).replace("\\", "/").rsplit("/", 1)[-1] for f in s.files)
+    profile = s.origin.get("profile") if isinstance(s, ImportSummary) else None
     parts = [
-        f"run {s.get('run_id', '?')}",
-        f"started {str(s.get('started_at', '?')).replace('T', ' ')}",
-        f"{float(s.get('duration_s') or 0):.1f} s",
-        f"into {s.get('api_url', '?')}" + (f" (profile {profile})" if profile else ""),
+        f"run {s.run_id or '?'}",
+        f"started {(s.started_at or '?').replace('T', ' ')}",
+        f"{s.duration_s:.1f} s",
+        f"into {s.api_url or '?'}" + (f" (profile {profile})" if profile else ""),
         f"from {files}" if files else "",
     ]
     return " · ".join(escape(p) for p in parts if p)
 
 
-def _funnel(s: dict[str, Any], rejects: RejectSummary) -> str:
-    read = int(s.get("rows_read") or 0)
+def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
+    read = s.rows_read
     invalid = rejects.by_stage.get("validation", 0)
-    valid = int(s.get("rows_valid", read - invalid))
-    sent = s.get("rows_sent")
-    accepted = int(s.get("rows_accepted") or 0)
-    api_rejected = max(0, int(s.get("rows_rejected") or 0) - (read - valid))
-    failed = int(s.get("rows_failed") or 0)
+    valid = s.rows_valid if s.rows_valid is not None else read - invalid
+    sent = s.rows_sent
+    accepted = s.rows_accepted
+    api_rejected = max(0, s.rows_rejected - (read - valid))
+    failed = s.rows_failed
+    stopped = s.stopped if isinstance(s, ImportSummary) else None
     steps = [("read", read, charts.GREY, "")]
     steps.append(("valid", valid, charts.BLUE,
                   f"{_n(read - valid)} rejected before sending (see below)" if read - valid else ""))
-    if s.get("dry_run"):
-        steps.append(("would be sent", accepted if not s.get("stopped") else 0, charts.GREEN,
-                      "dry run: nothing was sent" + (" (and a real run would be stopped)" if s.get("stopped") else "")))
+    if s.dry_run:
+        steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
+                      "dry run: nothing was sent" + (" (and a real run would be stopped)" if stopped else "")))
     else:
         if sent is not None:
-            skipped = valid - int(sent)
+            skipped = valid - sent
             why = [f"{_n(skipped)} valid rows not sent"] if skipped > 0 else []
-            if skipped > 0 and s.get("stopped"):
+            if skipped > 0 and stopped:
                 why.append("stopped by the error budget")
-            elif skipped > 0 and (s.get("records_unchanged") or s.get("records_already_accepted")):
+            elif skipped > 0 and isinstance(s, ImportSummary) and (s.records_unchanged or s.records_already_accepted):
                 why.append("in the platform already (unchanged, or accepted by the run resumed)")
-            elif skipped > 0 and s.get("aborted"):
-                why.append(str(s["aborted"]))
-            steps.append(("sent", int(sent), charts.BLUE, ": ".join(why)))
+            elif skipped > 0 and s.aborted:
+                why.append(s.aborted)
+            steps.append(("sent", sent, charts.BLUE, ": ".join(why)))
         lost = [f"{_n(api_rejected)} rejected by the API" if api_rejected else "",
                 f"{_n(failed)} failed (failed.csv)" if failed else ""]
         steps.append(("accepted", accepted, charts.GREEN, ", ".join(x for x in lost if x)))
@@ -182,17 +187,18 @@ def _rejects(rejects: RejectSummary) -> str:
             "<th>examples (file, row, value)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + tail)
 
 
-def _sending(s: dict[str, Any]) -> str:
-    if not s.get("requests"):
-        why = "this was a dry run" if s.get("dry_run") else "the run was stopped before sending" \
-            if s.get("stopped") else "there was nothing to send"
+def _sending(s: ImportSummary | OperationSummary) -> str:
+    if not s.requests:
+        stopped = s.stopped if isinstance(s, ImportSummary) else None
+        why = "this was a dry run" if s.dry_run else "the run was stopped before sending" \
+            if stopped else "there was nothing to send"
         return f"<h2>Sending</h2><p>Nothing was sent: {escape(why)}.</p>"
-    chart = charts.over_time(s.get("timeline") or {})
-    duration = float(s.get("duration_s") or 0)
-    speed = f", {int(s.get('records_accepted') or 0) / duration:,.0f} records/s on average" if duration else ""
-    facts = (f"{_count(s.get('records_sent'), 'record')} in {_count(s.get('requests'), 'request')}{speed}; "
-             f"{_count(s.get('retries'), 'retry', 'retries')}, {_count(s.get('throttled'), 'answer')} 429 (slow down), "
-             f"{_count(s.get('api_errors'), 'error answer')} in errors.jsonl.")
+    chart = charts.over_time(s.timeline if isinstance(s, ImportSummary) else {})
+    duration = s.duration_s
+    speed = f", {s.records_accepted / duration:,.0f} records/s on average" if duration else ""
+    facts = (f"{_count(s.records_sent, 'record')} in {_count(s.requests, 'request')}{speed}; "
+             f"{_count(s.retries, 'retry', 'retries')}, {_count(s.throttled, 'answer')} 429 (slow down), "
+             f"{_count(s.api_errors, 'error answer')} in errors.jsonl.")
     short = "" if chart else '<p class="muted">(Too short a run to draw over time.)</p>'
     return f"<h2>Sending over time</h2><p>{escape(facts)}</p>{chart}{short}"
 
@@ -209,13 +215,15 @@ def _warnings(warnings: list[str]) -> str:
     return f'<h2>Warnings</h2><ul class="warn">{items}</ul>'
 
 
-def _options(s: dict[str, Any]) -> str:
-    origin = s.get("origin") or {}
-    used = s.get("options") or {}
+def _options(s: ImportSummary | OperationSummary) -> str:
+    origin = s.origin if isinstance(s, ImportSummary) else {}
+    used = s.options if isinstance(s, ImportSummary) else {}
+    resource = [("mode", s.mode), ("match by", s.match_by), ("customer match", s.customer_match)] \
+        if isinstance(s, ImportSummary) else []
     rows: list[tuple[str, Any]] = [
-        ("command", s.get("command")),
-        ("files", ", ".join(map(str, s.get("files") or []))),
-        *[(name.replace("_", " "), s.get(name)) for name in ("mode", "match_by", "customer_match")],
+        ("command", s.command),
+        ("files", ", ".join(s.files)),
+        *resource,
         ("config file", origin.get("config")),
         ("profile", origin.get("profile")),
         ("API key from", origin.get("key")),

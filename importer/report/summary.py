@@ -1,18 +1,151 @@
-"""What a run's summary records beyond its counts: options in effect, warnings, and sending over time.
+"""The run summary: a typed object per kind of command, what ``summary.json`` holds, and how it is read back.
 
-``run_facts`` is added to ``summary.json`` by the pipeline so the report (``report.html``) can show how
-the run was set up (never the key: only where it came from) and what sending looked like, without
-reaching back into the run. ``WarningLog`` keeps the warnings a run gave, so that they are in the report
-even when nobody saw them (under cron, warnings are not printed: see ``importer.cli.rendering``).
+Every command's run ends in one summary, built in one place by its job (``importer.jobs``) and read by
+everything that shows a run: the console line and the cron line (``importer.cli.rendering``),
+``report.html`` (``importer.report.html_page``, ``outcome``), the run journal and ``ecdp-import runs``::
+
+    RunSummary          what every run has: command, files, where, when, how long, exit code, rows read
+                        and failed, the delivery's requests, retries, 429s and abort, files of the report
+    ├── ImportSummary   customers and orders: accepted, rejected, valid, sent; first pass, shard, error
+    │                   budget, dry run, options in effect, where settings came from, warnings, timeline
+    ├── OperationSummary order-status and delete-orders: as an import, plus the orders not found
+    └── VerifySummary   verify: records checked, matching, different (and which fields), missing
+
+``to_dict`` is ``summary.json`` (a field marked ``OMIT_IF_NONE`` is left out when it has no value, as the
+resource-specific ones are for the other resource); ``from_dict`` reads one back, older summaries
+included (a field they lack takes its default). Counts and names only: never the API key, never a value
+of a row (those are personal data: the report's CSV files hold them, readable by the owner only).
+
+``WarningLog`` keeps the warnings a run gave, so that the summary lists them even when nobody saw them
+(under cron, warnings are not printed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from importer.delivery.outcomes import Outcomes
 from importer.settings import ApiSettings, RunOptions, public_url
+
+OMIT_IF_NONE = {"omit_if_none": True}
+OPERATIONS = ("order-status", "delete-orders")
+
+
+@dataclass(kw_only=True)
+class RunSummary:
+    """What every command's summary holds."""
+
+    command: str = ""
+    run_id: str | None = None
+    files: list[str] = field(default_factory=list)
+    api_url: str = ""
+    started_at: str = ""
+    duration_s: float = 0.0
+    report_dir: str = ""
+    exit_code: int = 0
+    rows_read: int = 0
+    rows_failed: int = 0  # valid, but not in the platform (failed.csv)
+    records_built: int = 0
+    records_failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0  # 429 answers
+    aborted: str | None = None  # why sending stopped early (the key refused, Ctrl-C)
+    api_errors: int = 0  # error answers in errors.jsonl
+    ignored_columns: list[str] = field(default_factory=list)
+    rejected_file: str | None = None
+    failed_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as ``summary.json`` holds it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not (f.metadata.get("omit_if_none") and getattr(self, f.name) is None)}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> RunSummary:
+        """A summary read back (``summary.json``, the journal), of the kind its command says; the fields an
+        older summary lacks take their defaults, keys this version does not know are left out."""
+        command = data.get("command")
+        kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
+                                  if command in OPERATIONS else ImportSummary)
+        names = {f.name for f in fields(kind)}
+        return kind(**{key: value for key, value in data.items() if key in names})
+
+
+@dataclass(kw_only=True)
+class ImportSummary(RunSummary):
+    """``ecdp-import customers`` and ``orders`` (and ``retry``, which imports a run's failed rows again)."""
+
+    mapping: str | None = None
+    preset: str | None = None
+    mode: str = ""
+    match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
+    customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders
+    orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
+    rows_accepted: int = 0  # in the platform (or, in a dry run, that would be sent)
+    rows_rejected: int = 0  # by validation or by the API (rejected.csv)
+    rows_valid: int | None = None  # (None: a summary written before it was counted)
+    rows_sent: int | None = None
+    records_sent: int = 0
+    records_accepted: int = 0
+    records_rejected: int = 0
+    verified_after_ambiguous: int = 0  # "already exists" after a lost answer, and held as sent
+    records_unchanged: int = 0  # --changed-only: the platform holds them as they are
+    records_already_accepted: int = 0  # --resume: the run resumed got them accepted
+    shard: str | None = None
+    rows_in_other_shards: int = 0
+    first_pass: str = ""  # streamed or partitioned
+    partitions: int = 0
+    dry_run: bool = False
+    chunk_size: int = 0
+    payloads_file: str | None = None
+    max_rejects: str = ""
+    stopped: str | None = None  # why the error budget stopped the run before sending
+    options: dict[str, Any] = field(default_factory=dict)  # the options in effect, for the report
+    origin: dict[str, str] = field(default_factory=dict)  # config file, profile, where the key came from
+    warnings: list[str] = field(default_factory=list)
+    timeline: dict[str, Any] = field(default_factory=dict)  # sending over time (Timeline.as_dict)
+
+
+@dataclass(kw_only=True)
+class OperationSummary(RunSummary):
+    """``ecdp-import order-status`` and ``delete-orders``: one request per order."""
+
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_valid: int | None = None
+    rows_sent: int | None = None
+    rows_not_found: int = 0  # the platform holds no such order (not_found.csv)
+    records_sent: int = 0
+    records_accepted: int = 0
+    records_rejected: int = 0
+    records_not_found: int = 0
+    not_found_file: str | None = None
+    dry_run: bool = False
+    payloads_file: str | None = None
+    done: str = ""  # what an accepted record is: "updated", "deleted"
+
+
+@dataclass(kw_only=True)
+class VerifySummary(RunSummary):
+    """``ecdp-import verify``: what the platform holds, against the file."""
+
+    kind: str = ""  # customers or orders
+    sample: int | None = None
+    seed: int | None = None
+    rows_invalid: int = 0  # invalid in the file, so never sent and not checked (rejected.csv)
+    rows_not_sampled: int = 0
+    rows_matching: int = 0
+    rows_different: int = 0
+    rows_missing: int = 0
+    records_checked: int = 0
+    records_matching: int = 0
+    records_different: int = 0
+    records_missing: int = 0
+    fields_different: dict[str, int] = field(default_factory=dict)  # field -> records that differ in it
+    mismatched_file: str | None = None
+    missing_file: str | None = None
 
 
 class WarningLog:
@@ -35,28 +168,22 @@ def recording(warn: Callable[[str], None]) -> WarningLog:
     return warn if isinstance(warn, WarningLog) else WarningLog(warn)
 
 
-def run_facts(api: ApiSettings, run: RunOptions, outcomes: Outcomes, warn: Callable[[str], None]) -> dict[str, Any]:
-    """Summary fields: ``rows_sent``, ``options``, ``origin``, ``warnings``, ``timeline``."""
+def options_in_effect(api: ApiSettings, run: RunOptions) -> dict[str, Any]:
+    """The options a run used, as the report shows them (never the key: only where it came from)."""
     return {
-        "rows_sent": outcomes.rows_sent,
-        "options": {
-            "api_url": public_url(api.url),
-            "chunk_size": run.chunk_size,
-            "concurrency": api.concurrency,
-            "rate": api.rate,
-            "timeout_s": api.timeout_s,
-            "max_retries": api.max_retries,
-            "max_rejects": str(run.max_rejects),
-            "mapping": str(run.mapping) if run.mapping else None,
-            "preset": run.preset,
-            "encoding": run.encoding,
-            "delimiter": run.delimiter,
-            "changed_only": run.changed_only,
-            "resume": run.resume,
-            "dry_run": run.dry_run,
-            "state": None if run.dry_run else str(run.state),
-        },
-        "origin": dict(run.origin),
-        "warnings": list(warn.messages) if isinstance(warn, WarningLog) else [],
-        "timeline": outcomes.timeline.as_dict(),
+        "api_url": public_url(api.url),
+        "chunk_size": run.chunk_size,
+        "concurrency": api.concurrency,
+        "rate": api.rate,
+        "timeout_s": api.timeout_s,
+        "max_retries": api.max_retries,
+        "max_rejects": str(run.max_rejects),
+        "mapping": str(run.mapping) if run.mapping else None,
+        "preset": run.preset,
+        "encoding": run.encoding,
+        "delimiter": run.delimiter,
+        "changed_only": run.changed_only,
+        "resume": run.resume,
+        "dry_run": run.dry_run,
+        "state": None if run.dry_run else str(run.state),
     }

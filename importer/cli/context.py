@@ -1,0 +1,91 @@
+"""What a command run sets up from its options: API settings (or a sandbox to import into), run options,
+and its console (how it prints).
+
+The commands call these; the library (``importer.jobs``) gets typed settings and never sees click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from importer.cli import config_options
+from importer.cli.rendering import Console
+from importer.errors import UsageError
+from importer.settings import (
+    ApiKey,
+    ApiSettings,
+    RunOptions,
+    check_api_url,
+    default_state,
+)
+
+
+@contextlib.contextmanager
+def api_settings(common: dict[str, Any], identification: str = "Email") -> Iterator[tuple[ApiSettings, str]]:
+    """API settings for a run, and the target as the summary names it; with --sandbox, a sandbox server
+    running for the run's duration."""
+    shared = {
+        "timeout_s": common["timeout"],
+        "concurrency": common["concurrency"],
+        "rate": common["rate"],
+        "max_retries": common["max_retries"],
+    }
+    if common["sandbox"]:
+        from importer.sandbox import SandboxServer
+
+        with SandboxServer(identification=identification) as server:
+            yield ApiSettings(url=server.url, key=ApiKey(server.api_key), **shared), f"{server.url} (sandbox)"
+        return
+    url = check_api_url(common["api_url"], allow_insecure_http=common["allow_insecure_http"])
+    # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
+    dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends
+    key = config_options.load_key(click.get_current_context(), common, dry_run, warn)
+    yield ApiSettings(url=url, key=key, **shared), url
+
+
+def import_run(common: dict[str, Any]) -> RunOptions:
+    """The run options of an import (customers, orders)."""
+    if common["changed_only"] and common["full"]:
+        raise UsageError("--changed-only and --full contradict each other.", "Give one of them.")
+    return RunOptions(
+        state=common["state"] or default_state(),
+        resume=common["resume"],
+        changed_only=common["changed_only"] and not common["full"],
+        mapping=common["mapping"],
+        preset=common["preset"],
+        encoding=common["encoding"],
+        delimiter=common["delimiter"],  # "tab", "semicolon"... are understood by the reader
+        chunk_size=common["chunk_size"],
+        dry_run=common["dry_run"],
+        report_dir=common["report_dir"],
+        progress=not common["no_progress"],
+        log_format=console().event_format,
+        shard=common.get("shard"),
+        preflight=not common.get("no_preflight"),
+        max_rejects=common["max_rejects"],
+        origin=config_options.origin(click.get_current_context(), common),
+    )
+
+
+def operation_run(common: dict[str, Any]) -> RunOptions:
+    """The run options of order-status and delete-orders."""
+    return RunOptions(dry_run=common["dry_run"], report_dir=common["report_dir"], progress=not common["no_progress"],
+                      log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"])
+
+
+def console() -> Console:
+    """This command run's printing choices (--output, --log-format), made once per run."""
+    ctx = click.get_current_context()
+    if "ecdp.console" not in ctx.meta:
+        ctx.meta["ecdp.console"] = Console(ctx.params.get("output", "full"), ctx.params.get("log_format", "text"))
+    found: Console = ctx.meta["ecdp.console"]
+    return found
+
+
+def warn(message: str) -> None:
+    """A warning of this command run (printed as its console says, kept for its summary)."""
+    console().warnings(message)

@@ -1,0 +1,99 @@
+"""The import commands: ``customers``, ``orders`` and ``retry`` (a run's failed rows, sent again).
+
+Each parses its options, builds typed settings (``importer.cli.context``), calls one library function
+(``importer.jobs.imports``, ``importer.jobs.run_history``) and prints the summary it returns; the exit
+code is the run's. No file, validation or HTTP logic here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from importer.cli import config_options
+from importer.cli.config_options import ConfiguredCommand
+from importer.cli.context import api_settings, console, import_run
+from importer.cli.options import (
+    OUTPUT_OPTIONS,
+    STATE_OPTION,
+    connection_options,
+    import_options,
+    options,
+)
+from importer.settings import (
+    CUSTOMER_MATCH_FIELDS,
+    CUSTOMER_MODES,
+    MATCH_BY_FIELDS,
+    ORDER_MODES,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+    default_state,
+)
+
+
+@click.command(cls=ConfiguredCommand)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(CUSTOMER_MODES), default="AddOrUpdate", show_default=True,
+              help="Add new customers only, Update existing ones only, or both.")
+@click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
+              help="The business unit's identification field (Settings > Customers).")
+@click.option("--allow-confirmation-emails", is_flag=True,
+              help="Send AwaitingConfirmation consents (the platform e-mails those customers).")
+@connection_options
+@import_options
+def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmation_emails: bool,
+              **common: Any) -> None:
+    """Import customers from CSV or Parquet FILES into POST /customers."""
+    from importer.jobs.imports import import_customers
+
+    options = CustomerOptions(mode=mode, match_by=match_by, allow_confirmation_emails=allow_confirmation_emails)
+    with api_settings(common) as (api, target):
+        result = import_customers(list(files), api, options, import_run(common), warn=console().warnings)
+    console().show(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+@click.command(cls=ConfiguredCommand)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
+              help="A file of order lines (products) joined to FILES on the order id; repeatable.")
+@click.option("--mode", type=click.Choice(ORDER_MODES), default="AddOrReplace", show_default=True,
+              help="Add new orders only, Replace existing ones only, or both.")
+@click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
+              help="The customer identifier the business unit matches by; required on every order.")
+@connection_options
+@import_options
+def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer_match: str, **common: Any) -> None:
+    """Import orders (lines grouped into orders with products) into POST /orders."""
+    from importer.jobs.imports import import_orders
+
+    options = OrderOptions(mode=mode, customer_match=customer_match)
+    with api_settings(common, identification=customer_match) as (api, target):
+        result = import_orders([*files, *items], api, options, import_run(common), warn=console().warnings)
+    console().show(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+@click.command(cls=ConfiguredCommand)
+@click.argument("run_id")
+@connection_options
+@options(*OUTPUT_OPTIONS, STATE_OPTION)
+def retry(run_id: str, **common: Any) -> None:
+    """Send again the failed rows of run RUN_ID (not its rejected rows), with that run's options."""
+    from importer.jobs.run_history import retry_run
+
+    state = common["state"] or default_state()
+    with api_settings(common) as (api, target):
+        result = retry_run(run_id, api, RunOptions(
+            state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
+            log_format=console().event_format, origin=config_options.origin(click.get_current_context(), common),
+        ), warn=console().warnings)
+    if result is None:
+        click.echo(f"Run {run_id} has no failed rows: nothing to retry.")
+        return
+    console().show(result.summary, target)
+    sys.exit(result.exit_code)

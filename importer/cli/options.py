@@ -1,0 +1,158 @@
+"""The command line's options, in the groups the commands share (as ``--help`` lists them).
+
+Each group is a list of click options, applied in order by ``options(...)``: ``CONNECTION_OPTIONS`` (every
+command that talks to the API), ``OUTPUT_OPTIONS`` (every command that writes a report), ``IMPORT_OPTIONS``
+(customers, orders) and ``OPERATION_OPTIONS`` (order-status, delete-orders). The API key is never an
+option's value: only where to find it (``--api-key-file``, ``--api-key-env``). Which options a config
+file may set follows from these (``importer.cli.config_options.catalogue``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from importer.budget import Budget
+from importer.cli import config_file
+from importer.settings import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, STATE_ENV
+
+OUTPUTS = ("auto", "full", "line")
+OUTPUT_OPTION = click.option(
+    "--output", type=click.Choice(OUTPUTS), default="auto", show_default=True,
+    help="What to print: full (the summary over several lines, warnings on stderr), line (one summary line "
+         "on stdout and nothing else: for cron), auto (full on a terminal, else line).")
+
+
+class BudgetType(click.ParamType):
+    """``--max-rejects``: a number of rows (``50``) or a share of the rows read (``10%``)."""
+
+    name = "budget"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Budget:
+        if isinstance(value, Budget):
+            return value
+        try:
+            return Budget.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+CONFIG_OPTIONS = [
+    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar=config_file.CONFIG_ENV,
+                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the working "
+                      "directory, if there is one)."),
+    click.option("--profile", envvar=config_file.PROFILE_ENV,
+                 help=f"A profile of the config file: one business unit's URL, key source and options "
+                      f"(env {config_file.PROFILE_ENV})."),
+]
+API_KEY_ENV_OPTION = click.option(
+    "--api-key-env", metavar="NAME",
+    help=f"Name of the environment variable holding the API key (default: {API_KEY_ENV}).")
+MAX_REJECTS_OPTION = click.option(
+    "--max-rejects", type=BudgetType(), default="10%", show_default=True, metavar="N|N%",
+    help="Error budget: when validation rejects more rows than this (a count, or a share such as 10%), "
+         "nothing is sent and the run exits 2. 100% turns it off.")
+
+
+CONFIG_OPTIONS = [
+    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar=config_file.CONFIG_ENV,
+                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the working "
+                      "directory, if there is one)."),
+    click.option("--profile", envvar=config_file.PROFILE_ENV,
+                 help=f"A profile of the config file: one business unit's URL, key source and options "
+                      f"(env {config_file.PROFILE_ENV})."),
+]
+API_KEY_ENV_OPTION = click.option(
+    "--api-key-env", metavar="NAME",
+    help=f"Name of the environment variable holding the API key (default: {API_KEY_ENV}).")
+MAX_REJECTS_OPTION = click.option(
+    "--max-rejects", type=BudgetType(), default="10%", show_default=True, metavar="N|N%",
+    help="Error budget: when validation rejects more rows than this (a count, or a share such as 10%), "
+         "nothing is sent and the run exits 2. 100% turns it off.")
+
+
+def options(*decorators: Any) -> Any:
+    """One decorator applying click options in the order they are listed (as --help shows them)."""
+
+    def apply(func: Any) -> Any:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+CONNECTION_OPTIONS = [  # every command that talks to the API
+    click.option("--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,
+                 help=f"API base URL (env {API_URL_ENV})."),
+    click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+                 help=f"File holding the API key (default: env {API_KEY_ENV})."),
+    click.option("--allow-insecure-http", is_flag=True,
+                 help="Allow an http:// API URL to another machine (the key and data then travel unencrypted)."),
+    API_KEY_ENV_OPTION,
+    *CONFIG_OPTIONS,
+    click.option("--sandbox", is_flag=True,
+                 help="Start the built-in sandbox on a free local port and import into it (no key needed)."),
+    click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+                 help="Requests in flight at once."),
+    click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                 help="Seconds to wait for one request."),
+    click.option("--rate", type=click.FloatRange(min=0.1), default=None,
+                 help="At most this many requests per second (default: as fast as the API allows; "
+                      "429 answers slow the run down either way)."),
+    click.option("--max-retries", type=click.IntRange(0, 100), default=8, show_default=True,
+                 help="Retries of a request after a 5xx, a network error or a timeout."),
+]
+OUTPUT_OPTIONS = [  # every command that writes a report
+    click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="Where to write the report (default: reports/<run-id>/)."),
+    click.option("--no-progress", is_flag=True, help="No progress bar (there is none without a terminal)."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                 help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
+    OUTPUT_OPTION,
+]
+ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250).")
+DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
+STATE_OPTION = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
+                            help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db).")
+NO_PREFLIGHT_OPTION = click.option(
+    "--no-preflight", is_flag=True,
+    help="Do not check attribute names, consent ids and values against the platform's settings.")
+IMPORT_OPTIONS = [  # every import command
+    click.option("--chunk-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
+                 help="Records per request."),
+    click.option("--dry-run", is_flag=True,
+                 help="Do everything but send; write the request bodies to the report directory."),
+    MAX_REJECTS_OPTION,
+    *OUTPUT_OPTIONS,
+    click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+                 help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
+    ENCODING_OPTION,
+    DELIMITER_OPTION,
+    click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
+                 help="A shipped mapping for a platform's standard export (see README, Migrations)."),
+    STATE_OPTION,
+    click.option("--resume", is_flag=True,
+                 help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
+    click.option("--changed-only", is_flag=True,
+                 help="Send only records that are new or changed since they were last accepted."),
+    click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
+    click.option("--shard", metavar="K/N",
+                 help="Only the records whose key falls in share K of N (CRC-32 of the key), so N machines or "
+                      "cron jobs can split one load without overlap."),
+    NO_PREFLIGHT_OPTION,
+]
+OPERATION_OPTIONS = [  # order-status and delete-orders
+    click.option("--dry-run", is_flag=True,
+                 help="Check every row, send nothing; write the requests to payloads.jsonl in the report."),
+    *OUTPUT_OPTIONS,
+    ENCODING_OPTION,
+    DELIMITER_OPTION,
+]
+
+
+connection_options = options(*CONNECTION_OPTIONS)
+import_options = options(*IMPORT_OPTIONS)
+operation_options = options(*OPERATION_OPTIONS)
