@@ -15,9 +15,7 @@ together; when they do not, the run forgets what it prepared and starts again pa
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +27,6 @@ import polars as pl
 
 from importer import budget, scratch
 from importer.delivery.bulk import BulkSender, Lookup
-from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
 from importer.errors import ImporterError, UsageError
@@ -46,9 +43,11 @@ from importer.inputs.batches import Inputs, open_inputs, user_view
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
+from importer.jobs.sending import prepare_and_send
 from importer.partitions import Rows, hashed
-from importer.partitions.hashed import Shard, Spool
-from importer.partitions.streamed import Clusters, NotClustered
+from importer.partitions.hashed import HashedPartitions
+from importer.partitions.shards import Shard
+from importer.partitions.streamed import NotClustered, StreamedPartitions
 from importer.records import customers, order_columns, orders
 from importer.records.chunking import Chunk
 from importer.records.definitions import Lists
@@ -181,8 +180,8 @@ def _run(
     def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
         return open_inputs(resource.command, paths, run, _quiet)
 
-    rows: Rows = (Clusters(inputs.batches, resource.key, shard, lambda: reopen().batches)
-                  if streamed else _spooled(inputs, resource, run, shard))  # (input problems stop it here)
+    rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
+                  if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
     if journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn)
@@ -196,7 +195,7 @@ def _run(
         second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
                               report, run.chunk_size, resource.envelope, journaled=journal is not None,
                               known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
-                              workers=LARGE_PARTITION_WORKERS if isinstance(rows, Spool) and rows.large else 0)
+                              workers=LARGE_PARTITION_WORKERS if isinstance(rows, HashedPartitions) and rows.large else 0)
         finished = False
         try:
             if run.dry_run:
@@ -217,7 +216,7 @@ def _run(
             rows.close()
             report.discard()
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
-            rows = _spooled(reopen(), resource, run, shard)
+            rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
         accounted = _account(rows, outcomes, report)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
@@ -273,7 +272,7 @@ def _run(
         failed_file=accounted.failed_file,
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
-        first_pass="streamed" if isinstance(rows, Clusters) else "partitioned",
+        first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
         partitions=rows.partitions,
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
@@ -293,15 +292,15 @@ def _run(
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _spooled(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> Spool:
+def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> HashedPartitions:
     """The partitioned first pass: every row read and filed under its key's hash partition."""
-    spooled = hashed.for_inputs(inputs.files, shard, run.partitions)
+    partitioned = hashed.for_inputs(inputs.files, shard, run.partitions)
     try:
-        spooled.fill(inputs.batches, resource.key)
+        partitioned.fill(inputs.batches, resource.key)
     except BaseException:
-        spooled.close()
+        partitioned.close()
         raise
-    return spooled
+    return partitioned
 
 
 def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
@@ -333,7 +332,7 @@ def _send(
     second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
     journal: Journal, run_id: str, target: str,
 ) -> Outcomes:
-    """Prepare (in a thread) and send (on the event loop) at the same time, through a bounded queue."""
+    """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal."""
 
     def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
         firsts = [first for first, _ in rows.starts]
@@ -345,40 +344,11 @@ def _send(
     bar = progress_bar(None, run.progress)
     sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
                         on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
-    queue = ChunkQueue(capacity=max(4, 2 * api.concurrency))
-    failure: list[BaseException] = []
-
-    def prepare_in_thread() -> None:
-        try:
-            second_pass.run(rows, queue.put)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
-            failure.append(exc)
-            queue.stop()
-        finally:
-            queue.close()
-
-    async def deliver() -> Outcomes:
-        queue.attach()
-        thread = threading.Thread(target=prepare_in_thread, name="ecdp-prepare", daemon=True)
-        thread.start()
-        try:
-            return await sender.run(queue)
-        finally:
-            queue.stop()
-            await asyncio.to_thread(thread.join)
-
     try:
-        outcomes = asyncio.run(deliver())
-    except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
-        sender.outcomes.aborted = "interrupted (Ctrl-C)"
-        outcomes = sender.outcomes
+        return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
-    if failure:
-        raise failure[0]
-    outcomes.unsent += second_pass.unsent + queue.leftovers()
-    return outcomes
 
 
 @dataclass(frozen=True)

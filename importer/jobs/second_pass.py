@@ -50,7 +50,7 @@ from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
-LARGE_PARTITION_WORKERS = 2  # for the spool's 16 MB partitions of inputs over 1 GB (memory)
+LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
 
 @dataclass

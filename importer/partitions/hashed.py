@@ -10,25 +10,21 @@ size, not the input's. A small input is one partition and never touches the disk
 Rows keep their ``_rid`` (run-wide row id), so a partition read back is in input order, and the rows
 of any set of ids can be fetched again for the report (``rows_of``).
 
-``--shard K/N`` is applied here: a row whose key's CRC-32 (of its UTF-8 bytes, a hash any tool can
-reproduce) is not ``K-1`` modulo ``N`` is counted and dropped; rows without a key are spread by row id.
+``--shard K/N`` (``importer.partitions.shards``) is applied here, as the rows are filed.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from importer.errors import UsageError
-from importer.frame import KEY_COL, RID_COL
+from importer.frame import RID_COL
 from importer.inputs.files import note_start
-from importer.partitions.prefetch import ahead
+from importer.partitions.prefetch import prefetch
+from importer.partitions.shards import Shard
 from importer.scratch import scratch_dir
 
 PART_COL = "_part"
@@ -41,35 +37,6 @@ LARGE_INPUT_BYTES, LARGE_PARTITION_BYTES, LARGE_FLUSH_BYTES = 1 << 30, 16 << 20,
 _SEED = 0x5EED
 
 
-@dataclass(frozen=True)
-class Shard:
-    """This run's share of the records: shard ``number`` (1-based) of ``count``."""
-
-    number: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-        if not match or not 1 <= int(match[1]) <= int(match[2]):
-            raise UsageError(f"--shard {text!r} is not K/N with 1 ≤ K ≤ N.",
-                             "For example --shard 2/4 takes the second of four shares.")
-        return cls(int(match[1]), int(match[2]))
-
-    def mask(self, key: pl.Series, rid: pl.Series) -> pl.Series:
-        """Which rows belong to this shard."""
-        crc = pl.Series([None if k is None else zlib.crc32(k.encode("utf-8")) for k in key.to_list()],
-                        dtype=pl.Int64)
-        bucket = crc.fill_null(rid) % self.count
-        return bucket == self.number - 1
-
-    def keep(self, batch: pl.DataFrame, key: pl.Expr) -> tuple[pl.DataFrame, int]:
-        """This shard's rows of ``batch`` (``key`` evaluates on it), and how many rows are the others'."""
-        keys = batch.select(key.alias(KEY_COL), RID_COL)
-        mine = self.mask(keys.get_column(KEY_COL), keys.get_column(RID_COL))
-        return batch.filter(mine), batch.height - int(mine.sum())
-
-
 def input_bytes(paths: list[Path]) -> int:
     """The inputs' size as text (compressed formats counted six times their size)."""
     size = 0
@@ -79,17 +46,17 @@ def input_bytes(paths: list[Path]) -> int:
     return size
 
 
-def for_inputs(paths: list[Path], shard: Shard | None = None, partitions: int | None = None) -> Spool:
-    """A spool sized for the inputs (measured once): one partition per ``PARTITION_BYTES`` of text, flushes
+def for_inputs(paths: list[Path], shard: Shard | None = None, partitions: int | None = None) -> HashedPartitions:
+    """Hash partitions sized for the inputs (measured once): one partition per ``PARTITION_BYTES`` of text, flushes
     of ``FLUSH_BYTES``; for inputs over ``LARGE_INPUT_BYTES``, ``LARGE_PARTITION_BYTES`` and
     ``LARGE_FLUSH_BYTES``. ``partitions`` overrides the count."""
     size = input_bytes(paths)
     large = size > LARGE_INPUT_BYTES
     count = partitions or max(1, -(-size // (LARGE_PARTITION_BYTES if large else PARTITION_BYTES)))
-    return Spool(count, shard, LARGE_FLUSH_BYTES if large else FLUSH_BYTES, large=large)
+    return HashedPartitions(count, shard, LARGE_FLUSH_BYTES if large else FLUSH_BYTES, large=large)
 
 
-class Spool:
+class HashedPartitions:
     """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
 
     def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None,
@@ -110,7 +77,7 @@ class Spool:
     def fill(self, batches: Iterable[pl.DataFrame], key: Callable[[list[str]], pl.Expr]) -> None:
         """The first pass: every batch filed (the next one is read meanwhile), and where each file's rows
         start; ``key`` gives a batch's record key from its columns."""
-        for batch in ahead(batches, name="ecdp-read"):
+        for batch in prefetch(batches, name="ecdp-read"):
             note_start(self.starts, batch)
             self.add(batch, key(batch.columns))
 

@@ -1,7 +1,7 @@
 """Run an iterator a step ahead of its consumer, in a thread: the two overlap on two cores.
 
 The first pass uses it: parsing the next piece of CSV (polars, which releases the GIL) while the
-current batch is hashed into partitions and written out. ``ahead`` makes an item only when fewer
+current batch is hashed into partitions and written out. ``prefetch`` makes an item only when fewer
 than ``depth`` are made and not yet taken, so memory grows by that many items, not with the input.
 Items come in their order; an exception raised by the iterator is raised to the consumer where the
 iterator raised it (after the items before it). When the consumer stops early (an error of its own,
@@ -20,7 +20,7 @@ _WAIT_S = 0.1  # how often a blocked thread looks whether its consumer has gone
 _END = object()
 
 
-def ahead(items: Iterable[T], depth: int = 1, name: str = "ecdp-ahead") -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = 1, name: str = "ecdp-prefetch") -> Iterator[T]:
     """``items``, each produced in a thread while the consumer works on the one before. The thread
     starts on an item only when fewer than ``depth`` are made and not yet taken, so at most
     ``depth + 1`` items are alive at once (the consumer's, and those made or being made for it)."""

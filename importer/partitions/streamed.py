@@ -6,7 +6,7 @@ reader gives, minus the rows of its last key (which may go on in the next batch,
 over), is a partition of whole records. Reading, preparing and sending then overlap, and nothing is
 written to disk.
 
-Whether the rows do lie together is only known at the end: ``Clusters`` raises ``NotClustered`` as soon
+Whether the rows do lie together is only known at the end: ``StreamedPartitions`` raises ``NotClustered`` as soon
 as a key of a batch was in the partition before (a partition is handed on only once the next batch is
 checked against it, so a shuffled file is found before any of it is prepared), and at the end when any
 key is in two partitions (the 64-bit hashes of every partition's keys are compared).
@@ -25,8 +25,8 @@ import polars as pl
 
 from importer.frame import RID_COL
 from importer.inputs.files import note_start
-from importer.partitions.hashed import Shard
-from importer.partitions.prefetch import ahead
+from importer.partitions.prefetch import prefetch
+from importer.partitions.shards import Shard
 
 MAX_ROWS = 65_536  # rows of a partition at most (a Parquet batch of 100k rows is prepared in two)
 _HASH = "_key_hash"
@@ -37,7 +37,7 @@ class NotClustered(Exception):
     """The rows of one record are not together in the input (as the streamed first pass needs)."""
 
 
-class Clusters:
+class StreamedPartitions:
     """Partitions of whole records, made from the input's batches as they are read."""
 
     def __init__(self, batches: Iterable[pl.DataFrame], key: Callable[[list[str]], pl.Expr],
@@ -53,7 +53,7 @@ class Clusters:
     def __iter__(self) -> Iterator[pl.DataFrame]:
         """Partitions of whole records in input order; NotClustered when a record's rows turn out apart.
         They are read, cut and checked in a thread of their own, a partition ahead of the consumer."""
-        return ahead(self._partitions(), name="ecdp-read")
+        return prefetch(self._partitions(), name="ecdp-read")
 
     def _partitions(self) -> Iterator[pl.DataFrame]:
         carry: pl.DataFrame | None = None

@@ -34,7 +34,7 @@ rules (see `rules`) and no storage (see `store`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -48,77 +48,20 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from importer.sandbox import definitions, faults, rules
+from importer.sandbox.answers import (
+    Rejected,
+    invalid,
+    json_response,
+    parse_json,
+    problem,
+)
 from importer.sandbox.config import SandboxConfig, Setting
 from importer.sandbox.faults import Fault, FaultInjector, Plan
 from importer.sandbox.stats import DROPPED, RequestStats
 from importer.sandbox.store import Store
 
-PROBLEM_KINDS: dict[int, tuple[str, str]] = {
-    400: ("https://tools.ietf.org/html/rfc9110#section-15.5.1", "One or more validation errors occurred."),
-    401: ("https://tools.ietf.org/html/rfc9110#section-15.5.2", "Unauthorized"),
-    404: ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
-    405: ("https://tools.ietf.org/html/rfc9110#section-15.5.6", "Method Not Allowed"),
-    413: ("https://tools.ietf.org/html/rfc9110#section-15.5.14", "Content Too Large"),
-    415: ("https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported Media Type"),
-    429: ("https://tools.ietf.org/html/rfc6585#section-4", "Too Many Requests"),
-    500: ("https://tools.ietf.org/html/rfc9110#section-15.6.1", "An error occurred while processing your request."),
-    502: ("https://tools.ietf.org/html/rfc9110#section-15.6.3", "Bad Gateway"),
-    503: ("https://tools.ietf.org/html/rfc9110#section-15.6.4", "Service Unavailable"),
-}
 UNMATCHED_ROUTE = "(no route)"
 SANDBOX_ROUTES = "/_sandbox/"
-
-
-class Rejected(Exception):
-    """Ends a request with a problem response: `errors` (for 400) are `path: message` strings."""
-
-    def __init__(self, status: int, detail: str, errors: Sequence[str] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = errors
-
-
-def invalid(errors: Sequence[str]) -> Rejected:
-    count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
-    detail = f"The request was not processed, so nothing from it was stored ({count}). First error: {errors[0]}"
-    return Rejected(400, detail, errors)
-
-
-def json_response(content: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(content), status, media_type="application/json")
-
-
-def problem(
-    status: int,
-    detail: str,
-    instance: str,
-    errors: Sequence[str] | None = None,
-    errors_style: str = "list",
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """An RFC 7807 problem response; `errors_style` is "list", "dict" (path → messages) or "none"."""
-    kind, title = PROBLEM_KINDS.get(status, ("about:blank", "Error"))
-    content: dict[str, Any] = {"type": kind, "title": title, "status": status, "detail": detail, "instance": instance}
-    if errors is not None and errors_style == "list":
-        content["errors"] = list(errors)
-    elif errors is not None and errors_style == "dict":
-        grouped: dict[str, list[str]] = {}
-        for error in errors:
-            path, _, message = error.partition(": ")
-            grouped.setdefault(path, []).append(message)
-        content["errors"] = grouped
-    return Response(orjson.dumps(content), status, headers, media_type="application/problem+json")
-
-
-def parse_json(raw: bytes) -> Any:
-    """The parsed body, or a 400 that says why it is not JSON."""
-    if not raw.strip():
-        raise invalid(["$: The request body is empty: send a JSON object."])
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise invalid([f"$: The request body is not valid JSON: {error}."]) from None
 
 
 def _route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
