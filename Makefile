@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean chromium
+.PHONY: demo test check bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ demo: $(STAMP)
 	  if [ $$c1 -gt 1 ] || [ $$c2 -gt 1 ]; then exit 1; fi; \
 	  echo "(exit codes $$c1 and $$c2: the sample files hold deliberately broken rows; see each report.html)"
 
+# The checks that keep the house in order: lint (ruff), types (mypy --strict on importer/ and schemas/)
+# and the import-layer contracts (import-linter, in pyproject.toml: layers one way, no circles).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
 # The report test renders report.html in Debian's chromium: installed here when missing (root or sudo);
 # where it cannot be installed, that one test is skipped and says why.
-test: $(STAMP) chromium
+test: check chromium
 	$(BIN)/python -m pytest -q
 
 chromium:

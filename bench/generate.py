@@ -48,7 +48,8 @@ def order_lines(lines: int) -> pl.DataFrame:
     invalid = (pl.col("row").hash(99) % 100) == 0  # ~1 % of lines
     kind = pl.col("row").hash(98) % 4
     email = pl.format("{}.{}@example.com", _pick(["anna", "jan", "zofia", "piotr", "ewa"], 2), pl.col("i") % 200_000)
-    date = (pl.datetime(2024, 1, 1) + pl.duration(seconds=_rand(3, 365 * 86_400))).dt.strftime("%Y-%m-%dT%H:%M:%S+01:00")
+    date = ((pl.datetime(2024, 1, 1) + pl.duration(seconds=_rand(3, 365 * 86_400)))
+            .dt.strftime("%Y-%m-%dT%H:%M:%S+01:00"))
     product = pl.lit(pl.Series(PRODUCTS)).get((pl.col("i") + pl.col("line")).hash(7) % len(PRODUCTS))
     return frame.select(
         pl.format("ORD-{}", pl.col("i") + 100_000).alias("id"),
@@ -58,13 +59,15 @@ def order_lines(lines: int) -> pl.DataFrame:
         pl.lit("Europe/Warsaw").alias("timeZone"),
         pl.lit("1").alias("websiteId"),
         pl.when(invalid & (kind == 0)).then(pl.lit("not-an-email")).otherwise(email).alias("customer.email"),
-        pl.format("+48 60{} {} {}", pl.col("i") % 10, pl.col("i").hash(14) % 900 + 100, pl.col("i").hash(15) % 900 + 100)
+        pl.format("+48 60{} {} {}", pl.col("i") % 10, pl.col("i").hash(14) % 900 + 100,
+                  pl.col("i").hash(15) % 900 + 100)
         .alias("customer.phone"),
         _pick(["web", "app", "store"], 5).alias("attr.channel"),
         pl.when(pl.col("i").hash(16) % 5 == 0).then(pl.lit("AUTUMN10")).alias("attr.couponCode"),
         pl.format("SKU-{}", (pl.col("i") + pl.col("line")).hash(8) % 5000).alias("product.id"),
         pl.when(invalid & (kind == 3)).then(pl.lit("x" * 300)).otherwise(product).alias("product.name"),
-        pl.lit(pl.Series(CATEGORIES)).get((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES)).alias("product.category"),
+        pl.lit(pl.Series(CATEGORIES)).get((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES))
+        .alias("product.category"),
         pl.format("{}.{}", (pl.col("i") + pl.col("line")).hash(10) % 500 + 1, pl.col("i").hash(11) % 90 + 10)
         .alias("product.price"),
         pl.when(invalid & (kind == 2)).then(pl.lit("-1")).otherwise(((pl.col("row").hash(12) % 3) + 1).cast(pl.String))

@@ -24,7 +24,8 @@ NAIVE_PYTHON = Path(os.environ.get("ECDP_BENCH_NAIVE_PYTHON")
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def measure(command: list[str | Path], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)) -> dict[str, Any]:
+def measure(command: list[str | Path], env: dict[str, str] | None = None,
+            ok: tuple[int, ...] = (0, 1)) -> dict[str, Any]:
     """Wall time (s), peak RSS (MB) and exit code of a command run to its end (one of ``ok``)."""
     started = time.perf_counter()
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tempfile  # noqa: E402
+import tempfile
 
-from bench.delivery import concurrency_scaling, rate_limited  # noqa: E402
-from bench.offline import dry_run, end_to_end, naive  # noqa: E402
+from bench.delivery import concurrency_scaling, rate_limited
+from bench.offline import dry_run, end_to_end, naive
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REPEAT = 3  # runs of each 1M dry run: the median is reported (with every run's time)
@@ -39,7 +39,8 @@ def offline(quick: bool, ten_million: bool) -> dict[str, object]:
     print(f"Offline (--dry-run, a fresh process each; {size:,} lines)")
     print(f"{'run':<28} {'wall s':>7} {'lines/s':>10} {'peak RSS MB':>12}")
     for name, row in (("importer, order lines", orders), ("importer, customers", customers),
-                      ("naive baseline, order lines", baseline), *((("importer, 10x order lines", big),) if big else ())):
+                      ("naive baseline, order lines", baseline),
+                      *((("importer, 10x order lines", big),) if big else ())):
         print(f"{name:<28} {row['wall_s']:>7} {row['lines_per_s']:>10,} {row['peak_rss_mb']:>12}")
     print(f"(importer rows: the median of {REPEAT} runs; order lines took {orders.get('walls_s')} s)")
     print(f"importer vs naive on order lines: {ratio}x faster")
@@ -67,7 +68,8 @@ def main() -> None:
     measured = offline(quick, "--10m" in sys.argv)
     if "--offline" in sys.argv:  # the delivery results of an earlier full run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier, "offline_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        RESULTS.write_text(json.dumps({**earlier,
+                                       "offline_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                        "quick": quick, **measured}, indent=2) + "\n", encoding="utf-8")
         return
     scaling = concurrency_scaling(records=4_000 if quick else 20_000)

@@ -31,8 +31,10 @@ def export(path: Path, rows: int = 6000) -> None:
         writer = csv.writer(out)
         writer.writerow(["email", "phone", "firstName", "lastName", "dateOfBirth", "gender", "consent.1"])
         for i in range(rows):
-            email, phone = f"user{i}@example.com", f"+48 6{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}"
-            birth, gender, consent = f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "Female", "True"
+            email, phone = (f"user{i}@example.com",
+                            f"+48 6{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}")
+            birth, gender, consent = (f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                                      "Female", "True")
             luck = rng.random()
             if luck < 0.02:
                 email = f"user{i}.example.com"

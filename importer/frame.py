@@ -33,7 +33,7 @@ FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
 JSON_COL, KEY_COL, FINGERPRINT_COL = "_json", "_key", "_fp"
 HEADER_ROWS = 1  # lines of a file before its first row (a spreadsheet's row 1)
 
-REASONS_SCHEMA: dict[str, pl.DataType] = {RID_COL: pl.Int64(), FIELD_COL: pl.String(), ERROR_COL: pl.String()}
+REASONS_SCHEMA = pl.Schema({RID_COL: pl.Int64(), FIELD_COL: pl.String(), ERROR_COL: pl.String()})
 Reason = tuple[list[int], str, str]  # the row ids of a record, the field, the message
 
 

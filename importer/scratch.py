@@ -1,11 +1,12 @@
 """Private temporary folders of a run, and the sweep of those a dead run left behind.
 
 A run keeps rows and records it cannot hold in memory in folders of the system's temporary directory
-(``importer.partitions.hashed``'s partitions, ``importer.jobs.second_pass``'s held records, ``importer.inputs.files``'s UTF-8 copy of
-a file in another encoding). They hold personal data, so they are readable by the owner only and are
-deleted when the run ends. A run that is killed (``kill -9``, out of memory, power cut) cannot delete
-them: their names carry the process id, and every run starts by deleting the folders of processes of
-its user that no longer exist (``sweep``). A folder of a live process is never touched.
+(the hash partitions of ``importer.partitions.hashed``, the held records of ``importer.jobs.second_pass``,
+the UTF-8 copy ``importer.inputs.files`` makes of a file in another encoding). They hold personal data,
+so they are readable by the owner only and are deleted when the run ends. A run that is killed (``kill
+-9``, out of memory, power cut) cannot delete them: their names carry the process id, and every run
+starts by deleting the folders of processes of its user that no longer exist (``sweep``). A folder of a
+live process is never touched.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def sweep(directory: Path | None = None) -> list[Path]:
     """Delete the folders dead runs of this user left in ``directory`` (the temporary directory); the
     folders deleted."""
     root = directory or Path(tempfile.gettempdir())
-    swept = []
+    swept: list[Path] = []
     try:
         entries = list(root.iterdir())
     except OSError:  # no temporary directory to look at: nothing to sweep

@@ -19,6 +19,8 @@ And on every text field, whatever its metadata (``text_checks``), because no rea
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
@@ -115,7 +117,8 @@ def not_suspect(name: str) -> pl.Expr:
     return value.is_null() | ~value.str.contains(SUSPECT_TEXT_PATTERN)
 
 
-#: Per check name: a cheaper expression that fails at least wherever the check fails (``importer.records.schema_screen``).
+#: Per check name: a cheaper expression that fails at least wherever the check fails
+#: (``importer.records.schema_screen``).
 COARSE_CHECKS = {CONTROL_CHARACTER: not_suspect, SPREADSHEET_ERROR: not_suspect}
 
 
@@ -124,13 +127,13 @@ def text_checks() -> list[pa.Check]:
     return [no_control_characters(), not_spreadsheet_error()]
 
 
-def _checks_for(metadata: dict[str, object]) -> list[pa.Check]:
+def _checks_for(metadata: dict[str, Any]) -> list[pa.Check]:
     checks = []
     if MAX_LENGTH in metadata:
-        checks.append(max_length(int(metadata[MAX_LENGTH])))  # type: ignore[call-overload]
+        checks.append(max_length(int(metadata[MAX_LENGTH])))
     if WHOLE_NUMBER in metadata:
-        minimum, maximum = metadata[WHOLE_NUMBER]  # type: ignore[misc]
-        checks.append(whole_number(minimum, maximum))
+        minimum, maximum = metadata[WHOLE_NUMBER]
+        checks.append(whole_number(int(minimum), int(maximum)))
     if metadata.get(NUMBER):
         checks.append(number())
     return checks

@@ -81,7 +81,8 @@ def customer_schema(
 
 @functools.lru_cache(maxsize=32)
 def _customer_schema(
-    match_field: str, attribute_columns: tuple[str, ...], consent_columns: tuple[str, ...], allow_confirmation_emails: bool,
+    match_field: str, attribute_columns: tuple[str, ...], consent_columns: tuple[str, ...],
+    allow_confirmation_emails: bool,
 ) -> pa.DataFrameSchema:
     consent_checks = [pa.Check.isin(CONSENT_VALUES)]
     if not allow_confirmation_emails:

@@ -38,7 +38,8 @@ class Browser:
         args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--remote-debugging-pipe",
                 f"--user-data-dir={profile_dir}", f"--window-size={width},900", "about:blank"]
-        # bash (dash takes one-digit fds only) puts the pipe ends on fds 3 and 4, where Chromium expects them, and execs it.
+        # bash (dash takes one-digit fds only) puts the pipe ends on fds 3 and 4, where Chromium expects them,
+        # and execs it.
         script = f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
         self.process = subprocess.Popen(["/bin/bash", "-c", script, str(CHROMIUM), *args],
                                         pass_fds=(to_browser_r, from_browser_w),
@@ -119,7 +120,8 @@ class Browser:
         time.sleep(0.3)  # late console messages and CSP reports
         result = PageResult()
         for selector in selectors:
-            expression = f"(e => e ? (e.innerText ?? e.textContent) : null)(document.querySelector({json.dumps(selector)}))"
+            expression = ("(e => e ? (e.innerText ?? e.textContent) : null)"
+                          f"(document.querySelector({json.dumps(selector)}))")
             value = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
             result.texts[selector] = value["result"].get("value")
         if screenshot is not None:

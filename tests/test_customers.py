@@ -152,7 +152,8 @@ def test_normalisation_of_email_phone_and_dates(sandbox, tmp_path):
     run = import_customers(sandbox, tmp_path, header, rows)
     assert run.exit_code == 0, run.rejected
     sent = sent_records(sandbox)
-    assert sent[0] == {"email": "mixed.case@example.com", "phone": "+48601234567", "dateOfBirth": "1990-05-17T06:30:00.000Z"}
+    assert sent[0] == {"email": "mixed.case@example.com", "phone": "+48601234567",
+                       "dateOfBirth": "1990-05-17T06:30:00.000Z"}
     assert sent[1] == {"email": "b@example.com", "phone": "601234568", "dateOfBirth": "1985-01-02T00:00:00.000Z"}
     assert sent[2] == {"email": "c@example.com", "dateOfBirth": "1985-01-02T23:15:00.000Z"}
 

@@ -48,8 +48,9 @@ def test_instants_parse_as_the_coalesce_of_every_format(values):
     assert fast.equals(slow)
 
 
-SPACED = ["2024-06-28T05:26:16 +01:00", " 2024-06-28T05:26:16+01:00", "2024-06-28 05:26:16+01:00", "+2024-06-28T05:26:16+01:00",
-          "2024-6-28T05:26:16+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00", "2024-06-28T05:26:16.123456+01:00"]
+SPACED = ["2024-06-28T05:26:16 +01:00", " 2024-06-28T05:26:16+01:00", "2024-06-28 05:26:16+01:00",
+          "+2024-06-28T05:26:16+01:00", "2024-6-28T05:26:16+01:00", "9999-12-31T23:30:00-01:00",
+          "0001-01-01T00:30:00+01:00", "2024-06-28T05:26:16.123456+01:00"]
 
 
 @pytest.mark.parametrize("values", [DATES + SPACED, DATES[:1] * 50, SPACED, [None, None], []],
@@ -140,7 +141,8 @@ def _reference_records(lines: pl.DataFrame, orders: pl.DataFrame, columns: Any) 
         json_text.member("status", text("status")), json_text.member("currency", text("currency")),
         json_text.member("totalValue", normalise.json_number(pl.col("totalValue"))),
         json_text.member("returnsValue", normalise.json_number(pl.col("returnsValue"))),
-        json_text.member("customer", json_text.obj([json_text.member(f, text(f"customer.{f}")) for f in ("email", "phone", "crmId")])),
+        json_text.member("customer", json_text.obj([json_text.member(f, text(f"customer.{f}"))
+                                                    for f in ("email", "phone", "crmId")])),
         json_text.member("products", pl.concat_str([pl.lit("["), pl.col("_products_json"), pl.lit("]")])),
         json_text.member("orderAttributes", json_text.array(
             [json_text.name_value(name, pl.col(c)) for c, name in columns.order_attributes.items()])),
@@ -162,14 +164,16 @@ def _tricky_lines(rows: int, seed: int) -> pl.DataFrame:
     order = [f"O-{rnd.randrange(rows // 3 + 1)}" for _ in range(rows)]
     frame = {
         "id": order, "date": pick(["2024-01-02T03:04:05+01:00", "2024-01-02", None]),
-        "status": pick(["paid", "PLACED", None]), "currency": pick(["pln", "EUR", None]), "timeZone": pick(["Europe/Warsaw", None]),
+        "status": pick(["paid", "PLACED", None]), "currency": pick(["pln", "EUR", None]),
+        "timeZone": pick(["Europe/Warsaw", None]),
         "websiteId": pick(["1", "+007", None]), "totalValue": pick(["10", "+5", ".5", "1e3", "12.30", None]),
         "returnsValue": pick(["0", "2.5", None]), "customer.email": pick(["a@b.c", "X@Y.Z", None]),
         "customer.phone": pick(["+48 600 100 200", None]), "customer.crmId": pick(TRICKY),
         "attr.channel": pick(TRICKY), "attr.coupon": pick([None, None, "AUTUMN"]),
         "product.id": pick(["SKU-1", 'S"2']), "product.name": pick(TRICKY[:-6] + ["Kubek"]),
         "product.price": pick(["1", "19.99", "+5", "1e2", "0.1"]), "product.quantity": pick(["1", "02", "+3"]),
-        "product.returned": pick(["0", "1", None, None]), "product.url": pick(TRICKY), "product.imageUrl": pick([None, "i"]),
+        "product.returned": pick(["0", "1", None, None]), "product.url": pick(TRICKY),
+        "product.imageUrl": pick([None, "i"]),
         "product.category": pick(TRICKY), "product.attr.color": pick(TRICKY), "product.attr.size": pick([None, "S"]),
     }
     return pl.DataFrame(frame, schema=dict.fromkeys(frame, pl.String)).with_columns(
@@ -178,7 +182,8 @@ def _tricky_lines(rows: int, seed: int) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("drop", [[], ["customer.email", "product.returned", "attr.coupon"], ["attr.channel", "attr.coupon"]],
+@pytest.mark.parametrize("drop", [[], ["customer.email", "product.returned", "attr.coupon"],
+                                  ["attr.channel", "attr.coupon"]],
                          ids=["all-columns", "some-absent", "no-order-attributes"])
 def test_order_records_are_byte_identical_to_the_per_member_builder(seed, drop):
     frame = _tricky_lines(600, seed).drop(drop)
@@ -211,7 +216,8 @@ def _lines_in_runs(rows: int, seed: int) -> pl.DataFrame:
     return frame.with_columns(
         pl.when(keep_own).then(pl.col(c)).otherwise(pl.col(c).first().over("id")).alias(c) for c in level
     ).with_columns(
-        pl.when(pl.col(RID_COL).hash(seed + 1) % 17 == 0).then(pl.lit("not-a-date")).otherwise(pl.col("date")).alias("date"),
+        pl.when(pl.col(RID_COL).hash(seed + 1) % 17 == 0).then(pl.lit("not-a-date")).otherwise(pl.col("date"))
+        .alias("date"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL),
     )
 
@@ -234,11 +240,15 @@ def test_order_level_values_checked_once_per_run_give_what_line_by_line_gives(se
 
 def _reference_name_values(frame: pl.DataFrame, index: str, columns: dict, into: str, name: str) -> pl.DataFrame:
     """name_values as it was made before: cells unpivoted, grouped by ``index`` and joined back."""
-    long = (frame.select(index, *columns).unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
+    long = (frame.select(index, *columns)
+            .unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
             .drop_nulls("value")
-            .select(index, pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values()))).alias(name), "value"))
+            .select(index,
+                    pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values()))).alias(name),
+                    "value"))
     lists = long.group_by(index, maintain_order=True).agg(pl.struct(name, "value").alias(into))
-    return frame.with_columns(frame.select(index).join(lists, on=index, how="left", maintain_order="left").get_column(into))
+    return frame.with_columns(frame.select(index).join(lists, on=index, how="left", maintain_order="left")
+                              .get_column(into))
 
 
 @pytest.mark.parametrize("columns", [{"a": "color"}, {"a": "color", "b": "size", "c": "fit"}, {"a": 3, "b": 1}])
@@ -323,7 +333,8 @@ def test_sample_customer_records_are_byte_identical_to_the_per_member_builder():
         assert customers.records(rows, columns, "email").equals(old)
 
 
-HOSTILE = ["ok", "#N/A", " err:502 ", "a\x00b", "x\ufeffy", "Zoë 👩‍👩‍👧", "  #ref! ", "#hashtag", "ERR:5", None, "\x1b[31m"]
+HOSTILE = ["ok", "#N/A", " err:502 ", "a\x00b", "x\ufeffy", "Zoë 👩‍👩‍👧",
+           "  #ref! ", "#hashtag", "ERR:5", None, "\x1b[31m"]
 
 
 @pytest.mark.parametrize("column_values", [HOSTILE, ["plain"] * len(HOSTILE)], ids=["hostile", "clean"])

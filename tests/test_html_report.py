@@ -130,4 +130,5 @@ def test_a_dry_run_and_a_stopped_run_say_nothing_was_sent(tmp_path):
     stopped = run_cli(["customers", str(source), "--dry-run"], report_dir=tmp_path / "stopped")
     html = (stopped.report_dir / "report.html").read_text(encoding="utf-8")
     assert 'class="outcome stopped"' in html
-    assert "Dry run: a real run would be stopped before sending: error budget: 8 of 48 rows rejected (17%) &gt; 10%" in html
+    assert ("Dry run: a real run would be stopped before sending: "
+            "error budget: 8 of 48 rows rejected (17%) &gt; 10%" in html)

@@ -32,7 +32,8 @@ def test_marketplace_dump_in_four_files_becomes_valid_orders(sandbox, tmp_path):
     assert_accounted(run.summary)
     assert (run.summary["rows_read"], run.summary["rows_accepted"], run.summary["records_accepted"]) == (5, 4, 3)
     [rejected] = run.rejected
-    assert rejected["Order No"] == "MP-5004" and rejected["_error"] == "status: 'On Hold' is not in the mapping's value map"
+    assert (rejected["Order No"] == "MP-5004"
+            and rejected["_error"] == "status: 'On Hold' is not in the mapping's value map")
     order = get(sandbox, "/orders/MP-5001").json()["data"]
     assert order["date"] == "2024-11-03T14:15:00.000Z"  # 09:15 AM in New York, after DST ended
     assert (order["status"], order["currency"], order["totalValue"]) == ("completed", "USD", 1249.9)
@@ -73,9 +74,9 @@ customer = { prefix = "x_" }
 
 
 def test_constants_templates_and_decimal_commas(sandbox, tmp_path):
-    source = write_csv(tmp_path / "z.csv", ["nr", "data", "kwota", "sku", "nazwa", "wariant", "cena", "ilosc", "mail"], [
-        ["Z/1", "2024-11-06 10:00", "1 234,50 zł", "S1", "Kubek", "biały", "1 234,50", "1", "a@example.com"],
-    ])
+    source = write_csv(tmp_path / "z.csv", ["nr", "data", "kwota", "sku", "nazwa", "wariant", "cena", "ilosc", "mail"],
+                       [["Z/1", "2024-11-06 10:00", "1 234,50 zł", "S1", "Kubek", "biały", "1 234,50", "1",
+                         "a@example.com"]])
     mapping = mapping_file(tmp_path, '''
 kind = "orders"
 [fields]
@@ -89,7 +90,8 @@ currency = { value = "PLN" }
 "product.price" = { column = "cena", number = { decimal = ",", thousands = " " } }
 "product.quantity" = "ilosc"
 ''')
-    run = run_cli(["orders", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(["orders", str(source), "--mapping", str(mapping)],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stdout + run.stderr
     order = get(sandbox, "/orders/Z%2F1").json()["data"]
     assert (order["totalValue"], order["currency"], order["date"]) == (1234.5, "PLN", "2024-11-06T09:00:00.000Z")
@@ -183,8 +185,10 @@ def test_the_files_of_sources_without_a_path_must_all_be_given_in_order(tmp_path
 
 def test_unknown_columns_in_the_mapping_are_found_against_the_file(sandbox, tmp_path):
     source = write_csv(tmp_path / "c.csv", ["mail", "name"], [["a@example.com", "A"]])
-    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "Email"\nfirstName = { template = "{first} {name}" }\n')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "Email"\n'
+                                     'firstName = { template = "{first} {name}" }\n')
+    run = run_cli(["customers", str(source), "--mapping", str(mapping)],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 2
     assert "fields.email: no column 'Email'" in run.stderr and "fields.firstName: no column 'first'" in run.stderr
 
@@ -193,7 +197,8 @@ def test_unknown_columns_in_the_mapping_are_found_against_the_file(sandbox, tmp_
 def test_a_mapping_for_the_other_command_is_refused(sandbox, tmp_path, command, kind):
     mapping = mapping_file(tmp_path, f'kind = "{kind}"\n[fields]\n')
     source = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"]])
-    run = run_cli([command, str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli([command, str(source), "--mapping", str(mapping)],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 2 and f"is for {kind}" in run.stderr
 
 
@@ -206,7 +211,8 @@ def test_toml_scoping_mistake_gets_a_helpful_message(tmp_path):
 def test_unmapped_columns_are_warned_about_once(sandbox, tmp_path):
     source = write_csv(tmp_path / "c.csv", ["mail", "extra1", "extra2"], [["a@example.com", "x", "y"]])
     mapping = mapping_file(tmp_path, 'kind = "customers"\nignore = ["extra2"]\n[fields]\nemail = "mail"\n')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(["customers", str(source), "--mapping", str(mapping)],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 0
     assert run.stderr.count("neither uses nor ignores: extra1.") == 1
 
@@ -240,7 +246,8 @@ def test_the_run_names_every_file_a_mapping_read(sandbox, tmp_path):
                        [["7", "000000007", "2024-11-06 09:10:00", "59.9000", "NULL", "a@example.com"]])
     notes = write_csv(tmp_path / "notes.csv", ["order", "channel"], [["000000007", "web"]])
     text = DB_MAPPING.replace("[fields]", f'[sources.notes]\npath = "{notes}"\njoin = {{ on = "orders.increment_id", '
-                              'to = "order" }\n[fields]').replace('ignore = ["item_id"]', 'ignore = ["item_id", "notes.channel"]')
+                              'to = "order" }\n[fields]').replace('ignore = ["item_id"]',
+                                                                  'ignore = ["item_id", "notes.channel"]')
     run = run_cli(["orders", str(lines), str(orders), "--mapping", str(mapping_file(tmp_path, text)), "--dry-run"],
                   report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stderr

@@ -118,7 +118,8 @@ def test_sparse_lines_summary_counts_lines_and_orders(sandbox, tmp_path):
     culprit = [r for r in rejected if r["_field"] == "product.quantity"]
     assert len(culprit) == 1 and "'0' is not a whole number from 1" in culprit[0]["_error"]
     others = [r for r in rejected if r is not culprit[0]]
-    assert all(r["_error"] == f"another line of order ORD-2024-1006 is invalid (orders_sparse.csv row {culprit[0]['_row']})"
+    assert all(r["_error"] == "another line of order ORD-2024-1006 is invalid "
+                              f"(orders_sparse.csv row {culprit[0]['_row']})"
                for r in others)
 
 
@@ -319,7 +320,8 @@ def test_unicode_quotes_commas_and_newlines_in_product_names(sandbox, tmp_path):
 
 
 def test_empty_attribute_values_are_not_sent(sandbox, tmp_path):
-    rows = [{**BASE, "attr.channel": "", "product.attr.color": "red"}, {**BASE, "product.id": "p2", "product.attr.color": ""}]
+    rows = [{**BASE, "attr.channel": "", "product.attr.color": "red"},
+            {**BASE, "product.id": "p2", "product.attr.color": ""}]
     run = orders_csv(sandbox, tmp_path, rows)
     assert run.exit_code == 0
     [order] = sent_orders(sandbox)

@@ -98,7 +98,8 @@ def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, small_partitio
     assert sum(s["rows_rejected"] for s, _, _ in shares) == whole[0]["rows_rejected"]
     for summary, _, _ in shares:
         assert summary["rows_read"] + summary["rows_in_other_shards"] == whole[0]["rows_read"]
-        assert summary["first_pass"] == whole[0]["first_pass"] == ("streamed" if name == "orders sorted" else "partitioned")
+        assert summary["first_pass"] == whole[0]["first_pass"] == (
+            "streamed" if name == "orders sorted" else "partitioned")
 
 
 def test_a_bad_shard_is_a_usage_error(inputs, tmp_path):
@@ -210,7 +211,8 @@ def test_rejected_rows_are_put_in_order_a_window_at_a_time(inputs, tmp_path, mon
     for window in (files.WINDOW_ROWS, 7):
         monkeypatch.setattr(files, "WINDOW_ROWS", window)
         folder = tmp_path / f"w{window}"
-        run = RunOptions(dry_run=True, report_dir=folder, progress=False, partitions=5, max_rejects=Budget.parse("100%"))
+        run = RunOptions(dry_run=True, report_dir=folder, progress=False, partitions=5,
+                         max_rejects=Budget.parse("100%"))
         import_customers([inputs["customers"], second], ApiSettings(), CustomerOptions(), run)
         runs[window] = (folder / "rejected.csv").read_bytes()
     one, windowed = runs.values()

@@ -89,7 +89,8 @@ def test_woocommerce_dates_in_the_shops_time_zone_with_a_copy_of_the_preset(sand
     preset = (PRESETS / "woocommerce-orders.toml").read_text(encoding="utf-8")
     mapping = tmp_path / "woocommerce-orders.toml"
     mapping.write_text(preset.replace('timezone = "UTC"', 'timezone = "Europe/Warsaw"'), encoding="utf-8")
-    run = run_cli(["orders", str(WOOCOMMERCE / "orders-export.csv"), "--mapping", str(mapping), "--max-rejects", "100%"],
+    run = run_cli(["orders", str(WOOCOMMERCE / "orders-export.csv"), "--mapping", str(mapping),
+                   "--max-rejects", "100%"],
                   env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr
     assert get(sandbox, "/orders/1051").json()["data"]["date"] == "2024-11-06T09:10:00.000Z"  # 10:10 CET
@@ -100,7 +101,8 @@ def test_woocommerce_customers_export(sandbox, tmp_path):
     run = import_export(sandbox, tmp_path, "customers", [WOOCOMMERCE / "customers-export.csv"], "woocommerce")
     assert (run.summary["rows_accepted"], run.summary["rows_rejected"]) == (5, 1)
     anna = customer(sandbox, "anna.kowalska@example.com")
-    assert (anna["firstName"], anna["lastName"], anna["crmId"], anna["phone"]) == ("Anna", "Kowalska", "12", "601234567")
+    assert (anna["firstName"], anna["lastName"], anna["crmId"], anna["phone"]) == (
+        "Anna", "Kowalska", "12", "601234567")
     guest = customer(sandbox, "juergen.mueller@example.de")
     assert (guest["firstName"], guest["lastName"], "crmId" in guest) == ("Jürgen", "Müller", False)
     [rejected] = run.rejected

@@ -55,7 +55,8 @@ def test_json_text_round_trips_any_string(values):
 def test_absent_members_are_left_out():
     frame = pl.DataFrame({"a": ["x", None], "b": [None, None]}, schema={"a": pl.String, "b": pl.String})
     record = json_text.obj(
-        [json_text.member("a", json_text.text(pl.col("a"))), json_text.member("list", json_text.array([json_text.name_value("n", pl.col("b"))]))]
+        [json_text.member("a", json_text.text(pl.col("a"))),
+         json_text.member("list", json_text.array([json_text.name_value("n", pl.col("b"))]))]
     )
     assert frame.select(record).to_series().to_list() == ['{"a":"x"}', "{}"]
 
@@ -82,5 +83,6 @@ def test_a_ragged_row_is_a_rejected_row_not_a_crash(tmp_path):
     assert run.exit_code == 1
     assert (run.summary["rows_read"], run.summary["rows_accepted"], run.summary["rows_rejected"]) == (3, 2, 1)
     assert run.rejected[0]["_row"] == "3"
-    assert run.rejected[0]["_error"].startswith("Line 3 could not be read") and "is required" not in run.rejected[0]["_error"]
+    assert (run.rejected[0]["_error"].startswith("Line 3 could not be read")
+            and "is required" not in run.rejected[0]["_error"])
     assert "_unreadable" not in run.rejected[0]  # the report shows the user's columns only

@@ -78,7 +78,8 @@ def test_the_screen_names_the_failing_rows_columns_and_checks():
 def test_a_schema_the_screen_cannot_imitate_is_validated_whole():
     frame = pl.DataFrame({RID_COL: [1, 2], "a": ["x", "x"]})
     unique = pa.DataFrameSchema({"a": pa.Column(str, unique=True)})
-    frame_wide = pa.DataFrameSchema({"a": pa.Column(str)}, checks=[pa.Check(lambda data: data.lazyframe.select(pl.len() > 5))])
+    frame_wide = pa.DataFrameSchema({"a": pa.Column(str)},
+                                    checks=[pa.Check(lambda data: data.lazyframe.select(pl.len() > 5))])
     assert schema_screen.failing(frame, unique) is None and schema_screen.failing(frame, frame_wide) is None
     reasons = validation.schema_reasons(frame, unique, {}, {})
     assert reasons.get_column(RID_COL).to_list() == [1, 2]

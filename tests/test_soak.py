@@ -46,8 +46,9 @@ def write_orders(path: Path) -> Path:
         out.writerow(["id", "date", "totalValue", "currency", "customer.email", "product.id", "product.name",
                       "product.price", "product.quantity"])
         for i in range(ORDERS):
-            out.writerow([f"S-{i}", "2025-03-01T10:00:00+01:00", f"{i % 1000}.25", "PLN", f"buyer{i % 5000}@example.com",
-                          f"P{i % 300}", f"Product {i % 300}", f"{i % 1000}.25", "0" if invalid(i) else "1"])
+            out.writerow([f"S-{i}", "2025-03-01T10:00:00+01:00", f"{i % 1000}.25", "PLN",
+                          f"buyer{i % 5000}@example.com", f"P{i % 300}", f"Product {i % 300}", f"{i % 1000}.25",
+                          "0" if invalid(i) else "1"])
     return path
 
 

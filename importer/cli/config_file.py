@@ -116,7 +116,8 @@ def _shown(key: str) -> str:
     return key.replace("_", "-")
 
 
-def problems(config: ConfigFile, catalogue: Catalogue, profile: str | None = None, every_profile: bool = True) -> list[Problem]:
+def problems(config: ConfigFile, catalogue: Catalogue, profile: str | None = None,
+             every_profile: bool = True) -> list[Problem]:
     """Every problem of the file (``every_profile``), or of the parts a run with ``profile`` uses (and any key)."""
     found: list[Problem] = []
     every_option = {name for options in catalogue.values() for name in options}
@@ -144,7 +145,8 @@ def problems(config: ConfigFile, catalogue: Catalogue, profile: str | None = Non
     return found
 
 
-def _table(config: ConfigFile, where: str, table: Any, catalogue: Catalogue, command: str | None = None) -> list[Problem]:
+def _table(config: ConfigFile, where: str, table: Any, catalogue: Catalogue,
+           command: str | None = None) -> list[Problem]:
     """Problems of one table of settings; command tables (``[where.orders]``) are checked inside."""
     if not isinstance(table, dict):
         return [Problem(where, "must be a table of settings ([" + where + "])")]
@@ -161,7 +163,8 @@ def _table(config: ConfigFile, where: str, table: Any, catalogue: Catalogue, com
         elif command is None and key in catalogue and isinstance(value, dict):
             found += _table(config, at, value, catalogue, command=key)
         elif name in META:
-            found.append(Problem(at, f"{_shown(name)} is chosen on the command line (--{_shown(name)}), not in the file"))
+            found.append(Problem(at, f"{_shown(name)} is chosen on the command line (--{_shown(name)}), "
+                                     "not in the file"))
         elif name not in known:
             found.append(_unknown(where, key, [*sorted(known), *(() if command else catalogue)]))
         else:
@@ -258,7 +261,8 @@ def _looks_like_key(value: str) -> bool:
     return bool(_KEYLIKE.fullmatch(value)) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
-def defaults_for(config: ConfigFile, command: str, options: Mapping[str, click.Option], profile: str | None) -> dict[str, Any]:
+def defaults_for(config: ConfigFile, command: str, options: Mapping[str, click.Option],
+                 profile: str | None) -> dict[str, Any]:
     """The ``default_map`` of one command: file defaults, then its command table, then the profile's two.
 
     A table that names a key source (api-key-env or api-key-file) replaces the key source of the tables

@@ -63,8 +63,8 @@ class ConfiguredCommand(click.Command):
             path = config_file.find(Path(explicit) if explicit else None)
             profile = _peek(args, ("--profile",)) or os.environ.get(config_file.PROFILE_ENV) or None
             if path is None and profile is not None:
-                raise UsageError(f"--profile {profile}: there is no config file ({config_file.CONFIG_NAME} in the working "
-                                 "directory, --config PATH or ECDP_CONFIG).",
+                raise UsageError(f"--profile {profile}: there is no config file ({config_file.CONFIG_NAME} in the "
+                                 "working directory, --config PATH or ECDP_CONFIG).",
                                  "Create one (README, Configuration) or leave out --profile.")
             if path is not None:
                 root = ctx.find_root().command
@@ -92,7 +92,8 @@ def _source(ctx: click.Context, name: str) -> ParameterSource | None:
     return ctx.get_parameter_source(name) if name in ctx.params else None
 
 
-def key_source(ctx: click.Context, common: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+def key_source(ctx: click.Context, common: Mapping[str, Any],
+               environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """(``file`` or ``env``, path or variable name) of the API key, by the documented precedence; None: none."""
     env = os.environ if environ is None else environ
     key_file, key_env = common.get("api_key_file"), common.get("api_key_env")
@@ -109,7 +110,8 @@ def key_source(ctx: click.Context, common: Mapping[str, Any], environ: Mapping[s
     return None
 
 
-def load_key(ctx: click.Context, common: Mapping[str, Any], dry_run: bool, warn: Callable[[str], None]) -> ApiKey | None:
+def load_key(ctx: click.Context, common: Mapping[str, Any], dry_run: bool,
+             warn: Callable[[str], None]) -> ApiKey | None:
     """The API key for a run; None for a dry run without one. A key that is named but missing is an error,
     except in a dry run for a variable named by the config file (the job's environment may set it)."""
     source = key_source(ctx, common)

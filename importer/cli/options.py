@@ -9,14 +9,17 @@ file may set follows from these (``importer.cli.config_options.catalogue``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from importer.budget import Budget
 from importer.cli import config_file
 from importer.settings import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, STATE_ENV
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 OUTPUTS = ("auto", "full", "line")
 OUTPUT_OPTION = click.option(
@@ -25,7 +28,7 @@ OUTPUT_OPTION = click.option(
          "on stdout and nothing else: for cron), auto (full on a terminal, else line).")
 
 
-class BudgetType(click.ParamType):
+class BudgetType(click.ParamType):  # type: ignore[type-arg]  # (generic from click 8.2; this works with 8.1)
     """``--max-rejects``: a number of rows (``50``) or a share of the rows read (``10%``)."""
 
     name = "budget"
@@ -40,9 +43,10 @@ class BudgetType(click.ParamType):
 
 
 CONFIG_OPTIONS = [
-    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar=config_file.CONFIG_ENV,
-                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the working "
-                      "directory, if there is one)."),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                 envvar=config_file.CONFIG_ENV,
+                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the "
+                      "working directory, if there is one)."),
     click.option("--profile", envvar=config_file.PROFILE_ENV,
                  help=f"A profile of the config file: one business unit's URL, key source and options "
                       f"(env {config_file.PROFILE_ENV})."),
@@ -56,27 +60,10 @@ MAX_REJECTS_OPTION = click.option(
          "nothing is sent and the run exits 2. 100% turns it off.")
 
 
-CONFIG_OPTIONS = [
-    click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar=config_file.CONFIG_ENV,
-                 help=f"The config file (env {config_file.CONFIG_ENV}; default: {config_file.CONFIG_NAME} in the working "
-                      "directory, if there is one)."),
-    click.option("--profile", envvar=config_file.PROFILE_ENV,
-                 help=f"A profile of the config file: one business unit's URL, key source and options "
-                      f"(env {config_file.PROFILE_ENV})."),
-]
-API_KEY_ENV_OPTION = click.option(
-    "--api-key-env", metavar="NAME",
-    help=f"Name of the environment variable holding the API key (default: {API_KEY_ENV}).")
-MAX_REJECTS_OPTION = click.option(
-    "--max-rejects", type=BudgetType(), default="10%", show_default=True, metavar="N|N%",
-    help="Error budget: when validation rejects more rows than this (a count, or a share such as 10%), "
-         "nothing is sent and the run exits 2. 100% turns it off.")
-
-
-def options(*decorators: Any) -> Any:
+def options(*decorators: Callable[[Any], Any]) -> Callable[[Command], Command]:
     """One decorator applying click options in the order they are listed (as --help shows them)."""
 
-    def apply(func: Any) -> Any:
+    def apply(func: Command) -> Command:
         for decorator in reversed(decorators):
             func = decorator(func)
         return func

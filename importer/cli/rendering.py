@@ -1,9 +1,11 @@
 """What a run prints: the full summary for a person at a terminal, one line for cron.
 
 ``--output auto`` (the default) prints the multi-line summary (and warnings on stderr) when stdout is a
-terminal, and otherwise exactly one line on stdout at the end, so that a cron mail is one line::
+terminal, and otherwise exactly one line on stdout at the end, so that a cron mail is one line (here
+folded)::
 
-    customers (shop-pl): imported with problems (exit 1): 23 read, 20 valid, 20 sent, 20 accepted, 3 rejected, 0 failed; report reports/20261125T021500Z-9616/report.html
+    customers (shop-pl): imported with problems (exit 1): 23 read, 20 valid, 20 sent, 20 accepted,
+    3 rejected, 0 failed; report reports/20261125T021500Z-9616/report.html
 
 In ``line`` mode nothing else is printed: warnings go to the report (summary.json, report.html) only,
 and run events are not printed, unless ``--log-format json`` asks for them as JSON lines on stderr

@@ -51,7 +51,7 @@ class BulkSender(Sender):
         lookup: Lookup | None = None,
         on_accepted: Callable[[Chunk], None] | None = None,
         log: EventLog | None = None,
-        progress: tqdm | None = None,
+        progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -93,7 +93,8 @@ class BulkSender(Sender):
         too_big = status == 413 or (status == 400 and is_too_big(status, problem))
         if status == 400 or too_big:
             if len(batch) == 1:
-                message = "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
+                message = ("the record alone is larger than the API accepts" if too_big
+                           else describe_problem(status, problem))
                 self.reject(batch, [("", message)], tally)
                 return
             half = len(batch) // 2

@@ -45,7 +45,7 @@ class EventLog:
             tqdm.write(message, file=stream)
 
 
-def progress_bar(total: int | None, enabled: bool) -> tqdm | None:
+def progress_bar(total: int | None, enabled: bool) -> tqdm[Any] | None:
     """A records bar on a terminal; None when disabled or stderr is not a TTY (cron, pipes)."""
     if not enabled or not sys.stderr.isatty():
         return None

@@ -87,7 +87,7 @@ class Sender(ABC):
         *,
         on_accepted: Callable[[Chunk], None] | None = None,
         log: EventLog | None = None,
-        progress: tqdm | None = None,
+        progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:

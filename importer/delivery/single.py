@@ -62,7 +62,7 @@ class RecordSender(Sender):
         *,
         on_answer: Callable[[int, Any], None] | None = None,
         log: EventLog | None = None,
-        progress: tqdm | None = None,
+        progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(api, on_error, log=log, progress=progress, transport=transport)

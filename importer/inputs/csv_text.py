@@ -155,7 +155,7 @@ def _lines_sound(piece: bytes, delimiter: str, width: int, height: int) -> bool:
         .select(records=pl.len(), bad=((pl.col("fields") != width) & ~pl.col("blank")).sum())
         .collect()
     )
-    return counts.item(0, "records") == height and counts.item(0, "bad") == 0
+    return bool(counts.item(0, "records") == height and counts.item(0, "bad") == 0)
 
 
 def _header(piece: bytes, delimiter: str, source: Path) -> tuple[list[str], int, int]:

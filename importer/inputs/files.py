@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -177,7 +177,8 @@ class Source:
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
             if delimiter is None:
                 sample = head[: SAMPLE_BYTES // 4]
-                delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"), complete=len(sample) == len(head))
+                delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"),
+                                            complete=len(sample) == len(head))
             utf8 = path if kind == "csv" and encoding in UTF8 else Path(tmp) / "input.csv"
             if utf8 != path:
                 with _broken_stream(path, kind):
@@ -208,8 +209,8 @@ def _open_bytes(path: Path, kind: str) -> Iterator[tuple[IO[bytes], str | None]]
     """The file's CSV bytes as a stream (decompressed), and the zip member's name."""
     try:
         if kind == "csv.gz":
-            with gzip.open(path, "rb") as stream:
-                yield stream, None
+            with gzip.open(path, "rb") as unzipped:
+                yield cast(IO[bytes], unzipped), None
         elif kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 member = _zip_member(archive, path)
@@ -289,13 +290,17 @@ def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
 
 def _read_xlsx(path: Path) -> pl.DataFrame:
     """The first sheet; the header is its first row, empty rows are kept (row numbers stay true)."""
-    options = {"sheet_id": 1, "drop_empty_rows": False, "drop_empty_cols": False, "raise_if_empty": False}
+    def sheet(**options: Any) -> pl.DataFrame:
+        read: pl.DataFrame = pl.read_excel(path, sheet_id=1, drop_empty_rows=False, drop_empty_cols=False,
+                                           raise_if_empty=False, **options)
+        return read
+
     try:
-        header = pl.read_excel(path, **options, has_header=False, read_options={"n_rows": 1})
-        frame = pl.read_excel(path, **options, infer_schema_length=None)
+        header = sheet(has_header=False, read_options={"n_rows": 1})
+        frame = sheet(infer_schema_length=None)
         typed = [name for name, dtype in frame.schema.items() if dtype != pl.String]
         if typed:  # a typed column reads an error cell (#N/A) as empty: the text keeps it, to be rejected
-            texts = pl.read_excel(path, **options, infer_schema_length=0, columns=typed)
+            texts = sheet(infer_schema_length=0, columns=typed)
     except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; any of them means "cannot read"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as an xlsx workbook: {first}",

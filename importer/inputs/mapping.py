@@ -149,7 +149,8 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
         try:
             ZoneInfo(str(spec["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"fields.{target}: unknown time zone {spec['timezone']!r} (use an IANA name, e.g. Europe/Warsaw)")
+            problems.append(f"fields.{target}: unknown time zone {spec['timezone']!r} "
+                            "(use an IANA name, e.g. Europe/Warsaw)")
     if "map" in spec and not isinstance(spec["map"], dict):
         problems.append(f"fields.{target}: map must be a table of value = replacement")
     if "unless" in spec and not isinstance(spec["unless"], str):
@@ -176,8 +177,8 @@ def apply_mapping(
         raise InputError(f"The mapping {mapping.path} does not fit the input{order}: " + "; ".join(problems) + ".",
                          "Check the column names with `ecdp-import inspect FILE`.")
     rejects = [r for _, r in exprs if r is not None]
-    joined = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
-    reject = [pl.when(joined != "").then(joined).alias(REJECT_COL)] if rejects else []
+    reasons = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
+    reject = [pl.when(reasons != "").then(reasons).alias(REJECT_COL)] if rejects else []
     mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[e for e, _ in exprs], *attrs, *reject,
                           *[c for c in (UNREADABLE_COL,) if c in table.columns])
     return mapped, original
@@ -191,7 +192,8 @@ def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
     for spec in mapping.attributes.values():
         used |= set(spec.get("columns", []))
         used |= {c for c in original.columns if "prefix" in spec and c.startswith(spec["prefix"])}
-    return [c for c in original.columns if c not in (*used, *mapping.ignore, RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)]
+    bookkeeping = (RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)
+    return [c for c in original.columns if c not in (*used, *mapping.ignore, *bookkeeping)]
 
 
 def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:
@@ -258,7 +260,8 @@ def _join(
                       coalesce=False)
 
 
-def _expression(target: str, spec: dict[str, Any], available: set[str], problems: list[str]) -> tuple[pl.Expr, pl.Expr | None]:
+def _expression(target: str, spec: dict[str, Any], available: set[str],
+                problems: list[str]) -> tuple[pl.Expr, pl.Expr | None]:
     """The target column, and (for ``default = "reject"``) the reason a row is rejected, or None."""
     if "value" in spec:
         expr = pl.lit(str(spec["value"]), dtype=pl.String)

@@ -96,7 +96,7 @@ def _infer(values: pl.Series) -> tuple[str, dict[str, str]]:
         return "text", {}
 
     def share(fits: pl.Series) -> float:
-        return fits.fill_null(False).sum() / len(values)
+        return float(fits.fill_null(False).sum()) / len(values)
 
     phone_like = values.str.contains(r"^(\+|-?0\d)")  # "+48…", "0048…", "007": identifiers, not numbers
     if share(values.cast(pl.Int64, strict=False).is_not_null() & ~phone_like) >= SHARE:

@@ -195,7 +195,7 @@ def _run(
         second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
                               report, run.chunk_size, resource.envelope, journaled=journal is not None,
                               known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
-                              workers=LARGE_PARTITION_WORKERS if isinstance(rows, HashedPartitions) and rows.large else 0)
+                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0)
         finished = False
         try:
             if run.dry_run:
@@ -290,6 +290,11 @@ def _run(
         journal.finish_run(run_id, summary, report.dir)
     html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _large(rows: Rows) -> bool:
+    """Partitions of an input over LARGE_INPUT_BYTES: fewer are prepared at once (memory)."""
+    return isinstance(rows, HashedPartitions) and rows.large
 
 
 def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> HashedPartitions:

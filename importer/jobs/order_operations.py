@@ -256,7 +256,8 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
     ])
     failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
-    missing = reasons_of([(rids, "id", e) for rids, e in outcomes.not_found]).with_columns(pl.lit("api").alias(STAGE_COL))
+    missing = reasons_of([(rids, "id", e) for rids, e in outcomes.not_found])
+    missing = missing.with_columns(pl.lit("api").alias(STAGE_COL))
     files = {name: report.rows(name, reasons, frame) for name, reasons in
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
     rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()

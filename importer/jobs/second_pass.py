@@ -1,7 +1,7 @@
 """The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
 
-For each partition of the first pass (``importer.partitions.streamed`` as the input is read, or ``importer.partitions.hashed``'s
-hash partitions; both are ``Rows``): the resource's ``prepare`` validates and
+For each partition of the first pass (``importer.partitions.streamed`` as the input is read, or the hash
+partitions of ``importer.partitions.hashed``; both are ``Rows``): the resource's ``prepare`` validates and
 builds records; the rows it rejects go to the report at once (so rejects are written as the run goes,
 never held for the whole input); records already in the platform (``--resume``, ``--changed-only``) are
 settled without sending; the rest become chunks for the sender (through ``importer.delivery.chunk_queue``) or, in a dry

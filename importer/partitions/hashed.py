@@ -94,7 +94,7 @@ class HashedPartitions:
         for (part,), rows in tagged.partition_by(PART_COL, as_dict=True, include_key=False).items():
             self._buffers[int(part)].append(rows)
         self._buffered += batch.height
-        self._buffered_bytes += batch.estimated_size()
+        self._buffered_bytes += int(batch.estimated_size())
         if self._buffered >= FLUSH_ROWS or self._buffered_bytes >= self.flush_bytes:
             self._flush()
 

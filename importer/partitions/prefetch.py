@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _WAIT_S = 0.1  # how often a blocked thread looks whether its consumer has gone
@@ -61,7 +61,7 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "ecdp-prefetch") ->
                 if error is not None:
                     raise error
                 return
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
         stop.set()
         thread.join()

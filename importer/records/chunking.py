@@ -72,7 +72,8 @@ class Chunk:
 
 def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
     """A chunk from Python lists (for small runs built record by record, such as GETs)."""
-    frame = pl.DataFrame({JSON_COL: records, RID_COL: row_ids}, schema={JSON_COL: pl.String, RID_COL: pl.List(pl.Int64)})
+    frame = pl.DataFrame({JSON_COL: records, RID_COL: row_ids},
+                         schema={JSON_COL: pl.String, RID_COL: pl.List(pl.Int64)})
     return Chunk(index, frame)
 
 

@@ -57,7 +57,8 @@ def array(items: Sequence[pl.Expr]) -> pl.Expr:
 def name_value(name: str, value: pl.Expr) -> pl.Expr:
     """``{"name":"<name>","value":"<value>"}`` for an attribute, null when the value is absent."""
     return pl.when(value.is_not_null()).then(
-        pl.concat_str([pl.lit("{" + key("name") + orjson.dumps(name).decode() + "," + key("value")), text(value), pl.lit("}")])
+        pl.concat_str([pl.lit("{" + key("name") + orjson.dumps(name).decode() + "," + key("value")), text(value),
+                       pl.lit("}")])
     )
 
 

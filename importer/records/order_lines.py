@@ -66,7 +66,8 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
     heads = normalise.per_value(heads, "date", normalise.api_datetimes)
     heads = normalise.per_value(heads, "customer.phone", normalise.of_series(normalise.phone))
     product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
-    lines = frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(source[c]).alias(c) for c in product_columns if c in source])
+    lines = frame.select(RID_COL, FILE_COL, ROW_COL,
+                         *[pl.col(source[c]).alias(c) for c in product_columns if c in source])
     lines = (
         lines.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in PRODUCT_FIELDS if c not in lines.columns)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in product_columns if c in source)

@@ -68,6 +68,7 @@ DISAGREE, ORDER_KEY = "_disagree", "_order"
 ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
 CUSTOMER_MEMBERS = ("email", "phone", "crmId")
 PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
+PRODUCT_REQUIRED = ("product.id", "product.name", "product.price", "product.quantity")
 
 
 def settings_lists(frame: pl.DataFrame, customer_field: str) -> list[str]:
@@ -94,9 +95,8 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
         nested_reasons,
         pre_rejected(flat),
         per_line(run_reasons, lines),
-        schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS, {
-            f: "is required on a product line" for f in ("product.id", "product.name", "product.price", "product.quantity")
-        }),
+        schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS,
+                       {f: "is required on a product line" for f in PRODUCT_REQUIRED}),
         attribute_reasons,
     ]
     orders = _consolidate(heads, lines, columns)
@@ -223,20 +223,27 @@ def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.D
         by_line.join(culprits, on="id")
         .join(already, on=RID_COL, how="anti")
         .select(RID_COL, pl.lit("").alias(FIELD_COL),
-                pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits")).alias(ERROR_COL))
+                pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits"))
+                .alias(ERROR_COL))
     )
     return combine([line_reasons, from_orders, bystanders])
 
 
-def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns, one_line_a_row: bool = False) -> pl.DataFrame:
+def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
+             one_line_a_row: bool = False) -> pl.DataFrame:
     """One JSON record per order, products in input order; ``_rid`` lists the order's input rows.
 
     Products and orders are typed structs and each order is encoded by polars in one pass
     (``struct.json_encode``: strings escaped, numbers as polars renders them); members a record lacks are
     then cut from its text (``json_text.Absent``), so they are left out, never sent as null."""
     absent = json_text.Absent()
-    integer = lambda name: pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)  # noqa: E731
-    number = lambda name: pl.col(name).cast(pl.Float64, strict=False)  # noqa: E731
+
+    def integer(name: str) -> pl.Expr:
+        return pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)
+
+    def number(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Float64, strict=False)
+
     if not lines.get_column(LINE).is_sorted():  # (they come in input order: sorting would copy every column)
         lines = lines.sort(LINE)
     key = _key(orders)

@@ -136,7 +136,8 @@ def schema_reasons(
             _template(schema, column, check_number, pattern_meanings, required_meanings)
             for column, check_number in cases.select("column", "check_number").unique().iter_rows()
         ],
-        schema={"column": pl.String, "check_number": pl.Int32, "prefix": pl.String, "shows": pl.String, "suffix": pl.String},
+        schema={"column": pl.String, "check_number": pl.Int32, "prefix": pl.String, "shows": pl.String,
+                "suffix": pl.String},
         orient="row",
     )
     value = pl.col("failure_case").cast(pl.String)
@@ -189,7 +190,8 @@ def _template(
     if check.name == NUMBER:
         return column, check_number, "'", "value", "' is not a number (digits, optionally a sign and a decimal point)"
     if check.name == SPREADSHEET_ERROR:
-        return column, check_number, "'", "value", "' is a spreadsheet error value, not data (a formula failed before the export)"
+        return (column, check_number, "'", "value",
+                "' is a spreadsheet error value, not data (a formula failed before the export)")
     if check.name == "isin" and not _has_custom_error(check):
         allowed = ", ".join(str(v) for v in stats["allowed_values"])
         return column, check_number, "'", "value", f"' is not one of {allowed}"

@@ -102,7 +102,8 @@ def over_time(timeline: dict[str, Any], *, width: int = 760) -> str:
         h_t = small_h * t / worst
         h_r = small_h * r / worst
         if h_t > 0:
-            parts.append(f'<rect x="{x:.1f}" y="{small_base - h_t:.1f}" width="{bar:.1f}" height="{h_t:.1f}" fill="{RED}"/>')
+            parts.append(f'<rect x="{x:.1f}" y="{small_base - h_t:.1f}" width="{bar:.1f}" height="{h_t:.1f}" '
+                         f'fill="{RED}"/>')
         if h_r > h_t:  # retries include the retried 429s: the amber part is the other retries
             parts.append(f'<rect x="{x:.1f}" y="{small_base - h_r:.1f}" width="{bar:.1f}" height="{h_r - h_t:.1f}" '
                          f'fill="{AMBER}"/>')

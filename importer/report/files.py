@@ -18,6 +18,7 @@ CSV injection); ``importer.inputs.files`` undoes this when the file is imported 
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -147,7 +148,7 @@ class Report:
         columns = [*REPORT_COLUMNS, *[c for c in schema if c not in (RID_COL, *REPORT_COLUMNS)]]
         target = self.path(name)
         with open_private(target) as out:
-            for number, (start, end) in enumerate(zip(bounds, bounds[1:])):
+            for number, (start, end) in enumerate(itertools.pairwise(bounds)):
                 window = rows.filter(pl.col(RID_COL).is_between(start, end, closed="left")).collect()
                 window.sort(RID_COL, maintain_order=True).select(columns).write_csv(out, include_header=number == 0)
         shutil.rmtree(folder)

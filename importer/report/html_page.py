@@ -39,7 +39,8 @@ LINKED_FILES = (
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#263238;margin:0;background:#f5f7f8}
 main{max-width:980px;margin:0 auto;padding:24px 28px 40px;background:#fff;min-height:100vh}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bottom:1px solid #e0e6e9;padding-bottom:4px}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:17px;margin:28px 0 10px;border-bottom:1px solid #e0e6e9;padding-bottom:4px}
 .meta{color:#607d8b;font-size:13px;margin:0}
 .outcome{margin:18px 0 6px;padding:14px 18px;border-radius:8px;font-size:17px;font-weight:600;border-left:8px solid}
 .ok{background:#e8f5e9;border-color:#2e7d32;color:#1b5e20}.problems{background:#fff4e0;border-color:#ef8f00;color:#7a4a00}
@@ -48,10 +49,12 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bot
 .funnel .label{text-align:right;font-weight:600}.funnel .track{background:#eceff1;border-radius:4px;height:26px}
 .funnel .bar{height:26px;border-radius:4px;min-width:2px}.funnel .n{font-weight:700;font-size:17px}
 .funnel .note{grid-column:2/4;color:#607d8b;font-size:13px;margin:-4px 0 4px}
-table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceff1;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:14px}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceff1;vertical-align:top}
 th{background:#f5f7f8;font-weight:600}td.n{text-align:right;font-weight:700;white-space:nowrap}
 .tag{font-size:11px;padding:1px 6px;border-radius:9px;background:#eceff1;color:#455a64;white-space:nowrap}
-.tag.api{background:#e3f2fd;color:#0d47a1}code{font:13px ui-monospace,Menlo,Consolas,monospace;background:#f5f7f8;padding:0 3px}
+.tag.api{background:#e3f2fd;color:#0d47a1}
+code{font:13px ui-monospace,Menlo,Consolas,monospace;background:#f5f7f8;padding:0 3px}
 .ex{color:#455a64;font-size:13px}.muted{color:#78909c}ul.warn li{color:#7a4a00}.chart{max-width:100%;height:auto}
 """
 

@@ -45,7 +45,8 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
                        "or unanswered (failed.csv). Check the API key of this business unit.")
     if s.aborted:
         return Outcome("problems", f"interrupted: {s.aborted}",
-                       f"Interrupted ({s.aborted}): {_rows(accepted)} of {read:,} accepted" + (f"; {problems}." if problems else "."))
+                       f"Interrupted ({s.aborted}): {_rows(accepted)} of {read:,} accepted"
+                       + (f"; {problems}." if problems else "."))
     if dry:
         if code == EXIT_OK:
             return Outcome("ok", "dry run passed, nothing sent",

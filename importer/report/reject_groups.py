@@ -14,9 +14,10 @@ This module reads a report; it never changes one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -52,8 +53,8 @@ class RejectGroup:
     field: str  # "" when the reason concerns the whole row
     reason: str
     rows: int = 0
-    examples: list[Example] = field(default_factory=list)
-    candidates: list[int] = field(default_factory=list, repr=False)  # the indices of its first rows
+    examples: list[Example] = dataclasses.field(default_factory=list)
+    candidates: list[int] = dataclasses.field(default_factory=list, repr=False)  # the indices of its first rows
 
 
 @dataclass

@@ -75,7 +75,8 @@ TEXT: dict[str, bytes] = {
                              "e@example.com,Eve,Huge,99999999-01-01\n").encode(),
     "dates_after_9999_orders.csv": (ORDERS + _order("o1", "1", date="9999-12-31T23:59:59Z")
                                     + _order("o2", "1", date="9999-12-31T23:30:00-01:00")
-                                    + _order("o3", "1", date="10000-01-01") + _order("o4", "1", date="1899-12-31")).encode(),
+                                    + _order("o3", "1", date="10000-01-01")
+                                    + _order("o4", "1", date="1899-12-31")).encode(),
     "leap_days.csv": (CUSTOMERS + "a@example.com,Leap,2024,2024-02-29\nb@example.com,Not,2023,2023-02-29\n"
                       "c@example.com,Not,1900,1900-02-29\nd@example.com,Leap,2000,2000-02-29\n"
                       "e@example.com,Not,2100,2100-02-29\nf@example.com,Leap,Time,2024-02-29T23:59:59+00:00\n"

@@ -32,14 +32,17 @@ WESTERN = (
 TEXT = {
     "utf8_bom.csv": ("utf-8-sig", "email,firstName,lastName,city\nanna@example.com,Anna,Nowak,Kraków\n"
                                   "zoe@example.com,Zoë,Brontë,Ærøskøbing\n"),
-    "utf16le_bom.txt": ("utf-16-le", "\ufeffemail\tfirstName\tlastName\tcity\r\nlukasz@example.pl\tŁukasz\tWiśniewski\tŁódź\r\n"
+    "utf16le_bom.txt": ("utf-16-le", "\ufeffemail\tfirstName\tlastName\tcity\r\n"
+                                  "lukasz@example.pl\tŁukasz\tWiśniewski\tŁódź\r\n"
                                   "jorg@example.de\tJörg\tMüller\tMünchen\r\n"),
     "cp1250_polish.csv": ("cp1250", POLISH),
     "cp1252_western.csv": ("cp1252", WESTERN),
     "semicolon_decimal_comma.csv": ("utf-8", "order_id;product;price;quantity\nA-1;Kawa ziarnista;49,90;2\n"
                                              "A-1;Herbata;12,5;1\nA-2;Czekolada;1.299,00;1\n"),
-    "tab.tsv": ("utf-8", 'email\tfirstName\tnote\na@example.com\tAnna\tlikes, commas\nb@example.com\tBob\t"quoted\ttab"\n'),
-    "pipe.csv": ("utf-8", 'email|firstName|city\na@example.com|Anna|Kraków, Małopolska\nb@example.com|Bob|"Pipe | inside"\n'),
+    "tab.tsv": ("utf-8", 'email\tfirstName\tnote\na@example.com\tAnna\tlikes, commas\n'
+                         'b@example.com\tBob\t"quoted\ttab"\n'),
+    "pipe.csv": ("utf-8", 'email|firstName|city\na@example.com|Anna|Kraków, Małopolska\n'
+                          'b@example.com|Bob|"Pipe | inside"\n'),
     "ragged.csv": ("utf-8", "email,firstName,lastName\na@example.com,Anna,Nowak\nb@example.com,Bob,Smith,extra\n"
                             "c@example.com,Celine\nd@example.com,Dan,Brown\n"),
     "unterminated_quote.csv": ("utf-8", 'email,firstName,city\na@example.com,"Anna,Kraków\nb@example.com,Bob,Berlin\n'
@@ -60,7 +63,8 @@ TEXT = {
                                "5001,03/15/2024 14:30,ann@example.com,19.99,shipped,A-1\n"
                                "5002,03/16/2024 09:05,ben@example.com,5,cancelled,B-2\n"
                                "5003,12/01/2024 18:45,cy@example.com,120.50,shipped,A-1\n"),
-    "crm_customers.csv": ("utf-8", "Customer ID,Email Address,First Name,Last Name,Phone,Birthday,Gender,VIP,Points,Balance\n"
+    "crm_customers.csv": ("utf-8", "Customer ID,Email Address,First Name,Last Name,Phone,Birthday,Gender,"
+                                   "VIP,Points,Balance\n"
                                    "17,ann@example.com,Ann,Lee,+1 555 0100,1985-03-05,F,yes,120,10.5\n"
                                    "18,ben@example.com,Ben,Ode,,1990-11-17,M,no,,0\n"
                                    "19,cy@example.com,Cy,Young,+1 555 0102,,,no,7,-3.25\n"
@@ -118,13 +122,15 @@ def write_xlsx(path: Path, sheets: list[tuple[str, list[list[object]]]]) -> None
         "_rels/.rels": f'<Relationships xmlns="{_PKG}/relationships">'
         f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
         "xl/workbook.xml": f'<workbook {_MAIN} xmlns:r="{_REL}"><sheets>'
-        + "".join(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, (name, _) in enumerate(sheets, 1))
+        + "".join(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+                  for i, (name, _) in enumerate(sheets, 1))
         + "</sheets></workbook>",
         "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PKG}/relationships">'
         + "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
                   for i in range(1, n + 1))
         + f'<Relationship Id="rId{n + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>',
-        "xl/styles.xml": f'<styleSheet {_MAIN}><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
+        "xl/styles.xml": f'<styleSheet {_MAIN}><numFmts count="1">'
+        '<numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
         "</numFmts><fonts count=\"1\"><font/></fonts><fills count=\"1\"><fill/></fills><borders count=\"1\"><border/>"
         '</borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/>'
         '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>',
