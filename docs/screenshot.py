@@ -20,7 +20,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from importer.cli import cli  # noqa: E402
 from importer.sandbox import Faults, SandboxServer  # noqa: E402
-from tests.cdp import Browser  # noqa: E402
+from tests.support.browser import Browser  # noqa: E402
 
 
 def export(path: Path, rows: int = 6000) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
+    DATA,
     assert_accounted,
     customer,
     get,
@@ -15,7 +16,7 @@ from tests.support import (
     write_csv,
 )
 
-MARKETPLACE = Path(__file__).resolve().parent / "data" / "marketplace"
+MARKETPLACE = DATA / "marketplace"
 
 
 def mapping_file(tmp_path: Path, text: str) -> Path:

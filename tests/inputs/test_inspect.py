@@ -16,8 +16,9 @@ from importer.inputs.profile import (
     render_inspection,
     suggest_mapping,
 )
+from tests.support import DATA
 
-DATA = Path(__file__).parent / "data" / "formats"
+FORMATS = DATA / "formats"
 
 
 def columns(ins: Inspection) -> dict[str, ColumnProfile]:
@@ -25,7 +26,7 @@ def columns(ins: Inspection) -> dict[str, ColumnProfile]:
 
 
 def test_types_null_shares_and_samples():
-    ins = inspect_file(DATA / "crm_customers.csv")
+    ins = inspect_file(FORMATS / "crm_customers.csv")
     assert (ins.format, ins.encoding, ins.delimiter, ins.rows, ins.unreadable_rows) == ("csv", "utf-8", ",", 4, 0)
     cols = columns(ins)
     assert {name: c.type for name, c in cols.items()} == {
@@ -49,46 +50,46 @@ def test_long_samples_are_cut_to_40_characters(tmp_path):
 
 
 def test_regional_formats_are_recognised():
-    cols = columns(inspect_file(DATA / "cp1250_polish.csv"))
+    cols = columns(inspect_file(FORMATS / "cp1250_polish.csv"))
     assert (cols["Saldo"].type, cols["Saldo"].decimal, cols["Saldo"].thousands) == ("number", ",", None)
     assert (cols["Data urodzenia"].type, cols["Data urodzenia"].format) == ("date", "%d.%m.%Y")
-    cols = columns(inspect_file(DATA / "semicolon_decimal_comma.csv"))
+    cols = columns(inspect_file(FORMATS / "semicolon_decimal_comma.csv"))
     assert (cols["price"].decimal, cols["price"].thousands) == (",", ".")
-    cols = columns(inspect_file(DATA / "us_orders.csv"))
+    cols = columns(inspect_file(FORMATS / "us_orders.csv"))
     assert (cols["Order Date"].type, cols["Order Date"].format) == ("datetime", "%m/%d/%Y %H:%M")
-    cols = columns(inspect_file(DATA / "shopify_orders.csv"))
+    cols = columns(inspect_file(FORMATS / "shopify_orders.csv"))
     assert (cols["Created at"].type, cols["Created at"].format) == ("datetime", "%Y-%m-%d %H:%M:%S %z")
     assert cols["Phone"].type == "text"  # "+48600100200" is a phone number, not an integer
 
 
 def test_unreadable_rows_are_counted_and_left_out_of_the_profiles():
-    ins = inspect_file(DATA / "unterminated_quote.csv")
+    ins = inspect_file(FORMATS / "unterminated_quote.csv")
     assert (ins.rows, ins.unreadable_rows) == (5, 3)
     email = columns(ins)["email"]
     assert email.null_share == 0.0 and email.samples == ("b@example.com", "c@example.com")
 
 
 def test_xlsx_and_options():
-    ins = inspect_file(DATA / "people.xlsx")
+    ins = inspect_file(FORMATS / "people.xlsx")
     assert (ins.format, ins.encoding, ins.delimiter, ins.rows) == ("xlsx", None, None, 4)
     assert columns(ins)["dateOfBirth"].type == "date" and columns(ins)["vip"].type == "boolean"
-    ins = inspect_file(DATA / "cp1250_polish.csv", ReadOptions(encoding="cp1250", delimiter=";"))
+    ins = inspect_file(FORMATS / "cp1250_polish.csv", ReadOptions(encoding="cp1250", delimiter=";"))
     assert ins.columns[1].name == "Imię"
 
 
 def test_render_inspection():
-    text = render_inspection(inspect_file(DATA / "cp1250_polish.csv"))
+    text = render_inspection(inspect_file(FORMATS / "cp1250_polish.csv"))
     lines = text.splitlines()
     assert lines[0].endswith('cp1250_polish.csv: format csv, encoding cp1250, delimiter ";", 4 rows')
     assert lines[2].split() == ["column", "type", "nulls", "samples"]
     assert "Saldo" in lines[7] and "number (decimal comma)" in lines[7] and "1234,50 | 99,99 | 0,00" in lines[7]
     assert "date (%d.%m.%Y)" in lines[8]
-    assert "(3 unreadable)" in render_inspection(inspect_file(DATA / "unterminated_quote.csv"))
-    assert "delimiter tab" in render_inspection(inspect_file(DATA / "tab.tsv"))
+    assert "(3 unreadable)" in render_inspection(inspect_file(FORMATS / "unterminated_quote.csv"))
+    assert "delimiter tab" in render_inspection(inspect_file(FORMATS / "tab.tsv"))
 
 
 def test_shopify_orders_mapping():
-    mapping = tomllib.loads(suggest_mapping(inspect_file(DATA / "shopify_orders.csv"), "orders"))
+    mapping = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "shopify_orders.csv"), "orders"))
     assert mapping["kind"] == "orders"
     assert mapping["sources"]["main"] == {"path": "shopify_orders.csv", "encoding": "utf-8", "delimiter": ","}
     assert mapping["fields"] == {
@@ -107,7 +108,7 @@ def test_shopify_orders_mapping():
 
 
 def test_skeleton_comments_unmatched_fields_and_lists_the_other_columns():
-    text = suggest_mapping(inspect_file(DATA / "shopify_orders.csv"), "orders")
+    text = suggest_mapping(inspect_file(FORMATS / "shopify_orders.csv"), "orders")
     assert '# timeZone = ""  # no column found' in text
     assert '# "product.category" = ""  # no column found' in text
     assert '# "Paid at", "Subtotal", "Notes"' in text
@@ -115,17 +116,17 @@ def test_skeleton_comments_unmatched_fields_and_lists_the_other_columns():
 
 
 def test_us_dates_and_decimal_commas_get_conversions():
-    fields = tomllib.loads(suggest_mapping(inspect_file(DATA / "us_orders.csv"), "orders"))["fields"]
+    fields = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "us_orders.csv"), "orders"))["fields"]
     assert fields["date"] == {"column": "Order Date", "format": "%m/%d/%Y %H:%M"}
     assert (fields["id"], fields["customer.email"], fields["totalValue"], fields["product.id"]) == (
         "Order ID", "Customer Email", "Amount", "SKU")
-    fields = tomllib.loads(suggest_mapping(inspect_file(DATA / "semicolon_decimal_comma.csv"), "orders"))["fields"]
+    fields = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "semicolon_decimal_comma.csv"), "orders"))["fields"]
     assert fields["product.price"] == {"column": "price", "number": {"decimal": ",", "thousands": "."}}
     assert fields["id"] == "order_id" and fields["product.quantity"] == "quantity"
 
 
 def test_polish_customers_mapping():
-    mapping = tomllib.loads(suggest_mapping(inspect_file(DATA / "cp1250_polish.csv"), "customers"))
+    mapping = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "cp1250_polish.csv"), "customers"))
     assert mapping["sources"]["main"] == {"path": "cp1250_polish.csv", "encoding": "cp1250", "delimiter": ";"}
     assert mapping["fields"] == {
         "email": "E-mail", "firstName": "Imię", "lastName": "Nazwisko",
@@ -134,9 +135,9 @@ def test_polish_customers_mapping():
 
 
 def test_iso_dates_need_no_format_and_xlsx_has_no_text_options():
-    mapping = tomllib.loads(suggest_mapping(inspect_file(DATA / "crm_customers.csv"), "customers"))
+    mapping = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "crm_customers.csv"), "customers"))
     assert mapping["fields"]["dateOfBirth"] == "Birthday" and mapping["fields"]["crmId"] == "Customer ID"
-    mapping = tomllib.loads(suggest_mapping(inspect_file(DATA / "people.xlsx"), "customers"))
+    mapping = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "people.xlsx"), "customers"))
     assert mapping["sources"]["main"] == {"path": "people.xlsx"}
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from importer.jobs.journal import Journal
 from importer.sandbox import Faults, SandboxServer
-from tests.support import assert_accounted, run_cli, write_csv
+from tests.support import DATA, assert_accounted, run_cli, write_csv
 
 BIN = Path(sys.executable).parent
 
@@ -186,7 +186,7 @@ def test_retry_without_a_key_is_a_usage_error(tmp_path):
 def test_retry_reads_failed_rows_through_the_runs_preset_and_joined_file(tmp_path):
     """failed.csv holds the first file's columns (Magento's sales_order_item): the retry maps it with the
     run's preset and joins the run's second file (sales_order) again."""
-    tables = Path(__file__).resolve().parent / "data" / "magento"
+    tables = DATA / "magento"
     files = []
     for name in ("sales_order_item.tsv", "sales_order.tsv"):
         (tmp_path / name).write_bytes((tables / name).read_bytes())

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from importer.cli import cli
 from importer.inputs.mapping import PRESETS
-from tests.support import assert_accounted, customer, get, run_cli, sandbox_env
+from tests.support import DATA, assert_accounted, customer, get, run_cli, sandbox_env
 
-DATA = Path(__file__).resolve().parent / "data"
 SHOPIFY = DATA / "shopify"
 WOOCOMMERCE = DATA / "woocommerce"
 MAGENTO = DATA / "magento"

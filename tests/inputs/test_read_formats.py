@@ -8,7 +8,6 @@ import gzip
 import importlib.util
 import io
 import zipfile
-from pathlib import Path
 from unittest import mock
 
 import polars as pl
@@ -21,9 +20,10 @@ from importer.frame import UNREADABLE_COL
 from importer.inputs import csv_text
 from importer.inputs.csv_dialect import detect_encoding, plausibility, sniff_delimiter
 from importer.inputs.files import ReadOptions, read_file, read_inputs, read_source
+from tests.support import DATA
 
-DATA = Path(__file__).parent / "data" / "formats"
-_spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
+FORMATS = DATA / "formats"
+_spec = importlib.util.spec_from_file_location("make_fixtures", FORMATS / "make_fixtures.py")
 fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fixtures)
 
@@ -68,7 +68,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "kind", "encoding", "delimiter", "header", "rows"), CASES,
                          ids=[c[0] for c in CASES])
 def test_detects_encoding_and_delimiter_and_decodes_exactly(name, kind, encoding, delimiter, header, rows):
-    frame, info = read_source(DATA / name)
+    frame, info = read_source(FORMATS / name)
     assert (info.format, info.encoding, info.delimiter) == (kind, encoding, delimiter)
     assert frame.columns == [*header, "_file", "_row"]
     assert user_rows(frame) == rows
@@ -76,28 +76,28 @@ def test_detects_encoding_and_delimiter_and_decodes_exactly(name, kind, encoding
 
 
 def test_zip_member_is_reported():
-    assert read_source(DATA / "orders.zip")[1].member == "export/orders.csv"
+    assert read_source(FORMATS / "orders.zip")[1].member == "export/orders.csv"
 
 
 def test_explicit_options_override_detection():
-    frame, info = read_source(DATA / "cp1250_polish.csv", ReadOptions(encoding="windows-1252"))
+    frame, info = read_source(FORMATS / "cp1250_polish.csv", ReadOptions(encoding="windows-1252"))
     assert (info.encoding, info.delimiter) == ("cp1252", ";")
     assert frame.columns[1] == "Imiê" and user_rows(frame)[0][1:4] == ("£ukasz", "Wiœniewski", "£ódŸ")
-    frame, info = read_source(DATA / "utf8_bom.csv", ReadOptions(delimiter=";"))
+    frame, info = read_source(FORMATS / "utf8_bom.csv", ReadOptions(delimiter=";"))
     assert info.delimiter == ";" and frame.columns[0] == "email,firstName,lastName,city"
-    assert read_source(DATA / "tab.tsv", ReadOptions(encoding="utf-8", delimiter="tab"))[1].delimiter == "\t"
+    assert read_source(FORMATS / "tab.tsv", ReadOptions(encoding="utf-8", delimiter="tab"))[1].delimiter == "\t"
 
 
 @pytest.mark.parametrize("name", ["klingon", "rot13", ""], ids=["unknown", "not-a-text-codec", "empty"])
 def test_unknown_encoding_is_an_input_error_listing_the_usual_ones(name):
     with pytest.raises(InputError, match="Unknown encoding") as caught:
-        read_file(DATA / "tab.tsv", ReadOptions(encoding=name))
+        read_file(FORMATS / "tab.tsv", ReadOptions(encoding=name))
     assert "cp1250" in caught.value.hint and "utf-16" in caught.value.hint
 
 
 def test_unusable_delimiter_is_an_input_error():
     with pytest.raises(InputError, match="Unusable delimiter"):
-        read_file(DATA / "tab.tsv", ReadOptions(delimiter=";;"))
+        read_file(FORMATS / "tab.tsv", ReadOptions(delimiter=";;"))
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_unusable_delimiter_is_an_input_error():
 )
 def test_text_that_does_not_decode_names_the_encoding(encoding, message):
     with pytest.raises(InputError, match=message) as caught:
-        read_file(DATA / "cp1250_polish.csv", ReadOptions(encoding=encoding))
+        read_file(FORMATS / "cp1250_polish.csv", ReadOptions(encoding=encoding))
     assert "--encoding" in caught.value.hint
 
 
@@ -177,7 +177,7 @@ def unreadable(frame: pl.DataFrame) -> list[tuple[int, str]]:
 
 
 def test_ragged_rows_become_unreadable_rows_in_place():
-    frame = read_file(DATA / "ragged.csv")
+    frame = read_file(FORMATS / "ragged.csv")
     assert frame.columns == ["email", "firstName", "lastName", UNREADABLE_COL, "_file", "_row"]
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5]
     assert user_rows(frame) == [("a@example.com", "Anna", "Nowak"), (None, None, None), (None, None, None),
@@ -189,7 +189,7 @@ def test_ragged_rows_become_unreadable_rows_in_place():
 
 
 def test_broken_quotes_cost_one_row_each():
-    frame = read_file(DATA / "unterminated_quote.csv")
+    frame = read_file(FORMATS / "unterminated_quote.csv")
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5, 6]
     assert user_rows(frame) == [(None, None, None), ("b@example.com", "Bob", "Berlin"),
                                 ("c@example.com", "Celine", "Paris"), (None, None, None), (None, None, None)]
@@ -202,7 +202,7 @@ def test_broken_quotes_cost_one_row_each():
 
 
 def test_rows_count_records_not_lines():
-    frame = read_file(DATA / "multiline_then_ragged.csv")
+    frame = read_file(FORMATS / "multiline_then_ragged.csv")
     assert frame.get_column("_row").to_list() == [2, 3, 4]
     assert user_rows(frame) == [("a@example.com", "first line\nsecond line", "Warsaw"), (None, None, None),
                                 ("c@example.com", 'x, "quoted"', "Paris")]
@@ -285,7 +285,7 @@ def test_input_column_named_unreadable_is_dropped_like_other_underscore_columns(
 
 
 def test_files_with_and_without_unreadable_rows_stack(tmp_path):
-    frame = read_inputs([DATA / "ragged.csv", DATA / "utf8_bom.csv"], ReadOptions())
+    frame = read_inputs([FORMATS / "ragged.csv", FORMATS / "utf8_bom.csv"], ReadOptions())
     assert frame.height == 6 and frame.get_column(UNREADABLE_COL).null_count() == 4
     assert frame.get_column("_rid").to_list() == list(range(6))
 
@@ -344,7 +344,7 @@ def test_broken_gzip_is_an_input_error(tmp_path):
 
 
 def test_xlsx_first_sheet_rendered_like_csv_cells():
-    frame, info = read_source(DATA / "people.xlsx")
+    frame, info = read_source(FORMATS / "people.xlsx")
     assert (info.format, info.encoding, info.delimiter) == ("xlsx", None, None)
     assert frame.columns == [*fixtures.XLSX_ROWS[0], "_file", "_row"]
     assert user_rows(frame) == [

@@ -7,9 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.support import assert_accounted, get, run_cli, sandbox_env, write_csv
+from tests.support import ROOT, assert_accounted, get, run_cli, sandbox_env, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 BASE = {
     "id": "o1", "date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com",

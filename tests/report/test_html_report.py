@@ -7,16 +7,14 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import Path
 
 import pytest
 
 from importer.report.reject_groups import summarise
 from importer.sandbox import Faults, SandboxServer
-from tests.cdp import CHROMIUM, Browser
-from tests.support import run_cli, sandbox_env, write_csv
+from tests.support import ROOT, run_cli, sandbox_env, write_csv
+from tests.support.browser import CHROMIUM, Browser
 
-ROOT = Path(__file__).resolve().parent.parent
 HEADER = ["email", "firstName", "gender", "dateOfBirth"]
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)")

@@ -21,6 +21,7 @@ import pytest
 
 from importer.sandbox import Faults, SandboxServer
 from tests.support import (
+    DATA,
     Run,
     assert_accounted,
     customer,
@@ -29,7 +30,7 @@ from tests.support import (
     write_csv,
 )
 
-CORPUS = Path(__file__).parent / "data" / "bad"
+CORPUS = DATA / "bad"
 sys.path.insert(0, str(CORPUS))
 import make_corpus  # noqa: E402  (the corpus's own generator, tests/data/bad/make_corpus.py)
 

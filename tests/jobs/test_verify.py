@@ -14,9 +14,8 @@ from importer.records.comparison import (
     order_differences,
 )
 from importer.sandbox import Faults, SandboxServer
-from tests.support import Run, get, run_cli, sandbox_env, write_csv
+from tests.support import ROOT, Run, get, run_cli, sandbox_env, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ROOT / "sample_data" / "orders.csv"
 CUSTOMERS = ROOT / "sample_data" / "customers.csv"
 OVER_BUDGET = ["--max-rejects", "50%"]  # the samples' broken rows are more than the default 10 %

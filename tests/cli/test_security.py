@@ -31,7 +31,7 @@ from importer.settings import (
     is_loopback,
     load_api_key,
 )
-from tests.support import Run, run_cli, write_csv
+from tests.support import ROOT, Run, run_cli, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "phone"]
 ORDERS = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
@@ -242,7 +242,7 @@ def test_retry_refuses_plain_http_too(tmp_path: Path) -> None:
 def test_no_option_or_code_turns_tls_verification_off() -> None:
     names = {opt for command in cli.commands.values() for param in command.params for opt in param.opts}
     assert not [n for n in names if any(word in n for word in ("verify", "insecure-tls", "no-ssl", "cacert"))]
-    root = Path(__file__).resolve().parent.parent / "importer"
+    root = ROOT / "importer"
     offenders = [str(p) for p in root.rglob("*.py") if "sandbox" not in p.parts
                  and any(s in p.read_text(encoding="utf-8") for s in ("verify=False", "CERT_NONE", "check_hostname"))]
     assert not offenders

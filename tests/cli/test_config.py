@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run_cli, write_csv
+from tests.support import ROOT, run_cli, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = [["a@example.com", "A"], ["b@example.com", "B"]]
 
 

@@ -1,4 +1,8 @@
-"""Helpers for tests that run the CLI against the sandbox and read what it left behind."""
+"""The tests' shared helpers: run the CLI against the sandbox, read what it left behind, find the data.
+
+``ROOT`` is the checkout, ``DATA`` the tests' own input files (``tests/data``); ``browser`` drives Debian's
+chromium over the DevTools protocol for the report's tests. Fixtures are in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from click.testing import CliRunner, Result
 
 from importer.cli import cli
 from importer.report.summary import RunSummary
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
 
 
 @dataclass

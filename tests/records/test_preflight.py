@@ -12,13 +12,19 @@ import json
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from importer.cli import cli
+from importer.records import customers, orders
+from importer.records.definitions import Definition
+from importer.records.nested_orders import flat_columns, flatten_orders
 from importer.sandbox import Faults, SandboxServer
 from importer.sandbox.definitions import SettingsFileError, parse_settings
+from importer.settings import CustomerOptions
 from tests.support import (
+    ROOT,
     assert_accounted,
     customer,
     get,
@@ -257,7 +263,7 @@ def test_the_readme_session_with_the_sample_settings(tmp_path):
     """sample_data/settings.json and the sample files behave as README's "Pre-flight" session shows."""
     from importer.sandbox.definitions import load_settings
 
-    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    sample = ROOT / "sample_data"
     with SandboxServer(settings=load_settings(sample / "settings.json")) as server:
         env = sandbox_env(server)
         budget = ["--max-rejects", "50%"]  # as in the README: the samples are small and broken on purpose
@@ -272,3 +278,46 @@ def test_the_readme_session_with_the_sample_settings(tmp_path):
         assert run_cli(["orders", str(sample / "orders.csv"), *budget], env=env,
                        report_dir=tmp_path / "d").exit_code == 1
         assert server.store.counts().orders == 11
+
+
+# -- which settings lists a partition needs (read by the job, before preparing) ----------------------
+
+NAME_VALUES = pl.List(pl.Struct({"name": pl.String, "value": pl.String}))
+PRODUCTS = pl.List(pl.Struct({"id": pl.String, "name": pl.String, "price": pl.Float64, "quantity": pl.Int64,
+                              "productAttributes": NAME_VALUES}))
+
+
+def _nested(order_attributes, product_attributes):
+    products = [[{"id": f"p{i}", "name": "P", "price": 1.5, "quantity": 1, "productAttributes": attributes}]
+                for i, attributes in enumerate(product_attributes)]
+    return pl.DataFrame(
+        {"_rid": [0, 1], "_file": ["n.parquet"] * 2, "_row": [2, 3], "id": ["o1", "o2"],
+         "customer": [{"email": "a@example.com"}, {"email": "b@example.com"}],
+         "orderAttributes": order_attributes, "products": products},
+        schema_overrides={"orderAttributes": NAME_VALUES, "products": PRODUCTS},
+    )
+
+
+@pytest.mark.parametrize(("order_attributes", "product_attributes", "lists"), [
+    ([[{"name": " channel ", "value": "web"}], []], [[{"name": "color", "value": "red"}], None],
+     ["/orderattributes", "/productattributes"]),
+    ([[], None], [[{"name": "size", "value": "M"}], []], ["/productattributes"]),
+    ([[], None], [None, []], []),
+], ids=["both", "product-only", "none"])
+def test_a_nested_table_reads_the_lists_its_flattened_columns_need(order_attributes, product_attributes, lists):
+    frame = _nested(order_attributes, product_attributes)
+    assert sorted(flat_columns(frame)) == sorted(flatten_orders(frame)[0].columns)  # known without flattening
+    assert orders.settings_lists(frame, "customer.email") == lists
+
+
+def test_the_lists_follow_the_columns_and_prepare_sends_no_request():
+    assert customers.settings_lists(["email", "firstName"], "email") == []
+    assert customers.settings_lists(["email", "attr.tier", "consent.1"], "email") == ["/customerattributes",
+                                                                                       "/customerconsents"]
+    frame = pl.DataFrame({"_rid": [0], "_file": ["c.csv"], "_row": [2], "email": ["a@example.com"],
+                          "attr.Tier": ["gold"]})
+    lists = {"/customerattributes": (Definition(1, "tier", "SingleSelect", ("gold", "silver")),)}
+    prepared = customers.prepare(frame, CustomerOptions(), lists)  # (no server: a request would fail)
+    assert prepared.records.height == 1 and prepared.reasons.is_empty()
+    assert prepared.warnings == ["Column attr.Tier: the platform spells the customer attribute 'tier'; it is sent "
+                                 "as the column names it."]
