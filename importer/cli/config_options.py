@@ -65,7 +65,7 @@ class ConfiguredCommand(click.Command):
             if path is None and profile is not None:
                 raise UsageError(f"--profile {profile}: there is no config file ({config_file.CONFIG_NAME} in the "
                                  "working directory, --config PATH or ECDP_CONFIG).",
-                                 "Create one (README, Configuration) or leave out --profile.")
+                                 "Create one (docs/configuration.md has an example) or leave out --profile.")
             if path is not None:
                 root = ctx.find_root().command
                 assert isinstance(root, click.Group)
@@ -151,11 +151,11 @@ def check(explicit: Path | None, profile: str | None, root: click.Group) -> str:
     path = config_file.find(explicit)
     if path is None:
         raise UsageError(f"There is no config file: no {config_file.CONFIG_NAME} in the working directory, and no "
-                         "--config or ECDP_CONFIG.", "Create one: README, Configuration, has an example.")
+                         "--config or ECDP_CONFIG.", "Create one: docs/configuration.md has an example.")
     loaded = config_file.load(path)
     found = config_file.problems(loaded, catalogue(root), profile, every_profile=True)
     if found:
-        raise UsageError(_listing(path, found), "Every setting is described in README, Configuration.")
+        raise UsageError(_listing(path, found), "Every setting is described in docs/configuration.md.")
     lines = [f"{path}: no problems."]
     defaults_table = loaded.data.get("defaults", {})
     lines.append(f"  defaults: {_describe(defaults_table)}")

@@ -119,7 +119,7 @@ IMPORT_OPTIONS = [  # every import command
     ENCODING_OPTION,
     DELIMITER_OPTION,
     click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
-                 help="A shipped mapping for a platform's standard export (see README, Migrations)."),
+                 help="A shipped mapping for a platform's standard export (see docs/mapping.md)."),
     STATE_OPTION,
     click.option("--resume", is_flag=True,
                  help="Continue the last unfinished run on the same inputs: skip what it got accepted."),

@@ -85,7 +85,7 @@ def _sandbox_settings(path: Path | None) -> Any:
     try:
         return load_settings(path)
     except SettingsFileError as exc:
-        raise UsageError(str(exc), "See README, 'sandbox', for the settings file's format.") from None
+        raise UsageError(str(exc), "See docs/cli.md, 'sandbox', for the settings file's format.") from None
 
 
 @click.command(cls=ConfiguredCommand)

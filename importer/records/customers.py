@@ -6,7 +6,7 @@ Three steps, each a pure function over frames:
    columns to custom attributes and ``consent.<id>`` columns to consents; it rejects the run (exit 2)
    when the matched field's column is missing or a column name cannot be sent, and lists the columns it
    will ignore.
-2. ``normalise_rows`` applies the documented normalisation with polars expressions (see README).
+2. ``normalise_rows`` applies the documented normalisation with polars expressions (see docs/input.md).
 3. ``prepare`` validates against ``schemas.customers`` and, given the settings lists, against the
    platform's attribute and consent definitions (``importer.records.preflight``), drops repeated customers, and
    returns the records to send and the reasons for every rejected row.

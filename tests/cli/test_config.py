@@ -236,9 +236,9 @@ def test_config_check_describes_a_good_file_without_any_key(tmp_path, monkeypatc
     assert "secret" not in run.stdout
 
 
-def test_the_readme_example_config_is_valid(monkeypatch, tmp_path):
+def test_the_documented_example_config_is_valid(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     run = run_cli(["config", "check", "--config", str(ROOT / "docs" / "ecdp-import.toml")], imports=False)
     assert run.exit_code == 0, run.stderr
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert (ROOT / "docs" / "ecdp-import.toml").read_text(encoding="utf-8").strip() in readme
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert (ROOT / "docs" / "ecdp-import.toml").read_text(encoding="utf-8").strip() in page

@@ -260,13 +260,13 @@ def test_a_bad_settings_file_lists_every_problem(tmp_path):
 
 
 def test_the_readme_session_with_the_sample_settings(tmp_path):
-    """sample_data/settings.json and the sample files behave as README's "Pre-flight" session shows."""
+    """sample_data/settings.json and the sample files behave as the session in docs/preflight.md shows."""
     from importer.sandbox.definitions import load_settings
 
     sample = ROOT / "sample_data"
     with SandboxServer(settings=load_settings(sample / "settings.json")) as server:
         env = sandbox_env(server)
-        budget = ["--max-rejects", "50%"]  # as in the README: the samples are small and broken on purpose
+        budget = ["--max-rejects", "50%"]  # as in docs/preflight.md: the samples are small and broken on purpose
         assert run_cli(["customers", str(sample / "customers.csv"), *budget], env=env,
                        report_dir=tmp_path / "a").exit_code == 1
         loyalty = run_cli(["customers", str(sample / "customers_loyalty.csv"), *budget], env=env,
