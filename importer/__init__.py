@@ -18,9 +18,4 @@ tree), ``settings`` (run settings and the API key), ``budget`` (the error budget
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("ecdp-importer")
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it from here

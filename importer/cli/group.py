@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from importer import __version__
 from importer.cli import bulk_commands, import_commands, utility_commands
 from importer.cli.config_options import ConfiguredCommand
 from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError
@@ -54,7 +55,7 @@ def _fail(message: str, hint: str | None) -> None:
 
 
 @click.group(cls=ImporterGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="ecdp-importer", prog_name="ecdp-import")
+@click.version_option(__version__, prog_name="ecdp-import")
 def cli() -> None:
     """Bulk import of customer and order exports (CSV, Parquet) into the ExpertSender CDP API.
 

@@ -27,12 +27,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
 from tqdm import tqdm
 
+from importer import __version__
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import (
@@ -54,13 +54,6 @@ from importer.settings import ApiSettings
 
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 Report = Callable[[int | None, Any, int], None]  # (status, problem, attempt) of an error answer
-
-
-def _user_agent() -> str:
-    try:
-        return f"ecdp-importer/{version('ecdp-importer')}"
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "ecdp-importer"
 
 
 @dataclass
@@ -115,7 +108,7 @@ class Sender(ABC):
             "x-api-key": self.api.key.reveal(),
             "content-type": "application/json",
             "accept": "application/json",
-            "user-agent": _user_agent(),
+            "user-agent": f"ecdp-importer/{__version__}",
         }
         limits = httpx.Limits(max_connections=self.api.concurrency, max_keepalive_connections=self.api.concurrency)
         pending = chunks if isinstance(chunks, ChunkQueue) else ChunkQueue.of(chunks)
