@@ -3,7 +3,9 @@ included, as a user's cron job pays them), with its peak RSS read from the kerne
 
 - ``--dry-run`` of the importer on N order lines and N customers (lines/s, wall, peak RSS);
 - the naive baseline (``bench/naive.py``: pandas + iterrows + dicts + json) on the same order lines;
-- end to end into the sandbox (its own process, 50 ms latency) at concurrency 16.
+- end to end into the sandbox (its own process, 50 ms latency) at concurrency 16;
+- with ``--against DIR``: the same dry runs of another checkout (its own ``.venv``), alternating with
+  this one's, so a change is judged by ratios measured in one run (this machine's speed drifts).
 """
 
 from __future__ import annotations
@@ -60,6 +62,28 @@ def dry_run(kind: str, size: int, report: Path, repeat: int = 1) -> dict[str, An
     if repeat > 1:
         result["walls_s"] = [run["wall_s"] for run in runs]
     return {"kind": kind, "lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
+
+
+def alternating(kind: str, size: int, other: Path, report: Path, pairs: int) -> dict[str, Any]:
+    """``--dry-run`` of this checkout and of ``other`` (a checkout with its own ``.venv``), in turn, ``pairs``
+    times: each one's median wall time and highest peak RSS, and the median of the pairs' ratios."""
+    path = input_file(kind, size)
+    commands = {name: [binary, kind, path, "--dry-run", "--no-progress", "--report-dir", report / name]
+                for name, binary in (("this", BIN / "ecdp-import"), ("other", other / ".venv" / "bin" / "ecdp-import"))}
+    runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
+    for _ in range(pairs):
+        for name, command in commands.items():
+            runs[name].append(measure(command))
+    ratios = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["this"], runs["other"], strict=True))
+
+    def summary(name: str) -> dict[str, Any]:
+        walls = sorted(run["wall_s"] for run in runs[name])
+        return {"wall_s": walls[len(walls) // 2], "walls_s": [run["wall_s"] for run in runs[name]],
+                "peak_rss_mb": max(run["peak_rss_mb"] for run in runs[name])}
+
+    return {"kind": kind, "lines": size, "against": str(other), "pairs": pairs, "this": summary("this"),
+            "other": summary("other"), "wall_ratio_median": round(ratios[len(ratios) // 2], 3),
+            "wall_ratio_range": [round(ratios[0], 3), round(ratios[-1], 3)]}
 
 
 def naive(size: int) -> dict[str, Any]:

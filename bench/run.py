@@ -4,6 +4,8 @@ Benchmarks are measurements, not tests: they assert nothing and are never part o
 dry runs are run three times and their median reported (this machine's speed drifts a lot).
 ``python bench/run.py --quick`` runs shorter versions (for a smoke check); ``--10m`` adds the 10M-line
 dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs only the offline part.
+``--against DIR`` adds dry runs of the checkout in DIR (with its own ``.venv``: ``python3 -m venv .venv &&
+.venv/bin/pip install -e .`` there), alternating with this one's: the ratios of a change, in one run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import tempfile
 
 from bench.delivery import concurrency_scaling, rate_limited
-from bench.offline import dry_run, end_to_end, naive
+from bench.offline import alternating, dry_run, end_to_end, naive
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REPEAT = 3  # runs of each 1M dry run: the median is reported (with every run's time)
@@ -53,19 +55,39 @@ def offline(quick: bool, ten_million: bool) -> dict[str, object]:
             "speedup_vs_naive": ratio, "end_to_end_orders": e2e, "dry_run_orders_10x": big}
 
 
-def compile_sources() -> None:
+def compile_sources(root: Path | None = None) -> None:
     """Write the importer's bytecode, as ``pip install`` does for an installed package: every measured
     run then imports it from the cache (this machine sets PYTHONDONTWRITEBYTECODE, which would make each
     fresh process compile the whole package again, 0.4 s a run)."""
-    root = Path(__file__).resolve().parent.parent
+    root = root or Path(__file__).resolve().parent.parent
     for package in ("importer", "schemas"):
         compileall.compile_dir(str(root / package), quiet=1)
+
+
+def against(other: Path, quick: bool) -> dict[str, object]:
+    """Alternating dry runs of this checkout and of ``other``: ratios of this / other."""
+    size = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        found = {kind: alternating(kind, size, other, Path(tmp) / kind, pairs=REPEAT + 2)
+                 for kind in ("orders", "customers")}
+    print(f"Against {other} (--dry-run, {size:,} lines, alternating runs, this / that)")
+    print(f"{'run':<12} {'this wall s':>11} {'that wall s':>11} {'ratio':>7} {'ratios':>15} {'this MB':>8} "
+          f"{'that MB':>8}")
+    for kind, row in found.items():
+        this, that = row["this"], row["other"]
+        print(f"{kind:<12} {this['wall_s']:>11} {that['wall_s']:>11} {row['wall_ratio_median']:>7} "
+              f"{str(row['wall_ratio_range']):>15} {this['peak_rss_mb']:>8} {that['peak_rss_mb']:>8}")
+    print()
+    return {"against_other_checkout": found}
 
 
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
-    measured = offline(quick, "--10m" in sys.argv)
+    other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
+    if other is not None:
+        compile_sources(other)
+    measured = {**(against(other, quick) if other is not None else {}), **offline(quick, "--10m" in sys.argv)}
     if "--offline" in sys.argv:  # the delivery results of an earlier full run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
         RESULTS.write_text(json.dumps({**earlier,

@@ -58,8 +58,10 @@ from importer.report.summary import (
     ImportSummary,
     RunSummary,
     WarningLog,
+    delivery_counts,
     options_in_effect,
     recording,
+    report_file,
 )
 from importer.settings import (
     ApiSettings,
@@ -263,11 +265,7 @@ def _run(
         records_unchanged=counts.records_unchanged,
         records_already_accepted=counts.records_already_accepted,
         verified_after_ambiguous=outcomes.verified,
-        requests=outcomes.requests,
-        retries=outcomes.retries,
-        throttled=outcomes.throttled,
-        aborted=outcomes.aborted,
-        api_errors=report.error_count,
+        **delivery_counts(outcomes, report.error_count),
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
         shard=run.shard,
@@ -388,6 +386,6 @@ def _account(rows: Rows, outcomes: Outcomes, report: Report) -> _Accounted:
         rows_rejected=api_rejected.get_column(RID_COL).n_unique(),
         rows_failed=failed.get_column(RID_COL).n_unique(),
         records_failed=len(failed_reasons),
-        rejected_file=str(rejected_file) if rejected_file else None,
-        failed_file=str(failed_file) if failed_file else None,
+        rejected_file=report_file(rejected_file),
+        failed_file=report_file(failed_file),
     )

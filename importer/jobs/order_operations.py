@@ -59,7 +59,7 @@ from importer.records.validation import (
 )
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
-from importer.report.summary import OperationSummary
+from importer.report.summary import OperationSummary, delivery_counts, report_file
 from importer.settings import ApiSettings, RunOptions, public_url
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
@@ -283,20 +283,12 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         records_rejected=len(outcomes.rejected),
         records_failed=len(failed_items),
         records_not_found=len(outcomes.not_found),
-        requests=outcomes.requests,
-        retries=outcomes.retries,
-        throttled=outcomes.throttled,
-        aborted=outcomes.aborted,
-        api_errors=report.error_count,
-        rejected_file=_name(files["rejected.csv"]),
-        failed_file=_name(files["failed.csv"]),
-        not_found_file=_name(files["not_found.csv"]),
+        **delivery_counts(outcomes, report.error_count),
+        rejected_file=report_file(files["rejected.csv"]),
+        failed_file=report_file(files["failed.csv"]),
+        not_found_file=report_file(files["not_found.csv"]),
         ignored_columns=prepared.ignored,
         dry_run=run.dry_run,
-        payloads_file=_name(payloads),
+        payloads_file=report_file(payloads),
         done=spec.done,
     )
-
-
-def _name(path: Path | None) -> str | None:
-    return str(path) if path else None

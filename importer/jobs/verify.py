@@ -49,7 +49,7 @@ from importer.records.definitions import (
 )
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id
-from importer.report.summary import VerifySummary
+from importer.report.summary import VerifySummary, delivery_counts, report_file
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -208,20 +208,12 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
         records_missing=len(outcomes.not_found),
         records_failed=len(failed_items),
         fields_different=dict(Counter(f for _, fields, _ in mismatched for f in fields.split(";")).most_common()),
-        requests=outcomes.requests,
-        retries=outcomes.retries,
-        throttled=outcomes.throttled,
-        aborted=outcomes.aborted,
-        api_errors=report.error_count,
-        rejected_file=_name(written["rejected.csv"]),
-        mismatched_file=_name(written["mismatched.csv"]),
-        missing_file=_name(written["missing.csv"]),
-        failed_file=_name(written["failed.csv"]),
+        **delivery_counts(outcomes, report.error_count),
+        rejected_file=report_file(written["rejected.csv"]),
+        mismatched_file=report_file(written["mismatched.csv"]),
+        missing_file=report_file(written["missing.csv"]),
+        failed_file=report_file(written["failed.csv"]),
     )
-
-
-def _name(path: Path | None) -> str | None:
-    return str(path) if path else None
 
 
 def _row_count(records: pl.DataFrame) -> int:

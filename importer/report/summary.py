@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, TypedDict
 
+from importer.delivery.outcomes import Outcomes
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
@@ -146,6 +148,27 @@ class VerifySummary(RunSummary):
     fields_different: dict[str, int] = field(default_factory=dict)  # field -> records that differ in it
     mismatched_file: str | None = None
     missing_file: str | None = None
+
+
+class DeliveryCounts(TypedDict):
+    """What sending took, as every kind of summary records it."""
+
+    requests: int
+    retries: int
+    throttled: int
+    aborted: str | None
+    api_errors: int
+
+
+def delivery_counts(outcomes: Outcomes, api_errors: int) -> DeliveryCounts:
+    """The summary's fields of what sending took (``api_errors``: the answers in errors.jsonl)."""
+    return {"requests": outcomes.requests, "retries": outcomes.retries, "throttled": outcomes.throttled,
+            "aborted": outcomes.aborted, "api_errors": api_errors}
+
+
+def report_file(path: Path | None) -> str | None:
+    """A file of the report as the summary names it (None: the run wrote none)."""
+    return str(path) if path else None
 
 
 class WarningLog:
