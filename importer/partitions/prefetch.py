@@ -34,7 +34,7 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "ecdp-prefetch") ->
                 return True
         return False
 
-    def produce() -> None:
+    def read_ahead() -> None:
         iterator = iter(items)
         try:
             while slot():
@@ -51,7 +51,7 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "ecdp-prefetch") ->
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread = threading.Thread(target=read_ahead, name=name, daemon=True)
     thread.start()
     try:
         while True:

@@ -10,7 +10,7 @@ Whether the rows do lie together is only known at the end: ``StreamedPartitions`
 as a key of a batch was in the partition before (a partition is handed on only once the next batch is
 checked against it, so a shuffled file is found before any of it is prepared), and at the end when any
 key is in two partitions (the 64-bit hashes of every partition's keys are compared).
-The pipeline streams only runs that send nothing before every row is prepared (a dry run, or an error
+The import job streams only runs that send nothing before every row is prepared (a dry run, or an error
 budget, which holds the records until the end), so that on ``NotClustered`` it can forget what it did
 and run the partitioned way from the start.
 

@@ -43,7 +43,7 @@ MAX_VALUE_SHOWN = 60
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a resource stage hands to the pipeline: records to send, and reasons for rows left out."""
+    """What a resource stage hands to the job: records to send, and reasons for rows left out."""
 
     records: pl.DataFrame  # _rid (one row id, or the list of an order's row ids), _json, _key
     reasons: pl.DataFrame  # one row per rejected input row: _rid, _field, _error

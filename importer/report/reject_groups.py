@@ -7,7 +7,7 @@ share a handful of reasons that differ only in the value quoted, so the report g
 truncated) per group.
 
 The reason without its value comes from the message shapes the importer itself writes (``validate``,
-``customers``, ``orders``, ``csvparse``, ``mapping``: ``'value' is not ...``, ``has N characters; ...``,
+``customers``, ``orders``, ``csv_text``, ``mapping``: ``'value' is not ...``, ``has N characters; ...``,
 ``another line of order X is invalid (...)``); an unknown shape is kept whole with quoted values masked.
 This module reads a report; it never changes one.
 """
