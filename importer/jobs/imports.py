@@ -62,13 +62,13 @@ from importer.report.summary import (
     options_in_effect,
     recording,
     report_file,
+    run_head,
 )
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
     OrderOptions,
     RunOptions,
-    public_url,
 )
 
 Warn = Callable[[str], None]
@@ -237,13 +237,7 @@ def _run(
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed + counts.rows_withheld
     summary = ImportSummary(
-        command=resource.command,
-        run_id=run_id,
-        files=[str(p) for p in inputs.files],
-        api_url=public_url(api.url),
-        started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3),
-        report_dir=str(report.dir),
+        **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
         exit_code=verdict.exit_code(outcomes.exit_code(bool(rows_rejected or rows_failed))),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,

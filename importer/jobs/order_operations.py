@@ -59,8 +59,8 @@ from importer.records.validation import (
 )
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
-from importer.report.summary import OperationSummary, delivery_counts, report_file
-from importer.settings import ApiSettings, RunOptions, public_url
+from importer.report.summary import OperationSummary, delivery_counts, report_file, run_head
+from importer.settings import ApiSettings, RunOptions
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
 
@@ -262,13 +262,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
     rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()
     return OperationSummary(
-        command=spec.command,
-        run_id=run_id,
-        files=[str(p) for p in paths],
-        api_url=public_url(api.url),
-        started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3),
-        report_dir=str(report.dir),
+        **run_head(spec.command, run_id, paths, api.url, started_at, clock, report.dir),
         exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
         rows_read=frame.height,
         rows_accepted=sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,

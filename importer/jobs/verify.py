@@ -49,13 +49,12 @@ from importer.records.definitions import (
 )
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id
-from importer.report.summary import VerifySummary, delivery_counts, report_file
+from importer.report.summary import VerifySummary, delivery_counts, report_file, run_head
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
     OrderOptions,
     RunOptions,
-    public_url,
 )
 
 Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
@@ -182,14 +181,8 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
     records = prepared.records
     left_out = bool(different or outcomes.not_found or failed_items)
     return VerifySummary(
-        command="verify",
-        run_id=run_id,
+        **run_head("verify", run_id, files, api.url, started_at, clock, report.dir),
         kind=kind,
-        files=[str(p) for p in files],
-        api_url=public_url(api.url),
-        started_at=started_at.isoformat(timespec="seconds"),
-        duration_s=round(time.monotonic() - clock, 3),
-        report_dir=str(report.dir),
         sample=sampling.size,
         seed=sampling.seed,
         ignored_columns=prepared.ignored,

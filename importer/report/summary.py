@@ -22,8 +22,10 @@ of a row (those are personal data: the report's CSV files hold them, readable by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -148,6 +150,26 @@ class VerifySummary(RunSummary):
     fields_different: dict[str, int] = field(default_factory=dict)  # field -> records that differ in it
     mismatched_file: str | None = None
     missing_file: str | None = None
+
+
+class RunHead(TypedDict):
+    """What, where and when, as every kind of summary records it."""
+
+    command: str
+    run_id: str
+    files: list[str]
+    api_url: str
+    started_at: str
+    duration_s: float
+    report_dir: str
+
+
+def run_head(command: str, run_id: str, files: Sequence[Path], api_url: str, started_at: datetime, clock: float,
+             report_dir: Path) -> RunHead:
+    """The summary's fields of what ran, where and when (``clock``: ``time.monotonic()`` at the start)."""
+    return {"command": command, "run_id": run_id, "files": [str(p) for p in files], "api_url": public_url(api_url),
+            "started_at": started_at.isoformat(timespec="seconds"), "duration_s": round(time.monotonic() - clock, 3),
+            "report_dir": str(report_dir)}
 
 
 class DeliveryCounts(TypedDict):
