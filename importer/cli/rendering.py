@@ -65,6 +65,7 @@ def summary_line(s: RunSummary) -> str:
         found = "all match" if s.exit_code == 0 else "differences or problems found"
         counts = (f"{s.rows_read} read, {s.records_checked} checked, {s.records_matching} match, "
                   f"{s.records_different} different, {s.records_missing} missing, {s.records_failed} failed")
+        counts += f", {s.rows_blank} blank" if s.rows_blank else ""
         return f"verify {s.kind}: {found} (exit {s.exit_code}): {counts}; report {s.report_dir}"
     assert isinstance(s, (ImportSummary, OperationSummary))
     profile = s.origin.get("profile") if isinstance(s, ImportSummary) else None
@@ -74,6 +75,8 @@ def summary_line(s: RunSummary) -> str:
               f"{s.rows_rejected} rejected, {s.rows_failed} failed")
     if isinstance(s, OperationSummary) and s.rows_not_found:
         counts += f", {s.rows_not_found} not found"
+    if s.rows_blank:
+        counts += f", {s.rows_blank} blank"
     report = Path(s.report_dir or ".") / "report.html"
     return f"{who}: {outcome(s).short} (exit {s.exit_code}): {counts}; report {report}"
 
@@ -94,12 +97,13 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     if s.dry_run:
         valid = f"{s.rows_accepted} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
-        lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected"))
+        lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected{_blank(s)}"))
         lines.append(_line(s.command, f"{s.records_built} built  ({s.duration_s:.2f} s)"))
         if s.payloads_file:
             lines.append(_line("payloads", s.payloads_file))
     else:
-        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"))
+        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"
+                                   f"{_blank(s)}"))
         lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
                                       f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
                                       f"({s.duration_s:.2f} s)"))
@@ -117,12 +121,13 @@ def operation_lines(s: OperationSummary, target: str) -> list[str]:
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     not_found = f", {s.rows_not_found} not found" if deletes else ""
     if s.dry_run:
-        lines.append(_line("rows", f"{s.rows_accepted} valid (would be sent), {s.rows_rejected} rejected"))
+        lines.append(_line("rows", f"{s.rows_accepted} valid (would be sent), {s.rows_rejected} rejected"
+                                   f"{_blank(s)}"))
         lines.append(_line("orders", f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
         lines.append(_line("payloads", str(s.payloads_file)))
     else:
         lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, "
-                                   f"{s.rows_failed} failed{not_found}"))
+                                   f"{s.rows_failed} failed{not_found}{_blank(s)}"))
         found = f", {s.records_not_found} not found" if deletes else ""
         lines.append(_line("orders", f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
                                      f"{_count(s.requests, 'request')}, {s.records_accepted} {s.done}{found}"
@@ -152,6 +157,8 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         lines.append(_line("differ", counts))
     if s.rows_invalid:
         lines.append(_line("rows", f"{s.rows_invalid} not checked: invalid in the file, so never sent"))
+    if s.rows_blank:
+        lines.append(_line("rows", f"{s.rows_blank} blank, skipped"))
     if s.aborted:
         lines.append(_line("stopped", s.aborted))
     lines.append(_line("report", s.report_dir))
@@ -161,6 +168,10 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         (s.failed_file, "rows that could not be read back (verify it again)"),
         (s.rejected_file, "rows invalid in the file"),
     ])
+
+
+def _blank(s: RunSummary) -> str:
+    return f", {s.rows_blank} blank (skipped)" if s.rows_blank else ""
 
 
 def _files(files: list[tuple[str | None, str]]) -> list[str]:

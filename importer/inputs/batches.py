@@ -4,6 +4,10 @@
 in the importer's columns. A mapped run's batches keep the original columns beside the mapped ones,
 named ``_in.<name>``: the resource stages ignore ``_`` columns, and ``user_view`` turns them back into
 the rows as the user's file has them, which is what reports show.
+
+``without_blank_rows`` takes out the rows whose every cell is empty or white space (a spreadsheet saves
+its unused rows as ``,,,,,,``; every CSV tool skips them): they are counted (``rows_blank``), never
+checked, sent or reported as rejected. A row the reader could not parse is never blank: it is rejected.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from importer.errors import UsageError
-from importer.frame import FILE_COL, RID_COL, ROW_COL, SOURCE_PREFIX, is_bookkeeping
+from importer.frame import FILE_COL, RID_COL, ROW_COL, SOURCE_PREFIX, UNREADABLE_COL, is_bookkeeping
 from importer.inputs.files import ReadOptions, iter_inputs
 from importer.inputs.mapping import (
     apply_mapping,
@@ -85,3 +89,37 @@ def user_view(frame: pl.DataFrame) -> pl.DataFrame:
     if sources:
         return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
     return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_bookkeeping(c)])
+
+
+def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``frame`` without its blank rows (every one of the user's cells empty, or only white space once
+    trimmed), and how many there were; ``frame`` itself when it has none.
+
+    White space is looked for where it can matter: the text column with the fewest empty cells shows a
+    value for nearly every row of an export, and only the rows it shows none for are looked at whole, so
+    the check costs one pass over one column, not a regular expression over every cell."""
+    user = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)] or [c for c in frame.columns
+                                                                        if not is_bookkeeping(c)]
+    if not frame.height or not user:
+        return frame, 0
+    schema = frame.schema  # (made anew at each access: a file of 10,000 columns would pay it 10,000 times)
+    texts = [c for c in user if schema[c] == pl.String]
+    others = [c for c in user if schema[c] != pl.String]
+
+    def shown(columns: list[str]) -> pl.Expr:
+        """A row shows a value in one of these columns (or is a line the reader could not parse)."""
+        found = [pl.col(c).str.contains(r"\S").fill_null(False) for c in columns]
+        found += [pl.col(c).is_not_null() for c in others]
+        if UNREADABLE_COL in frame.columns:
+            found.append(pl.col(UNREADABLE_COL).is_not_null())
+        return pl.any_horizontal(found) if found else pl.lit(False)
+
+    probe = [min(texts, key=lambda c: frame.get_column(c).null_count())] if texts else []
+    probed = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"), shown(probe).alias("shown"))
+    unsure = probed.filter(~pl.col("shown")).get_column("i")
+    if unsure.is_empty():
+        return frame, 0
+    blank = unsure.filter(~frame.select(pl.all().gather(unsure)).select(shown(texts)).to_series())
+    if blank.is_empty():
+        return frame, 0
+    return frame.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(blank.implode())), blank.len()

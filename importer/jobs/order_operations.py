@@ -45,6 +45,7 @@ from importer.frame import (
     is_bookkeeping,
     reasons_of,
 )
+from importer.inputs.batches import without_blank_rows
 from importer.inputs.files import ReadOptions, read_inputs
 from importer.jobs.imports import RunResult, Warn
 from importer.records import json_text, normalise
@@ -191,7 +192,7 @@ def run_operation(
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     started_at, clock = datetime.now(UTC), time.monotonic()
-    frame = read_inputs(paths, ReadOptions(encoding=run.encoding, delimiter=run.delimiter))
+    frame, blank = without_blank_rows(read_inputs(paths, ReadOptions(encoding=run.encoding, delimiter=run.delimiter)))
     prepared = spec.prepare(frame)
     if prepared.ignored:
         warn(ignored_warning(", ".join(spec.columns), prepared.ignored))
@@ -212,7 +213,7 @@ def run_operation(
     finally:
         report.close()
     summary = _summary(spec, frame, prepared, chunks, sender, report, run_id=run_id, paths=paths, api=api,
-                       run=run, started_at=started_at, clock=clock, payloads=payloads)
+                       run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank)
     report.summary(summary.to_dict())
     html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
@@ -245,8 +246,10 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
 
 def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
              sender: RecordSender | None, report: Report, *, run_id: str, paths: Sequence[Path], api: ApiSettings,
-             run: RunOptions, started_at: datetime, clock: float, payloads: Path | None) -> OperationSummary:
-    """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted."""
+             run: RunOptions, started_at: datetime, clock: float, payloads: Path | None,
+             blank: int) -> OperationSummary:
+    """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted
+    (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
     sent = [rids for c in chunks for rids in c.row_ids]
     failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
@@ -264,7 +267,8 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
     return OperationSummary(
         **run_head(spec.command, run_id, paths, api.url, started_at, clock, report.dir),
         exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
-        rows_read=frame.height,
+        rows_read=frame.height + blank,
+        rows_blank=blank,
         rows_accepted=sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,

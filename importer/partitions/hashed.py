@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from importer.frame import RID_COL
+from importer.inputs.batches import without_blank_rows
 from importer.inputs.files import note_start
 from importer.partitions.prefetch import prefetch
 from importer.partitions.shards import Shard
@@ -66,6 +67,7 @@ class HashedPartitions:
         self.shard = shard
         self.flush_bytes = flush_bytes or FLUSH_BYTES
         self.rows = 0  # rows kept (this shard's)
+        self.blank = 0  # blank rows of this shard: left out
         self.other_shards = 0  # rows left to the other shards
         self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
         self._buffered = 0
@@ -86,6 +88,8 @@ class HashedPartitions:
         if self.shard is not None:
             batch, others = self.shard.keep(batch, key)
             self.other_shards += others
+        batch, blank = without_blank_rows(batch)
+        self.blank += blank
         self.rows += batch.height
         if self.partitions == 1:
             self._buffers[0].append(batch)

@@ -123,17 +123,19 @@ def _meta(s: ImportSummary | OperationSummary) -> str:
 
 
 def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
-    read = s.rows_read
+    read, blank = s.rows_read, s.rows_blank
     invalid = rejects.by_stage.get("validation", 0)
-    valid = s.rows_valid if s.rows_valid is not None else read - invalid
+    valid = s.rows_valid if s.rows_valid is not None else read - blank - invalid
     sent = s.rows_sent
     accepted = s.rows_accepted
-    api_rejected = max(0, s.rows_rejected - (read - valid))
+    api_rejected = max(0, s.rows_rejected - (read - blank - valid))
     failed = s.rows_failed
     stopped = s.stopped if isinstance(s, ImportSummary) else None
     steps = [("read", read, charts.GREY, "")]
-    steps.append(("valid", valid, charts.BLUE,
-                  f"{_n(read - valid)} rejected before sending (see below)" if read - valid else ""))
+    before = read - blank - valid  # rejected before sending
+    notes = [f"{_n(before)} rejected before sending (see below)" if before else "",
+             f"{_n(blank)} blank rows skipped (every cell empty)" if blank else ""]
+    steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     if s.dry_run:
         steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
                       "dry run: nothing was sent" + (" (and a real run would be stopped)" if stopped else "")))

@@ -28,7 +28,8 @@ def _rows(n: int) -> str:
 
 def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     """What the run came to, in words."""
-    read, accepted, rejected, failed = s.rows_read, s.rows_accepted, s.rows_rejected, s.rows_failed
+    read, accepted, rejected, failed = s.rows_read - s.rows_blank, s.rows_accepted, s.rows_rejected, s.rows_failed
+    skipped = f" ({_rows(s.rows_blank)} blank, skipped)" if s.rows_blank else ""
     code, dry = s.exit_code, s.dry_run
     stopped = s.stopped if isinstance(s, ImportSummary) else None
     fix = f"{_rows(rejected)} rejected (fix them in rejected.csv)" if rejected else ""
@@ -50,11 +51,12 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     if dry:
         if code == EXIT_OK:
             return Outcome("ok", "dry run passed, nothing sent",
-                           f"Dry run: all {_rows(read)} passed every check and would be sent. Nothing was sent.")
+                           f"Dry run: all {_rows(read)} passed every check and would be sent{skipped}. Nothing was "
+                           "sent.")
         return Outcome("problems", "dry run found problems, nothing sent",
                        f"Dry run: {accepted:,} of {_rows(read)} would be sent; {problems}. Nothing was sent.")
     verb = "imported" if isinstance(s, ImportSummary) else "done"  # order-status, delete-orders
     if code == EXIT_OK:
-        return Outcome("ok", verb, f"All {_rows(read)} are in the platform.")
+        return Outcome("ok", verb, f"All {_rows(read)} are in the platform{skipped}.")
     return Outcome("problems", f"{verb} with problems",
-                   f"{accepted:,} of {_rows(read)} are in the platform; {problems}.")
+                   f"{accepted:,} of {_rows(read)} are in the platform{skipped}; {problems}.")

@@ -49,6 +49,7 @@ class RunSummary:
     report_dir: str = ""
     exit_code: int = 0
     rows_read: int = 0
+    rows_blank: int = 0  # every cell empty: skipped, never checked or sent
     rows_failed: int = 0  # valid, but not in the platform (failed.csv)
     records_built: int = 0
     records_failed: int = 0

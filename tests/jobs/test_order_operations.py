@@ -35,7 +35,7 @@ def stored_status(server: SandboxServer, order_id: str) -> str | None:
 
 def assert_all_rows_counted(summary: dict) -> None:
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_not_found"])
+                                    + summary["rows_not_found"] + summary["rows_blank"])
 
 
 def operation(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str,
@@ -184,7 +184,8 @@ def test_delete_without_yes_asks_with_the_count(sandbox, tmp_path, answer, delet
 
 
 def test_delete_dry_run_asks_nothing_and_lists_the_requests(sandbox, tmp_path):
-    run = operation(sandbox, tmp_path, "delete-orders", ["ID"], [["a b/1"], [""]], "--dry-run")
+    # (the second row is not blank: it has a note, but no id)
+    run = operation(sandbox, tmp_path, "delete-orders", ["ID", "note"], [["a b/1", ""], ["", "x"]], "--dry-run")
     assert run.exit_code == 1 and "[y/N]" not in run.stderr
     assert orjson.loads((tmp_path / "report" / "payloads.jsonl").read_bytes()) == {
         "method": "DELETE", "path": "/orders/a%20b%2F1"}

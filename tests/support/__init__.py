@@ -102,7 +102,8 @@ def customer(server: Any, email: str) -> dict[str, Any] | None:
 
 
 def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
-    """The invariant of every run: each row read is accepted, rejected or failed."""
+    """The invariant of every run: each row read is accepted, rejected, failed or blank (skipped)."""
     if isinstance(summary, RunSummary):
         summary = summary.to_dict()
-    assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
+    assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
+                                    + summary["rows_blank"])
