@@ -10,6 +10,8 @@ these, and only these, bookkeeping columns::
                         _in.<name>            a mapped run's original columns, kept for the report
     reasons (records/)  _rid _field _error    one row per way a row fails (``REASONS_SCHEMA``)
                         _stage                where it failed (validation, api, budget, verify): the report's
+                        _substatus _type      for a rejection by the API, the ``substatus`` and ``type`` of its
+                                              problem answer (``API_REASONS_SCHEMA``)
     records (records/)  _rid _json _key       the input rows of a record, its JSON text, its identity
                         _fp                   the fingerprint of its JSON (the run journal's)
 
@@ -30,11 +32,14 @@ UNREADABLE_COL = "_unreadable"
 REJECT_COL = "_reject"
 SOURCE_PREFIX = "_in."
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
+SUBSTATUS_COL, TYPE_COL = "_substatus", "_type"
 JSON_COL, KEY_COL, FINGERPRINT_COL = "_json", "_key", "_fp"
 HEADER_ROWS = 1  # lines of a file before its first row (a spreadsheet's row 1)
 
 REASONS_SCHEMA = pl.Schema({RID_COL: pl.Int64(), FIELD_COL: pl.String(), ERROR_COL: pl.String()})
+API_REASONS_SCHEMA = pl.Schema({**REASONS_SCHEMA, SUBSTATUS_COL: pl.String(), TYPE_COL: pl.String()})
 Reason = tuple[list[int], str, str]  # the row ids of a record, the field, the message
+ApiReason = tuple[list[int], str, str, str | None, str | None]  # ... and the answer's substatus and type
 
 
 def is_bookkeeping(column: str) -> bool:
@@ -57,3 +62,17 @@ def reasons_of(items: Sequence[Reason]) -> pl.DataFrame:
         },
         schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
     ).explode(RID_COL).cast(REASONS_SCHEMA)
+
+
+def api_reasons_of(items: Sequence[ApiReason]) -> pl.DataFrame:
+    """A reasons frame with ``_substatus`` and ``_type`` from (row ids, field, error, substatus, type) items."""
+    return pl.DataFrame(
+        {
+            RID_COL: [item[0] for item in items],
+            FIELD_COL: [item[1] for item in items],
+            ERROR_COL: [item[2] for item in items],
+            SUBSTATUS_COL: [item[3] for item in items],
+            TYPE_COL: [item[4] for item in items],
+        },
+        schema={RID_COL: pl.List(pl.Int64), **{c: pl.String for c in API_REASONS_SCHEMA if c != RID_COL}},
+    ).explode(RID_COL).cast(API_REASONS_SCHEMA)

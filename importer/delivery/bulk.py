@@ -85,7 +85,7 @@ class BulkSender(Sender):
                 if ambiguous and await self._held_as_sent(client, batch.index, batch.records[i], errors):
                     self.accept(batch.pick([i]), tally)
                 else:
-                    self.reject(batch.pick([i]), errors, tally)
+                    self.reject(batch.pick([i]), errors, tally, problem)
             rest = [i for i in range(len(batch)) if i not in named]
             if rest:
                 await self._deliver(client, batch.pick(rest), ambiguous, tally)
@@ -95,7 +95,7 @@ class BulkSender(Sender):
             if len(batch) == 1:
                 message = ("the record alone is larger than the API accepts" if too_big
                            else describe_problem(status, problem))
-                self.reject(batch, [("", message)], tally)
+                self.reject(batch, [("", message)], tally, problem)
                 return
             half = len(batch) // 2
             if not too_big:  # isolate the bad records by bisection

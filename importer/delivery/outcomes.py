@@ -18,7 +18,7 @@ import polars as pl
 
 from importer.delivery.timeline import Timeline
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
-from importer.frame import Reason
+from importer.frame import ApiReason, Reason
 from importer.records.chunking import Chunk
 
 ABORT_KEY = "the API rejected the key"
@@ -65,7 +65,7 @@ class Outcomes:
 
     accepted_records: int = 0
     accepted_rows: int = 0
-    rejected: list[Reason] = field(default_factory=list)  # rows, field, error
+    rejected: list[ApiReason] = field(default_factory=list)  # rows, field, error, substatus, type
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
     not_found: list[tuple[list[int], str]] = field(default_factory=list)  # rows, reason: a 404 filed apart
     requests: int = 0

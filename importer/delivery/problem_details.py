@@ -43,6 +43,14 @@ def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, s
     return found
 
 
+def problem_kind(problem: Any) -> tuple[str | None, str | None]:
+    """The ``substatus`` and ``type`` of a problem answer (None when it has none, or is not JSON)."""
+    if not isinstance(problem, dict):
+        return None, None
+    substatus, kind = problem.get("substatus"), problem.get("type")
+    return (None if substatus in (None, "") else str(substatus)), (None if kind in (None, "") else str(kind))
+
+
 def describe_problem(status: int | None, problem: Any) -> str:
     """One line for an error answer: status, title/detail and the errors, without the request."""
     if status is None:

@@ -47,6 +47,7 @@ from importer.delivery.problem_details import (
     certificate_failure,
     describe_problem,
     parse_body,
+    problem_kind,
 )
 from importer.errors import UsageError
 from importer.records.chunking import Chunk
@@ -249,11 +250,12 @@ class Sender(ABC):
         tally.accepted += len(batch)
         self.advance(len(batch))
 
-    def reject(self, record: Chunk, errors: list[tuple[str, str]], tally: Tally) -> None:
-        """A chunk of one record the API refused, with its (field, message) errors."""
+    def reject(self, record: Chunk, errors: list[tuple[str, str]], tally: Tally, problem: Any = None) -> None:
+        """A chunk of one record the API refused, with its (field, message) errors and the problem answer
+        that said so (its ``substatus`` and ``type`` are kept for the report)."""
         fields = ";".join(dict.fromkeys(path for path, _ in errors if path))
         message = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors)
-        self.outcomes.rejected.append((record.row_ids[0], fields, message))
+        self.outcomes.rejected.append((record.row_ids[0], fields, message, *problem_kind(problem)))
         self.answered(record)
         self.outcomes.timeline.add("rejected")
         tally.rejected += 1

@@ -96,8 +96,8 @@ class RecordSender(Sender):
             self.advance(1)
         elif status in (400, 404):
             errors = _errors(answer.problem, operation.fields) if status == 400 else []
-            self.reject(one, errors or [("", operation.missing if status == 404 else
-                                                     describe_problem(status, answer.problem))], tally)
+            why = operation.missing if status == 404 else describe_problem(status, answer.problem)
+            self.reject(one, errors or [("", why)], tally, answer.problem)
         else:
             self.fail(one, answer, tally)
 
@@ -114,12 +114,14 @@ def _errors(problem: Any, fields: dict[str, str]) -> list[tuple[str, str]]:
 
 
 class GetFailed(Exception):
-    """A GET of ``get_many`` did not succeed: why, and whether the key was refused."""
+    """A GET of ``get_many`` did not succeed: why, whether the key was refused, and the final HTTP status
+    (None: no answer)."""
 
-    def __init__(self, reason: str, key_refused: bool = False) -> None:
+    def __init__(self, reason: str, key_refused: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.key_refused = key_refused
+        self.status = status
 
 
 def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -> list[Any]:
@@ -134,7 +136,7 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     if outcomes.aborted:
         last = errors[-1].status if errors else None
         raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=outcomes.key_refused)
-    problems = [reason for _, reason in outcomes.failed] + [reason for _, _, reason in outcomes.rejected]
+    problems = [reason for _, reason in outcomes.failed] + [rejected[2] for rejected in outcomes.rejected]
     if problems or len(bodies) < len(paths):
-        raise GetFailed(problems[0] if problems else "no answer")
+        raise GetFailed(problems[0] if problems else "no answer", status=errors[-1].status if errors else None)
     return [bodies[i] for i in range(len(paths))]

@@ -37,6 +37,7 @@ from importer.frame import (
     RID_COL,
     STAGE_COL,
     Reason,
+    api_reasons_of,
     reasons_of,
 )
 from importer.inputs.batches import Inputs, open_inputs, user_view
@@ -367,11 +368,11 @@ def _account(rows: Rows, outcomes: Outcomes, report: Report) -> _Accounted:
     failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
                                           "AddOrUpdate and AddOrReplace modes)")
-    api_rejected = reasons_of(outcomes.rejected)
+    api_rejected = api_reasons_of(outcomes.rejected)
     failed = reasons_of(failed_reasons)
     if api_rejected.height or failed.height:
         rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
-        for found in rows.rows_of(pl.concat([api_rejected, failed]).get_column(RID_COL)):  # a batch at a time
+        for found in rows.rows_of(pl.concat([api_rejected.get_column(RID_COL), failed.get_column(RID_COL)])):
             view = user_view(found)
             for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
                 report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))

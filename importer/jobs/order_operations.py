@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import polars as pl
@@ -42,6 +41,7 @@ from importer.frame import (
     ROW_COL,
     STAGE_COL,
     Reason,
+    api_reasons_of,
     is_bookkeeping,
     reasons_of,
 )
@@ -50,6 +50,7 @@ from importer.inputs.files import ReadOptions, read_inputs
 from importer.jobs.imports import RunResult, Warn
 from importer.records import json_text, normalise
 from importer.records.chunking import Chunk, in_chunks
+from importer.records.url_paths import path_segment, unroutable_warning
 from importer.records.validation import (
     Prepared,
     combine,
@@ -60,7 +61,7 @@ from importer.records.validation import (
 )
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
-from importer.report.summary import OperationSummary, delivery_counts, report_file, run_head
+from importer.report.summary import OperationSummary, delivery_counts, recording, report_file, run_head
 from importer.settings import ApiSettings, RunOptions
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
@@ -78,6 +79,7 @@ class OperationSpec:
     prepare: Callable[[pl.DataFrame], Prepared]
     operation: Operation
     done: str  # what an accepted record is, for the summary: "updated", "deleted"
+    id_in_path: bool  # the order id is sent in the URL path (else in the body)
 
 
 def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple[dict[str, str], list[str]]:
@@ -160,15 +162,17 @@ STATUS = OperationSpec(
                         missing="id: the platform holds no order with this id",
                         fields={"orderId": "id", "orderStatus": "status"}),
     done="updated",
+    id_in_path=False,
 )
 DELETE = OperationSpec(
     command="delete-orders",
     columns=("id",),
     prepare=prepare_deletes,
-    operation=Operation("DELETE", lambda record: ("/orders/" + quote(record["id"], safe=""), None),
+    operation=Operation("DELETE", lambda record: ("/orders/" + path_segment(record["id"]), None),
                         not_found_apart=True,
                         missing="not found: the platform holds no order with this id (never imported, or deleted)"),
     done="deleted",
+    id_in_path=True,
 )
 
 
@@ -189,6 +193,7 @@ def run_operation(
     confirm: Confirm | None = None,
 ) -> RunResult:
     """Read, validate, (confirm,) send or write (dry run), and report; the summary is in summary.json too."""
+    warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     started_at, clock = datetime.now(UTC), time.monotonic()
@@ -197,6 +202,8 @@ def run_operation(
     if prepared.ignored:
         warn(ignored_warning(", ".join(spec.columns), prepared.ignored))
     records = prepared.records
+    if (risky := unroutable_warning(records.get_column(KEY_COL), "order id", in_body=not spec.id_in_path)):
+        warn(risky)
     if confirm is not None and not run.dry_run and records.height and not confirm(records.height):
         raise UsageError(f"Nothing was sent: {spec.command} of {records.height} orders was not confirmed.",
                          "Answer y, or pass --yes to go ahead without asking (e.g. under cron).")
@@ -213,7 +220,8 @@ def run_operation(
     finally:
         report.close()
     summary = _summary(spec, frame, prepared, chunks, sender, report, run_id=run_id, paths=paths, api=api,
-                       run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank)
+                       run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank,
+                       warnings=list(warn.messages))
     report.summary(summary.to_dict())
     html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
@@ -247,7 +255,7 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
 def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
              sender: RecordSender | None, report: Report, *, run_id: str, paths: Sequence[Path], api: ApiSettings,
              run: RunOptions, started_at: datetime, clock: float, payloads: Path | None,
-             blank: int) -> OperationSummary:
+             blank: int, warnings: list[str]) -> OperationSummary:
     """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted
     (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
@@ -256,8 +264,8 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
     failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")
     rejected = pl.concat([
         prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
-        reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
-    ])
+        api_reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
+    ], how="diagonal")
     failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
     missing = reasons_of([(rids, "id", e) for rids, e in outcomes.not_found])
     missing = missing.with_columns(pl.lit("api").alias(STAGE_COL))
@@ -289,4 +297,5 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         dry_run=run.dry_run,
         payloads_file=report_file(payloads),
         done=spec.done,
+        warnings=warnings,
     )

@@ -8,6 +8,8 @@ the consents. The GETs go through the importer's one delivery engine (retries, b
 
 ``PlatformSettings.unavailable`` stands for settings that cannot be read (a dry run without a key):
 asked for a list, it warns once that the checks were skipped and answers None, so nothing is checked.
+A list the platform answers 404 for is one it does not expose (some do not serve /orderattributes or
+/productattributes): one warning says which checks are skipped, the list is None, the run goes on.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from collections.abc import Callable, Sequence
 
 from importer.delivery.single import GetFailed, get_many
 from importer.errors import ApiAbort, SettingsUnreadable
-from importer.records.definitions import Definition, Lists, parse_definitions
+from importer.records.definitions import CHECKS, Definition, Lists, parse_definitions
 from importer.settings import ApiSettings, RunOptions
 
 Warn = Callable[[str], None]
-Load = Callable[[str], tuple[Definition, ...]]
+Load = Callable[[str], tuple[Definition, ...] | None]  # None: the platform does not expose the list
 
 
 def _quiet(message: str) -> None:
@@ -34,16 +36,17 @@ class PlatformSettings:
     (path → definitions) and no request is made for those.
     """
 
-    def __init__(self, load: Load | None, warn: Warn = _quiet, known: dict[str, tuple[Definition, ...]] | None = None,
+    def __init__(self, load: Load | None, warn: Warn = _quiet,
+                 known: dict[str, tuple[Definition, ...] | None] | None = None,
                  unavailable_reason: str | None = None) -> None:
         self.load = load
         self.warn = warn
-        self.known: dict[str, tuple[Definition, ...]] = dict(known or {})
+        self.known: dict[str, tuple[Definition, ...] | None] = dict(known or {})
         self.unavailable_reason = unavailable_reason
         self._warned = False
 
     @classmethod
-    def of(cls, lists: dict[str, tuple[Definition, ...]], warn: Warn = _quiet) -> PlatformSettings:
+    def of(cls, lists: dict[str, tuple[Definition, ...] | None], warn: Warn = _quiet) -> PlatformSettings:
         """Settings already known (no request is ever made)."""
         return cls(load=None, warn=warn, known=lists)
 
@@ -79,12 +82,17 @@ def platform_for(api: ApiSettings, run: RunOptions, warn: Warn) -> PlatformSetti
 
 
 def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSettings:
-    """Settings read from the API on first use, with the importer's retries and rate limiting."""
+    """Settings read from the API on first use, with the importer's retries and rate limiting; a list
+    answered 404 is not exposed: one warning, and None."""
 
-    def load(path: str) -> tuple[Definition, ...]:
+    def load(path: str) -> tuple[Definition, ...] | None:
         try:
             [body] = get_many(api, [path], log_format)
         except GetFailed as failed:
+            if failed.status == 404:
+                warn(f"This platform does not expose {path} (HTTP 404): {CHECKS.get(path, 'its settings')} were not "
+                     "checked against it.")
+                return None
             if failed.key_refused:
                 raise ApiAbort(f"The API rejected the key while reading the platform's settings (GET {path}: "
                                f"{failed.reason}).", "Check ECDP_API_KEY or --api-key-file.") from None

@@ -30,7 +30,7 @@ from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import Outcomes
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
-from importer.frame import JSON_COL, RID_COL, STAGE_COL, Reason, reasons_of
+from importer.frame import JSON_COL, KEY_COL, RID_COL, STAGE_COL, Reason, reasons_of
 from importer.inputs.batches import mapped, open_inputs, user_view, without_blank_rows
 from importer.jobs.imports import RunResult, Warn
 from importer.jobs.platform_settings import lists_reader, platform_for
@@ -47,9 +47,10 @@ from importer.records.definitions import (
     PRODUCT_ATTRIBUTES,
     Lists,
 )
+from importer.records.url_paths import unroutable_warning
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id
-from importer.report.summary import VerifySummary, delivery_counts, report_file, run_head
+from importer.report.summary import VerifySummary, delivery_counts, recording, report_file, run_head
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -74,6 +75,7 @@ class _Kind:
     prepare: Callable[[pl.DataFrame, Lists | None], Prepared]
     settings_lists: Callable[[pl.DataFrame], list[str]]  # the lists ``prepare`` checks a frame against
     lookup: Callable[[dict[str, Any]], str | None]
+    key: str  # what a record's key (sent in the GET's path) is, for warnings: "order id"
     compare: Callable[[dict[str, Any], dict[str, Any], Lists], list[Difference]]  # sent, stored, settings lists
 
 
@@ -86,7 +88,7 @@ def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerO
                          f"{match_field}.", "Verify with --match-by Email, PhoneNumber or CrmId.")
     kind = _Kind("customers", lambda frame, lists: customers.prepare(frame, options, lists),
                  lambda frame: customers.settings_lists(frame.columns, match_field),
-                 lambda record: customers.lookup_path(match_field, record),
+                 lambda record: customers.lookup_path(match_field, record), f"customer {match_field}",
                  lambda sent, stored, lists: customer_differences(sent, stored, _types(lists, CUSTOMER_ATTRIBUTES)))
     return _verify(kind, paths, api, run, sampling, warn)
 
@@ -96,6 +98,7 @@ def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions
     """Compare the orders of ``paths`` with what the platform holds."""
     kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
                  lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
+                 "order id",
                  lambda sent, stored, lists: order_differences(sent, stored, _types(lists, ORDER_ATTRIBUTES),
                                                                _types(lists, PRODUCT_ATTRIBUTES)))
     return _verify(kind, paths, api, run, sampling, warn)
@@ -103,11 +106,12 @@ def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions
 
 def _types(lists: Lists, path: str) -> dict[str, str]:
     """Attribute name → type, from the definitions pre-flight read for this run's attribute columns."""
-    return {d.name: d.type for d in lists.get(path, ())}
+    return {d.name: d.type for d in lists.get(path) or ()}
 
 
 def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
             warn: Warn) -> RunResult:
+    warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if api.key is None:
         raise UsageError("No API key: verify reads records back from the platform.",
                          "Set ECDP_API_KEY or pass --api-key-file.")
@@ -129,6 +133,8 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     if sampling.size is not None and sampling.size < records.height:
         checked = (records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed)
                    .sort("_pos").drop("_pos"))
+    if (risky := unroutable_warning(checked.get_column(KEY_COL), kind.key)):
+        warn(risky)
     chunks = list(in_chunks(checked, 1))
     found: dict[int, list[Difference]] = {}
     texts = checked.get_column(JSON_COL).to_list()
@@ -155,20 +161,22 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
             bar.close()
     summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, run_id=run_id,
                        kind=kind.noun, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock,
-                       blank=blank)
+                       blank=blank, warnings=list(warn.messages))
     report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
 def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chunks: list[Chunk], outcomes: Outcomes,
              found: dict[int, list[Difference]], report: Report, *, run_id: str, kind: str, files: list[Path],
-             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float, blank: int) -> VerifySummary:
+             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float, blank: int,
+             warnings: list[str]) -> VerifySummary:
     """The report's files, and the run's summary (``blank``: the blank rows left out of ``frame``)."""
     rows_of = {c.index: c.row_ids[0] for c in chunks}
     different = {p: d for p, d in found.items() if d}
     mismatched: list[Reason] = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)),
                                  "; ".join(d.describe() for d in diffs)) for p, diffs in different.items()]
-    failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed] + list(outcomes.rejected)
+    failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
+    failed_items += [(rids, field, error) for rids, field, error, *_ in outcomes.rejected]
     failed_items += outcomes.unanswered("it may have been applied; verify again")
     stage = pl.lit("verify").alias(STAGE_COL)
     buckets = {
@@ -186,6 +194,7 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
         kind=kind,
         sample=sampling.size,
         seed=sampling.seed,
+        warnings=warnings,
         ignored_columns=prepared.ignored,
         exit_code=outcomes.exit_code(left_out),
         rows_read=frame.height + blank,

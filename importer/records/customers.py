@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 
@@ -36,6 +35,7 @@ from importer.records import json_text, normalise
 from importer.records.definitions import CUSTOMER_ATTRIBUTES, Lists
 from importer.records.preflight import AttributeColumns, needed
 from importer.records.preflight import check as preflight_check
+from importer.records.url_paths import path_segment
 from importer.records.validation import (
     Prepared,
     combine,
@@ -114,7 +114,7 @@ def lookup_path(match_field: str, record: dict[str, Any]) -> str | None:
     """Where the platform shows this customer (GET), or None: there is no GET by visitorId."""
     prefix = LOOKUP_PATHS.get(match_field)
     value = record.get(match_field)
-    return prefix + quote(str(value), safe="") if prefix and value is not None else None
+    return prefix + path_segment(value) if prefix and value is not None else None
 
 
 def _consent_id(column: str) -> int:

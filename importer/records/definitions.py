@@ -6,7 +6,8 @@ definition may carry ``options`` (a SingleSelect's allowed values) when the plat
 of strings, or of objects with a ``value`` or ``name``. Anything else in an entry is ignored.
 
 The job reads the lists (``importer.jobs.platform_settings``) and hands them to the record stages as
-``Lists`` (path → definitions): nothing here sends a request.
+``Lists`` (path → definitions, or None for a list the platform does not expose: nothing is checked
+against it): nothing here sends a request.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ WHERE = {
     ORDER_ATTRIBUTES: "Settings > Order attributes",
     PRODUCT_ATTRIBUTES: "Settings > Product attributes",
 }
+#: What the pre-flight checks against each list, for the warning when a platform does not expose it.
+CHECKS = {
+    CUSTOMER_ATTRIBUTES: "customer attribute names and values",
+    CONSENTS: "consent ids",
+    ORDER_ATTRIBUTES: "order attribute names and values",
+    PRODUCT_ATTRIBUTES: "product attribute names and values",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Definition:
     options: tuple[str, ...] | None = None  # a SingleSelect's values, when the platform lists them
 
 
-Lists = Mapping[str, tuple[Definition, ...]]  # the settings lists a partition is checked against, by path
+#: The settings lists a partition is checked against, by path; None: a list the platform does not expose.
+Lists = Mapping[str, tuple[Definition, ...] | None]
 
 
 def parse_definitions(path: str, body: Any) -> tuple[Definition, ...]:

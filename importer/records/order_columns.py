@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 
 from importer.errors import InputError
 from importer.frame import is_bookkeeping
 from importer.records import normalise
+from importer.records.url_paths import path_segment
 from schemas.customers import ATTRIBUTE_NAME_MAX
 from schemas.orders import MAX_ATTRIBUTES, ORDER_FIELDS, PRODUCT_FIELDS
 
@@ -40,7 +40,7 @@ class OrderColumns:
 
 def lookup_path(record: dict[str, Any]) -> str | None:
     """Where the platform shows this order (GET /orders/{id})."""
-    return "/orders/" + quote(str(record["id"]), safe="") if record.get("id") is not None else None
+    return "/orders/" + path_segment(record["id"]) if record.get("id") is not None else None
 
 
 def key_expression(columns: list[str], customer_field: str) -> pl.Expr:

@@ -80,7 +80,8 @@ def check(
     lists: Lists | None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """(reasons for values that do not fit their attribute's type, warnings); InputError for undefined
-    names. ``lists`` holds the lists ``needed`` names; None: nothing is checked."""
+    names. ``lists`` holds the lists ``needed`` names; None: nothing is checked (and a list that is None,
+    one the platform does not expose, checks nothing of its columns)."""
     if lists is None:
         return no_reasons(), []
     problems: list[str] = []
@@ -91,6 +92,8 @@ def check(
         if not group.columns:
             continue
         definitions = lists.get(group.path, ())
+        if definitions is None:
+            continue
         by_name = {d.name.lower(): d for d in definitions}
         missing: list[str] = []
         for column, name in group.columns.items():
@@ -108,8 +111,8 @@ def check(
                                 "nothing is sent for it.")
         if missing:
             hints.append(f"{group.label}s defined: {_listed([d.name for d in definitions])} ({WHERE[group.path]})")
-    if consents:
-        defined = lists.get(CONSENTS, ())
+    defined = lists.get(CONSENTS, ())
+    if consents and defined is not None:
         ids = {d.id for d in defined}
         unknown = [c for c, consent_id in consents.items() if consent_id not in ids and _has_values(frame, c)]
         problems += [f"{c} (no consent with id {consents[c]})" for c in unknown]

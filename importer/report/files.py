@@ -4,8 +4,9 @@ A report directory holds:
 
 * ``summary.json`` — counts, options and exit code of the run (never the API key);
 * ``rejected.csv`` — one row per input row that needs fixing (validation or API rejection):
-  ``_error, _field, _stage, _file, _row`` and then the row's original columns, so the file can be
-  fixed and imported again as it is (``_`` columns are ignored on input);
+  ``_error, _field, _stage, _substatus, _type, _file, _row`` and then the row's original columns, so the
+  file can be fixed and imported again as it is (``_`` columns are ignored on input); ``_substatus`` and
+  ``_type`` are those of the API's problem answer for a row the API rejected (empty otherwise);
 * ``failed.csv`` — the same layout for valid rows that did not reach the platform (network, 5xx,
   abort): import it again to retry;
 * ``errors.jsonl`` — every error answer of the API, with the rows of the request;
@@ -36,11 +37,13 @@ from importer.frame import (
     RID_COL,
     ROW_COL,
     STAGE_COL,
+    SUBSTATUS_COL,
+    TYPE_COL,
     is_bookkeeping,
 )
 from importer.records import json_text
 
-REPORT_COLUMNS = (ERROR_COL, FIELD_COL, STAGE_COL, FILE_COL, ROW_COL)
+REPORT_COLUMNS = (ERROR_COL, FIELD_COL, STAGE_COL, SUBSTATUS_COL, TYPE_COL, FILE_COL, ROW_COL)
 _FORMULA_START = r"^[=+\-@\t\r]"
 DIR_MODE, FILE_MODE = 0o700, 0o600
 WINDOW_ROWS = 100_000  # rows of rejected.csv / failed.csv put in order at a time
@@ -177,9 +180,12 @@ class Report:
 
 
 def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
-    """Rows with their reasons (``_rid, _field, _error, _stage``) and the user's columns (``view``, see
-    ``importer.inputs.batches.user_view``), formula cells neutralised; ``_rid`` kept for ordering."""
+    """Rows with their reasons (``_rid, _field, _error, _stage`` and, from the API, ``_substatus, _type``)
+    and the user's columns (``view``, see ``importer.inputs.batches.user_view``), formula cells
+    neutralised; ``_rid`` kept for ordering."""
     originals = [c for c in view.columns if not is_bookkeeping(c)]
+    reasons = reasons.with_columns(pl.lit(None, pl.String).alias(c) for c in (SUBSTATUS_COL, TYPE_COL)
+                                   if c not in reasons.columns)
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
         (json_text.text(pl.col(c)) if view.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
         for c in originals
@@ -187,5 +193,6 @@ def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     return (
         reasons.join(view.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
         .select(RID_COL, *REPORT_COLUMNS, *originals)
-        .with_columns(neutralise(pl.col(c)).alias(c) for c in (ERROR_COL, FIELD_COL, FILE_COL, *originals))
+        .with_columns(neutralise(pl.col(c)).alias(c)
+                      for c in (ERROR_COL, FIELD_COL, SUBSTATUS_COL, TYPE_COL, FILE_COL, *originals))
     )

@@ -61,6 +61,7 @@ class RunSummary:
     ignored_columns: list[str] = field(default_factory=list)
     rejected_file: str | None = None
     failed_file: str | None = None
+    warnings: list[str] = field(default_factory=list)  # every warning the run gave (WarningLog), once
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``summary.json`` holds it."""
@@ -109,7 +110,6 @@ class ImportSummary(RunSummary):
     stopped: str | None = None  # why the error budget stopped the run before sending
     options: dict[str, Any] = field(default_factory=dict)  # the options in effect, for the report
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, where the key came from
-    warnings: list[str] = field(default_factory=list)
     timeline: dict[str, Any] = field(default_factory=dict)  # sending over time (Timeline.as_dict)
 
 

@@ -1,9 +1,10 @@
 """The sandbox's answers as the platform writes them: JSON bodies, and RFC 7807 problem details.
 
-A problem answer has ``type``, ``title``, ``status``, ``detail``, ``instance`` and, for a 400, ``errors``
+A problem answer has ``type``, ``title``, ``status``, ``detail``, ``instance``, for a 400 ``errors``
 shaped as the platform's are seen to be (a list of ``path: message`` strings, a dictionary of path to
-messages as ASP.NET writes them, or none). ``Rejected`` ends a request with such an answer; ``invalid``
-is the 400 that says nothing of the request was stored.
+messages as ASP.NET writes them, or none), and on the order routes the ``substatus`` the vendor's order
+documentation shows on every error answer (``ORDER_SUBSTATUS``). ``Rejected`` ends a request with such an
+answer; ``invalid`` is the 400 that says nothing of the request was stored.
 """
 
 from __future__ import annotations
@@ -28,20 +29,26 @@ PROBLEM_KINDS: dict[int, tuple[str, str]] = {
 }
 
 
+ORDER_SUBSTATUS = "CustomerInvalidModelState"  # the orders API documentation's substatus, on 400, 401 and 404
+
+
 class Rejected(Exception):
     """Ends a request with a problem response: `errors` (for 400) are `path: message` strings."""
 
-    def __init__(self, status: int, detail: str, errors: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, status: int, detail: str, errors: Sequence[str] | None = None, substatus: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.errors = errors
+        self.substatus = substatus
 
 
-def invalid(errors: Sequence[str]) -> Rejected:
+def invalid(errors: Sequence[str], substatus: str | None = None) -> Rejected:
     count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
     detail = f"The request was not processed, so nothing from it was stored ({count}). First error: {errors[0]}"
-    return Rejected(400, detail, errors)
+    return Rejected(400, detail, errors, substatus)
 
 
 def json_response(content: Any, status: int = 200) -> Response:
@@ -55,10 +62,14 @@ def problem(
     errors: Sequence[str] | None = None,
     errors_style: str = "list",
     headers: Mapping[str, str] | None = None,
+    substatus: str | None = None,
 ) -> Response:
     """An RFC 7807 problem response; `errors_style` is "list", "dict" (path → messages) or "none"."""
     kind, title = PROBLEM_KINDS.get(status, ("about:blank", "Error"))
-    content: dict[str, Any] = {"type": kind, "title": title, "status": status, "detail": detail, "instance": instance}
+    content: dict[str, Any] = {"type": kind, "title": title, "status": status}
+    if substatus is not None:
+        content["substatus"] = substatus
+    content |= {"detail": detail, "instance": instance}
     if errors is not None and errors_style == "list":
         content["errors"] = list(errors)
     elif errors is not None and errors_style == "dict":

@@ -13,7 +13,8 @@ Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
     PUT    /orders/status              200 {"status": 0} | 400 `orderId: No order with this id exists.`
     GET    /customerattributes, /customerconsents, /orderattributes, /productattributes
                                        200 {"status": 0, "data": [{"id", "name", "type"}, ...]}
-                                       (a SingleSelect declared with options also has "options": [...])
+                                       (a SingleSelect declared with options also has "options": [...];
+                                       a list configured as None is not exposed: 404)
     GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
 
 Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed)
@@ -23,7 +24,8 @@ With `config.enforce_settings` (`--settings FILE.json`), POST bodies are also ch
 declared attributes and consents (see `definitions`), as the platform does.
 
 Every error is RFC 7807 problem details (`application/problem+json`): type, title, status, detail,
-instance and, for 400, `errors` shaped by `config.errors_style`. A 400 means nothing from the request
+instance, for 400 `errors` shaped by `config.errors_style`, and on the /orders routes the documented
+`substatus` (`answers.ORDER_SUBSTATUS`). A 400 means nothing from the request
 was stored. Bodies must be sent as `Content-Type: application/json` (else 415, as ASP.NET answers).
 
 The parsed body of a request lives only inside the synchronous `_save_*` and `_set_*` methods, so it
@@ -49,6 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from importer.sandbox import definitions, faults, rules
 from importer.sandbox.answers import (
+    ORDER_SUBSTATUS,
     Rejected,
     invalid,
     json_response,
@@ -185,7 +188,7 @@ class Gate:
             detail = "The API key in the x-api-key header is not valid for this business unit."
         else:
             return None
-        return problem(401, detail, scope["path"])
+        return problem(401, detail, scope["path"], substatus=_substatus(scope["path"]))
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -211,10 +214,16 @@ class Endpoints:
             Route("/orders", self.post_orders, methods=["POST"]),
             Route("/orders/status", self.put_order_status, methods=["PUT"]),
             Route("/orders/{id:path}", self.get_or_delete_order, methods=["GET", "DELETE"]),
-            Route("/customerattributes", self.settings_list(config.customer_attributes)),
-            Route("/customerconsents", self.settings_list(config.consents)),
-            Route("/orderattributes", self.settings_list(config.order_attributes)),
-            Route("/productattributes", self.settings_list(config.product_attributes)),
+            *(
+                Route(path, self.settings_list(settings))
+                for path, settings in (
+                    ("/customerattributes", config.customer_attributes),
+                    ("/customerconsents", config.consents),
+                    ("/orderattributes", config.order_attributes),
+                    ("/productattributes", config.product_attributes),
+                )
+                if settings is not None  # not exposed: 404, no route matches
+            ),
             Route(f"{SANDBOX_ROUTES}stats", self.get_stats),
         ]
 
@@ -248,7 +257,7 @@ class Endpoints:
     async def post_orders(self, request: Request) -> Response:
         errors = self._save_orders(await _json_body(request))
         if errors:
-            raise invalid(errors)
+            raise invalid(errors, ORDER_SUBSTATUS)
         return json_response({"status": 0}, 201)
 
     def _save_orders(self, raw: bytes) -> list[str]:
@@ -264,12 +273,12 @@ class Endpoints:
         """GET reads the order; DELETE marks it deleted and returns it. Either way, deleted is missing."""
         order_id = request.path_params["id"]
         act = self.store.delete_order if request.method == "DELETE" else self.store.order
-        return _found(act(order_id), f"No order with id {order_id!r} exists.")
+        return _found(act(order_id), f"No order with id {order_id!r} exists.", ORDER_SUBSTATUS)
 
     async def put_order_status(self, request: Request) -> Response:
         errors = self._set_order_status(await _json_body(request))
         if errors:
-            raise invalid(errors)
+            raise invalid(errors, ORDER_SUBSTATUS)
         return json_response({"status": 0})
 
     def _set_order_status(self, raw: bytes) -> list[str]:
@@ -308,9 +317,14 @@ async def _json_body(request: Request) -> bytes:
     return await request.body()
 
 
-def _found(document: dict[str, Any] | None, missing: str) -> Response:
+def _substatus(path: str) -> str | None:
+    """The substatus the platform's documentation shows on the order routes' error answers."""
+    return ORDER_SUBSTATUS if path == "/orders" or path.startswith("/orders/") else None
+
+
+def _found(document: dict[str, Any] | None, missing: str, substatus: str | None = None) -> Response:
     if document is None:
-        raise Rejected(404, missing)
+        raise Rejected(404, missing, substatus=substatus)
     return json_response({"status": 0, "data": document})
 
 
@@ -335,7 +349,8 @@ def create_app(
 
     async def on_rejected(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Rejected)
-        return problem(exc.status, exc.detail, request.url.path, exc.errors, config.errors_style)
+        return problem(exc.status, exc.detail, request.url.path, exc.errors, config.errors_style,
+                       substatus=exc.substatus)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -54,6 +54,9 @@ DEMO_PRODUCT_ATTRIBUTES: tuple[Setting, ...] = (
 )
 
 
+Settings = tuple[Setting, ...] | None  # None: the list is not exposed (its GET answers 404)
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     """How one sandbox business unit behaves.
@@ -65,17 +68,18 @@ class SandboxConfig:
     ASP.NET services send), or "none" (no `errors` member at all). The settings lists are served as
     they are; with `enforce_settings` (set by `--settings FILE.json`, see `definitions`) request bodies
     are also checked against them, as the platform does; without it any attribute name, consent id and
-    value is accepted. `faults` are the failures to inject into API requests (see `faults.Faults`); the
-    default injects none.
+    value is accepted. A list that is None is not exposed: its GET answers 404 (some platforms do not
+    serve /orderattributes or /productattributes) and nothing is checked against it. `faults` are the
+    failures to inject into API requests (see `faults.Faults`); the default injects none.
     """
 
     api_key: str
     identification: str = "Email"
     errors_style: str = "list"
-    customer_attributes: tuple[Setting, ...] = DEMO_CUSTOMER_ATTRIBUTES
-    consents: tuple[Setting, ...] = DEMO_CONSENTS
-    order_attributes: tuple[Setting, ...] = DEMO_ORDER_ATTRIBUTES
-    product_attributes: tuple[Setting, ...] = DEMO_PRODUCT_ATTRIBUTES
+    customer_attributes: Settings = DEMO_CUSTOMER_ATTRIBUTES
+    consents: Settings = DEMO_CONSENTS
+    order_attributes: Settings = DEMO_ORDER_ATTRIBUTES
+    product_attributes: Settings = DEMO_PRODUCT_ATTRIBUTES
     enforce_settings: bool = False
     faults: Faults = Faults()
 

@@ -10,10 +10,12 @@
       "productAttributes":  [{"name": "color", "type": "String"}]
     }
 
-A list left out defines nothing. Attribute ids are optional (numbered from 1 in file order); consent
-ids are required, as customers send them. Attribute types are those of GET /customerattributes (String,
-Text, Number, Money, Date, DateTime, SingleSelect, Boolean, Url); consent types General, Email, Sms; at
-most 10 order and 10 product attributes, as the platform allows. Every problem of the file is listed.
+A list left out defines nothing; a list given as ``null`` is not exposed at all (its GET answers 404, as
+on platforms that do not serve /orderattributes or /productattributes). Attribute ids are optional
+(numbered from 1 in file order); consent ids are required, as customers send them. Attribute types are
+those of GET /customerattributes (String, Text, Number, Money, Date, DateTime, SingleSelect, Boolean,
+Url); consent types General, Email, Sms; at most 10 order and 10 product attributes, as the platform
+allows. Every problem of the file is listed.
 
 Declared settings are enforced like the platform would, after the documented rules (``rules``) passed:
 an attribute name that is not defined (names compare without regard to letter case), a value that does
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from importer.sandbox.config import SandboxConfig, Setting
+from importer.sandbox.config import SandboxConfig, Setting, Settings
 
 ATTRIBUTE_TYPES = ("String", "Text", "Number", "Money", "Date", "DateTime", "SingleSelect", "Boolean", "Url")
 CONSENT_TYPES = ("General", "Email", "Sms")
@@ -53,7 +55,7 @@ class SettingsFileError(ValueError):
     """The settings file cannot be used; the message lists every problem."""
 
 
-def load_settings(path: Path) -> dict[str, tuple[Setting, ...]]:
+def load_settings(path: Path) -> dict[str, Settings]:
     """SandboxConfig fields (customer_attributes, consents, ...) from a settings file."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -64,26 +66,30 @@ def load_settings(path: Path) -> dict[str, tuple[Setting, ...]]:
     return parse_settings(raw, str(path))
 
 
-def parse_settings(raw: Any, source: str = "settings") -> dict[str, tuple[Setting, ...]]:
-    """SandboxConfig fields from the parsed settings; SettingsFileError listing every problem."""
+def parse_settings(raw: Any, source: str = "settings") -> dict[str, Settings]:
+    """SandboxConfig fields from the parsed settings (None: a list not exposed); SettingsFileError listing
+    every problem."""
     if not isinstance(raw, dict):
         raise SettingsFileError(f"{source}: must be a JSON object with the keys {', '.join(LISTS)}.")
     problems = [f"{key}: unknown key (use {', '.join(LISTS)})" for key in raw if key not in LISTS]
-    fields: dict[str, tuple[Setting, ...]] = {}
+    fields: dict[str, Settings] = {}
     for key, (name, types, most) in LISTS.items():
         entries = raw.get(key, [])
+        if entries is None:
+            fields[name] = None
+            continue
         if not isinstance(entries, list):
-            problems.append(f"{key}: must be a list")
+            problems.append(f"{key}: must be a list (or null: not exposed)")
             continue
         if most is not None and len(entries) > most:
             problems.append(f"{key}: {len(entries)} defined; the platform allows at most {most}")
         settings = [_setting(entry, f"{key}[{i}]", i + 1, types, key == "customerConsents", problems)
                     for i, entry in enumerate(entries)]
-        fields[name] = tuple(s for s in settings if s is not None)
-        names = [s.name.lower() for s in fields[name]]
+        declared = fields[name] = tuple(s for s in settings if s is not None)
+        names = [s.name.lower() for s in declared]
         twice = sorted({n for n in names if names.count(n) > 1})
         problems += [f"{key}: the name {n!r} is defined twice" for n in twice]
-        ids = [s.id for s in fields[name]]
+        ids = [s.id for s in declared]
         problems += [f"{key}: the id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
     if problems:
         raise SettingsFileError(f"{source}: " + "; ".join(problems) + ".")
@@ -128,8 +134,9 @@ def _setting(entry: Any, where: str, position: int, types: tuple[str, ...], need
 
 
 def customers_errors(customers: list[Any], config: SandboxConfig) -> list[str]:
-    """Errors of customers (already valid by `rules`) against the declared attributes and consents."""
-    consent_ids = {c.id for c in config.consents}
+    """Errors of customers (already valid by `rules`) against the declared attributes and consents (a list
+    not exposed checks nothing)."""
+    consent_ids = None if config.consents is None else {c.id for c in config.consents}
     errors: list[str] = []
     for i, customer in enumerate(customers):
         errors += _attributes(customer.get("customAttributes"), f"data[{i}].customAttributes",
@@ -138,7 +145,7 @@ def customers_errors(customers: list[Any], config: SandboxConfig) -> list[str]:
         errors += [
             f"data[{i}].consentsData.consents[{j}].id: No consent with id {c['id']} is defined in this business "
             "unit (Settings > Consents)."
-            for j, c in enumerate(consents) if c["id"] not in consent_ids
+            for j, c in enumerate(consents) if consent_ids is not None and c["id"] not in consent_ids
         ]
     return errors
 
@@ -155,7 +162,9 @@ def orders_errors(orders: list[Any], config: SandboxConfig) -> list[str]:
     return errors
 
 
-def _attributes(given: Any, path: str, defined: tuple[Setting, ...], where: str) -> list[str]:
+def _attributes(given: Any, path: str, defined: Settings, where: str) -> list[str]:
+    if defined is None:
+        return []
     by_name: Mapping[str, Setting] = {s.name.lower(): s for s in defined}
     errors: list[str] = []
     for j, attribute in enumerate(given or []):

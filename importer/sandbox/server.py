@@ -31,7 +31,7 @@ from typing import Any
 import uvicorn
 
 from importer.sandbox.app import create_app
-from importer.sandbox.config import SandboxConfig, Setting
+from importer.sandbox.config import SandboxConfig, Settings
 from importer.sandbox.faults import FaultInjector, Faults
 from importer.sandbox.stats import RequestStats
 from importer.sandbox.store import Store
@@ -55,7 +55,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _declared(settings: Mapping[str, tuple[Setting, ...]] | None) -> dict[str, Any]:
+def _declared(settings: Mapping[str, Settings] | None) -> dict[str, Any]:
     """SandboxConfig arguments for declared settings (served and enforced); none: the demo lists, open."""
     return {} if settings is None else {**settings, "enforce_settings": True}
 
@@ -77,7 +77,7 @@ class SandboxServer:
         identification: str = "Email",
         errors_style: str = "list",
         faults: Faults | None = None,
-        settings: Mapping[str, tuple[Setting, ...]] | None = None,
+        settings: Mapping[str, Settings] | None = None,
     ) -> None:
         self.config = SandboxConfig(
             api_key=api_key or secrets.token_urlsafe(24),
@@ -159,7 +159,7 @@ def serve(
     api_key: str,
     identification: str = "Email",
     faults: Faults | None = None,
-    settings: Mapping[str, tuple[Setting, ...]] | None = None,
+    settings: Mapping[str, Settings] | None = None,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM.
 

@@ -92,7 +92,7 @@ def test_400_without_record_indices_is_bisected_to_the_bad_records():
     batch[5] = "bad@x"
     outcomes, _ = run(handler, [chunk(0, batch)])
     assert accepted(outcomes, [chunk(0, batch)]) == [0, 1, 2, 3, 4, 6, 7]
-    [(rids, _, message)] = outcomes.rejected
+    [(rids, _, message, *_)] = outcomes.rejected
     assert rids == [5] and message == "HTTP 400: Bad request; Something is wrong."
     assert outcomes.requests == 1 + 2 + 2 + 2  # whole, halves, quarters, eighths on the bad side
 
