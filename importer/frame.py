@@ -7,6 +7,10 @@ these, and only these, bookkeeping columns::
     rows (inputs/)      _file _row _rid       where a row came from, and its run-wide id
                         _unreadable           why the reader could not parse the line (only when one was not)
                         _reject               why the mapping rejects the row (only when it rejects one)
+                        _unjoined             why a mapping's join found no row (or several) for the row: its
+                                              one reason, the other cells are not checked
+                        _unmatched            why a join found no row, where the mapping drops such rows
+                                              (``unmatched = "drop"``): counted apart, never prepared
                         _in.<name>            a mapped run's original columns, kept for the report
     reasons (records/)  _rid _field _error    one row per way a row fails (``REASONS_SCHEMA``)
                         _stage                where it failed (validation, api, budget, verify): the report's
@@ -30,6 +34,10 @@ import polars as pl
 FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
 UNREADABLE_COL = "_unreadable"
 REJECT_COL = "_reject"
+UNJOINED_COL, UNMATCHED_COL = "_unjoined", "_unmatched"
+#: The reasons that stand alone: the row's other cells are empty or not its own (a line the reader could
+#: not parse; a row a join found nothing for), so checking them would only add noise.
+SOLE_REASON_COLUMNS = (UNREADABLE_COL, UNJOINED_COL)
 SOURCE_PREFIX = "_in."
 FIELD_COL, ERROR_COL, STAGE_COL = "_field", "_error", "_stage"
 SUBSTATUS_COL, TYPE_COL = "_substatus", "_type"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,12 +170,29 @@ class CustomerOptions:
         return field_name
 
 
+CONFLICT_POLICIES = ("first", "last", "reject")
+TIME_ZONE_NAMES = ("windows", "iana")
+
+
 @dataclass(frozen=True)
 class OrderOptions:
     """What an orders import sends."""
 
     mode: str = "AddOrReplace"
     customer_match: str = "Email"
+    #: order-level field -> which line's value to take when the lines of an order disagree: "first" or
+    #: "last" (input order); a field not named is "reject": the order is rejected naming the values
+    conflicts: Mapping[str, str] = field(default_factory=dict)
+    #: how ``timeZone`` is sent: "windows" (``Central European Standard Time``, as the vendor's examples)
+    #: or "iana" (``Europe/Warsaw``), whichever the input gives (importer.records.order_dates)
+    time_zone_names: str = "windows"
+
+    def __post_init__(self) -> None:
+        wrong = {f: p for f, p in self.conflicts.items() if p not in CONFLICT_POLICIES}
+        if wrong:
+            raise ValueError(f"conflicts: {wrong} (use one of {', '.join(CONFLICT_POLICIES)})")
+        if self.time_zone_names not in TIME_ZONE_NAMES:
+            raise ValueError(f"time_zone_names: {self.time_zone_names!r} (use one of {', '.join(TIME_ZONE_NAMES)})")
 
     @property
     def customer_field(self) -> str:

@@ -7,8 +7,9 @@ An order arrives as *lines* (one per product), so its rules are checked where th
 * ``Product`` — the product of a line that has one (a row of an orders file without items has none);
 * ``Order`` — one row per order after its lines are grouped: the fields every order must have.
 
-The frames are normalised first (see ``importer.records.orders``): dates are the UTC instant the API takes,
-status lower-case, currency upper-case, e-mail and phone as for customers, numbers as written.
+The frames are normalised first (see ``importer.records.orders``): dates are the instant the API takes (in
+UTC, or with a ``timeZone`` its clock time there with its offset: ``importer.records.order_dates``), status
+lower-case, currency upper-case, e-mail and phone as for customers, numbers as written.
 Lengths count UTF-16 code units, as the platform does (``schemas.common``).
 """
 
@@ -45,10 +46,13 @@ STATUSES = ("placed", "paid", "completed", "canceled")
 STATUS_ALIASES = {"cancelled": "canceled"}
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 DEFAULT_TIME_ZONE = "UTC"
+#: An order's date as sent: in UTC (``Z``), or with a ``timeZone``, its clock time there with the offset.
+ORDER_DATETIME_PATTERN = API_DATETIME_PATTERN.removesuffix("Z$") + r"(Z|[+-]\d{2}:\d{2})$"
 
 ORDER_PATTERN_MEANINGS = {
     **PATTERN_MEANINGS,
     CURRENCY_PATTERN: "is not a currency code (3 letters, ISO 4217, e.g. PLN)",
+    ORDER_DATETIME_PATTERN: PATTERN_MEANINGS[API_DATETIME_PATTERN],
 }
 
 
@@ -63,7 +67,7 @@ class OrderLine(pa.DataFrameModel):
     """Order-level values on one line: optional (blank on sparse lines) but valid when present."""
 
     id: Series[str] = pa.Field(nullable=False, metadata=_max(ORDER_ID_MAX))
-    date: Series[str] = pa.Field(nullable=True, str_matches=API_DATETIME_PATTERN)
+    date: Series[str] = pa.Field(nullable=True, str_matches=ORDER_DATETIME_PATTERN)
     timeZone: Series[str] = pa.Field(nullable=True, metadata=_max(TIME_ZONE_MAX))
     websiteId: Series[str] = pa.Field(nullable=True, metadata={WHOLE_NUMBER: (INT32_MIN, INT32_MAX)})
     status: Series[str] = pa.Field(nullable=True, isin=STATUSES)

@@ -20,6 +20,7 @@ from importer.cli.options import (
     ENCODING_OPTION,
     NO_PREFLIGHT_OPTION,
     OUTPUT_OPTIONS,
+    TIME_ZONE_NAMES_OPTION,
     connection_options,
     operation_options,
     options,
@@ -86,10 +87,11 @@ def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="The mapping file the FILES were imported with (see docs/mapping.md).")
 @click.option("--preset", type=click.Choice(["shopify"]), help="The preset the FILES were imported with.")
+@TIME_ZONE_NAMES_OPTION
 @connection_options
 @options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, NO_PREFLIGHT_OPTION)
 def verify(kind: str, files: tuple[Path, ...], sample: int | None, sample_seed: int | None, match_by: str,
-           customer_match: str, items: tuple[Path, ...], **common: Any) -> None:
+           customer_match: str, items: tuple[Path, ...], time_zone_names: str, **common: Any) -> None:
     """Read FILES as an import would, read each record back and report what differs (exit 0: all match)."""
     from importer.jobs.verify import Sampling, verify_customers, verify_orders
 
@@ -105,7 +107,7 @@ def verify(kind: str, files: tuple[Path, ...], sample: int | None, sample_seed: 
             options = CustomerOptions(match_by=match_by)
             result = verify_customers(list(files), api, options, run, sampling, warn=warn)
         else:
-            result = verify_orders([*files, *items], api, OrderOptions(customer_match=customer_match), run,
-                                   sampling, warn=warn)
+            options_ = OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
+            result = verify_orders([*files, *items], api, options_, run, sampling, warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

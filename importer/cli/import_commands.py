@@ -19,6 +19,7 @@ from importer.cli.context import api_settings, console, import_run
 from importer.cli.options import (
     OUTPUT_OPTIONS,
     STATE_OPTION,
+    TIME_ZONE_NAMES_OPTION,
     connection_options,
     import_options,
     options,
@@ -65,13 +66,15 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
               help="Add new orders only, Replace existing ones only, or both.")
 @click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="The customer identifier the business unit matches by; required on every order.")
+@TIME_ZONE_NAMES_OPTION
 @connection_options
 @import_options
-def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer_match: str, **common: Any) -> None:
+def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer_match: str, time_zone_names: str,
+           **common: Any) -> None:
     """Import orders (lines grouped into orders with products) into POST /orders."""
     from importer.jobs.imports import import_orders
 
-    options = OrderOptions(mode=mode, customer_match=customer_match)
+    options = OrderOptions(mode=mode, customer_match=customer_match, time_zone_names=time_zone_names)
     with api_settings(common, identification=customer_match) as (api, target):
         result = import_orders([*files, *items], api, options, import_run(common), warn=console().warnings)
     console().show(result.summary, target)

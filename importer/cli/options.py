@@ -17,7 +17,7 @@ import click
 
 from importer.budget import Budget
 from importer.cli import config_file
-from importer.settings import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, STATE_ENV
+from importer.settings import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, STATE_ENV, TIME_ZONE_NAMES
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -104,6 +104,10 @@ ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (defaul
 DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
 STATE_OPTION = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
                             help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db).")
+TIME_ZONE_NAMES_OPTION = click.option(
+    "--time-zone-names", type=click.Choice(TIME_ZONE_NAMES), default="windows", show_default=True,
+    help="How timeZone is sent: Windows names (Central European Standard Time, as the vendor's examples) or "
+         "IANA ones (Europe/Warsaw); either is read.")
 NO_PREFLIGHT_OPTION = click.option(
     "--no-preflight", is_flag=True,
     help="Do not check attribute names, consent ids and values against the platform's settings.")

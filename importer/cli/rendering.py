@@ -65,7 +65,7 @@ def summary_line(s: RunSummary) -> str:
         found = "all match" if s.exit_code == 0 else "differences or problems found"
         counts = (f"{s.rows_read} read, {s.records_checked} checked, {s.records_matching} match, "
                   f"{s.records_different} different, {s.records_missing} missing, {s.records_failed} failed")
-        counts += f", {s.rows_blank} blank" if s.rows_blank else ""
+        counts += "".join(f", {c}" for c in s.set_aside_counts())
         return f"verify {s.kind}: {found} (exit {s.exit_code}): {counts}; report {s.report_dir}"
     assert isinstance(s, (ImportSummary, OperationSummary))
     profile = s.origin.get("profile") if isinstance(s, ImportSummary) else None
@@ -75,8 +75,7 @@ def summary_line(s: RunSummary) -> str:
               f"{s.rows_rejected} rejected, {s.rows_failed} failed")
     if isinstance(s, OperationSummary) and s.rows_not_found:
         counts += f", {s.rows_not_found} not found"
-    if s.rows_blank:
-        counts += f", {s.rows_blank} blank"
+    counts += "".join(f", {c}" for c in s.set_aside_counts())
     report = Path(s.report_dir or ".") / "report.html"
     return f"{who}: {outcome(s).short} (exit {s.exit_code}): {counts}; report {report}"
 
@@ -107,11 +106,16 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
         lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
                                       f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
                                       f"({s.duration_s:.2f} s)"))
+    taken = {name: n for name, n in (s.orders_conflicts_taken or {}).items() if n}
+    if taken:
+        lines.append(_line("conflicts", "lines disagreed, one line's value taken (the mapping's conflict): "
+                           + ", ".join(f"{name} in {_count(n, 'order')}" for name, n in taken.items())))
     if s.stopped or s.aborted:
         lines.append(_line("stopped", s.stopped or s.aborted or ""))
     lines.append(_line("report", s.report_dir))
     lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
-    return lines + _files([(s.rejected_file, "rows to fix and re-import"), (s.failed_file, "rows to retry")])
+    return lines + _files([(s.rejected_file, "rows to fix and re-import"), (s.failed_file, "rows to retry"),
+                           (s.unmatched_file, "rows the mapping dropped: no match in a joined file")])
 
 
 def operation_lines(s: OperationSummary, target: str) -> list[str]:
@@ -157,8 +161,9 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         lines.append(_line("differ", counts))
     if s.rows_invalid:
         lines.append(_line("rows", f"{s.rows_invalid} not checked: invalid in the file, so never sent"))
-    if s.rows_blank:
-        lines.append(_line("rows", f"{s.rows_blank} blank, skipped"))
+    if s.rows_set_aside:
+        lines.append(_line("rows", "; ".join(s.set_aside_counts(blank="blank, skipped",
+                                                                 unmatched="unmatched, dropped by the mapping"))))
     if s.aborted:
         lines.append(_line("stopped", s.aborted))
     lines.append(_line("report", s.report_dir))
@@ -167,11 +172,13 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         (s.missing_file, "rows whose record the platform does not hold: import it to fill the gap"),
         (s.failed_file, "rows that could not be read back (verify it again)"),
         (s.rejected_file, "rows invalid in the file"),
+        (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
     ])
 
 
 def _blank(s: RunSummary) -> str:
-    return f", {s.rows_blank} blank (skipped)" if s.rows_blank else ""
+    """The rows set aside, for a summary's rows line: ", 3 blank (skipped), 2 unmatched (dropped)"."""
+    return "".join(f", {c}" for c in s.set_aside_counts(blank="blank (skipped)", unmatched="unmatched (dropped)"))
 
 
 def _files(files: list[tuple[str | None, str]]) -> list[str]:

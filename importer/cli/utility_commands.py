@@ -89,22 +89,50 @@ def _sandbox_settings(path: Path | None) -> Any:
 
 
 @click.command(cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @options(ENCODING_OPTION, DELIMITER_OPTION)
 @click.option("--suggest", type=click.Choice(["customers", "orders"]),
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
-def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None) -> None:
-    """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples."""
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead, check this mapping's joins: how many rows of FILES each joined source matches.")
+@click.option("--preset", help="Like --mapping, with a preset's mapping (shopify, woocommerce, magento).")
+@click.option("--kind", type=click.Choice(["customers", "orders"]), default="orders", show_default=True,
+              help="The preset's kind, with --preset.")
+def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
+            mapping_file: Path | None, preset: str | None, kind: str) -> None:
+    """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples; with
+    --mapping or --preset, how well the mapping's joins match FILES, before anything is sent."""
     from importer.inputs.files import ReadOptions
     from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
     options = ReadOptions(encoding=encoding, delimiter=delimiter)
+    if mapping_file is not None or preset is not None:
+        click.echo(_join_report(files, options, mapping_file, preset, kind))
+        return
+    if not files:
+        raise UsageError("No FILES to inspect.", "Name the export files, e.g. ecdp-import inspect orders.csv.")
     for path in files:
         found = inspect_file(path, options)
         click.echo(render_inspection(found))
         if suggest:
             click.echo(f"\n# A starting point for --mapping (save it next to {path.name} and check every line):")
             click.echo(suggest_mapping(found, suggest))
+
+
+def _join_report(files: tuple[Path, ...], options: Any, mapping_file: Path | None, preset: str | None,
+                 kind: str) -> str:
+    """``inspect --mapping``: the driving table's rows, and a line per joined source."""
+    from importer.inputs.mapping import join_rates, load_mapping, preset_path
+
+    if mapping_file is not None and preset is not None:
+        raise UsageError("--mapping and --preset cannot be combined.", "Give one of them.")
+    mapping = load_mapping(mapping_file if mapping_file is not None else preset_path(str(preset), kind))
+    rows, rates = join_rates(mapping, files, options)
+    head = (f"Mapping {mapping.path.name} ({mapping.kind}): {rows:,} rows in the driving table "
+            f"{mapping.sources[0].name} (blank rows left out)")
+    if not rates:
+        return head + "; it joins no other source, so every row is its own."
+    return "\n".join([head + "; its joins:", *(f"  {rate.describe()}" for rate in rates)])
 
 
 @click.command(cls=ConfiguredCommand)

@@ -5,29 +5,35 @@ in the importer's columns. A mapped run's batches keep the original columns besi
 named ``_in.<name>``: the resource stages ignore ``_`` columns, and ``user_view`` turns them back into
 the rows as the user's file has them, which is what reports show.
 
-``without_blank_rows`` takes out the rows whose every cell is empty or white space (a spreadsheet saves
-its unused rows as ``,,,,,,``; every CSV tool skips them): they are counted (``rows_blank``), never
-checked, sent or reported as rejected. A row the reader could not parse is never blank: it is rejected.
+The rows no stage checks (blank ones, and those a mapping drops) are taken out after the first pass,
+by ``importer.inputs.set_aside``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from importer.errors import UsageError
-from importer.frame import FILE_COL, RID_COL, ROW_COL, SOURCE_PREFIX, UNREADABLE_COL, is_bookkeeping
+from importer.frame import (
+    FILE_COL,
+    RID_COL,
+    ROW_COL,
+    SOURCE_PREFIX,
+    is_bookkeeping,
+)
 from importer.inputs.files import ReadOptions, iter_inputs
 from importer.inputs.mapping import (
+    Mapping,
     apply_mapping,
     load_mapping,
     preset_path,
     unmapped_columns,
 )
-from importer.settings import RunOptions
+from importer.settings import OrderOptions, RunOptions
 
 _SOURCES = f"^{SOURCE_PREFIX.replace('.', '[.]')}.*$"
 
@@ -56,16 +62,11 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
                 usage: str = "ecdp-import") -> Inputs:
     """The rows ``command`` (customers or orders) imports from ``paths`` with ``run``'s reading options,
     mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind."""
-    if run.mapping is not None and run.preset is not None:
-        raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
-    mapping_path = run.mapping or (preset_path(run.preset, command) if run.preset else None)
     read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
-    if mapping_path is None:
+    mapping = mapping_for(command, run, usage)
+    if mapping is None:
         return Inputs(iter_inputs(paths, read), list(paths))
-    mapping = load_mapping(mapping_path)
-    if mapping.kind != command:
-        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {command}.",
-                         f"Use it with: {usage} {mapping.kind} --mapping {mapping_path}")
+    mapping_path = mapping.path
     mapped, original = apply_mapping(mapping, paths, read)
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
@@ -76,6 +77,28 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
                                       if not is_bookkeeping(c)])
     batch = mapped.join(kept, on=RID_COL, how="left")
     return Inputs(iter([batch]), files, mapping_path)
+
+
+def mapping_for(command: str, run: RunOptions, usage: str = "ecdp-import") -> Mapping | None:
+    """The checked mapping of ``run`` (``--mapping`` or ``--preset``) for ``command``; None without one."""
+    if run.mapping is not None and run.preset is not None:
+        raise UsageError("--mapping and --preset cannot be combined.", "Copy the preset's file and extend it.")
+    mapping_path = run.mapping or (preset_path(run.preset, command) if run.preset else None)
+    if mapping_path is None:
+        return None
+    mapping = load_mapping(mapping_path)
+    if mapping.kind != command:
+        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {command}.",
+                         f"Use it with: {usage} {mapping.kind} --mapping {mapping_path}")
+    return mapping
+
+
+def with_mapping_conflicts(options: OrderOptions, run: RunOptions) -> OrderOptions:
+    """``options`` with the ``conflict`` settings of the run's mapping (the options' own come first)."""
+    mapping = mapping_for("orders", run)
+    if mapping is None or not mapping.conflicts:
+        return options
+    return replace(options, conflicts={**mapping.conflicts, **options.conflicts})
 
 
 def mapped(frame: pl.DataFrame) -> pl.DataFrame:
@@ -89,37 +112,3 @@ def user_view(frame: pl.DataFrame) -> pl.DataFrame:
     if sources:
         return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
     return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_bookkeeping(c)])
-
-
-def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """``frame`` without its blank rows (every one of the user's cells empty, or only white space once
-    trimmed), and how many there were; ``frame`` itself when it has none.
-
-    White space is looked for where it can matter: the text column with the fewest empty cells shows a
-    value for nearly every row of an export, and only the rows it shows none for are looked at whole, so
-    the check costs one pass over one column, not a regular expression over every cell."""
-    user = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)] or [c for c in frame.columns
-                                                                        if not is_bookkeeping(c)]
-    if not frame.height or not user:
-        return frame, 0
-    schema = frame.schema  # (made anew at each access: a file of 10,000 columns would pay it 10,000 times)
-    texts = [c for c in user if schema[c] == pl.String]
-    others = [c for c in user if schema[c] != pl.String]
-
-    def shown(columns: list[str]) -> pl.Expr:
-        """A row shows a value in one of these columns (or is a line the reader could not parse)."""
-        found = [pl.col(c).str.contains(r"\S").fill_null(False) for c in columns]
-        found += [pl.col(c).is_not_null() for c in others]
-        if UNREADABLE_COL in frame.columns:
-            found.append(pl.col(UNREADABLE_COL).is_not_null())
-        return pl.any_horizontal(found) if found else pl.lit(False)
-
-    probe = [min(texts, key=lambda c: frame.get_column(c).null_count())] if texts else []
-    probed = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"), shown(probe).alias("shown"))
-    unsure = probed.filter(~pl.col("shown")).get_column("i")
-    if unsure.is_empty():
-        return frame, 0
-    blank = unsure.filter(~frame.select(pl.all().gather(unsure)).select(shown(texts)).to_series())
-    if blank.is_empty():
-        return frame, 0
-    return frame.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(blank.implode())), blank.len()

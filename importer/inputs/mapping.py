@@ -11,6 +11,9 @@ with that value; ``default = "reject"`` on a value map rejects unmapped values w
 
 A joined source without a ``path`` takes a FILE from the command line (presets cannot know where the
 user's files are): the first FILE is the driving table, the next ones those sources, in order.
+
+Joins never multiply rows and name what they miss (``importer.inputs.joins``); ``join_rates`` measures
+each join of a mapping before anything is sent (``ecdp-import inspect --mapping``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from importer.errors import InputError
-from importer.frame import FILE_COL, REJECT_COL, RID_COL, ROW_COL, UNREADABLE_COL
+from importer.frame import FILE_COL, REJECT_COL, RID_COL, ROW_COL, UNJOINED_COL, UNMATCHED_COL, UNREADABLE_COL
+from importer.inputs import conversions, joins
 from importer.inputs.files import ReadOptions, read_file, read_inputs
+from importer.inputs.set_aside import without_blank_rows
 from importer.records import normalise
 from schemas.customers import CUSTOMER_FIELDS
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
@@ -36,11 +41,11 @@ TARGETS = {"customers": set(CUSTOMER_FIELDS), "orders": {*ORDER_FIELDS, *PRODUCT
 DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "product.attr.")}
 PRESETS = Path(__file__).resolve().parent / "presets"
 ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "attr.", "product": "product.attr."}}
-_DAYFIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
-             "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
 _FIELD_KEYS = {"column", "value", "template", "format", "dayfirst", "timezone", "number", "map", "default",
-               "lower", "upper", "unless"}
-_SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null"}
+               "lower", "upper", "unless", "conflict"}
+CONFLICTS = ("first", "last", "reject")  # when the lines of an order disagree on a field
+_SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null", "unmatched"}
+UNMATCHED_CHOICES = ("reject", "drop")
 WHOLE_NUMBER_TARGETS = {"product.quantity", "product.returned", "websiteId"}  # "2.0000" is 2 for these
 
 
@@ -55,6 +60,13 @@ class Source:
     join_on: str | None = None  # a column of the tables before it (driving or joined)
     join_to: str | None = None  # its own column
     null: str | None = None  # a cell holding exactly this text is empty (MySQL tools write NULL)
+    unmatched: str = "reject"  # a driving row this join finds no row for: "reject" it, or "drop" it
+
+    @property
+    def join(self) -> joins.Join:
+        """The source's join (a joined source: ``join_on`` and ``join_to`` are set)."""
+        assert self.join_on is not None and self.join_to is not None
+        return joins.Join(self.name, self.join_on, self.join_to, drop=self.unmatched == "drop")
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,11 @@ class Mapping:
     fields: dict[str, dict[str, Any]]
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> dict[str, str]:
+        """Order-level field -> whose value to take when an order's lines disagree (``conflict = ...``)."""
+        return {target: str(spec["conflict"]) for target, spec in self.fields.items() if "conflict" in spec}
 
 
 def preset_path(name: str, kind: str) -> Path:
@@ -126,9 +143,15 @@ def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Sourc
         if null is not None and not isinstance(null, str):
             problems.append(f"sources.{name}: null must be a text, e.g. null = \"NULL\"")
             null = None
+        unmatched = spec.get("unmatched", "reject")
+        if unmatched not in UNMATCHED_CHOICES:
+            problems.append(f"sources.{name}: unmatched must be \"reject\" or \"drop\", not {unmatched!r}")
+            unmatched = "reject"
+        elif position == 0 and "unmatched" in spec:
+            problems.append(f"sources.{name}: unmatched belongs on a joined source, not the driving table")
         path = spec.get("path")
         sources.append(Source(name, base / path if path else None, spec.get("encoding"), spec.get("delimiter"),
-                              join["on"] if join else None, join["to"] if join else None, null))
+                              join["on"] if join else None, join["to"] if join else None, null, unmatched))
     return sources or [Source("main", None)]
 
 
@@ -155,6 +178,14 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
         problems.append(f"fields.{target}: map must be a table of value = replacement")
     if "unless" in spec and not isinstance(spec["unless"], str):
         problems.append(f"fields.{target}: unless must name a column")
+    if "conflict" in spec:
+        order_level = kind == "orders" and not target.startswith("product.")
+        if spec["conflict"] not in CONFLICTS:
+            problems.append(f"fields.{target}: conflict must be \"first\", \"last\" or \"reject\", not "
+                            f"{spec['conflict']!r}")
+        elif not order_level or target == "id":
+            problems.append(f"fields.{target}: conflict is for the order-level fields of orders (date, status, "
+                            "customer.email, attr.*, ...): a product's fields are its line's own")
     return spec
 
 
@@ -180,7 +211,7 @@ def apply_mapping(
     reasons = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
     reject = [pl.when(reasons != "").then(reasons).alias(REJECT_COL)] if rejects else []
     mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[e for e, _ in exprs], *attrs, *reject,
-                          *[c for c in (UNREADABLE_COL,) if c in table.columns])
+                          *[c for c in (UNREADABLE_COL, UNJOINED_COL, UNMATCHED_COL) if c in table.columns])
     return mapped, original
 
 
@@ -243,21 +274,49 @@ def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
     return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter)
 
 
+def _joined_source(
+    table: pl.DataFrame, source: Source, path: Path | None, options: ReadOptions | None, problems: list[str]
+) -> pl.DataFrame | None:
+    """The rows of a joined source, named ``<source>.<column>``; None (and the problem noted) when the join
+    names a column that is not there."""
+    assert path is not None and source.join_on is not None and source.join_to is not None
+    read = read_file(path, _read_options(source, options))  # (a line it cannot parse has no key: never found)
+    other = _nulls(read.drop(FILE_COL, ROW_COL, UNREADABLE_COL, strict=False), source)
+    other = other.rename({c: f"{source.name}.{c}" for c in other.columns})
+    if source.join_on not in table.columns:
+        problems.append(f"sources.{source.name}: join on {source.join_on!r}, which no earlier table has")
+    if source.join.column not in other.columns:
+        problems.append(f"sources.{source.name}: {path.name} has no column {source.join_to!r}")
+    return None if problems else other
+
+
 def _join(
     table: pl.DataFrame, source: Source, path: Path | None, options: ReadOptions | None, problems: list[str]
 ) -> pl.DataFrame:
-    assert path is not None and source.join_on is not None and source.join_to is not None
-    other = _nulls(read_file(path, _read_options(source, options)).drop(FILE_COL, ROW_COL), source)
-    other = other.rename({c: f"{source.name}.{c}" for c in other.columns})
-    to = f"{source.name}.{source.join_to}"
-    if source.join_on not in table.columns:
-        problems.append(f"sources.{source.name}: join on {source.join_on!r}, which no earlier table has")
-    if to not in other.columns:
-        problems.append(f"sources.{source.name}: {path.name} has no column {source.join_to!r}")
-    if problems:
-        return table
-    return table.join(other, left_on=source.join_on, right_on=to, how="left", maintain_order="left",
-                      coalesce=False)
+    other = _joined_source(table, source, path, options, problems)
+    return table if other is None else joins.join(table, other, source.join)
+
+
+def join_rates(
+    mapping: Mapping, files: Sequence[Path], options: ReadOptions | None = None
+) -> tuple[int, list[joins.JoinRate]]:
+    """(driving rows, how each join fits them), the joins made as an import makes them, blank rows left
+    out; InputError when a join names a column that is not there."""
+    driving, *joined = mapping.sources
+    paths, given = _files_for_sources(mapping, list(files))
+    table, _ = without_blank_rows(_nulls(read_inputs(paths, _read_options(driving, options)), driving))
+    rates: list[joins.JoinRate] = []
+    problems: list[str] = []
+    for source in joined:
+        path = given.get(source.name, source.path)
+        other = _joined_source(table, source, path, options, problems)
+        if other is None:
+            raise InputError(f"The mapping {mapping.path} does not fit the input: " + "; ".join(problems) + ".",
+                             "Check the column names with `ecdp-import inspect FILE`.")
+        matched = joins.with_matches(table, other, source.join)
+        rates.append(joins.rate(matched, source.join, path.name if path else source.name))
+        table = joins.note_misses(matched, source.join).drop(joins.MATCHES)
+    return table.height, rates
 
 
 def _expression(target: str, spec: dict[str, Any], available: set[str],
@@ -292,63 +351,13 @@ def _expression(target: str, spec: dict[str, Any], available: set[str],
         expr = expr.str.to_uppercase()
     reject = None
     if "map" in spec:
-        expr, reject = _value_map(target, expr, spec["map"], spec.get("default", "keep"))
+        expr, reject = conversions.value_map(target, expr, spec["map"], spec.get("default", "keep"))
     if "number" in spec:
-        expr = _number(expr, spec["number"] if isinstance(spec["number"], dict) else {}, target in WHOLE_NUMBER_TARGETS)
+        formats = spec["number"] if isinstance(spec["number"], dict) else {}
+        expr = conversions.number(expr, formats, target in WHOLE_NUMBER_TARGETS)
     if "format" in spec or spec.get("dayfirst") or "timezone" in spec:
-        expr = _date(expr, spec)
+        expr = conversions.date_time(expr, spec)
     return expr.alias(target), reject
-
-
-def _value_map(target: str, expr: pl.Expr, table: dict[str, Any], default: str) -> tuple[pl.Expr, pl.Expr | None]:
-    lookup = {str(k).strip().lower(): str(v) for k, v in table.items()}
-    key = expr.str.to_lowercase()
-    known = key.is_in(list(lookup))
-    mapped = key.replace_strict(lookup, default=None, return_dtype=pl.String)
-    if default == "keep":
-        result = pl.when(known).then(mapped).otherwise(expr)
-    elif default == "reject":  # the row is rejected with the mapping's reason; the value is not sent
-        result = pl.when(known).then(mapped)
-    else:
-        result = pl.when(known).then(mapped).when(expr.is_not_null()).then(pl.lit(str(default)))
-    reject = None
-    if default == "reject":
-        reject = pl.when(expr.is_not_null() & ~known).then(
-            pl.format("{}: '{}' is not in the mapping's value map", pl.lit(target), expr)
-        )
-    return result, reject
-
-
-def _number(expr: pl.Expr, spec: dict[str, Any], whole: bool = False) -> pl.Expr:
-    """Currency symbols and spaces dropped, thousands separators removed, decimal point made '.'.
-
-    ``whole`` (a whole-number field): a fraction of zeros is dropped, "2.0000" → "2"; "1.5" stays and is rejected.
-    """
-    text = expr.str.replace_all(r"[^\d,.\-+eE']", "")
-    if spec.get("thousands"):
-        text = text.str.replace_all(re.escape(str(spec["thousands"])), "", literal=False)
-    decimal = str(spec.get("decimal", "."))
-    if decimal != ".":
-        text = text.str.replace_all(re.escape(decimal), ".")
-    if whole:
-        text = text.str.replace(r"^([+-]?\d+)\.0*$", "${1}")
-    return pl.when(text.str.contains(r"\d")).then(text).otherwise(expr)
-
-
-def _date(expr: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
-    """Parse with the given format(s), read naive times in ``timezone`` (else UTC), render ISO 8601 UTC."""
-    formats = [spec["format"]] if "format" in spec else (list(_DAYFIRST) if spec.get("dayfirst") else [])
-    parsed = [
-        # a format with an offset (%z) gives the instant itself: kept as naive UTC
-        expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
-        if "%z" in f else expr.str.to_datetime(f, strict=False, time_unit="us")
-        for f in formats
-    ]
-    parsed.append(normalise.instant(expr).dt.replace_time_zone(None))  # ISO input stays accepted (as UTC)
-    naive = pl.coalesce(parsed)
-    zone = str(spec.get("timezone", "UTC"))
-    utc = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
-    return utc.dt.strftime(normalise.API_DATETIME_FORMAT).fill_null(expr)
 
 
 def _attribute_columns(mapping: Mapping, available: set[str], problems: list[str]) -> list[pl.Expr]:

@@ -2,10 +2,11 @@
 
 This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
 whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
-Every input row ends in exactly one of three counts — accepted, rejected (validation or API, in
-``rejected.csv``) or failed (valid but not in the platform, in ``failed.csv``) — so
-``rows_read = rows_accepted + rows_rejected + rows_failed`` always holds; rows the sender never got an
-answer for (abort, Ctrl-C) are counted as failed.
+Every input row ends in exactly one count — accepted, rejected (validation or API, in ``rejected.csv``),
+failed (valid but not in the platform, in ``failed.csv``), blank (skipped) or unmatched (dropped by the
+mapping, in ``unmatched.csv``) — so ``rows_read = rows_accepted + rows_rejected + rows_failed +
+rows_blank + rows_unmatched`` always holds; rows the sender never got an answer for (abort, Ctrl-C) are
+counted as failed (``importer.jobs.accounting``).
 
 The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
 before every row is prepared — a dry run, or an error budget — and the records' rows turn out to lie
@@ -34,13 +35,9 @@ from importer.frame import (
     FINGERPRINT_COL,
     HEADER_ROWS,
     KEY_COL,
-    RID_COL,
-    STAGE_COL,
-    Reason,
-    api_reasons_of,
-    reasons_of,
 )
-from importer.inputs.batches import Inputs, open_inputs, user_view
+from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
+from importer.jobs.accounting import account, unmatched_file
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
@@ -54,7 +51,7 @@ from importer.records.chunking import Chunk
 from importer.records.definitions import Lists
 from importer.records.validation import Prepared, ignored_warning
 from importer.report import html_page
-from importer.report.files import Report, new_run_id, report_table
+from importer.report.files import Report, new_run_id
 from importer.report.summary import (
     ImportSummary,
     RunSummary,
@@ -129,6 +126,7 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
+    options = with_mapping_conflicts(options, run)
     resource = Resource(
         command="orders",
         kind="orders",
@@ -137,7 +135,8 @@ def import_orders(
         prepare=lambda frame, lists: orders.prepare(frame, options, lists),
         settings_lists=lambda frame: orders.settings_lists(frame, options.customer_field),
         key=lambda columns: order_columns.key_expression(columns, options.customer_field),
-        options={"mode": options.mode, "customer_match": options.customer_match},
+        options={"mode": options.mode, "customer_match": options.customer_match,
+                 "time_zone_names": options.time_zone_names},
         lookup=order_columns.lookup_path,
     )
     return run_import(resource, paths, api, run, warn)
@@ -221,7 +220,7 @@ def _run(
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
-        accounted = _account(rows, outcomes, report)
+        accounted = account(rows, outcomes, report)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
@@ -245,9 +244,12 @@ def _run(
         mode=resource.options["mode"],
         match_by=resource.options.get("match_by"),
         customer_match=resource.options.get("customer_match"),
+        time_zone_names=resource.options.get("time_zone_names"),
         orders_total_computed=counts.notes.get("orders_total_computed"),
-        rows_read=rows.rows + rows.blank,
-        rows_blank=rows.blank,
+        orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
+        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
+        rows_blank=rows.set_aside.blank,
+        rows_unmatched=rows.set_aside.unmatched,
         rows_accepted=counts.rows_settled + outcomes.accepted_rows,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
@@ -264,6 +266,7 @@ def _run(
         **delivery_counts(outcomes, report.error_count),
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
+        unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
         first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
@@ -284,6 +287,15 @@ def _run(
         journal.finish_run(run_id, summary, report.dir)
     html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
+
+
+def _conflicts_taken(notes: dict[str, Any], resource: Resource) -> dict[str, int] | None:
+    """Orders import: per field with a ``conflict`` policy, in how many orders sent one line's value was
+    taken; None for customers."""
+    if resource.command != "orders":
+        return None
+    return {name.removeprefix(orders.CONFLICTS_TAKEN): int(count) for name, count in notes.items()
+            if name.startswith(orders.CONFLICTS_TAKEN)}
 
 
 def _large(rows: Rows) -> bool:
@@ -348,40 +360,3 @@ def _send(
     finally:
         if bar is not None:
             bar.close()
-
-
-@dataclass(frozen=True)
-class _Accounted:
-    """What the API's answers add to the report: rows it rejected, rows that failed, and the files."""
-
-    rows_rejected: int
-    rows_failed: int
-    records_failed: int
-    rejected_file: str | None
-    failed_file: str | None
-
-
-def _account(rows: Rows, outcomes: Outcomes, report: Report) -> _Accounted:
-    """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
-    in at most one record, so row counts are sums over records; rows of records never answered (abort,
-    Ctrl-C) are failed."""
-    failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
-    failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
-                                          "AddOrUpdate and AddOrReplace modes)")
-    api_rejected = api_reasons_of(outcomes.rejected)
-    failed = reasons_of(failed_reasons)
-    if api_rejected.height or failed.height:
-        rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
-        for found in rows.rows_of(pl.concat([api_rejected.get_column(RID_COL), failed.get_column(RID_COL)])):
-            view = user_view(found)
-            for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
-                report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
-    rejected_file = report.finish_rows("rejected.csv")
-    failed_file = report.finish_rows("failed.csv")
-    return _Accounted(
-        rows_rejected=api_rejected.get_column(RID_COL).n_unique(),
-        rows_failed=failed.get_column(RID_COL).n_unique(),
-        records_failed=len(failed_reasons),
-        rejected_file=report_file(rejected_file),
-        failed_file=report_file(failed_file),
-    )

@@ -45,8 +45,8 @@ from importer.frame import (
     is_bookkeeping,
     reasons_of,
 )
-from importer.inputs.batches import without_blank_rows
 from importer.inputs.files import ReadOptions, read_inputs
+from importer.inputs.set_aside import without_blank_rows
 from importer.jobs.imports import RunResult, Warn
 from importer.records import json_text, normalise
 from importer.records.chunking import Chunk, in_chunks

@@ -79,7 +79,8 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
                           "mapping": Path(mapping) if mapping else None, "preset": preset})
     if recorded["command"] == "orders":
-        order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"])
+        order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"],
+                                     time_zone_names=options.get("time_zone_names", "windows"))
         return import_orders(files, api, order_options, retry, warn)
     customer_options = CustomerOptions(mode=options["mode"], match_by=options["match_by"])
     return import_customers(files, api, customer_options, retry, warn)

@@ -31,7 +31,9 @@ from importer.delivery.outcomes import Outcomes
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
 from importer.frame import JSON_COL, KEY_COL, RID_COL, STAGE_COL, Reason, reasons_of
-from importer.inputs.batches import mapped, open_inputs, user_view, without_blank_rows
+from importer.inputs.batches import mapped, open_inputs, user_view, with_mapping_conflicts
+from importer.inputs.set_aside import SetAside
+from importer.jobs.accounting import unmatched_file
 from importer.jobs.imports import RunResult, Warn
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.records import customers, order_columns, orders
@@ -96,6 +98,7 @@ def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerO
 def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
+    options = with_mapping_conflicts(options, run)
     kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
                  lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
                  "order id",
@@ -119,7 +122,8 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
         raise UsageError("--sample must be at least 1.", "Leave it out to check every record.")
     started_at, clock = datetime.now(UTC), time.monotonic()
     inputs = open_inputs(kind.noun, paths, run, warn, usage="ecdp-import verify")
-    (rows, blank), files = without_blank_rows(inputs.whole()), inputs.files
+    set_aside = SetAside()
+    rows, files = set_aside.take(inputs.whole()), inputs.files
     frame = user_view(rows)  # as read, for the report
     fields = mapped(rows)
     lists = lists_reader(platform_for(api, run, warn))(kind.settings_lists(fields))  # pre-flight, read if needed
@@ -161,16 +165,17 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
             bar.close()
     summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, run_id=run_id,
                        kind=kind.noun, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock,
-                       blank=blank, warnings=list(warn.messages))
+                       set_aside=set_aside, warnings=list(warn.messages))
     report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
 def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chunks: list[Chunk], outcomes: Outcomes,
              found: dict[int, list[Difference]], report: Report, *, run_id: str, kind: str, files: list[Path],
-             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float, blank: int,
+             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float, set_aside: SetAside,
              warnings: list[str]) -> VerifySummary:
-    """The report's files, and the run's summary (``blank``: the blank rows left out of ``frame``)."""
+    """The report's files, and the run's summary (``set_aside``: the blank rows and those the mapping
+    drops, left out of ``frame``)."""
     rows_of = {c.index: c.row_ids[0] for c in chunks}
     different = {p: d for p, d in found.items() if d}
     mismatched: list[Reason] = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)),
@@ -197,8 +202,10 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
         warnings=warnings,
         ignored_columns=prepared.ignored,
         exit_code=outcomes.exit_code(left_out),
-        rows_read=frame.height + blank,
-        rows_blank=blank,
+        rows_read=frame.height + set_aside.blank + set_aside.unmatched,
+        rows_blank=set_aside.blank,
+        rows_unmatched=set_aside.unmatched,
+        unmatched_file=report_file(unmatched_file(set_aside, report)),
         rows_invalid=rows["rejected.csv"],
         rows_not_sampled=_row_count(records) - _row_count(checked),
         rows_matching=sum(len(rows_of[p]) for p, d in found.items() if not d),

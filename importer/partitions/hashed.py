@@ -22,8 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from importer.frame import RID_COL
-from importer.inputs.batches import without_blank_rows
 from importer.inputs.files import note_start
+from importer.inputs.set_aside import SetAside
 from importer.partitions.prefetch import prefetch
 from importer.partitions.shards import Shard
 from importer.scratch import scratch_dir
@@ -67,7 +67,7 @@ class HashedPartitions:
         self.shard = shard
         self.flush_bytes = flush_bytes or FLUSH_BYTES
         self.rows = 0  # rows kept (this shard's)
-        self.blank = 0  # blank rows of this shard: left out
+        self.set_aside = SetAside()  # blank rows of this shard, and those the mapping drops: left out
         self.other_shards = 0  # rows left to the other shards
         self._buffers: list[list[pl.DataFrame]] = [[] for _ in range(partitions)]
         self._buffered = 0
@@ -88,8 +88,7 @@ class HashedPartitions:
         if self.shard is not None:
             batch, others = self.shard.keep(batch, key)
             self.other_shards += others
-        batch, blank = without_blank_rows(batch)
-        self.blank += blank
+        batch = self.set_aside.take(batch)
         self.rows += batch.height
         if self.partitions == 1:
             self._buffers[0].append(batch)

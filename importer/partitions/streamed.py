@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 import polars as pl
 
 from importer.frame import RID_COL
-from importer.inputs.batches import without_blank_rows
 from importer.inputs.files import note_start
+from importer.inputs.set_aside import SetAside
 from importer.partitions.prefetch import prefetch
 from importer.partitions.shards import Shard
 
@@ -45,7 +45,7 @@ class StreamedPartitions:
                  shard: Shard | None, reread: Callable[[], Iterable[pl.DataFrame]]) -> None:
         self._batches, self._key, self._shard, self._reread = batches, key, shard, reread
         self.rows = 0  # rows kept (this shard's)
-        self.blank = 0  # blank rows of this shard: left out
+        self.set_aside = SetAside()  # blank rows of this shard, and those the mapping drops: left out
         self.other_shards = 0  # rows left to the other shards
         self.partitions = 0
         self.starts: list[tuple[int, str]] = []  # (first row id, file) of each file
@@ -106,8 +106,7 @@ class StreamedPartitions:
             if self._shard is not None:
                 batch, others = self._shard.keep(batch, self._key(batch.columns))
                 self.other_shards += others
-            batch, blank = without_blank_rows(batch)
-            self.blank += blank
+            batch = self.set_aside.take(batch)
             self.rows += batch.height
             for start in range(0, batch.height, MAX_ROWS):
                 yield batch.slice(start, MAX_ROWS)

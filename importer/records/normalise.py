@@ -16,6 +16,8 @@ from schemas.customers import PHONE_PATTERN
 _PHONE_SEPARATORS = r"[\s\-.()]"
 _SAMPLE = 2_000  # values looked at to choose how ``per_value`` works
 API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
+#: A date-time that says its offset (``Z``, ``+02:00``, ``-0500``) after its time of day.
+SAYS_OFFSET = r"[T ]\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$"
 _FIRST_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"  # the usual form of a date-time in an export (after ``instant``'s tidying)
 # Its most usual values, which ``_by_parts`` parses: whole seconds, an offset of hours and minutes (no
 # leap second, no hour 24: those are left to the format's own parser).

@@ -21,9 +21,9 @@ from importer.frame import (
     FILE_COL,
     RID_COL,
     ROW_COL,
-    UNREADABLE_COL,
+    SOLE_REASON_COLUMNS,
 )
-from importer.records import normalise
+from importer.records import normalise, order_dates
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS, STATUS_ALIASES, STATUSES
 
 if TYPE_CHECKING:
@@ -33,19 +33,22 @@ HAS_PRODUCT, LINE, RUN = "_has_product", "_line", "_run"
 BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order
 
 
-def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True,
+                time_zone_names: str = "windows") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(lines, heads): the order lines with their product columns normalised, and their *runs*.
 
-    A run is a stretch of adjacent lines whose order-level cells (and readability) are written alike, as
+    A run is a stretch of adjacent lines whose order-level cells (and readability, and join misses) are
+    written alike, as
     an export repeats an order's values on each of its lines. Order-level values are normalised, checked
     and grouped once per run (``heads``: the run's first line's bookkeeping, the normalised order-level
     columns and ``_run``); a line knows its run (``_run``) and its order id. The same values always give the
     same normalised values and the same reasons, so this is exact, only cheaper: about a third of the
     work for an export's 1-5 lines per order. Lines of an order that are not adjacent are simply runs of
-    their own. ``runs=False`` makes every line a run of its own (the tests compare both)."""
+    their own. ``runs=False`` makes every line a run of its own (the tests compare both). Dates and time
+    zones are made what is sent (``order_dates``; ``time_zone_names``: the names ``timeZone`` is sent as)."""
     source = {target: name for name, target in columns.rename.items()}
     level = columns.order_level
-    compared = [source[c] for c in level if c in source] + [c for c in (UNREADABLE_COL,) if c in frame.columns]
+    compared = [source[c] for c in level if c in source] + [c for c in SOLE_REASON_COLUMNS if c in frame.columns]
     number = pl.struct(compared).rle_id() if runs else pl.int_range(pl.len(), dtype=pl.UInt32)
     run = frame.select(number.alias(RUN)).to_series()
     heads = frame.filter(run.is_first_distinct()).select(
@@ -63,7 +66,7 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True) -
         .with_columns(pl.col("id").rle_id().alias(BLOCK))
     )
     # The costly ones are worked out once per distinct value.
-    heads = normalise.per_value(heads, "date", normalise.api_datetimes)
+    heads = order_dates.localise(heads, time_zone_names)
     heads = normalise.per_value(heads, "customer.phone", normalise.of_series(normalise.phone))
     product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
     lines = frame.select(RID_COL, FILE_COL, ROW_COL,

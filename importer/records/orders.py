@@ -5,7 +5,9 @@ Input rows are order *lines* (nested Parquet is flattened first, see ``importer.
 * lines group by order ``id``; the lines of an order need not be adjacent, sorted, or in one file
   (an orders file plus ``--items`` files is just lines, some of which carry no product);
 * an order-level value may be blank on some lines; the values given must agree, else the whole order
-  is rejected naming the column and the rows;
+  is rejected naming the column and the rows, unless ``options.conflicts`` says to take the first or the
+  last line's value for that field (a mapping's ``conflict = "first"``): then the orders where a value
+  was taken are counted (``conflicts_taken.<field>`` in the notes);
 * if any line of an order is invalid, the whole order is rejected: the invalid line with its own
   reasons, the others with "another line of order … is invalid";
 * with the platform's settings lists (``lists``), attribute names and values are checked against its order
@@ -33,7 +35,7 @@ from importer.frame import (
     ROW_COL,
     no_reasons,
 )
-from importer.records import json_text
+from importer.records import json_text, order_dates
 from importer.records.definitions import ORDER_ATTRIBUTES, PRODUCT_ATTRIBUTES, Lists
 from importer.records.nested_orders import flat_columns, flatten_orders, is_nested
 from importer.records.order_columns import OrderColumns, plan_columns
@@ -54,6 +56,7 @@ from importer.records.validation import (
     readable_rows,
     require_flat,
     schema_reasons,
+    sole_reasons,
 )
 from importer.settings import OrderOptions
 from schemas.orders import (
@@ -65,6 +68,8 @@ from schemas.orders import (
 )
 
 DISAGREE, ORDER_KEY = "_disagree", "_order"
+TAKEN = "_taken."  # + field: the order's lines disagreed on it, and one line's value was taken
+CONFLICTS_TAKEN = "conflicts_taken."  # + field: the notes' count of orders where a value was taken
 ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
 CUSTOMER_MEMBERS = ("email", "phone", "crmId")
 PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
@@ -83,14 +88,15 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
     require_flat(flat, list(columns.rename))
-    lines, heads = split_lines(flat, columns)
+    lines, heads = split_lines(flat, columns, time_zone_names=options.time_zone_names)
     checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
     attribute_reasons, warnings = _preflight(checked, heads, columns, lists)
-    run_reasons = schema_reasons(
+    zone_reasons = order_dates.zone_reasons(checked_heads, RUN)  # (a date its zone skips: that reason alone)
+    run_reasons = pl.concat([schema_reasons(
         checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL)),
         order_line_schema(columns.order_attributes), ORDER_PATTERN_MEANINGS,
         {"id": "is required: every line needs the id of its order"},
-    )
+    ).join(zone_reasons.select(RID_COL, FIELD_COL), on=[RID_COL, FIELD_COL], how="anti"), zone_reasons])
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
@@ -99,9 +105,10 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
                        {f: "is required on a product line" for f in PRODUCT_REQUIRED}),
         attribute_reasons,
     ]
-    orders = _consolidate(heads, lines, columns)
+    taken = {f: p for f, p in options.conflicts.items() if p != "reject" and f in columns.order_level and f != "id"}
+    orders = _consolidate(heads, lines, columns, taken)
     order_reasons = [
-        _conflicts(heads, orders, columns.order_level),
+        _conflicts(heads, orders, [c for c in columns.order_level if c not in taken]),
         _order_schema_reasons(orders, options.customer_field),
         orders.filter(pl.col("_products") == 0).select(
             "id", pl.lit("product.id").alias(FIELD_COL),
@@ -109,12 +116,13 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
         ),
     ]
     one_line_a_row = not is_nested(frame)  # (a nested row becomes a line per product, all with its _rid)
-    reasons = _spread(lines, combine(line_reasons), pl.concat(order_reasons), one_line_a_row)
+    reasons = sole_reasons(flat, _spread(lines, combine(line_reasons), pl.concat(order_reasons), one_line_a_row))
     bad_ids = lines.join(reasons.select(RID_COL), on=RID_COL, how="semi").select("id").unique()
     good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
     good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
     records = _records(good_lines, good_orders, columns, one_line_a_row)
-    notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum()}
+    notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum(),
+             **{f"{CONFLICTS_TAKEN}{f}": good_orders.get_column(TAKEN + f).sum() for f in taken}}
     return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings)
 
 
@@ -141,19 +149,30 @@ def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, 
     return preflight_check(lines, _attribute_groups(columns), {}, lists)
 
 
-def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns) -> pl.DataFrame:
-    """One row per order id: the first value given for each order-level column (from the runs: each run
-    holds its lines' values), whether they disagree, and its products counted and summed (from the lines)."""
+def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns,
+                 taken: dict[str, str] | None = None) -> pl.DataFrame:
+    """One row per order id: the first value given for each order-level column (the last, for a field
+    ``taken`` says "last" of; from the runs: each run holds its lines' values), whether they disagree on a
+    field that must agree (``_disagree``) or on one ``taken`` (``_taken.<field>``), and its products counted
+    and summed (from the lines)."""
+    taken = taken or {}
     level = [c for c in columns.order_level if c != "id"]
     keyed = heads.filter(pl.col("id").is_not_null())
     orders_given = keyed.get_column("id").n_unique()
-    merged = (  # each order's first value of each column, and whether its runs disagree
-        *[pl.col(c).drop_nulls().first() for c in level],
-        pl.any_horizontal(*[pl.col(c).drop_nulls().n_unique() > 1 for c in level]).alias(DISAGREE)
-        if level else pl.lit(False).alias(DISAGREE),
+    agreeing = [c for c in level if c not in taken]
+
+    def differs(column: str) -> pl.Expr:
+        return pl.col(column).drop_nulls().n_unique() > 1
+
+    merged = (  # each order's first (or last) value of each column, and whether its runs disagree
+        *[(pl.col(c).drop_nulls().last() if taken.get(c) == "last" else pl.col(c).drop_nulls().first())
+          for c in level],
+        (pl.any_horizontal(*[differs(c) for c in agreeing]) if agreeing else pl.lit(False)).alias(DISAGREE),
+        *[differs(c).alias(TAKEN + c) for c in taken],
     )
     if orders_given == keyed.height:  # one run per order, as usual: nothing to merge,
-        orders = keyed.select(BLOCK, "id", *level, pl.lit(False).alias(DISAGREE))  # and orders are known by block
+        orders = keyed.select(BLOCK, "id", *level, pl.lit(False).alias(DISAGREE),  # and orders are known by block
+                              *[pl.lit(False).alias(TAKEN + c) for c in taken])
     elif orders_given == keyed.get_column(BLOCK).n_unique():  # each order's lines together: grouped by block
         orders = keyed.group_by(_grouped(BLOCK, BLOCK), maintain_order=True).agg(pl.col("id").first(), *merged)
     else:
@@ -193,8 +212,9 @@ def _conflicts(heads: pl.DataFrame, orders: pl.DataFrame, order_level: list[str]
         seen.group_by("id", FIELD_COL, maintain_order=True)
         .agg(pl.format("'{}' ({})", pl.col("_value"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
         .filter(pl.col("len") > 1)
-        .select("id", FIELD_COL, pl.format("{}: the lines of order {} disagree: {}", pl.col(FIELD_COL), pl.col("id"),
-                                           pl.col("_seen")).alias(ERROR_COL))
+        .select("id", FIELD_COL, pl.format(
+            "{}: the lines of order {} disagree: {} (a mapping's conflict = \"first\" or \"last\" takes one)",
+            pl.col(FIELD_COL), pl.col("id"), pl.col("_seen")).alias(ERROR_COL))
     )
 
 

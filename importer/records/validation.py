@@ -25,6 +25,8 @@ from importer.frame import (
     REASONS_SCHEMA,
     REJECT_COL,
     RID_COL,
+    SOLE_REASON_COLUMNS,
+    UNJOINED_COL,
     UNREADABLE_COL,
     no_reasons,
 )
@@ -53,32 +55,54 @@ class Prepared:
 
 
 #: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.
-PRE_REJECT_COLUMNS = (UNREADABLE_COL, REJECT_COL)
+PRE_REJECT_COLUMNS = (UNREADABLE_COL, UNJOINED_COL, REJECT_COL)
 
 
 def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
-    """Reasons the reader or the mapping already found (unparseable lines, unmapped values)."""
+    """Reasons the reader or the mapping already found (unparseable lines, join misses, unmapped values);
+    a line that could not be parsed, or whose join missed, has that reason alone."""
     present = [c for c in PRE_REJECT_COLUMNS if c in frame.columns]
     if not present:
         return no_reasons()
     reason = pl.concat_str([pl.col(c) for c in present], separator="; ", ignore_nulls=True)
+    for column in reversed([c for c in SOLE_REASON_COLUMNS if c in present]):
+        reason = pl.when(pl.col(column).is_not_null()).then(pl.col(column)).otherwise(reason)
     return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
         RID_COL, pl.lit("").alias(FIELD_COL), reason.alias(ERROR_COL)
     ).unique(RID_COL, keep="first", maintain_order=True)
 
 
+def _sole(frame: pl.DataFrame) -> pl.Expr | None:
+    """True for rows whose pre-rejection stands alone (None: ``frame`` has no such column)."""
+    present = [pl.col(c).is_not_null() for c in SOLE_REASON_COLUMNS if c in frame.columns]
+    return pl.any_horizontal(present) if present else None
+
+
 def readable(frame: pl.DataFrame) -> pl.DataFrame:
-    """The rows the reader could parse: an unreadable row's cells are all empty, so checking them would
-    only add noise to the one true reason (``pre_rejected`` reports it)."""
-    return frame.filter(pl.col(UNREADABLE_COL).is_null()) if UNREADABLE_COL in frame.columns else frame
+    """The rows worth checking: not a line the reader could not parse (its cells are all empty), nor a row
+    a mapping's join found nothing for (its joined cells are empty); ``pre_rejected`` reports those."""
+    sole = _sole(frame)
+    return frame if sole is None else frame.filter(~sole)
 
 
 def readable_rows(rows: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` (derived from ``frame``, by ``_rid``) without those of ``frame``'s unreadable rows; when
-    the reader could parse every row, ``rows`` as they are (no join)."""
-    if UNREADABLE_COL not in frame.columns:
+    """``rows`` (derived from ``frame``, by ``_rid``) without those of ``frame``'s rows that ``readable``
+    leaves out; when it leaves out none, ``rows`` as they are (no join)."""
+    if _sole(frame) is None:
         return rows
     return rows.join(readable(frame).select(RID_COL).unique(), on=RID_COL, how="semi")
+
+
+def sole_reasons(frame: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """``reasons`` where the rows ``readable`` leaves out have their pre-rejection alone (an order line
+    whose join missed would otherwise also carry its order's reasons, e.g. "date: is required")."""
+    sole = _sole(frame)
+    if sole is None:
+        return reasons
+    alone = pre_rejected(frame.filter(sole))
+    if alone.is_empty():
+        return reasons
+    return pl.concat([reasons.join(alone.select(RID_COL), on=RID_COL, how="anti"), alone]).sort(RID_COL)
 
 
 def require_flat(frame: pl.DataFrame, columns: list[str]) -> None:

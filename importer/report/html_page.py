@@ -123,7 +123,7 @@ def _meta(s: ImportSummary | OperationSummary) -> str:
 
 
 def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
-    read, blank = s.rows_read, s.rows_blank
+    read, blank = s.rows_read, s.rows_set_aside
     invalid = rejects.by_stage.get("validation", 0)
     valid = s.rows_valid if s.rows_valid is not None else read - blank - invalid
     sent = s.rows_sent
@@ -134,7 +134,9 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
     steps = [("read", read, charts.GREY, "")]
     before = read - blank - valid  # rejected before sending
     notes = [f"{_n(before)} rejected before sending (see below)" if before else "",
-             f"{_n(blank)} blank rows skipped (every cell empty)" if blank else ""]
+             f"{_n(s.rows_blank)} blank rows skipped (every cell empty)" if s.rows_blank else "",
+             f"{_n(s.rows_unmatched)} rows dropped by the mapping (no match in a joined file)"
+             if s.rows_unmatched else ""]
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     if s.dry_run:
         steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,

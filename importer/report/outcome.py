@@ -28,8 +28,10 @@ def _rows(n: int) -> str:
 
 def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     """What the run came to, in words."""
-    read, accepted, rejected, failed = s.rows_read - s.rows_blank, s.rows_accepted, s.rows_rejected, s.rows_failed
-    skipped = f" ({_rows(s.rows_blank)} blank, skipped)" if s.rows_blank else ""
+    read, accepted, rejected, failed = s.rows_read - s.rows_set_aside, s.rows_accepted, s.rows_rejected, s.rows_failed
+    aside = s.set_aside_counts(blank="blank, skipped", prose=True,
+                               unmatched="without a match in a joined file, dropped by the mapping")
+    skipped = f" ({'; '.join(aside)})" if aside else ""
     code, dry = s.exit_code, s.dry_run
     stopped = s.stopped if isinstance(s, ImportSummary) else None
     fix = f"{_rows(rejected)} rejected (fix them in rejected.csv)" if rejected else ""

@@ -50,6 +50,7 @@ class RunSummary:
     exit_code: int = 0
     rows_read: int = 0
     rows_blank: int = 0  # every cell empty: skipped, never checked or sent
+    rows_unmatched: int = 0  # a mapping's join found no row and the mapping drops such rows (unmatched = "drop")
     rows_failed: int = 0  # valid, but not in the platform (failed.csv)
     records_built: int = 0
     records_failed: int = 0
@@ -61,7 +62,21 @@ class RunSummary:
     ignored_columns: list[str] = field(default_factory=list)
     rejected_file: str | None = None
     failed_file: str | None = None
+    unmatched_file: str | None = None  # the rows the mapping dropped (no match in a joined file), and why
     warnings: list[str] = field(default_factory=list)  # every warning the run gave (WarningLog), once
+
+    @property
+    def rows_set_aside(self) -> int:
+        """Rows left out before any check: blank, and those the mapping drops (a join found nothing)."""
+        return self.rows_blank + self.rows_unmatched
+
+    def set_aside_counts(self, blank: str = "blank", unmatched: str = "unmatched", prose: bool = False) -> list[str]:
+        """``["3 blank", "2 unmatched"]``: the rows set aside, each kind named only when there are some
+        (``prose``: "1,000 rows blank", for sentences)."""
+        counts = [(self.rows_blank, blank), (self.rows_unmatched, unmatched)]
+        if prose:
+            return [f"{n:,} row{'' if n == 1 else 's'} {what}" for n, what in counts if n]
+        return [f"{n} {what}" for n, what in counts if n]
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``summary.json`` holds it."""
@@ -88,7 +103,10 @@ class ImportSummary(RunSummary):
     mode: str = ""
     match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
     customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders
+    time_zone_names: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: how timeZone was sent
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
+    # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
+    orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
     rows_accepted: int = 0  # in the platform (or, in a dry run, that would be sent)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
     rows_valid: int | None = None  # (None: a summary written before it was counted)

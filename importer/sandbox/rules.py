@@ -3,8 +3,11 @@
 Pure functions from a parsed JSON body to a list of error strings, each `path: message`, for example
 `data[2].customer.email: The field email must be at most 320 characters.` An empty list means the body
 is valid. The rules are those of the vendor docs (`/work/shared/api-docs`) and `API-NOTES.md`:
-required fields, maximum lengths, int32 ranges, enums, date-times, JSON types. The sandbox is
-deliberately stricter than the platform so that it catches client mistakes:
+required fields, maximum lengths, int32 ranges, enums, date-times, JSON types, and an order's
+`timeZone` naming a zone the vendor's "supported time zones" could mean: a Windows name (the vendor's
+examples send "Pacific Standard Time"; CLDR's windowsZones, as `tzlocal.windows_tz` ships it) or an IANA
+one (the tz database, as `zoneinfo` knows it). The sandbox is deliberately stricter than the platform so
+that it catches client mistakes:
 
 - a field the docs do not define is an error (`data[0].foo: foo is an unknown field ...`);
 - lengths are counted in UTF-16 code units, as .NET counts them (an emoji counts two);
@@ -141,6 +144,26 @@ def one_of(choices: tuple[str, ...], *, ignore_case: bool = False) -> Check:
     return check
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    """Every Windows and IANA time-zone name (the sandbox's own list: it shares no code with the importer)."""
+    import zoneinfo
+
+    from tzlocal.windows_tz import win_tz
+
+    return frozenset({*win_tz, *(zoneinfo.available_timezones() - {"Factory", "localtime", "posixrules"})})
+
+
+def time_zone(value: Any, path: str) -> Iterator[str]:
+    """A time zone's name, Windows (``Central European Standard Time``) or IANA (``Europe/Warsaw``), spelt
+    exactly; at most 100 characters."""
+    if not isinstance(value, str) or len(value) > 100:
+        yield _fail(path, "must be a time zone name of at most 100 characters.")
+    elif value not in _zone_names():
+        yield _fail(path, f"must be a time zone name, Windows (e.g. Central European Standard Time) or IANA (e.g. "
+                          f"Europe/Warsaw): {value!r} is neither.")
+
+
 def date_time(value: Any, path: str) -> Iterator[str]:
     """An ISO 8601 date and time of day, e.g. 2023-07-25T12:35:54.712Z, that exists on the calendar."""
     if isinstance(value, str) and _DATE_TIME.fullmatch(value):
@@ -254,7 +277,7 @@ ORDER = Schema(
         "totalValue": number,
         "customer": ORDER_CUSTOMER,
         "products": array(PRODUCT, min_items=1),
-        "timeZone": string(max_length=100),
+        "timeZone": time_zone,
         "websiteId": integer(),
         "status": one_of(ORDER_STATUSES, ignore_case=True),
         "currency": string(min_length=3, max_length=3),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from importer.inputs.batches import without_blank_rows
+from importer.inputs.set_aside import without_blank_rows
 from tests.support import assert_accounted, run_cli, sandbox_env, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "gender", "attr.loyaltyTier", "consent.1"]

@@ -36,7 +36,8 @@ def test_marketplace_dump_in_four_files_becomes_valid_orders(sandbox, tmp_path):
     assert (rejected["Order No"] == "MP-5004"
             and rejected["_error"] == "status: 'On Hold' is not in the mapping's value map")
     order = get(sandbox, "/orders/MP-5001").json()["data"]
-    assert order["date"] == "2024-11-03T14:15:00.000Z"  # 09:15 AM in New York, after DST ended
+    # 09:15 AM in New York after DST ended (14:15Z), sent as New York's clock time with its offset
+    assert (order["date"], order["timeZone"]) == ("2024-11-03T09:15:00.000-05:00", "Eastern Standard Time")
     assert (order["status"], order["currency"], order["totalValue"]) == ("completed", "USD", 1249.9)
     assert order["customer"] == {"email": "jane.doe@example.com", "phone": "5551234567"}
     assert [p["name"] for p in order["products"]] == ['Vizio Smart TV 55"', "Amazon Basics HDMI cable, 2 m"]

@@ -3,7 +3,8 @@ row's data arrives in the platform as normalised — or, over the error budget (
 rows that are not blank), nothing is sent at all — through the library API, against the sandbox. Blank
 rows (every cell empty or white space, as a spreadsheet saves its unused rows) are skipped and counted.
 
-Customers and order lines; cells include hostile ones (formula-like text, spreadsheet error values,
+Customers and order lines, and a mapping's join whose misses are rejected or dropped (``rows_unmatched``);
+cells include hostile ones (formula-like text, spreadsheet error values,
 control characters, stray BOMs, emoji). The oracles restate the documented rules independently of the
 code under test. Examples are few and small, so the suite stays fast.
 """
@@ -205,3 +206,42 @@ def _product(number: int, name: str, price: str, quantity: str) -> dict | None:
     if not (name_ok and price_ok and quantity_ok):
         return None
     return {"id": f"p{number}", "name": text, "price": float(price), "quantity": int(quantity)}
+
+
+# -- a mapping's join: misses rejected or dropped, never lost or doubled ------------------------------
+
+join_keys = st.sampled_from(["k1", "k2", "k3", "k4", ""])
+driving_rows = st.lists(st.tuples(join_keys, st.sampled_from(["a@x.example", "b@x.example", "bad"])), max_size=15)
+joined_keys = st.lists(st.sampled_from(["k1", "k2", "k3"]), max_size=5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=driving_rows, keys=joined_keys, trailing=blank_rows, drop=st.booleans())
+def test_a_join_accounts_for_every_driving_row(sandbox, tmp_path, table, keys, trailing, drop):
+    """Each driving row is accepted, rejected, blank, or (``unmatched = "drop"``) unmatched and listed in
+    unmatched.csv; a key the joined file holds twice, differently, rejects its rows; none is doubled."""
+    sandbox.reset()
+    run_dir = tmp_path / f"join{next(_counter)}"
+    run_dir.mkdir()
+    rows_in = [list(r) for r in table] + [[cells[0], cells[1]] for cells in trailing]
+    write_csv(run_dir / "people.csv", ["key", "email"], rows_in)
+    twice = {k for k in keys if keys.count(k) > 1}
+    write_csv(run_dir / "extra.csv", ["key", "name"], [[k, f"name {i}"] for i, k in enumerate(keys)])
+    (run_dir / "m.toml").write_text(
+        'kind = "customers"\n[sources.people]\npath = "people.csv"\n[sources.extra]\npath = "extra.csv"\n'
+        'join = { on = "key", to = "key" }\n' + ('unmatched = "drop"\n' if drop else "")
+        + '[fields]\nemail = "email"\nfirstName = "extra.name"\n')
+    result = import_customers([], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), CustomerOptions(),
+                              RunOptions(report_dir=run_dir / "report", progress=False, mapping=run_dir / "m.toml",
+                                         max_rejects=Budget.parse("100%")))
+    s = result.summary.to_dict()
+    blank = sum(1 for cells in rows_in if not any(c.strip() for c in cells))
+    missed = sum(1 for key, _ in table if key not in keys)  # (an empty key finds nothing; its row is not blank)
+    assert s["rows_read"] == len(rows_in) and s["rows_blank"] == blank
+    assert s["rows_read"] == s["rows_accepted"] + s["rows_rejected"] + s["rows_failed"] + s["rows_blank"] + s[
+        "rows_unmatched"]
+    assert s["rows_unmatched"] == (missed if drop else 0)
+    listed = (run_dir / "report" / "unmatched.csv")
+    assert listed.exists() == bool(drop and missed)
+    ambiguous = sum(1 for key, _ in table if key in twice)
+    assert s["rows_rejected"] >= ambiguous + (0 if drop else missed)

@@ -30,7 +30,8 @@ def verified(server, tmp_path: Path, *args: str, name: str = "verify") -> Run:
     if result.exit_code in (0, 1):
         s = result.summary
         assert s["rows_read"] == (s["rows_invalid"] + s["rows_not_sampled"] + s["rows_matching"]
-                                  + s["rows_different"] + s["rows_missing"] + s["rows_failed"])
+                                  + s["rows_different"] + s["rows_missing"] + s["rows_failed"] + s["rows_blank"]
+                                  + s["rows_unmatched"])
     return result
 
 

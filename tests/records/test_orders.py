@@ -135,7 +135,7 @@ def test_conflicting_order_values_reject_the_whole_order(sandbox, tmp_path):
     assert run.exit_code == 1
     assert [r["_row"] for r in run.rejected] == ["2", "4", "5"]
     assert all(r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
-               "(orders.csv row 5)" for r in run.rejected)
+               "(orders.csv row 5) (a mapping's conflict = \"first\" or \"last\" takes one)" for r in run.rejected)
     assert stored_order(sandbox, "o1") is None and stored_order(sandbox, "o2") is not None
 
 
@@ -152,7 +152,7 @@ def test_conflicting_values_of_lines_that_lie_together_reject_the_whole_order(sa
     assert run.exit_code == 1
     assert [r["_row"] for r in run.rejected] == ["2", "3", "4"]
     assert all(r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
-               "(orders.csv row 4)" for r in run.rejected)
+               "(orders.csv row 4) (a mapping's conflict = \"first\" or \"last\" takes one)" for r in run.rejected)
     assert stored_order(sandbox, "o1") is None
     assert [p["id"] for p in stored_order(sandbox, "o2")["products"]] == [BASE["product.id"], "p4"]
 
@@ -234,14 +234,18 @@ def test_body_equals_the_documented_example(sandbox, tmp_path):
     run = orders_csv(sandbox, tmp_path, [row], "--mode", "Add", "--no-preflight")  # the example's attributes are
     assert run.exit_code == 0, run.rejected  # not in the sandbox's default settings
     [body] = sandbox.stats.json_bodies("/orders")
-    # The one intended difference: status is sent lower-case, as the API lists its values.
-    assert body == {"mode": "Add", "data": [{**DOCUMENTED_EXAMPLE, "status": "completed"}]}
+    # Two intended differences: status is sent lower-case, as the API lists its values; and with a timeZone
+    # the date is sent as the clock time in that zone with its offset, the same instant as the example's
+    # 10:10Z, so the platform reads it alike whether it reads the offset or the clock time in timeZone
+    # (docs/orders.md, "Dates and time zones").
+    assert body == {"mode": "Add", "data": [{**DOCUMENTED_EXAMPLE, "status": "completed",
+                                             "date": "2024-11-06T02:10:00.055-08:00"}]}
 
 
 # -- field rules ---------------------------------------------------------------------------------
 
 LIMITS = [
-    ("id", 128), ("timeZone", 100), ("customer.crmId", 128), ("product.id", 128), ("product.name", 2048),
+    ("id", 128), ("customer.crmId", 128), ("product.id", 128), ("product.name", 2048),
     ("product.url", 2048), ("product.imageUrl", 2048), ("product.category", 2048),
 ]
 

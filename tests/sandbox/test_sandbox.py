@@ -274,7 +274,16 @@ LIMITS = [
     *between("customer", "consentsData.confirmationMessageId", INT32_MIN, INT32_MAX),
     *at_most("order", "id", 128),
     *at_least_one_character("order", "id"),
-    *at_most("order", "timeZone", 100),
+    pytest.param("order", "timeZone", "Central European Standard Time", None, id="order.timeZone=windows"),
+    pytest.param("order", "timeZone", "Europe/Warsaw", None, id="order.timeZone=iana"),
+    pytest.param("order", "timeZone", "Warsaw", "data[0].timeZone: The field timeZone must be a time zone name, "
+                 "Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): 'Warsaw' is neither.",
+                 id="order.timeZone=unknown"),
+    pytest.param("order", "timeZone", "europe/warsaw", "data[0].timeZone: The field timeZone must be a time zone "
+                 "name, Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): "
+                 "'europe/warsaw' is neither.", id="order.timeZone=misspelt"),
+    pytest.param("order", "timeZone", "x" * 101, "data[0].timeZone: The field timeZone must be a time zone name "
+                 "of at most 100 characters.", id="order.timeZone=101"),
     *at_most("order", "customer.email", 320, email),
     *at_most("order", "customer.phone", 20, digits),
     *at_most("order", "customer.crmId", 128),

@@ -102,8 +102,9 @@ def customer(server: Any, email: str) -> dict[str, Any] | None:
 
 
 def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
-    """The invariant of every run: each row read is accepted, rejected, failed or blank (skipped)."""
+    """The invariant of every run: each row read is accepted, rejected, failed, blank (skipped) or unmatched
+    (dropped by the mapping)."""
     if isinstance(summary, RunSummary):
         summary = summary.to_dict()
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_blank"])
+                                    + summary["rows_blank"] + summary["rows_unmatched"])

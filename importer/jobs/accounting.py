@@ -1,0 +1,69 @@
+"""The report's row files of an import, once its rows are sent: who was rejected, failed or dropped.
+
+``account`` writes ``rejected.csv`` (the API's rejections, with the problem answer's ``substatus`` and
+``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
+``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing.
+Each input row is in at most one record, so row counts are sums over records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from importer.delivery.outcomes import Outcomes
+from importer.frame import ERROR_COL, FIELD_COL, RID_COL, STAGE_COL, UNMATCHED_COL, Reason, api_reasons_of, reasons_of
+from importer.inputs.batches import user_view
+from importer.inputs.set_aside import SetAside
+from importer.partitions import Rows
+from importer.report.files import Report, report_table
+from importer.report.summary import report_file
+
+
+@dataclass(frozen=True)
+class Accounted:
+    """What the API's answers add to the report: rows it rejected, rows that failed, and the files."""
+
+    rows_rejected: int
+    rows_failed: int
+    records_failed: int
+    rejected_file: str | None
+    failed_file: str | None
+
+
+def account(rows: Rows, outcomes: Outcomes, report: Report) -> Accounted:
+    """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
+    in at most one record, so row counts are sums over records; rows of records never answered (abort,
+    Ctrl-C) are failed."""
+    failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
+    failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
+                                          "AddOrUpdate and AddOrReplace modes)")
+    api_rejected = api_reasons_of(outcomes.rejected)
+    failed = reasons_of(failed_reasons)
+    if api_rejected.height or failed.height:
+        rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
+        for found in rows.rows_of(pl.concat([api_rejected.get_column(RID_COL), failed.get_column(RID_COL)])):
+            view = user_view(found)
+            for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
+                report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
+    rejected_file = report.finish_rows("rejected.csv")
+    failed_file = report.finish_rows("failed.csv")
+    return Accounted(
+        rows_rejected=api_rejected.get_column(RID_COL).n_unique(),
+        rows_failed=failed.get_column(RID_COL).n_unique(),
+        records_failed=len(failed_reasons),
+        rejected_file=report_file(rejected_file),
+        failed_file=report_file(failed_file),
+    )
+
+
+def unmatched_file(set_aside: SetAside, report: Report) -> Path | None:
+    """``unmatched.csv``: the rows the mapping dropped because a join found no row for them, each with the
+    reason, in the report's layout (stage ``mapping``); None when it dropped none."""
+    for rows in set_aside.unmatched_rows:
+        reasons = rows.select(RID_COL, pl.lit("").alias(FIELD_COL), pl.col(UNMATCHED_COL).alias(ERROR_COL),
+                              pl.lit("mapping").alias(STAGE_COL))
+        report.add_rows("unmatched.csv", report_table(reasons, user_view(rows)))
+    return report.finish_rows("unmatched.csv")
