@@ -92,10 +92,16 @@ def api_datetime(expr: pl.Expr) -> pl.Expr:
 
 
 def api_datetimes(values: pl.Series) -> pl.Series:
-    """``api_datetime`` of each value, with the usual forms parsed first. A value without a space or a
-    trailing ``Z`` is what ``instant`` tries its first format on, so where that format parses it the
-    answer is the same; a value of ten characters that is a date is one no date-time format takes, so it
-    is ``instant``'s date at midnight. The other formats are tried only on the values neither parses."""
+    """``api_datetime`` of each value, with the usual forms parsed first (``instants``)."""
+    return pl.DataFrame({values.name: values, "_moment": instants(values)}).select(
+        _as_api(pl.col("_moment"), pl.col(values.name)).alias(values.name)).to_series()
+
+
+def instants(values: pl.Series) -> pl.Series:
+    """``instant`` of each value (UTC datetimes), with the usual forms parsed first. A value without a
+    space or a trailing ``Z`` is what ``instant`` tries its first format on, so where that format parses it
+    the answer is the same; a value of ten characters that is a date is one no date-time format takes, so
+    it is ``instant``'s date at midnight. The other formats are tried only on the values neither parses."""
     raw = pl.col(values.name)
     plain = ~raw.str.contains(" ", literal=True) & ~raw.str.ends_with("Z") & ~raw.str.ends_with("z")
     usual = pl.when(raw.str.contains(_USUAL_SHAPE)).then(_by_parts(raw)).otherwise(
@@ -106,8 +112,7 @@ def api_datetimes(values: pl.Series) -> pl.Series:
     others = (moments.is_null() & values.is_not_null()).arg_true()
     if others.len():
         moments = moments.scatter(others, values.gather(others).to_frame().select(instant(raw)).to_series())
-    return pl.DataFrame({values.name: values, "_moment": moments}).select(
-        _as_api(pl.col("_moment"), raw).alias(values.name)).to_series()
+    return moments.alias("_moment")
 
 
 def _by_parts(raw: pl.Expr) -> pl.Expr:

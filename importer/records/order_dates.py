@@ -31,63 +31,84 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%.3f%:z"
 
 
 def localise(heads: pl.DataFrame, names: str) -> pl.DataFrame:
-    """``heads`` with ``date`` and ``timeZone`` as sent, and ``_zone_problem`` where one is wrong. Heads
-    without a ``timeZone`` take the usual path (UTC, worked out once per distinct date)."""
-    if heads.get_column("timeZone").null_count() == heads.height:
+    """``heads`` with ``date`` and ``timeZone`` as sent, ``_zone`` (the IANA zone) and ``_zone_problem``
+    where one is wrong. Heads without a ``timeZone`` take the usual path (UTC, once per distinct date);
+    zone names are worked out once per distinct name, dates once per distinct date of each zone."""
+    written = heads.get_column("timeZone")
+    if written.null_count() == heads.height:
         return normalise.per_value(heads, "date", normalise.api_datetimes)
-    canonical = time_zones.canonical_expr(pl.col("timeZone"))
-    heads = heads.with_columns(time_zones.iana_expr(canonical).alias(ZONE), canonical.alias("_canonical"))
-    zones = [z for z in heads.get_column(ZONE).unique().drop_nulls().sort().to_list()]
-    pairs = heads.select("date", ZONE).unique().filter(pl.col("date").is_not_null())
-    dates = pairs.with_columns(*_dated(zones)).select("date", ZONE, "_sent", "_gap")
-    heads = heads.join(dates, on=["date", ZONE], how="left", nulls_equal=True, maintain_order="left")
-    sent_name = time_zones.sent_expr(pl.col("_canonical"), names)
-    written = pl.col("timeZone")
-    problem = (
-        pl.when(written.is_not_null() & pl.col("_canonical").is_null())
-        .then(pl.format("timeZone: '{}' is not a time zone: use an IANA name (e.g. Europe/Warsaw) or a Windows "
-                        "one (e.g. Central European Standard Time)", written))
-        .when(pl.col("_canonical").is_not_null() & sent_name.is_null())
-        .then(pl.format("timeZone: '{}' has no Windows name in CLDR's windowsZones; --time-zone-names iana sends "
-                        "IANA names", written))
-        .when(pl.col("_gap"))
-        .then(pl.format("date: '{}' does not exist in {} (the clocks skip it when summer time starts)",
-                        pl.col("date"), pl.col(ZONE)))
-    )
+    names_table = _zone_names(written.unique(), names)
+    if names_table.height == 1:  # one zone for the whole input, as usual: no join
+        only = names_table.row(0, named=True)
+        heads = heads.with_columns(pl.lit(v, dtype=pl.String).alias(c) for c, v in only.items() if c != "timeZone")
+    else:
+        heads = heads.join(names_table, on="timeZone", how="left", nulls_equal=True, maintain_order="left")
+    zones = heads.get_column(ZONE)
+    dates = heads.get_column("date")
+    sent = pl.Series("date", [None] * heads.height, dtype=pl.String)
+    gap = pl.Series("_gap", [False] * heads.height)
+    distinct = zones.unique().to_list()
+    for zone in distinct:
+        rows = None if len(distinct) == 1 else (zones.is_null() if zone is None else zones == zone).arg_true()
+        these = dates if rows is None else dates.gather(rows)
+        shown, skipped = _in_zone(these, zone)
+        sent = shown if rows is None else sent.scatter(rows, shown)
+        gap = skipped if rows is None else gap.scatter(rows, skipped)
+    problem = pl.when(gap).then(pl.format("date: '{}' does not exist in {} (the clocks skip it when summer time "
+                                          "starts)", pl.col("date"), pl.col(ZONE))).otherwise(pl.col("_name_problem"))
     return heads.with_columns(
-        pl.coalesce("_sent", "date").alias("date"),
-        pl.coalesce(sent_name, written).alias("timeZone"),
         problem.alias(ZONE_PROBLEM),
-    ).drop("_canonical", "_sent", "_gap")
+        pl.coalesce(sent.alias("_sent"), pl.col("date")).alias("date"),
+        pl.coalesce("_sent_name", "timeZone").alias("timeZone"),
+    ).drop("_sent_name", "_name_problem")
 
 
-def _dated(zones: list[str]) -> list[pl.Expr]:
-    """``_sent`` (the date as sent) and ``_gap`` (a clock time its zone skips) of each (date, zone) pair."""
-    date = pl.col("date")
-    aware = normalise.instant(date)  # the date's own offset, or (naive) its clock time as if in UTC
-    says_offset = date.str.contains(normalise.SAYS_OFFSET)
-    sent = [(pl.col(ZONE).is_null(), normalise.api_datetime(date))]
-    gap = [(pl.col(ZONE).is_null(), pl.lit(False))]
-    for zone in zones:
-        here = pl.col(ZONE) == zone
-        local = aware.dt.replace_time_zone(None).dt.replace_time_zone(zone, ambiguous="earliest",
-                                                                      non_existent="null")
-        moment = pl.when(says_offset).then(aware).otherwise(local.dt.convert_time_zone("UTC"))
-        fmt = normalise.API_DATETIME_FORMAT if time_zones.is_utc(zone) else LOCAL_FORMAT
-        shown = moment.dt.convert_time_zone(zone)
-        within = shown.dt.year().is_between(1, 9999)
-        sent.append((here, pl.when(within).then(shown.dt.strftime(fmt))))
-        gap.append((here, ~says_offset & aware.is_not_null() & local.is_null()))
-    return [_first_of(sent).alias("_sent"), _first_of(gap).fill_null(False).alias("_gap")]
+def _zone_names(written: pl.Series, names: str) -> pl.DataFrame:
+    """Per distinct ``timeZone`` as written: its IANA zone, the name sent, and what is wrong with it."""
+    canonical = time_zones.canonical_expr(pl.col("timeZone"))
+    sent = time_zones.sent_expr(canonical, names)
+    return written.to_frame().select(
+        "timeZone",
+        time_zones.iana_expr(canonical).alias(ZONE),
+        sent.alias("_sent_name"),
+        pl.when(pl.col("timeZone").is_not_null() & canonical.is_null())
+        .then(pl.format("timeZone: '{}' is not a time zone: use an IANA name (e.g. Europe/Warsaw) or a Windows "
+                        "one (e.g. Central European Standard Time)", pl.col("timeZone")))
+        .when(canonical.is_not_null() & sent.is_null())
+        .then(pl.format("timeZone: '{}' has no Windows name in CLDR's windowsZones; --time-zone-names iana sends "
+                        "IANA names", pl.col("timeZone")))
+        .alias("_name_problem"),
+    )
 
 
-def _first_of(branches: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
-    """``when(c1).then(v1).when(c2).then(v2)...``: the value of the first condition that holds (else null)."""
-    (condition, value), *rest = branches
-    chain = pl.when(condition).then(value)
-    for condition, value in rest:
-        chain = chain.when(condition).then(value)  # type: ignore[assignment]
-    return chain
+def _in_zone(dates: pl.Series, zone: str | None) -> tuple[pl.Series, pl.Series]:
+    """(each date as sent in ``zone``, or in UTC when None; whether it is a clock time ``zone`` skips),
+    worked out once per distinct date. A date that cannot be placed is null (the caller keeps it as
+    written, and validation rejects it with that value)."""
+    if zone is None:
+        return normalise.per_value(dates.to_frame(), "date", normalise.api_datetimes).get_column("date"), \
+            pl.Series("_gap", [False] * dates.len())
+    sample = dates.head(2_000)
+    mostly_distinct = sample.n_unique() * 2 > sample.len()  # then worked out row by row: no join
+    distinct = dates if mostly_distinct else dates.unique().drop_nulls()
+    moments = normalise.instants(distinct)
+    table = pl.DataFrame({"date": distinct, "_moment": moments}).with_columns(
+        pl.col("date").str.contains(normalise.SAYS_OFFSET).alias("_offset"))
+    local = (pl.col("_moment").dt.replace_time_zone(None)
+             .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC"))
+    moment = pl.when(pl.col("_offset")).then(pl.col("_moment")).otherwise(local)
+    if table.get_column("_offset").all():  # every date says its offset (as exports with one usually do)
+        moment = pl.col("_moment")
+    fmt = normalise.API_DATETIME_FORMAT if time_zones.is_utc(zone) else LOCAL_FORMAT
+    table = table.with_columns(moment.alias("_placed")).select(
+        "date",
+        pl.when(pl.col("_placed").dt.year().is_between(1, 9999)).then(
+            pl.col("_placed").dt.convert_time_zone(zone).dt.strftime(fmt)).alias("_sent"),
+        (~pl.col("_offset") & pl.col("_moment").is_not_null() & pl.col("_placed").is_null()).alias("_gap"),
+    )
+    placed = table if mostly_distinct else dates.to_frame().join(table, on="date", how="left",
+                                                                   maintain_order="left")
+    return placed.get_column("_sent"), placed.get_column("_gap").fill_null(False)
 
 
 def zone_reasons(heads: pl.DataFrame, key: str) -> pl.DataFrame:
