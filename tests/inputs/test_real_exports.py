@@ -222,3 +222,14 @@ def test_iana_names_are_sent_with_time_zone_names_iana(sandbox, tmp_path):
     assert stored(sandbox, "DE-1001")["timeZone"] == "Europe/Berlin"
     assert stored(sandbox, "DE-1002")["timeZone"] == "Europe/Berlin"  # W. Europe Standard Time's zone (CLDR)
     assert stored(sandbox, "DE-1006")["timeZone"] == "Europe/Warsaw"
+
+
+def test_inspect_takes_a_presets_mapping_and_the_files_it_reads():
+    magento = DATA / "magento"
+    run = run_cli(["inspect", str(magento / "sales_order_item.tsv"), str(magento / "sales_order.tsv"),
+                   "--preset", "magento"], imports=False)
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines()[1] == ("  sales_order (sales_order.tsv), order_id = sales_order.entity_id: 21 of 21 "
+                                          "rows match (100.0%)")
+    missing = run_cli(["inspect", "--preset", "magento"], imports=False)
+    assert missing.exit_code == 2 and "reads 2 files, in this order: sales_order_item, sales_order" in missing.stderr
