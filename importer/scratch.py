@@ -17,11 +17,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_NAME = re.compile(r"^ecdp-(spool|held|read)-(\d+)-")
+_NAME = re.compile(r"^ecdp-(spool|held|read|copy)-(\d+)-")
 
 
 def scratch_dir(kind: str) -> Path:
-    """A new private folder (0700) for ``kind`` (spool, held, read) of this process."""
+    """A new private folder (0700) for ``kind`` (spool, held, read, copy) of this process."""
     return Path(tempfile.mkdtemp(prefix=prefix(kind)))
 
 

@@ -202,13 +202,17 @@ class OrderOptions:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Options common to every import command."""
+    """Options common to every command. The defaults suit a library call (an Airflow task, a notebook):
+    no progress bar, events to the ``ecdp_importer`` logger, Ctrl-C left to the caller; the CLI asks for
+    the terminal's (a progress bar, events on stderr, Ctrl-C once to finish in flight, twice to abandon)."""
 
     chunk_size: int = 100
     dry_run: bool = False
     report_dir: Path | None = None
-    progress: bool = True
-    log_format: str = "text"  # or "json": every event as a JSON line on stderr
+    progress: bool = False  # a progress bar on stderr (only when it is a terminal)
+    log_format: str = "logging"  # events to the ``ecdp_importer`` logger; "text" or "json" (lines) on stderr
+    interrupts: bool = False  # handle Ctrl-C (SIGINT) during sending: only a program's main thread may
+    report_html: bool = True  # write report.html beside summary.json and the CSV files
     state: Path = field(default_factory=default_state)  # the run journal (not used by dry runs)
     resume: bool = False  # continue the last unfinished run on the same inputs
     changed_only: bool = False  # send only records new or changed since last accepted
@@ -221,3 +225,10 @@ class RunOptions:
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings
     max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report
+
+    def __post_init__(self) -> None:
+        """Paths given as text (as a library caller may) become ``Path`` objects."""
+        for name in ("report_dir", "state", "mapping"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,43 @@ def platform(platform_server: SandboxServer) -> SandboxServer:
     """The declared-settings sandbox with no customers, orders or request statistics."""
     platform_server.reset()
     return platform_server
+
+
+# -- object storage: a real S3-compatible server (moto's) on loopback, one per test session --------------
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a free loopback port: its endpoint URL. Any access key is accepted."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A botocore S3 client of the session's server, with the environment a run reads its credentials
+    from (``AWS_*``, as on a real machine) and an empty bucket ``exports``."""
+    import botocore.session
+
+    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": s3_server}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = botocore.session.get_session().create_client("s3")
+    for listed in client.list_objects_v2(Bucket="exports").get("Contents", []) if _has_bucket(client) else []:
+        client.delete_object(Bucket="exports", Key=listed["Key"])
+    if not _has_bucket(client):
+        client.create_bucket(Bucket="exports")
+    return client
+
+
+def _has_bucket(client: Any) -> bool:
+    return any(b["Name"] == "exports" for b in client.list_buckets().get("Buckets", []))

@@ -1,7 +1,7 @@
 """The commands of the bulk operations and of verify: ``order-status``, ``delete-orders``, ``verify``.
 
 Thin like the imports': parse options, build settings (``importer.cli.context``), call
-``importer.jobs.order_operations`` or ``importer.jobs.verify``, and print the summary. No file,
+``importer.api`` (update_order_statuses, delete_orders, verify), and print the summary. No file,
 validation or HTTP logic here.
 """
 
@@ -36,27 +36,27 @@ from importer.settings import (
 
 
 @click.command("order-status", cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @connection_options
 @operation_options
-def order_status(files: tuple[Path, ...], **common: Any) -> None:
+def order_status(files: tuple[str, ...], **common: Any) -> None:
     """Set order statuses: rows of id,status into PUT /orders/status, one request per order."""
-    from importer.jobs.order_operations import update_order_status
+    from importer.api import update_order_statuses
 
     with api_settings(common) as (api, target):
-        result = update_order_status(list(files), api, operation_run(common), warn=warn)
+        result = update_order_statuses(list(files), api=api, run=operation_run(common), warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
 
 @click.command("delete-orders", cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @click.option("--yes", is_flag=True, help="Delete without asking for confirmation (e.g. under cron).")
 @connection_options
 @operation_options
-def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
+def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
     """Delete orders: rows of id into DELETE /orders/{id}, after confirming the count (unless --yes)."""
-    from importer.jobs.order_operations import delete_orders as delete
+    from importer.api import delete_orders as delete
 
     with api_settings(common) as (api, target):
 
@@ -68,21 +68,21 @@ def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
             except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
                 return False
 
-        result = delete(list(files), api, operation_run(common), warn=warn, confirm=confirm)
+        result = delete(list(files), api=api, run=operation_run(common), warn=warn, confirm=confirm)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
 
 @click.command(cls=ConfiguredCommand)
 @click.argument("kind", type=click.Choice(["customers", "orders"]))
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @click.option("--sample", type=click.IntRange(min=1), help="Check this many records drawn at random (default: all).")
 @click.option("--seed", "sample_seed", type=int, help="Seed of the --sample draw, to check the same records again.")
 @click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
               help="customers: the business unit's identification field, by which each customer is read back.")
 @click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="orders: the customer identifier the business unit matches by, as for the import.")
-@click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
+@click.option("--items", "items", multiple=True,
               help="orders: a file of order lines joined to FILES on the order id, as for the import; repeatable.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="The mapping file the FILES were imported with (see docs/mapping.md).")
@@ -90,24 +90,23 @@ def delete_orders(files: tuple[Path, ...], yes: bool, **common: Any) -> None:
 @TIME_ZONE_NAMES_OPTION
 @connection_options
 @options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, NO_PREFLIGHT_OPTION)
-def verify(kind: str, files: tuple[Path, ...], sample: int | None, sample_seed: int | None, match_by: str,
-           customer_match: str, items: tuple[Path, ...], time_zone_names: str, **common: Any) -> None:
+def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: int | None, match_by: str,
+           customer_match: str, items: tuple[str, ...], time_zone_names: str, **common: Any) -> None:
     """Read FILES as an import would, read each record back and report what differs (exit 0: all match)."""
-    from importer.jobs.verify import Sampling, verify_customers, verify_orders
+    from importer.api import verify as verify_records
+    from importer.jobs.verify import Sampling
 
     run = RunOptions(report_dir=common["report_dir"], progress=not common["no_progress"],
                      log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
                      encoding=common["encoding"], delimiter=common["delimiter"],
-                     preflight=not common["no_preflight"])
+                     preflight=not common["no_preflight"], interrupts=True)
     sampling = Sampling(size=sample, seed=sample_seed)
     with api_settings(common, identification=customer_match) as (api, target):
-        if kind == "customers":
-            if items:
-                raise UsageError("--items is for orders.", "Verify customers from their files alone.")
-            options = CustomerOptions(match_by=match_by)
-            result = verify_customers(list(files), api, options, run, sampling, warn=warn)
-        else:
-            options_ = OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
-            result = verify_orders([*files, *items], api, options_, run, sampling, warn=warn)
+        if kind == "customers" and items:
+            raise UsageError("--items is for orders.", "Verify customers from their files alone.")
+        options = CustomerOptions(match_by=match_by) if kind == "customers" else \
+            OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
+        result = verify_records("customers" if kind == "customers" else "orders", list(files), items=list(items),
+                                api=api, options=options, run=run, sampling=sampling, warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

@@ -64,6 +64,7 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         report_dir=common["report_dir"],
         progress=not common["no_progress"],
         log_format=console().event_format,
+        interrupts=True,
         shard=common.get("shard"),
         preflight=not common.get("no_preflight"),
         max_rejects=common["max_rejects"],
@@ -74,7 +75,8 @@ def import_run(common: dict[str, Any]) -> RunOptions:
 def operation_run(common: dict[str, Any]) -> RunOptions:
     """The run options of order-status and delete-orders."""
     return RunOptions(dry_run=common["dry_run"], report_dir=common["report_dir"], progress=not common["no_progress"],
-                      log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"])
+                      log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"],
+                      interrupts=True)
 
 
 def console() -> Console:

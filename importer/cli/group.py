@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
-from importer import __version__
 from importer.cli import bulk_commands, import_commands, utility_commands
 from importer.cli.config_options import ConfiguredCommand
 from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError
+from importer.version import __version__
 
 
 class ImporterGroup(click.Group):

@@ -1,14 +1,13 @@
 """The import commands: ``customers``, ``orders`` and ``retry`` (a run's failed rows, sent again).
 
 Each parses its options, builds typed settings (``importer.cli.context``), calls one library function
-(``importer.jobs.imports``, ``importer.jobs.run_history``) and prints the summary it returns; the exit
+(``importer.api``, ``importer.jobs.run_history``) and prints the summary it returns; the exit
 code is the run's. No file, validation or HTTP logic here.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -37,7 +36,7 @@ from importer.settings import (
 
 
 @click.command(cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @click.option("--mode", type=click.Choice(CUSTOMER_MODES), default="AddOrUpdate", show_default=True,
               help="Add new customers only, Update existing ones only, or both.")
 @click.option("--match-by", type=click.Choice(list(MATCH_BY_FIELDS)), default="Email", show_default=True,
@@ -46,21 +45,22 @@ from importer.settings import (
               help="Send AwaitingConfirmation consents (the platform e-mails those customers).")
 @connection_options
 @import_options
-def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmation_emails: bool,
+def customers(files: tuple[str, ...], mode: str, match_by: str, allow_confirmation_emails: bool,
               **common: Any) -> None:
     """Import customers from CSV or Parquet FILES into POST /customers."""
-    from importer.jobs.imports import import_customers
+    from importer.api import import_customers
 
     options = CustomerOptions(mode=mode, match_by=match_by, allow_confirmation_emails=allow_confirmation_emails)
     with api_settings(common) as (api, target):
-        result = import_customers(list(files), api, options, import_run(common), warn=console().warnings)
+        result = import_customers(list(files), api=api, options=options, run=import_run(common),
+                                  warn=console().warnings)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
 
 @click.command(cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--items", "items", multiple=True, type=click.Path(path_type=Path),
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
+@click.option("--items", "items", multiple=True,
               help="A file of order lines (products) joined to FILES on the order id; repeatable.")
 @click.option("--mode", type=click.Choice(ORDER_MODES), default="AddOrReplace", show_default=True,
               help="Add new orders only, Replace existing ones only, or both.")
@@ -69,14 +69,15 @@ def customers(files: tuple[Path, ...], mode: str, match_by: str, allow_confirmat
 @TIME_ZONE_NAMES_OPTION
 @connection_options
 @import_options
-def orders(files: tuple[Path, ...], items: tuple[Path, ...], mode: str, customer_match: str, time_zone_names: str,
+def orders(files: tuple[str, ...], items: tuple[str, ...], mode: str, customer_match: str, time_zone_names: str,
            **common: Any) -> None:
     """Import orders (lines grouped into orders with products) into POST /orders."""
-    from importer.jobs.imports import import_orders
+    from importer.api import import_orders
 
     options = OrderOptions(mode=mode, customer_match=customer_match, time_zone_names=time_zone_names)
     with api_settings(common, identification=customer_match) as (api, target):
-        result = import_orders([*files, *items], api, options, import_run(common), warn=console().warnings)
+        result = import_orders(list(files), items=list(items), api=api, options=options, run=import_run(common),
+                               warn=console().warnings)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
@@ -94,6 +95,7 @@ def retry(run_id: str, **common: Any) -> None:
         result = retry_run(run_id, api, RunOptions(
             state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
             log_format=console().event_format, origin=config_options.origin(click.get_current_context(), common),
+            interrupts=True,
         ), warn=console().warnings)
     if result is None:
         click.echo(f"Run {run_id} has no failed rows: nothing to retry.")

@@ -89,7 +89,7 @@ def _sandbox_settings(path: Path | None) -> Any:
 
 
 @click.command(cls=ConfiguredCommand)
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1)  # text: a URL (s3://, https://) is a file too
 @options(ENCODING_OPTION, DELIMITER_OPTION)
 @click.option("--suggest", type=click.Choice(["customers", "orders"]),
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
@@ -98,25 +98,28 @@ def _sandbox_settings(path: Path | None) -> Any:
 @click.option("--preset", help="Like --mapping, with a preset's mapping (shopify, woocommerce, magento).")
 @click.option("--kind", type=click.Choice(["customers", "orders"]), default="orders", show_default=True,
               help="The preset's kind, with --preset.")
-def inspect(files: tuple[Path, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
+def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
             mapping_file: Path | None, preset: str | None, kind: str) -> None:
     """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples; with
     --mapping or --preset, how well the mapping's joins match FILES, before anything is sent."""
     from importer.inputs.files import ReadOptions
+    from importer.inputs.locations import local_copies, renamed, shown
     from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
     options = ReadOptions(encoding=encoding, delimiter=delimiter)
-    if mapping_file is not None or preset is not None:
-        click.echo(_join_report(files, options, mapping_file, preset, kind))
-        return
-    if not files:
+    if not files and mapping_file is None and preset is None:
         raise UsageError("No FILES to inspect.", "Name the export files, e.g. ecdp-import inspect orders.csv.")
-    for path in files:
-        found = inspect_file(path, options)
-        click.echo(render_inspection(found))
-        if suggest:
-            click.echo(f"\n# A starting point for --mapping (save it next to {path.name} and check every line):")
-            click.echo(suggest_mapping(found, suggest))
+    with local_copies(list(files)) as paths:
+        if mapping_file is not None or preset is not None:
+            click.echo(renamed(_join_report(tuple(paths), options, mapping_file, preset, kind)))
+            return
+        for path in paths:
+            found = inspect_file(path, options)
+            click.echo(renamed(render_inspection(found)))
+            if suggest:
+                name = shown(path).rsplit("/", 1)[-1]
+                click.echo(f"\n# A starting point for --mapping (save it next to {name} and check every line):")
+                click.echo(renamed(suggest_mapping(found, suggest)))
 
 
 def _join_report(files: tuple[Path, ...], options: Any, mapping_file: Path | None, preset: str | None,

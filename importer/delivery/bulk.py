@@ -54,9 +54,10 @@ class BulkSender(Sender):
         progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        interrupts: bool = False,
     ) -> None:
         super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
-                         rng=rng)
+                         rng=rng, interrupts=interrupts)
         self.path, self.envelope, self.lookup = path, envelope, lookup
         self.max_records: int | None = None  # lowered by 413s for the rest of the run
 

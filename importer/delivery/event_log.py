@@ -4,8 +4,11 @@ the progress bar.
 Events carry chunk numbers, counts, HTTP statuses, rates and delays: never the API key, never record
 contents, never an API error message (it may quote personal data; those go to the private report).
 
-* ``text`` (default): only what a person watching should know (rate changes, chunk size changes,
-  stopping, aborting) as one line each, written around the progress bar;
+* ``logging`` (a library call's default): every event to the ``ecdp_importer`` logger (``LOGGER``), the
+  notable ones at INFO with their sentence, the rest at DEBUG with their fields; nothing is printed
+  unless the caller's logging configuration says so (the package adds a ``NullHandler``);
+* ``text`` (the command line's): only what a person watching should know (rate changes, chunk size
+  changes, stopping, aborting) as one line each, written around the progress bar;
 * ``json``: every event (chunk outcomes, retries, throttling, rate changes, aborts) as one JSON object
   per line, for cron jobs and log collectors;
 * ``quiet``: nothing printed (a run under cron prints one summary line; see ``importer.cli.rendering``).
@@ -13,6 +16,7 @@ contents, never an API error message (it may quote personal data; those go to th
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -21,13 +25,15 @@ import orjson
 from tqdm import tqdm
 
 NOTABLE = {"rate", "chunk_size", "stopping", "abort"}
+LOGGER = logging.getLogger("ecdp_importer")
+FORMATS = ("logging", "text", "json", "quiet")
 
 
 class EventLog:
     """Writes events in the chosen format; counts them either way."""
 
-    def __init__(self, fmt: str = "text", stream: IO[str] | None = None) -> None:
-        if fmt not in ("text", "json", "quiet"):
+    def __init__(self, fmt: str = "logging", stream: IO[str] | None = None) -> None:
+        if fmt not in FORMATS:
             raise ValueError(f"unknown log format {fmt!r}")
         self.fmt = fmt
         self.stream = stream
@@ -36,6 +42,11 @@ class EventLog:
     def emit(self, event: str, message: str = "", **fields: Any) -> None:
         """Record ``event``; ``message`` is the human sentence for text mode."""
         self.counts[event] = self.counts.get(event, 0) + 1
+        if self.fmt == "logging":
+            notable = event in NOTABLE and message
+            LOGGER.log(logging.INFO if notable else logging.DEBUG, message if notable else "%s %s", *(
+                () if notable else (event, orjson.dumps(fields).decode())), extra={"event": event})
+            return
         stream = self.stream or sys.stderr
         if self.fmt == "json":
             line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}

@@ -10,7 +10,8 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
   ``pacing.RateLimiter``), 5xx, network errors and timeouts (exponential backoff with full jitter);
 * 401/403 raises ``Abort`` in a worker: no new request starts and those in flight are cancelled; a TLS
   certificate that fails verification before any answer stops the run as a ``UsageError``;
-* Ctrl-C once stops taking new chunks and lets requests in flight finish; twice abandons them;
+* with ``interrupts`` (the command line), Ctrl-C once stops taking new chunks and lets requests in
+  flight finish; twice abandons them (a library call leaves SIGINT to its caller);
 * ``accept``, ``reject`` and ``fail`` file records under exactly one outcome (``Outcomes``); records
   never answered are left for the caller to report as failed.
 
@@ -25,14 +26,13 @@ import random
 import signal
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tqdm import tqdm
 
-from importer import __version__
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import (
@@ -52,7 +52,9 @@ from importer.delivery.problem_details import (
 from importer.errors import UsageError
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings
+from importer.version import __version__
 
+T = TypeVar("T")
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 Report = Callable[[int | None, Any, int], None]  # (status, problem, attempt) of an error answer
 
@@ -84,8 +86,10 @@ class Sender(ABC):
         progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        interrupts: bool = False,
     ) -> None:
         self.api = api
+        self.interrupts = interrupts
         self.on_error, self.on_accepted = on_error, on_accepted
         self.log = log or EventLog()
         self.progress = progress
@@ -140,8 +144,8 @@ class Sender(ABC):
 
     @contextlib.contextmanager
     def _interrupts(self) -> Iterator[None]:
-        """Ctrl-C once: finish what is in flight; twice: abandon it. (Main thread only.)"""
-        if threading.current_thread() is not threading.main_thread():
+        """Ctrl-C once: finish what is in flight; twice: abandon it. (Asked for, and in the main thread only.)"""
+        if not self.interrupts or threading.current_thread() is not threading.main_thread():
             yield
             return
         loop = asyncio.get_running_loop()
@@ -290,3 +294,24 @@ class Sender(ABC):
             self._reported_decreases = decreases
             rate = self.limiter.rate or 0.0
             self.log.emit("rate", f"The API asked to slow down (429): now at most {rate:.1f} requests/s.", rate=rate)
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` without the SIGINT handler ``asyncio.run`` installs in a main thread: a library
+    call leaves signals to its caller (Ctrl-C is a KeyboardInterrupt, as anywhere else), and the CLI's
+    ``interrupts`` install their own while sending."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # as asyncio.run does: the thread's loop while it runs
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()

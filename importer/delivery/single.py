@@ -21,7 +21,6 @@ knows what a record means beyond building its request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,7 @@ from tqdm import tqdm
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import ApiErrorEvent, Tally
 from importer.delivery.problem_details import describe_problem
-from importer.delivery.sender import Sender
+from importer.delivery.sender import Sender, run_loop
 from importer.records.chunking import Chunk, chunk_of
 from importer.settings import ApiSettings
 
@@ -64,8 +63,9 @@ class RecordSender(Sender):
         log: EventLog | None = None,
         progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        interrupts: bool = False,
     ) -> None:
-        super().__init__(api, on_error, log=log, progress=progress, transport=transport)
+        super().__init__(api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts)
         self.operation = operation
         self.on_answer = on_answer
 
@@ -132,7 +132,7 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     errors: list[ApiErrorEvent] = []
     sender = RecordSender(api, Operation("GET", lambda record: (record["path"], None)), errors.append,
                              on_answer=bodies.__setitem__, log=EventLog(log_format))
-    outcomes = asyncio.run(sender.run(chunks))
+    outcomes = run_loop(sender.run(chunks))
     if outcomes.aborted:
         last = errors[-1].status if errors else None
         raise GetFailed(f"HTTP {last}" if last else outcomes.aborted, key_refused=outcomes.key_refused)

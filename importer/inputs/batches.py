@@ -25,7 +25,7 @@ from importer.frame import (
     SOURCE_PREFIX,
     is_bookkeeping,
 )
-from importer.inputs.files import ReadOptions, iter_inputs
+from importer.inputs.files import ReadOptions, check_path, iter_inputs
 from importer.inputs.mapping import (
     Mapping,
     apply_mapping,
@@ -65,6 +65,8 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
     mapping = mapping_for(command, run, usage)
     if mapping is None:
+        for path in paths:
+            check_path(path)  # now, not when first read: the journal reads every file before that
         return Inputs(iter_inputs(paths, read), list(paths))
     mapping_path = mapping.path
     mapped, original = apply_mapping(mapping, paths, read)

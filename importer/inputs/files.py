@@ -54,6 +54,7 @@ from importer.inputs.csv_dialect import (
     sniff_delimiter,
 )
 from importer.inputs.csv_text import clean_header, iter_csv, not_text
+from importer.inputs.locations import shown
 from importer.records import normalise
 
 FORMULA_TRIGGERS = "=+-@\t\r"
@@ -94,7 +95,7 @@ def iter_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> 
     if not paths:
         raise InputError("No input file given.", "Name one or more CSV, xlsx or Parquet files.")
     for path in paths:  # a missing file stops the run before any row is read
-        _check_path(path)
+        check_path(path)
     rid = 0
     for path in paths:
         for batch in Source(path, options).batches():
@@ -129,7 +130,8 @@ def _in_order(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(*[c for c in frame.columns if c not in tail], *tail)
 
 
-def _check_path(path: Path) -> None:
+def check_path(path: Path) -> None:
+    """InputError unless ``path`` is an existing file."""
     if not path.exists():
         raise InputError(f"Input file {path} does not exist.", "Check the path.")
     if path.is_dir():
@@ -146,7 +148,7 @@ class Source:
     def batches(self) -> Iterator[pl.DataFrame]:
         """Frames of strings with ``_file`` and ``_row``; the first has every column even with no rows."""
         path = self.path
-        _check_path(path)
+        check_path(path)
         kind = file_format(path)
         row = HEADER_ROWS + 1
         if kind == "parquet":
@@ -161,7 +163,7 @@ class Source:
                 frame = frame.select([c for c in frame.columns if not is_bookkeeping(c)])
             yield frame.with_columns(
                 pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
-                pl.lit(str(path)).alias(FILE_COL),
+                pl.lit(shown(path)).alias(FILE_COL),
                 (pl.int_range(pl.len(), dtype=pl.Int64) + row).alias(ROW_COL),
             )
             row += frame.height

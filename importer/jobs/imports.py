@@ -40,6 +40,7 @@ from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
 from importer.jobs.accounting import account, unmatched_file
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
+from importer.jobs.results import RunResult, Warn, log_warning
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
 from importer.jobs.sending import prepare_and_send
 from importer.partitions import Rows, hashed
@@ -54,7 +55,6 @@ from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import (
     ImportSummary,
-    RunSummary,
     WarningLog,
     delivery_counts,
     options_in_effect,
@@ -69,23 +69,9 @@ from importer.settings import (
     RunOptions,
 )
 
-Warn = Callable[[str], None]
-
 
 def _quiet(message: str) -> None:
-    """The default warning sink of the library API: callers that want warnings pass their own."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a run did: its summary (``summary.json`` holds it too) and where the report is."""
-
-    summary: RunSummary
-    report_dir: Path
-
-    @property
-    def exit_code(self) -> int:
-        return self.summary.exit_code
+    """Warnings of a run started again nobody needs twice (they were given the first time)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +90,7 @@ class Resource:
 
 
 def import_customers(
-    paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = _quiet
+    paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
     match_field = options.match_field  # refuses GUID before any file is read
@@ -123,7 +109,7 @@ def import_customers(
 
 
 def import_orders(
-    paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = _quiet
+    paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
     options = with_mapping_conflicts(options, run)
@@ -143,7 +129,7 @@ def import_orders(
 
 
 def run_import(
-    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = _quiet
+    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too.
 
@@ -285,7 +271,8 @@ def _run(
     report.summary(summary.to_dict())
     if journal is not None:
         journal.finish_run(run_id, summary, report.dir)
-    html_page.write(report.dir)
+    if run.report_html:
+        html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -354,7 +341,8 @@ def _send(
 
     bar = progress_bar(None, run.progress)
     sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                        on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar)
+                        on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar,
+                        interrupts=run.interrupts)
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:

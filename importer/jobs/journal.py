@@ -34,6 +34,7 @@ import polars as pl
 
 from importer.errors import UsageError
 from importer.frame import FINGERPRINT_COL, KEY_COL
+from importer.inputs.locations import shown
 from importer.report.files import FILE_MODE, make_private_dir, open_private
 from importer.report.summary import RunSummary
 from importer.settings import ApiSettings, public_url
@@ -72,7 +73,7 @@ def describe_inputs(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], str]:
     for path in paths:
         with open(path, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        inputs.append({"path": str(path), "size": path.stat().st_size, "sha256": digest})
+        inputs.append({"path": shown(path), "size": path.stat().st_size, "sha256": digest})
     combined = hashlib.sha256(orjson.dumps([(i["path"], i["sha256"]) for i in inputs])).hexdigest()
     return inputs, combined
 

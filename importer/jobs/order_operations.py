@@ -16,7 +16,6 @@ both are idempotent, so running a command again on its ``failed.csv`` settles wh
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
+from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import InputError, UsageError
 from importer.frame import (
@@ -47,7 +47,7 @@ from importer.frame import (
 )
 from importer.inputs.files import ReadOptions, read_inputs
 from importer.inputs.set_aside import without_blank_rows
-from importer.jobs.imports import RunResult, Warn
+from importer.jobs.results import RunResult, Warn
 from importer.records import json_text, normalise
 from importer.records.chunking import Chunk, in_chunks
 from importer.records.url_paths import path_segment, unroutable_warning
@@ -223,7 +223,8 @@ def run_operation(
                        run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank,
                        warnings=list(warn.messages))
     report.summary(summary.to_dict())
-    html_page.write(report.dir)
+    if run.report_html:
+        html_page.write(report.dir)
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -241,9 +242,10 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
         report.api_error(event.entry([{"file": files[rid], "row": rows[rid]} for rid in event.row_ids]))
 
     bar = progress_bar(len(chunks), run.progress)
-    sender = RecordSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar)
+    sender = RecordSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar,
+                          interrupts=run.interrupts)
     try:
-        asyncio.run(sender.run(chunks))
+        run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
         sender.outcomes.aborted = "interrupted (Ctrl-C)"
     finally:

@@ -15,8 +15,9 @@ import orjson
 
 from importer.errors import UsageError
 from importer.inputs.mapping import load_mapping, preset_path
-from importer.jobs.imports import RunResult, Warn, import_customers, import_orders
+from importer.jobs.imports import import_customers, import_orders
 from importer.jobs.journal import Journal
+from importer.jobs.results import RunResult, Warn
 from importer.report.summary import ImportSummary, RunSummary
 from importer.settings import ApiSettings, CustomerOptions, OrderOptions, RunOptions
 

@@ -14,7 +14,7 @@ import threading
 
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.outcomes import Outcomes
-from importer.delivery.sender import Sender
+from importer.delivery.sender import Sender, run_loop
 from importer.jobs.second_pass import SecondPass
 from importer.partitions import Rows
 
@@ -44,7 +44,7 @@ def prepare_and_send(second_pass: SecondPass, rows: Rows, sender: Sender) -> Out
             await asyncio.to_thread(thread.join)
 
     try:
-        outcomes = asyncio.run(deliver())
+        outcomes = run_loop(deliver())
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
         sender.outcomes.aborted = "interrupted (Ctrl-C)"
         outcomes = sender.outcomes

@@ -14,7 +14,6 @@ The exit code is 0 when every record checked matches, 1 otherwise, 3 when the ke
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,14 +27,15 @@ import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import Outcomes
+from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
 from importer.frame import JSON_COL, KEY_COL, RID_COL, STAGE_COL, Reason, reasons_of
 from importer.inputs.batches import mapped, open_inputs, user_view, with_mapping_conflicts
 from importer.inputs.set_aside import SetAside
 from importer.jobs.accounting import unmatched_file
-from importer.jobs.imports import RunResult, Warn
 from importer.jobs.platform_settings import lists_reader, platform_for
+from importer.jobs.results import RunResult, Warn
 from importer.records import customers, order_columns, orders
 from importer.records.chunking import Chunk, in_chunks
 from importer.records.comparison import (
@@ -154,9 +154,10 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
                           missing="missing: the platform holds no such record")
     bar = progress_bar(len(chunks), run.progress)
     sender = RecordSender(api, operation, lambda event: report.api_error(event.entry()),
-                          on_answer=on_answer, log=EventLog(run.log_format), progress=bar)
+                          on_answer=on_answer, log=EventLog(run.log_format), progress=bar,
+                          interrupts=run.interrupts)
     try:
-        asyncio.run(sender.run(chunks))
+        run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
         sender.outcomes.aborted = "interrupted (Ctrl-C)"
     finally:

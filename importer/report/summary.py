@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
+from importer.inputs.locations import shown
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
@@ -186,7 +187,7 @@ class RunHead(TypedDict):
 def run_head(command: str, run_id: str, files: Sequence[Path], api_url: str, started_at: datetime, clock: float,
              report_dir: Path) -> RunHead:
     """The summary's fields of what ran, where and when (``clock``: ``time.monotonic()`` at the start)."""
-    return {"command": command, "run_id": run_id, "files": [str(p) for p in files], "api_url": public_url(api_url),
+    return {"command": command, "run_id": run_id, "files": [shown(p) for p in files], "api_url": public_url(api_url),
             "started_at": started_at.isoformat(timespec="seconds"), "duration_s": round(time.monotonic() - clock, 3),
             "report_dir": str(report_dir)}
 

@@ -1,0 +1,172 @@
+"""The importer as a library: the functions a data team's task calls (Airflow, Dagster, Prefect, a notebook).
+
+Each function takes its sources — local paths, ``s3://``/``gs://``/``az://``/``https://`` URLs, or polars
+``DataFrame``/``LazyFrame`` objects — typed options, and returns a ``RunResult`` (the summary's counts,
+the exit code, the report's files, the rejected rows as a DataFrame on request). The CLI calls exactly
+these. By default a call prints nothing (events and warnings go to the ``ecdp_importer`` logger), installs
+no signal handler and writes the usual report folder; ``RunOptions`` turns on a progress bar, stderr
+lines, Ctrl-C handling or switches off ``report.html``.
+
+Every function has an ``async`` twin (``import_customers_async`` ...) for code inside an event loop; the
+plain function, called from a thread whose event loop is running (a notebook cell), runs the import in
+a worker thread and waits for it, instead of failing as ``asyncio.run`` would. A run raises
+``ImporterError`` (one message and a hint) only when it cannot start or the API refused the key; bad
+rows are never exceptions: they are counted and in ``result.rejected()``.
+
+``api=None`` reads the target from the environment: ``ECDP_API_URL`` (default the production API) and
+the key from ``ECDP_API_KEY`` or the file named by ``ECDP_API_KEY_FILE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import os
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from importer.errors import UsageError
+from importer.inputs.locations import Source, local_copies, renamed
+from importer.jobs import imports, order_operations
+from importer.jobs import verify as verifying
+from importer.jobs.results import LOGGER, RunResult, Warn, finished, log_warning
+from importer.jobs.verify import Sampling
+from importer.settings import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    ApiSettings,
+    CustomerOptions,
+    OrderOptions,
+    RunOptions,
+    check_api_url,
+    load_api_key,
+)
+
+API_KEY_FILE_ENV = "ECDP_API_KEY_FILE"
+Sources = Source | Sequence[Source]
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def api_from_env(dry_run: bool = False) -> ApiSettings:
+    """The API settings of the environment: ``ECDP_API_URL``, and the key from ``ECDP_API_KEY`` or the file
+    ``ECDP_API_KEY_FILE`` names (a dry run needs none)."""
+    url = check_api_url(os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
+    key_file = os.environ.get(API_KEY_FILE_ENV)
+    if dry_run and not key_file and not os.environ.get(API_KEY_ENV):
+        return ApiSettings(url=url)
+    return ApiSettings(url=url, key=load_api_key(Path(key_file) if key_file else None))
+
+
+def import_customers(sources: Sources, *, api: ApiSettings | None = None, options: CustomerOptions | None = None,
+                     run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+    """Import customers (POST /customers) from CSV, xlsx or Parquet sources, or frames."""
+    run = run or RunOptions()
+    return _call(sources, (), lambda paths, warn_: imports.import_customers(
+        paths, api or api_from_env(run.dry_run), options or CustomerOptions(), run, warn_), warn)
+
+
+def import_orders(sources: Sources, *, items: Sources = (), api: ApiSettings | None = None,
+                  options: OrderOptions | None = None, run: RunOptions | None = None,
+                  warn: Warn = log_warning) -> RunResult:
+    """Import orders (POST /orders): order lines, or orders with ``items`` (their lines, joined on the
+    order id), or nested Parquet."""
+    run = run or RunOptions()
+    return _call(sources, items, lambda paths, warn_: imports.import_orders(
+        paths, api or api_from_env(run.dry_run), options or OrderOptions(), run, warn_), warn)
+
+
+def update_order_statuses(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
+                          warn: Warn = log_warning) -> RunResult:
+    """Set order statuses (PUT /orders/status) from rows of ``id,status``."""
+    run = run or RunOptions()
+    return _call(sources, (), lambda paths, warn_: order_operations.update_order_status(
+        paths, api or api_from_env(run.dry_run), run, warn_), warn)
+
+
+def delete_orders(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
+                  confirm: Callable[[int], bool] | None = None, warn: Warn = log_warning) -> RunResult:
+    """Delete the orders (DELETE /orders/{id}) of rows of ``id``; ``confirm(count)``, when given, is asked
+    first, and a False answer sends nothing and raises ``UsageError``. A library call is its caller's decision:
+    without ``confirm`` it asks nobody."""
+    run = run or RunOptions()
+    return _call(sources, (), lambda paths, warn_: order_operations.delete_orders(
+        paths, api or api_from_env(run.dry_run), run, warn_, confirm), warn)
+
+
+def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sources = (),
+           api: ApiSettings | None = None, options: CustomerOptions | OrderOptions | None = None,
+           sampling: Sampling | None = None, run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+    """Read the sources as an import would, read each record back and report what differs (exit 0: all
+    match); ``sampling`` checks a random sample instead of every record."""
+    run, sampling = run or RunOptions(), sampling or Sampling()
+    if kind == "customers":
+        if _listed(items):
+            raise UsageError("items are for orders.", "Verify customers from their files alone.")
+        customer_options = options if isinstance(options, CustomerOptions) else CustomerOptions()
+        return _call(sources, (), lambda paths, warn_: verifying.verify_customers(
+            paths, api or api_from_env(), customer_options, run, sampling, warn_), warn)
+    if kind != "orders":
+        raise UsageError(f"verify: kind {kind!r} is neither customers nor orders.", "Pass 'customers' or 'orders'.")
+    order_options = options if isinstance(options, OrderOptions) else OrderOptions()
+    return _call(sources, items, lambda paths, warn_: verifying.verify_orders(
+        paths, api or api_from_env(), order_options, run, sampling, warn_), warn)
+
+
+def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, Any, RunResult]]:
+    """``function`` for a running event loop: the run goes on in a worker thread while the loop goes on."""
+
+    @functools.wraps(function)  # the same signature (inspect, IDEs, docs)
+    async def twin(*args: P.args, **kwargs: P.kwargs) -> RunResult:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    twin.__name__ = twin.__qualname__ = f"{function.__name__}_async"
+    twin.__doc__ = f"``{function.__name__}`` awaited inside a running event loop (the run is in a worker thread)."
+    return twin
+
+
+import_customers_async = _async_twin(import_customers)
+import_orders_async = _async_twin(import_orders)
+update_order_statuses_async = _async_twin(update_order_statuses)
+delete_orders_async = _async_twin(delete_orders)
+verify_async = _async_twin(verify)
+
+
+def _listed(sources: Sources) -> list[Source]:
+    """One source or several, as a list (a str or a path is one source, not a sequence of characters)."""
+    if isinstance(sources, (str, os.PathLike)) or not isinstance(sources, Sequence):
+        return [sources]
+    return list(sources)
+
+
+def _call(sources: Sources, items: Sources, job: Callable[[list[Path], Warn], RunResult], warn: Warn) -> RunResult:
+    """Run ``job`` on local paths for the sources (copies of URLs and frames), outside any running loop,
+    with the copies' temporary names replaced by what they stand for in warnings and errors."""
+    listed = _listed(sources) + _listed(items)
+
+    def named(message: str) -> None:
+        warn(renamed(message))
+
+    def work() -> RunResult:
+        with local_copies(listed) as paths:
+            result = job(paths, named)
+        LOGGER.info("%s", finished(result))
+        return result
+
+    return _outside_loop(work)
+
+
+def _outside_loop(work: Callable[[], T]) -> T:
+    """``work()`` here, or in a worker thread when this thread runs an event loop (the jobs start their own)."""
+    try:
+        asyncio.get_running_loop()
+        in_a_loop = True
+    except RuntimeError:  # the usual case: no loop runs in this thread
+        in_a_loop = False
+    if not in_a_loop:
+        return work()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecdp-import") as pool:
+        return pool.submit(work).result()

@@ -1,0 +1,114 @@
+"""Where inputs are: local files as they are; object storage, URLs and data frames as private local copies.
+
+A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az://`` (``abfs://``,
+``abfss://``), ``https://`` (``http://``) — or, through the library API, a polars ``DataFrame`` or
+``LazyFrame``. ``local_copies`` gives a local path for each, for the run's duration:
+
+* a URL is downloaded once (``importer.inputs.downloads``: a block at a time, memory flat, the disk holding
+  the object once) into a private scratch folder, and then read exactly like a local file of that name:
+  a ``.csv.gz`` is decompressed in pieces, Parquet read a row group at a time, and a second pass reads
+  the copy, not the network again;
+* a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet.
+
+``shown(path)`` is what rows, summaries and the journal call a copy: its URL without query, or
+``DataFrame #1`` (so a nightly run of the same URL is the same input for ``--resume`` and
+``--changed-only``); ``renamed(text)`` puts those names into a warning or an error message. The copies are
+removed when the run ends (a killed run's by the next run's sweep of dead processes' scratch folders).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import polars as pl
+
+from importer import scratch
+from importer.errors import ImporterError
+from importer.inputs.downloads import download, is_url, public
+
+Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
+_SHOWN: dict[str, str] = {}
+_LOCK = threading.Lock()
+
+
+def shown(path: Path | str) -> str:
+    """What a local copy stands for (a URL, ``DataFrame #1``), or the path itself."""
+    return _SHOWN.get(str(path), str(path))
+
+
+def renamed(text: str) -> str:
+    """``text`` with every local copy's path replaced by what it stands for (for warnings and errors)."""
+    with _LOCK:
+        names = sorted(_SHOWN.items(), key=lambda item: -len(item[0]))
+    for path, name in names:
+        text = text.replace(path, name)
+    return text
+
+
+@contextmanager
+def local_copies(sources: Sequence[Source]) -> Iterator[list[Path]]:
+    """A local path for each source (local paths as they are), the copies removed afterwards. An
+    ``ImporterError`` raised meanwhile names the sources, not their copies."""
+    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame))]
+    if len(local) == len(sources):
+        yield local
+        return
+    folder = scratch.scratch_dir("copy")
+    made: list[str] = []
+    try:
+        paths: list[Path] = []
+        for number, source in enumerate(sources, start=1):
+            if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+                paths.append(_frame_copy(source, folder / f"{number}-dataframe.parquet"))
+                _name(paths[-1], f"DataFrame #{number}", made)
+            elif is_url(source):
+                assert isinstance(source, str)
+                paths.append(download(source, folder / f"{number}-{_basename(source)}"))
+                _name(paths[-1], public(source), made)
+            else:
+                paths.append(Path(source))
+        try:
+            yield paths
+        except ImporterError as exc:  # named while the copies' names are known, then raised on
+            exc.message, exc.hint = renamed(exc.message), renamed(exc.hint) if exc.hint else exc.hint
+            exc.args = (exc.message,)
+            raise
+    finally:
+        with _LOCK:
+            for key in made:
+                _SHOWN.pop(key, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _name(path: Path, name: str, made: list[str]) -> None:
+    with _LOCK:
+        _SHOWN[str(path)] = name
+    made.append(str(path))
+
+
+def _basename(url: str) -> str:
+    """The object's file name (its extension says how to read it), made safe for a local name."""
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or "input.csv"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    if isinstance(frame, pl.LazyFrame):
+        frame.sink_parquet(target)  # streaming: the frame is never held whole
+    else:
+        frame.write_parquet(target)
+    return target
+
+
+def described(sources: Sequence[Any]) -> list[str]:
+    """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
+    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else public(s) if is_url(s)
+            else str(s) for n, s in enumerate(sources, start=1)]
