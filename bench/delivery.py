@@ -61,11 +61,12 @@ def _customers(directory: Path, count: int) -> Path:
     return path
 
 
-def _run(url: str, key: str, source: Path, report: Path, **api: Any) -> dict[str, Any]:
+def _run(url: str, key: str, source: Path, report: Path, state: Path | None = None, **api: Any) -> dict[str, Any]:
+    """One import; its own journal unless ``state`` is given (a remembered pace would change what is measured)."""
     chunk_size = api.pop("chunk_size")
     result = import_customers(
         [source], ApiSettings(url=url, key=ApiKey(key), **api), CustomerOptions(),
-        RunOptions(chunk_size=chunk_size, report_dir=report, progress=False),
+        RunOptions(chunk_size=chunk_size, report_dir=report, progress=False, state=state or report / "state.db"),
     )
     return result.summary.to_dict()
 
@@ -103,3 +104,20 @@ def rate_limited(limit: float = 20.0, seconds: float = 60.0, concurrency: int = 
         "achieved_share_of_limit": round(accepted_requests / summary["duration_s"] / limit, 3),
         "rows_accepted": summary["rows_accepted"], "rows_read": summary["rows_read"],
     }
+
+
+def remembered_pace(limit: float = 20.0, seconds: float = 12.0, concurrency: int = 8) -> dict[str, Any]:
+    """Two identical runs on one journal against a ``limit`` requests/s token bucket: the first finds the
+    limit with 429s, the second starts at the pace the first remembered (issue 21)."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp, sandbox_process("--rate-limit", str(limit)) as (url, key):
+        source = _customers(Path(tmp), int(limit * seconds * 5))
+        for n in (1, 2):
+            summary = _run(url, key, source, Path(tmp) / f"r{n}", state=Path(tmp) / "state.db",
+                           concurrency=concurrency, chunk_size=5)
+            accepted = summary["requests"] - summary["throttled"]
+            runs.append({"requests": summary["requests"], "throttled": summary["throttled"],
+                         "throttled_share": round(summary["throttled"] / summary["requests"], 4),
+                         "seconds": summary["duration_s"],
+                         "achieved_share_of_limit": round(accepted / summary["duration_s"] / limit, 3)})
+    return {"limit_per_s": limit, "concurrency": concurrency, "chunk_size": 5, "first": runs[0], "second": runs[1]}

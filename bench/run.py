@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tempfile
 
-from bench.delivery import concurrency_scaling, rate_limited
+from bench.delivery import concurrency_scaling, rate_limited, remembered_pace
 from bench.offline import alternating, dry_run, end_to_end, naive
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -105,6 +105,11 @@ def main() -> None:
           f"(concurrency {limited['concurrency']}, {limited['seconds']} s):")
     print(f"  achieved {limited['achieved_per_s']} requests/s = {limited['achieved_share_of_limit']:.1%} of the limit; "
           f"429 answers: {limited['throttled']} of {limited['requests']} ({limited['throttled_share']:.2%})")
+    pace = remembered_pace()
+    print(f"\nTwo identical runs against {pace['limit_per_s']:g} requests/s (concurrency {pace['concurrency']}, "
+          f"chunks of 5): 429s {pace['first']['throttled_share']:.1%} of the first run's requests, "
+          f"{pace['second']['throttled_share']:.1%} of the second's (at "
+          f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)")
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -112,6 +117,7 @@ def main() -> None:
         **measured,
         "delivery_concurrency": scaling,
         "delivery_rate_limited": limited,
+        "delivery_remembered_pace": pace,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {RESULTS}")

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
         import_customers_async,
         import_orders,
         import_orders_async,
+        undo,
+        undo_async,
         update_order_statuses,
         update_order_statuses_async,
         verify,
@@ -59,8 +61,9 @@ if TYPE_CHECKING:
 #: CLI's start) stays cheap: polars and httpx load only when a function is called
 _WHERE = {
     **dict.fromkeys(["import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
-                     "import_customers_async", "import_orders_async", "update_order_statuses_async",
-                     "delete_orders_async", "verify_async", "api_from_env"], "importer.api"),
+                     "undo", "undo_async", "import_customers_async", "import_orders_async",
+                     "update_order_statuses_async", "delete_orders_async", "verify_async", "api_from_env"],
+                    "importer.api"),
     **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions"], "importer.settings"),
     **dict.fromkeys(["ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort"], "importer.errors"),
     **dict.fromkeys(["ImportSummary", "OperationSummary", "RunSummary", "VerifySummary"], "importer.report.summary"),
@@ -71,7 +74,7 @@ _WHERE = {
 __all__ = [
     "import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
     "import_customers_async", "import_orders_async", "update_order_statuses_async", "delete_orders_async",
-    "verify_async", "api_from_env",
+    "verify_async", "undo", "undo_async", "api_from_env",
     "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "Sampling", "Budget",
     "RunResult", "RunSummary", "ImportSummary", "OperationSummary", "VerifySummary",
     "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort",

@@ -24,13 +24,16 @@ import concurrent.futures
 import functools
 import os
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from importer.errors import UsageError
-from importer.inputs.locations import Source, local_copies, renamed
+from importer.errors import ImporterError, UsageError
+from importer.inputs.locations import Source, described, local_copies, renamed
 from importer.jobs import imports, order_operations
+from importer.jobs import undo as undoing
 from importer.jobs import verify as verifying
+from importer.jobs.monitoring import after_run
 from importer.jobs.results import LOGGER, RunResult, Warn, finished, log_warning
 from importer.jobs.verify import Sampling
 from importer.settings import (
@@ -65,8 +68,8 @@ def import_customers(sources: Sources, *, api: ApiSettings | None = None, option
                      run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
     """Import customers (POST /customers) from CSV, xlsx or Parquet sources, or frames."""
     run = run or RunOptions()
-    return _call(sources, (), lambda paths, warn_: imports.import_customers(
-        paths, api or api_from_env(run.dry_run), options or CustomerOptions(), run, warn_), warn)
+    return _call("customers", sources, (), api, run, lambda paths, api_, warn_: imports.import_customers(
+        paths, api_, options or CustomerOptions(), run, warn_), warn)
 
 
 def import_orders(sources: Sources, *, items: Sources = (), api: ApiSettings | None = None,
@@ -75,16 +78,16 @@ def import_orders(sources: Sources, *, items: Sources = (), api: ApiSettings | N
     """Import orders (POST /orders): order lines, or orders with ``items`` (their lines, joined on the
     order id), or nested Parquet."""
     run = run or RunOptions()
-    return _call(sources, items, lambda paths, warn_: imports.import_orders(
-        paths, api or api_from_env(run.dry_run), options or OrderOptions(), run, warn_), warn)
+    return _call("orders", sources, items, api, run, lambda paths, api_, warn_: imports.import_orders(
+        paths, api_, options or OrderOptions(), run, warn_), warn)
 
 
 def update_order_statuses(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
                           warn: Warn = log_warning) -> RunResult:
     """Set order statuses (PUT /orders/status) from rows of ``id,status``."""
     run = run or RunOptions()
-    return _call(sources, (), lambda paths, warn_: order_operations.update_order_status(
-        paths, api or api_from_env(run.dry_run), run, warn_), warn)
+    return _call("order-status", sources, (), api, run, lambda paths, api_, warn_: order_operations.update_order_status(
+        paths, api_, run, warn_), warn)
 
 
 def delete_orders(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
@@ -93,8 +96,17 @@ def delete_orders(sources: Sources, *, api: ApiSettings | None = None, run: RunO
     first, and a False answer sends nothing and raises ``UsageError``. A library call is its caller's decision:
     without ``confirm`` it asks nobody."""
     run = run or RunOptions()
-    return _call(sources, (), lambda paths, warn_: order_operations.delete_orders(
-        paths, api or api_from_env(run.dry_run), run, warn_, confirm), warn)
+    return _call("delete-orders", sources, (), api, run, lambda paths, api_, warn_: order_operations.delete_orders(
+        paths, api_, run, warn_, confirm), warn)
+
+
+def undo(run_id: str, *, api: ApiSettings | None = None, run: RunOptions | None = None,
+         confirm: Callable[[int], bool] | None = None, warn: Warn = log_warning) -> RunResult:
+    """Delete the orders import run ``run_id`` created (recorded in ``run.state``), leaving every order
+    that existed before it; a customers run deletes nothing (the API has no delete) and lists its keys."""
+    run = run or RunOptions()
+    return _call("undo", (), (), api, run, lambda _, api_, warn_: undoing.undo_run(
+        run_id, api_, run, warn_, confirm), warn)
 
 
 def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sources = (),
@@ -107,13 +119,15 @@ def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sou
         if _listed(items):
             raise UsageError("items are for orders.", "Verify customers from their files alone.")
         customer_options = options if isinstance(options, CustomerOptions) else CustomerOptions()
-        return _call(sources, (), lambda paths, warn_: verifying.verify_customers(
-            paths, api or api_from_env(), customer_options, run, sampling, warn_), warn)
+        return _call("verify", sources, (), api, replace(run, dry_run=False),
+                     lambda paths, api_, warn_: verifying.verify_customers(
+                         paths, api_, customer_options, run, sampling, warn_), warn)
     if kind != "orders":
         raise UsageError(f"verify: kind {kind!r} is neither customers nor orders.", "Pass 'customers' or 'orders'.")
     order_options = options if isinstance(options, OrderOptions) else OrderOptions()
-    return _call(sources, items, lambda paths, warn_: verifying.verify_orders(
-        paths, api or api_from_env(), order_options, run, sampling, warn_), warn)
+    return _call("verify", sources, items, api, replace(run, dry_run=False),
+                 lambda paths, api_, warn_: verifying.verify_orders(paths, api_, order_options, run, sampling, warn_),
+                 warn)
 
 
 def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, Any, RunResult]]:
@@ -133,6 +147,7 @@ import_orders_async = _async_twin(import_orders)
 update_order_statuses_async = _async_twin(update_order_statuses)
 delete_orders_async = _async_twin(delete_orders)
 verify_async = _async_twin(verify)
+undo_async = _async_twin(undo)
 
 
 def _listed(sources: Sources) -> list[Source]:
@@ -142,21 +157,35 @@ def _listed(sources: Sources) -> list[Source]:
     return list(sources)
 
 
-def _call(sources: Sources, items: Sources, job: Callable[[list[Path], Warn], RunResult], warn: Warn) -> RunResult:
+def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | None, run: RunOptions,
+          job: Callable[[list[Path], ApiSettings, Warn], RunResult], warn: Warn) -> RunResult:
     """Run ``job`` on local paths for the sources (copies of URLs and frames), outside any running loop,
-    with the copies' temporary names replaced by what they stand for in warnings and errors."""
+    with the copies' temporary names replaced by what they stand for in warnings and errors; then tell
+    monitoring (metrics file, notification) what became of it, a run that could not start included."""
     listed = _listed(sources) + _listed(items)
 
     def named(message: str) -> None:
         warn(renamed(message))
 
     def work() -> RunResult:
-        with local_copies(listed) as paths:
-            result = job(paths, named)
+        target = api
+        try:
+            target = api or api_from_env(run.dry_run)
+            with local_copies(listed) as paths:
+                result = job(paths, target, named)
+        except ImporterError as error:
+            after_run(command, described(listed), target or _unresolved(), run, error, named)
+            raise
         LOGGER.info("%s", finished(result))
+        after_run(command, described(listed), target, run, result, named)
         return result
 
     return _outside_loop(work)
+
+
+def _unresolved() -> ApiSettings:
+    """The target of a run whose settings could not be read from the environment (for its metrics)."""
+    return ApiSettings(url=os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
 
 
 def _outside_loop(work: Callable[[], T]) -> T:

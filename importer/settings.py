@@ -225,10 +225,16 @@ class RunOptions:
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings
     max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report
+    full: bool = False  # a full load (--full): not judged against the series' median (importer.jobs.drift)
+    min_records: int | None = None  # fewer valid records stop the run before sending (--min-records)
+    max_drift: float | None = 0.5  # the valid records may differ from the median of the last 5 runs by this share
+    accept_drift: bool = False  # let this one run through the drift gate
+    metrics_file: Path | None = None  # Prometheus text format, written atomically at the end (--metrics-file)
+    notify_url: str | None = None  # the summary is POSTed here when the run ends with exit >= 1 (--notify-url)
 
     def __post_init__(self) -> None:
         """Paths given as text (as a library caller may) become ``Path`` objects."""
-        for name in ("report_dir", "state", "mapping"):
+        for name in ("report_dir", "state", "mapping", "metrics_file"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))

@@ -1,4 +1,5 @@
-"""The commands of the bulk operations and of verify: ``order-status``, ``delete-orders``, ``verify``.
+"""The commands of the bulk operations, verify and undo: ``order-status``, ``delete-orders``, ``verify``,
+``undo``.
 
 Thin like the imports': parse options, build settings (``importer.cli.context``), call
 ``importer.api`` (update_order_statuses, delete_orders, verify), and print the summary. No file,
@@ -13,13 +14,15 @@ from typing import Any
 
 import click
 
+from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, console, operation_run, warn
+from importer.cli.context import api_settings, console, monitoring, operation_run, warn
 from importer.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
     NO_PREFLIGHT_OPTION,
     OUTPUT_OPTIONS,
+    STATE_OPTION,
     TIME_ZONE_NAMES_OPTION,
     connection_options,
     operation_options,
@@ -32,6 +35,7 @@ from importer.settings import (
     CustomerOptions,
     OrderOptions,
     RunOptions,
+    default_state,
 )
 
 
@@ -99,7 +103,8 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
     run = RunOptions(report_dir=common["report_dir"], progress=not common["no_progress"],
                      log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
                      encoding=common["encoding"], delimiter=common["delimiter"],
-                     preflight=not common["no_preflight"], interrupts=True)
+                     preflight=not common["no_preflight"], interrupts=True,
+                     origin=config_options.origin(click.get_current_context(), common), **monitoring(common))
     sampling = Sampling(size=sample, seed=sample_seed)
     with api_settings(common, identification=customer_match) as (api, target):
         if kind == "customers" and items:
@@ -108,5 +113,34 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
             OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
         result = verify_records("customers" if kind == "customers" else "orders", list(files), items=list(items),
                                 api=api, options=options, run=run, sampling=sampling, warn=warn)
+    console().show(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+@click.command(cls=ConfiguredCommand)
+@click.argument("run_id")
+@click.option("--yes", is_flag=True, help="Delete without asking for confirmation (e.g. in a script).")
+@connection_options
+@options(*OUTPUT_OPTIONS, STATE_OPTION)
+def undo(run_id: str, yes: bool, **common: Any) -> None:
+    """Delete the orders import run RUN_ID created (never one that existed before it), after confirming the
+    count; a customers run cannot be undone (the API has no delete): its customers are listed in a file."""
+    from importer.api import undo as undo_run
+
+    run = RunOptions(state=common["state"] or default_state(), report_dir=common["report_dir"],
+                     progress=not common["no_progress"], log_format=common["log_format"], interrupts=True,
+                     origin=config_options.origin(click.get_current_context(), common), **monitoring(common))
+    with api_settings(common) as (api, target):
+
+        def confirm(count: int) -> bool:
+            if yes:
+                return True
+            try:
+                return click.confirm(f"Delete the {count} order{'s' if count != 1 else ''} run {run_id} created in "
+                                     f"{target}?", err=True)
+            except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
+                return False
+
+        result = undo_run(run_id, api=api, run=run, warn=warn, confirm=confirm)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

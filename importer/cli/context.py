@@ -69,14 +69,25 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         preflight=not common.get("no_preflight"),
         max_rejects=common["max_rejects"],
         origin=config_options.origin(click.get_current_context(), common),
+        full=common["full"],
+        min_records=common["min_records"],
+        max_drift=common["max_drift"],
+        accept_drift=common["accept_drift"],
+        **monitoring(common),
     )
+
+
+def monitoring(common: dict[str, Any]) -> dict[str, Any]:
+    """The run options of --metrics-file and --notify-url (every command that writes a report)."""
+    return {"metrics_file": common.get("metrics_file"), "notify_url": common.get("notify_url")}
 
 
 def operation_run(common: dict[str, Any]) -> RunOptions:
     """The run options of order-status and delete-orders."""
     return RunOptions(dry_run=common["dry_run"], report_dir=common["report_dir"], progress=not common["no_progress"],
                       log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"],
-                      interrupts=True)
+                      interrupts=True, origin=config_options.origin(click.get_current_context(), common),
+                      **monitoring(common))
 
 
 def console() -> Console:

@@ -14,7 +14,7 @@ import click
 
 from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, console, import_run
+from importer.cli.context import api_settings, console, import_run, monitoring
 from importer.cli.options import (
     OUTPUT_OPTIONS,
     STATE_OPTION,
@@ -88,15 +88,18 @@ def orders(files: tuple[str, ...], items: tuple[str, ...], mode: str, customer_m
 @options(*OUTPUT_OPTIONS, STATE_OPTION)
 def retry(run_id: str, **common: Any) -> None:
     """Send again the failed rows of run RUN_ID (not its rejected rows), with that run's options."""
+    from importer.jobs.monitoring import after_run
     from importer.jobs.run_history import retry_run
 
     state = common["state"] or default_state()
+    run = RunOptions(state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
+                     log_format=console().event_format,
+                     origin=config_options.origin(click.get_current_context(), common),
+                     interrupts=True, **monitoring(common))
     with api_settings(common) as (api, target):
-        result = retry_run(run_id, api, RunOptions(
-            state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
-            log_format=console().event_format, origin=config_options.origin(click.get_current_context(), common),
-            interrupts=True,
-        ), warn=console().warnings)
+        result = retry_run(run_id, api, run, warn=console().warnings)
+        if result is not None:
+            after_run("retry", result.summary.files, api, run, result, console().warnings)
     if result is None:
         click.echo(f"Run {run_id} has no failed rows: nothing to retry.")
         return

@@ -42,6 +42,26 @@ class BudgetType(click.ParamType):  # type: ignore[type-arg]  # (generic from cl
             self.fail(str(exc), param, ctx)
 
 
+class ShareType(click.ParamType):  # type: ignore[type-arg]  # (as BudgetType)
+    """``--max-drift``: a share such as ``50%`` (or ``0.5``); ``off`` turns the check off (None)."""
+
+    name = "share"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float | None:
+        if value is None or isinstance(value, float):
+            return value
+        text = str(value).strip().lower()
+        if text in ("off", "none"):
+            return None
+        try:
+            share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a share such as 50% (or off)", param, ctx)
+        if share < 0:
+            self.fail(f"{value!r} is negative", param, ctx)
+        return share
+
+
 CONFIG_OPTIONS = [
     click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                  envvar=config_file.CONFIG_ENV,
@@ -99,6 +119,12 @@ OUTPUT_OPTIONS = [  # every command that writes a report
     click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                  help="json: every event (chunk outcome, retry, throttling, abort) as a JSON line on stderr."),
     OUTPUT_OPTION,
+    click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="ECDP_METRICS_FILE",
+                 help="Write the run's metrics here in Prometheus' text format at the end of every run (for "
+                      "node_exporter's textfile collector; env ECDP_METRICS_FILE)."),
+    click.option("--notify-url", envvar="ECDP_NOTIFY_URL", metavar="URL",
+                 help="POST the summary (counts, no personal data, no key) here when a run ends with exit 1 or "
+                      "more (env ECDP_NOTIFY_URL: better for a webhook URL that holds a token)."),
 ]
 ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250).")
 DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
@@ -129,7 +155,15 @@ IMPORT_OPTIONS = [  # every import command
                  help="Continue the last unfinished run on the same inputs: skip what it got accepted."),
     click.option("--changed-only", is_flag=True,
                  help="Send only records that are new or changed since they were last accepted."),
-    click.option("--full", is_flag=True, help="Send every record (overrides --changed-only)."),
+    click.option("--full", is_flag=True,
+                 help="Send every record (overrides --changed-only); a full load is not judged by --max-drift."),
+    click.option("--min-records", type=click.IntRange(min=0),
+                 help="Fewer valid records than this stop the run before anything is sent (exit 2)."),
+    click.option("--max-drift", type=ShareType(), default="50%", show_default=True, metavar="N%|off",
+                 help="Stop before sending (exit 2) when the valid records differ from the median of the last 5 "
+                      "successful runs of this job by more than this."),
+    click.option("--accept-drift", is_flag=True,
+                 help="Let this run through the --min-records and --max-drift gate."),
     click.option("--shard", metavar="K/N",
                  help="Only the records whose key falls in share K of N (CRC-32 of the key), so N machines or "
                       "cron jobs can split one load without overlap."),

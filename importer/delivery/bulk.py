@@ -55,11 +55,13 @@ class BulkSender(Sender):
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         interrupts: bool = False,
+        pace: float | None = None,
+        max_records: int | None = None,
     ) -> None:
         super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
-                         rng=rng, interrupts=interrupts)
+                         rng=rng, interrupts=interrupts, pace=pace)
         self.path, self.envelope, self.lookup = path, envelope, lookup
-        self.max_records: int | None = None  # lowered by 413s for the rest of the run
+        self.max_records = max_records  # lowered by 413s for the rest of the run (it may start from the last run's)
 
     async def deliver(self, client: httpx.AsyncClient, chunk: Chunk, tally: Tally) -> None:
         await self._deliver_in_pieces(client, chunk, False, tally)

@@ -24,7 +24,7 @@ from typing import IO, Any
 import orjson
 from tqdm import tqdm
 
-NOTABLE = {"rate", "chunk_size", "stopping", "abort"}
+NOTABLE = {"rate", "pace", "chunk_size", "stopping", "abort"}
 LOGGER = logging.getLogger("ecdp_importer")
 FORMATS = ("logging", "text", "json", "quiet")
 

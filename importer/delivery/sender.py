@@ -87,6 +87,7 @@ class Sender(ABC):
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         interrupts: bool = False,
+        pace: float | None = None,
     ) -> None:
         self.api = api
         self.interrupts = interrupts
@@ -96,7 +97,7 @@ class Sender(ABC):
         self.transport = transport  # tests inject answers a server cannot give on demand
         self.rng = rng or random.Random()
         self.outcomes = Outcomes()
-        self.limiter = RateLimiter(api.rate)
+        self.limiter = RateLimiter(api.rate, remembered=pace)
         self.stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._reported_decreases = 0

@@ -54,9 +54,10 @@ def renamed(text: str) -> str:
 
 
 @contextmanager
-def local_copies(sources: Sequence[Source]) -> Iterator[list[Path]]:
+def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterator[list[Path]]:
     """A local path for each source (local paths as they are), the copies removed afterwards. An
-    ``ImporterError`` raised meanwhile names the sources, not their copies."""
+    ``ImporterError`` raised meanwhile names the sources, not their copies; ``label`` names a frame (else
+    ``DataFrame #n``)."""
     local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame))]
     if len(local) == len(sources):
         yield local
@@ -68,7 +69,7 @@ def local_copies(sources: Sequence[Source]) -> Iterator[list[Path]]:
         for number, source in enumerate(sources, start=1):
             if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
                 paths.append(_frame_copy(source, folder / f"{number}-dataframe.parquet"))
-                _name(paths[-1], f"DataFrame #{number}", made)
+                _name(paths[-1], label or f"DataFrame #{number}", made)
             elif is_url(source):
                 assert isinstance(source, str)
                 paths.append(download(source, folder / f"{number}-{_basename(source)}"))

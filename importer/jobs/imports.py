@@ -37,6 +37,8 @@ from importer.frame import (
     KEY_COL,
 )
 from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
+from importer.inputs.locations import shown
+from importer.jobs import drift
 from importer.jobs.accounting import account, unmatched_file
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
@@ -163,8 +165,11 @@ def _run(
     target = target_of(api)
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file
     shard = Shard.parse(run.shard) if run.shard else None
-    # Streamed when nothing is sent before every row is prepared: a dry run, or records held by the budget.
-    streamed = run.partitions is None and (run.dry_run or not run.max_rejects.disabled)
+    series = drift.series_of(resource.command, target, run.origin.get("profile"), [shown(p) for p in paths])
+    drift_gate = drift.gate_for(journal, series, run) if journal is not None else None
+    gated = not run.max_rejects.disabled or drift_gate is not None  # records held until every row is prepared
+    # Streamed when nothing is sent before every row is prepared: a dry run, or records held by a gate.
+    streamed = run.partitions is None and (run.dry_run or gated)
     def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
         return open_inputs(resource.command, paths, run, _quiet)
 
@@ -172,17 +177,18 @@ def _run(
                   if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
     if journal is not None:
-        known = _start_journal(journal, resource, inputs, run, run_id, target, warn)
+        known = _start_journal(journal, resource, inputs, run, run_id, target, warn, series)
 
     read_lists = lists_reader(platform_for(api, run, warn))  # pre-flight: each settings list read once, if needed
 
     def attempt(rows: Rows) -> tuple[SecondPass, Outcomes]:
         def gate(counts: Counts) -> str | None:  # nothing is sent before every row is validated
-            return budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
+            stopped = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
+            return stopped or (drift_gate.judge(counts.records_built) if drift_gate is not None else None)
 
         second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
                               report, run.chunk_size, resource.envelope, journaled=journal is not None,
-                              known=list(known), dry_run=run.dry_run, gate=None if run.max_rejects.disabled else gate,
+                              known=list(known), dry_run=run.dry_run, gate=gate if gated else None,
                               workers=LARGE_PARTITION_WORKERS if _large(rows) else 0)
         finished = False
         try:
@@ -220,11 +226,12 @@ def _run(
     if counts.ignored:  # before the summary, which lists the warnings
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
+    stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed + counts.rows_withheld
     summary = ImportSummary(
         **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
-        exit_code=verdict.exit_code(outcomes.exit_code(bool(rows_rejected or rows_failed))),
+        exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         mode=resource.options["mode"],
@@ -262,7 +269,7 @@ def _run(
         payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
         ignored_columns=counts.ignored,
         max_rejects=str(run.max_rejects),
-        stopped=verdict.stopped,
+        stopped=stopped,
         options=options_in_effect(api, run),
         origin=dict(run.origin),
         warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
@@ -302,7 +309,7 @@ def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Sha
 
 
 def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
-                   warn: Warn) -> list[tuple[str, pl.DataFrame]]:
+                   warn: Warn, series: str) -> list[tuple[str, pl.DataFrame]]:
     """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
     mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
     described, inputs_hash = describe_inputs([*inputs.files, *mapping])
@@ -315,7 +322,7 @@ def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: Ru
     if run.changed_only:
         known.append(("records_unchanged", journal.known(target, resource.kind)))
     journal.start_run(run_id, resource.command, target, described, inputs_hash,
-                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None)
+                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None, series)
     return known
 
 
@@ -336,15 +343,23 @@ def _send(
         firsts = [first for first, _ in rows.starts]
         report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
+    may_create = resource.options["mode"] not in ("Replace", "Update")  # (those change existing records only)
+
     def on_accepted(chunk: Chunk) -> None:
-        journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows())
+        journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows(),
+                         may_create)
 
     bar = progress_bar(None, run.progress)
+    log = EventLog(run.log_format)
+    pace, max_records = journal.pace(target, resource.path)  # where the last run to this endpoint settled
+    if pace is not None and (api.rate is None or pace < api.rate):
+        log.emit("pace", f"Starting at {pace:.1f} requests/s, the pace the API allowed the last run.", rate=pace)
     sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                        on_accepted=on_accepted, log=EventLog(run.log_format), progress=bar,
-                        interrupts=run.interrupts)
+                        on_accepted=on_accepted, log=log, progress=bar, interrupts=run.interrupts,
+                        pace=pace, max_records=max_records)
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
+        journal.remember_pace(target, resource.path, sender.limiter.settled(), sender.max_records)

@@ -7,7 +7,14 @@ Tables:
 * ``chunks`` — per run and chunk: records, accepted, rejected, failed, when it was settled;
 * ``records`` — per target (public API URL + a hash of the key, never the key), kind and record key (order
   id, or the matched customer field): the fingerprint of the payload last *accepted*, and by which run.
-  A row is written only after the API acknowledged the record, in the same transaction for a whole answer.
+  A row is written only after the API acknowledged the record, in the same transaction for a whole answer;
+* ``run_records`` — per run, every key it got accepted and whether it was *new* to the journal then (no
+  earlier run had it accepted, and the mode could create it): what ``undo`` may delete;
+* ``paces`` — per target and endpoint, the request rate the adaptive limiter settled at and the chunk
+  size after a 413, so the next run starts there instead of finding the limit again with 429s.
+
+A run's ``series`` (command, target, profile, input names) groups the nightly runs of one job: the drift
+gate compares a run with the last successful ones of its series, the metrics give its last success.
 
 ``records`` serves both resume (skip what the interrupted run already got accepted) and delta sync (skip
 what the platform already holds as it is now). SQLite in WAL mode with one transaction per write keeps
@@ -54,7 +61,16 @@ CREATE TABLE IF NOT EXISTS records (
     run_id TEXT NOT NULL, accepted_at TEXT NOT NULL, PRIMARY KEY (target, kind, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_by_inputs ON runs (command, target, inputs_hash, started_at);
+CREATE TABLE IF NOT EXISTS run_records (
+    run_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, new INTEGER NOT NULL, PRIMARY KEY (run_id, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_records_by_key ON run_records (kind, key);
+CREATE TABLE IF NOT EXISTS paces (
+    target TEXT NOT NULL, endpoint TEXT NOT NULL, rate REAL, max_records INTEGER, updated_at TEXT NOT NULL,
+    PRIMARY KEY (target, endpoint)
+);
 """
+_SUCCEEDED = "status = 'finished' AND exit_code IN (0, 1)"  # the run finished and sent (rejected rows aside)
 
 
 def _now() -> str:
@@ -106,6 +122,9 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        if "series" not in {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}:  # a journal of 0.1
+            self.db.execute("ALTER TABLE runs ADD COLUMN series TEXT")
+        self.db.execute("CREATE INDEX IF NOT EXISTS runs_by_series ON runs (series, started_at)")
 
     def close(self) -> None:
         self.db.close()
@@ -141,13 +160,26 @@ class Journal:
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, command: str, target: str, inputs: list[dict[str, Any]], inputs_hash: str,
-                  options: dict[str, Any], resume_of: str | None) -> None:
+                  options: dict[str, Any], resume_of: str | None, series: str | None = None) -> None:
         self.db.execute(
-            "INSERT INTO runs (id, command, target, inputs_hash, inputs, options, resume_of, started_at, status, pid)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            "INSERT INTO runs (id, command, target, inputs_hash, inputs, options, resume_of, started_at, status, pid,"
+            " series) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
             (run_id, command, target, inputs_hash, orjson.dumps(inputs).decode(), orjson.dumps(options).decode(),
-             resume_of, _now(), os.getpid()),
+             resume_of, _now(), os.getpid(), series),
         )
+
+    def succeeded(self, series: str, limit: int = 5) -> list[RunSummary]:
+        """The summaries of the last ``limit`` successful runs of ``series`` (exit 0 or 1), newest first."""
+        rows = self.db.execute(
+            f"SELECT summary FROM runs WHERE series = ? AND {_SUCCEEDED} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (series, limit)).fetchall()
+        return [RunSummary.from_dict(orjson.loads(summary)) for (summary,) in rows if summary]
+
+    def last_success(self, series: str) -> str | None:
+        """When the last successful run of ``series`` finished (ISO 8601), or None."""
+        row = self.db.execute(f"SELECT MAX(finished_at) FROM runs WHERE series = ? AND {_SUCCEEDED}",
+                              (series,)).fetchone()
+        return row[0] if row else None
 
     def finish_run(self, run_id: str, summary: RunSummary, report_dir: Path) -> None:
         status = "interrupted" if summary.aborted else "finished"
@@ -187,11 +219,18 @@ class Journal:
 
     # -- records and chunks ------------------------------------------------------------------
 
-    def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]]) -> None:
-        """Record (key, fingerprint) pairs the API acknowledged, in one transaction."""
+    def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]],
+                 may_create: bool = True) -> None:
+        """Record (key, fingerprint) pairs the API acknowledged, in one transaction, and for the run which
+        keys were new to the journal (never accepted before; ``may_create``: the mode can create records)."""
         now = _now()
         with self.db:
             self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO run_records (run_id, kind, key, new) VALUES (?, ?, ?, ? AND NOT EXISTS"
+                " (SELECT 1 FROM records WHERE target = ? AND kind = ? AND key = ?))",
+                [(run_id, kind, key, int(may_create), target, kind, key) for key, _ in keys],
+            )
             self.db.executemany(
                 "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
@@ -214,3 +253,36 @@ class Journal:
             params += list(run_ids)
         rows = self.db.execute(query, params).fetchall()
         return pl.DataFrame(rows, schema={KEY_COL: pl.String, FINGERPRINT_COL: pl.String}, orient="row")
+
+    # -- what a run created (undo) -----------------------------------------------------------
+
+    def created(self, run_id: str, kind: str) -> list[str]:
+        """The keys of ``kind`` that run ``run_id`` created: new to the journal when accepted, and accepted
+        by no run that started before it (sorted)."""
+        rows = self.db.execute(
+            "SELECT r.key FROM run_records r JOIN runs this ON this.id = r.run_id WHERE r.run_id = ? AND r.kind = ?"
+            " AND r.new = 1 AND NOT EXISTS (SELECT 1 FROM run_records e JOIN runs earlier ON earlier.id = e.run_id"
+            " WHERE e.kind = r.kind AND e.key = r.key AND earlier.target = this.target AND e.run_id != r.run_id"
+            " AND earlier.started_at <= this.started_at) ORDER BY r.key", (run_id, kind)).fetchall()
+        return [key for (key,) in rows]
+
+    def sent_keys(self, run_id: str, kind: str) -> list[str]:
+        """Every key of ``kind`` (``orders``; ``customers`` for any match field) run ``run_id`` got accepted."""
+        rows = self.db.execute(
+            "SELECT key FROM run_records WHERE run_id = ? AND (kind = ? OR kind LIKE ?) ORDER BY key",
+            (run_id, kind, kind + ":%")).fetchall()
+        return [key for (key,) in rows]
+
+    # -- the remembered pace -----------------------------------------------------------------
+
+    def pace(self, target: str, endpoint: str) -> tuple[float | None, int | None]:
+        """The rate (requests/s) and chunk size the last run to ``endpoint`` of ``target`` settled at."""
+        row = self.db.execute("SELECT rate, max_records FROM paces WHERE target = ? AND endpoint = ?",
+                              (target, endpoint)).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def remember_pace(self, target: str, endpoint: str, rate: float | None, max_records: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO paces (target, endpoint, rate, max_records, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (target, endpoint) DO UPDATE SET rate = excluded.rate, max_records = excluded.max_records,"
+            " updated_at = excluded.updated_at", (target, endpoint, rate, max_records, _now()))

@@ -73,7 +73,10 @@ def make_private_dir(path: Path) -> Path:
     """Create ``path`` (and missing parents) readable by the owner only."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for directory in reversed(missing):
-        directory.mkdir(mode=DIR_MODE)
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another run (a thread, a shard) made it meanwhile: it is theirs to set
+            continue
         os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask
     return path
 

@@ -149,6 +149,10 @@ class OperationSummary(RunSummary):
     dry_run: bool = False
     payloads_file: str | None = None
     done: str = ""  # what an accepted record is: "updated", "deleted"
+    undo_of: str | None = None  # ``undo``: the run whose created orders were deleted
+    records_kept: int = 0  # ``undo``: orders of that run that existed before it (never deleted)
+    not_undoable: int = 0  # ``undo`` of a customers run: the customers it sent (the API cannot delete them)
+    not_undoable_file: str | None = None
 
 
 @dataclass(kw_only=True)

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 import importer
 from bench.generate import order_lines
 from importer.sandbox import SandboxServer
-from tests.support import assert_accounted, customer, run_cli, sandbox_env, write_csv
+from tests.support import assert_accounted, customer, http_server, run_cli, sandbox_env, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = [["ann@example.com", "Ann", "gold"], ["bob@example.com", "Bob", "silver"],
@@ -158,21 +157,12 @@ def web_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder = tmp_path / "web"
     folder.mkdir()
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
+    class Files(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(folder), **kwargs)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Not on the test's stderr."""
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Files) as url:
+        yield url, folder
 
 
 def test_a_file_on_the_web_is_imported_and_its_query_never_shown(sandbox, web_folder, tmp_path):

@@ -62,7 +62,7 @@ def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, 
         [source],
         ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
         CustomerOptions(),
-        RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False,
+        RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False, state=run_dir / "state.db",
                    max_rejects=Budget.parse("100%" if budget_off else "10%")),
     )
     summary = result.summary.to_dict()
@@ -162,6 +162,7 @@ def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox
     source = write_csv(run_dir / "orders.csv", header, table)
     result = import_orders([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), OrderOptions(),
                            RunOptions(chunk_size=3, report_dir=run_dir / "report", progress=False,
+                                      state=run_dir / "state.db",
                                       max_rejects=Budget.parse("100%")))  # delivery is the property here
     summary = result.summary.to_dict()
     assert summary["rows_read"] == len(table) and summary["rows_blank"] == len(blank_at)
@@ -233,6 +234,7 @@ def test_a_join_accounts_for_every_driving_row(sandbox, tmp_path, table, keys, t
         + '[fields]\nemail = "email"\nfirstName = "extra.name"\n')
     result = import_customers([], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), CustomerOptions(),
                               RunOptions(report_dir=run_dir / "report", progress=False, mapping=run_dir / "m.toml",
+                                         state=run_dir / "state.db",
                                          max_rejects=Budget.parse("100%")))
     s = result.summary.to_dict()
     blank = sum(1 for cells in rows_in if not any(c.strip() for c in cells))

@@ -6,8 +6,12 @@ chromium over the DevTools protocol for the report's tests. Fixtures are in ``te
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import http.server
 import io
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,3 +112,20 @@ def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
         summary = summary.to_dict()
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
                                     + summary["rows_blank"] + summary["rows_unmatched"])
+
+
+@contextlib.contextmanager
+def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port with ``handler`` (its request log silenced): its URL."""
+
+    class Quiet(handler):  # (a subclass of the handler given)
+        def log_message(self, format: str, *args: Any) -> None:
+            """Not on the test's stderr."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,98 @@
+"""What a run tells monitoring when it ends: the metrics file and the notification.
+
+``after_run`` is called by the library API (``importer.api``) for every run, the ones that could not
+start included (an ``ImporterError``: exit 2 or 3 without a summary of counts), so a nightly job whose
+export went missing shows up in the metrics and the webhook like one that rejected rows:
+
+* ``--metrics-file``: ``importer.report.metrics``, with the job's last success from the journal (the
+  run's series, ``importer.jobs.drift.series_of``);
+* ``--notify-url``: when the exit code is 1 or more, the summary's counts and reasons as JSON (no rows,
+  no personal data, no key: a whitelist of fields) POSTed with up to 3 attempts, 10 s each, backing off;
+  a notification that cannot be delivered is a warning, never a different exit code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from importer.errors import ImporterError
+from importer.inputs.downloads import public
+from importer.jobs import drift
+from importer.jobs.journal import Journal, target_of
+from importer.jobs.results import RunResult, Warn
+from importer.report import metrics
+from importer.settings import ApiSettings, RunOptions
+
+ATTEMPTS, TIMEOUT_S, BACKOFF_S = 3, 10.0, 0.5
+NOTIFIED = ("command", "run_id", "exit_code", "api_url", "started_at", "duration_s", "report_dir", "stopped",
+            "aborted", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
+
+
+def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOptions,
+              outcome: RunResult | ImporterError, warn: Warn) -> None:
+    """Write the metrics file and send the notification that ``run`` asks for."""
+    if run.metrics_file is None and not run.notify_url:
+        return
+    summary = outcome.summary.to_dict() if isinstance(outcome, RunResult) else _failed(command, outcome)
+    profile = run.origin.get("profile")
+    if run.metrics_file is not None:
+        series = drift.series_of(command, target_of(api), profile, names)
+        text = metrics.exposition(summary, command, profile, time.time(), _last_success(run, series))
+        try:
+            metrics.write(run.metrics_file, text)
+        except OSError as exc:
+            warn(f"Could not write the metrics file {run.metrics_file}: {exc.strerror or exc}.")
+    if run.notify_url and int(summary["exit_code"]) >= 1:
+        problem = notify(run.notify_url, {**{k: summary.get(k) for k in NOTIFIED}, "profile": profile,
+                                          **_counts(summary)})
+        if problem:
+            warn(problem)
+
+
+def _failed(command: str, error: ImporterError) -> dict[str, Any]:
+    """The summary of a run that could not start or was stopped by its key: what it is, nothing counted."""
+    return {"command": command, "exit_code": error.exit_code, "aborted": f"{type(error).__name__}: {error.message}"}
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k.startswith(("rows_", "records_")) and isinstance(v, int)}
+
+
+def _last_success(run: RunOptions, series: str) -> float | None:
+    """When the job last succeeded, from the journal (when there is one yet)."""
+    if not run.state.exists():
+        return None
+    journal = Journal(run.state)
+    try:
+        finished = journal.last_success(series)
+    finally:
+        journal.close()
+    return datetime.fromisoformat(finished).timestamp() if finished else None
+
+
+def notify(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS, timeout_s: float = TIMEOUT_S) -> str | None:
+    """POST ``payload`` as JSON to ``url``; None when it was delivered (2xx), else the warning to give."""
+    where = public(url).split("/", 3)
+    shown = "/".join(where[:3])  # scheme and host only: a webhook's path often holds its token
+    last = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+        try:
+            answer = httpx.post(url, content=orjson.dumps(payload), timeout=timeout_s,
+                                headers={"content-type": "application/json"})
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+            continue
+        if answer.is_success:
+            return None
+        last = f"HTTP {answer.status_code}"
+        if answer.status_code < 500 and answer.status_code != 429:
+            break  # the endpoint refuses it: sending it again will not help
+    return f"The notification to {shown} was not delivered ({last}); the run's exit code is unchanged."
