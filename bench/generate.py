@@ -6,7 +6,13 @@ invalid rows (a bad e-mail, an unknown status, a negative quantity, a 300-charac
 Generation is vectorised (polars, a seeded hash as the random source), so 10 million lines take
 seconds, and the same size always gives the same file.
 
+Order lines come in three shapes, as exports have them: ``clustered`` (an order's lines adjacent, its
+values on every line), ``sparse`` (adjacent, the order's own columns filled on its first line only, as
+Shopify writes them) and ``shuffled`` (every value on every line, the lines in random order: a join or a
+database dump without ORDER BY).
+
     python bench/generate.py orders 1000000 /tmp/orders_1m.csv
+    python bench/generate.py orders-sparse 1000000 /tmp/orders_sparse_1m.csv
     python bench/generate.py customers 1000000 /tmp/customers_1m.csv
 """
 
@@ -81,6 +87,22 @@ def order_lines(lines: int) -> pl.DataFrame:
     )
 
 
+ORDER_COLUMNS = ["date", "status", "currency", "timeZone", "websiteId", "customer.email", "customer.phone",
+                 "attr.channel", "attr.couponCode"]  # an order's own columns (the rest describe a line)
+SHAPES = ("clustered", "sparse", "shuffled")
+
+
+def shaped(frame: pl.DataFrame, shape: str) -> pl.DataFrame:
+    """Order lines in ``shape``: as generated (clustered), order columns on an order's first line only
+    (sparse), or the lines in a seeded random order (shuffled)."""
+    if shape == "sparse":
+        first = (pl.col("id") != pl.col("id").shift(1)).fill_null(True)
+        return frame.with_columns(pl.when(first).then(pl.col(c)).otherwise(None).alias(c) for c in ORDER_COLUMNS)
+    if shape == "shuffled":
+        return frame.sample(fraction=1.0, shuffle=True, seed=20)
+    return frame
+
+
 def customers(rows: int) -> pl.DataFrame:
     """``rows`` customers with distinct e-mails (but for the ~1 % invalid ones)."""
     frame = pl.DataFrame({"i": pl.int_range(rows, eager=True)})
@@ -102,14 +124,21 @@ def customers(rows: int) -> pl.DataFrame:
     )
 
 
+KINDS = ("orders", "orders-sparse", "orders-shuffled", "customers")
+
+
 def write(kind: str, size: int, path: Path) -> Path:
-    frame = order_lines(size) if kind == "orders" else customers(size)
+    """``kind``: customers, or orders[-sparse|-shuffled] (order lines clustered, sparse or shuffled)."""
+    if kind == "customers":
+        frame = customers(size)
+    else:
+        frame = shaped(order_lines(size), kind.partition("-")[2] or "clustered")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
     return path
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("orders", "customers"):
-        sys.exit("usage: python bench/generate.py orders|customers SIZE FILE")
+    if len(sys.argv) != 4 or sys.argv[1] not in KINDS:
+        sys.exit(f"usage: python bench/generate.py {'|'.join(KINDS)} SIZE FILE")
     print(write(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

@@ -2,7 +2,9 @@
 included, as a user's cron job pays them), with its peak RSS read from the kernel (``wait4``).
 
 - ``--dry-run`` of the importer on N order lines and N customers (lines/s, wall, peak RSS);
-- the naive baseline (``bench/naive.py``: pandas + iterrows + dicts + json) on the same order lines;
+- per shape of order lines (clustered, sparse, shuffled): the importer, the bare polars floor
+  (``bench/floor.py``) and, on clustered lines, the naive baseline (``bench/naive.py``: pandas + iterrows +
+  dicts + json), run in turn (``shapes_side_by_side``);
 - end to end into the sandbox (its own process, 50 ms latency) at concurrency 16;
 - with ``--against DIR``: the same dry runs of another checkout (its own ``.venv``), alternating with
   this one's, so a change is judged by ratios measured in one run (this machine's speed drifts).
@@ -51,6 +53,35 @@ def input_file(kind: str, size: int) -> Path:
     return path
 
 
+def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool = True) -> dict[str, Any]:
+    """For each shape of order lines (clustered, sparse, shuffled): the importer's ``--dry-run``, the bare
+    polars floor (``bench/floor.py``) and, on the clustered file, the naive script, run in turn ``repeat``
+    times (this machine's speed drifts: alternating keeps the ratios honest); medians and peak RSS."""
+    results: dict[str, Any] = {}
+    for shape in ("clustered", "sparse", "shuffled"):
+        kind = "orders" if shape == "clustered" else f"orders-{shape}"
+        path = input_file(kind, size)
+        commands = {"importer": [BIN / "ecdp-import", "orders", path, "--dry-run", "--no-progress", "--report-dir",
+                                 report / shape],
+                    "floor": [BIN / "python", Path(__file__).with_name("floor.py"), path]}
+        if with_naive and shape == "clustered":
+            commands["naive"] = [NAIVE_PYTHON, Path(__file__).with_name("naive.py"), path, "--dry-run"]
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+        for _ in range(repeat):
+            for name, command in commands.items():
+                runs[name].append(measure(command, ok=(0, 1)))
+        row: dict[str, Any] = {"lines": size}
+        for name, measured in runs.items():
+            walls = sorted(m["wall_s"] for m in measured)
+            row[name] = {"wall_s": walls[len(walls) // 2], "walls_s": [m["wall_s"] for m in measured],
+                         "peak_rss_mb": max(m["peak_rss_mb"] for m in measured)}
+        row["importer_per_floor"] = round(row["importer"]["wall_s"] / row["floor"]["wall_s"], 2)
+        if "naive" in row:
+            row["naive_per_importer"] = round(row["naive"]["wall_s"] / row["importer"]["wall_s"], 1)
+        results[shape] = row
+    return results
+
+
 def dry_run(kind: str, size: int, report: Path, repeat: int = 1) -> dict[str, Any]:
     """``--dry-run`` of ``size`` lines, ``repeat`` times (this machine's speed drifts by a third from one
     minute to the next): the median wall time, the highest peak RSS, and every wall time."""
@@ -84,12 +115,6 @@ def alternating(kind: str, size: int, other: Path, report: Path, pairs: int) -> 
     return {"kind": kind, "lines": size, "against": str(other), "pairs": pairs, "this": summary("this"),
             "other": summary("other"), "wall_ratio_median": round(ratios[len(ratios) // 2], 3),
             "wall_ratio_range": [round(ratios[0], 3), round(ratios[-1], 3)]}
-
-
-def naive(size: int) -> dict[str, Any]:
-    path = input_file("orders", size)
-    result = measure([NAIVE_PYTHON, Path(__file__).with_name("naive.py"), path, "--dry-run"], ok=(0,))
-    return {"lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
 
 
 def end_to_end(size: int, report: Path) -> dict[str, Any]:

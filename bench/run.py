@@ -16,13 +16,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tempfile
 
 from bench.delivery import concurrency_scaling, rate_limited, remembered_pace
-from bench.offline import alternating, dry_run, end_to_end, naive
+from bench.offline import alternating, dry_run, end_to_end, shapes_side_by_side
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REPEAT = 3  # runs of each 1M dry run: the median is reported (with every run's time)
@@ -32,27 +33,45 @@ def offline(quick: bool, ten_million: bool) -> dict[str, object]:
     """Dry runs of the importer and the naive baseline, and end to end into the sandbox."""
     size = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        orders = dry_run("orders", size, Path(tmp) / "o", repeat=REPEAT)
+        shapes = shapes_side_by_side(size, Path(tmp) / "s", REPEAT)
+        print_shapes(f"Order lines by shape ({size:,} lines; importer --dry-run, bare polars floor, naive script; "
+                     f"medians of {REPEAT} alternating runs)", shapes)
+        shapes_10m = shapes_side_by_side(10 * size, Path(tmp) / "s10", 1, with_naive=False) if ten_million else None
+        if shapes_10m:
+            print_shapes(f"Order lines by shape ({10 * size:,} lines, one run each; the naive script is left out: "
+                         "it would take a quarter of an hour)", shapes_10m)
         customers = dry_run("customers", size, Path(tmp) / "c", repeat=REPEAT)
-        baseline = naive(size)
         e2e = end_to_end(size // 10, Path(tmp) / "e")
-        big = dry_run("orders", 10 * size, Path(tmp) / "o10") if ten_million else None
+    clustered = shapes["clustered"]
+    orders = {"kind": "orders", "lines": size, **clustered["importer"], "lines_per_s": round(
+        size / clustered["importer"]["wall_s"])}
+    baseline = {"lines": size, **clustered["naive"], "lines_per_s": round(size / clustered["naive"]["wall_s"])}
     ratio = round(baseline["wall_s"] / orders["wall_s"], 1)
     print(f"Offline (--dry-run, a fresh process each; {size:,} lines)")
     print(f"{'run':<28} {'wall s':>7} {'lines/s':>10} {'peak RSS MB':>12}")
     for name, row in (("importer, order lines", orders), ("importer, customers", customers),
-                      ("naive baseline, order lines", baseline),
-                      *((("importer, 10x order lines", big),) if big else ())):
+                      ("naive baseline, order lines", baseline)):
         print(f"{name:<28} {row['wall_s']:>7} {row['lines_per_s']:>10,} {row['peak_rss_mb']:>12}")
     print(f"(importer rows: the median of {REPEAT} runs; order lines took {orders.get('walls_s')} s)")
     print(f"importer vs naive on order lines: {ratio}x faster")
-    if big:
-        print(f"10x the lines took {big['wall_s'] / orders['wall_s']:.1f}x the time")
     print(f"\nEnd to end into the sandbox (50 ms latency, concurrency 16): {e2e['lines']:,} lines, "
           f"{e2e['orders_accepted']:,} orders in {e2e['wall_s']} s = {e2e['orders_per_s']:,} orders/s "
           f"({e2e['lines_per_s']:,} lines/s), {e2e['requests']} requests, peak RSS {e2e['peak_rss_mb']} MB\n")
     return {"dry_run_orders": orders, "dry_run_customers": customers, "naive_orders": baseline,
-            "speedup_vs_naive": ratio, "end_to_end_orders": e2e, "dry_run_orders_10x": big}
+            "speedup_vs_naive": ratio, "end_to_end_orders": e2e, "order_line_shapes": shapes,
+            "order_line_shapes_10x": shapes_10m}
+
+
+def print_shapes(title: str, shapes: dict[str, Any]) -> None:
+    print(title)
+    print(f"{'shape':<10} {'importer s':>10} {'floor s':>8} {'naive s':>8} {'imp÷floor':>9} {'naive÷imp':>9} "
+          f"{'importer MB':>11} {'floor MB':>8}")
+    for shape, row in shapes.items():
+        naive_s = row.get("naive", {}).get("wall_s", "")
+        print(f"{shape:<10} {row['importer']['wall_s']:>10} {row['floor']['wall_s']:>8} {naive_s:>8} "
+              f"{row['importer_per_floor']:>9} {row.get('naive_per_importer', ''):>9} "
+              f"{row['importer']['peak_rss_mb']:>11} {row['floor']['peak_rss_mb']:>8}")
+    print()
 
 
 def compile_sources(root: Path | None = None) -> None:
