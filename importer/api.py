@@ -13,6 +13,9 @@ a worker thread and waits for it, instead of failing as ``asyncio.run`` would. A
 ``ImporterError`` (one message and a hint) only when it cannot start or the API refused the key; bad
 rows are never exceptions: they are counted and in ``result.rejected()``.
 
+After every run, one that could not start included, ``RunOptions.metrics_file`` and ``notify_url`` are
+served (``importer.jobs.monitoring``). ``undo`` deletes the orders an import run created.
+
 ``api=None`` reads the target from the environment: ``ECDP_API_URL`` (default the production API) and
 the key from ``ECDP_API_KEY`` or the file named by ``ECDP_API_KEY_FILE``.
 """

@@ -13,6 +13,7 @@ export went missing shows up in the metrics and the webhook like one that reject
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -68,11 +69,14 @@ def _last_success(run: RunOptions, series: str) -> float | None:
     """When the job last succeeded, from the journal (when there is one yet)."""
     if not run.state.exists():
         return None
-    journal = Journal(run.state)
     try:
-        finished = journal.last_success(series)
-    finally:
-        journal.close()
+        journal = Journal(run.state)
+        try:
+            finished = journal.last_success(series)
+        finally:
+            journal.close()
+    except sqlite3.Error:  # a journal that cannot be read now must not fail a run that is over
+        return None
     return datetime.fromisoformat(finished).timestamp() if finished else None
 
 
