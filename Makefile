@@ -31,9 +31,11 @@ check: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # The report test renders report.html in Debian's chromium: installed here when missing (root or sudo);
-# where it cannot be installed, that one test is skipped and says why.
+# where it cannot be installed, that one test is skipped and says why. The suite runs on two workers
+# (pytest-xdist): every session fixture (the sandbox, the S3 server) is per worker, every test has its own
+# state file and folders.
 test: check chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # two workers (pytest-xdist), one per core; each has its own sandbox and S3 server
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
