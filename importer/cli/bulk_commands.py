@@ -14,9 +14,8 @@ from typing import Any
 
 import click
 
-from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, console, monitoring, operation_run, warn
+from importer.cli.context import api_settings, command_run, confirmer, console, operation_run, warn
 from importer.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -34,7 +33,6 @@ from importer.settings import (
     MATCH_BY_FIELDS,
     CustomerOptions,
     OrderOptions,
-    RunOptions,
     default_state,
 )
 
@@ -63,15 +61,7 @@ def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
     from importer.api import delete_orders as delete
 
     with api_settings(common) as (api, target):
-
-        def confirm(count: int) -> bool:
-            if yes:
-                return True
-            try:
-                return click.confirm(f"Delete {count} order{'s' if count != 1 else ''} in {target}?", err=True)
-            except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
-                return False
-
+        confirm = confirmer(yes, lambda count: f"Delete {count} order{'s' if count != 1 else ''} in {target}?")
         result = delete(list(files), api=api, run=operation_run(common), warn=warn, confirm=confirm)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
@@ -100,11 +90,8 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
     from importer.api import verify as verify_records
     from importer.jobs.verify import Sampling
 
-    run = RunOptions(report_dir=common["report_dir"], progress=not common["no_progress"],
-                     log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
-                     encoding=common["encoding"], delimiter=common["delimiter"],
-                     preflight=not common["no_preflight"], interrupts=True,
-                     origin=config_options.origin(click.get_current_context(), common), **monitoring(common))
+    run = command_run(common, log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
+                      encoding=common["encoding"], delimiter=common["delimiter"], preflight=not common["no_preflight"])
     sampling = Sampling(size=sample, seed=sample_seed)
     with api_settings(common, identification=customer_match) as (api, target):
         if kind == "customers" and items:
@@ -127,20 +114,10 @@ def undo(run_id: str, yes: bool, **common: Any) -> None:
     count; a customers run cannot be undone (the API has no delete): its customers are listed in a file."""
     from importer.api import undo as undo_run
 
-    run = RunOptions(state=common["state"] or default_state(), report_dir=common["report_dir"],
-                     progress=not common["no_progress"], log_format=common["log_format"], interrupts=True,
-                     origin=config_options.origin(click.get_current_context(), common), **monitoring(common))
+    run = command_run(common, state=common["state"] or default_state(), log_format=common["log_format"])
     with api_settings(common) as (api, target):
-
-        def confirm(count: int) -> bool:
-            if yes:
-                return True
-            try:
-                return click.confirm(f"Delete the {count} order{'s' if count != 1 else ''} run {run_id} created in "
-                                     f"{target}?", err=True)
-            except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
-                return False
-
+        confirm = confirmer(yes, lambda count: f"Delete the {count} order{'s' if count != 1 else ''} run {run_id} "
+                                               f"created in {target}?")
         result = undo_run(run_id, api=api, run=run, warn=warn, confirm=confirm)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

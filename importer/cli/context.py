@@ -7,7 +7,7 @@ The commands call these; the library (``importer.jobs``) gets typed settings and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -51,7 +51,8 @@ def import_run(common: dict[str, Any]) -> RunOptions:
     """The run options of an import (customers, orders)."""
     if common["changed_only"] and common["full"]:
         raise UsageError("--changed-only and --full contradict each other.", "Give one of them.")
-    return RunOptions(
+    return command_run(
+        common,
         state=common["state"] or default_state(),
         resume=common["resume"],
         changed_only=common["changed_only"] and not common["full"],
@@ -61,33 +62,44 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         delimiter=common["delimiter"],  # "tab", "semicolon"... are understood by the reader
         chunk_size=common["chunk_size"],
         dry_run=common["dry_run"],
-        report_dir=common["report_dir"],
-        progress=not common["no_progress"],
         log_format=console().event_format,
-        interrupts=True,
         shard=common.get("shard"),
         preflight=not common.get("no_preflight"),
         max_rejects=common["max_rejects"],
-        origin=config_options.origin(click.get_current_context(), common),
         full=common["full"],
         min_records=common["min_records"],
         max_drift=common["max_drift"],
         accept_drift=common["accept_drift"],
-        **monitoring(common),
     )
 
 
-def monitoring(common: dict[str, Any]) -> dict[str, Any]:
-    """The run options of --metrics-file and --notify-url (every command that writes a report)."""
-    return {"metrics_file": common.get("metrics_file"), "notify_url": common.get("notify_url")}
+def command_run(common: dict[str, Any], **fields: Any) -> RunOptions:
+    """Run options with what every command that writes a report shares: its report folder, the progress
+    bar, Ctrl-C handled, where its settings came from, the metrics file and notification; and ``fields``."""
+    return RunOptions(report_dir=common["report_dir"], progress=not common["no_progress"], interrupts=True,
+                      origin=config_options.origin(click.get_current_context(), common),
+                      metrics_file=common.get("metrics_file"), notify_url=common.get("notify_url"), **fields)
+
+
+def confirmer(yes: bool, question: Callable[[int], str]) -> Callable[[int], bool]:
+    """The ``confirm(count)`` of a command that deletes: yes with ``--yes``, else the answer on the terminal
+    (no answer, as under cron without --yes, is no)."""
+
+    def confirm(count: int) -> bool:
+        if yes:
+            return True
+        try:
+            return click.confirm(question(count), err=True)
+        except click.exceptions.Abort:  # no answer can be read (no terminal, end of input)
+            return False
+
+    return confirm
 
 
 def operation_run(common: dict[str, Any]) -> RunOptions:
     """The run options of order-status and delete-orders."""
-    return RunOptions(dry_run=common["dry_run"], report_dir=common["report_dir"], progress=not common["no_progress"],
-                      log_format=common["log_format"], encoding=common["encoding"], delimiter=common["delimiter"],
-                      interrupts=True, origin=config_options.origin(click.get_current_context(), common),
-                      **monitoring(common))
+    return command_run(common, dry_run=common["dry_run"], log_format=common["log_format"],
+                       encoding=common["encoding"], delimiter=common["delimiter"])
 
 
 def console() -> Console:

@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 
-from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, console, import_run, monitoring
+from importer.cli.context import api_settings, command_run, console, import_run
 from importer.cli.options import (
     OUTPUT_OPTIONS,
     STATE_OPTION,
@@ -30,7 +29,6 @@ from importer.settings import (
     ORDER_MODES,
     CustomerOptions,
     OrderOptions,
-    RunOptions,
     default_state,
 )
 
@@ -92,10 +90,7 @@ def retry(run_id: str, **common: Any) -> None:
     from importer.jobs.run_history import retry_run
 
     state = common["state"] or default_state()
-    run = RunOptions(state=state, report_dir=common["report_dir"], progress=not common["no_progress"],
-                     log_format=console().event_format,
-                     origin=config_options.origin(click.get_current_context(), common),
-                     interrupts=True, **monitoring(common))
+    run = command_run(common, state=state, log_format=console().event_format)
     with api_settings(common) as (api, target):
         result = retry_run(run_id, api, run, warn=console().warnings)
         if result is not None:

@@ -14,7 +14,8 @@ client always does, never from the command line:
   with ``AZURE_STORAGE_ACCOUNT_KEY``, ``AZURE_STORAGE_CONNECTION_STRING`` or ``AZURE_STORAGE_SAS_TOKEN``, or
   Azure's default credential chain;
 * ``https://`` (``http://``) — httpx, following redirects; a presigned URL works, and its query (which
-  holds the signature) is never shown: ``public(url)`` is what messages and reports name.
+  holds the signature) is never shown: ``public_url(url)`` (``importer.settings``) is what messages
+  and reports name.
 
 A failed download is one ``InputError`` naming the object and what to check; nothing was sent.
 """
@@ -26,11 +27,12 @@ import re
 import shutil
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from importer.errors import InputError
+from importer.settings import public_url
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 BLOCK = 1 << 20
@@ -49,20 +51,11 @@ def is_url(source: object) -> bool:
     return isinstance(source, str) and bool(_URL.match(source))
 
 
-def public(url: str) -> str:
-    """The URL without credentials, query and fragment (a presigned URL's signature is in its query)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host or parts.netloc.rpartition("@")[2], parts.path, "", ""))
-
-
 def download(url: str, target: Path) -> Path:
     """The object at ``url`` streamed into ``target`` (a new file, owner-only), a block at a time."""
     scheme = url.split("://", 1)[0].lower()
     if scheme not in WEB and scheme not in EXTRAS:
-        raise InputError(f"Cannot read {public(url)}: {scheme}:// is not a source the importer reads.",
+        raise InputError(f"Cannot read {public_url(url)}: {scheme}:// is not a source the importer reads.",
                          "Use a local path, s3://, gs://, az:// or https://.")
     with open(target, "xb") as out:
         os.chmod(target, 0o600)
@@ -79,12 +72,12 @@ def _fetch_web(url: str, out: IO[bytes]) -> None:
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
             if response.status_code != 200:
-                raise InputError(f"Cannot read {public(url)}: HTTP {response.status_code}.",
+                raise InputError(f"Cannot read {public_url(url)}: HTTP {response.status_code}.",
                                  "Check the URL (a presigned one may have expired).")
             for block in response.iter_bytes(BLOCK):
                 out.write(block)
     except httpx.HTTPError as exc:
-        raise InputError(f"Cannot read {public(url)}: {type(exc).__name__}.",
+        raise InputError(f"Cannot read {public_url(url)}: {type(exc).__name__}.",
                          "Check the URL and the network.") from None
 
 
@@ -102,7 +95,7 @@ def _fetch_s3(url: str, out: IO[bytes]) -> None:
     parts = urlsplit(url)
     bucket, key = parts.netloc, parts.path.lstrip("/")
     if not bucket or not key:
-        raise InputError(f"{public(url)} names no object.", "Write it as s3://bucket/path/to/file.csv.gz.")
+        raise InputError(f"{public_url(url)} names no object.", "Write it as s3://bucket/path/to/file.csv.gz.")
     try:
         client: Any = botocore.session.get_session().create_client("s3")
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
@@ -111,11 +104,11 @@ def _fetch_s3(url: str, out: IO[bytes]) -> None:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise InputError(f"{public(url)} does not exist ({code}).",
+            raise InputError(f"{public_url(url)} does not exist ({code}).",
                              "Check the bucket and the object's name.") from None
-        raise InputError(f"Cannot read {public(url)}: {code or _reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None
+        raise InputError(f"Cannot read {public_url(url)}: {code or _reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None
     except BotoCoreError as exc:
-        raise InputError(f"Cannot read {public(url)}: {_reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None
+        raise InputError(f"Cannot read {public_url(url)}: {_reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None
 
 
 def _fetch_fsspec(url: str, extra: str, out: IO[bytes]) -> None:
@@ -129,9 +122,9 @@ def _fetch_fsspec(url: str, extra: str, out: IO[bytes]) -> None:
         with filesystem.open(path, "rb", block_size=8 * BLOCK) as stream:
             shutil.copyfileobj(stream, out, BLOCK)
     except FileNotFoundError:
-        raise InputError(f"{public(url)} does not exist.", "Check the container and the object's name.") from None
+        raise InputError(f"{public_url(url)} does not exist.", "Check the container and the object's name.") from None
     except (OSError, ValueError, PermissionError) as exc:  # what fsspec's stores raise for a refused read
-        raise InputError(f"Cannot read {public(url)}: {_reason(exc)}.", _CREDENTIALS_HINT[extra]) from None
+        raise InputError(f"Cannot read {public_url(url)}: {_reason(exc)}.", _CREDENTIALS_HINT[extra]) from None
 
 
 def _reason(exc: BaseException) -> str:

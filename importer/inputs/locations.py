@@ -32,7 +32,8 @@ import polars as pl
 
 from importer import scratch
 from importer.errors import ImporterError
-from importer.inputs.downloads import download, is_url, public
+from importer.inputs.downloads import download, is_url
+from importer.settings import public_url
 
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
 _SHOWN: dict[str, str] = {}
@@ -73,7 +74,7 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
             elif is_url(source):
                 assert isinstance(source, str)
                 paths.append(download(source, folder / f"{number}-{_basename(source)}"))
-                _name(paths[-1], public(source), made)
+                _name(paths[-1], public_url(source), made)
             else:
                 paths.append(Path(source))
         try:
@@ -111,5 +112,5 @@ def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
 
 def described(sources: Sequence[Any]) -> list[str]:
     """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
-    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else public(s) if is_url(s)
+    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else public_url(s) if is_url(s)
             else str(s) for n, s in enumerate(sources, start=1)]

@@ -23,12 +23,11 @@ import httpx
 import orjson
 
 from importer.errors import ImporterError
-from importer.inputs.downloads import public
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
 from importer.jobs.results import RunResult, Warn
 from importer.report import metrics
-from importer.settings import ApiSettings, RunOptions
+from importer.settings import ApiSettings, RunOptions, public_url
 
 ATTEMPTS, TIMEOUT_S, BACKOFF_S = 3, 10.0, 0.5
 NOTIFIED = ("command", "run_id", "exit_code", "api_url", "started_at", "duration_s", "report_dir", "stopped",
@@ -82,7 +81,7 @@ def _last_success(run: RunOptions, series: str) -> float | None:
 
 def notify(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS, timeout_s: float = TIMEOUT_S) -> str | None:
     """POST ``payload`` as JSON to ``url``; None when it was delivered (2xx), else the warning to give."""
-    where = public(url).split("/", 3)
+    where = public_url(url).split("/", 3)
     shown = "/".join(where[:3])  # scheme and host only: a webhook's path often holds its token
     last = ""
     for attempt in range(attempts):

@@ -73,27 +73,26 @@ def _customers(run_id: str, journal: Journal, api: ApiSettings, run: RunOptions,
     keys = journal.sent_keys(run_id, "customers")
     warn(f"Customers cannot be undone: the API has no delete for them. The {len(keys)} customer"
          f"{'s' if len(keys) != 1 else ''} run {run_id} sent are listed in {NOT_UNDOABLE}.")
+    return _nothing(run_id, api, run, customers=keys)
+
+
+def _nothing(run_id: str, api: ApiSettings, run: RunOptions, kept: int = 0,
+             customers: list[str] | None = None) -> RunResult:
+    """The report of an undo that deletes nothing: no order the run created, or a customers run (its
+    ``customers`` listed in not_undoable.csv, exit 1 when there are any)."""
     started_at, clock = datetime.now(UTC), time.monotonic()
     undo_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / undo_id)
-    listed = report.path(NOT_UNDOABLE)
-    pl.DataFrame({"key": keys}, schema={"key": pl.String}).write_csv(listed)
-    listed.chmod(0o600)
+    listed, count = None, len(customers or [])
+    if customers is not None:
+        listed = report.path(NOT_UNDOABLE)
+        pl.DataFrame({"key": customers}, schema={"key": pl.String}).write_csv(listed)
+        listed.chmod(0o600)
     summary = OperationSummary(**run_head("undo", undo_id, [], api.url, started_at, clock, report.dir),
-                               exit_code=1 if keys else 0, rows_read=len(keys), done="deleted", undo_of=run_id,
-                               not_undoable=len(keys), not_undoable_file=report_file(listed),
-                               warnings=[f"customers cannot be undone: {len(keys)} listed in {NOT_UNDOABLE}"])
-    report.summary(summary.to_dict())
-    report.close()
-    return RunResult(summary=summary, report_dir=report.dir)
-
-
-def _nothing(run_id: str, api: ApiSettings, run: RunOptions, kept: int) -> RunResult:
-    started_at, clock = datetime.now(UTC), time.monotonic()
-    undo_id = new_run_id(started_at)
-    report = Report(run.report_dir or Path("reports") / undo_id)
-    summary = OperationSummary(**run_head("undo", undo_id, [], api.url, started_at, clock, report.dir),
-                               exit_code=0, done="deleted", undo_of=run_id, records_kept=kept)
+                               exit_code=1 if count else 0, rows_read=count, done="deleted", undo_of=run_id,
+                               records_kept=kept, not_undoable=count, not_undoable_file=report_file(listed),
+                               warnings=[f"customers cannot be undone: {count} listed in {NOT_UNDOABLE}"]
+                               if customers is not None else [])
     report.summary(summary.to_dict())
     report.close()
     return RunResult(summary=summary, report_dir=report.dir)
