@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from importer.records.order_columns import OrderColumns
 
 HAS_PRODUCT, LINE, RUN = "_has_product", "_line", "_run"
+_POSITION = "_position"
 BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order
 
 
@@ -81,6 +82,20 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True,
         .with_row_index(LINE)
     )
     return lines, heads
+
+
+def together(frame: pl.DataFrame, id_column: str) -> pl.DataFrame:
+    """``frame`` with each order's lines adjacent: orders in the order of their first line, an order's lines
+    in their order. The hashed first pass gives a partition an order's lines wherever the input had them;
+    put together, they make runs and blocks (order-level values are worked out once per run, not per
+    line, and orders grouped in one linear pass). The outcome is the same either way: reasons are per
+    row (sorted by row id), records are made in the order of their order's first line, products in the
+    order of their lines. ``frame`` itself when its orders' lines are adjacent already (streamed)."""
+    order = normalise.blank_to_null(pl.col(id_column))
+    if frame.select(order.rle_id().max().fill_null(0) + 1 <= order.n_unique()).item():
+        return frame
+    first_line = pl.col(_POSITION).min().over(order)  # (nulls, lines without an id, are one group)
+    return frame.with_row_index(_POSITION).sort(first_line, maintain_order=True).drop(_POSITION)
 
 
 def per_line(run_reasons: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:

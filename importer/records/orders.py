@@ -46,6 +46,7 @@ from importer.records.order_lines import (
     RUN,
     per_line,
     split_lines,
+    together,
 )
 from importer.records.preflight import AttributeColumns, needed
 from importer.records.preflight import check as preflight_check
@@ -88,6 +89,7 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     flat, nested_reasons = flatten_orders(frame)
     columns = plan_columns(flat.columns, options.customer_field)
     require_flat(flat, list(columns.rename))
+    flat = together(flat, next(c for c, target in columns.rename.items() if target == "id"))
     lines, heads = split_lines(flat, columns, time_zone_names=options.time_zone_names)
     checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
     attribute_reasons, warnings = _preflight(checked, heads, columns, lists)

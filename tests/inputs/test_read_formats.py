@@ -241,6 +241,27 @@ def test_a_file_read_in_small_pieces_gives_the_same_rows(tmp_path, monkeypatch):
     assert unreadable(whole) == [(6, "Line 7 could not be read because it has 2 fields but the header has 3: 4,short")]
 
 
+def test_pieces_of_a_sparse_export_hold_no_more_cells_than_a_full_ones(tmp_path, monkeypatch):
+    """Memory follows cells, not bytes: a sparse export (an order's columns on its first line, its other
+    lines mostly empty cells) is read in pieces of fewer bytes, so each holds about as many cells as a
+    piece of a full export; the first pieces are smaller still; no row is lost or doubled."""
+    width = 12
+    full = ",".join(f"value{c}" for c in range(width))
+    sparse = ",".join(["x"] + [""] * (width - 1))
+    lines = [f"c{c}" for c in range(width)], *([full] + [sparse] * 4) * 2_000
+    path = tmp_path / "sparse.csv"
+    path.write_text(",".join(lines[0]) + "\n" + "\n".join(lines[1:]) + "\n")
+    monkeypatch.setattr(csv_text, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(csv_text, "MAX_CELLS", 12_000)
+    pieces = list(csv_text.iter_csv(path, ",", path, "utf-8"))
+    cells = [piece.height * piece.width for piece in pieces]
+    assert sum(piece.height for piece in pieces) == 10_000
+    assert pieces[0].height < pieces[1].height < pieces[2].height  # the ramp: 8, 16, 32 KB
+    assert max(cells[3:-1]) <= 12_000 * 1.2  # (a piece ends at a line's end: a little over)
+    assert min(cells[3:-1]) >= 12_000 * 0.8
+    assert pl.concat(pieces).equals(read_file(path).select(pieces[0].columns))
+
+
 def test_record_by_record_reading_gives_what_polars_gives(tmp_path):
     text = 'a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n4,"ab""c",\n'
     fast, slow = tmp_path / "fast.csv", tmp_path / "slow.csv"

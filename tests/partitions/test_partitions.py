@@ -217,3 +217,25 @@ def test_rejected_rows_are_put_in_order_a_window_at_a_time(inputs, tmp_path, mon
         runs[window] = (folder / "rejected.csv").read_bytes()
     one, windowed = runs.values()
     assert one == windowed and one.count(b"\n") > 100 and b"also bad" in one
+
+
+def test_a_wide_batch_is_prepared_in_equal_partitions_of_bounded_cells(tmp_path, monkeypatch):
+    """A batch of more cells than a partition may hold (a Parquet row group of a wide export) is cut into
+    equal partitions under the bound (memory follows cells), and the run's records are those of one
+    partition."""
+    from importer.partitions import streamed
+
+    lines = order_lines(3_000)
+    path = tmp_path / "lines.parquet"
+    lines.write_parquet(path)
+    whole = dry_run("orders", path, tmp_path / "whole")
+    width = lines.width
+    monkeypatch.setattr(streamed, "MAX_CELLS", 400 * width)  # at most 500 rows a partition (400 and a quarter)
+    sliced = dry_run("orders", path, tmp_path / "sliced")
+    assert sliced[0]["partitions"] >= 6 > whole[0]["partitions"]
+    batch = lines.with_columns(pl.lit("f").alias("_file"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_rid"))
+    cut = streamed.StreamedPartitions([batch], lambda _: pl.col("id"),
+                                      None, list)
+    assert [piece.height for piece in cut._slices()] == [500] * 6  # (equal, none over the bound)
+    assert {k: whole[0].get(k) for k in COUNTS} == {k: sliced[0].get(k) for k in COUNTS}
+    assert whole[1] == sliced[1] and whole[2] == sliced[2]

@@ -19,7 +19,7 @@ from importer.inputs.files import _NEUTRALISED, _undo_neutralisation, read_file
 from importer.records import customers, json_text, normalise, order_columns, orders
 from importer.records.order_lines import HAS_PRODUCT, LINE
 from importer.settings import OrderOptions
-from schemas.common import max_length, utf16_units
+from schemas.common import INT32_MAX, INT32_MIN, max_length, utf16_units, whole_number
 
 DATES = [
     "2024-06-28T05:26:16+01:00", "2024-06-28T05:26:16.5+01:00", "2024-06-28T05:26:16+0100", "2024-06-28T05:26+02:00",
@@ -97,6 +97,26 @@ def test_max_length_counts_utf16_units_as_before(limit):
     fast = frame.select(check._check_fn(_Data(frame)).collect().to_series())  # type: ignore[attr-defined]
     slow = frame.select(pl.col("v").is_null() | (utf16_units(pl.col("v")) <= limit))
     assert fast.to_series().to_list() == slow.to_series().to_list()
+
+
+WHOLE_NUMBERS = ["1", "+5", "-3", " 7", "7 ", "\t3", "3\n", "05", "-0", "+", "-", "", " ", "1_000", "0x1F", "1e3",
+                 "1.0", "+-1", "٣", "١٢", "2147483647", "2147483648", "-2147483648", "-2147483649",
+                 "99999999999999999999", "0", None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(WHOLE_NUMBERS), st.text(alphabet="+-0123456789 \t.e٣x", max_size=12),
+                          st.integers(-(2**40), 2**40).map(str)), max_size=40))
+def test_whole_numbers_are_judged_as_by_the_pattern(values):
+    """The fast path (polars' cast of the value as written) decides exactly as stripping and matching did."""
+    frame = pl.DataFrame({"v": WHOLE_NUMBERS + values}, schema={"v": pl.String})
+    for low, high in ((1, INT32_MAX), (0, INT32_MAX), (INT32_MIN, INT32_MAX)):
+        fast = frame.select(whole_number(low, high)._check_fn(_Data(frame)).collect().to_series())  # type: ignore[attr-defined]
+        value = pl.col("v").str.strip_chars()
+        slow = frame.select(pl.col("v").is_null() | (value.str.contains(r"^[+-]?\d+$")
+                                                     & value.cast(pl.Int64, strict=False).is_between(low, high))
+                            .fill_null(False))
+        assert fast.to_series().to_list() == slow.to_series().to_list()
 
 
 class _Data:
@@ -236,6 +256,26 @@ def test_order_level_values_checked_once_per_run_give_what_line_by_line_gives(se
     assert by_runs.reasons.equals(by_lines.reasons)
     assert by_runs.records.equals(by_lines.records)
     assert by_runs.notes == by_lines.notes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_orders_lines_put_together_give_what_they_give_apart(seed, monkeypatch):
+    """Shuffled lines (as a hash partition holds them) are put together before preparing; the reasons,
+    records (in the order of each order's first line, products in line order) and notes are those of
+    the lines where they were, conflicts, blank ids and invalid lines included."""
+    frame = _lines_in_runs(900, seed).with_columns(
+        pl.when(pl.col(RID_COL) % 97 == 0).then(pl.lit(" ")).otherwise(pl.col("id")).alias("id"))
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    assert shuffled.select(pl.col("id").rle_id().max() + 1).item() > shuffled.get_column("id").n_unique() * 2
+    options = OrderOptions(customer_match="PhoneNumber", conflicts={"status": "last"})
+    together = orders.prepare(shuffled, options)
+    monkeypatch.setattr(orders, "together", lambda frame, _id: frame)
+    apart = orders.prepare(shuffled, options)
+    assert together.reasons.height and together.records.height
+    assert together.reasons.get_column("_error").str.contains("disagree").any()
+    assert together.reasons.equals(apart.reasons)
+    assert together.records.equals(apart.records)
+    assert together.notes == apart.notes
 
 
 def _reference_name_values(frame: pl.DataFrame, index: str, columns: dict, into: str, name: str) -> pl.DataFrame:
