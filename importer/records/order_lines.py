@@ -90,8 +90,10 @@ def together(frame: pl.DataFrame, id_column: str) -> pl.DataFrame:
     put together, they make runs and blocks (order-level values are worked out once per run, not per
     line, and orders grouped in one linear pass). The outcome is the same either way: reasons are per
     row (sorted by row id), records are made in the order of their order's first line, products in the
-    order of their lines. ``frame`` itself when its orders' lines are adjacent already (streamed)."""
-    order = normalise.blank_to_null(pl.col(id_column))
+    order of their lines. ``frame`` itself when its orders' lines are adjacent already (streamed). Ids are
+    taken as written: putting lines together only saves work, so an id written two ways (which
+    ``split_lines`` makes one) may stay apart."""
+    order = pl.col(id_column)
     if frame.select(order.rle_id().max().fill_null(0) + 1 <= order.n_unique()).item():
         return frame
     first_line = pl.col(_POSITION).min().over(order)  # (nulls, lines without an id, are one group)
