@@ -32,8 +32,10 @@ from importer.inputs.csv_dialect import UTF8
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
 RAMP = (3, 2, 1)  # the first pieces are BLOCK_BYTES >> 3, >> 2, >> 1 (1, 2, 4 MB): the second pass starts on
 # the first records sooner (a partition is handed on once the next piece is read; 1M order lines: ~5 % less time)
-MAX_CELLS = 800_000  # cells (rows × columns) of a piece, at most, as far as the pieces before it tell: memory
-# follows cells, not bytes (an empty cell costs as much as a full one; a sparse export's 8 MB held 985k cells)
+MAX_CELLS = 2_400_000  # a piece's rows × (columns + ROW_CELLS), at most, as far as the pieces before it tell:
+# memory follows rows and cells, not bytes (a sparse export's 8 MB held 49k lines of 20 columns and peaked at
+# 657 MB; a 50-column one, 42k lines, 865 MB); ROW_CELLS is a row's share of the frames its record is made with
+ROW_CELLS = 40  # (measured on order lines: ~9.4 KB per line of 20 columns, and ~0.2 KB more per further column)
 _SHOWN_CHARS = 200  # of an unreadable line, in its message
 
 
@@ -65,14 +67,15 @@ def iter_csv(path: Path, delimiter: str, source: Path, encoding: str) -> Iterato
 
 class _Sizes:
     """How much text to read for the next piece: the first pieces smaller (``RAMP``), then ``BLOCK_BYTES``, or
-    less when the pieces parsed so far say that many bytes hold more than ``MAX_CELLS`` cells."""
+    less when the pieces parsed so far say that many bytes hold more than ``MAX_CELLS`` (rows × (columns +
+    ``ROW_CELLS``))."""
 
     def __init__(self) -> None:
         self._first = [max(1, BLOCK_BYTES >> shift) for shift in RAMP]
         self._bytes = self._cells = 0
 
     def parsed(self, size: int, rows: int, width: int) -> None:
-        self._bytes, self._cells = self._bytes + size, self._cells + rows * width
+        self._bytes, self._cells = self._bytes + size, self._cells + rows * (width + ROW_CELLS)
 
     def __iter__(self) -> Iterator[int]:
         while True:

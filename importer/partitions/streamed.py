@@ -24,14 +24,14 @@ from collections.abc import Callable, Iterable, Iterator
 import polars as pl
 
 from importer.frame import RID_COL, is_bookkeeping
-from importer.inputs.csv_text import MAX_CELLS
+from importer.inputs.csv_text import MAX_CELLS, ROW_CELLS
 from importer.inputs.files import note_start
 from importer.inputs.set_aside import SetAside
 from importer.partitions.prefetch import prefetch
 from importer.partitions.shards import Shard
 
-MAX_ROWS = 65_536  # rows of a partition at most, and no more than MAX_CELLS cells (memory follows cells: a
-# Parquet batch of 100k rows of 23 columns is prepared in three)
+MAX_ROWS = 65_536  # rows of a partition at most, and no more than MAX_CELLS (rows × (columns + ROW_CELLS), as a
+# CSV piece: memory follows rows and cells; a Parquet batch of 100k rows of 23 columns is prepared in three)
 _HASH = "_key_hash"
 _SEED = 0xC1A5
 
@@ -100,7 +100,7 @@ class StreamedPartitions:
         return pl.when(key.is_not_null()).then(key.hash(_SEED)).alias(_HASH)
 
     def _slices(self) -> Iterator[pl.DataFrame]:
-        """The input's batches (this shard's rows), none longer than ``MAX_ROWS`` rows or ``MAX_CELLS`` cells."""
+        """The input's batches (this shard's rows), none longer than ``MAX_ROWS`` rows or ``MAX_CELLS``."""
         for batch in self._batches:
             if self._columns is None:
                 self._columns = batch.clear()
@@ -111,7 +111,7 @@ class StreamedPartitions:
             batch = self.set_aside.take(batch)
             self.rows += batch.height
             width = max(1, sum(not is_bookkeeping(c) for c in batch.columns))
-            most = max(1, min(MAX_ROWS, MAX_CELLS * 5 // 4 // width))  # (a CSV piece may be a little over)
+            most = max(1, min(MAX_ROWS, MAX_CELLS * 5 // 4 // (width + ROW_CELLS)))  # (a CSV piece: a little over)
             rows = -(-batch.height // -(-batch.height // most)) if batch.height else most  # in equal slices
             for start in range(0, batch.height, rows):
                 yield batch.slice(start, rows)
