@@ -89,17 +89,23 @@ def order_lines(lines: int) -> pl.DataFrame:
 
 ORDER_COLUMNS = ["date", "status", "currency", "timeZone", "websiteId", "customer.email", "customer.phone",
                  "attr.channel", "attr.couponCode"]  # an order's own columns (the rest describe a line)
-SHAPES = ("clustered", "sparse", "shuffled")
+SHAPES = ("clustered", "sparse", "shuffled", "wide")
+#: Columns a shop's export carries and the import does not use, empty on most lines (the ``wide`` shape).
+UNUSED_COLUMNS = [f"{part} {field}" for part in ("Billing", "Shipping", "Fulfillment")
+                  for field in ("Name", "Company", "Street", "Address 2", "City", "Zip", "Province", "Country",
+                                "Phone", "Notes")]
 
 
 def shaped(frame: pl.DataFrame, shape: str) -> pl.DataFrame:
     """Order lines in ``shape``: as generated (clustered), order columns on an order's first line only
-    (sparse), or the lines in a seeded random order (shuffled)."""
+    (sparse), the lines in a seeded random order (shuffled), or sparse with 30 empty columns more (wide)."""
     if shape == "sparse":
         first = (pl.col("id") != pl.col("id").shift(1)).fill_null(True)
         return frame.with_columns(pl.when(first).then(pl.col(c)).otherwise(None).alias(c) for c in ORDER_COLUMNS)
     if shape == "shuffled":
         return frame.sample(fraction=1.0, shuffle=True, seed=20)
+    if shape == "wide":  # sparse, with a shop export's 30 columns the import ignores, empty
+        return shaped(frame, "sparse").with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in UNUSED_COLUMNS)
     return frame
 
 
@@ -124,11 +130,12 @@ def customers(rows: int) -> pl.DataFrame:
     )
 
 
-KINDS = ("orders", "orders-sparse", "orders-shuffled", "customers")
+KINDS = ("orders", "orders-sparse", "orders-shuffled", "orders-wide", "customers")
 
 
 def write(kind: str, size: int, path: Path) -> Path:
-    """``kind``: customers, or orders[-sparse|-shuffled] (order lines clustered, sparse or shuffled)."""
+    """``kind``: customers, or orders[-sparse|-shuffled|-wide] (order lines clustered, sparse, shuffled or
+    wide)."""
     if kind == "customers":
         frame = customers(size)
     else:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.delivery import sandbox_process
+from bench.generate import SHAPES
 
 BIN = Path(sys.executable).parent
 # The naive baseline's interpreter (pandas, requests): a venv of its own (see the Makefile's bench target).
@@ -54,11 +55,11 @@ def input_file(kind: str, size: int) -> Path:
 
 
 def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool = True) -> dict[str, Any]:
-    """For each shape of order lines (clustered, sparse, shuffled): the importer's ``--dry-run``, the bare
+    """For each shape of order lines (clustered, sparse, shuffled, wide): the importer's ``--dry-run``, the bare
     polars floor (``bench/floor.py``) and, on the clustered file, the naive script, run in turn ``repeat``
     times (this machine's speed drifts: alternating keeps the ratios honest); medians and peak RSS."""
     results: dict[str, Any] = {}
-    for shape in ("clustered", "sparse", "shuffled"):
+    for shape in SHAPES:
         kind = "orders" if shape == "clustered" else f"orders-{shape}"
         path = input_file(kind, size)
         commands = {"importer": [BIN / "ecdp-import", "orders", path, "--dry-run", "--no-progress", "--report-dir",

@@ -106,26 +106,30 @@ def test_a_refused_read_names_where_credentials_come_from(sandbox, s3, tmp_path,
 @pytest.mark.slow
 def test_a_100k_line_gzip_csv_in_s3_lands_exactly_with_the_memory_of_the_local_file(sandbox, s3, tmp_path):
     """The done-when of issue 20: peak RSS of the S3 import within 10% of the same file's local import,
-    each a process of its own (ru_maxrss of the child), into an emptied sandbox; the same orders stored."""
+    each a process of its own (the child's VmHWM), into an emptied sandbox, in turn twice (the lower peak
+    of each: the peak moves with the threads' timing by ±5 %); the same orders stored."""
     local = tmp_path / "lines.csv.gz"
     local.write_bytes(gzip.compress(order_lines(100_000).write_csv().encode(), 6))
     put(s3, "nightly/lines.csv.gz", local.read_bytes())
     order_ids = pl.read_csv(local, columns=["id"])["id"].unique().to_list()
     runs: dict[str, dict[str, Any]] = {}
     stored: dict[str, dict[str, Any]] = {}
-    for name, source in (("local", str(local)), ("s3", "s3://exports/nightly/lines.csv.gz")):
-        sandbox.reset()
-        runs[name] = _import_in_a_process(sandbox, source, tmp_path / name)
-        stored[name] = {order_id: sandbox.store.order(order_id) for order_id in order_ids}  # None: not stored
-        assert sandbox.store.counts().orders == runs[name]["records_accepted"]
-        assert_accounted(runs[name])
+    peaks: dict[str, list[int]] = {"local": [], "s3": []}
+    for _ in range(2):  # in turn, twice: a peak depends on how many partitions the threads hold at once
+        for name, source in (("local", str(local)), ("s3", "s3://exports/nightly/lines.csv.gz")):
+            sandbox.reset()
+            runs[name] = _import_in_a_process(sandbox, source, tmp_path / f"{name}{len(peaks[name])}")
+            peaks[name].append(runs[name]["peak_rss_kb"])
+            stored[name] = {order_id: sandbox.store.order(order_id) for order_id in order_ids}  # None: not stored
+            assert sandbox.store.counts().orders == runs[name]["records_accepted"]
+            assert_accounted(runs[name])
     local_run, s3_run = runs["local"], runs["s3"]
     for count in ("rows_read", "rows_accepted", "rows_rejected", "records_accepted", "records_sent"):
         assert s3_run[count] == local_run[count], count
     assert local_run["rows_read"] == 100_000 and local_run["records_accepted"] > 30_000
     assert stored["s3"] == stored["local"]  # the same orders, field for field
-    ratio = s3_run["peak_rss_kb"] / local_run["peak_rss_kb"]
-    assert ratio <= 1.10, f"S3 peak {s3_run['peak_rss_kb']} kB vs local {local_run['peak_rss_kb']} kB ({ratio:.3f})"
+    ratio = min(peaks["s3"]) / min(peaks["local"])
+    assert ratio <= 1.10, f"S3 peaks {peaks['s3']} kB vs local {peaks['local']} kB ({ratio:.3f})"
 
 
 # The child's own peak: VmHWM of its memory map. Not ru_maxrss: Linux carries the parent's peak over
