@@ -31,7 +31,8 @@ from importer.partitions.prefetch import prefetch
 from importer.partitions.shards import Shard
 
 MAX_ROWS = 65_536  # rows of a partition at most, and no more than MAX_CELLS (rows × (columns + ROW_CELLS), as a
-# CSV piece: memory follows rows and cells; a Parquet batch of 100k rows of 23 columns is prepared in three)
+# CSV piece: memory follows rows and cells; a Parquet batch of 100k order lines is prepared in three)
+SLACK = 1.1  # a CSV piece sized by MAX_CELLS may hold a little more (it ends at a record's end): not cut
 _HASH = "_key_hash"
 _SEED = 0xC1A5
 
@@ -111,7 +112,7 @@ class StreamedPartitions:
             batch = self.set_aside.take(batch)
             self.rows += batch.height
             width = max(1, sum(not is_bookkeeping(c) for c in batch.columns))
-            most = max(1, min(MAX_ROWS, MAX_CELLS * 5 // 4 // (width + ROW_CELLS)))  # (a CSV piece: a little over)
+            most = max(1, min(MAX_ROWS, int(MAX_CELLS * SLACK) // (width + ROW_CELLS)))
             rows = -(-batch.height // -(-batch.height // most)) if batch.height else most  # in equal slices
             for start in range(0, batch.height, rows):
                 yield batch.slice(start, rows)

@@ -262,6 +262,34 @@ def test_pieces_of_a_sparse_export_hold_no_more_cells_than_a_full_ones(tmp_path,
     assert pl.concat(pieces).equals(read_file(path).select(pieces[0].columns))
 
 
+def test_a_short_line_is_found_where_the_last_column_is_mostly_empty_and_nothing_is_quoted(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("id,sku,note\r\n1,a,\r\n2,b\r\n3,c,x\r\n4,d,\r\n")
+    frame = read_file(path)
+    assert user_rows(frame) == [("1", "a", None), (None, None, None), ("3", "c", "x"), ("4", "d", None)]
+    assert unreadable(frame) == [(3, "Line 3 could not be read because it has 2 fields but the header has 3: 2,b")]
+
+
+quote_free_fields = st.text(alphabet="ab;é 1", max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(st.tuples(st.lists(quote_free_fields, max_size=4), st.sampled_from(["\n", "\r\n"])),
+                     min_size=1, max_size=12),
+       delimiter=st.sampled_from([",", ";", "\t"]), trailing=st.booleans())
+def test_lines_without_quotes_are_judged_by_counts_as_by_the_quote_aware_check(rows, delimiter, trailing):
+    text = "".join(delimiter.join(fields) + end for fields, end in rows)
+    piece = (text if trailing else text.rstrip("\r\n")).encode()
+    try:
+        frame = pl.read_csv(piece, has_header=False, new_columns=["a", "b", "c"], separator=delimiter,
+                            schema=dict.fromkeys("abc", pl.String), raise_if_empty=False)
+    except pl.exceptions.PolarsError:  # (a line with too many fields: polars raises, the piece is read slowly)
+        return
+    by_counts = csv_text._quote_free_sound(piece, delimiter, 3, frame.height)
+    if by_counts is not None:
+        assert by_counts == csv_text._lines_sound(piece, delimiter, 3, frame.height)
+
+
 def test_record_by_record_reading_gives_what_polars_gives(tmp_path):
     text = 'a,b,c\n1,"multi\nline, with ""quotes""",\n2,,\n\n3,"x,y",z\n4,"ab""c",\n'
     fast, slow = tmp_path / "fast.csv", tmp_path / "slow.csv"

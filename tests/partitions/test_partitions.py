@@ -230,8 +230,8 @@ def test_a_wide_batch_is_prepared_in_equal_partitions_of_bounded_cells(tmp_path,
     lines.write_parquet(path)
     whole = dry_run("orders", path, tmp_path / "whole")
     width = lines.width
-    monkeypatch.setattr(streamed, "MAX_CELLS", 400 * (width + streamed.ROW_CELLS))  # at most 500 rows a partition
-    # (400 and a quarter)
+    monkeypatch.setattr(streamed, "MAX_CELLS", 500 * (width + streamed.ROW_CELLS))  # at most 500 rows a partition
+    monkeypatch.setattr(streamed, "SLACK", 1.0)
     sliced = dry_run("orders", path, tmp_path / "sliced")
     assert sliced[0]["partitions"] >= 6 > whole[0]["partitions"]
     batch = lines.with_columns(pl.lit("f").alias("_file"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_rid"))
