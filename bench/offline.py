@@ -57,7 +57,8 @@ def input_file(kind: str, size: int) -> Path:
 def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool = True) -> dict[str, Any]:
     """For each shape of order lines (clustered, sparse, shuffled, wide): the importer's ``--dry-run``, the bare
     polars floor (``bench/floor.py``) and, on the clustered file, the naive script, run in turn ``repeat``
-    times (this machine's speed drifts: alternating keeps the ratios honest); medians and peak RSS."""
+    times (this machine's speed drifts: alternating keeps the ratios honest); medians and peak RSS, and the
+    ratios as the median of each round's (importer ÷ floor, naive ÷ importer)."""
     results: dict[str, Any] = {}
     for shape in SHAPES:
         kind = "orders" if shape == "clustered" else f"orders-{shape}"
@@ -76,9 +77,14 @@ def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool =
             walls = sorted(m["wall_s"] for m in measured)
             row[name] = {"wall_s": walls[len(walls) // 2], "walls_s": [m["wall_s"] for m in measured],
                          "peak_rss_mb": max(m["peak_rss_mb"] for m in measured)}
-        row["importer_per_floor"] = round(row["importer"]["wall_s"] / row["floor"]["wall_s"], 2)
+        # Each round's ratio (its runs follow each other, so the machine's drift mostly cancels), and their median.
+        per_floor = [i["wall_s"] / f["wall_s"] for i, f in zip(runs["importer"], runs["floor"], strict=True)]
+        row["importer_per_floor"] = round(sorted(per_floor)[len(per_floor) // 2], 2)
+        row["importer_per_floor_rounds"] = [round(r, 2) for r in per_floor]
         if "naive" in row:
-            row["naive_per_importer"] = round(row["naive"]["wall_s"] / row["importer"]["wall_s"], 1)
+            per_naive = [n["wall_s"] / i["wall_s"] for n, i in zip(runs["naive"], runs["importer"], strict=True)]
+            row["naive_per_importer"] = round(sorted(per_naive)[len(per_naive) // 2], 1)
+            row["naive_per_importer_rounds"] = [round(r, 1) for r in per_naive]
         results[shape] = row
     return results
 
