@@ -122,7 +122,7 @@ def _record_end(buffer: bytes) -> int | None:
 
 
 def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str,
-            sizes: _Sizes | None = None) -> Iterator[pl.DataFrame]:
+            sizes: _Sizes) -> Iterator[pl.DataFrame]:
     """Parse each piece with polars when every line of it is sound, else record by record (``sizes`` is told
     what each piece held)."""
     header: list[str] | None = None
@@ -141,8 +141,7 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
         if frame is None:
             frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line)
         frame = frame.select(user)  # an input column named like a bookkeeping one is not the user's data
-        if sizes is not None:
-            sizes.parsed(len(piece), frame.height, frame.width)
+        sizes.parsed(len(piece), frame.height, frame.width)
         yield frame if unreadable is None else frame.with_columns(unreadable)
         line += piece.count(b"\n")
     if header is None:

@@ -13,6 +13,7 @@ export went missing shows up in the metrics and the webhook like one that reject
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -69,11 +70,8 @@ def _last_success(run: RunOptions, series: str) -> float | None:
     if not run.state.exists():
         return None
     try:
-        journal = Journal(run.state)
-        try:
+        with contextlib.closing(Journal(run.state)) as journal:
             finished = journal.last_success(series)
-        finally:
-            journal.close()
     except sqlite3.Error:  # a journal that cannot be read now must not fail a run that is over
         return None
     return datetime.fromisoformat(finished).timestamp() if finished else None

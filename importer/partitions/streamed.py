@@ -113,7 +113,8 @@ class StreamedPartitions:
             self.rows += batch.height
             width = max(1, sum(not is_bookkeeping(c) for c in batch.columns))
             most = max(1, min(MAX_ROWS, int(MAX_CELLS * SLACK) // (width + ROW_CELLS)))
-            rows = -(-batch.height // -(-batch.height // most)) if batch.height else most  # in equal slices
+            slices = max(1, -(-batch.height // most))  # the fewest under the bound, of equal rows
+            rows = max(1, -(-batch.height // slices))
             for start in range(0, batch.height, rows):
                 yield batch.slice(start, rows)
 

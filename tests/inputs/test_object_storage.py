@@ -106,8 +106,9 @@ def test_a_refused_read_names_where_credentials_come_from(sandbox, s3, tmp_path,
 @pytest.mark.slow
 def test_a_100k_line_gzip_csv_in_s3_lands_exactly_with_the_memory_of_the_local_file(sandbox, s3, tmp_path):
     """The done-when of issue 20: peak RSS of the S3 import within 10% of the same file's local import,
-    each a process of its own (the child's VmHWM), into an emptied sandbox, in turn twice (the lower peak
-    of each: the peak moves with the threads' timing by ±5 %); the same orders stored."""
+    each a process of its own (the child's VmHWM), into an emptied sandbox, in turn three times (the median
+    peak of each: a peak moves with the threads' timing by ±5 %, and botocore's client stays ~22 MB); the
+    same orders stored."""
     local = tmp_path / "lines.csv.gz"
     local.write_bytes(gzip.compress(order_lines(100_000).write_csv().encode(), 6))
     put(s3, "nightly/lines.csv.gz", local.read_bytes())
@@ -115,7 +116,7 @@ def test_a_100k_line_gzip_csv_in_s3_lands_exactly_with_the_memory_of_the_local_f
     runs: dict[str, dict[str, Any]] = {}
     stored: dict[str, dict[str, Any]] = {}
     peaks: dict[str, list[int]] = {"local": [], "s3": []}
-    for _ in range(2):  # in turn, twice: a peak depends on how many partitions the threads hold at once
+    for _ in range(3):  # in turn, three times: a peak depends on how many partitions the threads hold at once
         for name, source in (("local", str(local)), ("s3", "s3://exports/nightly/lines.csv.gz")):
             sandbox.reset()
             runs[name] = _import_in_a_process(sandbox, source, tmp_path / f"{name}{len(peaks[name])}")
@@ -128,7 +129,7 @@ def test_a_100k_line_gzip_csv_in_s3_lands_exactly_with_the_memory_of_the_local_f
         assert s3_run[count] == local_run[count], count
     assert local_run["rows_read"] == 100_000 and local_run["records_accepted"] > 30_000
     assert stored["s3"] == stored["local"]  # the same orders, field for field
-    ratio = min(peaks["s3"]) / min(peaks["local"])
+    ratio = sorted(peaks["s3"])[1] / sorted(peaks["local"])[1]  # (the medians)
     assert ratio <= 1.10, f"S3 peaks {peaks['s3']} kB vs local {peaks['local']} kB ({ratio:.3f})"
 
 
