@@ -114,7 +114,7 @@ class Journal:
         self.path = path
         make_private_dir(path.parent)
         if not path.exists():
-            open_private(path).close()
+            open_private(path, "ab").close()  # (never truncates: another process may have made it)
         # SQLite creates the -wal and -shm files itself: keep them owner-only too.
         self._umask = os.umask(0o077)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)

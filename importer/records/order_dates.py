@@ -45,9 +45,9 @@ def localise(heads: pl.DataFrame, names: str) -> pl.DataFrame:
         heads = heads.join(names_table, on="timeZone", how="left", nulls_equal=True, maintain_order="left")
     zones = heads.get_column(ZONE)
     dates = heads.get_column("date")
-    sent = pl.Series("date", [None] * heads.height, dtype=pl.String)
-    gap = pl.Series("_gap", [False] * heads.height)
     distinct = zones.unique().to_list()
+    sent = pl.repeat(None, heads.height, dtype=pl.String, eager=True).alias("date")
+    gap = pl.repeat(False, heads.height, eager=True).alias("_gap")
     for zone in distinct:
         rows = None if len(distinct) == 1 else (zones.is_null() if zone is None else zones == zone).arg_true()
         these = dates if rows is None else dates.gather(rows)
@@ -87,7 +87,7 @@ def _in_zone(dates: pl.Series, zone: str | None) -> tuple[pl.Series, pl.Series]:
     written, and validation rejects it with that value)."""
     if zone is None:
         return normalise.per_value(dates.to_frame(), "date", normalise.api_datetimes).get_column("date"), \
-            pl.Series("_gap", [False] * dates.len())
+            pl.repeat(False, dates.len(), eager=True).alias("_gap")
     sample = dates.head(2_000)
     mostly_distinct = sample.n_unique() * 2 > sample.len()  # then worked out row by row: no join
     distinct = dates if mostly_distinct else dates.unique().drop_nulls()

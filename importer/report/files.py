@@ -19,6 +19,7 @@ CSV injection); ``importer.inputs.files`` undoes this when the file is imported 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -62,9 +63,17 @@ def neutralise(expr: pl.Expr) -> pl.Expr:
 
 
 def open_private(path: Path, mode: str = "wb") -> IO[Any]:
-    """Open for writing, creating the file 0600 (and tightening an existing one)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
-    fd = os.open(path, flags, FILE_MODE)
+    """Open for writing, creating the file 0600 (``"ab"``: appending to an existing one, tightened).
+
+    ``"wb"`` replaces an existing file by a new one rather than truncating it: ext4 writes a file that was
+    truncated and written again to disk when it is closed (``auto_da_alloc``), which made a dry run into a
+    report folder used before wait ~0.2 s for its 360 MB ``payloads.jsonl``."""
+    if "a" in mode:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, mode)
 

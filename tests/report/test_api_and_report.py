@@ -72,6 +72,33 @@ def test_dry_run_sends_nothing_and_writes_the_bodies(sandbox, tmp_path):
     assert (summary["rows_accepted"], summary["rows_rejected"], summary["records_sent"]) == (5, 1, 0)
 
 
+def test_a_report_folder_used_again_gets_new_files_not_old_ones_cut_short(sandbox, tmp_path):
+    """A second dry run into the same --report-dir replaces payloads.jsonl by a new file (ext4 writes a file
+    truncated and written again to disk when it is closed: ~0.2 s for a large dry run); still owner-only,
+    with nothing of the first run's bodies, and a link planted at the name is replaced, not followed."""
+    env = {"ECDP_API_URL": sandbox.url}
+    first = write_csv(tmp_path / "first.csv", HEADER, [[f"f{i}@example.com", "F", ""] for i in range(50)])
+    second = write_csv(tmp_path / "second.csv", HEADER, [["s@example.com", "S", ""]])
+    report_dir = tmp_path / "r"
+    assert run_cli(["customers", str(first), "--dry-run"], env=env, report_dir=report_dir).exit_code == 0
+    payloads = report_dir / "payloads.jsonl"
+    with payloads.open("rb") as earlier:  # (held open: the old file stays readable, its inode not reused)
+        written = earlier.read()
+        assert run_cli(["customers", str(second), "--dry-run"], env=env, report_dir=report_dir).exit_code == 0
+        assert os.fstat(earlier.fileno()).st_nlink == 0  # the old file was unlinked, not truncated
+        earlier.seek(0)
+        assert earlier.read() == written and b"f49@example.com" in written
+    assert stat.S_IMODE(os.stat(payloads).st_mode) == 0o600
+    [body] = [orjson.loads(line) for line in payloads.read_bytes().splitlines()]
+    assert body["data"] == [{"email": "s@example.com", "firstName": "S"}]
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not the report's\n")
+    payloads.unlink()
+    payloads.symlink_to(elsewhere)
+    assert run_cli(["customers", str(second), "--dry-run"], env=env, report_dir=report_dir).exit_code == 0
+    assert not payloads.is_symlink() and elsewhere.read_text() == "not the report's\n"
+
+
 def test_chunking_splits_requests(sandbox, tmp_path):
     source = write_csv(tmp_path / "in.csv", HEADER, [[f"c{i}@example.com", "C", ""] for i in range(7)])
     run = run_cli(["customers", str(source), "--chunk-size", "3"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
