@@ -36,7 +36,8 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def measure(command: list[str | Path], env: dict[str, str] | None = None,
             ok: tuple[int, ...] = (0, 1)) -> dict[str, Any]:
-    """Wall time (s), peak RSS (MB) and exit code of a command run to its end (one of ``ok``)."""
+    """Wall time (s), user and system CPU time (s, the kernel's accounting of the process and its children),
+    peak RSS (MB) and exit code of a command run to its end (one of ``ok``)."""
     started = time.perf_counter()
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(env or {})})
@@ -46,7 +47,8 @@ def measure(command: list[str | Path], env: dict[str, str] | None = None,
     code = os.waitstatus_to_exitcode(status)
     if code not in ok:
         raise RuntimeError(f"{command} exited {code}: {stderr[-500:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit_code": code}
+    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit_code": code}
 
 
 def input_file(kind: str, size: int) -> Path:
@@ -63,7 +65,9 @@ def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool =
     """For each shape of order lines (clustered, sparse, shuffled, wide): the importer's ``--dry-run``, the bare
     polars floor (``bench/floor.py``) and, on the clustered file, the naive script, run in turn ``repeat``
     times (this machine's speed drifts: alternating keeps the ratios honest); medians and peak RSS, and the
-    ratios as the median of each round's (importer ÷ floor, naive ÷ importer)."""
+    ratios as the median of each round's (importer ÷ floor, naive ÷ importer). Beside the wall-time ratio, the
+    ratio of user CPU time (importer ÷ floor): the floor's wall time moves with what the kernel's fresh pages
+    cost at the hour (its system time went from 1.5 to 0.6 s within an hour here), its user time much less."""
     results: dict[str, Any] = {}
     for shape in SHAPES:
         kind = "orders" if shape == "clustered" else f"orders-{shape}"
@@ -81,12 +85,16 @@ def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool =
         row: dict[str, Any] = {"lines": size}
         for name, measured in runs.items():
             walls = sorted(m["wall_s"] for m in measured)
+            users, systems = sorted(m["user_s"] for m in measured), sorted(m["sys_s"] for m in measured)
             row[name] = {"wall_s": walls[len(walls) // 2], "walls_s": [m["wall_s"] for m in measured],
+                         "user_s": users[len(users) // 2], "sys_s": systems[len(systems) // 2],
                          "peak_rss_mb": max(m["peak_rss_mb"] for m in measured)}
         # Each round's ratio (its runs follow each other, so the machine's drift mostly cancels), and their median.
         per_floor = [i["wall_s"] / f["wall_s"] for i, f in zip(runs["importer"], runs["floor"], strict=True)]
         row["importer_per_floor"] = round(sorted(per_floor)[len(per_floor) // 2], 2)
         row["importer_per_floor_rounds"] = [round(r, 2) for r in per_floor]
+        per_floor_user = [i["user_s"] / f["user_s"] for i, f in zip(runs["importer"], runs["floor"], strict=True)]
+        row["importer_per_floor_user_cpu"] = round(sorted(per_floor_user)[len(per_floor_user) // 2], 2)
         if "naive" in row:
             per_naive = [n["wall_s"] / i["wall_s"] for n, i in zip(runs["naive"], runs["importer"], strict=True)]
             row["naive_per_importer"] = round(sorted(per_naive)[len(per_naive) // 2], 1)

@@ -68,12 +68,15 @@ def offline(quick: bool, ten_million: bool) -> dict[str, object]:
 def print_shapes(title: str, shapes: dict[str, Any]) -> None:
     print(title)
     print(f"{'shape':<10} {'importer s':>10} {'floor s':>8} {'naive s':>8} {'imp÷floor':>9} {'naive÷imp':>9} "
-          f"{'importer MB':>11} {'floor MB':>8}")
+          f"{'user÷':>6} {'floor sys s':>11} {'importer MB':>11} {'floor MB':>8}")
     for shape, row in shapes.items():
         naive_s = row.get("naive", {}).get("wall_s", "")
         print(f"{shape:<10} {row['importer']['wall_s']:>10} {row['floor']['wall_s']:>8} {naive_s:>8} "
               f"{row['importer_per_floor']:>9} {row.get('naive_per_importer', ''):>9} "
+              f"{row['importer_per_floor_user_cpu']:>6} {row['floor']['sys_s']:>11} "
               f"{row['importer']['peak_rss_mb']:>11} {row['floor']['peak_rss_mb']:>8}")
+    print("(imp÷floor and naive÷imp: wall time; user÷: importer ÷ floor in user CPU time, which the floor's "
+          "page faults, its system time, do not move)")
     print()
 
 
