@@ -61,9 +61,11 @@ $(NAIVE_STAMP): bench/naive-requirements.txt
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-$(BENCH_STAMP): pyproject.toml $(shell find importer schemas -type f -not -path '*/__pycache__/*')
-	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+
+$(BENCH_STAMP): pyproject.toml $(shell find importer schemas -type f -not -path '*/__pycache__/*') | $(BENCH_VENV)/bin/python
 	$(BENCH_VENV)/bin/python -m pip install --quiet . && rm -rf build  # (setuptools builds in ./build)
 	touch $(BENCH_STAMP)
 

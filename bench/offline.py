@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median_high
 from typing import Any
 
 from bench.delivery import sandbox_process
@@ -35,9 +36,11 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def measure(command: list[str | Path], env: dict[str, str] | None = None,
-            ok: tuple[int, ...] = (0, 1)) -> dict[str, Any]:
+            ok: tuple[int, ...] = (0, 1), report: Path | None = None) -> dict[str, Any]:
     """Wall time (s), user and system CPU time (s, the kernel's accounting of the process and its children),
-    peak RSS (MB) and exit code of a command run to its end (one of ``ok``)."""
+    peak RSS (MB) and exit code of a command run to its end (one of ``ok``). ``report``: the folder the
+    command writes its report to, removed afterwards, so each run writes a new one (as the default
+    ``reports/<run-id>/`` does)."""
     started = time.perf_counter()
     process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(env or {})})
@@ -45,10 +48,25 @@ def measure(command: list[str | Path], env: dict[str, str] | None = None,
     wall = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     code = os.waitstatus_to_exitcode(status)
+    if report is not None:
+        shutil.rmtree(report, ignore_errors=True)
     if code not in ok:
         raise RuntimeError(f"{command} exited {code}: {stderr[-500:]}")
     return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit_code": code}
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs of one command: the median wall, user and system times, every wall time, the highest peak RSS."""
+    return {"wall_s": median_high(run["wall_s"] for run in runs), "walls_s": [run["wall_s"] for run in runs],
+            "user_s": median_high(run["user_s"] for run in runs), "sys_s": median_high(run["sys_s"] for run in runs),
+            "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+
+
+def ratios(numerators: list[dict[str, Any]], denominators: list[dict[str, Any]], figure: str) -> list[float]:
+    """Each round's ratio of ``figure`` (the runs of a round follow each other, so the machine's drift mostly
+    cancels)."""
+    return [n[figure] / d[figure] for n, d in zip(numerators, denominators, strict=True)]
 
 
 def input_file(kind: str, size: int) -> Path:
@@ -80,24 +98,15 @@ def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool =
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
         for _ in range(repeat):
             for name, command in commands.items():
-                runs[name].append(measure(command, ok=(0, 1)))
-                shutil.rmtree(report / shape, ignore_errors=True)  # a new report folder each run, as by default
-        row: dict[str, Any] = {"lines": size}
-        for name, measured in runs.items():
-            walls = sorted(m["wall_s"] for m in measured)
-            users, systems = sorted(m["user_s"] for m in measured), sorted(m["sys_s"] for m in measured)
-            row[name] = {"wall_s": walls[len(walls) // 2], "walls_s": [m["wall_s"] for m in measured],
-                         "user_s": users[len(users) // 2], "sys_s": systems[len(systems) // 2],
-                         "peak_rss_mb": max(m["peak_rss_mb"] for m in measured)}
-        # Each round's ratio (its runs follow each other, so the machine's drift mostly cancels), and their median.
-        per_floor = [i["wall_s"] / f["wall_s"] for i, f in zip(runs["importer"], runs["floor"], strict=True)]
-        row["importer_per_floor"] = round(sorted(per_floor)[len(per_floor) // 2], 2)
+                runs[name].append(measure(command, report=report / shape))
+        row: dict[str, Any] = {"lines": size, **{name: summary(measured) for name, measured in runs.items()}}
+        per_floor = ratios(runs["importer"], runs["floor"], "wall_s")
+        row["importer_per_floor"] = round(median_high(per_floor), 2)
         row["importer_per_floor_rounds"] = [round(r, 2) for r in per_floor]
-        per_floor_user = [i["user_s"] / f["user_s"] for i, f in zip(runs["importer"], runs["floor"], strict=True)]
-        row["importer_per_floor_user_cpu"] = round(sorted(per_floor_user)[len(per_floor_user) // 2], 2)
+        row["importer_per_floor_user_cpu"] = round(median_high(ratios(runs["importer"], runs["floor"], "user_s")), 2)
         if "naive" in row:
-            per_naive = [n["wall_s"] / i["wall_s"] for n, i in zip(runs["naive"], runs["importer"], strict=True)]
-            row["naive_per_importer"] = round(sorted(per_naive)[len(per_naive) // 2], 1)
+            per_naive = ratios(runs["naive"], runs["importer"], "wall_s")
+            row["naive_per_importer"] = round(median_high(per_naive), 1)
             row["naive_per_importer_rounds"] = [round(r, 1) for r in per_naive]
         results[shape] = row
     return results
@@ -107,13 +116,10 @@ def dry_run(kind: str, size: int, report: Path, repeat: int = 1) -> dict[str, An
     """``--dry-run`` of ``size`` lines, ``repeat`` times (this machine's speed drifts by a third from one
     minute to the next): the median wall time, the highest peak RSS, and every wall time."""
     path = input_file(kind, size)
-    runs = []
-    for _ in range(repeat):
-        runs.append(measure([INSTALLED / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir",
-                             report]))
-        shutil.rmtree(report, ignore_errors=True)  # a new report folder each run, as by default
-    walls = sorted(run["wall_s"] for run in runs)
-    result = {**runs[0], "wall_s": walls[len(walls) // 2], "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+    runs = [measure([INSTALLED / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report],
+                    report=report) for _ in range(repeat)]
+    result = {**runs[0], "wall_s": median_high(run["wall_s"] for run in runs),
+              "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
     if repeat > 1:
         result["walls_s"] = [run["wall_s"] for run in runs]
     return {"kind": kind, "lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
@@ -128,17 +134,11 @@ def alternating(kind: str, size: int, other: Path, report: Path, pairs: int) -> 
     runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
     for _ in range(pairs):
         for name, command in commands.items():
-            runs[name].append(measure(command))
-    ratios = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["this"], runs["other"], strict=True))
-
-    def summary(name: str) -> dict[str, Any]:
-        walls = sorted(run["wall_s"] for run in runs[name])
-        return {"wall_s": walls[len(walls) // 2], "walls_s": [run["wall_s"] for run in runs[name]],
-                "peak_rss_mb": max(run["peak_rss_mb"] for run in runs[name])}
-
-    return {"kind": kind, "lines": size, "against": str(other), "pairs": pairs, "this": summary("this"),
-            "other": summary("other"), "wall_ratio_median": round(ratios[len(ratios) // 2], 3),
-            "wall_ratio_range": [round(ratios[0], 3), round(ratios[-1], 3)]}
+            runs[name].append(measure(command, report=report / name))
+    per_pair = ratios(runs["this"], runs["other"], "wall_s")
+    return {"kind": kind, "lines": size, "against": str(other), "pairs": pairs, "this": summary(runs["this"]),
+            "other": summary(runs["other"]), "wall_ratio_median": round(median_high(per_pair), 3),
+            "wall_ratio_range": [round(min(per_pair), 3), round(max(per_pair), 3)]}
 
 
 def end_to_end(size: int, report: Path) -> dict[str, Any]:

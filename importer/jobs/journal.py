@@ -113,8 +113,8 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         make_private_dir(path.parent)
-        if not path.exists():
-            open_private(path, "ab").close()  # (never truncates: another process may have made it)
+        if not path.exists():  # (an existing one may be read-only for this command: it is not opened for writing)
+            open_private(path, "ab").close()  # (never truncates: another process may have made it meanwhile)
         # SQLite creates the -wal and -shm files itself: keep them owner-only too.
         self._umask = os.umask(0o077)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
