@@ -19,10 +19,23 @@ Messages never contain the API key (it is not passed to any of these constructor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EXIT_OK = 0
 EXIT_ROWS_NOT_IMPORTED = 1
 EXIT_USAGE = 2
 EXIT_ABORTED = 3
+
+
+SHOWN_IN_MESSAGES = 20
+
+
+def listed(items: Sequence[str], separator: str = ", ", shown: int = SHOWN_IN_MESSAGES) -> str:
+    """Items for a message, capped: the first ``shown``, then "… and 9,990 more" (a file of 10,000
+    columns must not make a message, a journal entry or a cron mail of 400 KB)."""
+    if len(items) <= shown:
+        return separator.join(items)
+    return separator.join(items[:shown]) + f"{separator}… and {len(items) - shown:,} more"
 
 
 class ImporterError(Exception):

@@ -19,6 +19,7 @@ And on every text field, whatever its metadata (``text_checks``), because no rea
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandera.polars as pa
@@ -131,6 +132,26 @@ COARSE_CHECKS = {CONTROL_CHARACTER: not_suspect, SPREADSHEET_ERROR: not_suspect}
 def text_checks() -> list[pa.Check]:
     """The checks every text field gets (see the module docstring)."""
     return [no_control_characters(), not_spreadsheet_error()]
+
+
+#: The one column of a value schema (``value_schema``).
+VALUE = "value"
+
+
+def value_schema(checks: list[pa.Check]) -> pa.DataFrameSchema:
+    """The schema of the cells of many columns checked alike (a file's ``attr.*`` columns), one cell a row.
+
+    Such columns are checked in long form (``importer.records.validation.column_group_reasons``), so a
+    run's cost grows with its cells, not with a schema column per input column (a file of 10,000
+    attribute columns would otherwise make pandera copy 10,000 columns and the screen plan one query of
+    30,000 expressions)."""
+    return pa.DataFrameSchema({VALUE: pa.Column(str, checks=checks, nullable=True)})
+
+
+@functools.cache
+def text_value_schema() -> pa.DataFrameSchema:
+    """The value schema of attribute columns: the checks every text field gets (made once, shared)."""
+    return value_schema(text_checks())
 
 
 def _checks_for(metadata: dict[str, Any]) -> list[pa.Check]:

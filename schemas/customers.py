@@ -6,19 +6,19 @@ values in the documented spelling, dateOfBirth rendered as the UTC instant the A
 check here is about what is *sent*. A value that normalisation could not interpret is left as the user
 wrote it, and fails the format or enum check below with that value.
 
-Columns that depend on the input (``attr.<name>``, ``consent.<id>``) and on the run's options (which
-field is matched, whether AwaitingConfirmation may be sent) are added by ``customer_schema``.
+Which field is matched is a run's option, set by ``customer_schema``. Columns that depend on the input
+(``attr.<name>``, ``consent.<id>``) are checked cell by cell against a value schema
+(``schemas.common.text_value_schema``, ``consent_value_schema``), however many of them a file has.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import MAX_LENGTH, text_checks, with_checks
+from schemas.common import MAX_LENGTH, value_schema, with_checks
 
 EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
 ATTRIBUTE_NAME_MAX = 256
@@ -68,22 +68,21 @@ class Customer(pa.DataFrameModel):
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(Customer.to_schema().columns)
 
 
-def customer_schema(
-    match_field: str,
-    attribute_columns: Iterable[str],
-    consent_columns: Iterable[str],
-    allow_confirmation_emails: bool,
-) -> pa.DataFrameSchema:
-    """The schema for one run: the matched field required, plus this input's attribute/consent columns.
-    Made once per such set (a run asks per partition); the schema is shared, so it must not be changed."""
-    return _customer_schema(match_field, tuple(attribute_columns), tuple(consent_columns), allow_confirmation_emails)
+def customer_schema(match_field: str) -> pa.DataFrameSchema:
+    """The schema for one run: the standard fields, the matched one required. Made once per matched field
+    (a run asks per partition); the schema is shared, so it must not be changed."""
+    return _customer_schema(match_field)
 
 
-@functools.lru_cache(maxsize=32)
-def _customer_schema(
-    match_field: str, attribute_columns: tuple[str, ...], consent_columns: tuple[str, ...],
-    allow_confirmation_emails: bool,
-) -> pa.DataFrameSchema:
+@functools.lru_cache(maxsize=8)
+def _customer_schema(match_field: str) -> pa.DataFrameSchema:
+    return with_checks(Customer.to_schema()).update_column(match_field, nullable=False)
+
+
+@functools.lru_cache(maxsize=2)
+def consent_value_schema(allow_confirmation_emails: bool) -> pa.DataFrameSchema:
+    """The value schema of ``consent.<id>`` columns: a documented consent value, and AwaitingConfirmation
+    (which makes the platform e-mail the customer) only when the run allows it (made once, shared)."""
     consent_checks = [pa.Check.isin(CONSENT_VALUES)]
     if not allow_confirmation_emails:
         consent_checks.append(
@@ -95,6 +94,4 @@ def _customer_schema(
                 ),
             )
         )
-    extra = {name: pa.Column(str, checks=text_checks(), nullable=True) for name in attribute_columns}
-    extra |= {name: pa.Column(str, checks=consent_checks, nullable=True) for name in consent_columns}
-    return with_checks(Customer.to_schema()).update_column(match_field, nullable=False).add_columns(extra)
+    return value_schema(consent_checks)

@@ -16,7 +16,6 @@ Lengths count UTF-16 code units, as the platform does (``schemas.common``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 
 import pandera.polars as pa
 from pandera.typing.polars import Series
@@ -27,7 +26,6 @@ from schemas.common import (
     MAX_LENGTH,
     NUMBER,
     WHOLE_NUMBER,
-    text_checks,
     with_checks,
 )
 from schemas.customers import (
@@ -120,30 +118,26 @@ ORDER_FIELDS: tuple[str, ...] = tuple(OrderLine.to_schema().columns)
 PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.to_schema().columns)
 
 
-def order_line_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
-    """``OrderLine``, plus this input's order attribute columns (text checks only: the platform's
-    definitions type them, see ``importer.records.preflight``). Made once per set of columns (a run asks per
-    partition); the schema is shared, so it must not be changed."""
-    return _order_line_schema(tuple(attribute_columns))
+def order_line_schema() -> pa.DataFrameSchema:
+    """``OrderLine`` with its checks (made once, shared: it must not be changed). An input's order
+    attribute columns are checked cell by cell (``schemas.common.text_value_schema``; the platform's
+    definitions type them, see ``importer.records.preflight``)."""
+    return _order_line_schema()
 
 
-def product_schema(attribute_columns: Iterable[str] = ()) -> pa.DataFrameSchema:
-    """``Product``, plus this input's product attribute columns (made once, shared)."""
-    return _product_schema(tuple(attribute_columns))
+def product_schema() -> pa.DataFrameSchema:
+    """``Product`` with its checks (made once, shared); its attribute columns as ``order_line_schema``'s."""
+    return _product_schema()
 
 
-@functools.lru_cache(maxsize=32)
-def _order_line_schema(attribute_columns: tuple[str, ...]) -> pa.DataFrameSchema:
-    return with_checks(OrderLine.to_schema()).add_columns(_attributes(attribute_columns))
+@functools.cache
+def _order_line_schema() -> pa.DataFrameSchema:
+    return with_checks(OrderLine.to_schema())
 
 
-@functools.lru_cache(maxsize=32)
-def _product_schema(attribute_columns: tuple[str, ...]) -> pa.DataFrameSchema:
-    return with_checks(Product.to_schema()).add_columns(_attributes(attribute_columns))
-
-
-def _attributes(columns: Iterable[str]) -> dict[str, pa.Column]:
-    return {name: pa.Column(str, checks=text_checks(), nullable=True) for name in columns}
+@functools.cache
+def _product_schema() -> pa.DataFrameSchema:
+    return with_checks(Product.to_schema())
 
 
 @functools.lru_cache(maxsize=8)

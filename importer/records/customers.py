@@ -38,6 +38,7 @@ from importer.records.preflight import check as preflight_check
 from importer.records.url_paths import path_segment
 from importer.records.validation import (
     Prepared,
+    column_group_reasons,
     combine,
     pre_rejected,
     readable_rows,
@@ -45,13 +46,14 @@ from importer.records.validation import (
     schema_reasons,
 )
 from importer.settings import CustomerOptions
-from schemas.common import INT32_MAX, INT32_MIN
+from schemas.common import INT32_MAX, INT32_MIN, text_value_schema
 from schemas.customers import (
     ATTRIBUTE_NAME_MAX,
     CONSENT_VALUES,
     CUSTOMER_FIELDS,
     GENDERS,
     PATTERN_MEANINGS,
+    consent_value_schema,
     customer_schema,
 )
 
@@ -196,14 +198,19 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions, lists: Lists | None =
     columns = plan_columns(frame.columns, match_field)
     require_flat(frame, list(columns.rename))
     rows = normalise_rows(frame, columns)
-    schema = customer_schema(
-        match_field, list(columns.attributes), list(columns.consents), options.allow_confirmation_emails
-    )
+    schema = customer_schema(match_field)
     required = {match_field: f"is required when matching customers by {MATCH_BY_NAMES[match_field]}"}
     checked = readable_rows(rows, frame)
     attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
     platform, warnings = preflight_check(checked, [attributes], columns.consents, lists)
-    invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, PATTERN_MEANINGS, required), platform])
+    invalid = pl.concat([
+        pre_rejected(frame),
+        schema_reasons(checked, schema, PATTERN_MEANINGS, required),
+        column_group_reasons(checked, list(columns.attributes), text_value_schema(), PATTERN_MEANINGS),
+        column_group_reasons(checked, list(columns.consents),
+                             consent_value_schema(options.allow_confirmation_emails), PATTERN_MEANINGS),
+        platform,
+    ])
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")

@@ -52,6 +52,7 @@ from importer.records.preflight import AttributeColumns, needed
 from importer.records.preflight import check as preflight_check
 from importer.records.validation import (
     Prepared,
+    column_group_reasons,
     combine,
     pre_rejected,
     readable_rows,
@@ -60,6 +61,7 @@ from importer.records.validation import (
     sole_reasons,
 )
 from importer.settings import OrderOptions
+from schemas.common import text_value_schema
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
     ORDER_PATTERN_MEANINGS,
@@ -94,17 +96,19 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
     attribute_reasons, warnings = _preflight(checked, heads, columns, lists)
     zone_reasons = order_dates.zone_reasons(checked_heads, RUN)  # (a date its zone skips: that reason alone)
+    runs = checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL))
     run_reasons = pl.concat([schema_reasons(
-        checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL)),
-        order_line_schema(columns.order_attributes), ORDER_PATTERN_MEANINGS,
-        {"id": "is required: every line needs the id of its order"},
-    ).join(zone_reasons.select(RID_COL, FIELD_COL), on=[RID_COL, FIELD_COL], how="anti"), zone_reasons])
+        runs, order_line_schema(), ORDER_PATTERN_MEANINGS, {"id": "is required: every line needs the id of its order"},
+    ).join(zone_reasons.select(RID_COL, FIELD_COL), on=[RID_COL, FIELD_COL], how="anti"), zone_reasons,
+        column_group_reasons(runs, list(columns.order_attributes), text_value_schema(), ORDER_PATTERN_MEANINGS)])
+    products = _with_product(checked)
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
         per_line(run_reasons, lines),
-        schema_reasons(_with_product(checked), product_schema(columns.product_attributes), ORDER_PATTERN_MEANINGS,
+        schema_reasons(products, product_schema(), ORDER_PATTERN_MEANINGS,
                        {f: "is required on a product line" for f in PRODUCT_REQUIRED}),
+        column_group_reasons(products, list(columns.product_attributes), text_value_schema(), ORDER_PATTERN_MEANINGS),
         attribute_reasons,
     ]
     taken = {f: p for f, p in options.conflicts.items() if p != "reject" and f in columns.order_level and f != "id"}

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from importer.errors import InputError
+from importer.errors import InputError, listed
 from importer.frame import ERROR_COL, FIELD_COL, REASONS_SCHEMA, RID_COL, no_reasons
 from importer.records import normalise
 from importer.records.definitions import CONSENTS, WHERE, Definition, Lists
@@ -88,6 +88,7 @@ def check(
     known: dict[str, Definition] = {}
     hints: list[str] = []
     warnings: list[str] = []
+    filled = _with_values(frame, [c for group in attributes for c in group.columns] + list(consents))
     for group in attributes:
         if not group.columns:
             continue
@@ -96,6 +97,7 @@ def check(
             continue
         by_name = {d.name.lower(): d for d in definitions}
         missing: list[str] = []
+        empty: list[str] = []
         for column, name in group.columns.items():
             found = by_name.get(name.lower())
             if found is not None:
@@ -103,25 +105,30 @@ def check(
                 if found.name != name:
                     warnings.append(f"Column {column}: the platform spells the {group.label} {found.name!r}; "
                                     "it is sent as the column names it.")
-            elif _has_values(frame, column):
+            elif column in filled:
                 missing.append(column)
                 problems.append(f"{column} ({group.label} {name!r}" + _closest(name, definitions) + ")")
             else:
-                warnings.append(f"Column {column} names no {group.label} the platform defines; it is empty, so "
-                                "nothing is sent for it.")
+                empty.append(column)
+        if len(empty) == 1:
+            warnings.append(f"Column {empty[0]} names no {group.label} the platform defines; it is empty, so "
+                            "nothing is sent for it.")
+        elif empty:
+            warnings.append(f"Columns {listed(empty)} ({len(empty):,}) name no {group.label} the platform "
+                            "defines; they are empty, so nothing is sent for them.")
         if missing:
             hints.append(f"{group.label}s defined: {_listed([d.name for d in definitions])} ({WHERE[group.path]})")
     defined = lists.get(CONSENTS, ())
     if consents and defined is not None:
         ids = {d.id for d in defined}
-        unknown = [c for c, consent_id in consents.items() if consent_id not in ids and _has_values(frame, c)]
+        unknown = [c for c, consent_id in consents.items() if consent_id not in ids and c in filled]
         problems += [f"{c} (no consent with id {consents[c]})" for c in unknown]
         if unknown:
             hints.append(f"consents defined: {_listed([f'{d.id} {d.name}' for d in defined])} ({WHERE[CONSENTS]})")
     if problems:
-        count = f"{len(problems)} column{'s' if len(problems) > 1 else ''}"
+        count = f"{len(problems):,} column{'s' if len(problems) > 1 else ''}"
         raise InputError(
-            f"The platform defines no attribute or consent for {count} of the input: " + "; ".join(problems) + ".",
+            f"The platform defines no attribute or consent for {count} of the input: " + listed(problems, "; ") + ".",
             "Rename the columns or define them in the platform; " + "; ".join(hints)
             + ". --no-preflight sends them anyway.",
         )
@@ -172,8 +179,14 @@ def _rule(definition: Definition) -> tuple[Callable[[pl.Expr], pl.Expr], str] | 
     return None
 
 
-def _has_values(frame: pl.DataFrame, column: str) -> bool:
-    return column in frame.columns and frame.get_column(column).null_count() < frame.height
+def _with_values(frame: pl.DataFrame, columns: list[str]) -> set[str]:
+    """Those of ``columns`` that hold a value in some row of ``frame`` (one query for them all)."""
+    present = set(frame.columns)
+    asked = [c for c in columns if c in present]
+    if not asked:
+        return set()
+    counts = frame.select(pl.col(asked).is_not_null().any()).row(0)
+    return {column for column, has in zip(asked, counts, strict=True) if has}
 
 
 def _closest(name: str, definitions: tuple[Definition, ...]) -> str:

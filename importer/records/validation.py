@@ -36,6 +36,7 @@ from schemas.common import (
     MAX_LENGTH,
     NUMBER,
     SPREADSHEET_ERROR,
+    VALUE,
     WHOLE_NUMBER,
     utf16_units,
 )
@@ -108,10 +109,11 @@ def sole_reasons(frame: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
 def require_flat(frame: pl.DataFrame, columns: list[str]) -> None:
     """InputError when a field column holds nested values (a Parquet list or struct): text, numbers,
     dates and booleans can be checked and sent; a list rendered as text would be sent as nonsense."""
-    nested = [c for c in columns if c in frame.columns and frame.schema[c].is_nested()]
+    schema = frame.schema  # (built anew at each access: once, not per column)
+    nested = [c for c in columns if (dtype := schema.get(c)) is not None and dtype.is_nested()]
     if nested:
         raise InputError(
-            f"The column {nested[0]!r} holds nested values ({frame.schema[nested[0]]}), not text or numbers.",
+            f"The column {nested[0]!r} holds nested values ({schema[nested[0]]}), not text or numbers.",
             "Export it as a plain column, or leave it out of the file.",
         )
 
@@ -183,6 +185,37 @@ def schema_reasons(
         )
         .sort(RID_COL, maintain_order=True)
     )
+
+
+def column_group_reasons(
+    frame: pl.DataFrame, columns: Sequence[str], schema: pa.DataFrameSchema, pattern_meanings: Mapping[str, str]
+) -> pl.DataFrame:
+    """Every way each row of ``frame`` breaks ``schema`` (a ``schemas.common.value_schema``) in any of
+    ``columns``, as a reasons frame naming the column: the columns are checked alike, so they are checked
+    in long form, one cell a row (a run's cost grows with its cells, not with the square of its columns)."""
+    if not columns:
+        return no_reasons()
+    checks = schema.columns[VALUE]
+    skip_empty = checks.nullable and all(check.ignore_na for check in checks.checks)  # (an empty cell passes)
+    cells = frame.select(RID_COL, *[pl.col(c).cast(pl.String) for c in columns]).unpivot(
+        index=RID_COL, on=list(columns), variable_name=FIELD_COL, value_name=VALUE)
+    if skip_empty:
+        cells = cells.filter(pl.col(VALUE).is_not_null())
+    cells = cells.with_row_index(_CELL, offset=0)
+    reasons = schema_reasons(cells.select(pl.col(_CELL).cast(pl.Int64).alias(RID_COL), VALUE), schema,
+                             pattern_meanings, {})
+    if reasons.is_empty():
+        return reasons
+    named = reasons.join(cells.select(pl.col(_CELL).cast(pl.Int64), RID_COL, FIELD_COL),
+                         left_on=RID_COL, right_on=_CELL, suffix="_cell")
+    return named.sort(f"{RID_COL}_cell", RID_COL, maintain_order=True).select(  # (a row's columns in file order)
+        pl.col(f"{RID_COL}_cell").alias(RID_COL),
+        pl.col(f"{FIELD_COL}_cell").alias(FIELD_COL),
+        (pl.col(f"{FIELD_COL}_cell") + pl.col(ERROR_COL).str.slice(len(VALUE))).alias(ERROR_COL),
+    )
+
+
+_CELL = "_cell"
 
 
 def _columns_checked(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from importer.frame import RID_COL
 from importer.records import schema_screen, validation
-from schemas.customers import customer_schema
+from schemas.common import text_value_schema
+from schemas.customers import consent_value_schema, customer_schema
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import (
     ORDER_PATTERN_MEANINGS,
@@ -30,10 +31,12 @@ CELLS = [
 ]
 
 SCHEMAS = {
-    "order line": lambda: order_line_schema(["attr.channel"]),
-    "product": lambda: product_schema(["product.attr.color"]),
+    "order line": order_line_schema,
+    "product": product_schema,
     "order": lambda: order_schema("customer.email"),
-    "customer": lambda: customer_schema("email", ["attr.loyalty"], ["consent.1"], False),
+    "customer": lambda: customer_schema("email"),
+    "attribute value": text_value_schema,
+    "consent value": lambda: consent_value_schema(False),
     "order id": order_id_schema,
     "order status": order_status_schema,
 }
@@ -63,7 +66,7 @@ def test_screened_reasons_are_those_of_pandera_on_the_whole_frame(name, rows):
 
 
 def test_the_screen_names_the_failing_rows_columns_and_checks():
-    schema = order_line_schema([])
+    schema = order_line_schema()
     frame = _frame(schema, [[None], [None], [None]]).with_columns(
         pl.Series("status", ["paid", "lost", "paid"]), pl.Series("id", [None, "ORD-2", "ORD-3"], dtype=pl.String))
     found = schema_screen.failing(frame, schema)
