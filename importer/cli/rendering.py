@@ -94,6 +94,8 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     """customers and orders."""
     verb = "checked (dry run, nothing sent)" if s.dry_run else f"imported into {target}"
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
+    if s.read_as:
+        lines.append(_line("read as", s.read_as))
     if s.dry_run:
         valid = f"{s.rows_accepted} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
         lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected{_blank(s)}"))

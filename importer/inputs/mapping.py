@@ -86,15 +86,6 @@ class Mapping:
         return {target: str(spec["conflict"]) for target, spec in self.fields.items() if "conflict" in spec}
 
 
-def preset_path(name: str, kind: str) -> Path:
-    """The mapping file of a preset (``importer/presets/<name>-<kind>.toml``); InputError if none."""
-    path = PRESETS / f"{name}-{kind}.toml"
-    if not path.exists():
-        known = sorted({p.stem.rsplit("-", 1)[0] for p in PRESETS.glob(f"*-{kind}.toml")})
-        raise InputError(f"There is no preset {name!r} for {kind}.", "Presets: " + ", ".join(known) + ".")
-    return path
-
-
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file; InputError listing every problem."""
     try:
@@ -121,7 +112,7 @@ def load_mapping(path: Path) -> Mapping:
             problems.append(f"attributes.{level}: use {' or '.join(ATTRIBUTE_TARGETS[kind])} for {kind}")
         elif not isinstance(spec, dict) or not ({"columns", "prefix"} & set(spec)):
             problems.append(f"attributes.{level}: give columns = [...] or prefix = \"...\"")
-    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore"}
+    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore", "generation"}  # (presets.py)
     problems += [f"unknown setting {name!r}" for name in sorted(unknown)]
     if problems:
         raise InputError(
@@ -255,7 +246,7 @@ def _file_order(mapping: Mapping) -> str:
 def _mapping_option(mapping: Mapping) -> str:
     """How the user named this mapping on the command line: --preset NAME or --mapping PATH."""
     if mapping.path.parent == PRESETS:
-        return f"--preset {mapping.path.stem.rsplit('-', 1)[0]}"
+        return f"--preset {mapping.path.stem.split('-', 1)[0]}"
     return f"--mapping {mapping.path}"
 
 

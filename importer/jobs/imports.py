@@ -36,7 +36,7 @@ from importer.frame import (
     HEADER_ROWS,
     KEY_COL,
 )
-from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
+from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts, with_preset_hint
 from importer.inputs.locations import shown
 from importer.jobs import drift
 from importer.jobs.accounting import account, unmatched_file
@@ -114,7 +114,7 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
-    options = with_mapping_conflicts(options, run)
+    options = with_mapping_conflicts(options, run, paths)
     resource = Resource(
         command="orders",
         kind="orders",
@@ -218,6 +218,9 @@ def _run(
         if journal is not None:
             journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
                                                      aborted=error.message), report.dir)
+        hinted = with_preset_hint(error, resource.command, paths, run)  # a platform's export without --preset
+        if hinted is not error:
+            raise hinted from None
         raise
     finally:
         rows.close()
@@ -234,6 +237,7 @@ def _run(
         exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
+        read_as=inputs.read_as,
         mode=resource.options["mode"],
         match_by=resource.options.get("match_by"),
         customer_match=resource.options.get("customer_match"),

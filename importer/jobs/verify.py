@@ -98,7 +98,7 @@ def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerO
 def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
-    options = with_mapping_conflicts(options, run)
+    options = with_mapping_conflicts(options, run, paths)
     kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
                  lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
                  "order id",

@@ -225,8 +225,8 @@ def _warnings(warnings: list[str]) -> str:
 def _options(s: ImportSummary | OperationSummary) -> str:
     origin = s.origin if isinstance(s, ImportSummary) else {}
     used = s.options if isinstance(s, ImportSummary) else {}
-    resource = [("mode", s.mode), ("match by", s.match_by), ("customer match", s.customer_match)] \
-        if isinstance(s, ImportSummary) else []
+    resource = [("read as", s.read_as), ("mode", s.mode), ("match by", s.match_by),
+                ("customer match", s.customer_match)] if isinstance(s, ImportSummary) else []
     rows: list[tuple[str, Any]] = [
         ("command", s.command),
         ("files", ", ".join(s.files)),

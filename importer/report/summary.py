@@ -101,6 +101,7 @@ class ImportSummary(RunSummary):
 
     mapping: str | None = None
     preset: str | None = None
+    read_as: str | None = field(default=None, metadata=OMIT_IF_NONE)  # a preset's generation of the export
     mode: str = ""
     match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
     customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders
