@@ -69,7 +69,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
             check_path(path)  # now, not when first read: the journal reads every file before that
         return Inputs(iter_inputs(paths, read), list(paths))
     mapping_path = mapping.path
-    mapped, original = apply_mapping(mapping, paths, read)
+    mapped, original = apply_mapping(mapping, paths, read, warn)
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
