@@ -24,7 +24,7 @@ from importer.frame import (
     RID_COL,
     ROW_COL,
     SOURCE_PREFIX,
-    is_bookkeeping,
+    is_own_column,
 )
 from importer.inputs.files import ReadOptions, check_path, iter_inputs
 from importer.inputs.mapping import (
@@ -84,7 +84,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     driving, *joined = mapping.sources  # the command line's files first (driving, then joined without a path)
     files = [*(paths or ([driving.path] if driving.path else [])), *(s.path for s in joined if s.path is not None)]
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
-                                      if not is_bookkeeping(c)])
+                                      if not is_own_column(c)])
     batch = mapped.join(kept, on=RID_COL, how="left")
     return Inputs(iter([batch]), files, mapping_path, choice.read_as if choice else None)
 
@@ -125,7 +125,7 @@ def _hinted(batches: Iterator[pl.DataFrame], command: str, warn: Callable[[str],
         for batch in batches:
             if first:
                 first = False
-                found = hint([c for c in batch.columns if not is_bookkeeping(c)], command)
+                found = hint([c for c in batch.columns if not is_own_column(c)], command)
                 if found:
                     warn(found)
             yield batch
@@ -166,4 +166,4 @@ def user_view(frame: pl.DataFrame) -> pl.DataFrame:
     sources = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)]
     if sources:
         return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
-    return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_bookkeeping(c)])
+    return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_own_column(c)])

@@ -37,6 +37,7 @@ from importer.frame import (
     UNJOINED_COL,
     UNMATCHED_COL,
     UNREADABLE_COL,
+    is_own_column,
 )
 from importer.inputs import joins, mapping_fields
 from importer.inputs.files import ReadOptions, read_file, read_inputs
@@ -273,7 +274,7 @@ def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
         used |= set(spec.get("columns", []))
         used |= {c for c in original.columns if "prefix" in spec and c.startswith(spec["prefix"])}
     bookkeeping = (RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)
-    return [c for c in original.columns if c not in (*used, *mapping.ignore, *bookkeeping)]
+    return [c for c in original.columns if c not in (*used, *mapping.ignore, *bookkeeping) and not is_own_column(c)]
 
 
 def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:

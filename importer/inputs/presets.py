@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import InputError
-from importer.frame import is_bookkeeping
+from importer.frame import is_own_column
 from importer.inputs.files import ReadOptions, Source
 from importer.inputs.mapping import PRESETS
 
@@ -160,7 +160,7 @@ def file_header(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
         first = next(batches)
     finally:
         batches.close()
-    return [c for c in first.columns if not is_bookkeeping(c)]
+    return [c for c in first.columns if not is_own_column(c)]
 
 
 def _split(path: Path) -> tuple[str, str] | None:
