@@ -83,7 +83,8 @@ totalValue = "Total"
 status = { rules = [
   { when = { "Cancelled at" = true }, then = "canceled" },
   { when = { "Financial Status" = ["refunded", "voided"] }, then = "canceled" },
-  { when = { "Financial Status" = ["paid", "partially_refunded"], "Fulfillment Status" = "fulfilled" }, then = "completed" },
+  { when = { "Financial Status" = ["paid",
+                                   "partially_refunded"], "Fulfillment Status" = "fulfilled" }, then = "completed" },
   { when = { "Financial Status" = ["paid", "partially_refunded"] }, then = "paid" },
 ], default = "placed" }
 "product.id" = { columns = ["Lineitem sku", "Lineitem name"], fit = "hash" }
@@ -232,7 +233,8 @@ id = { columns = "Name", optional = "yes" }
 date = { column = "d", strip_prefix = "" }
 "product.id" = { column = "sku", fit = "cut" }
 "product.price" = { column = "p", fit = "hash" }
-status = { rules = [ { when = { "S" = 3 }, then = "paid" }, { when = { "S" = { matches = "(" } } } ], map = { a = "b" } }
+status = { rules = [ { when = { "S" = 3 }, then = "paid" },
+                     { when = { "S" = { matches = "(" } } } ], map = { a = "b" } }
 currency = { value = "PLN", optional = true }
 
 [[leave_out]]
