@@ -10,8 +10,9 @@ declared in the file as (docs/mapping.md, "Presets and the generations they read
     without = ["Accepts Marketing"]                         # (optional) and none of these
 
 ``--preset NAME`` reads the header of the first FILE and takes the generation it fits, the most specific
-first (the most columns and without named); a header that fits none takes the closest one (the most of
-its conditions met) and the mapping then names what is missing, as for any mapping. A preset file without
+first (the most columns and without named); a header that fits none takes the closest one (the largest
+share of its ``columns`` held, then the fewest of ``without``) and the mapping then names what is
+missing, as for any mapping. A preset file without
 a ``[[generation]]`` reads one generation, recognised by the columns its fields read.
 
 A file given without ``--preset`` or ``--mapping`` whose header fits a generation of any preset gets one
@@ -65,9 +66,11 @@ class Generation:
         """The columns the header holds that this generation does not have."""
         return [c for c in self.without if c in header]
 
-    def met(self, header: set[str]) -> float:
-        """The share of the generation's conditions the header meets (1.0: it fits)."""
-        return 1 - (len(self.lacking(header)) + len(self.unexpected(header))) / max(self.specificity, 1)
+    def closeness(self, header: set[str]) -> tuple[float, int, int]:
+        """How close the header comes to fitting: the share of ``columns`` it holds first (a short header
+        trivially holds none of ``without``: that is no evidence), then the fewest of ``without``."""
+        held = 1 - len(self.lacking(header)) / max(len(self.columns), 1)
+        return held, -len(self.unexpected(header)), self.specificity
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def choose(name: str, kind: str, header: Iterable[str]) -> Choice:
     fitting = [g for g in known if g.fits(columns)]
     if fitting:
         return Choice(max(fitting, key=lambda g: g.specificity), True)  # (max keeps the first of equals)
-    closest = max(known, key=lambda g: (g.met(columns), g.specificity))
+    closest = max(known, key=lambda g: g.closeness(columns))
     return Choice(closest, False, tuple(closest.lacking(columns)), tuple(closest.unexpected(columns)))
 
 
