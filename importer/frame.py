@@ -11,6 +11,10 @@ these, and only these, bookkeeping columns::
                                               one reason, the other cells are not checked
                         _unmatched            why a join found no row, where the mapping drops such rows
                                               (``unmatched = "drop"``): counted apart, never prepared
+                        _left_out             why a mapping's ``[[leave_out]]`` rule leaves the row out: set
+                                              aside, counted apart (``rows_left_out``), never prepared
+                        _left_line            the same, for an order line kept for its order's cells (its
+                                              product emptied); counted as left out when its order is sent
                         _in.<name>            a mapped run's original columns, kept for the report
     reasons (records/)  _rid _field _error    one row per way a row fails (``REASONS_SCHEMA``)
                         _stage                where it failed (validation, api, budget, verify): the report's
@@ -35,6 +39,7 @@ FILE_COL, ROW_COL, RID_COL = "_file", "_row", "_rid"
 UNREADABLE_COL = "_unreadable"
 REJECT_COL = "_reject"
 UNJOINED_COL, UNMATCHED_COL = "_unjoined", "_unmatched"
+LEFT_OUT_COL, LEFT_LINE_COL = "_left_out", "_left_line"
 #: The reasons that stand alone: the row's other cells are empty or not its own (a line the reader could
 #: not parse; a row a join found nothing for), so checking them would only add noise.
 SOLE_REASON_COLUMNS = (UNREADABLE_COL, UNJOINED_COL)

@@ -73,7 +73,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
         return Inputs(_hinted(iter_inputs(paths, read), command, warn), list(paths))
     mapping_path = mapping.path
     try:
-        mapped, original = apply_mapping(mapping, paths, read)
+        mapped, original = apply_mapping(mapping, paths, read, warn)
     except InputError as error:  # (a preset's closest generation: say which one was tried)
         if choice is None:
             raise
