@@ -77,7 +77,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     except InputError as error:  # (a preset's closest generation: say which one was tried)
         if choice is None:
             raise
-        raise InputError(f"{error.message} (read as: {choice.read_as})", error.hint) from None
+        raise InputError(f"{error.message} Read as: {choice.read_as}.", error.hint) from None
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")

@@ -214,6 +214,7 @@ def _run(
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
+        left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
@@ -266,7 +267,7 @@ def _run(
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
         unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
-        left_out_file=report_file(left_out_file(rows.set_aside, report)),
+        left_out_file=report_file(left_out),
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
         first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",

@@ -71,7 +71,7 @@ CUSTOMER_FILES = [
         {"First Name": "Jürgen", "Last Name": "Müller", "Email": "juergen.mueller@example.de",
          "Accepts Email Marketing": "no", "Phone": "+49 30 1234567", "Accepts SMS Marketing": "no",
          "Note": "Rechnung, nicht Lieferschein", "Tax Exempt": "no"},
-        {"First Name": "Ewa", "Last Name": "Wójcik", "Email": "", "Accepts Email Marketing": "no",
+        {"First Name": "Ewa", "Last Name": "Wójcik", "Email": "ewa.wojcik@example.pl", "Accepts Email Marketing": "no",
          "Phone": "'+48501234567", "Accepts SMS Marketing": "yes", "Tax Exempt": "no"},
     ]),
     ("B2", "customers_B_2022_without_note.csv", [
