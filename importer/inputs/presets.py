@@ -107,11 +107,6 @@ def preset_files(name: str, kind: str) -> list[Path]:
     return files
 
 
-def preset_path(name: str, kind: str) -> Path:
-    """The main mapping file of a preset (``presets/<name>-<kind>.toml``); InputError if none."""
-    return preset_files(name, kind)[0]
-
-
 def generations(name: str, kind: str) -> list[Generation]:
     """The generations a preset reads for ``kind``, in the order of its files."""
     return [g for path in preset_files(name, kind) for g in _file_generations(path)]
@@ -161,8 +156,10 @@ def file_header(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
     batches = Source(path, options).batches()
     try:
         first = next(batches)
-    finally:
-        batches.close()
+    finally:  # (the reader holds the file, and a piece of it)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
     return [c for c in first.columns if not is_bookkeeping(c)]
 
 
@@ -211,7 +208,7 @@ def _file_generations(path: Path) -> list[Generation]:
         if not _texts(without):
             problems.append(f"{where}: without must be a list of column names")
         if not problems:
-            found.append(Generation(spec["name"], platform, kind, path, tuple(columns), tuple(without)))
+            found.append(Generation(spec["name"], platform, kind, path, tuple(columns or ()), tuple(without)))
     if problems:
         raise InputError(f"The preset file {path} has {len(problems)} problem(s): " + "; ".join(problems) + ".",
                          "See docs/mapping.md, \"Presets and the generations they read\".")

@@ -119,7 +119,8 @@ def _order(name: str, email: str, financial: str, fulfillment: str, created: str
     for number, (quantity, item, price, sku) in enumerate(lines):
         line = {"Name": name, "Lineitem quantity": quantity, "Lineitem name": item, "Lineitem price": price,
                 "Lineitem sku": sku, "Lineitem requires shipping": "true" if sku else "false",
-                "Lineitem taxable": "true", "Lineitem fulfillment status": "fulfilled" if fulfillment == "fulfilled" else "pending",
+                "Lineitem taxable": "true",
+                "Lineitem fulfillment status": "fulfilled" if fulfillment == "fulfilled" else "pending",
                 "Lineitem discount": "0.00"}
         rows.append({**head, **line} if number == 0 else line)
     return rows
