@@ -257,3 +257,14 @@ def test_every_generation_is_recognised_by_its_own_header_only():
         assert [g.name for g in generations("shopify", "orders") if g.fits(header)] == [generation]
         assert hint(header) == "This looks like a Shopify orders export: add --preset shopify."
     assert preset_names() == ["magento", "shopify", "woocommerce"]
+
+
+def test_the_library_api_reads_a_generation_with_its_preset_option(sandbox, tmp_path):
+    import importer
+
+    api = importer.ApiSettings(url=sandbox.url, key=importer.ApiKey(sandbox.api_key))
+    result = importer.import_customers(SHOPIFY / "customers_A_oldest.csv", api=api,
+                                       run=importer.RunOptions(report_dir=tmp_path / "r", preset="shopify"))
+    assert result.summary.exit_code == 0
+    assert result.summary.read_as == CUSTOMER_FILES["customers_A_oldest.csv"][0]
+    assert get(sandbox, "/customers/email/sofia.lind@example.com").json()["data"]["phone"] == "+46701234567"
