@@ -174,6 +174,7 @@ def test_orders_of_every_generation_are_stored_as_the_file_says(sandbox, tmp_pat
     run = import_file(sandbox, tmp_path / "r", "orders", SHOPIFY / name)
     assert run.exit_code == 0, run.stderr
     assert run.summary["read_as"] == generation and f"read as:   {generation}" in run.stdout
+    assert f"<th>read as</th><td>{generation}</td>" in (run.report_dir / "report.html").read_text()
     lines: dict[str, list[dict[str, str]]] = {}
     for row in rows_of(SHOPIFY / name):
         lines.setdefault(row["Name"], []).append(row)
