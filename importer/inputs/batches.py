@@ -2,9 +2,10 @@
 
 ``open_inputs`` checks the mapping or preset (before any row is read; a preset's generation is chosen by
 the first file's header, ``importer.inputs.presets``), then gives the rows in batches in the importer's
-columns. A file read without either whose header is a known export gets a warning naming the preset. A mapped run's batches keep the original columns beside the mapped ones,
-named ``_in.<name>``: the resource stages ignore ``_`` columns, and ``user_view`` turns them back into
-the rows as the user's file has them, which is what reports show.
+columns. A file read without either whose header is a known export gets a warning naming the preset
+(and the error that stops its run that hint: ``with_preset_hint``). A mapped run's batches keep the
+original columns beside the mapped ones, named ``_in.<name>``: the resource stages ignore ``_`` columns,
+and ``user_view`` turns them back into the rows as the user's file has them, which is what reports show.
 
 The rows no stage checks (blank ones, and those a mapping drops) are taken out after the first pass,
 by ``importer.inputs.set_aside``.
@@ -77,7 +78,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     except InputError as error:  # (a preset's closest generation: say which one was tried)
         if choice is None:
             raise
-        raise InputError(f"{error.message} (read as: {choice.read_as})", error.hint) from None
+        raise InputError(f"{error.message} Read as: {choice.read_as}.", error.hint) from None
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
@@ -89,7 +90,8 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     return Inputs(iter([batch]), files, mapping_path, choice.read_as if choice else None)
 
 
-def mapping_for(command: str, run: RunOptions, usage: str = "ecdp-import", paths: Sequence[Path] = ()) -> Mapping | None:
+def mapping_for(command: str, run: RunOptions, usage: str = "ecdp-import",
+                paths: Sequence[Path] = ()) -> Mapping | None:
     """The checked mapping of ``run`` (``--mapping`` or ``--preset``, its generation chosen by the header of
     the first of ``paths``) for ``command``; None without one."""
     return chosen_mapping(command, run, paths, usage)[0]

@@ -124,7 +124,7 @@ def load_mapping(path: Path) -> Mapping:
     identifiers = IDENTIFIERS[kind]
     if fields and not set(identifiers) & set(fields):
         problems.append(f"fields: map {' or '.join(identifiers)}: a {kind[:-1]} is known by it")
-    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore", "leave_out", "generation"}
+    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore", "leave_out", "generation"}  # presets.py
     problems += [f"unknown setting {name!r}" for name in sorted(unknown)]
     if problems:
         raise InputError(

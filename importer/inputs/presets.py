@@ -10,8 +10,9 @@ declared in the file as (docs/mapping.md, "Presets and the generations they read
     without = ["Accepts Marketing"]                         # (optional) and none of these
 
 ``--preset NAME`` reads the header of the first FILE and takes the generation it fits, the most specific
-first (the most columns and without named); a header that fits none takes the closest one (the most of
-its conditions met) and the mapping then names what is missing, as for any mapping. A preset file without
+first (the most columns and without named); a header that fits none takes the closest one (the largest
+share of its ``columns`` held, then the fewest of ``without``) and the mapping then names what is
+missing, as for any mapping. A preset file without
 a ``[[generation]]`` reads one generation, recognised by the columns its fields read.
 
 A file given without ``--preset`` or ``--mapping`` whose header fits a generation of any preset gets one
@@ -65,9 +66,11 @@ class Generation:
         """The columns the header holds that this generation does not have."""
         return [c for c in self.without if c in header]
 
-    def met(self, header: set[str]) -> float:
-        """The share of the generation's conditions the header meets (1.0: it fits)."""
-        return 1 - (len(self.lacking(header)) + len(self.unexpected(header))) / max(self.specificity, 1)
+    def closeness(self, header: set[str]) -> tuple[float, int, int]:
+        """How close the header comes to fitting: the share of ``columns`` it holds first (a short header
+        trivially holds none of ``without``: that is no evidence), then the fewest of ``without``."""
+        held = 1 - len(self.lacking(header)) / max(len(self.columns), 1)
+        return held, -len(self.unexpected(header)), self.specificity
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,6 @@ def preset_files(name: str, kind: str) -> list[Path]:
     return files
 
 
-def preset_path(name: str, kind: str) -> Path:
-    """The main mapping file of a preset (``presets/<name>-<kind>.toml``); InputError if none."""
-    return preset_files(name, kind)[0]
-
-
 def generations(name: str, kind: str) -> list[Generation]:
     """The generations a preset reads for ``kind``, in the order of its files."""
     return [g for path in preset_files(name, kind) for g in _file_generations(path)]
@@ -122,7 +120,7 @@ def choose(name: str, kind: str, header: Iterable[str]) -> Choice:
     fitting = [g for g in known if g.fits(columns)]
     if fitting:
         return Choice(max(fitting, key=lambda g: g.specificity), True)  # (max keeps the first of equals)
-    closest = max(known, key=lambda g: (g.met(columns), g.specificity))
+    closest = max(known, key=lambda g: g.closeness(columns))
     return Choice(closest, False, tuple(closest.lacking(columns)), tuple(closest.unexpected(columns)))
 
 
@@ -158,8 +156,10 @@ def file_header(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
     batches = Source(path, options).batches()
     try:
         first = next(batches)
-    finally:
-        batches.close()
+    finally:  # (the reader holds the file, and a piece of it)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
     return [c for c in first.columns if not is_own_column(c)]
 
 
@@ -208,7 +208,7 @@ def _file_generations(path: Path) -> list[Generation]:
         if not _texts(without):
             problems.append(f"{where}: without must be a list of column names")
         if not problems:
-            found.append(Generation(spec["name"], platform, kind, path, tuple(columns), tuple(without)))
+            found.append(Generation(spec["name"], platform, kind, path, tuple(columns or ()), tuple(without)))
     if problems:
         raise InputError(f"The preset file {path} has {len(problems)} problem(s): " + "; ".join(problems) + ".",
                          "See docs/mapping.md, \"Presets and the generations they read\".")
