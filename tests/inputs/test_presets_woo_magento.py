@@ -242,3 +242,15 @@ def test_magento_1_order_tables_every_order_as_the_tables_say(sandbox, tmp_path)
     assert statuses == {"100000001": "completed", "100000002": "canceled", "100000003": "placed",
                         "100000004": "paid"}  # ready_for_pickup: the shop's own status, in state processing
     assert stored_order(sandbox, "100000001")["products"][0]["name"] == "Drill bit set &mdash; 21 pcs"  # as stored
+
+
+def test_a_magento_rejected_csv_imports_again_its_own_columns_dropped_magentos_kept(sandbox, tmp_path):
+    """The reader drops the report's columns (_error, _field, _row, ...) and keeps Magento's (_website)."""
+    first = run_preset(sandbox, tmp_path / "first", "customers", [MAGENTO / "customer_20241120_093015.csv"],
+                       "magento", 1)
+    fixed = tmp_path / "rejected.csv"
+    fixed.write_text((first.report_dir / "rejected.csv").read_text(encoding="utf-8").replace(
+        "0000-00-00", "1979-05-06"), encoding="utf-8")
+    again = run_preset(sandbox, tmp_path / "again", "customers", [fixed], "magento", 0)
+    assert again.summary["read_as"] == "Magento 2 Customers Main File export (Magento Open Source)"
+    assert customer(sandbox, "malgorzata.wojcik@example.pl")["dateOfBirth"] == "1979-05-06T00:00:00.000Z"
