@@ -80,7 +80,8 @@ def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
               help="orders: a file of order lines joined to FILES on the order id, as for the import; repeatable.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="The mapping file the FILES were imported with (see docs/mapping.md).")
-@click.option("--preset", type=click.Choice(["shopify"]), help="The preset the FILES were imported with.")
+@click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
+              help="The preset the FILES were imported with.")
 @TIME_ZONE_NAMES_OPTION
 @connection_options
 @options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, NO_PREFLIGHT_OPTION)

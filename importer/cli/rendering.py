@@ -94,6 +94,8 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     """customers and orders."""
     verb = "checked (dry run, nothing sent)" if s.dry_run else f"imported into {target}"
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
+    if s.read_as:
+        lines.append(_line("read as", s.read_as))
     if s.dry_run:
         valid = f"{s.rows_accepted} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
         lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected{_blank(s)}"))
@@ -115,7 +117,8 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     lines.append(_line("report", s.report_dir))
     lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
     return lines + _files([(s.rejected_file, "rows to fix and re-import"), (s.failed_file, "rows to retry"),
-                           (s.unmatched_file, "rows the mapping dropped: no match in a joined file")])
+                           (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
+                           (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons")])
 
 
 def operation_lines(s: OperationSummary, target: str) -> list[str]:
@@ -163,7 +166,8 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         lines.append(_line("rows", f"{s.rows_invalid} not checked: invalid in the file, so never sent"))
     if s.rows_set_aside:
         lines.append(_line("rows", "; ".join(s.set_aside_counts(blank="blank, skipped",
-                                                                 unmatched="unmatched, dropped by the mapping"))))
+                                                                 unmatched="unmatched, dropped by the mapping",
+                                                                 left_out="left out by the mapping"))))
     if s.aborted:
         lines.append(_line("stopped", s.aborted))
     lines.append(_line("report", s.report_dir))
@@ -173,12 +177,15 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
         (s.failed_file, "rows that could not be read back (verify it again)"),
         (s.rejected_file, "rows invalid in the file"),
         (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
+        (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons"),
     ])
 
 
 def _blank(s: RunSummary) -> str:
-    """The rows set aside, for a summary's rows line: ", 3 blank (skipped), 2 unmatched (dropped)"."""
-    return "".join(f", {c}" for c in s.set_aside_counts(blank="blank (skipped)", unmatched="unmatched (dropped)"))
+    """The rows set aside, for a summary's rows line: ", 3 blank (skipped), 2 unmatched (dropped), 1 left out
+    (by the mapping)"."""
+    return "".join(f", {c}" for c in s.set_aside_counts(blank="blank (skipped)", unmatched="unmatched (dropped)",
+                                                         left_out="left out (by the mapping)"))
 
 
 def _files(files: list[tuple[str | None, str]]) -> list[str]:

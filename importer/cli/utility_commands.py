@@ -104,6 +104,7 @@ def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None,
     --mapping or --preset, how well the mapping's joins match FILES, before anything is sent."""
     from importer.inputs.files import ReadOptions
     from importer.inputs.locations import local_copies, renamed, shown
+    from importer.inputs.presets import hint
     from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
     options = ReadOptions(encoding=encoding, delimiter=delimiter)
@@ -116,6 +117,9 @@ def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None,
         for path in paths:
             found = inspect_file(path, options)
             click.echo(renamed(render_inspection(found)))
+            looks_like = hint(column.name for column in found.columns)
+            if looks_like:
+                click.echo(looks_like)
             if suggest:
                 name = shown(path).rsplit("/", 1)[-1]
                 click.echo(f"\n# A starting point for --mapping (save it next to {name} and check every line):")
@@ -125,14 +129,18 @@ def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None,
 def _join_report(files: tuple[Path, ...], options: Any, mapping_file: Path | None, preset: str | None,
                  kind: str) -> str:
     """``inspect --mapping``: the driving table's rows, and a line per joined source."""
-    from importer.inputs.mapping import join_rates, load_mapping, preset_path
+    from importer.inputs.mapping import join_rates, load_mapping
+    from importer.inputs.presets import choose_for_files
 
     if mapping_file is not None and preset is not None:
         raise UsageError("--mapping and --preset cannot be combined.", "Give one of them.")
-    mapping = load_mapping(mapping_file if mapping_file is not None else preset_path(str(preset), kind))
+    choice = None if mapping_file is not None else choose_for_files(str(preset), kind, files, options)
+    mapping = load_mapping(choice.generation.path if choice is not None else mapping_file or Path())
     rows, rates = join_rates(mapping, files, options)
     head = (f"Mapping {mapping.path.name} ({mapping.kind}): {rows:,} rows in the driving table "
             f"{mapping.sources[0].name} (blank rows left out)")
+    if choice is not None:
+        head = f"read as: {choice.read_as}\n" + head
     if not rates:
         return head + "; it joins no other source, so every row is its own."
     return "\n".join([head + "; its joins:", *(f"  {rate.describe()}" for rate in rates)])

@@ -26,7 +26,7 @@ from typing import IO, TextIO
 import polars as pl
 
 from importer.errors import InputError
-from importer.frame import UNREADABLE_COL, is_bookkeeping
+from importer.frame import UNREADABLE_COL, is_own_column
 from importer.inputs.csv_dialect import UTF8
 
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
@@ -131,7 +131,7 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
         if header is None:
             header, body_start, header_lines = _header(piece, delimiter, source)
             piece, line = piece[body_start:], 1 + header_lines
-            user = [c for c in header if not is_bookkeeping(c)]
+            user = [c for c in header if not is_own_column(c)]
             if not header:
                 yield pl.DataFrame()
                 return
@@ -140,7 +140,7 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
         frame, unreadable = _fast(piece, delimiter, header), None
         if frame is None:
             frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line)
-        frame = frame.select(user)  # an input column named like a bookkeeping one is not the user's data
+        frame = frame.select(user)  # an input column named like the importer's own is not the user's data
         sizes.parsed(len(piece), frame.height, frame.width)
         yield frame if unreadable is None else frame.with_columns(unreadable)
         line += piece.count(b"\n")

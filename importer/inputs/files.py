@@ -43,7 +43,7 @@ from importer.frame import (
     RID_COL,
     ROW_COL,
     UNREADABLE_COL,
-    is_bookkeeping,
+    is_own_column,
 )
 from importer.inputs.csv_dialect import (
     SAMPLE_BYTES,
@@ -160,7 +160,7 @@ class Source:
         for frame in frames:
             frame = frame.rename(dict(zip(frame.columns, clean_header(frame.columns, path), strict=True)))
             if kind in ("parquet", "xlsx"):  # (the CSV parser drops them itself, keeping its _unreadable)
-                frame = frame.select([c for c in frame.columns if not is_bookkeeping(c)])
+                frame = frame.select([c for c in frame.columns if not is_own_column(c)])
             yield frame.with_columns(
                 pl.col(pl.String).exclude(UNREADABLE_COL).pipe(_undo_neutralisation),
                 pl.lit(shown(path)).alias(FILE_COL),

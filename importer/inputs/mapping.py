@@ -18,9 +18,8 @@ each join of a mapping before anything is sent (``ecdp-import inspect --mapping`
 
 from __future__ import annotations
 
-import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from importer.errors import InputError
-from importer.frame import FILE_COL, REJECT_COL, RID_COL, ROW_COL, UNJOINED_COL, UNMATCHED_COL, UNREADABLE_COL
-from importer.inputs import conversions, joins
+from importer.frame import (
+    FILE_COL,
+    LEFT_OUT_COL,
+    REJECT_COL,
+    RID_COL,
+    ROW_COL,
+    UNJOINED_COL,
+    UNMATCHED_COL,
+    UNREADABLE_COL,
+    is_own_column,
+)
+from importer.inputs import joins, mapping_fields
 from importer.inputs.files import ReadOptions, read_file, read_inputs
 from importer.inputs.set_aside import without_blank_rows
-from importer.records import normalise
 from schemas.customers import CUSTOMER_FIELDS
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
 
@@ -41,11 +49,10 @@ TARGETS = {"customers": set(CUSTOMER_FIELDS), "orders": {*ORDER_FIELDS, *PRODUCT
 DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "product.attr.")}
 PRESETS = Path(__file__).resolve().parent / "presets"
 ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "attr.", "product": "product.attr."}}
-_FIELD_KEYS = {"column", "value", "template", "format", "dayfirst", "timezone", "number", "map", "default",
-               "lower", "upper", "unless", "conflict"}
 CONFLICTS = ("first", "last", "reject")  # when the lines of an order disagree on a field
 _SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null", "unmatched"}
 UNMATCHED_CHOICES = ("reject", "drop")
+IDENTIFIERS = {"customers": ("crmId", "email", "phone"), "orders": ("id",)}  # one must be read from the file
 WHOLE_NUMBER_TARGETS = {"product.quantity", "product.returned", "websiteId"}  # "2.0000" is 2 for these
 
 
@@ -79,20 +86,12 @@ class Mapping:
     fields: dict[str, dict[str, Any]]
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
+    leave_out: list[dict[str, Any]] = field(default_factory=list)  # [[leave_out]]: when, reason
 
     @property
     def conflicts(self) -> dict[str, str]:
         """Order-level field -> whose value to take when an order's lines disagree (``conflict = ...``)."""
         return {target: str(spec["conflict"]) for target, spec in self.fields.items() if "conflict" in spec}
-
-
-def preset_path(name: str, kind: str) -> Path:
-    """The mapping file of a preset (``importer/presets/<name>-<kind>.toml``); InputError if none."""
-    path = PRESETS / f"{name}-{kind}.toml"
-    if not path.exists():
-        known = sorted({p.stem.rsplit("-", 1)[0] for p in PRESETS.glob(f"*-{kind}.toml")})
-        raise InputError(f"There is no preset {name!r} for {kind}.", "Presets: " + ", ".join(known) + ".")
-    return path
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -121,14 +120,18 @@ def load_mapping(path: Path) -> Mapping:
             problems.append(f"attributes.{level}: use {' or '.join(ATTRIBUTE_TARGETS[kind])} for {kind}")
         elif not isinstance(spec, dict) or not ({"columns", "prefix"} & set(spec)):
             problems.append(f"attributes.{level}: give columns = [...] or prefix = \"...\"")
-    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore"}
+    leave_out = mapping_fields.check_leave_out(raw.get("leave_out", []), problems)
+    identifiers = IDENTIFIERS[kind]
+    if fields and not set(identifiers) & set(fields):
+        problems.append(f"fields: map {' or '.join(identifiers)}: a {kind[:-1]} is known by it")
+    unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore", "leave_out", "generation"}  # presets.py
     problems += [f"unknown setting {name!r}" for name in sorted(unknown)]
     if problems:
         raise InputError(
             f"The mapping file {path} has {len(problems)} problem(s): " + "; ".join(problems) + ".",
             "See docs/mapping.md for the format; `ecdp-import inspect FILE` suggests a starting point.",
         )
-    return Mapping(path, kind, sources, fields, attributes, list(raw.get("ignore", [])))
+    return Mapping(path, kind, sources, fields, attributes, list(raw.get("ignore", [])), leave_out)
 
 
 def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Source]:
@@ -156,6 +159,10 @@ def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Sourc
 
 
 def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, Any]:
+    if target == "leave_out":
+        problems.append("leave_out is inside [fields]: write the rules as [[leave_out]] tables after the fields, "
+                        "or before the first [table]")
+        return {}
     if target not in TARGETS[kind] and not target.startswith(DYNAMIC_TARGETS[kind]):
         problems.append(f"fields.{target}: not a {kind} field")
     if isinstance(spec, str):
@@ -163,9 +170,7 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
     if not isinstance(spec, dict):
         problems.append(f"fields.{target}: give a column name or a table")
         return {}
-    if len({"column", "value", "template"} & set(spec)) != 1:
-        problems.append(f"fields.{target}: give exactly one of column, value, template")
-    problems += [f"fields.{target}: unknown setting {k!r}" for k in sorted(set(spec) - _FIELD_KEYS)]
+    mapping_fields.check_field(target, spec, kind, problems)
     if "format" in spec and "%" not in str(spec["format"]):
         problems.append(f"fields.{target}: format {spec['format']!r} has no strptime directive (e.g. %d.%m.%Y)")
     if "timezone" in spec:
@@ -190,9 +195,11 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
 
 
 def apply_mapping(
-    mapping: Mapping, files: Sequence[Path], options: ReadOptions | None = None
+    mapping: Mapping, files: Sequence[Path], options: ReadOptions | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(canonical frame, driving table as read): sources read, joined and mapped."""
+    """(canonical frame, driving table as read): sources read, joined and mapped; ``warn`` is given what the
+    mapping reads as empty (optional fields' absent columns, a chain's skipped columns)."""
     driving, *joined = mapping.sources
     paths, given = _files_for_sources(mapping, list(files))
     original = read_inputs(paths, _read_options(driving, options))
@@ -201,30 +208,73 @@ def apply_mapping(
     for source in joined:
         table = _join(table, source, given.get(source.name, source.path), options, problems)
     available = set(table.columns)
-    exprs = [_expression(target, spec, available, problems) for target, spec in mapping.fields.items()]
+    joined_well = not problems
+    built = {target: mapping_fields.field_expression(target, spec, available, problems,
+                                                     target in WHOLE_NUMBER_TARGETS)
+             for target, spec in mapping.fields.items()}
     attrs = _attribute_columns(mapping, available, problems)
+    unidentified = _unidentified(mapping, available) if joined_well else None  # (a bad join hides columns too)
+    if unidentified is not None:
+        problems = [unidentified, *[p for p in problems if not p.startswith(_identifier_prefixes(mapping))]]
+        if len(problems) == 1:
+            raise InputError(unidentified[0].upper() + unidentified[1:] + ".",
+                             "Export the file again with one of them; `ecdp-import inspect FILE` lists its columns.")
     if problems:
         order = f" (FILEs are read as: {_file_order(mapping)})" if given else ""
         raise InputError(f"The mapping {mapping.path} does not fit the input{order}: " + "; ".join(problems) + ".",
                          "Check the column names with `ecdp-import inspect FILE`.")
-    rejects = [r for _, r in exprs if r is not None]
+    warnings = [w for b in built.values() for w in b.warnings]
+    for message in warnings + mapping_fields.leave_out_warnings(mapping.leave_out, available):
+        if warn is not None:
+            warn(message)
+    left_out = mapping_fields.left_out_reason(mapping.leave_out, available)
+    line = mapping.kind == "orders" and left_out is not None  # an order line left out keeps its order's cells
+    rejects = [pl.when(left_out.is_null()).then(b.reject) if left_out is not None and line and t.startswith("product.")
+               else b.reject for t, b in built.items() if b.reject is not None]
     reasons = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
     reject = [pl.when(reasons != "").then(reasons).alias(REJECT_COL)] if rejects else []
-    mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[e for e, _ in exprs], *attrs, *reject,
+    noted = [left_out.alias(LEFT_OUT_COL)] if left_out is not None else []
+    mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[b.expr for b in built.values()], *attrs, *reject, *noted,
                           *[c for c in (UNREADABLE_COL, UNJOINED_COL, UNMATCHED_COL) if c in table.columns])
+    limits = mapping_fields.max_lengths(mapping.kind)
+    mapped = mapping_fields.fit_long_values(mapped, {t: limits[t] for t, spec in mapping.fields.items()
+                                                     if spec.get("fit") == "hash"})
+    if line:
+        mapped = mapping_fields.left_out_lines(mapped)
     return mapped, original
+
+
+def _unidentified(mapping: Mapping, available: set[str]) -> str | None:
+    """Why no record can be told apart (no field that identifies one is read from a column the file has);
+    None when one is."""
+    fields = {t: spec for t, spec in mapping.fields.items() if t in IDENTIFIERS[mapping.kind]}
+    if not fields or any(_reads_present(spec, available) for spec in fields.values()):
+        return None
+    columns = list(dict.fromkeys(c for spec in fields.values() for c in mapping_fields.source_columns(spec)))
+    what = "an order" if mapping.kind == "orders" else "a customer"
+    return (f"the file has no column that identifies {what}: " + ", ".join(columns)
+            + f" (the columns this mapping reads for {', '.join(sorted(fields))})")
+
+
+def _identifier_prefixes(mapping: Mapping) -> tuple[str, ...]:
+    return tuple(f"fields.{t}: no column" for t in IDENTIFIERS[mapping.kind])
+
+
+def _reads_present(spec: dict[str, Any], available: set[str]) -> bool:
+    """A field gives values from the file: a constant, or one of the columns it reads is there."""
+    return "value" in spec or any(c in available for c in mapping_fields.source_columns(spec))
 
 
 def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
     """Driving-table columns the mapping neither uses nor ignores (worth a warning)."""
-    used = {str(spec.get(key, "")) for spec in mapping.fields.values() for key in ("column", "unless")}
+    used = {c for spec in mapping.fields.values() for c in mapping_fields.source_columns(spec)}
+    used |= {c for rule in mapping.leave_out for c in rule["when"]}
     used |= {str(s.join_on) for s in mapping.sources if s.join_on}
-    used |= {m for spec in mapping.fields.values() for m in re.findall(r"\{([^}]+)\}", str(spec.get("template", "")))}
     for spec in mapping.attributes.values():
         used |= set(spec.get("columns", []))
         used |= {c for c in original.columns if "prefix" in spec and c.startswith(spec["prefix"])}
     bookkeeping = (RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)
-    return [c for c in original.columns if c not in (*used, *mapping.ignore, *bookkeeping)]
+    return [c for c in original.columns if c not in (*used, *mapping.ignore, *bookkeeping) and not is_own_column(c)]
 
 
 def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:
@@ -255,7 +305,7 @@ def _file_order(mapping: Mapping) -> str:
 def _mapping_option(mapping: Mapping) -> str:
     """How the user named this mapping on the command line: --preset NAME or --mapping PATH."""
     if mapping.path.parent == PRESETS:
-        return f"--preset {mapping.path.stem.rsplit('-', 1)[0]}"
+        return f"--preset {mapping.path.stem.split('-', 1)[0]}"
     return f"--mapping {mapping.path}"
 
 
@@ -317,47 +367,6 @@ def join_rates(
         rates.append(joins.rate(matched, source.join, path.name if path else source.name))
         table = joins.note_misses(matched, source.join).drop(joins.MATCHES)
     return table.height, rates
-
-
-def _expression(target: str, spec: dict[str, Any], available: set[str],
-                problems: list[str]) -> tuple[pl.Expr, pl.Expr | None]:
-    """The target column, and (for ``default = "reject"``) the reason a row is rejected, or None."""
-    if "value" in spec:
-        expr = pl.lit(str(spec["value"]), dtype=pl.String)
-    elif "template" in spec:
-        names = re.findall(r"\{([^}]+)\}", spec["template"])
-        problems += [f"fields.{target}: no column {n!r}" for n in names if n not in available]
-        parts = re.split(r"\{[^}]+\}", spec["template"])
-        pieces: list[pl.Expr] = []
-        for i, name in enumerate(names):
-            pieces += [pl.lit(parts[i]), pl.col(name).fill_null("") if name in available else pl.lit("")]
-        expr = pl.concat_str([*pieces, pl.lit(parts[-1])])
-    else:
-        column = spec.get("column", "")
-        if column not in available:
-            problems.append(f"fields.{target}: no column {column!r}")
-            return pl.lit(None, dtype=pl.String).alias(target), None
-        expr = pl.col(column).cast(pl.String)
-    expr = normalise.blank_to_null(expr)
-    if "unless" in spec:  # empty where the named column has a value (e.g. Magento's child items)
-        unless = str(spec["unless"])
-        if unless not in available:
-            problems.append(f"fields.{target}: unless names no column {unless!r}")
-        else:
-            expr = pl.when(normalise.blank_to_null(pl.col(unless)).is_null()).then(expr)
-    if spec.get("lower"):
-        expr = expr.str.to_lowercase()
-    if spec.get("upper"):
-        expr = expr.str.to_uppercase()
-    reject = None
-    if "map" in spec:
-        expr, reject = conversions.value_map(target, expr, spec["map"], spec.get("default", "keep"))
-    if "number" in spec:
-        formats = spec["number"] if isinstance(spec["number"], dict) else {}
-        expr = conversions.number(expr, formats, target in WHOLE_NUMBER_TARGETS)
-    if "format" in spec or spec.get("dayfirst") or "timezone" in spec:
-        expr = conversions.date_time(expr, spec)
-    return expr.alias(target), reject
 
 
 def _attribute_columns(mapping: Mapping, available: set[str], problems: list[str]) -> list[pl.Expr]:

@@ -1,19 +1,21 @@
-"""Rows set aside before any check: blank rows, and the rows a mapping drops. Counted, never checked,
-sent or reported as rejected.
+"""Rows set aside before any check: blank rows, and the rows a mapping drops or leaves out. Counted,
+never checked, sent or reported as rejected.
 
 ``without_blank_rows`` takes out the rows whose every cell is empty or white space (a spreadsheet saves
 its unused rows as ``,,,,,,``; every CSV tool skips them): counted as ``rows_blank``. A row the reader
 could not parse is never blank: it is rejected. ``without_unmatched_rows`` takes out the rows a
-mapping's join found nothing for where the mapping says ``unmatched = "drop"`` (``rows_unmatched``).
-``SetAside`` does both and keeps count, as the first pass of every command does after ``--shard``
-kept its share.
+mapping's join found nothing for where the mapping says ``unmatched = "drop"`` (``rows_unmatched``);
+``without_left_out_rows`` those a mapping's ``[[leave_out]]`` rules leave out (``rows_left_out``: a
+customer, or every line of an order; a left-out line of an order with other lines stays, see
+``importer.inputs.mapping_fields.left_out_lines``). ``SetAside`` does all three and keeps count, as
+the first pass of every command does after ``--shard`` kept its share.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from importer.frame import SOURCE_PREFIX, UNMATCHED_COL, UNREADABLE_COL, is_bookkeeping
+from importer.frame import LEFT_OUT_COL, SOURCE_PREFIX, UNMATCHED_COL, UNREADABLE_COL, is_bookkeeping
 
 
 def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -53,33 +55,53 @@ def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 def without_unmatched_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """``frame`` without the rows the mapping drops because a join found no row for them (``_unmatched``),
     and those rows (None when there are none: then ``frame`` itself)."""
-    if UNMATCHED_COL not in frame.columns:
+    return _without(frame, UNMATCHED_COL)
+
+
+def without_left_out_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``frame`` without the rows the mapping's ``[[leave_out]]`` rules leave out (``_left_out``), and those
+    rows (None when there are none: then ``frame`` itself)."""
+    return _without(frame, LEFT_OUT_COL)
+
+
+def _without(frame: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    if column not in frame.columns:
         return frame, None
-    dropped = pl.col(UNMATCHED_COL).is_not_null()
-    unmatched = frame.filter(dropped)
-    if unmatched.is_empty():
+    noted = pl.col(column).is_not_null()
+    taken = frame.filter(noted)
+    if taken.is_empty():
         return frame, None
-    return frame.filter(~dropped), unmatched
+    return frame.filter(~noted), taken
 
 
 class SetAside:
-    """The rows a first pass set aside: how many were blank, and the rows the mapping dropped (kept for
-    the report's ``unmatched.csv``: only a mapped run, held in memory anyway, has any)."""
+    """The rows a first pass set aside: how many were blank, and the rows the mapping dropped or left out
+    (kept for the report's ``unmatched.csv`` and ``left_out.csv``: only a mapped run, held in memory
+    anyway, has any)."""
 
     def __init__(self) -> None:
         self.blank = 0
         self.unmatched_rows: list[pl.DataFrame] = []
+        self.left_out_rows: list[pl.DataFrame] = []
 
     @property
     def unmatched(self) -> int:
         return sum(frame.height for frame in self.unmatched_rows)
 
+    @property
+    def left_out(self) -> int:
+        return sum(frame.height for frame in self.left_out_rows)
+
     def take(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """``frame`` without its blank rows and the rows its mapping drops, which are noted here. A blank row
-        is blank even when its join found nothing (its key is empty too)."""
+        """``frame`` without its blank rows and the rows its mapping drops or leaves out, which are noted
+        here. A blank row is blank even when its join found nothing (its key is empty too); a row a join
+        found nothing for is unmatched even when a rule would leave it out."""
         frame, blank = without_blank_rows(frame)
         self.blank += blank
         frame, unmatched = without_unmatched_rows(frame)
         if unmatched is not None:
             self.unmatched_rows.append(unmatched)
+        frame, left_out = without_left_out_rows(frame)
+        if left_out is not None:
+            self.left_out_rows.append(left_out)
         return frame

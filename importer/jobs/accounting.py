@@ -2,7 +2,9 @@
 
 ``account`` writes ``rejected.csv`` (the API's rejections, with the problem answer's ``substatus`` and
 ``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
-``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing.
+``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing, and
+``left_out_file`` ``left_out.csv``, the rows its ``[[leave_out]]`` rules left out (with the order lines the
+second pass added: those kept for their order's cells, of orders it made a record of).
 Each input row is in at most one record, so row counts are sums over records.
 """
 
@@ -14,7 +16,17 @@ from pathlib import Path
 import polars as pl
 
 from importer.delivery.outcomes import Outcomes
-from importer.frame import ERROR_COL, FIELD_COL, RID_COL, STAGE_COL, UNMATCHED_COL, Reason, api_reasons_of, reasons_of
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    LEFT_OUT_COL,
+    RID_COL,
+    STAGE_COL,
+    UNMATCHED_COL,
+    Reason,
+    api_reasons_of,
+    reasons_of,
+)
 from importer.inputs.batches import user_view
 from importer.inputs.set_aside import SetAside
 from importer.partitions import Rows
@@ -62,8 +74,18 @@ def account(rows: Rows, outcomes: Outcomes, report: Report) -> Accounted:
 def unmatched_file(set_aside: SetAside, report: Report) -> Path | None:
     """``unmatched.csv``: the rows the mapping dropped because a join found no row for them, each with the
     reason, in the report's layout (stage ``mapping``); None when it dropped none."""
-    for rows in set_aside.unmatched_rows:
-        reasons = rows.select(RID_COL, pl.lit("").alias(FIELD_COL), pl.col(UNMATCHED_COL).alias(ERROR_COL),
+    return _mapping_file("unmatched.csv", set_aside.unmatched_rows, UNMATCHED_COL, report)
+
+
+def left_out_file(set_aside: SetAside, report: Report) -> Path | None:
+    """``left_out.csv``: the rows the mapping's ``[[leave_out]]`` rules left out, each with the rule's reason
+    (stage ``mapping``); None when it left out none."""
+    return _mapping_file("left_out.csv", set_aside.left_out_rows, LEFT_OUT_COL, report)
+
+
+def _mapping_file(name: str, frames: list[pl.DataFrame], column: str, report: Report) -> Path | None:
+    for rows in frames:
+        reasons = rows.select(RID_COL, pl.lit("").alias(FIELD_COL), pl.col(column).alias(ERROR_COL),
                               pl.lit("mapping").alias(STAGE_COL))
-        report.add_rows("unmatched.csv", report_table(reasons, user_view(rows)))
-    return report.finish_rows("unmatched.csv")
+        report.add_rows(name, report_table(reasons, user_view(rows)))
+    return report.finish_rows(name)

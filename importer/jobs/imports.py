@@ -3,9 +3,10 @@
 This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
 whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
 Every input row ends in exactly one count — accepted, rejected (validation or API, in ``rejected.csv``),
-failed (valid but not in the platform, in ``failed.csv``), blank (skipped) or unmatched (dropped by the
-mapping, in ``unmatched.csv``) — so ``rows_read = rows_accepted + rows_rejected + rows_failed +
-rows_blank + rows_unmatched`` always holds; rows the sender never got an answer for (abort, Ctrl-C) are
+failed (valid but not in the platform, in ``failed.csv``), blank (skipped), unmatched (dropped by the
+mapping, in ``unmatched.csv``) or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``)
+— so ``rows_read = rows_accepted + rows_rejected + rows_failed + rows_blank + rows_unmatched +
+rows_left_out`` always holds; rows the sender never got an answer for (abort, Ctrl-C) are
 counted as failed (``importer.jobs.accounting``).
 
 The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
@@ -36,10 +37,10 @@ from importer.frame import (
     HEADER_ROWS,
     KEY_COL,
 )
-from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
+from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts, with_preset_hint
 from importer.inputs.locations import shown
 from importer.jobs import drift
-from importer.jobs.accounting import account, unmatched_file
+from importer.jobs.accounting import account, left_out_file, unmatched_file
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
@@ -114,7 +115,7 @@ def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
-    options = with_mapping_conflicts(options, run)
+    options = with_mapping_conflicts(options, run, paths)
     resource = Resource(
         command="orders",
         kind="orders",
@@ -213,11 +214,15 @@ def _run(
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
+        left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
             journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
                                                      aborted=error.message), report.dir)
+        hinted = with_preset_hint(error, resource.command, paths, run)  # a platform's export without --preset
+        if hinted is not error:
+            raise hinted from None
         raise
     finally:
         rows.close()
@@ -234,19 +239,21 @@ def _run(
         exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
+        read_as=inputs.read_as,
         mode=resource.options["mode"],
         match_by=resource.options.get("match_by"),
         customer_match=resource.options.get("customer_match"),
         time_zone_names=resource.options.get("time_zone_names"),
         orders_total_computed=counts.notes.get("orders_total_computed"),
         orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
-        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
+        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched + rows.set_aside.left_out,
         rows_blank=rows.set_aside.blank,
         rows_unmatched=rows.set_aside.unmatched,
+        rows_left_out=rows.set_aside.left_out + counts.rows_left_out,
         rows_accepted=counts.rows_settled + outcomes.accepted_rows,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
-        rows_valid=verdict.rows_valid,
+        rows_valid=None if verdict.rows_valid is None else verdict.rows_valid - counts.rows_left_out,
         rows_sent=outcomes.rows_sent,
         records_built=counts.records_built,
         records_sent=outcomes.records_sent,
@@ -260,6 +267,7 @@ def _run(
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
         unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
+        left_out_file=report_file(left_out),
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
         first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",

@@ -14,7 +14,9 @@ from typing import Any
 import orjson
 
 from importer.errors import UsageError
-from importer.inputs.mapping import load_mapping, preset_path
+from importer.inputs.files import ReadOptions
+from importer.inputs.mapping import load_mapping
+from importer.inputs.presets import choose_for_files
 from importer.jobs.imports import import_customers, import_orders
 from importer.jobs.journal import Journal
 from importer.jobs.results import RunResult, Warn
@@ -76,7 +78,7 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
         raise UsageError(f"The failed rows of run {run_id} ({failed}) are gone.", "Re-run the import instead.")
     options = orjson.loads(recorded["options"])
     mapping, preset = summary.mapping, summary.preset
-    files = [failed, *_joined_files(run_id, summary, recorded["command"])] if mapping or preset else [failed]
+    files = [failed, *_joined_files(run_id, summary, recorded["command"], failed)] if mapping or preset else [failed]
     retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
                           "mapping": Path(mapping) if mapping else None, "preset": preset})
     if recorded["command"] == "orders":
@@ -87,11 +89,12 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     return import_customers(files, api, customer_options, retry, warn)
 
 
-def _joined_files(run_id: str, summary: ImportSummary, command: str) -> list[Path]:
+def _joined_files(run_id: str, summary: ImportSummary, command: str, failed: Path) -> list[Path]:
     """The command-line files a mapping or preset joined onto the first one (failed.csv holds the first
     one's columns, so a retry reads it in the first file's place and the joined files as the run did;
     sources the mapping names a path for are read from there again)."""
-    path = Path(summary.mapping) if summary.mapping else preset_path(summary.preset or "", command)
+    path = (Path(summary.mapping) if summary.mapping
+            else choose_for_files(summary.preset or "", command, [failed], ReadOptions()).generation.path)
     _, *joined_sources = load_mapping(path).sources
     from_command_line = sum(1 for source in joined_sources if source.path is None)
     joined = [Path(name) for name in summary.files[1 : 1 + from_command_line]]

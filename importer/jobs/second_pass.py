@@ -60,6 +60,7 @@ class Counts:
     rows_rejected: int = 0  # by validation
     rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
     rows_withheld: int = 0  # valid, but not sent: the run was stopped by its error budget
+    rows_left_out: int = 0  # order lines the mapping left out, kept for their order's cells (left_out.csv)
     records_built: int = 0
     records_unchanged: int = 0
     records_already_accepted: int = 0
@@ -108,7 +109,7 @@ class SecondPass:
         gate, the held records are then handed on, or withheld."""
         workers = self.workers or PREPARE_WORKERS
         with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
-            pending: deque[Future[tuple[Prepared, pl.DataFrame]]] = deque()
+            pending: deque[Future[tuple[Prepared, pl.DataFrame, pl.DataFrame]]] = deque()
             for frame in partitions:
                 pending.append(pool.submit(self._prepare, frame, self.lists_for(frame)))
                 del frame  # the worker holds it only while preparing
@@ -126,21 +127,19 @@ class SecondPass:
         else:
             self._withhold(partitions, self.stopped)
 
-    def _prepare(self, frame: pl.DataFrame, lists: Lists | None) -> tuple[Prepared, pl.DataFrame]:
-        """What ``prepare`` makes of the partition, and the report's rows of those it rejects (the rows as
-        the user's file has them, with their reasons): made here, in a worker, so the partition need not be
-        kept until it is settled, and settling, which is done one partition at a time, has less to do."""
+    def _prepare(self, frame: pl.DataFrame, lists: Lists | None) -> tuple[Prepared, pl.DataFrame, pl.DataFrame]:
+        """What ``prepare`` makes of the partition, and the report's rows of those it rejects and of the
+        lines it left out (the rows as the user's file has them, with their reasons): made here, in a
+        worker, so the partition need not be kept until it is settled, and settling, which is done one
+        partition at a time, has less to do."""
         prepared = self.prepare(mapped(frame), lists)
-        reasons = prepared.reasons
-        if not reasons.height:
-            return prepared, reasons
-        rejected = user_view(frame.join(reasons.select(RID_COL), on=RID_COL, how="semi"))
-        return prepared, report_table(reasons.with_columns(pl.lit("validation").alias(STAGE_COL)), rejected)
+        return prepared, _table(frame, prepared.reasons, "validation"), _table(frame, prepared.left_out, "mapping")
 
-    def settle(self, prepared: Prepared, rejected: pl.DataFrame,
+    def settle(self, prepared: Prepared, rejected: pl.DataFrame, left_out: pl.DataFrame,
                deliver: Callable[[Chunk], bool] | None) -> None:
-        """Count and report what ``prepare`` made of a partition (``rejected``: the report's rows of those it
-        rejects, see ``_prepare``), and hand on its chunks."""
+        """Count and report what ``prepare`` made of a partition (``rejected`` and ``left_out``: the report's
+        rows of those it rejects and of the order lines the mapping left out, see ``_prepare``), and hand on
+        its chunks."""
         counts = self.counts
         counts.ignored = counts.ignored or prepared.ignored
         for warning in prepared.warnings:  # (the run's warning log gives each once)
@@ -150,6 +149,9 @@ class SecondPass:
         if prepared.reasons.height:
             counts.rows_rejected += prepared.reasons.height  # one reasons row per rejected row
             self.report.add_rows("rejected.csv", rejected)
+        if prepared.left_out.height:
+            counts.rows_left_out += prepared.left_out.height
+            self.report.add_rows("left_out.csv", left_out)
         records = as_row_lists(prepared.records)
         counts.records_built += records.height
         if self.journaled:
@@ -232,6 +234,14 @@ class SecondPass:
         self.counts.rows_withheld += rids.len()
         if self.dry_run:  # counted as would-be-accepted when written
             self.counts.rows_settled -= rids.len()
+
+
+def _table(frame: pl.DataFrame, reasons: pl.DataFrame, stage: str) -> pl.DataFrame:
+    """The report's rows (as the user's file has them) of the rows ``reasons`` names, at ``stage``."""
+    if not reasons.height:
+        return reasons
+    rows = user_view(frame.join(reasons.select(RID_COL), on=RID_COL, how="semi"))
+    return report_table(reasons.with_columns(pl.lit(stage).alias(STAGE_COL)), rows)
 
 
 def _rows(records: pl.DataFrame) -> int:

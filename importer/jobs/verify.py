@@ -33,7 +33,7 @@ from importer.errors import UsageError
 from importer.frame import JSON_COL, KEY_COL, RID_COL, STAGE_COL, Reason, reasons_of
 from importer.inputs.batches import mapped, open_inputs, user_view, with_mapping_conflicts
 from importer.inputs.set_aside import SetAside
-from importer.jobs.accounting import unmatched_file
+from importer.jobs.accounting import left_out_file, unmatched_file
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn
 from importer.records import customers, order_columns, orders
@@ -51,7 +51,7 @@ from importer.records.definitions import (
 )
 from importer.records.url_paths import unroutable_warning
 from importer.records.validation import Prepared, ignored_warning
-from importer.report.files import Report, new_run_id
+from importer.report.files import Report, new_run_id, report_table
 from importer.report.summary import VerifySummary, delivery_counts, recording, report_file, run_head
 from importer.settings import (
     ApiSettings,
@@ -98,7 +98,7 @@ def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerO
 def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
-    options = with_mapping_conflicts(options, run)
+    options = with_mapping_conflicts(options, run, paths)
     kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
                  lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
                  "order id",
@@ -203,10 +203,12 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
         warnings=warnings,
         ignored_columns=prepared.ignored,
         exit_code=outcomes.exit_code(left_out),
-        rows_read=frame.height + set_aside.blank + set_aside.unmatched,
+        rows_read=frame.height + set_aside.blank + set_aside.unmatched + set_aside.left_out,
         rows_blank=set_aside.blank,
         rows_unmatched=set_aside.unmatched,
+        rows_left_out=set_aside.left_out + prepared.left_out.height,
         unmatched_file=report_file(unmatched_file(set_aside, report)),
+        left_out_file=report_file(_left_out_file(set_aside, prepared, frame, report)),
         rows_invalid=rows["rejected.csv"],
         rows_not_sampled=_row_count(records) - _row_count(checked),
         rows_matching=sum(len(rows_of[p]) for p, d in found.items() if not d),
@@ -226,6 +228,15 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
         missing_file=report_file(written["missing.csv"]),
         failed_file=report_file(written["failed.csv"]),
     )
+
+
+def _left_out_file(set_aside: SetAside, prepared: Prepared, frame: pl.DataFrame, report: Report) -> Path | None:
+    """left_out.csv: the rows set aside by the mapping's rules, and the order lines it left out of records."""
+    if prepared.left_out.height:
+        lines = frame.join(prepared.left_out.select(RID_COL), on=RID_COL, how="semi")
+        report.add_rows("left_out.csv", report_table(prepared.left_out.with_columns(pl.lit("mapping").alias(STAGE_COL)),
+                                                     lines))
+    return left_out_file(set_aside, report)
 
 
 def _row_count(records: pl.DataFrame) -> int:

@@ -31,6 +31,7 @@ from importer.frame import (
     FILE_COL,
     JSON_COL,
     KEY_COL,
+    LEFT_LINE_COL,
     RID_COL,
     ROW_COL,
     no_reasons,
@@ -93,6 +94,8 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     require_flat(flat, list(columns.rename))
     flat = together(flat, next(c for c, target in columns.rename.items() if target == "id"))
     lines, heads = split_lines(flat, columns, time_zone_names=options.time_zone_names)
+    if LEFT_LINE_COL in flat.columns:  # lines a mapping left out, kept for their order's cells (no product)
+        lines = lines.with_columns(flat.get_column(LEFT_LINE_COL))
     checked, checked_heads = readable_rows(lines, flat), readable_rows(heads, flat)
     attribute_reasons, warnings = _preflight(checked, heads, columns, lists)
     zone_reasons = order_dates.zone_reasons(checked_heads, RUN)  # (a date its zone skips: that reason alone)
@@ -127,9 +130,14 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     good_lines = lines.filter(pl.col("id").is_not_null()).join(bad_ids, on="id", how="anti", maintain_order="left")
     good_orders = orders.join(bad_ids, on="id", how="anti", maintain_order="left")
     records = _records(good_lines, good_orders, columns, one_line_a_row)
+    left_out = no_reasons()
+    if LEFT_LINE_COL in good_lines.columns:  # counted as left out, not with their order's record
+        left_out = good_lines.filter(pl.col(LEFT_LINE_COL).is_not_null()).select(
+            pl.col(RID_COL).cast(pl.Int64), pl.lit("").alias(FIELD_COL), pl.col(LEFT_LINE_COL).alias(ERROR_COL))
     notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum(),
              **{f"{CONFLICTS_TAKEN}{f}": good_orders.get_column(TAKEN + f).sum() for f in taken}}
-    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings)
+    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings,
+                    left_out=left_out)
 
 
 def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
@@ -282,7 +290,10 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
     )
     products = json_text.name_values(products, LINE, columns.product_attributes, "productAttributes")
     product = pl.struct(absent.members(products, [*PRODUCT_MEMBERS, "productAttributes"]))
-    rid = pl.col(RID_COL) if one_line_a_row else pl.col(RID_COL).unique(maintain_order=True)
+    rid = pl.col(RID_COL)
+    if LEFT_LINE_COL in lines.columns:  # a line the mapping left out is counted apart (Prepared.left_out)
+        rid = rid.filter(pl.col(LEFT_LINE_COL).is_null())
+    rid = rid if one_line_a_row else rid.unique(maintain_order=True)
     rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(rid)
     listed = (products.group_by(_grouped(ORDER_KEY, key), maintain_order=True).agg(product.alias("products"))
               .rename({ORDER_KEY: key}))

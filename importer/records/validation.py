@@ -53,6 +53,8 @@ class Prepared:
     ignored: list[str] = field(default_factory=list)  # input columns that are not fields
     notes: dict[str, Any] = field(default_factory=dict)  # resource-specific counts for the summary
     warnings: list[str] = field(default_factory=list)  # for the user, once per run (the pre-flight's)
+    # order lines a mapping left out ([[leave_out]]) of orders made records of: _rid, _field, _error (the reason)
+    left_out: pl.DataFrame = field(default_factory=no_reasons)
 
 
 #: Columns in which an earlier stage (reader, mapping) says why a row cannot be imported.

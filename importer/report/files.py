@@ -40,7 +40,7 @@ from importer.frame import (
     STAGE_COL,
     SUBSTATUS_COL,
     TYPE_COL,
-    is_bookkeeping,
+    is_own_column,
 )
 from importer.records import json_text
 
@@ -133,7 +133,7 @@ class Report:
 
     def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
         """Write ``name`` at once from reasons and the input rows (for runs that hold their rows in memory)."""
-        view = inputs.select(RID_COL, FILE_COL, ROW_COL, *[c for c in inputs.columns if not is_bookkeeping(c)])
+        view = inputs.select(RID_COL, FILE_COL, ROW_COL, *[c for c in inputs.columns if not is_own_column(c)])
         self.add_rows(name, report_table(reasons, view))
         return self.finish_rows(name)
 
@@ -195,7 +195,7 @@ def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     """Rows with their reasons (``_rid, _field, _error, _stage`` and, from the API, ``_substatus, _type``)
     and the user's columns (``view``, see ``importer.inputs.batches.user_view``), formula cells
     neutralised; ``_rid`` kept for ordering."""
-    originals = [c for c in view.columns if not is_bookkeeping(c)]
+    originals = [c for c in view.columns if not is_own_column(c)]
     reasons = reasons.with_columns(pl.lit(None, pl.String).alias(c) for c in (SUBSTATUS_COL, TYPE_COL)
                                    if c not in reasons.columns)
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON

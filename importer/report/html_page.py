@@ -136,7 +136,9 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
     notes = [f"{_n(before)} rejected before sending (see below)" if before else "",
              f"{_n(s.rows_blank)} blank rows skipped (every cell empty)" if s.rows_blank else "",
              f"{_n(s.rows_unmatched)} rows dropped by the mapping (no match in a joined file)"
-             if s.rows_unmatched else ""]
+             if s.rows_unmatched else "",
+             f"{_n(s.rows_left_out)} rows left out by the mapping's leave_out rules (left_out.csv)"
+             if s.rows_left_out else ""]
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     if s.dry_run:
         steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
@@ -225,8 +227,8 @@ def _warnings(warnings: list[str]) -> str:
 def _options(s: ImportSummary | OperationSummary) -> str:
     origin = s.origin if isinstance(s, ImportSummary) else {}
     used = s.options if isinstance(s, ImportSummary) else {}
-    resource = [("mode", s.mode), ("match by", s.match_by), ("customer match", s.customer_match)] \
-        if isinstance(s, ImportSummary) else []
+    resource = [("read as", s.read_as), ("mode", s.mode), ("match by", s.match_by),
+                ("customer match", s.customer_match)] if isinstance(s, ImportSummary) else []
     rows: list[tuple[str, Any]] = [
         ("command", s.command),
         ("files", ", ".join(s.files)),

@@ -30,7 +30,8 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     """What the run came to, in words."""
     read, accepted, rejected, failed = s.rows_read - s.rows_set_aside, s.rows_accepted, s.rows_rejected, s.rows_failed
     aside = s.set_aside_counts(blank="blank, skipped", prose=True,
-                               unmatched="without a match in a joined file, dropped by the mapping")
+                               unmatched="without a match in a joined file, dropped by the mapping",
+                               left_out="left out by the mapping (left_out.csv)")
     skipped = f" ({'; '.join(aside)})" if aside else ""
     code, dry = s.exit_code, s.dry_run
     stopped = s.stopped if isinstance(s, ImportSummary) else None

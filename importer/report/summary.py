@@ -52,6 +52,7 @@ class RunSummary:
     rows_read: int = 0
     rows_blank: int = 0  # every cell empty: skipped, never checked or sent
     rows_unmatched: int = 0  # a mapping's join found no row and the mapping drops such rows (unmatched = "drop")
+    rows_left_out: int = 0  # a mapping's [[leave_out]] rule leaves them out (a tip, a gift card): never sent
     rows_failed: int = 0  # valid, but not in the platform (failed.csv)
     records_built: int = 0
     records_failed: int = 0
@@ -64,17 +65,20 @@ class RunSummary:
     rejected_file: str | None = None
     failed_file: str | None = None
     unmatched_file: str | None = None  # the rows the mapping dropped (no match in a joined file), and why
+    left_out_file: str | None = None  # the rows the mapping's [[leave_out]] rules left out, each with its reason
     warnings: list[str] = field(default_factory=list)  # every warning the run gave (WarningLog), once
 
     @property
     def rows_set_aside(self) -> int:
-        """Rows left out before any check: blank, and those the mapping drops (a join found nothing)."""
-        return self.rows_blank + self.rows_unmatched
+        """Rows never checked or sent: blank, those the mapping drops (a join found nothing) and those its
+        ``[[leave_out]]`` rules leave out."""
+        return self.rows_blank + self.rows_unmatched + self.rows_left_out
 
-    def set_aside_counts(self, blank: str = "blank", unmatched: str = "unmatched", prose: bool = False) -> list[str]:
-        """``["3 blank", "2 unmatched"]``: the rows set aside, each kind named only when there are some
-        (``prose``: "1,000 rows blank", for sentences)."""
-        counts = [(self.rows_blank, blank), (self.rows_unmatched, unmatched)]
+    def set_aside_counts(self, blank: str = "blank", unmatched: str = "unmatched", prose: bool = False,
+                         left_out: str = "left out") -> list[str]:
+        """``["3 blank", "2 unmatched", "4 left out"]``: the rows set aside, each kind named only when there
+        are some (``prose``: "1,000 rows blank", for sentences)."""
+        counts = [(self.rows_blank, blank), (self.rows_unmatched, unmatched), (self.rows_left_out, left_out)]
         if prose:
             return [f"{n:,} row{'' if n == 1 else 's'} {what}" for n, what in counts if n]
         return [f"{n} {what}" for n, what in counts if n]
@@ -101,6 +105,7 @@ class ImportSummary(RunSummary):
 
     mapping: str | None = None
     preset: str | None = None
+    read_as: str | None = field(default=None, metadata=OMIT_IF_NONE)  # a preset's generation of the export
     mode: str = ""
     match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
     customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders

@@ -117,7 +117,8 @@ shoeSize = "s"
     assert run.exit_code == 2 and sandbox.stats.total == 0
     for problem in ("unknown setting 'colour'", "sources.extra: a joined source needs join",
                     "sources.main: unknown setting 'nul'",
-                    "fields.id: give exactly one of column, value, template", "has no strptime directive",
+                    "fields.id: give exactly one of column, columns, value, template, rules",
+                    "has no strptime directive",
                     "unknown time zone 'Mars/Olympus'", "fields.shoeSize: not a orders field"):
         assert problem in run.stderr, problem
 
@@ -192,7 +193,8 @@ def test_unknown_columns_in_the_mapping_are_found_against_the_file(sandbox, tmp_
     run = run_cli(["customers", str(source), "--mapping", str(mapping)],
                   env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 2
-    assert "fields.email: no column 'Email'" in run.stderr and "fields.firstName: no column 'first'" in run.stderr
+    assert "the file has no column that identifies a customer: Email" in run.stderr
+    assert "fields.firstName: no column 'first'" in run.stderr
 
 
 @pytest.mark.parametrize(("command", "kind"), [("customers", "orders"), ("orders", "customers")])

@@ -229,7 +229,9 @@ def test_inspect_takes_a_presets_mapping_and_the_files_it_reads():
     run = run_cli(["inspect", str(magento / "sales_order_item.tsv"), str(magento / "sales_order.tsv"),
                    "--preset", "magento"], imports=False)
     assert run.exit_code == 0, run.stderr
-    assert run.stdout.splitlines()[1] == ("  sales_order (sales_order.tsv), order_id = sales_order.entity_id: 21 of 21 "
-                                          "rows match (100.0%)")
+    said, head, join = run.stdout.splitlines()[:3]
+    assert said == "read as: Magento 2 order tables (sales_order_item, sales_order)"
+    assert head.startswith("Mapping magento-orders")
+    assert join == "  sales_order (sales_order.tsv), order_id = sales_order.entity_id: 21 of 21 rows match (100.0%)"
     missing = run_cli(["inspect", "--preset", "magento"], imports=False)
     assert missing.exit_code == 2 and "reads 2 files, in this order: sales_order_item, sales_order" in missing.stderr
