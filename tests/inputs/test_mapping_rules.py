@@ -154,6 +154,13 @@ def test_orders_status_rules_chains_fit_and_lines_left_out(sandbox, tmp_path):
     rejected = {(r["Name"], r["Lineitem name"]): r["_error"] for r in run.rejected}
     assert set(rejected) == {("#1005", "Tip"), ("#1005", "Plate")}  # re-importable whole, its first line too
     assert rejected[("#1005", "Tip")].startswith("another line of order #1005 is invalid")
+    verified = run_cli(["verify", "orders", str(source), "--mapping", str(tmp_path / "mapping.toml")],
+                       env=sandbox_env(sandbox), report_dir=tmp_path / "v")
+    counts = verified.summary
+    assert (counts["records_matching"], counts["rows_left_out"], counts["rows_invalid"]) == (3, 2, 2)
+    assert counts["rows_read"] == sum(counts[f"rows_{k}"] for k in (
+        "invalid", "not_sampled", "matching", "different", "missing", "failed", "blank", "unmatched", "left_out"))
+    assert [r["Name"] for r in verified.rows("left_out.csv")] == ["#1001", "#1003"]
 
 
 def test_a_dry_run_counts_left_out_lines_and_sends_none_of_them(tmp_path):
