@@ -61,6 +61,8 @@ def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str
             problems.append(f"{where}: optional is for a field read from column or columns")
     if "strip_prefix" in spec and not (isinstance(spec["strip_prefix"], str) and spec["strip_prefix"]):
         problems.append(f"{where}: strip_prefix must be the characters to remove, e.g. strip_prefix = \"'\"")
+    elif "strip_prefix" in spec and not ({"column", "columns"} & set(spec)):
+        problems.append(f"{where}: strip_prefix is for a field read from column or columns")
     if "fit" in spec:
         if spec["fit"] not in FITS:
             problems.append(f"{where}: fit must be \"hash\", not {spec['fit']!r}")
