@@ -228,6 +228,8 @@ def apply_mapping(
         if warn is not None:
             warn(message)
     left_out = mapping_fields.left_out_reason(mapping.leave_out, available)
+    if left_out is not None and UNREADABLE_COL in available:  # a line the reader could not parse is rejected
+        left_out = pl.when(pl.col(UNREADABLE_COL).is_null()).then(left_out)
     line = mapping.kind == "orders" and left_out is not None  # an order line left out keeps its order's cells
     rejects = [pl.when(left_out.is_null()).then(b.reject) if left_out is not None and line and t.startswith("product.")
                else b.reject for t, b in built.items() if b.reject is not None]

@@ -61,6 +61,8 @@ def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str
             problems.append(f"{where}: optional is for a field read from column or columns")
     if "strip_prefix" in spec and not (isinstance(spec["strip_prefix"], str) and spec["strip_prefix"]):
         problems.append(f"{where}: strip_prefix must be the characters to remove, e.g. strip_prefix = \"'\"")
+    elif "strip_prefix" in spec and not ({"column", "columns"} & set(spec)):
+        problems.append(f"{where}: strip_prefix is for a field read from column or columns")
     if "fit" in spec:
         if spec["fit"] not in FITS:
             problems.append(f"{where}: fit must be \"hash\", not {spec['fit']!r}")
@@ -277,11 +279,18 @@ def leave_out_warnings(rules: list[dict[str, Any]], available: set[str]) -> list
 def left_out_lines(frame: pl.DataFrame) -> pl.DataFrame:
     """Orders: a left-out line whose order has a line kept stays, for its order-level cells, with no product
     (``_left_line``); the lines of an order all of whose lines are left out (or without an id) keep
-    ``_left_out``, and are set aside whole."""
+    ``_left_out``, and are set aside whole. Only the orders with a left-out line are counted (a window
+    over every order costs seconds on a large export)."""
     left = pl.col(LEFT_OUT_COL).is_not_null()
-    whole = left & (pl.col("id").is_null() | left.all().over("id")) if "id" in frame.columns else left
-    products = [c for c in frame.columns if c.startswith("product.")]
+    if "id" not in frame.columns or not frame.select(left.any()).item():
+        return frame
+    order = pl.col("id")
+    touched = frame.filter(left & order.is_not_null()).group_by("id").agg(pl.len().alias("_left"))
+    lines = frame.join(touched, on="id", how="semi").group_by("id").agg(pl.len().alias("_lines"))
+    whole_ids = touched.join(lines, on="id").filter(pl.col("_left") == pl.col("_lines")).get_column("id")
+    whole = left & (order.is_null() | order.is_in(whole_ids.implode()))
     line = left & ~whole
+    products = [c for c in frame.columns if c.startswith("product.")]
     return frame.with_columns(
         *[pl.when(~line).then(pl.col(c)).alias(c) for c in products],
         pl.when(line).then(pl.col(LEFT_OUT_COL)).alias(LEFT_LINE_COL),
@@ -308,7 +317,8 @@ def fit_long_values(frame: pl.DataFrame, limits: dict[str, int],
     one polars pass finds them; only those are touched in Python."""
     for target, limit in limits.items():
         value = pl.col(target)
-        too_long = (value.str.len_bytes() > limit) & (utf16_units(value) > limit)
+        # (UTF-16 units never exceed UTF-8 bytes: only values longer in bytes are counted, as schemas.common does)
+        too_long = pl.when(value.str.len_bytes() > limit).then(utf16_units(value) > limit).otherwise(False)
         positions = frame.select(pl.arg_where(too_long.fill_null(False))).to_series()
         if positions.len():
             long_values = frame.get_column(target).gather(positions).to_list()

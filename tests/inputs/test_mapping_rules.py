@@ -154,6 +154,13 @@ def test_orders_status_rules_chains_fit_and_lines_left_out(sandbox, tmp_path):
     rejected = {(r["Name"], r["Lineitem name"]): r["_error"] for r in run.rejected}
     assert set(rejected) == {("#1005", "Tip"), ("#1005", "Plate")}  # re-importable whole, its first line too
     assert rejected[("#1005", "Tip")].startswith("another line of order #1005 is invalid")
+    verified = run_cli(["verify", "orders", str(source), "--mapping", str(tmp_path / "mapping.toml")],
+                       env=sandbox_env(sandbox), report_dir=tmp_path / "v")
+    counts = verified.summary
+    assert (counts["records_matching"], counts["rows_left_out"], counts["rows_invalid"]) == (3, 2, 2)
+    assert counts["rows_read"] == sum(counts[f"rows_{k}"] for k in (
+        "invalid", "not_sampled", "matching", "different", "missing", "failed", "blank", "unmatched", "left_out"))
+    assert [r["Name"] for r in verified.rows("left_out.csv")] == ["#1001", "#1003"]
 
 
 def test_a_dry_run_counts_left_out_lines_and_sends_none_of_them(tmp_path):
@@ -231,6 +238,7 @@ kind = "orders"
 [fields]
 id = { columns = "Name", optional = "yes" }
 date = { column = "d", strip_prefix = "" }
+totalValue = { template = "{t}", strip_prefix = "'" }
 "product.id" = { column = "sku", fit = "cut" }
 "product.price" = { column = "p", fit = "hash" }
 status = { rules = [ { when = { "S" = 3 }, then = "paid" },
@@ -244,6 +252,7 @@ when = { "Type" = "tip" }
     assert run.exit_code == 2
     for problem in ("fields.id: columns must be a list of column names", "fields.id: optional must be true or false",
                     "fields.date: strip_prefix must be the characters to remove",
+                    "fields.totalValue: strip_prefix is for a field read from column or columns",
                     "fields.product.id: fit must be \"hash\", not 'cut'",
                     "fields.product.price: fit = \"hash\" is for a field with a maximum length",
                     "fields.status: rule 1: 'S': a condition is true, false, a text",
@@ -299,3 +308,14 @@ def test_a_mapping_must_map_an_identifier(tmp_path):
     mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nfirstName = "First"\n')
     run = run_cli(["customers", "x.csv", "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
     assert run.exit_code == 2 and "fields: map crmId or email or phone" in run.stderr
+
+
+def test_a_line_the_reader_cannot_parse_is_rejected_not_left_out(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text('mail,Kind\na@example.com,shop\n"broken,quote\n', encoding="utf-8")
+    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "mail"\n'
+                                     '[[leave_out]]\nwhen = { "Kind" = false }\nreason = "no kind"\n')
+    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
+                  report_dir=tmp_path / "r")
+    assert_accounted(run.summary)
+    assert (run.summary["rows_left_out"], run.summary["rows_rejected"], run.summary["rows_accepted"]) == (0, 1, 1)
