@@ -208,7 +208,8 @@ class Sender(ABC):
         report: Report | None = None,
     ) -> Answer:
         """Send with retries; the final answer, and whether an earlier attempt may have been processed.
-        ``report`` is told of every error answer (status, problem, attempt)."""
+        ``report`` is told of every error answer (status, problem, attempt, and whether it is final: no
+        attempt follows, so its body is the one to keep), and of a success that is not the documented one."""
         ambiguous, attempt, throttles = False, 0, 0
         while True:
             self.stop_if_asked()

@@ -179,3 +179,20 @@ def test_a_login_page_answered_200_is_not_an_acceptance(serve, tmp_path):
                                  "for POST), text/html, body '<!DOCTYPE html> <html><head><title>Sign in - "
                                  "Corporate Proxy</title></head> <bod'…"}  # (the first 80 bytes)
     assert server.store.counts().customers == 0
+
+
+def test_a_login_page_with_the_documented_status_is_not_an_acceptance_either(serve, tmp_path):
+    # PUT /orders/status documents 200, and the login page is a 200: its content type and body give it away
+    server = serve(Faults(html_rate=1))
+    source = write_csv(tmp_path / "statuses.csv", ["id", "status"], [[f"o{i}", "paid"] for i in range(5)])
+    run = run_cli(["order-status", str(source), "--concurrency", "1"], env=sandbox_env(server),
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 3, run.stderr
+    assert "3 in a row (the last: HTTP 200, text/html)" in run.stderr
+    summary = run.summary
+    assert_accounted(summary)
+    assert summary["rows_accepted"] == 0 and summary["rows_failed"] == 5 and summary["requests"] == 3
+    answered = [row for row in run.failed if not row["_error"].startswith("not sent")]
+    assert len(answered) == 3
+    assert all(row["_error"].startswith("the API's answer is not the documented one: HTTP 200, text/html, body "
+                                        "'<!DOCTYPE html>") for row in answered)
