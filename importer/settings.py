@@ -148,6 +148,8 @@ class ApiSettings:
     rate: float | None = None  # requests per second at most; None: as fast as the API allows
     max_retries: int = 8  # per request, for 5xx, network errors and timeouts
     max_throttles: int = 50  # per request, for 429 answers (each honours Retry-After)
+    max_retry_after_s: float = 300.0  # a longer Retry-After stops the run (exit 3) instead of being waited
+    max_throttle_wait_s: float = 1800.0  # the run's waits after 429s, in wall time; past it the run stops
     backoff_base_s: float = 0.5  # first retry waits up to this; doubles per retry, capped at 30 s
 
 

@@ -33,6 +33,8 @@ def api_settings(common: dict[str, Any], identification: str = "Email") -> Itera
         "concurrency": common["concurrency"],
         "rate": common["rate"],
         "max_retries": common["max_retries"],
+        "max_retry_after_s": common["max_retry_after"],
+        "max_throttle_wait_s": common["max_throttle_wait"],
     }
     if common["sandbox"]:
         from importer.sandbox import SandboxServer

@@ -105,12 +105,18 @@ CONNECTION_OPTIONS = [  # every command that talks to the API
     click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
                  help="Requests in flight at once."),
     click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-                 help="Seconds to wait for one request."),
+                 help="Seconds one request may take in all: connecting, sending and its whole answer."),
     click.option("--rate", type=click.FloatRange(min=0.1), default=None,
                  help="At most this many requests per second (default: as fast as the API allows; "
                       "429 answers slow the run down either way)."),
     click.option("--max-retries", type=click.IntRange(0, 100), default=8, show_default=True,
                  help="Retries of a request after a 5xx, a network error or a timeout."),
+    click.option("--max-retry-after", type=click.FloatRange(min=0), default=300.0, show_default=True,
+                 help="Seconds: an answer asking to wait longer (Retry-After) stops the run (exit 3); what was "
+                      "not sent is left for --resume."),
+    click.option("--max-throttle-wait", type=click.FloatRange(min=0), default=1800.0, show_default=True,
+                 help="Seconds the run may stand still in all waiting out 429 answers; past it the run stops "
+                      "(exit 3), what was not sent left for --resume."),
 ]
 OUTPUT_OPTIONS = [  # every command that writes a report
     click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path),

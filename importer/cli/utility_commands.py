@@ -40,6 +40,18 @@ from importer.settings import API_KEY_ENV, CUSTOMER_MATCH_FIELDS, default_state
               help="Fault: share of requests answered 500/502/503 without processing them.")
 @click.option("--throttle-rate", type=click.FloatRange(0, 1), default=0,
               help="Fault: share of requests answered 429 with Retry-After without processing them.")
+@click.option("--retry-after", "retry_after_s", type=click.FloatRange(min=0), default=1, show_default=True,
+              help="Fault: the seconds a --throttle-rate 429 asks to wait (Retry-After), e.g. 100000.")
+@click.option("--big-error-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests answered 400 with a body of --big-error-bytes, naming no record.")
+@click.option("--big-error-bytes", type=click.IntRange(min=256), default=1 << 20, show_default=True,
+              help="Fault: the size of a --big-error-rate answer.")
+@click.option("--html-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests answered 200 with an HTML login page (as a proxy), not processed.")
+@click.option("--drip-rate", type=click.FloatRange(0, 1), default=0,
+              help="Fault: share of requests processed, then answered one byte per --drip-interval.")
+@click.option("--drip-interval", "drip_interval_s", type=click.FloatRange(min=0.001), default=1.0, show_default=True,
+              help="Fault: seconds between the bytes of a --drip-rate answer.")
 @click.option("--rate-limit", type=click.FloatRange(min=0.01), default=None,
               help="Fault: requests per second allowed; beyond it 429 with Retry-After.")
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0,

@@ -9,7 +9,12 @@ retries and abort). It files every record of a chunk under exactly one outcome:
   request answered 400/413. A 400 stores nothing, so the rest of that request is sent again; when the
   answer names no record the request is split in halves until the bad records are isolated; a 413 (or a
   400 saying the request is too big) splits it too and lowers the chunk size for the rest of the run;
-* failed — retries exhausted (429, 5xx, network errors, timeouts), or the run stopped before an answer.
+* failed — retries exhausted (429, 5xx, network errors, timeouts), the run stopped before an answer, or
+  a 2xx that is not the documented answer (a proxy's login page: the records may or may not be stored).
+
+Each error answer goes to errors.jsonl; its body (capped at 64 KB by the engine) only with a record's
+final answer: an attempt that is retried, or split to isolate the bad records, is written with its one-line
+description, so a large body is kept once per record, not once per attempt.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class BulkSender(Sender):
         answer = await self._post(client, batch)
         ambiguous = ambiguous or answer.ambiguous
         status, problem = answer.status, answer.problem
-        if status is not None and 200 <= status < 300:
+        if answer.accepted:
             self.accept(batch, tally)
             return
         self.abort_if_refused(status)
@@ -116,8 +121,10 @@ class BulkSender(Sender):
     async def _post(self, client: httpx.AsyncClient, batch: Chunk) -> Answer:
         """POST a batch with retries; its errors go to the report."""
 
-        def report(status: int | None, problem: Any, attempt: int) -> None:
-            self.on_error(ApiErrorEvent(batch.index, status, problem, batch.rids.to_list(), batch.records, attempt))
+        def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
+            split = final and status in (400, 413) and len(batch) > 1 and not parse_record_errors(problem, len(batch))
+            self.on_error(ApiErrorEvent(batch.index, status, problem, batch.rids.to_list(), batch.records, attempt,
+                                        final and not split))
 
         return await self.request(client, batch.index, "POST", self.path, batch.body(self.envelope), report)
 
@@ -132,7 +139,7 @@ class BulkSender(Sender):
         if path is None:
             return False
         answer = await self.request(client, index, "GET", path, None)
-        body = answer.problem if answer.status == 200 else None
+        body = answer.problem if answer.accepted else None
         stored = body.get("data") if isinstance(body, dict) else None
         held = isinstance(stored, dict) and matches(sent, stored)
         self.outcomes.verified += held

@@ -8,7 +8,7 @@ contents, never an API error message (it may quote personal data; those go to th
   notable ones at INFO with their sentence, the rest at DEBUG with their fields; nothing is printed
   unless the caller's logging configuration says so (the package adds a ``NullHandler``);
 * ``text`` (the command line's): only what a person watching should know (rate changes, chunk size
-  changes, stopping, aborting) as one line each, written around the progress bar;
+  changes, waits of 5 s or more, stopping, aborting) as one line each, written around the progress bar;
 * ``json``: every event (chunk outcomes, retries, throttling, rate changes, aborts) as one JSON object
   per line, for cron jobs and log collectors;
 * ``quiet``: nothing printed (a run under cron prints one summary line; see ``importer.cli.rendering``).
@@ -24,7 +24,7 @@ from typing import IO, Any
 import orjson
 from tqdm import tqdm
 
-NOTABLE = {"rate", "pace", "chunk_size", "stopping", "abort"}
+NOTABLE = {"rate", "pace", "chunk_size", "wait", "stopping", "abort"}
 LOGGER = logging.getLogger("ecdp_importer")
 FORMATS = ("logging", "text", "json", "quiet")
 

@@ -16,13 +16,18 @@ from typing import Any
 import orjson
 import polars as pl
 
+from importer.delivery.problem_details import describe_problem
 from importer.delivery.timeline import Timeline
 from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
 from importer.frame import ApiReason, Reason
 from importer.records.chunking import Chunk
 
 ABORT_KEY = "the API rejected the key"
+ABORT_UNEXPECTED = "the API's success answers were not the documented ones"
 CERTIFICATE = "the API's TLS certificate failed verification"
+SHORT = 300  # characters of an error answer's description where its body is not kept
+# aborts by what the API answered (exit 3): the key refused, a wait longer than allowed, answers that are not its own
+API_STOPS = (ABORT_KEY, "the API asked to wait", "the API throttled the run", ABORT_UNEXPECTED)
 
 
 @dataclass
@@ -36,14 +41,19 @@ class ApiErrorEvent:
     records: list[str]
     attempt: int = 1
 
+    final: bool = True  # no further attempt of these records follows: their answer is kept whole
+
     def entry(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """The line of errors.jsonl (``rows``: where the request's rows are in the input)."""
+        """The line of errors.jsonl (``rows``: where the request's rows are in the input). The answer's body
+        (read up to 64 KB) is written once per record, with its final answer; an attempt retried or split
+        after it gives its one-line description instead (``"final": false``)."""
         return {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "chunk": self.chunk,
             "status": self.status,
             "attempt": self.attempt,
-            "response": self.response,
+            **({} if self.final else {"final": False}),
+            "response": self.response if self.final else describe_problem(self.status, self.response)[:SHORT],
             **({"rows": rows} if rows is not None else {}),
             "records": [orjson.loads(r) for r in self.records],
         }
@@ -102,8 +112,15 @@ class Outcomes:
         """The API refused the key (401/403): the run was aborted."""
         return bool(self.aborted and self.aborted.startswith(ABORT_KEY))
 
+    @property
+    def stopped_by_api(self) -> bool:
+        """The run stopped for what the API answered (``API_STOPS``): the key refused, a wait longer than
+        allowed, answers that are not the documented ones."""
+        return bool(self.aborted and self.aborted.startswith(API_STOPS))
+
     def exit_code(self, rows_left_out: bool) -> int:
-        """3 when the key was refused, else 1 when rows were left out (``rows_left_out``), else 0."""
-        if self.key_refused:
+        """3 when the run stopped for what the API answered, else 1 when rows were left out
+        (``rows_left_out``), else 0."""
+        if self.stopped_by_api:
             return EXIT_ABORTED
         return EXIT_ROWS_NOT_IMPORTED if rows_left_out else EXIT_OK

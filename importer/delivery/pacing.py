@@ -2,7 +2,8 @@
 
 * ``backoff_delay`` — exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
   And Jitter"): a random wait in ``[0, min(cap, base * 2**attempt)]`` so retrying clients spread out.
-* ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date.
+* ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date (what the API asked,
+  uncapped: the sender's ``waits`` decide whether it is waited).
 * ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``
   (or unlimited). On a 429 it drops to ``DECREASE`` × the rate the API has been *accepting* requests at
   (what it can take, not what was tried), at most once per cool-down, and every sender waits out the
@@ -32,7 +33,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.5, 30.0
-MAX_RETRY_AFTER_S = 300.0
 DECREASE = 0.9
 RAMP = 0.01  # of the current rate, per second of success
 MIN_RATE = 0.2
@@ -50,7 +50,7 @@ def backoff_delay(attempt: int, rng: random.Random | None = None, base_s: float 
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """The wait a ``Retry-After`` header asks for (seconds or HTTP date), capped; None if absent/invalid."""
+    """The wait a ``Retry-After`` header asks for (seconds or HTTP date); None if absent/invalid."""
     if not value:
         return None
     value = value.strip()
@@ -64,9 +64,9 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+    if seconds != seconds or seconds == float("inf"):  # NaN, inf
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    return max(seconds, 0.0)
 
 
 class RateLimiter:

@@ -11,20 +11,9 @@ import re
 import ssl
 from typing import Any
 
-import httpx
-import orjson
-
 _INDEXED = re.compile(r"^\$?\.?data\[(\d+)\]\.?(.*)$", re.IGNORECASE)
 _TOO_BIG = re.compile(r"too (large|big|many)|payload|request (body|entity)|maximum (size|length|number)", re.I)
 _EXISTS = re.compile(r"already exists", re.I)
-
-
-def parse_body(response: httpx.Response) -> Any:
-    """The JSON of an answer, or its text when it is not JSON."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.text
 
 
 def parse_record_errors(problem: Any, count: int) -> dict[int, list[tuple[str, str]]]:

@@ -7,7 +7,11 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
 (``importer.delivery.single``) sends one request per record. This base does the rest, alike for both:
 
 * ``request`` sends with retries: 429 (each honouring ``Retry-After``, paced down by the adaptive
-  ``pacing.RateLimiter``), 5xx, network errors and timeouts (exponential backoff with full jitter);
+  ``pacing.RateLimiter``), 5xx, network errors and timeouts (exponential backoff with full jitter); each
+  attempt is one ``wire.exchange``: the whole answer within ``--timeout``, its body read up to a cap;
+* a wait the API asks for beyond ``--max-retry-after``, or throttling past ``--max-throttle-wait``
+  (``waits.Waits``), and ``UNEXPECTED_IN_A_ROW`` successes that are not the documented answer
+  (``wire.unexpected``: their records fail) stop the run (exit 3); what was not sent is left for --resume;
 * 401/403 raises ``Abort`` in a worker: no new request starts and those in flight are cancelled; a TLS
   certificate that fails verification before any answer stops the run as a ``UsageError``;
 * with ``interrupts`` (the command line), Ctrl-C once stops taking new chunks and lets requests in
@@ -33,10 +37,12 @@ from typing import Any, TypeVar
 import httpx
 from tqdm import tqdm
 
+from importer.delivery import wire
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import (
     ABORT_KEY,
+    ABORT_UNEXPECTED,
     CERTIFICATE,
     ApiErrorEvent,
     Outcomes,
@@ -46,9 +52,9 @@ from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_sec
 from importer.delivery.problem_details import (
     certificate_failure,
     describe_problem,
-    parse_body,
     problem_kind,
 )
+from importer.delivery.waits import RESUME, Waits
 from importer.errors import UsageError
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings
@@ -56,7 +62,9 @@ from importer.version import __version__
 
 T = TypeVar("T")
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
-Report = Callable[[int | None, Any, int], None]  # (status, problem, attempt) of an error answer
+UNEXPECTED_IN_A_ROW = 3  # successes in a row that are not the documented answer: the run stops
+# (status, problem, attempt, final) of an error answer; final: no further attempt follows (a record's answer)
+Report = Callable[[int | None, Any, int, bool], None]
 
 
 @dataclass
@@ -67,6 +75,12 @@ class Answer:
     problem: Any  # the parsed error body; for a successful GET, the parsed body
     ambiguous: bool  # an earlier attempt may have been stored
     stopped: bool = False  # the run stopped before this request could be (re)tried
+    unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
+
+    @property
+    def accepted(self) -> bool:
+        """The documented success answer: the request's records are accepted."""
+        return self.status is not None and 200 <= self.status < 300 and self.unexpected is None
 
 
 class Abort(Exception):
@@ -98,7 +112,10 @@ class Sender(ABC):
         self.rng = rng or random.Random()
         self.outcomes = Outcomes()
         self.limiter = RateLimiter(api.rate, remembered=pace)
+        self.waits = Waits(api.max_retry_after_s, api.max_throttle_wait_s, self.log)
         self.stopping = False
+        self._stop: str | None = None  # why the run stops, once a worker found it (raised as Abort)
+        self._unexpected_in_a_row, self._unexpected_kind = 0, ""
         self._workers: list[asyncio.Task[None]] = []
         self._reported_decreases = 0
 
@@ -191,53 +208,72 @@ class Sender(ABC):
         report: Report | None = None,
     ) -> Answer:
         """Send with retries; the final answer, and whether an earlier attempt may have been processed.
-        ``report`` is told of every error answer (status, problem, attempt)."""
+        ``report`` is told of every error answer (status, problem, attempt, and whether it is final: no
+        attempt follows, so its body is the one to keep), and of a success that is not the documented one."""
         ambiguous, attempt, throttles = False, 0, 0
         while True:
+            self.stop_if_asked()
             if self.stopping and attempt + throttles > 0:
                 return Answer(None, None, ambiguous, stopped=True)
             await self.limiter.acquire()
             self.outcomes.requests += 1
             self.outcomes.timeline.add("requests")
+            number = attempt + throttles + 1
             try:
-                response = await client.request(method, path, content=body)
+                received = await wire.exchange(client, method, path, body, self.api.timeout_s)
             except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
                 if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
                     raise Abort(f"{CERTIFICATE} ({unverified})") from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
                 ambiguous = True
             else:
-                status = response.status_code
+                status = received.status
                 self.outcomes.answers += 1
-                if response.is_success:
-                    self.limiter.succeeded()
-                    return Answer(status, parse_body(response) if method == "GET" else None, ambiguous)
-                problem = parse_body(response)
-                retry_after = retry_after_seconds(response.headers.get("retry-after"))
+                if received.is_success:
+                    unexpected = wire.unexpected(method, received)
+                    if unexpected is None:
+                        self.limiter.succeeded()
+                        self._unexpected_in_a_row = 0
+                        return Answer(status, wire.parse(received) if method == "GET" else None, ambiguous)
+                    self._unexpected_kind = wire.kind(method, received)
+                    if report is not None:  # not retried: it may have been processed, and would come again
+                        report(status, wire.parse(received), number, True)
+                    return Answer(status, unexpected, True, unexpected=unexpected)
+                problem = wire.parse(received)
+                retry_after = retry_after_seconds(received.retry_after)
                 ambiguous = ambiguous or status >= 500
-            if report is not None:
-                report(status, problem, attempt + throttles + 1)
             if status is not None and status not in RETRIABLE:
-                return Answer(status, problem, ambiguous)
-            if status == 429:
+                final = True
+            elif status == 429:
                 throttles += 1
                 self.outcomes.throttled += 1
                 self.outcomes.timeline.add("throttled")
-                self.limiter.throttled(retry_after)
+                self.limiter.throttled(None if retry_after is None else min(retry_after, self.api.max_retry_after_s))
                 self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
                 self._rate_changed()
-                if throttles > self.api.max_throttles:
-                    return Answer(status, problem, ambiguous)
+                final = throttles > self.api.max_throttles
                 delay = retry_after if retry_after is not None else self._backoff(throttles - 1)
             else:
-                if attempt >= self.api.max_retries:
-                    return Answer(status, problem, ambiguous)
+                final = attempt >= self.api.max_retries
                 delay = max(retry_after or 0.0, self._backoff(attempt))
-                attempt += 1
+                attempt += 0 if final else 1
+            stop = None if final else self.waits.before(delay, status, retry_after)
+            if report is not None:
+                report(status, problem, number, final or stop is not None)
+            if final:
+                return Answer(status, problem, ambiguous)
+            if stop is not None:  # the other workers stop once this request's records are filed (fail)
+                self._stop = self._stop or stop
+                return Answer(status, problem, ambiguous, stopped=True)
             self.outcomes.retries += 1
             self.outcomes.timeline.add("retries")
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
+
+    def stop_if_asked(self) -> None:
+        """Once a worker found a reason to stop the run (``waits``, unexpected answers): ``Abort``."""
+        if self._stop is not None:
+            raise Abort(self._stop)
 
     def abort_if_refused(self, status: int | None) -> None:
         """401/403: the key was refused, so the whole sending stops (``Abort``)."""
@@ -267,14 +303,23 @@ class Sender(ABC):
         self.advance(1)
 
     def fail(self, batch: Chunk, answer: Answer, tally: Tally) -> None:
-        """Records whose request got no final answer (retries exhausted, or the run stopped first)."""
-        reason = (f"not sent: {self.outcomes.aborted or 'the run stopped'}" if answer.stopped
-                  else describe_problem(answer.status, answer.problem))
+        """Records whose request got no final answer (retries exhausted, or the run stopped first), or an
+        answer that is not the documented one; then the run stops if that is what the answer asked."""
+        stopped = self._stop or self.outcomes.aborted or "the run stopped"
+        reason = (f"not sent: {stopped}" if answer.stopped
+                  else answer.unexpected or describe_problem(answer.status, answer.problem))
         self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
         self.answered(batch)
         self.outcomes.timeline.add("failed", len(batch))
         tally.failed += len(batch)
         self.advance(len(batch))
+        if answer.unexpected is not None:
+            self._unexpected_in_a_row += 1
+            if self._unexpected_in_a_row >= UNEXPECTED_IN_A_ROW:
+                self._stop = self._stop or (f"{ABORT_UNEXPECTED}: {self._unexpected_in_a_row} in a row (the last: "
+                                            f"{self._unexpected_kind}); is a proxy or a login page answering for "
+                                            f"the API? {RESUME}")
+        self.stop_if_asked()
 
     def answered(self, batch: Chunk) -> None:
         """These records of a chunk in flight have their outcome (the rest are unanswered if the run stops)."""

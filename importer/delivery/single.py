@@ -13,7 +13,8 @@ Each record ends in exactly one outcome:
 * not found — a 404, where the operation files it apart (``Outcomes.not_found``; delete: the order is
   not there; verify: the record is missing); elsewhere a 404 is a rejection;
 * rejected — a 400 (the API's errors, with the API's field names mapped to the input's columns);
-* failed — retries exhausted (429, 5xx, network), or the run stopped before an answer.
+* failed — retries exhausted (429, 5xx, network), the run stopped before an answer, or a 2xx that is not
+  the documented answer (the engine's ``wire.unexpected``).
 
 ``get_many`` reads a few paths (the settings lists) through the same engine. Nothing here reads files or
 knows what a record means beyond building its request.
@@ -77,13 +78,14 @@ class RecordSender(Sender):
         operation = self.operation
         path, body = operation.target(orjson.loads(one.records[0]))
 
-        def report(status: int | None, problem: Any, attempt: int) -> None:
+        def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
             if not (status == 404 and operation.not_found_apart):  # an expected outcome, not an error
-                self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt))
+                self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt,
+                                            final))
 
         answer = await self.request(client, one.index, operation.method, path, body, report)
         status = answer.status
-        if status is not None and 200 <= status < 300:
+        if answer.accepted:
             if self.on_answer is not None:
                 self.on_answer(one.index, answer.problem)  # one record per chunk: its index is its position
             self.accept(one, tally)

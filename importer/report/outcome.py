@@ -44,9 +44,11 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
                        f"{what}: {stopped.split(';')[0]}. The export looks broken (wrong delimiter, truncated or "
                        "changed columns?): check the reasons below, fix the export and run again.")
     if code == EXIT_ABORTED:
+        key = (s.aborted or "").startswith("the API rejected the key")  # (delivery.outcomes.ABORT_KEY)
+        todo = "Check the API key of this business unit." if key else "Send the rest with --resume."
         return Outcome("stopped", f"STOPPED: {s.aborted}",
                        f"Stopped: {s.aborted}. {_rows(accepted)} of {read:,} accepted; {_rows(failed)} not sent "
-                       "or unanswered (failed.csv). Check the API key of this business unit.")
+                       f"or unanswered (failed.csv). {todo}")
     if s.aborted:
         return Outcome("problems", f"interrupted: {s.aborted}",
                        f"Interrupted ({s.aborted}): {_rows(accepted)} of {read:,} accepted"

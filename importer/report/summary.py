@@ -251,6 +251,8 @@ def options_in_effect(api: ApiSettings, run: RunOptions) -> dict[str, Any]:
         "rate": api.rate,
         "timeout_s": api.timeout_s,
         "max_retries": api.max_retries,
+        "max_retry_after_s": api.max_retry_after_s,
+        "max_throttle_wait_s": api.max_throttle_wait_s,
         "max_rejects": str(run.max_rejects),
         "mapping": str(run.mapping) if run.mapping else None,
         "preset": run.preset,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 PROBLEM_KINDS: dict[int, tuple[str, str]] = {
     400: ("https://tools.ietf.org/html/rfc9110#section-15.5.1", "One or more validation errors occurred."),
@@ -79,6 +79,39 @@ def problem(
             grouped.setdefault(path, []).append(message)
         content["errors"] = grouped
     return Response(orjson.dumps(content), status, headers, media_type="application/problem+json")
+
+
+def big_problem(size: int, detail: str, instance: str) -> Response:
+    """A 400 problem answer of exactly ``size`` bytes, its ``detail`` padded out, naming no record;
+    streamed a megabyte at a time, so the sandbox never holds it."""
+    kind, title = PROBLEM_KINDS[400]
+    head = orjson.dumps({"type": kind, "title": title, "status": 400, "instance": instance})[:-1]
+    head += b',"detail":"' + orjson.dumps(detail)[1:-1] + b" "
+    tail = b'"}'
+    padding = max(0, size - len(head) - len(tail))
+    piece = b"x" * (1 << 20)
+
+    async def body() -> Any:
+        yield head
+        left = padding
+        while left > 0:
+            yield piece[: min(left, len(piece))]
+            left -= len(piece)
+        yield tail
+
+    headers = {"content-length": str(len(head) + padding + len(tail))}
+    return StreamingResponse(body(), 400, headers, media_type="application/problem+json")
+
+
+LOGIN_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n"
+              b"<body><form method=\"post\" action=\"/login\"><input name=\"user\">"
+              b"<input name=\"password\" type=\"password\">"
+              b"<button>Sign in</button></form></body></html>\n")
+
+
+def login_page() -> Response:
+    """A 200 HTML login page, as a proxy that wants a sign-in answers instead of the API."""
+    return HTMLResponse(LOGIN_PAGE, 200)
 
 
 def parse_json(raw: bytes) -> Any:

@@ -17,8 +17,10 @@ Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
                                        a list configured as None is not exposed: 404)
     GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
 
-Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed)
-or drop (processed, then the connection closed without an answer) API requests, not /_sandbox routes.
+Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed),
+answer with hostile answers (a 400 of many MB, a 200 HTML login page; nothing processed), drop (processed,
+then the connection closed without an answer) or drip (processed, the answer one byte at a time) API
+requests, not /_sandbox routes.
 
 With `config.enforce_settings` (`--settings FILE.json`), POST bodies are also checked against the
 declared attributes and consents (see `definitions`), as the platform does.
@@ -53,8 +55,10 @@ from importer.sandbox import definitions, faults, rules
 from importer.sandbox.answers import (
     ORDER_SUBSTATUS,
     Rejected,
+    big_problem,
     invalid,
     json_response,
+    login_page,
     parse_json,
     problem,
 )
@@ -143,6 +147,9 @@ class Gate:
                 # Counted before the client can see the answer, so a client that reads the stats
                 # right after its response never misses its own request.
                 note(message["status"])
+            elif message["type"] == "http.response.body" and plan is not None and plan.drip_s is not None:
+                await faults.drip(dict(message), send, plan.drip_s, scope)
+                return
             await send(message)
 
         try:
@@ -155,8 +162,7 @@ class Gate:
                 plan = self.injector.plan(method)
                 fault, app_receive = await self._fault_before_processing(plan, scope, receive)
                 if fault is not None:
-                    response = problem(fault.status, fault.detail, scope["path"], headers=fault.headers)
-                    await response(scope, receive, send_and_note)
+                    await _fault_response(fault, scope["path"])(scope, receive, send_and_note)
                     return
                 drop = plan.drop
             await self.app(scope, keeping(app_receive) if method == "POST" else app_receive, send_and_note)
@@ -189,6 +195,15 @@ class Gate:
         else:
             return None
         return problem(401, detail, scope["path"], substatus=_substatus(scope["path"]))
+
+
+def _fault_response(fault: Fault, path: str) -> Response:
+    """The answer of a fault: problem details, a 400 of ``body_bytes``, or a login page."""
+    if fault.html:
+        return login_page()
+    if fault.body_bytes is not None:
+        return big_problem(fault.body_bytes, fault.detail, path)
+    return problem(fault.status, fault.detail, path, headers=fault.headers)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

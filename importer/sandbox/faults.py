@@ -16,18 +16,29 @@ with 401 for a missing or wrong API key. For each API request the `Gate` (see `a
 3. ``throttle_rate``: that share of requests is answered 429 with ``Retry-After`` = ``retry_after_s``
    rounded up to whole seconds (≥ 1).
 4. ``error_rate``: that share is answered 500, 502 or 503 (chosen at random).
-5. the request is processed as usual;
-6. ``drop_rate``: that share of the processed requests never gets its answer: the server closes the
+5. ``big_error_rate``: that share is answered 400 with a problem body of ``big_error_bytes`` bytes (its
+   ``detail`` padded out; streamed, so the sandbox never holds it), naming no record: a hostile proxy's
+   or a broken gateway's answer, for a client's memory and report size.
+6. ``html_rate``: that share is answered 200 with an HTML login page (``text/html``), as a proxy that
+   wants a sign-in answers: a success status that is not the API's answer.
+7. the request is processed as usual;
+8. ``drop_rate``: that share of the processed requests never gets its answer: the server closes the
    connection without sending a byte of the response, although whatever the request stored stays stored.
    HTTP clients see a transport error (httpx: ``RemoteProtocolError: Server disconnected without sending
    a response.``).
+9. ``drip_rate``: that share of the processed requests gets its answer's body one byte every
+   ``drip_interval_s`` seconds (the status and headers at once): a client whose timeout is per read
+   never times out. The drip stops when the client closes the connection.
 
-Steps 1-4 answer with problem details without processing anything, so nothing from such a request is
-stored. ``latency_ms`` delays every answer of an API request, faulted ones included, and a drop too; the
-delay is taken when the response starts, after the request was processed and its parsed body released.
+A long ``Retry-After`` is ``throttle_rate`` with a long ``retry_after_s`` (e.g. 1 and 100000).
 
-The random draws of a request are all made when it arrives (four per API request, whatever the outcome),
-from one `random.Random` seeded with ``seed``: the same requests arriving in the same order then meet
+Steps 1-6 answer without processing anything, so nothing from such a request is stored. ``latency_ms``
+delays every answer of an API request, faulted ones included, and a drop too; the delay is taken when
+the response starts, after the request was processed and its parsed body released.
+
+The random draws of a request are all made when it arrives (four per API request, whatever the outcome,
+and one more for each of ``big_error_rate``, ``html_rate`` and ``drip_rate`` that is set), from one
+`random.Random` seeded with ``seed``: the same requests arriving in the same order then meet
 the same faults (``rate_limit`` aside, which depends on timing). `SandboxServer.reset` restarts the
 sequence from the seed. `RequestStats` counts each faulted request under the status
 it was answered with, and each dropped one under status 0 (`stats.DROPPED`).
@@ -79,11 +90,16 @@ class Faults:
     drop_rate: float = 0
     max_body: int | None = None
     seed: int | None = None
+    big_error_rate: float = 0
+    big_error_bytes: int = 1 << 20
+    html_rate: float = 0
+    drip_rate: float = 0
+    drip_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not _is_number(self.latency_ms) or self.latency_ms < 0:
             raise ValueError(f"latency_ms must be a non-negative number of milliseconds, not {self.latency_ms!r}.")
-        for name in ("error_rate", "throttle_rate", "drop_rate"):
+        for name in ("error_rate", "throttle_rate", "drop_rate", "big_error_rate", "html_rate", "drip_rate"):
             rate = getattr(self, name)
             if not _is_number(rate) or not 0 <= rate <= 1:
                 raise ValueError(f"{name} must be a probability between 0 and 1, not {rate!r}.")
@@ -99,6 +115,12 @@ class Faults:
             raise ValueError(f"max_body must be a positive whole number of bytes (or None), not {self.max_body!r}.")
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
             raise ValueError(f"seed must be a whole number (or None), not {self.seed!r}.")
+        if not isinstance(self.big_error_bytes, int) or isinstance(self.big_error_bytes, bool) \
+                or self.big_error_bytes < 256:
+            raise ValueError(f"big_error_bytes must be a whole number of bytes, 256 or more, "
+                             f"not {self.big_error_bytes!r}.")
+        if not _is_number(self.drip_interval_s) or self.drip_interval_s <= 0:
+            raise ValueError(f"drip_interval_s must be a positive number of seconds, not {self.drip_interval_s!r}.")
 
     @property
     def active(self) -> bool:
@@ -110,6 +132,9 @@ class Faults:
             or self.drop_rate
             or self.rate_limit is not None
             or self.max_body is not None
+            or self.big_error_rate
+            or self.html_rate
+            or self.drip_rate
         )
 
 
@@ -125,6 +150,8 @@ class Fault:
     status: int
     detail: str
     retry_after: int | None = None
+    body_bytes: int | None = None  # a 400 of this many bytes (big_error_rate); see app for the answer
+    html: bool = False  # a 200 HTML login page (html_rate) instead of problem details
 
     @property
     def headers(self) -> dict[str, str]:
@@ -144,6 +171,8 @@ class Plan:
     drop: bool
     """Whether to drop the connection instead of sending the answer of the processed request."""
     latency_s: float
+    drip_s: float | None = None
+    """Send the processed request's answer one byte per this many seconds (drip_rate), if not None."""
 
     async def delay(self) -> None:
         if self.latency_s > 0:
@@ -205,6 +234,8 @@ class FaultInjector:
         with self._lock:
             draw = self._random.random
             throttle, error, error_status, drop = draw(), draw(), self._random.choice(ERROR_STATUSES), draw()
+            big, html, drip = (draw() if rate else 1.0 for rate in (faults.big_error_rate, faults.html_rate,
+                                                                     faults.drip_rate))
             wait = self._bucket.take(time.monotonic()) if self._bucket is not None else 0.0
         limited = None
         if wait > 0:
@@ -219,12 +250,18 @@ class FaultInjector:
         elif error < faults.error_rate:
             detail = f"The sandbox failed this request at random (error_rate {faults.error_rate:g})."
             random_fault = Fault(error_status, f"{detail} {NOT_STORED}")
+        elif big < faults.big_error_rate:
+            detail = f"The sandbox answered with a body of {faults.big_error_bytes} bytes (big_error_rate)."
+            random_fault = Fault(400, f"{detail} {NOT_STORED}", body_bytes=faults.big_error_bytes)
+        elif html < faults.html_rate:
+            random_fault = Fault(200, "A login page instead of the API's answer (html_rate).", html=True)
         return Plan(
             limited=limited,
             max_body=faults.max_body if method in ("POST", "PUT") else None,
             random_fault=random_fault,
             drop=drop < faults.drop_rate,
             latency_s=faults.latency_ms / 1000,
+            drip_s=faults.drip_interval_s if drip < faults.drip_rate else None,
         )
 
 
@@ -284,9 +321,8 @@ async def drop_connection(scope: Scope, receive: Receive) -> None:
     intentional drops leave the log clean. Without a reachable transport (another server, a test
     client), raises `ConnectionDropped`.
     """
-    raw_send: Send | None = scope.get(RAW_SEND_KEY)
-    transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
-    if not isinstance(transport, asyncio.BaseTransport):
+    transport = _transport(scope)
+    if transport is None:
         raise ConnectionDropped("The sandbox dropped this connection on purpose (Faults.drop_rate).")
     transport.close()
     try:
@@ -295,3 +331,26 @@ async def drop_connection(scope: Scope, receive: Receive) -> None:
                 pass
     except TimeoutError:
         pass  # the server will log that no response was sent; the connection is closed all the same
+
+
+def _transport(scope: Scope) -> asyncio.BaseTransport | None:
+    raw_send: Send | None = scope.get(RAW_SEND_KEY)
+    transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
+    return transport if isinstance(transport, asyncio.BaseTransport) else None
+
+
+async def drip(message: dict[str, Any], send: Send, interval_s: float, scope: Scope) -> None:
+    """Send a response body message one byte every ``interval_s`` seconds (``drip_rate``), until its end or
+    until the client has closed the connection."""
+    body: bytes = message.get("body", b"")
+    more = bool(message.get("more_body", False))
+    for i in range(len(body)):
+        transport = _transport(scope)
+        if transport is not None and transport.is_closing():
+            return
+        last = i == len(body) - 1
+        await send({"type": "http.response.body", "body": body[i:i + 1], "more_body": more or not last})
+        if not last:
+            await asyncio.sleep(interval_s)
+    if not body:
+        await send(message)

@@ -128,7 +128,8 @@ def test_retry_after_as_seconds_or_http_date():
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0
     assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
-    assert retry_after_seconds("99999", now) == 300
+    assert retry_after_seconds("99999", now) == 99999  # what the API asked: --max-retry-after decides (waits.py)
+    assert retry_after_seconds("inf", now) is None and retry_after_seconds("nan", now) is None
 
 
 def test_backoff_has_full_jitter_and_a_cap():

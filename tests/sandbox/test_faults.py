@@ -267,6 +267,58 @@ def test_drops_under_concurrency_with_latency_lose_no_request() -> None:
         assert sandbox.store.counts().customers == 40  # every request was processed, dropped or not
 
 
+# -- hostile answers: a huge 400, a login page answered 200, an answer that drips ------------------
+
+
+@pytest.mark.usefixtures("no_server_errors_logged")
+def test_big_error_rate_answers_400_of_the_size_asked_and_stores_nothing() -> None:
+    size = 3 * (1 << 20) + 7  # more than one streamed piece, and not a whole number of them
+    with SandboxServer(faults=Faults(big_error_rate=1, big_error_bytes=size)) as sandbox, \
+            client_of(sandbox) as client:
+        response = client.post("/customers", json=customers_body("a@example.com", "b@example.com"))
+        assert response.status_code == 400 and response.headers["content-type"] == PROBLEM_JSON
+        assert len(response.content) == size == int(response.headers["content-length"])
+        problem = response.json()
+        assert set(problem) == {"type", "title", "status", "detail", "instance"}  # no "errors": names no record
+        assert problem["detail"].startswith(f"The sandbox answered with a body of {size} bytes (big_error_rate). "
+                                            f"{NOT_STORED} xxx")
+        assert sandbox.store.counts().customers == 0
+        assert sandbox.stats.count("POST", "/customers", 400) == 1
+
+
+def test_html_rate_answers_200_with_a_login_page_and_stores_nothing() -> None:
+    with SandboxServer(faults=Faults(html_rate=1)) as sandbox, client_of(sandbox) as client:
+        response = client.post("/customers", json=customers_body("a@example.com"))
+        put = client.put("/orders/status", json={"orderId": "1", "orderStatus": "paid"})
+        assert response.status_code == 200 and put.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.text.startswith("<!DOCTYPE html>") and "Sign in" in response.text
+        assert sandbox.store.counts().customers == 0
+
+
+def test_drip_rate_sends_the_answer_a_byte_at_a_time_after_processing_it() -> None:
+    with SandboxServer(faults=Faults(drip_rate=1, drip_interval_s=0.2)) as sandbox, client_of(sandbox) as client:
+        began = time.monotonic()
+        with client.stream("POST", "/customers", json=customers_body("a@example.com")) as response:
+            headers_after = time.monotonic() - began
+            pieces = list(response.iter_raw())
+        took = time.monotonic() - began
+        assert response.status_code == 201 and b"".join(pieces) == b'{"status":0}'
+        assert headers_after < 0.5 and took >= 11 * 0.2  # 12 bytes, 0.2 s apart
+        assert len(pieces) >= 6  # they came apart, not in one piece
+        assert sandbox.store.counts().customers == 1  # processed: only the answer is slow
+
+
+def test_a_drip_stops_when_the_client_goes() -> None:
+    with SandboxServer(faults=Faults(drip_rate=1, drip_interval_s=0.5)) as sandbox:  # 12 bytes: 5.5 s
+        with pytest.raises(httpx.ReadTimeout), client_of(sandbox) as client:
+            client.post("/customers", json=customers_body("a@example.com"), timeout=httpx.Timeout(5, read=0.2))
+        time.sleep(0.6)
+        began = time.monotonic()
+    # uvicorn's shutdown waits for the requests it still serves: a drip left running would hold it ~4.5 s
+    assert time.monotonic() - began < 2
+
+
 # -- reproducibility and statistics ---------------------------------------------------------------
 
 
@@ -330,6 +382,11 @@ def test_stats_count_each_request_under_the_status_the_client_saw() -> None:
         ({"max_body": 0}, "max_body must be a positive whole number of bytes"),
         ({"max_body": 1.5}, "max_body must be a positive whole number of bytes"),
         ({"seed": "x"}, "seed must be a whole number"),
+        ({"big_error_rate": 2}, "big_error_rate must be a probability between 0 and 1"),
+        ({"html_rate": -1}, "html_rate must be a probability between 0 and 1"),
+        ({"drip_rate": math.nan}, "drip_rate must be a probability between 0 and 1"),
+        ({"big_error_bytes": 10}, "big_error_bytes must be a whole number of bytes, 256 or more"),
+        ({"drip_interval_s": 0}, "drip_interval_s must be a positive number of seconds"),
     ],
 )
 def test_invalid_faults_are_refused(fields: dict[str, Any], message: str) -> None:
@@ -341,3 +398,4 @@ def test_no_faults_by_default() -> None:
     assert SandboxConfig(api_key="k").faults == Faults()
     assert not Faults().active
     assert Faults(latency_ms=1).active and Faults(rate_limit=5).active and Faults(max_body=1).active
+    assert Faults(big_error_rate=1).active and Faults(html_rate=1).active and Faults(drip_rate=1).active
