@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from importer.errors import ImporterError, InputError, UsageError
+from importer.errors import ImporterError, InputError, UsageError, listed
 from importer.frame import (
     FILE_COL,
     RID_COL,
@@ -81,7 +81,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
         raise InputError(f"{error.message} Read as: {choice.read_as}.", error.hint) from None
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
-        warn("Columns the mapping neither uses nor ignores: " + ", ".join(unmapped) + ".")
+        warn("Columns the mapping neither uses nor ignores: " + listed(unmapped) + ".")
     driving, *joined = mapping.sources  # the command line's files first (driving, then joined without a path)
     files = [*(paths or ([driving.path] if driving.path else [])), *(s.path for s in joined if s.path is not None)]
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
