@@ -100,9 +100,12 @@ def load_api_key(
 
 
 def public_url(url: str) -> str:
-    """The URL without credentials, query or fragment: safe to print and to write to reports."""
+    """The URL without credentials, query or fragment: safe to print and to write to reports (the one rule
+    for every URL the importer shows: the API's, an input's, a webhook's)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
@@ -118,16 +121,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def refuse_secrets(url: str) -> None:
+    """UsageError when the API URL carries credentials (``user:pw@``) or a query string or fragment."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"The API URL {public_url(url)!r} carries credentials (user:password@): they would be shown and sent "
+            "to every address it leads to.",
+            f"Give the URL without them and the key in {API_KEY_ENV} or --api-key-file.",
+        )
+    if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
+        raise UsageError(
+            f"The API URL {public_url(url)!r} has a query string or a fragment (?... or #...): every request "
+            "would go to the wrong address, and a key in it would be shown.",
+            f"Give only the API's address (e.g. {DEFAULT_API_URL}) and the key in {API_KEY_ENV} or --api-key-file.",
+        )
+
+
 def check_api_url(url: str, allow_insecure_http: bool = False) -> str:
-    """The URL to send to, without a trailing slash; UsageError when it is not http(s), or when it is
-    plain http to another machine (the key and the customers' data would cross the network unencrypted)
-    and ``allow_insecure_http`` was not given."""
+    """The URL to send to, without a trailing slash; UsageError when it is not http(s), when it carries
+    credentials (``user:pw@``: the key belongs in ``ECDP_API_KEY``) or a query string or fragment (requests
+    would go astray, and a secret in it would be shown), or when it is plain http to another machine (the
+    key and the customers' data would cross the network unencrypted) and ``allow_insecure_http`` was not
+    given. Every message names the URL as ``public_url`` shows it: no credentials, no query."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"The API URL {public_url(url)!r} is not an http(s) URL.",
             f"Pass --api-url https://api.ecdp.app or set {API_URL_ENV}.",
         )
+    refuse_secrets(url)
     if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
         raise UsageError(
             f"The API URL {public_url(url)!r} is plain http to another machine: the API key and the "
@@ -149,6 +172,10 @@ class ApiSettings:
     max_retries: int = 8  # per request, for 5xx, network errors and timeouts
     max_throttles: int = 50  # per request, for 429 answers (each honours Retry-After)
     backoff_base_s: float = 0.5  # first retry waits up to this; doubles per retry, capped at 30 s
+
+    def __post_init__(self) -> None:
+        """A library caller's URL gets the same refusal of credentials and queries as the command line's."""
+        refuse_secrets(self.url)
 
 
 @dataclass(frozen=True)

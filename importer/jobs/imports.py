@@ -30,7 +30,16 @@ from importer import budget, scratch
 from importer.delivery.bulk import BulkSender, Lookup
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
-from importer.errors import ImporterError, UsageError
+from importer.errors import (
+    EXIT_FAULT,
+    EXIT_ROWS_NOT_IMPORTED,
+    EXIT_USAGE,
+    ImporterError,
+    Interrupted,
+    LocalFault,
+    UsageError,
+    file_fault,
+)
 from importer.frame import (
     FINGERPRINT_COL,
     HEADER_ROWS,
@@ -45,6 +54,7 @@ from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
 from importer.jobs.sending import prepare_and_send
+from importer.jobs.stops import Watch
 from importer.partitions import Rows, hashed
 from importer.partitions.hashed import HashedPartitions
 from importer.partitions.shards import Shard
@@ -163,7 +173,8 @@ def _run(
     scratch.sweep()  # private temporary folders a killed run left behind
     inputs = open_inputs(resource.command, paths, run, warn)
     target = target_of(api)
-    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file
+    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it
+    watch = Watch()
     shard = Shard.parse(run.shard) if run.shard else None
     series = drift.series_of(resource.command, target, run.origin.get("profile"), [shown(p) for p in paths])
     drift_gate = drift.gate_for(journal, series, run) if journal is not None else None
@@ -176,6 +187,11 @@ def _run(
     rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
                   if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
+    try:
+        report.claim()  # the folder is this run's until it ends: a second run into it is refused before sending
+    except ImporterError:
+        rows.close()
+        raise
     if journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn, series)
 
@@ -197,11 +213,26 @@ def _run(
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target)
+                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch)
             finished = True
         finally:
+            watch.rows_settled = second_pass.counts.rows_settled
             second_pass.close(finished)
         return second_pass, outcomes
+
+    def keep(summary: ImportSummary) -> ImportSummary:  # written wherever it still can be, after a fault
+        for write in (lambda: report.summary(summary.to_dict()),
+                      lambda: journal.finish_run(run_id, summary, report.dir) if journal is not None else None):
+            try:
+                write()
+            except LocalFault as again:  # (the same disk, often): the first fault is what the run ends with
+                warn(f"Also: {again.message}")
+        return summary
+
+    def cut_short(reason: str, exit_code: int) -> ImportSummary:  # the counts a run stopped short reached, kept
+        head = run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir)
+        read = rows.rows + rows.set_aside.blank + rows.set_aside.unmatched
+        return keep(watch.reached(head, exit_code, reason, read, report.error_count))
 
     try:
         try:
@@ -213,73 +244,108 @@ def _run(
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
+    except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
+        watch.note(fault)
+        first = watch.fault or fault
+        reached = cut_short(f"stopped: {first.message}", EXIT_FAULT if watch.sent else EXIT_USAGE)
+        report.release()
+        raise first.after_sending(watch.sent, reached) from None
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (the CLI's) outside sending: before it, or writing the report
+        sent = watch.sent
+        reason = "interrupted while writing the report" if sent else "interrupted before anything was sent"
+        cut_short(reason, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE)
+        report.release()
+        raise Interrupted(f"The run was {reason}.", "Run the same command again with --resume: what the API "
+                          "accepted is skipped.", sent=sent) from None
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
+        report.release()
         if journal is not None:
             journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
                                                      aborted=error.message), report.dir)
         raise
     finally:
         rows.close()
-        report.close()
-    counts = second_pass.counts
-    if counts.ignored:  # before the summary, which lists the warnings
-        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
-    verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
-    stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
-    rows_rejected = counts.rows_rejected + accounted.rows_rejected
-    rows_failed = accounted.rows_failed + counts.rows_withheld
-    summary = ImportSummary(
-        **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
-        exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
-        mapping=str(run.mapping) if run.mapping else None,
-        preset=run.preset,
-        mode=resource.options["mode"],
-        match_by=resource.options.get("match_by"),
-        customer_match=resource.options.get("customer_match"),
-        time_zone_names=resource.options.get("time_zone_names"),
-        orders_total_computed=counts.notes.get("orders_total_computed"),
-        orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
-        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
-        rows_blank=rows.set_aside.blank,
-        rows_unmatched=rows.set_aside.unmatched,
-        rows_accepted=counts.rows_settled + outcomes.accepted_rows,
-        rows_rejected=rows_rejected,
-        rows_failed=rows_failed,
-        rows_valid=verdict.rows_valid,
-        rows_sent=outcomes.rows_sent,
-        records_built=counts.records_built,
-        records_sent=outcomes.records_sent,
-        records_accepted=outcomes.accepted_records,
-        records_rejected=len(outcomes.rejected),
-        records_failed=accounted.records_failed,
-        records_unchanged=counts.records_unchanged,
-        records_already_accepted=counts.records_already_accepted,
-        verified_after_ambiguous=outcomes.verified,
-        **delivery_counts(outcomes, report.error_count),
-        rejected_file=accounted.rejected_file,
-        failed_file=accounted.failed_file,
-        unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
-        shard=run.shard,
-        rows_in_other_shards=rows.other_shards,
-        first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
-        partitions=rows.partitions,
-        dry_run=run.dry_run,
-        chunk_size=run.chunk_size,
-        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
-        ignored_columns=counts.ignored,
-        max_rejects=str(run.max_rejects),
-        stopped=stopped,
-        options=options_in_effect(api, run),
-        origin=dict(run.origin),
-        warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
-        timeline=outcomes.timeline.as_dict(),
-    )
-    report.summary(summary.to_dict())
-    if journal is not None:
-        journal.finish_run(run_id, summary, report.dir)
-    if run.report_html:
-        html_page.write(report.dir)
+        try:
+            report.close(release=False)
+        except LocalFault as fault:  # (errors.jsonl's last lines could not be written)
+            watch.note(fault)
+    summary: ImportSummary | None = None
+    try:
+        counts = second_pass.counts
+        if counts.ignored:  # before the summary, which lists the warnings
+            warn(ignored_warning(f"{resource.command} fields", counts.ignored))
+        verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
+        stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
+        rows_rejected = counts.rows_rejected + accounted.rows_rejected
+        rows_failed = accounted.rows_failed + counts.rows_withheld
+        summary = ImportSummary(
+            **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
+            exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
+            mapping=str(run.mapping) if run.mapping else None,
+            preset=run.preset,
+            mode=resource.options["mode"],
+            match_by=resource.options.get("match_by"),
+            customer_match=resource.options.get("customer_match"),
+            time_zone_names=resource.options.get("time_zone_names"),
+            orders_total_computed=counts.notes.get("orders_total_computed"),
+            orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
+            rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
+            rows_blank=rows.set_aside.blank,
+            rows_unmatched=rows.set_aside.unmatched,
+            rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+            rows_rejected=rows_rejected,
+            rows_failed=rows_failed,
+            rows_valid=verdict.rows_valid,
+            rows_sent=outcomes.rows_sent,
+            records_built=counts.records_built,
+            records_sent=outcomes.records_sent,
+            records_accepted=outcomes.accepted_records,
+            records_rejected=len(outcomes.rejected),
+            records_failed=accounted.records_failed,
+            records_unchanged=counts.records_unchanged,
+            records_already_accepted=counts.records_already_accepted,
+            verified_after_ambiguous=outcomes.verified,
+            **delivery_counts(outcomes, report.error_count),
+            rejected_file=accounted.rejected_file,
+            failed_file=accounted.failed_file,
+            unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
+            shard=run.shard,
+            rows_in_other_shards=rows.other_shards,
+            first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
+            partitions=rows.partitions,
+            dry_run=run.dry_run,
+            chunk_size=run.chunk_size,
+            payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
+            ignored_columns=counts.ignored,
+            max_rejects=str(run.max_rejects),
+            stopped=stopped,
+            options=options_in_effect(api, run),
+            origin=dict(run.origin),
+            warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
+            timeline=outcomes.timeline.as_dict(),
+        )
+        if watch.fault is None:
+            report.summary(summary.to_dict())
+            if journal is not None:
+                journal.finish_run(run_id, summary, report.dir)
+            if run.report_html:
+                html_page.write(report.dir)
+    except OSError as exc:  # (report.html)
+        watch.note(file_fault(exc, report.dir, "the report file", "--report-dir"))
+    except LocalFault as fault:
+        watch.note(fault)
+    finally:
+        report.release()
+    if watch.fault is not None:  # the run's files failed it: the summary with the fault, wherever it can be kept
+        exit_code, reason = EXIT_FAULT if watch.sent else EXIT_USAGE, f"stopped: {watch.fault.message}"
+        if summary is None:
+            summary = cut_short(reason, exit_code)
+        else:
+            summary.exit_code, summary.aborted = exit_code, reason
+            keep(summary)
+        raise watch.fault.after_sending(watch.sent, summary)
+    assert summary is not None
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -335,9 +401,10 @@ def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[s
 
 def _send(
     second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
-    journal: Journal, run_id: str, target: str,
+    journal: Journal, run_id: str, target: str, watch: Watch,
 ) -> Outcomes:
-    """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal."""
+    """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal (a fault writing
+    either stops the sending gracefully: ``watch``)."""
 
     def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
         firsts = [first for first, _ in rows.starts]
@@ -354,12 +421,16 @@ def _send(
     pace, max_records = journal.pace(target, resource.path)  # where the last run to this endpoint settled
     if pace is not None and (api.rate is None or pace < api.rate):
         log.emit("pace", f"Starting at {pace:.1f} requests/s, the pace the API allowed the last run.", rate=pace)
-    sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                        on_accepted=on_accepted, log=log, progress=bar, interrupts=run.interrupts,
+    sender = BulkSender(api, resource.path, resource.envelope, watch.guarded(on_error), lookup=resource.lookup,
+                        on_accepted=watch.guarded(on_accepted), log=log, progress=bar, interrupts=run.interrupts,
                         pace=pace, max_records=max_records)
+    watch.sender = sender
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
-        journal.remember_pace(target, resource.path, sender.limiter.settled(), sender.max_records)
+        try:
+            journal.remember_pace(target, resource.path, sender.limiter.settled(), sender.max_records)
+        except LocalFault as fault:
+            watch.note(fault)
