@@ -30,16 +30,7 @@ from importer import budget, scratch
 from importer.delivery.bulk import BulkSender, Lookup
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
-from importer.errors import (
-    EXIT_FAULT,
-    EXIT_ROWS_NOT_IMPORTED,
-    EXIT_USAGE,
-    ImporterError,
-    Interrupted,
-    LocalFault,
-    UsageError,
-    file_fault,
-)
+from importer.errors import ImporterError, LocalFault, UsageError, file_fault
 from importer.frame import (
     FINGERPRINT_COL,
     HEADER_ROWS,
@@ -67,6 +58,7 @@ from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import (
     ImportSummary,
+    RunHead,
     WarningLog,
     delivery_counts,
     options_in_effect,
@@ -174,7 +166,7 @@ def _run(
     inputs = open_inputs(resource.command, paths, run, warn)
     target = target_of(api)
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it
-    watch = Watch()
+    watch = Watch(report, journal, run_id, warn)
     shard = Shard.parse(run.shard) if run.shard else None
     series = drift.series_of(resource.command, target, run.origin.get("profile"), [shown(p) for p in paths])
     drift_gate = drift.gate_for(journal, series, run) if journal is not None else None
@@ -187,11 +179,6 @@ def _run(
     rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
                   if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
-    try:
-        report.claim()  # the folder is this run's until it ends: a second run into it is refused before sending
-    except ImporterError:
-        rows.close()
-        raise
     if journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn, series)
 
@@ -220,21 +207,14 @@ def _run(
             second_pass.close(finished)
         return second_pass, outcomes
 
-    def keep(summary: ImportSummary) -> ImportSummary:  # written wherever it still can be, after a fault
-        for write in (lambda: report.summary(summary.to_dict()),
-                      lambda: journal.finish_run(run_id, summary, report.dir) if journal is not None else None):
-            try:
-                write()
-            except LocalFault as again:  # (the same disk, often): the first fault is what the run ends with
-                warn(f"Also: {again.message}")
-        return summary
+    def head() -> RunHead:  # what ran, where and when, for a summary
+        return run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir)
 
-    def cut_short(reason: str, exit_code: int) -> ImportSummary:  # the counts a run stopped short reached, kept
-        head = run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir)
-        read = rows.rows + rows.set_aside.blank + rows.set_aside.unmatched
-        return keep(watch.reached(head, exit_code, reason, read, report.error_count))
+    def read() -> int:  # rows read
+        return rows.rows + rows.set_aside.blank + rows.set_aside.unmatched
 
     try:
+        report.claim()  # the folder is this run's until it ends: a second run into it is refused before sending
         try:
             second_pass, outcomes = attempt(rows)
         except NotClustered:  # nothing was sent: start again the partitioned way
@@ -246,17 +226,9 @@ def _run(
         accounted = account(rows, outcomes, report)
     except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
         watch.note(fault)
-        first = watch.fault or fault
-        reached = cut_short(f"stopped: {first.message}", EXIT_FAULT if watch.sent else EXIT_USAGE)
-        report.release()
-        raise first.after_sending(watch.sent, reached) from None
+        raise watch.ended(None, head(), read()) from None
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (the CLI's) outside sending: before it, or writing the report
-        sent = watch.sent
-        reason = "interrupted while writing the report" if sent else "interrupted before anything was sent"
-        cut_short(reason, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE)
-        report.release()
-        raise Interrupted(f"The run was {reason}.", "Run the same command again with --resume: what the API "
-                          "accepted is skipped.", sent=sent) from None
+        raise watch.interrupted(head(), read()) from None
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         report.release()
@@ -266,10 +238,7 @@ def _run(
         raise
     finally:
         rows.close()
-        try:
-            report.close(release=False)
-        except LocalFault as fault:  # (errors.jsonl's last lines could not be written)
-            watch.note(fault)
+        watch.guarded(report.close)(release=False)  # (errors.jsonl's last lines may fail to be written)
     summary: ImportSummary | None = None
     try:
         counts = second_pass.counts
@@ -280,7 +249,7 @@ def _run(
         rows_rejected = counts.rows_rejected + accounted.rows_rejected
         rows_failed = accounted.rows_failed + counts.rows_withheld
         summary = ImportSummary(
-            **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
+            **head(),
             exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
             mapping=str(run.mapping) if run.mapping else None,
             preset=run.preset,
@@ -290,7 +259,7 @@ def _run(
             time_zone_names=resource.options.get("time_zone_names"),
             orders_total_computed=counts.notes.get("orders_total_computed"),
             orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
-            rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
+            rows_read=read(),
             rows_blank=rows.set_aside.blank,
             rows_unmatched=rows.set_aside.unmatched,
             rows_accepted=counts.rows_settled + outcomes.accepted_rows,
@@ -337,15 +306,8 @@ def _run(
         watch.note(fault)
     finally:
         report.release()
-    if watch.fault is not None:  # the run's files failed it: the summary with the fault, wherever it can be kept
-        exit_code, reason = EXIT_FAULT if watch.sent else EXIT_USAGE, f"stopped: {watch.fault.message}"
-        if summary is None:
-            summary = cut_short(reason, exit_code)
-        else:
-            summary.exit_code, summary.aborted = exit_code, reason
-            keep(summary)
-        raise watch.fault.after_sending(watch.sent, summary)
-    assert summary is not None
+    if watch.fault is not None or summary is None:  # the run's files failed it: the summary kept where it can be
+        raise watch.ended(summary, head(), read())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -430,7 +392,4 @@ def _send(
     finally:
         if bar is not None:
             bar.close()
-        try:
-            journal.remember_pace(target, resource.path, sender.limiter.settled(), sender.max_records)
-        except LocalFault as fault:
-            watch.note(fault)
+        watch.guarded(journal.remember_pace)(target, resource.path, sender.limiter.settled(), sender.max_records)

@@ -12,20 +12,24 @@ wherever they can still be written; ``sent`` says which exit code is honest: 2 (
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec
 
 from importer.delivery.outcomes import Outcomes
 from importer.delivery.sender import Sender
-from importer.errors import LocalFault
+from importer.errors import EXIT_FAULT, EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, Interrupted, LocalFault
+from importer.jobs.journal import Journal
+from importer.jobs.results import Warn
+from importer.report.files import Report
 from importer.report.summary import ImportSummary, RunHead
 
-T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Watch:
     """The sender of one run (once it sends), the rows it settled without sending, and its first fault."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Report, journal: Journal | None, run_id: str, warn: Warn) -> None:
+        self.report, self.journal, self.run_id, self.warn = report, journal, run_id, warn
         self.sender: Sender | None = None
         self.fault: LocalFault | None = None
         self.rows_settled = 0  # accepted without sending (--resume, --changed-only), as the second pass counted
@@ -47,12 +51,12 @@ class Watch:
             self.sender.stop(f"stopped: {fault.message}",
                              f"Stopping: {fault.message} Finishing the requests in flight.")
 
-    def guarded(self, callback: Callable[[T], None]) -> Callable[[T], None]:
+    def guarded(self, callback: Callable[P, None]) -> Callable[P, None]:
         """``callback`` whose ``LocalFault`` stops the sending (``note``) instead of breaking a worker."""
 
-        def call(argument: T) -> None:
+        def call(*args: P.args, **kwargs: P.kwargs) -> None:
             try:
-                callback(argument)
+                callback(*args, **kwargs)
             except LocalFault as fault:
                 self.note(fault)
 
@@ -68,3 +72,35 @@ class Watch:
                              requests=outcomes.requests, retries=outcomes.retries, throttled=outcomes.throttled,
                              aborted=aborted, api_errors=api_errors,
                              timeline=outcomes.timeline.as_dict())
+
+    def keep(self, summary: ImportSummary) -> ImportSummary:
+        """Write ``summary`` to summary.json and the journal, each where it still can be."""
+        for write in (lambda: self.report.summary(summary.to_dict()),
+                      lambda: self.journal.finish_run(self.run_id, summary, self.report.dir) if self.journal else None):
+            try:
+                write()
+            except LocalFault as again:  # (the same disk, often): the first fault is what the run ends with
+                self.warn(f"Also: {again.message}")
+        return summary
+
+    def ended(self, summary: ImportSummary | None, head: RunHead, rows_read: int) -> LocalFault:
+        """The run's first fault, to raise, once its summary (the run's own, or the counts it reached) is kept
+        with the fault as its ``aborted`` and the exit code that says whether anything was sent."""
+        assert self.fault is not None
+        exit_code, reason = EXIT_FAULT if self.sent else EXIT_USAGE, f"stopped: {self.fault.message}"
+        if summary is None:
+            summary = self.reached(head, exit_code, reason, rows_read, self.report.error_count)
+        else:
+            summary.exit_code, summary.aborted = exit_code, reason
+        self.report.release()
+        return self.fault.after_sending(self.sent, self.keep(summary))
+
+    def interrupted(self, head: RunHead, rows_read: int) -> Interrupted:
+        """Ctrl-C or SIGTERM outside sending (before it, or while the report was written): the counts kept."""
+        sent = self.sent
+        reason = "interrupted while writing the report" if sent else "interrupted before anything was sent"
+        self.keep(self.reached(head, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE, reason, rows_read,
+                               self.report.error_count))
+        self.report.release()
+        return Interrupted(f"The run was {reason}.", "Run the same command again with --resume: what the API "
+                           "accepted is skipped.", sent=sent)

@@ -120,6 +120,7 @@ class Report:
         self._existed = directory.exists()
         self._errors: IO[bytes] | None = None
         self._held: int | None = None  # the folder's descriptor while this run holds its lock
+        self._refused = False  # another run holds the folder: this one leaves its files alone
         self.error_count = 0
         self._parts: dict[str, int] = {}
 
@@ -134,6 +135,7 @@ class Report:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(held)
+            self._refused = True
             raise UsageError(f"The report folder {self.dir} is in use by another run: nothing was sent.",
                              "Give each run its own --report-dir (the default, reports/<run id>, is new for "
                              "every run), or wait for the other run to end.") from None
@@ -233,7 +235,10 @@ class Report:
 
     def discard(self, abandon: bool = False) -> None:
         """Forget the rows and request bodies written so far (the run starts again); with ``abandon``, the
-        run stopped before it could start, and the folder goes too if this run made it and it is empty."""
+        run stopped before it could start, and the folder goes too if this run made it and it is empty. (A
+        folder another run holds is left as it is.)"""
+        if self._refused:
+            return
         shutil.rmtree(self.dir / ".parts", ignore_errors=True)
         self._parts.clear()
         (self.dir / "payloads.jsonl").unlink(missing_ok=True)
@@ -248,7 +253,8 @@ class Report:
                 self._errors.close()
                 self._errors = None
         finally:
-            shutil.rmtree(self.dir / ".parts", ignore_errors=True)
+            if not self._refused:
+                shutil.rmtree(self.dir / ".parts", ignore_errors=True)
             if release:
                 self.release()
 
