@@ -85,8 +85,10 @@ def cli() -> None:
     """Bulk import of customer and order exports (CSV, Parquet) into the ExpertSender CDP API.
 
     The API key is read from the ECDP_API_KEY environment variable or from --api-key-file, never from
-    the command line. Exit codes: 0 all rows imported; 1 some rows rejected or failed (see the report);
-    2 usage, configuration or input error, nothing sent; 3 the API rejected the key, sending stopped.
+    the command line. Exit codes: 0 all rows imported; 1 some rows rejected or failed, or the run was
+    interrupted after sending (see the report); 2 usage, configuration or input error, nothing sent; 3 the
+    API rejected the key, sending stopped; 4 a fault of this machine (disk full, a folder that cannot be
+    written, a damaged journal) stopped the run after it had sent records.
     """
 
 

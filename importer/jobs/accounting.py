@@ -2,19 +2,31 @@
 
 ``account`` writes ``rejected.csv`` (the API's rejections, with the problem answer's ``substatus`` and
 ``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
-``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing.
-Each input row is in at most one record, so row counts are sums over records.
+``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing;
+``where`` names a row's file and line for ``errors.jsonl``. Each input row is in at most one record, so row counts are sums over records.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from importer.delivery.outcomes import Outcomes
-from importer.frame import ERROR_COL, FIELD_COL, RID_COL, STAGE_COL, UNMATCHED_COL, Reason, api_reasons_of, reasons_of
+from importer.frame import (
+    ERROR_COL,
+    FIELD_COL,
+    HEADER_ROWS,
+    RID_COL,
+    STAGE_COL,
+    UNMATCHED_COL,
+    Reason,
+    api_reasons_of,
+    reasons_of,
+)
 from importer.inputs.batches import user_view
 from importer.inputs.set_aside import SetAside
 from importer.partitions import Rows
@@ -67,3 +79,10 @@ def unmatched_file(set_aside: SetAside, report: Report) -> Path | None:
                               pl.lit("mapping").alias(STAGE_COL))
         report.add_rows("unmatched.csv", report_table(reasons, user_view(rows)))
     return report.finish_rows("unmatched.csv")
+
+
+def where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
+    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
+    the files' first row ids)."""
+    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
+    return {"file": file, "row": rid - start + HEADER_ROWS + 1}

@@ -16,7 +16,6 @@ together; when they do not, the run forgets what it prepared and starts again pa
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,16 +29,15 @@ from importer import budget, scratch
 from importer.delivery.bulk import BulkSender, Lookup
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
-from importer.errors import ImporterError, LocalFault, UsageError, file_fault
+from importer.errors import ImporterError, Interrupted, LocalFault, UsageError, file_fault
 from importer.frame import (
     FINGERPRINT_COL,
-    HEADER_ROWS,
     KEY_COL,
 )
 from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts
 from importer.inputs.locations import shown
 from importer.jobs import drift
-from importer.jobs.accounting import account, unmatched_file
+from importer.jobs.accounting import account, unmatched_file, where
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
@@ -145,16 +143,20 @@ def run_import(
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
-    if run.dry_run:
-        return _run(resource, paths, api, run, warn, None)
-    journal = Journal(run.state)
     try:
-        with journal.lock() as took_over:
-            if took_over:
-                warn(f"State file {run.state}: {took_over}.")
-            return _run(resource, paths, api, run, warn, journal)
-    finally:
-        journal.close()
+        if run.dry_run:
+            return _run(resource, paths, api, run, warn, None)
+        journal = Journal(run.state)
+        try:
+            with journal.lock() as took_over:
+                if took_over:
+                    warn(f"State file {run.state}: {took_over}.")
+                return _run(resource, paths, api, run, warn, journal)
+        finally:
+            journal.close()
+    except KeyboardInterrupt:  # (once it sends, _run says so itself)
+        raise Interrupted("The run was interrupted before anything was sent.", "Run the same command again.",
+                          sent=False) from None
 
 
 def _run(
@@ -302,6 +304,8 @@ def _run(
                 html_page.write(report.dir)
     except OSError as exc:  # (report.html)
         watch.note(file_fault(exc, report.dir, "the report file", "--report-dir"))
+    except KeyboardInterrupt:
+        raise watch.interrupted(head(), read()) from None
     except LocalFault as fault:
         watch.note(fault)
     finally:
@@ -354,13 +358,6 @@ def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: Ru
     return known
 
 
-def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
-    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
-    the files' first row ids)."""
-    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
-    return {"file": file, "row": rid - start + HEADER_ROWS + 1}
-
-
 def _send(
     second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
     journal: Journal, run_id: str, target: str, watch: Watch,
@@ -370,7 +367,7 @@ def _send(
 
     def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
         firsts = [first for first, _ in rows.starts]
-        report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
+        report.api_error(event.entry([where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
     may_create = resource.options["mode"] not in ("Replace", "Update")  # (those change existing records only)
 
