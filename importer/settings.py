@@ -238,7 +238,7 @@ class RunOptions:
     report_dir: Path | None = None
     progress: bool = False  # a progress bar on stderr (only when it is a terminal)
     log_format: str = "logging"  # events to the ``ecdp_importer`` logger; "text" or "json" (lines) on stderr
-    interrupts: bool = False  # handle Ctrl-C (SIGINT) during sending: only a program's main thread may
+    interrupts: bool = False  # handle Ctrl-C (SIGINT) and SIGTERM during sending: only a program's main thread may
     report_html: bool = True  # write report.html beside summary.json and the CSV files
     state: Path = field(default_factory=default_state)  # the run journal (not used by dry runs)
     resume: bool = False  # continue the last unfinished run on the same inputs
