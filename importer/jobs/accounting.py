@@ -3,7 +3,8 @@
 ``account`` writes ``rejected.csv`` (the API's rejections, with the problem answer's ``substatus`` and
 ``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
 ``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing;
-``where`` names a row's file and line for ``errors.jsonl``. Each input row is in at most one record, so row counts are sums over records.
+``where`` names a row's file and line for ``errors.jsonl``. Each input row is in at most one record, so
+row counts are sums over records.
 """
 
 from __future__ import annotations
