@@ -102,7 +102,7 @@ _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def file_fault(exc: OSError, path: Path | str, what: str, option: str) -> LocalFault:
-    """One sentence for an ``OSError`` writing ``path`` (``what`` it is: "the report file", ...; ``option``:
+    """One sentence for an ``OSError`` writing ``path`` (``what`` it is: "the report", ...; ``option``:
     how to point the run elsewhere), with what to do about it."""
     where = Path(exc.filename) if isinstance(exc.filename, str) else Path(path)
     folder = where.parent if where.suffix or not where.is_dir() else where

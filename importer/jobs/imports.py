@@ -303,7 +303,7 @@ def _run(
             if run.report_html:
                 html_page.write(report.dir)
     except OSError as exc:  # (report.html)
-        watch.note(file_fault(exc, report.dir, "the report file", "--report-dir"))
+        watch.note(file_fault(exc, report.dir, "the report", "--report-dir"))
     except KeyboardInterrupt:
         raise watch.interrupted(head(), read()) from None
     except LocalFault as fault:

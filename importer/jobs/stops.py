@@ -80,7 +80,8 @@ class Watch:
             try:
                 write()
             except LocalFault as again:  # (the same disk, often): the first fault is what the run ends with
-                self.warn(f"Also: {again.message}")
+                if self.fault is None or again.message != self.fault.message:
+                    self.warn(f"Also: {again.message}")
         return summary
 
     def ended(self, summary: ImportSummary | None, head: RunHead, rows_read: int) -> LocalFault:

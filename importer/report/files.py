@@ -106,7 +106,7 @@ def _written(method: Callable[Concatenate[Report, P], T]) -> Callable[Concatenat
         try:
             return method(self, *args, **kwargs)
         except OSError as exc:
-            raise file_fault(exc, self.dir, "the report file", "--report-dir") from None
+            raise file_fault(exc, self.dir, "the report", "--report-dir") from None
 
     written.__name__, written.__doc__ = method.__name__, method.__doc__
     return written

@@ -95,6 +95,28 @@ def test_a_report_folder_that_cannot_be_made_stops_the_run_before_sending(sandbo
     assert sandbox.stats.total == 0
 
 
+def _refuses_new_files(folder: Path) -> bool:
+    try:
+        (folder / "ecdp-probe").touch()
+    except OSError:
+        return True
+    (folder / "ecdp-probe").unlink()
+    return False
+
+
+@pytest.mark.skipif(not _refuses_new_files(Path("/sys")), reason="needs a folder that refuses new files (sysfs)")
+@pytest.mark.parametrize("which", ["--state", "--report-dir"])
+def test_a_folder_this_user_cannot_write_is_named_with_the_option_to_change(sandbox, tmp_path, which):
+    """sysfs refuses new folders even to root (EPERM): a state or report folder the run may not write. The folder is named with the way out; exit 2, nothing sent."""
+    source = customers_csv(tmp_path / "in.csv", 20)
+    where = {"--state": "/sys/ecdp-state/state.db", "--report-dir": "/sys/ecdp-report"}[which]
+    run = run_cli(["customers", str(source), which, where], env=sandbox_env(sandbox), imports=True)
+    assert run.exit_code == 2, run.stderr
+    assert_one_clear_error(run.stderr, "/sys/ecdp-")
+    assert f"Let this user write to /sys, or give {which}" in run.stderr and sandbox.stats.total == 0
+    assert "Warning" not in run.stderr  # said once
+
+
 def test_a_damaged_journal_is_named_with_how_to_move_it_aside_and_what_that_costs(sandbox, tmp_path):
     state = tmp_path / "state.db"
     state.write_bytes(b"this is no SQLite file " * 400)
