@@ -107,7 +107,8 @@ def _refuses_new_files(folder: Path) -> bool:
 @pytest.mark.skipif(not _refuses_new_files(Path("/sys")), reason="needs a folder that refuses new files (sysfs)")
 @pytest.mark.parametrize("which", ["--state", "--report-dir"])
 def test_a_folder_this_user_cannot_write_is_named_with_the_option_to_change(sandbox, tmp_path, which):
-    """sysfs refuses new folders even to root (EPERM): a state or report folder the run may not write. The folder is named with the way out; exit 2, nothing sent."""
+    """sysfs refuses new folders even to root (EPERM): a state or report folder the run may not write. The
+    folder is named with the way out; exit 2, nothing sent."""
     source = customers_csv(tmp_path / "in.csv", 20)
     where = {"--state": "/sys/ecdp-state/state.db", "--report-dir": "/sys/ecdp-report"}[which]
     run = run_cli(["customers", str(source), which, where], env=sandbox_env(sandbox), imports=True)
