@@ -146,6 +146,8 @@ class Sender(ABC):
             if not (self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers):  # run() says it
                 self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
         finally:
+            if self._grace is not None:  # (everything in flight was answered within it)
+                self._grace.cancel()
             pending.stop()
             self.outcomes.unsent.extend(pending.leftovers())
 
@@ -167,8 +169,6 @@ class Sender(ABC):
                 loop.remove_signal_handler(number)  # (which leaves the default action behind)
                 if handler is not None:
                     signal.signal(number, handler)
-            if self._grace is not None:
-                self._grace.cancel()
 
     def _interrupt(self, name: str) -> None:
         if not self.stopping:
