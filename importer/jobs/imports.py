@@ -241,61 +241,65 @@ def _run(
     finally:
         rows.close()
         watch.guarded(report.close)(release=False)  # (errors.jsonl's last lines may fail to be written)
-    summary: ImportSummary | None = None
+    counts = second_pass.counts
     try:
-        counts = second_pass.counts
-        if counts.ignored:  # before the summary, which lists the warnings
-            warn(ignored_warning(f"{resource.command} fields", counts.ignored))
-        verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
-        stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
-        rows_rejected = counts.rows_rejected + accounted.rows_rejected
-        rows_failed = accounted.rows_failed + counts.rows_withheld
-        summary = ImportSummary(
-            **head(),
-            exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
-            mapping=str(run.mapping) if run.mapping else None,
-            preset=run.preset,
-            mode=resource.options["mode"],
-            match_by=resource.options.get("match_by"),
-            customer_match=resource.options.get("customer_match"),
-            time_zone_names=resource.options.get("time_zone_names"),
-            orders_total_computed=counts.notes.get("orders_total_computed"),
-            orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
-            rows_read=read(),
-            rows_blank=rows.set_aside.blank,
-            rows_unmatched=rows.set_aside.unmatched,
-            rows_accepted=counts.rows_settled + outcomes.accepted_rows,
-            rows_rejected=rows_rejected,
-            rows_failed=rows_failed,
-            rows_valid=verdict.rows_valid,
-            rows_sent=outcomes.rows_sent,
-            records_built=counts.records_built,
-            records_sent=outcomes.records_sent,
-            records_accepted=outcomes.accepted_records,
-            records_rejected=len(outcomes.rejected),
-            records_failed=accounted.records_failed,
-            records_unchanged=counts.records_unchanged,
-            records_already_accepted=counts.records_already_accepted,
-            verified_after_ambiguous=outcomes.verified,
-            **delivery_counts(outcomes, report.error_count),
-            rejected_file=accounted.rejected_file,
-            failed_file=accounted.failed_file,
-            unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
-            shard=run.shard,
-            rows_in_other_shards=rows.other_shards,
-            first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
-            partitions=rows.partitions,
-            dry_run=run.dry_run,
-            chunk_size=run.chunk_size,
-            payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
-            ignored_columns=counts.ignored,
-            max_rejects=str(run.max_rejects),
-            stopped=stopped,
-            options=options_in_effect(api, run),
-            origin=dict(run.origin),
-            warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
-            timeline=outcomes.timeline.as_dict(),
-        )
+        unmatched = report_file(unmatched_file(rows.set_aside, report))
+    except LocalFault as fault:
+        watch.note(fault)
+        unmatched = None
+    if counts.ignored:  # before the summary, which lists the warnings
+        warn(ignored_warning(f"{resource.command} fields", counts.ignored))
+    verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
+    stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
+    rows_rejected = counts.rows_rejected + accounted.rows_rejected
+    rows_failed = accounted.rows_failed + counts.rows_withheld
+    summary = ImportSummary(
+        **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
+        exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
+        mapping=str(run.mapping) if run.mapping else None,
+        preset=run.preset,
+        mode=resource.options["mode"],
+        match_by=resource.options.get("match_by"),
+        customer_match=resource.options.get("customer_match"),
+        time_zone_names=resource.options.get("time_zone_names"),
+        orders_total_computed=counts.notes.get("orders_total_computed"),
+        orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
+        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched,
+        rows_blank=rows.set_aside.blank,
+        rows_unmatched=rows.set_aside.unmatched,
+        rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+        rows_rejected=rows_rejected,
+        rows_failed=rows_failed,
+        rows_valid=verdict.rows_valid,
+        rows_sent=outcomes.rows_sent,
+        records_built=counts.records_built,
+        records_sent=outcomes.records_sent,
+        records_accepted=outcomes.accepted_records,
+        records_rejected=len(outcomes.rejected),
+        records_failed=accounted.records_failed,
+        records_unchanged=counts.records_unchanged,
+        records_already_accepted=counts.records_already_accepted,
+        verified_after_ambiguous=outcomes.verified,
+        **delivery_counts(outcomes, report.error_count),
+        rejected_file=accounted.rejected_file,
+        failed_file=accounted.failed_file,
+        unmatched_file=unmatched,
+        shard=run.shard,
+        rows_in_other_shards=rows.other_shards,
+        first_pass="streamed" if isinstance(rows, StreamedPartitions) else "partitioned",
+        partitions=rows.partitions,
+        dry_run=run.dry_run,
+        chunk_size=run.chunk_size,
+        payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
+        ignored_columns=counts.ignored,
+        max_rejects=str(run.max_rejects),
+        stopped=stopped,
+        options=options_in_effect(api, run),
+        origin=dict(run.origin),
+        warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
+        timeline=outcomes.timeline.as_dict(),
+    )
+    try:
         if watch.fault is None:
             report.summary(summary.to_dict())
             if journal is not None:
@@ -304,13 +308,13 @@ def _run(
                 html_page.write(report.dir)
     except OSError as exc:  # (report.html)
         watch.note(file_fault(exc, report.dir, "the report", "--report-dir"))
-    except KeyboardInterrupt:
-        raise watch.interrupted(head(), read()) from None
     except LocalFault as fault:
         watch.note(fault)
+    except KeyboardInterrupt:
+        raise watch.interrupted(head(), read()) from None
     finally:
         report.release()
-    if watch.fault is not None or summary is None:  # the run's files failed it: the summary kept where it can be
+    if watch.fault is not None:  # the run's files failed it: the summary kept where it can be
         raise watch.ended(summary, head(), read())
     return RunResult(summary=summary, report_dir=report.dir)
 
