@@ -51,7 +51,15 @@ if TYPE_CHECKING:
         verify_async,
     )
     from importer.budget import Budget
-    from importer.errors import ApiAbort, ImporterError, InputError, SettingsUnreadable, UsageError
+    from importer.errors import (
+        ApiAbort,
+        ImporterError,
+        InputError,
+        Interrupted,
+        LocalFault,
+        SettingsUnreadable,
+        UsageError,
+    )
     from importer.jobs.results import RunResult
     from importer.jobs.verify import Sampling
     from importer.report.summary import ImportSummary, OperationSummary, RunSummary, VerifySummary
@@ -65,7 +73,8 @@ _WHERE = {
                      "update_order_statuses_async", "delete_orders_async", "verify_async", "api_from_env"],
                     "importer.api"),
     **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions"], "importer.settings"),
-    **dict.fromkeys(["ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort"], "importer.errors"),
+    **dict.fromkeys(["ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault",
+                     "Interrupted"], "importer.errors"),
     **dict.fromkeys(["ImportSummary", "OperationSummary", "RunSummary", "VerifySummary"], "importer.report.summary"),
     "RunResult": "importer.jobs.results",
     "Sampling": "importer.jobs.verify",
@@ -77,7 +86,7 @@ __all__ = [
     "verify_async", "undo", "undo_async", "api_from_env",
     "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "Sampling", "Budget",
     "RunResult", "RunSummary", "ImportSummary", "OperationSummary", "VerifySummary",
-    "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort",
+    "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault", "Interrupted",
     "__version__",
 ]
 

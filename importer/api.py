@@ -49,6 +49,7 @@ from importer.settings import (
     RunOptions,
     check_api_url,
     load_api_key,
+    public_url,
 )
 
 API_KEY_FILE_ENV = "ECDP_API_KEY_FILE"
@@ -188,7 +189,7 @@ def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | Non
 
 def _unresolved() -> ApiSettings:
     """The target of a run whose settings could not be read from the environment (for its metrics)."""
-    return ApiSettings(url=os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
+    return ApiSettings(url=public_url(os.environ.get(API_URL_ENV) or DEFAULT_API_URL))  # (never its secrets)
 
 
 def _outside_loop(work: Callable[[], T]) -> T:

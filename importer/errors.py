@@ -8,7 +8,10 @@ CLI can translate any of them into one sentence at one boundary, without a trace
     ├── UsageError                exit 2: bad option combination, bad configuration, missing key
     ├── InputError                exit 2: an input file cannot be read or lacks a required column
     ├── SettingsUnreadable        exit 2: the platform's settings lists could not be read (pre-flight)
-    └── ApiAbort                  exit 3: the API refused the key (401/403); no further requests
+    ├── ApiAbort                  exit 3: the API refused the key (401/403); no further requests
+    ├── Interrupted               exit 2 before anything was sent, 1 after: Ctrl-C or SIGTERM outside sending
+    └── LocalFault                exit 2 before anything was sent, 4 after: a file or folder of this machine
+                                  failed the run (disk full, no permission, a damaged journal); names the path
 
 Two signals are not errors and never reach a user: ``importer.partitions.streamed.NotClustered`` (a
 streamed first pass found a record's rows apart: the job starts again partitioned) and the delivery
@@ -19,12 +22,16 @@ Messages never contain the API key (it is not passed to any of these constructor
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ROWS_NOT_IMPORTED = 1
 EXIT_USAGE = 2
 EXIT_ABORTED = 3
+EXIT_FAULT = 4
 
 
 SHOWN_IN_MESSAGES = 20
@@ -68,3 +75,56 @@ class ApiAbort(ImporterError):
     """The API rejected the key (401/403): sending stopped at once."""
 
     exit_code = EXIT_ABORTED
+
+
+class LocalFault(ImporterError):
+    """A file or folder of this machine failed the run: the disk is full, a folder cannot be written, the
+    journal is damaged. Exit 2 when nothing was sent yet, 4 (``EXIT_FAULT``) once records were sent (the
+    job sets ``exit_code`` and the ``summary`` of the counts it reached)."""
+
+    def __init__(self, message: str, hint: str | None = None, path: Path | str | None = None) -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.exit_code = EXIT_USAGE
+        self.summary: Any = None  # the run's summary with the counts reached, when the job could build one
+
+    def after_sending(self, sent: bool, summary: Any = None) -> LocalFault:
+        """This fault as the end of a run that had (``sent``) or had not sent records yet."""
+        self.exit_code = EXIT_FAULT if sent else EXIT_USAGE
+        self.summary = summary
+        accepted = getattr(summary, "records_accepted", None)
+        if sent and accepted is not None:
+            self.message += (f" {accepted:,} records were accepted before the run stopped (exit {EXIT_FAULT}); the "
+                             "report and the journal keep what could still be written.")
+            self.args = (self.message,)
+        return self
+
+
+class Interrupted(ImporterError):
+    """Ctrl-C or SIGTERM stopped a run outside its sending (while reading, or writing the report); while it
+    sends, the delivery engine stops it gracefully and the run ends with its report."""
+
+    def __init__(self, message: str, hint: str | None = None, *, sent: bool) -> None:
+        super().__init__(message, hint)
+        self.exit_code = EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def file_fault(exc: OSError, path: Path | str, what: str, option: str) -> LocalFault:
+    """One sentence for an ``OSError`` writing ``path`` (``what`` it is: "the report", ...; ``option``:
+    how to point the run elsewhere), with what to do about it."""
+    where = Path(exc.filename) if isinstance(exc.filename, str) else Path(path)
+    folder = where.parent if where.suffix or not where.is_dir() else where
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in _FULL:
+        return LocalFault(f"No space left to write {what} {where} ({reason}).",
+                          f"Free space on that disk (df -h {folder}) or give {option} another place; then run the "
+                          "same command with --resume to send what was not sent.", where)
+    if exc.errno in _DENIED:
+        return LocalFault(f"Cannot write {what} {where}: {reason}.",
+                          f"Let this user write to {folder}, or give {option} a folder it can write.", where)
+    return LocalFault(f"Cannot write {what} {where}: {reason}.", f"Check {folder}, or give {option} another place.",
+                      where)

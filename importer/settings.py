@@ -100,9 +100,12 @@ def load_api_key(
 
 
 def public_url(url: str) -> str:
-    """The URL without credentials, query or fragment: safe to print and to write to reports."""
+    """The URL without credentials, query or fragment: safe to print and to write to reports (the one rule
+    for every URL the importer shows: the API's, an input's, a webhook's)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
@@ -118,16 +121,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def refuse_secrets(url: str) -> None:
+    """UsageError when the API URL carries credentials (``user:pw@``) or a query string or fragment."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"The API URL {public_url(url)!r} carries credentials (user:password@): they would be shown and sent "
+            "to every address it leads to.",
+            f"Give the URL without them and the key in {API_KEY_ENV} or --api-key-file.",
+        )
+    if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
+        raise UsageError(
+            f"The API URL {public_url(url)!r} has a query string or a fragment (?... or #...): every request "
+            "would go to the wrong address, and a key in it would be shown.",
+            f"Give only the API's address (e.g. {DEFAULT_API_URL}) and the key in {API_KEY_ENV} or --api-key-file.",
+        )
+
+
 def check_api_url(url: str, allow_insecure_http: bool = False) -> str:
-    """The URL to send to, without a trailing slash; UsageError when it is not http(s), or when it is
-    plain http to another machine (the key and the customers' data would cross the network unencrypted)
-    and ``allow_insecure_http`` was not given."""
+    """The URL to send to, without a trailing slash; UsageError when it is not http(s), when it carries
+    credentials (``user:pw@``: the key belongs in ``ECDP_API_KEY``) or a query string or fragment (requests
+    would go astray, and a secret in it would be shown), or when it is plain http to another machine (the
+    key and the customers' data would cross the network unencrypted) and ``allow_insecure_http`` was not
+    given. Every message names the URL as ``public_url`` shows it: no credentials, no query."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"The API URL {public_url(url)!r} is not an http(s) URL.",
             f"Pass --api-url https://api.ecdp.app or set {API_URL_ENV}.",
         )
+    refuse_secrets(url)
     if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
         raise UsageError(
             f"The API URL {public_url(url)!r} is plain http to another machine: the API key and the "
@@ -151,6 +174,10 @@ class ApiSettings:
     max_retry_after_s: float = 300.0  # a longer Retry-After stops the run (exit 3) instead of being waited
     max_throttle_wait_s: float = 1800.0  # the run's waits after 429s, in wall time; past it the run stops
     backoff_base_s: float = 0.5  # first retry waits up to this; doubles per retry, capped at 30 s
+
+    def __post_init__(self) -> None:
+        """A library caller's URL gets the same refusal of credentials and queries as the command line's."""
+        refuse_secrets(self.url)
 
 
 @dataclass(frozen=True)
@@ -213,7 +240,7 @@ class RunOptions:
     report_dir: Path | None = None
     progress: bool = False  # a progress bar on stderr (only when it is a terminal)
     log_format: str = "logging"  # events to the ``ecdp_importer`` logger; "text" or "json" (lines) on stderr
-    interrupts: bool = False  # handle Ctrl-C (SIGINT) during sending: only a program's main thread may
+    interrupts: bool = False  # handle Ctrl-C (SIGINT) and SIGTERM during sending: only a program's main thread may
     report_html: bool = True  # write report.html beside summary.json and the CSV files
     state: Path = field(default_factory=default_state)  # the run journal (not used by dry runs)
     resume: bool = False  # continue the last unfinished run on the same inputs

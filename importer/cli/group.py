@@ -4,22 +4,27 @@ The commands live in one module per family (``import_commands``: customers, orde
 ``bulk_commands``: order-status, delete-orders, verify; ``utility_commands``: sandbox, inspect, runs,
 config check, report); each parses options, calls the library and renders the result. No file,
 validation or HTTP logic lives here. Errors the library raises on purpose (``ImporterError``) are turned
-into one sentence and a hint on stderr with their exit code; anything unexpected is reported the same way
-(no traceback unless ``ECDP_DEBUG=1``), because a cron mail must stay readable.
+into one sentence and a hint on stderr with their exit code (one raised inside a task group too); a file
+this machine could not write (``OSError``: disk full, no permission) names the file and what to do; anything
+unexpected is reported the same way (no traceback unless ``ECDP_DEBUG=1``), because a cron mail must stay
+readable. ``main`` makes SIGTERM (what ``timeout``, systemd and Kubernetes send) stop a run as Ctrl-C does;
+a library call installs no signal handler.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
 
 from importer.cli import bulk_commands, import_commands, utility_commands
 from importer.cli.config_options import ConfiguredCommand
-from importer.errors import EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError
+from importer.errors import EXIT_FAULT, EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, ImporterError, file_fault
 from importer.version import __version__
 
 
@@ -31,21 +36,41 @@ class ImporterGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ImporterError as exc:
-            _fail(exc.message, exc.hint)
-            ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
             # stdout was closed early (e.g. piped into head): the report is written; say nothing more.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(EXIT_ROWS_NOT_IMPORTED)
-        except Exception as exc:  # a bug: still one readable sentence, and the way to see more
-            if os.environ.get("ECDP_DEBUG"):
-                raise
-            _fail(f"unexpected {type(exc).__name__}: {exc}",
-                  "this is a bug in ecdp-import; run again with ECDP_DEBUG=1 to see where.")
-            ctx.exit(EXIT_USAGE)
+        except Exception as exc:  # noqa: BLE001 - every error becomes one sentence (_explain)
+            _explain(ctx, _first(exc) if isinstance(exc, BaseExceptionGroup) else exc)
+
+
+def _explain(ctx: click.Context, exc: BaseException) -> None:
+    """One sentence and a hint, and the exit code: for an error the importer raised; for a file this machine
+    could not write (the jobs name their own files; one that reaches here may have come after sending:
+    exit 4); for a bug, the way to see more."""
+    if isinstance(exc, ImporterError):
+        _fail(exc.message, exc.hint)
+        ctx.exit(exc.exit_code)
+    if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+        fault = file_fault(exc, exc.filename if isinstance(exc.filename, str) else ".", "the file",
+                           "--report-dir or --state")
+        _fail(fault.message, fault.hint)
+        ctx.exit(EXIT_FAULT)
+    if os.environ.get("ECDP_DEBUG") or not isinstance(exc, Exception):
+        raise exc
+    _fail(f"unexpected {type(exc).__name__}: {exc}",
+          "this is a bug in ecdp-import; run again with ECDP_DEBUG=1 to see where.")
+    ctx.exit(EXIT_USAGE)
+
+
+def _first(group: BaseException) -> BaseException:
+    """The first error of a (nested) exception group."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 def _fail(message: str, hint: str | None) -> None:
@@ -60,8 +85,10 @@ def cli() -> None:
     """Bulk import of customer and order exports (CSV, Parquet) into the ExpertSender CDP API.
 
     The API key is read from the ECDP_API_KEY environment variable or from --api-key-file, never from
-    the command line. Exit codes: 0 all rows imported; 1 some rows rejected or failed (see the report);
-    2 usage, configuration or input error, nothing sent; 3 the API rejected the key, sending stopped.
+    the command line. Exit codes: 0 all rows imported; 1 some rows rejected or failed, or the run was
+    interrupted after sending (see the report); 2 usage, configuration or input error, nothing sent; 3 the
+    API rejected the key, sending stopped; 4 a fault of this machine (disk full, a folder that cannot be
+    written, a damaged journal) stopped the run after it had sent records.
     """
 
 
@@ -79,4 +106,10 @@ def main() -> None:
     # The objects made by the imports (~200k: polars, pandera, httpx, click) live as long as the process:
     # frozen, the collector no longer walks them each time it runs (2-3 % of a big run's CPU before).
     gc.freeze()
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="ecdp-import")
+
+
+def _terminated(number: int, frame: FrameType | None) -> None:
+    """SIGTERM outside sending stops the run as Ctrl-C does (while sending, the delivery engine handles both)."""
+    raise KeyboardInterrupt

@@ -14,8 +14,10 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
   (``wire.unexpected``: their records fail) stop the run (exit 3); what was not sent is left for --resume;
 * 401/403 raises ``Abort`` in a worker: no new request starts and those in flight are cancelled; a TLS
   certificate that fails verification before any answer stops the run as a ``UsageError``;
-* with ``interrupts`` (the command line), Ctrl-C once stops taking new chunks and lets requests in
-  flight finish; twice abandons them (a library call leaves SIGINT to its caller);
+* with ``interrupts`` (the command line), Ctrl-C (SIGINT) or SIGTERM once stops taking new chunks and
+  lets requests in flight finish, for at most ``STOP_GRACE_S``; a second signal, or the grace running
+  out, abandons them (a library call leaves signals to its caller); ``stop`` does the same for the
+  caller (a report or journal that can no longer be written);
 * ``accept``, ``reject`` and ``fail`` file records under exactly one outcome (``Outcomes``); records
   never answered are left for the caller to report as failed.
 
@@ -63,6 +65,8 @@ from importer.version import __version__
 T = TypeVar("T")
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
 UNEXPECTED_IN_A_ROW = 3  # successes in a row that are not the documented answer: the run stops
+STOP_GRACE_S = 10.0  # after a stop, requests in flight have this long to be answered, then they are abandoned
+SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}  # what a person or a supervisor sends to stop
 # (status, problem, attempt, final) of an error answer; final: no further attempt follows (a record's answer)
 Report = Callable[[int | None, Any, int, bool], None]
 
@@ -116,6 +120,8 @@ class Sender(ABC):
         self.stopping = False
         self._stop: str | None = None  # why the run stops, once a worker found it (raised as Abort)
         self._unexpected_in_a_row, self._unexpected_kind = 0, ""
+        self._stopped_by: str | None = None  # the signal that asked to stop first
+        self._grace: asyncio.TimerHandle | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._reported_decreases = 0
 
@@ -157,29 +163,56 @@ class Sender(ABC):
             if not (self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers):  # run() says it
                 self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
         finally:
+            if self._grace is not None:  # (everything in flight was answered within it)
+                self._grace.cancel()
             pending.stop()
             self.outcomes.unsent.extend(pending.leftovers())
 
     @contextlib.contextmanager
     def _interrupts(self) -> Iterator[None]:
-        """Ctrl-C once: finish what is in flight; twice: abandon it. (Asked for, and in the main thread only.)"""
+        """Ctrl-C or SIGTERM once: finish what is in flight; twice: abandon it. (Asked for, and in the main thread
+        only; the handlers there before are put back afterwards.)"""
         if not self.interrupts or threading.current_thread() is not threading.main_thread():
             yield
             return
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        previous = {number: signal.getsignal(number) for number in SIGNALS}
+        for number, name in SIGNALS.items():
+            loop.add_signal_handler(number, self._interrupt, name)
         try:
             yield
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
+            for number, handler in previous.items():
+                loop.remove_signal_handler(number)  # (which leaves the default action behind)
+                if handler is not None:
+                    signal.signal(number, handler)
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, name: str) -> None:
         if not self.stopping:
-            self.stopping = True
-            self.outcomes.aborted = "interrupted (Ctrl-C)"
-            self.log.emit("stopping", "Stopping: finishing the requests in flight (Ctrl-C again to abandon them).")
+            self._stopped_by = name
+            self.stop(f"interrupted ({name})",
+                      f"Stopping: finishing the requests in flight ({name} again to abandon them).")
             return
-        self.outcomes.aborted = "interrupted (Ctrl-C twice): requests in flight were abandoned"
+        again = f"{name} twice" if name == self._stopped_by or self._stopped_by is None else (
+            f"{self._stopped_by}, then {name}")
+        self._abandon(f"interrupted ({again}): requests in flight were abandoned")
+
+    def stop(self, reason: str, note: str | None = None) -> None:
+        """Take no new chunk: requests in flight get ``STOP_GRACE_S`` to be answered, then are abandoned; the
+        rest is left unsent. ``reason`` is the run's ``aborted``; ``note`` what the log says."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.outcomes.aborted = reason
+        self.log.emit("stopping", note or f"Stopping ({reason}): finishing the requests in flight.")
+        with contextlib.suppress(RuntimeError):  # (no loop runs: nothing is in flight)
+            self._grace = asyncio.get_running_loop().call_later(
+                STOP_GRACE_S, self._abandon, f"{reason}: requests in flight were abandoned after {STOP_GRACE_S:g} s")
+
+    def _abandon(self, reason: str) -> None:
+        if not any(not task.done() for task in self._workers):
+            return
+        self.outcomes.aborted = reason
         self.log.emit("abort", "Abandoning the requests in flight.", reason=self.outcomes.aborted)
         for task in self._workers:
             task.cancel()

@@ -4,14 +4,17 @@
 ``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
 ``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing, and
 ``left_out_file`` ``left_out.csv``, the rows its ``[[leave_out]]`` rules left out (with the order lines the
-second pass added: those kept for their order's cells, of orders it made a record of).
-Each input row is in at most one record, so row counts are sums over records.
+second pass added: those kept for their order's cells, of orders it made a record of); ``where`` names a
+row's file and line for ``errors.jsonl``. Each input row is in at most one record, so row counts are sums
+over records.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -19,6 +22,7 @@ from importer.delivery.outcomes import Outcomes
 from importer.frame import (
     ERROR_COL,
     FIELD_COL,
+    HEADER_ROWS,
     LEFT_OUT_COL,
     RID_COL,
     STAGE_COL,
@@ -89,3 +93,10 @@ def _mapping_file(name: str, frames: list[pl.DataFrame], column: str, report: Re
                               pl.lit("mapping").alias(STAGE_COL))
         report.add_rows(name, report_table(reasons, user_view(rows)))
     return report.finish_rows(name)
+
+
+def where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
+    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
+    the files' first row ids)."""
+    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
+    return {"file": file, "row": rid - start + HEADER_ROWS + 1}

@@ -17,7 +17,6 @@ together; when they do not, the run forgets what it prepared and starts again pa
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,21 +30,21 @@ from importer import budget, scratch
 from importer.delivery.bulk import BulkSender, Lookup
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
-from importer.errors import ImporterError, UsageError
+from importer.errors import ImporterError, Interrupted, LocalFault, UsageError, file_fault
 from importer.frame import (
     FINGERPRINT_COL,
-    HEADER_ROWS,
     KEY_COL,
 )
 from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts, with_preset_hint
 from importer.inputs.locations import shown
 from importer.jobs import drift
-from importer.jobs.accounting import account, left_out_file, unmatched_file
+from importer.jobs.accounting import account, left_out_file, unmatched_file, where
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
 from importer.jobs.sending import prepare_and_send
+from importer.jobs.stops import Watch
 from importer.partitions import Rows, hashed
 from importer.partitions.hashed import HashedPartitions
 from importer.partitions.shards import Shard
@@ -58,6 +57,7 @@ from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import (
     ImportSummary,
+    RunHead,
     WarningLog,
     delivery_counts,
     options_in_effect,
@@ -144,16 +144,20 @@ def run_import(
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
-    if run.dry_run:
-        return _run(resource, paths, api, run, warn, None)
-    journal = Journal(run.state)
     try:
-        with journal.lock() as took_over:
-            if took_over:
-                warn(f"State file {run.state}: {took_over}.")
-            return _run(resource, paths, api, run, warn, journal)
-    finally:
-        journal.close()
+        if run.dry_run:
+            return _run(resource, paths, api, run, warn, None)
+        journal = Journal(run.state)
+        try:
+            with journal.lock() as took_over:
+                if took_over:
+                    warn(f"State file {run.state}: {took_over}.")
+                return _run(resource, paths, api, run, warn, journal)
+        finally:
+            journal.close()
+    except KeyboardInterrupt:  # (once it sends, _run says so itself)
+        raise Interrupted("The run was interrupted before anything was sent.", "Run the same command again.",
+                          sent=False) from None
 
 
 def _run(
@@ -164,7 +168,8 @@ def _run(
     scratch.sweep()  # private temporary folders a killed run left behind
     inputs = open_inputs(resource.command, paths, run, warn)
     target = target_of(api)
-    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made with its first file
+    report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it
+    watch = Watch(report, journal, run_id, warn)
     shard = Shard.parse(run.shard) if run.shard else None
     series = drift.series_of(resource.command, target, run.origin.get("profile"), [shown(p) for p in paths])
     drift_gate = drift.gate_for(journal, series, run) if journal is not None else None
@@ -198,13 +203,21 @@ def _run(
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target)
+                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch)
             finished = True
         finally:
+            watch.rows_settled = second_pass.counts.rows_settled
             second_pass.close(finished)
         return second_pass, outcomes
 
+    def head() -> RunHead:  # what ran, where and when, for a summary
+        return run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir)
+
+    def read() -> int:  # rows read
+        return rows.rows + rows.set_aside.blank + rows.set_aside.unmatched + rows.set_aside.left_out
+
     try:
+        report.claim()  # the folder is this run's until it ends: a second run into it is refused before sending
         try:
             second_pass, outcomes = attempt(rows)
         except NotClustered:  # nothing was sent: start again the partitioned way
@@ -215,8 +228,14 @@ def _run(
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
         left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
+    except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
+        watch.note(fault)
+        raise watch.ended(None, head(), read()) from None
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (the CLI's) outside sending: before it, or writing the report
+        raise watch.interrupted(head(), read()) from None
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
+        report.release()
         if journal is not None:
             journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
                                                      aborted=error.message), report.dir)
@@ -226,8 +245,13 @@ def _run(
         raise
     finally:
         rows.close()
-        report.close()
+        watch.guarded(report.close)(release=False)  # (errors.jsonl's last lines may fail to be written)
     counts = second_pass.counts
+    try:
+        unmatched = report_file(unmatched_file(rows.set_aside, report))
+    except LocalFault as fault:
+        watch.note(fault)
+        unmatched = None
     if counts.ignored:  # before the summary, which lists the warnings
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
@@ -246,7 +270,7 @@ def _run(
         time_zone_names=resource.options.get("time_zone_names"),
         orders_total_computed=counts.notes.get("orders_total_computed"),
         orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
-        rows_read=rows.rows + rows.set_aside.blank + rows.set_aside.unmatched + rows.set_aside.left_out,
+        rows_read=read(),
         rows_blank=rows.set_aside.blank,
         rows_unmatched=rows.set_aside.unmatched,
         rows_left_out=rows.set_aside.left_out + counts.rows_left_out,
@@ -266,7 +290,7 @@ def _run(
         **delivery_counts(outcomes, report.error_count),
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
-        unmatched_file=report_file(unmatched_file(rows.set_aside, report)),
+        unmatched_file=unmatched,
         left_out_file=report_file(left_out),
         shard=run.shard,
         rows_in_other_shards=rows.other_shards,
@@ -283,11 +307,23 @@ def _run(
         warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
         timeline=outcomes.timeline.as_dict(),
     )
-    report.summary(summary.to_dict())
-    if journal is not None:
-        journal.finish_run(run_id, summary, report.dir)
-    if run.report_html:
-        html_page.write(report.dir)
+    try:
+        if watch.fault is None:
+            report.summary(summary.to_dict())
+            if journal is not None:
+                journal.finish_run(run_id, summary, report.dir)
+            if run.report_html:
+                html_page.write(report.dir)
+    except OSError as exc:  # (report.html)
+        watch.note(file_fault(exc, report.dir, "the report", "--report-dir"))
+    except LocalFault as fault:
+        watch.note(fault)
+    except KeyboardInterrupt:
+        raise watch.interrupted(head(), read()) from None
+    finally:
+        report.release()
+    if watch.fault is not None:  # the run's files failed it: the summary kept where it can be
+        raise watch.ended(summary, head(), read())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
@@ -334,22 +370,16 @@ def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: Ru
     return known
 
 
-def _where(starts: list[tuple[int, str]], firsts: list[int], rid: int) -> dict[str, Any]:
-    """The file and row number of a row id (a file's rows have consecutive ids, row 2 first; ``firsts`` are
-    the files' first row ids)."""
-    start, file = starts[bisect.bisect_right(firsts, rid) - 1]
-    return {"file": file, "row": rid - start + HEADER_ROWS + 1}
-
-
 def _send(
     second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
-    journal: Journal, run_id: str, target: str,
+    journal: Journal, run_id: str, target: str, watch: Watch,
 ) -> Outcomes:
-    """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal."""
+    """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal (a fault writing
+    either stops the sending gracefully: ``watch``)."""
 
     def on_error(event: ApiErrorEvent) -> None:  # (once something is sent, the files' starts are known)
         firsts = [first for first, _ in rows.starts]
-        report.api_error(event.entry([_where(rows.starts, firsts, rid) for rid in event.row_ids]))
+        report.api_error(event.entry([where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
     may_create = resource.options["mode"] not in ("Replace", "Update")  # (those change existing records only)
 
@@ -362,12 +392,13 @@ def _send(
     pace, max_records = journal.pace(target, resource.path)  # where the last run to this endpoint settled
     if pace is not None and (api.rate is None or pace < api.rate):
         log.emit("pace", f"Starting at {pace:.1f} requests/s, the pace the API allowed the last run.", rate=pace)
-    sender = BulkSender(api, resource.path, resource.envelope, on_error, lookup=resource.lookup,
-                        on_accepted=on_accepted, log=log, progress=bar, interrupts=run.interrupts,
+    sender = BulkSender(api, resource.path, resource.envelope, watch.guarded(on_error), lookup=resource.lookup,
+                        on_accepted=watch.guarded(on_accepted), log=log, progress=bar, interrupts=run.interrupts,
                         pace=pace, max_records=max_records)
+    watch.sender = sender
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
-        journal.remember_pace(target, resource.path, sender.limiter.settled(), sender.max_records)
+        watch.guarded(journal.remember_pace)(target, resource.path, sender.limiter.settled(), sender.max_records)

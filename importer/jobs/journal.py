@@ -20,7 +20,9 @@ gate compares a run with the last successful ones of its series, the metrics giv
 what the platform already holds as it is now). SQLite in WAL mode with one transaction per write keeps
 the file consistent through a crash at any moment. The lock is ``flock`` on a side file that names the
 holder (pid, start time): the kernel releases it when the process dies, so a stale lock is taken over.
-Files are created readable by the owner only: keys are personal data (e-mail addresses).
+Files are created readable by the owner only: keys are personal data (e-mail addresses). A journal that
+cannot be opened or written (damaged, read-only, the disk full) is a ``LocalFault`` naming the file and the
+way out (``journal_fault``), never a bare ``sqlite3`` error.
 """
 
 from __future__ import annotations
@@ -30,16 +32,16 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import orjson
 import polars as pl
 
-from importer.errors import UsageError
+from importer.errors import LocalFault, UsageError, file_fault
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.inputs.locations import shown
 from importer.report.files import FILE_MODE, make_private_dir, open_private
@@ -70,6 +72,8 @@ CREATE TABLE IF NOT EXISTS paces (
     PRIMARY KEY (target, endpoint)
 );
 """
+P = ParamSpec("P")
+T = TypeVar("T")
 _SUCCEEDED = "status = 'finished' AND exit_code IN (0, 1)"  # the run finished and sent (rejected rows aside)
 
 
@@ -99,6 +103,41 @@ def fingerprints(texts: Sequence[str]) -> list[str]:
     return [hashlib.blake2b(text.encode(), digest_size=16).hexdigest() for text in texts]
 
 
+def journal_fault(exc: sqlite3.Error | OSError, path: Path) -> LocalFault:
+    """One sentence for a journal that cannot be opened or written, with the way out and what it costs."""
+    if isinstance(exc, OSError):
+        return file_fault(exc, path, "the journal", "--state")
+    text = str(exc)
+    if "full" in text or "I/O error" in text:
+        return LocalFault(f"Could not write the journal {path} ({text}: the disk is full, at a size limit, or "
+                          "failing).",
+                          f"Free space on that disk (df -h {path.parent}) or give --state another place; then run "
+                          "the same command with --resume to send what was not sent.", path)
+    if "not a database" in text or "malformed" in text or "disk image" in text:
+        return LocalFault(f"The journal {path} is damaged ({text}).",
+                          f"Move it aside with its -wal and -shm files (mv {path} {path}.damaged) and run again, or "
+                          "give --state another file: a new journal starts empty, so --resume and --changed-only "
+                          "forget earlier runs (the next run sends every record once) and runs, retry and undo no "
+                          "longer know them.", path)
+    return LocalFault(f"The journal {path} cannot be written ({text}).",
+                      f"Let this user write {path} and its folder (and its -wal and -shm files), or give --state "
+                      "another file (a new journal forgets earlier runs: --resume and --changed-only start over).",
+                      path)
+
+
+def _journaled(method: Callable[Concatenate[Journal, P], T]) -> Callable[Concatenate[Journal, P], T]:
+    """A journal method whose ``sqlite3`` or ``OSError`` failure becomes one ``LocalFault`` naming the file."""
+
+    def journaled(self: Journal, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise journal_fault(exc, self.path) from None
+
+    journaled.__name__, journaled.__doc__ = method.__name__, method.__doc__
+    return journaled
+
+
 @dataclass(frozen=True)
 class ResumePoint:
     """The run a ``--resume`` continues: its chain of run ids (the original and earlier resumes)."""
@@ -112,11 +151,18 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # SQLite creates the -wal and -shm files itself: keep them owner-only too.
+        self._umask = os.umask(0o077)
+        try:
+            self._open(path)
+        except (sqlite3.Error, OSError) as exc:
+            os.umask(self._umask)
+            raise journal_fault(exc, path) from None
+
+    def _open(self, path: Path) -> None:
         make_private_dir(path.parent)
         if not path.exists():  # (an existing one may be read-only for this command: it is not opened for writing)
             open_private(path, "ab").close()  # (never truncates: another process may have made it meanwhile)
-        # SQLite creates the -wal and -shm files itself: keep them owner-only too.
-        self._umask = os.umask(0o077)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         os.chmod(path, FILE_MODE)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -134,7 +180,10 @@ class Journal:
     def lock(self) -> Iterator[str | None]:
         """Hold the state file for this process; yields a note when a stale lock was taken over."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE), "r+")
+        try:
+            handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE), "r+")
+        except OSError as exc:
+            raise journal_fault(exc, lock_path) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -159,6 +208,7 @@ class Journal:
 
     # -- runs --------------------------------------------------------------------------------
 
+    @_journaled
     def start_run(self, run_id: str, command: str, target: str, inputs: list[dict[str, Any]], inputs_hash: str,
                   options: dict[str, Any], resume_of: str | None, series: str | None = None) -> None:
         self.db.execute(
@@ -168,6 +218,7 @@ class Journal:
              resume_of, _now(), os.getpid(), series),
         )
 
+    @_journaled
     def succeeded(self, series: str, limit: int = 5) -> list[RunSummary]:
         """The summaries of the last ``limit`` successful runs of ``series`` (exit 0 or 1), newest first."""
         rows = self.db.execute(
@@ -175,12 +226,14 @@ class Journal:
             (series, limit)).fetchall()
         return [RunSummary.from_dict(orjson.loads(summary)) for (summary,) in rows if summary]
 
+    @_journaled
     def last_success(self, series: str) -> str | None:
         """When the last successful run of ``series`` finished (ISO 8601), or None."""
         row = self.db.execute(f"SELECT MAX(finished_at) FROM runs WHERE series = ? AND {_SUCCEEDED}",
                               (series,)).fetchone()
         return row[0] if row else None
 
+    @_journaled
     def finish_run(self, run_id: str, summary: RunSummary, report_dir: Path) -> None:
         status = "interrupted" if summary.aborted else "finished"
         self.db.execute(
@@ -188,6 +241,7 @@ class Journal:
             (_now(), status, summary.exit_code, orjson.dumps(summary.to_dict()).decode(), str(report_dir), run_id),
         )
 
+    @_journaled
     def resume_point(self, command: str, target: str, inputs_hash: str) -> ResumePoint | None:
         """The latest run on these inputs, if it left records unaccepted (killed, interrupted, failures)."""
         row = self.db.execute(
@@ -204,6 +258,7 @@ class Journal:
         chain = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root))]
         return ResumePoint(root, tuple(chain))
 
+    @_journaled
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         cursor = self.db.execute(
             "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid"
@@ -212,6 +267,7 @@ class Journal:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
+    @_journaled
     def run(self, run_id: str) -> dict[str, Any] | None:
         cursor = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,))
         row = cursor.fetchone()
@@ -219,6 +275,7 @@ class Journal:
 
     # -- records and chunks ------------------------------------------------------------------
 
+    @_journaled
     def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]],
                  may_create: bool = True) -> None:
         """Record (key, fingerprint) pairs the API acknowledged, in one transaction, and for the run which
@@ -238,12 +295,14 @@ class Journal:
                 [(target, kind, key, fp, run_id, now) for key, fp in keys],
             )
 
+    @_journaled
     def chunk_settled(self, run_id: str, chunk: int, records: int, accepted: int, rejected: int, failed: int) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, chunk, records, accepted, rejected, failed, _now()),
         )
 
+    @_journaled
     def known(self, target: str, kind: str, run_ids: Sequence[str] | None = None) -> pl.DataFrame:
         """Accepted (key, fingerprint) pairs for a target, optionally only those accepted by ``run_ids``."""
         query = "SELECT key, fingerprint FROM records WHERE target = ? AND kind = ?"
@@ -256,6 +315,7 @@ class Journal:
 
     # -- what a run created (undo) -----------------------------------------------------------
 
+    @_journaled
     def created(self, run_id: str, kind: str) -> list[str]:
         """The keys of ``kind`` that run ``run_id`` created: new to the journal when accepted, and accepted
         by no run that started before it (sorted)."""
@@ -266,6 +326,7 @@ class Journal:
             " AND earlier.started_at <= this.started_at) ORDER BY r.key", (run_id, kind)).fetchall()
         return [key for (key,) in rows]
 
+    @_journaled
     def sent_keys(self, run_id: str, kind: str) -> list[str]:
         """Every key of ``kind`` (``orders``; ``customers`` for any match field) run ``run_id`` got accepted."""
         rows = self.db.execute(
@@ -275,12 +336,14 @@ class Journal:
 
     # -- the remembered pace -----------------------------------------------------------------
 
+    @_journaled
     def pace(self, target: str, endpoint: str) -> tuple[float | None, int | None]:
         """The rate (requests/s) and chunk size the last run to ``endpoint`` of ``target`` settled at."""
         row = self.db.execute("SELECT rate, max_records FROM paces WHERE target = ? AND endpoint = ?",
                               (target, endpoint)).fetchone()
         return (None, None) if row is None else (row[0], row[1])
 
+    @_journaled
     def remember_pace(self, target: str, endpoint: str, rate: float | None, max_records: int | None) -> None:
         self.db.execute(
             "INSERT INTO paces (target, endpoint, rate, max_records, updated_at) VALUES (?, ?, ?, ?, ?)"

@@ -1,7 +1,8 @@
 """What a run tells monitoring when it ends: the metrics file and the notification.
 
 ``after_run`` is called by the library API (``importer.api``) for every run, the ones that could not
-start included (an ``ImporterError``: exit 2 or 3 without a summary of counts), so a nightly job whose
+start included (an ``ImporterError``: exit 2 or 3 without a summary of counts; a ``LocalFault`` with the
+counts it reached), so a nightly job whose
 export went missing shows up in the metrics and the webhook like one that rejected rows:
 
 * ``--metrics-file``: ``importer.report.metrics``, with the job's last success from the journal (the
@@ -14,7 +15,6 @@ export went missing shows up in the metrics and the webhook like one that reject
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import orjson
 
-from importer.errors import ImporterError
+from importer.errors import ImporterError, LocalFault
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
 from importer.jobs.results import RunResult, Warn
@@ -41,6 +41,8 @@ def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOpti
     if run.metrics_file is None and not run.notify_url:
         return
     summary = outcome.summary.to_dict() if isinstance(outcome, RunResult) else _failed(command, outcome)
+    if isinstance(outcome, LocalFault) and outcome.summary is not None:  # stopped by a fault: the counts it reached
+        summary = outcome.summary.to_dict()
     profile = run.origin.get("profile")
     if run.metrics_file is not None:
         series = drift.series_of(command, target_of(api), profile, names)
@@ -72,7 +74,7 @@ def _last_success(run: RunOptions, series: str) -> float | None:
     try:
         with contextlib.closing(Journal(run.state)) as journal:
             finished = journal.last_success(series)
-    except sqlite3.Error:  # a journal that cannot be read now must not fail a run that is over
+    except LocalFault:  # a journal that cannot be read now must not fail a run that is over
         return None
     return datetime.fromisoformat(finished).timestamp() if finished else None
 

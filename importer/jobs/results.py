@@ -48,7 +48,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 every row done, 1 some rows left out (rejected, failed, different), 2 nothing sent, 3 key refused."""
+        """0 every row done, 1 some rows left out (rejected, failed, different), 2 nothing sent, 3 key refused
+        (a run that raised ``LocalFault`` after sending has exit 4: ``error.summary`` holds its counts)."""
         return self.summary.exit_code
 
     @property

@@ -15,22 +15,29 @@ A report directory holds:
 Everything is created readable by the owner only (directories 0700, files 0600): it holds personal
 data. Cells that a spreadsheet would run as a formula are neutralised with a leading ``'`` (OWASP
 CSV injection); ``importer.inputs.files`` undoes this when the file is imported again.
+
+A folder is one run's at a time: an import holds an ``flock`` on it (``Report.claim``; the kernel releases
+it if the process dies), and a second run into it is refused before it sends anything. A file that cannot
+be written (disk full, no permission) is a ``LocalFault`` naming it, never a bare ``OSError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import orjson
 import polars as pl
 
+from importer.errors import UsageError, file_fault
 from importer.frame import (
     ERROR_COL,
     FIELD_COL,
@@ -49,6 +56,8 @@ _FORMULA_START = r"^[=+\-@\t\r]"
 DIR_MODE, FILE_MODE = 0o700, 0o600
 WINDOW_ROWS = 100_000  # rows of rejected.csv / failed.csv put in order at a time
 _PART_GROUP_ROWS = 8_192
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -90,6 +99,19 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
+def _written(method: Callable[Concatenate[Report, P], T]) -> Callable[Concatenate[Report, P], T]:
+    """A report method whose ``OSError`` (disk full, no permission) becomes one ``LocalFault`` naming the file."""
+
+    def written(self: Report, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise file_fault(exc, self.dir, "the report", "--report-dir") from None
+
+    written.__name__, written.__doc__ = method.__name__, method.__doc__
+    return written
+
+
 class Report:
     """One run's report directory; files are written as the run goes."""
 
@@ -97,14 +119,41 @@ class Report:
         self.dir = directory  # created with the first file: a run stopped before writing leaves no folder
         self._existed = directory.exists()
         self._errors: IO[bytes] | None = None
+        self._held: int | None = None  # the folder's descriptor while this run holds its lock
+        self._refused = False  # another run holds the folder: this one leaves its files alone
         self.error_count = 0
         self._parts: dict[str, int] = {}
 
+    @_written
+    def claim(self) -> None:
+        """Make the folder (private) and hold it for this run; ``UsageError`` when another run holds it."""
+        if self._held is not None:
+            return
+        make_private_dir(self.dir)
+        held = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(held)
+            self._refused = True
+            raise UsageError(f"The report folder {self.dir} is in use by another run: nothing was sent.",
+                             "Give each run its own --report-dir (the default, reports/<run id>, is new for "
+                             "every run), or wait for the other run to end.") from None
+        self._held = held
+
+    def release(self) -> None:
+        """Let other runs use the folder again."""
+        if self._held is not None:
+            os.close(self._held)  # (closing the descriptor releases its flock)
+            self._held = None
+
+    @_written
     def path(self, name: str) -> Path:
         """Where the report file ``name`` goes (the folder is created, private, if need be)."""
         make_private_dir(self.dir)
         return self.dir / name
 
+    @_written
     def api_error(self, entry: dict[str, Any]) -> None:
         """Append one API error answer to errors.jsonl."""
         if self._errors is None:
@@ -113,10 +162,12 @@ class Report:
         self._errors.flush()
         self.error_count += 1
 
+    @_written
     def payloads(self) -> IO[bytes]:
         """``payloads.jsonl``, opened for one request body per line (a dry run writes as it goes)."""
         return open_private(self.path("payloads.jsonl"))
 
+    @_written
     def add_rows(self, name: str, table: pl.DataFrame) -> None:
         """Add rows (as made by :func:`report_table`) to the CSV file ``name``; written out by ``finish_rows``.
 
@@ -137,12 +188,14 @@ class Report:
         self.add_rows(name, report_table(reasons, view))
         return self.finish_rows(name)
 
+    @_written
     def write_payloads(self, bodies: list[bytes]) -> Path:
         with self.payloads() as out:
             for body in bodies:
                 out.write(body + b"\n")
         return self.path("payloads.jsonl")
 
+    @_written
     def finish_rows(self, name: str) -> Path | None:
         """Write ``name`` from its parts, in input order; None when no row was added.
 
@@ -162,13 +215,18 @@ class Report:
         bounds = sorted({*rids.gather_every(WINDOW_ROWS).to_list(), rids[-1] + 1})  # windows of as many rows
         columns = [*REPORT_COLUMNS, *[c for c in schema if c not in (RID_COL, *REPORT_COLUMNS)]]
         target = self.path(name)
-        with open_private(target) as out:
-            for number, (start, end) in enumerate(itertools.pairwise(bounds)):
-                window = rows.filter(pl.col(RID_COL).is_between(start, end, closed="left")).collect()
-                window.sort(RID_COL, maintain_order=True).select(columns).write_csv(out, include_header=number == 0)
+        try:
+            with open_private(target) as out:
+                for number, (start, end) in enumerate(itertools.pairwise(bounds)):
+                    window = rows.filter(pl.col(RID_COL).is_between(start, end, closed="left")).collect()
+                    window.sort(RID_COL, maintain_order=True).select(columns).write_csv(out, include_header=number == 0)
+        except BaseException:
+            target.unlink(missing_ok=True)  # a file cut short would look whole
+            raise
         shutil.rmtree(folder)
         return target
 
+    @_written
     def summary(self, summary: dict[str, Any]) -> Path:
         target = self.path("summary.json")
         with open_private(target) as out:
@@ -177,18 +235,28 @@ class Report:
 
     def discard(self, abandon: bool = False) -> None:
         """Forget the rows and request bodies written so far (the run starts again); with ``abandon``, the
-        run stopped before it could start, and the folder goes too if this run made it and it is empty."""
+        run stopped before it could start, and the folder goes too if this run made it and it is empty. (A
+        folder another run holds is left as it is.)"""
+        if self._refused:
+            return
         shutil.rmtree(self.dir / ".parts", ignore_errors=True)
         self._parts.clear()
         (self.dir / "payloads.jsonl").unlink(missing_ok=True)
         if abandon and not self._existed and self.dir.is_dir() and not any(self.dir.iterdir()):
             self.dir.rmdir()
 
-    def close(self) -> None:
-        if self._errors is not None:
-            self._errors.close()
-            self._errors = None
-        shutil.rmtree(self.dir / ".parts", ignore_errors=True)
+    @_written
+    def close(self, release: bool = True) -> None:
+        """Close errors.jsonl and drop the parts; ``release``: the run is done with the folder."""
+        try:
+            if self._errors is not None:
+                self._errors.close()
+                self._errors = None
+        finally:
+            if not self._refused:
+                shutil.rmtree(self.dir / ".parts", ignore_errors=True)
+            if release:
+                self.release()
 
 
 def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:

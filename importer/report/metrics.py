@@ -28,7 +28,8 @@ SCALARS = (  # (metric, summary field, help)
     ("retries", "retries", "requests sent again after a 5xx, a timeout or a dropped connection"),
     ("throttled", "throttled", "requests the API answered 429 (too many requests)"),
     ("duration_seconds", "duration_s", "how long the run took"),
-    ("exit_code", "exit_code", "the run's exit code (0 all done, 1 rows left out, 2 nothing sent, 3 key refused)"),
+    ("exit_code", "exit_code",
+     "the run's exit code (0 all done, 1 rows left out, 2 nothing sent, 3 key refused, 4 a fault after sending)"),
 )
 
 
