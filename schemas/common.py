@@ -132,8 +132,8 @@ def not_spreadsheet_number() -> pa.Check:
     """Not an id a spreadsheet rewrote as a number (``SPREADSHEET_NUMBER_PATTERN``; blanks around ignored)."""
 
     def not_rewritten(data: PolarsData) -> pl.LazyFrame:
-        value = pl.col(data.key)
-        return data.lazyframe.select(value.is_null() | ~value.str.strip_chars().str.contains(SPREADSHEET_NUMBER_PATTERN))
+        value = pl.col(data.key).str.strip_chars()
+        return data.lazyframe.select(value.is_null() | ~value.str.contains(SPREADSHEET_NUMBER_PATTERN))
 
     return pa.Check(not_rewritten, name=SPREADSHEET_NUMBER, error=SPREADSHEET_NUMBER)
 

@@ -320,9 +320,9 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     rendered = [name for name, dtype in typed.schema.items() if dtype == pl.Boolean or dtype.is_temporal()]
     frame = texts.select(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in texts.columns)
     if rendered:  # an error cell (#N/A) in a typed column is null there: the text keeps it, to be rejected
+        cells = typed.select(normalise.as_text(name, typed.schema[name]) for name in rendered)
         frame = frame.with_columns(
-            pl.coalesce(typed.select(normalise.as_text(name, typed.schema[name])).to_series(), pl.col(name).str.strip_chars())
-            .alias(name) for name in rendered
+            pl.coalesce(cells.get_column(name), pl.col(name).str.strip_chars()).alias(name) for name in rendered
         )
     return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(names) == frame.width else frame
 

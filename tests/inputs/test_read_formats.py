@@ -437,6 +437,7 @@ def test_xlsx_cells_are_read_as_text_without_the_readers_chatter() -> None:
     assert rows[-1] == ("5897460000000", "buyer19@example.com", "12345678901234568", "19.9", "2", None,
                         "2024-02-08T06:00:00.000")
     assert not any(cell and cell.endswith(".0") for row in rows for cell in row)
-    code = f"from importer.inputs.files import read_source; from pathlib import Path; read_source(Path({str(FORMATS / 'shop_sheet.xlsx')!r}))"
+    code = ("from pathlib import Path; from importer.inputs.files import read_source; "
+            f"read_source(Path({str(FORMATS / 'shop_sheet.xlsx')!r}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stderr == ""

@@ -34,7 +34,8 @@ def test_rewritten_crm_id_and_phone_are_rejected_with_that_reason_alone(value: s
     prepared = customers.prepare(frame, CustomerOptions())
     reasons = {rid: error for rid, error in prepared.reasons.select(RID_COL, "_error").iter_rows()}
     assert set(reasons) == {0, 2}
-    assert reasons[0].startswith(f"crmId: '{value}' is an id a spreadsheet rewrote as a number") and RE_SAVED in reasons[0]
+    assert reasons[0].startswith(f"crmId: '{value}' is an id a spreadsheet rewrote as a number")
+    assert RE_SAVED in reasons[0]
     # a phone in scientific notation is not also "not a phone number": the spreadsheet is the reason
     assert reasons[2].startswith(f"phone: '{value}' is an id a spreadsheet rewrote") and "not a phone" not in reasons[2]
     assert prepared.records.get_column("_key").to_list() == ["b@example.com"]
@@ -71,7 +72,8 @@ def test_customers_file_re_saved_by_a_spreadsheet(sandbox: SandboxServer, tmp_pa
             for i in range(12)]
     rows[1][1] = "5897460000000"  # digits lost, written back as zeros
     path = write_csv(tmp_path / "customers.csv", ["email", "crmId", "firstName"], rows)
-    run = run_cli(["customers", str(path), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(["customers", str(path), "--max-rejects", "100%"], env=sandbox_env(sandbox),
+                  report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr
     damaged = {row[0]: row[1] for i, row in enumerate(rows) if i % 3 == 0 or i == 1}
     rejected = {row["email"]: row for row in run.rejected}
