@@ -213,6 +213,7 @@ def _run(
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
+        held_file = report_file(report.finish_rows("held.csv"))
     except ImporterError as error:  # found while reading or preparing (e.g. columns the platform does not know)
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         if journal is not None:
@@ -228,7 +229,7 @@ def _run(
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
     stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
-    rows_failed = accounted.rows_failed + counts.rows_withheld
+    rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
     summary = ImportSummary(
         **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
         exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
@@ -244,6 +245,8 @@ def _run(
         rows_blank=rows.set_aside.blank,
         rows_unmatched=rows.set_aside.unmatched,
         rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+        rows_would_send=counts.rows_settled if run.dry_run else None,
+        rows_held=counts.rows_withheld,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
         rows_valid=verdict.rows_valid,
@@ -267,6 +270,7 @@ def _run(
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
+        held_file=held_file,
         ignored_columns=counts.ignored,
         max_rejects=str(run.max_rejects),
         stopped=stopped,

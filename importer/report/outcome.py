@@ -39,9 +39,12 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     problems = "; ".join(p for p in (fix, retry) if p)
     if stopped:
         what = "Dry run: a real run would be stopped before sending" if dry else "Stopped before sending anything"
+        held = s.rows_held if isinstance(s, ImportSummary) else 0
+        kept = (f" {_rows(held)} valid, {'would be' if dry else 'were'} held back: none "
+                f"{'would be' if dry else 'was'} sent{'' if dry else ' (held.csv)'}." if held else "")
         return Outcome("stopped", f"STOPPED: {stopped}",
-                       f"{what}: {stopped.split(';')[0]}. The export looks broken (wrong delimiter, truncated or "
-                       "changed columns?): check the reasons below, fix the export and run again.")
+                       f"{what}: {stopped.split(';')[0]}.{kept} The export looks broken (wrong delimiter, truncated "
+                       "or changed columns?): check the reasons below, fix the export and run again.")
     if code == EXIT_ABORTED:
         return Outcome("stopped", f"STOPPED: {s.aborted}",
                        f"Stopped: {s.aborted}. {_rows(accepted)} of {read:,} accepted; {_rows(failed)} not sent "
