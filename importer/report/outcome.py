@@ -40,8 +40,8 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     if stopped:
         what = "Dry run: a real run would be stopped before sending" if dry else "Stopped before sending anything"
         held = s.rows_held if isinstance(s, ImportSummary) else 0
-        kept = (f" {_rows(held)} valid, {'would be' if dry else 'were'} held back: none "
-                f"{'would be' if dry else 'was'} sent{'' if dry else ' (held.csv)'}." if held else "")
+        kept = (f" {held:,} valid row{'' if held == 1 else 's'} {'would be' if dry else 'held back, none sent'}"
+                f"{' held back, none sent' if dry else ' (held.csv)'}." if held else "")
         return Outcome("stopped", f"STOPPED: {stopped}",
                        f"{what}: {stopped.split(';')[0]}.{kept} The export looks broken (wrong delimiter, truncated "
                        "or changed columns?): check the reasons below, fix the export and run again.")
