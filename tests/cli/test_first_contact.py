@@ -85,3 +85,18 @@ def test_a_url_with_credentials_is_never_printed_with_them(tmp_path: Path) -> No
     assert "secret-pw" not in run.stdout + run.stderr and "user:" not in run.stdout
     assert run.summary["rows_failed"] == 20 and run.summary["rows_held"] == 0  # attempted, and failed
     assert "failed.csv: rows whose sending failed: import again to retry" in run.stdout
+
+
+def test_the_readmes_dry_run_session_is_what_the_program_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """The README's first dry run, line for line (the time taken and the report's folder aside)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    session = readme.split("$ .venv/bin/ecdp-import customers sample_data/customers.csv --dry-run\n", 1)[1]
+    shown = session.split("\n$ ", 1)[0].splitlines()
+    monkeypatch.chdir(ROOT)
+    run = run_cli(["customers", "sample_data/customers.csv", "--dry-run"], report_dir=tmp_path / "r")
+
+    def plain(lines: list[str]) -> list[str]:
+        return [re.sub(r"\(\d+\.\d+ s\)", "(T s)", re.sub(r"report: +\S+", "report: DIR", line)) for line in lines]
+
+    assert plain(run.stdout.splitlines()) == plain(shown)
