@@ -41,8 +41,8 @@ def test_a_half_broken_export_sends_nothing_and_says_why(sandbox, tmp_path):
     assert "held.csv: valid rows held back by the stop" in run.stdout and "failed.csv" not in run.stdout
     assert "rows:      0 accepted, 5 rejected, 0 failed, 5 held back" in run.stdout
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")
-    assert "Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10% (--max-rejects). 5 valid " \
-           "rows held back, none sent (held.csv)." in html
+    assert ("Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10% (--max-rejects). "
+            "5 valid rows held back, none sent (held.csv).") in html
     assert "5 valid rows held back (held.csv)" in html and 'href="held.csv"' in html
 
 
