@@ -2,8 +2,9 @@
 
 A wrong delimiter, a truncated file or a changed column layout makes most rows fail validation. Sending
 the few rows that happen to pass would write garbage into the platform, so when validation rejects more
-rows than the budget allows, nothing is sent: the valid rows are reported as not sent (``failed.csv``),
-the rejected ones as usual (``rejected.csv``), the summary says why, and the run exits 2.
+rows than the budget allows, nothing is sent: the valid rows are reported as held back (``held.csv``,
+``rows_held``: never attempted, so not failed), the rejected ones as usual (``rejected.csv``), the summary
+says why, and the run exits 2.
 
 The budget is a count (``--max-rejects 50``: at most 50 rejected rows) or a share of the rows read
 (``--max-rejects 10%``, the default). ``100%`` disables the check; ``0`` stops a run on any rejected row.

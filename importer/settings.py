@@ -111,6 +111,16 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
+def url_hint(url: str) -> str:
+    """Which API URL was tried (without credentials) and how to set another, for a hint when it could not
+    be reached: the default one is named as such, so a user who never set one learns the setting's name."""
+    shown = public_url(url)
+    if shown == DEFAULT_API_URL:
+        return (f"{shown} is the default API URL: set {API_URL_ENV} (or pass --api-url) to your platform's "
+                "address")
+    return f"Check the API URL {shown} ({API_URL_ENV} or --api-url)"
+
+
 def is_loopback(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
     if host.lower().rstrip(".") == "localhost":

@@ -18,7 +18,7 @@ import functools
 import pandera.polars as pa
 from pandera.typing.polars import Series
 
-from schemas.common import MAX_LENGTH, value_schema, with_checks
+from schemas.common import MAX_LENGTH, identifier, value_schema, with_checks
 
 EMAIL_MAX, PHONE_MAX, CRM_ID_MAX, VISITOR_ID_MAX, NAME_MAX = 320, 20, 128, 38, 256
 ATTRIBUTE_NAME_MAX = 256
@@ -51,8 +51,8 @@ class Customer(pa.DataFrameModel):
     """
 
     email: Series[str] = pa.Field(nullable=True, str_matches=EMAIL_PATTERN, metadata=_max(EMAIL_MAX))
-    phone: Series[str] = pa.Field(nullable=True, str_matches=PHONE_PATTERN, metadata=_max(PHONE_MAX))
-    crmId: Series[str] = pa.Field(nullable=True, metadata=_max(CRM_ID_MAX))
+    phone: Series[str] = pa.Field(nullable=True, str_matches=PHONE_PATTERN, metadata=identifier(PHONE_MAX))
+    crmId: Series[str] = pa.Field(nullable=True, metadata=identifier(CRM_ID_MAX))
     visitorId: Series[str] = pa.Field(nullable=True, metadata=_max(VISITOR_ID_MAX))
     firstName: Series[str] = pa.Field(nullable=True, metadata=_max(NAME_MAX))
     lastName: Series[str] = pa.Field(nullable=True, metadata=_max(NAME_MAX))

@@ -26,6 +26,7 @@ from schemas.common import (
     MAX_LENGTH,
     NUMBER,
     WHOLE_NUMBER,
+    identifier,
     with_checks,
 )
 from schemas.customers import (
@@ -64,7 +65,7 @@ _NUMBER = {NUMBER: True}
 class OrderLine(pa.DataFrameModel):
     """Order-level values on one line: optional (blank on sparse lines) but valid when present."""
 
-    id: Series[str] = pa.Field(nullable=False, metadata=_max(ORDER_ID_MAX))
+    id: Series[str] = pa.Field(nullable=False, metadata=identifier(ORDER_ID_MAX))
     date: Series[str] = pa.Field(nullable=True, str_matches=ORDER_DATETIME_PATTERN)
     timeZone: Series[str] = pa.Field(nullable=True, metadata=_max(TIME_ZONE_MAX))
     websiteId: Series[str] = pa.Field(nullable=True, metadata={WHOLE_NUMBER: (INT32_MIN, INT32_MAX)})
@@ -76,9 +77,9 @@ class OrderLine(pa.DataFrameModel):
         alias="customer.email", nullable=True, str_matches=EMAIL_PATTERN, metadata=_max(EMAIL_MAX)
     )
     customer_phone: Series[str] = pa.Field(
-        alias="customer.phone", nullable=True, str_matches=PHONE_PATTERN, metadata=_max(PHONE_MAX)
+        alias="customer.phone", nullable=True, str_matches=PHONE_PATTERN, metadata=identifier(PHONE_MAX)
     )
-    customer_crm_id: Series[str] = pa.Field(alias="customer.crmId", nullable=True, metadata=_max(CRM_ID_MAX))
+    customer_crm_id: Series[str] = pa.Field(alias="customer.crmId", nullable=True, metadata=identifier(CRM_ID_MAX))
 
     class Config:
         strict = False
@@ -88,7 +89,7 @@ class OrderLine(pa.DataFrameModel):
 class Product(pa.DataFrameModel):
     """One product of an order (a line with any product cell)."""
 
-    id: Series[str] = pa.Field(alias="product.id", nullable=False, metadata=_max(PRODUCT_ID_MAX))
+    id: Series[str] = pa.Field(alias="product.id", nullable=False, metadata=identifier(PRODUCT_ID_MAX))
     name: Series[str] = pa.Field(alias="product.name", nullable=False, metadata=_max(PRODUCT_TEXT_MAX))
     price: Series[str] = pa.Field(alias="product.price", nullable=False, metadata=_NUMBER)
     quantity: Series[str] = pa.Field(alias="product.quantity", nullable=False, metadata={WHOLE_NUMBER: (1, INT32_MAX)})

@@ -30,10 +30,20 @@ def test_a_half_broken_export_sends_nothing_and_says_why(sandbox, tmp_path):
     assert (summary["rows_valid"], summary["rows_sent"], summary["requests"]) == (5, 0, 0)
     assert_accounted(summary)
     assert {r["_row"] for r in run.rejected} == {"7", "8", "9", "10", "11"}
-    assert {r["_error"] for r in run.failed} == {f"not sent: {summary['stopped']}"}  # the valid rows, unsent
+    # the valid rows are held back, never attempted: not failed, not rows to retry
+    assert (summary["rows_held"], summary["rows_failed"], summary["failed_file"]) == (5, 0, None)
+    assert not (run.report_dir / "failed.csv").exists()
+    held = run.rows("held.csv")
+    assert {r["_error"] for r in held} == {f"held back, not sent (valid): {summary['stopped']}"}
+    assert {r["_row"] for r in held} == {"2", "3", "4", "5", "6"} and summary["held_file"].endswith("held.csv")
     assert "stopped:   error budget: 5 of 10 rows rejected (50%) > 10%" in run.stdout
+    assert "held back: 5 valid rows: nothing was sent (they are in held.csv)" in run.stdout
+    assert "held.csv: valid rows held back by the stop" in run.stdout and "failed.csv" not in run.stdout
+    assert "rows:      0 accepted, 5 rejected, 0 failed, 5 held back" in run.stdout
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")
-    assert "Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10%" in html
+    assert ("Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10% (--max-rejects). "
+            "5 valid rows held back, none sent (held.csv).") in html
+    assert "5 valid rows held back (held.csv)" in html and 'href="held.csv"' in html
 
 
 def test_a_dry_run_says_that_a_real_run_would_be_stopped(tmp_path):
@@ -43,6 +53,9 @@ def test_a_dry_run_says_that_a_real_run_would_be_stopped(tmp_path):
     assert not (run.report_dir / "payloads.jsonl").exists() and run.summary["payloads_file"] is None
     assert "payloads:" not in run.stdout
     assert_accounted(run.summary)
+    assert (run.summary["rows_held"], run.summary["rows_would_send"], run.summary["rows_failed"]) == (5, 0, 0)
+    assert "held back: 5 valid rows: a real run would send none of them" in run.stdout
+    assert "failed" not in run.stdout and "accepted" not in run.stdout  # nothing was attempted
 
 
 @pytest.mark.parametrize(
@@ -113,9 +126,11 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
     assert summary["partitions"] == 4 and summary["rows_rejected"] == 30
     if stopped:
         assert summary["exit_code"] == 2 and sandbox.stats.count("POST", "/customers") == 0
-        assert (summary["rows_failed"], summary["rows_accepted"]) == (170, 0)
-        failed = (tmp_path / "r" / "failed.csv").read_text(encoding="utf-8").splitlines()
-        assert len(failed) == 171 and all("not sent: error budget: 30 of 200 rows rejected" in f for f in failed[1:])
+        assert (summary["rows_held"], summary["rows_failed"], summary["rows_accepted"]) == (170, 0, 0)
+        held = (tmp_path / "r" / "held.csv").read_text(encoding="utf-8").splitlines()
+        assert len(held) == 171 and all("held back, not sent (valid): error budget: 30 of 200 rows rejected" in f
+                                        for f in held[1:])
+        assert not (tmp_path / "r" / "failed.csv").exists()
         assert not (tmp_path / "r" / "payloads.jsonl").exists()
     else:
         assert summary["exit_code"] == 1 and summary["rows_accepted"] == 170

@@ -47,7 +47,7 @@ def api_settings(common: dict[str, Any], identification: str = "Email") -> Itera
     # A dry run needs no key; when one is given anyway it is still checked (file readable, not empty).
     dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends
     key = config_options.load_key(click.get_current_context(), common, dry_run, warn)
-    yield ApiSettings(url=url, key=key, **shared), public_url(url)
+    yield ApiSettings(url=url, key=key, **shared), public_url(url)  # (the target is printed: no credentials)
 
 
 def import_run(common: dict[str, Any]) -> RunOptions:

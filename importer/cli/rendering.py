@@ -7,6 +7,9 @@ folded)::
     customers (shop-pl): imported with problems (exit 1): 23 read, 20 valid, 20 sent, 20 accepted,
     3 rejected, 0 failed; report reports/20261125T021500Z-9616/report.html
 
+A dry run attempted nothing, so its line counts the valid rows that would be sent (``20 would be sent``),
+never sent, accepted or failed ones; a run stopped before sending counts the valid rows it held back.
+
 In ``line`` mode nothing else is printed: warnings go to the report (summary.json, report.html) only,
 and run events are not printed, unless ``--log-format json`` asks for them as JSON lines on stderr
 (warnings then are ``{"event": "warning", ...}`` lines too). Errors that stop a run before it has a
@@ -71,8 +74,15 @@ def summary_line(s: RunSummary) -> str:
     profile = s.origin.get("profile") if isinstance(s, ImportSummary) else None
     who = (s.command or "import") + (f" ({profile})" if profile else "")
     valid = s.rows_valid if s.rows_valid is not None else s.rows_read
-    counts = (f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
-              f"{s.rows_rejected} rejected, {s.rows_failed} failed")
+    held = s.rows_held if isinstance(s, ImportSummary) else 0
+    if s.dry_run:  # nothing was attempted: no row was sent, accepted or failed
+        would = "" if held else f", {s.rows_accepted} would be sent"
+        counts = f"{s.rows_read} read, {valid} valid{would}, {s.rows_rejected} rejected"
+        counts += f", {held} held back (a real run would send none)" if held else ""
+    else:
+        counts = (f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
+                  f"{s.rows_rejected} rejected, {s.rows_failed} failed")
+        counts += f", {held} held back (not sent)" if held else ""
     if isinstance(s, OperationSummary) and s.rows_not_found:
         counts += f", {s.rows_not_found} not found"
     counts += "".join(f", {c}" for c in s.set_aside_counts())
@@ -103,8 +113,9 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
         if s.payloads_file:
             lines.append(_line("payloads", s.payloads_file))
     else:
+        held = f", {s.rows_held} held back" if s.rows_held else ""
         lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"
-                                   f"{_blank(s)}"))
+                                   f"{held}{_blank(s)}"))
         lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
                                       f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
                                       f"({s.duration_s:.2f} s)"))
@@ -114,9 +125,14 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
                            + ", ".join(f"{name} in {_count(n, 'order')}" for name, n in taken.items())))
     if s.stopped or s.aborted:
         lines.append(_line("stopped", s.stopped or s.aborted or ""))
+    if s.rows_held:
+        sent = "a real run would send none of them" if s.dry_run else "nothing was sent (they are in held.csv)"
+        lines.append(_line("held back", f"{_count(s.rows_held, 'valid row')}: {sent}"))
     lines.append(_line("report", s.report_dir))
     lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
-    return lines + _files([(s.rejected_file, "rows to fix and re-import"), (s.failed_file, "rows to retry"),
+    return lines + _files([(s.rejected_file, "rows to fix and re-import"),
+                           (s.failed_file, "rows whose sending failed: import again to retry"),
+                           (s.held_file, "valid rows held back by the stop: import them with the fixed rows"),
                            (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
                            (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons")])
 

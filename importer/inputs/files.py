@@ -291,41 +291,45 @@ def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
 
 
 def _read_xlsx(path: Path) -> pl.DataFrame:
-    """The first sheet; the header is its first row, empty rows are kept (row numbers stay true)."""
+    """The first sheet; the header is its first row, empty rows are kept (row numbers stay true).
+
+    Cells are read as text (fastexcel's ``dtypes="string"``, polars' ``infer_schema_length=0``): a number
+    cell is the number as written, never a float (``5897460000000``, ``19.9``, not ``5897460000000.0``), and
+    no column's type is guessed, so fastexcel has nothing to warn about (it logs "Could not determine dtype
+    for column N" for a column without values when it guesses). Only the columns whose text may come from a
+    date or boolean cell are read again with their types, to render those cells as a CSV export holds them
+    (ISO dates, ``True``/``False``); each of them has a value, so its type is found without a warning."""
     def sheet(**options: Any) -> pl.DataFrame:
         read: pl.DataFrame = pl.read_excel(path, sheet_id=1, drop_empty_rows=False, drop_empty_cols=False,
-                                           raise_if_empty=False, **options)
+                                           raise_if_empty=False, infer_schema_length=0, **options)
         return read
 
     try:
         header = sheet(has_header=False, read_options={"n_rows": 1})
-        frame = sheet(infer_schema_length=None)
-        typed = [name for name, dtype in frame.schema.items() if dtype != pl.String]
-        if typed:  # a typed column reads an error cell (#N/A) as empty: the text keeps it, to be rejected
-            texts = sheet(infer_schema_length=0, columns=typed)
+        texts = sheet()
+        maybe_typed = [name for name in texts.columns
+                       if texts.get_column(name).str.contains(_TYPED_CELL_TEXT).any()]
+        typed = (pl.read_excel(path, sheet_id=1, drop_empty_rows=False, drop_empty_cols=False, raise_if_empty=False,
+                               infer_schema_length=None, columns=maybe_typed) if maybe_typed else pl.DataFrame())
     except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; any of them means "cannot read"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Cannot read {path} as an xlsx workbook: {first}",
                          "Check that the file is complete.") from None
     names = ["" if v is None else str(v) for v in (header.row(0) if header.height else ())]
     clean_header(names, path)  # fastexcel renames a repeated or blank header; the user should fix it
-    frame = frame.select([_cell_text(name, dtype) for name, dtype in frame.schema.items()])
-    if typed:
+    rendered = [name for name, dtype in typed.schema.items() if dtype == pl.Boolean or dtype.is_temporal()]
+    frame = texts.select(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in texts.columns)
+    if rendered:  # an error cell (#N/A) in a typed column is null there: the text keeps it, to be rejected
+        cells = typed.select(normalise.as_text(name, typed.schema[name]) for name in rendered)
         frame = frame.with_columns(
-            pl.coalesce(pl.col(name), texts.get_column(name).str.strip_chars()) for name in typed
+            pl.coalesce(cells.get_column(name), pl.col(name).str.strip_chars()).alias(name) for name in rendered
         )
     return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(names) == frame.width else frame
 
 
-def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    """An xlsx cell as a CSV export holds it: whole numbers without ``.0``, dates ISO, empty text null."""
-    col = pl.col(name)
-    if dtype.is_float():
-        whole = col.is_finite() & (col == col.round()) & (col.abs() < 2**53)
-        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String)).alias(name)
-    if dtype == pl.String:
-        return pl.when(col != "").then(col).alias(name)
-    return normalise.as_text(name, dtype)
+#: The text fastexcel gives a date, date-time or boolean cell (a text cell may read so too: it is then
+#: typed as text, and kept as written).
+_TYPED_CELL_TEXT = r"^(\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?|true|false)$"
 
 
 # -- shared ---------------------------------------------------------------------------------------

@@ -99,9 +99,14 @@ def _infer(values: pl.Series) -> tuple[str, dict[str, str]]:
         return float(fits.fill_null(False).sum()) / len(values)
 
     phone_like = values.str.contains(r"^(\+|-?0\d)")  # "+48…", "0048…", "007": identifiers, not numbers
-    if share(values.cast(pl.Int64, strict=False).is_not_null() & ~phone_like) >= SHARE:
+    whole = values.cast(pl.Int64, strict=False).is_not_null() & ~phone_like
+    numbers = values.cast(pl.Float64, strict=False)
+    dotted = numbers.is_not_null() & ~phone_like
+    # The values that do not fit are tolerated as noise (a "n/a"), but a number with a fraction is not: a
+    # column of prices that are mostly whole (25, 120, and one 19.9: a spreadsheet writes 25.00 as 25)
+    # is a number column, which an integer field would refuse.
+    if share(whole) >= SHARE and not (dotted & numbers.is_finite() & ~whole).any():
         return "integer", {}
-    dotted = values.cast(pl.Float64, strict=False).is_not_null() & ~phone_like
     if share(dotted) >= SHARE:
         return "number", {}
     comma = values.str.contains(_DECIMAL_COMMA)

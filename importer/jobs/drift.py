@@ -12,7 +12,7 @@ sent, the gate compares the run's valid records (``records_built``) with
   least, stops it. A first run (no history) and a
   ``full`` load (``--full``: a migration or a reload, not a night's delta) are not judged against it.
 
-A stopped run sends nothing and exits 2 (as the error budget's stop), its valid rows in failed.csv and
+A stopped run sends nothing and exits 2 (as the error budget's stop), its valid rows held back in held.csv and
 the numbers in its summary; ``accept_drift`` (``--accept-drift``) lets one run through, and it then
 counts in the history like any other.
 """

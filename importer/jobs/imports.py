@@ -3,10 +3,11 @@
 This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
 whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
 Every input row ends in exactly one count — accepted, rejected (validation or API, in ``rejected.csv``),
-failed (valid but not in the platform, in ``failed.csv``), blank (skipped), unmatched (dropped by the
-mapping, in ``unmatched.csv``) or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``)
-— so ``rows_read = rows_accepted + rows_rejected + rows_failed + rows_blank + rows_unmatched +
-rows_left_out`` always holds; rows the sender never got an answer for (abort, Ctrl-C) are
+failed (sending attempted, not in the platform, in ``failed.csv``), held (valid, held back by a stop
+before sending, in ``held.csv``), blank (skipped), unmatched (dropped by the mapping, in ``unmatched.csv``)
+or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``) — so ``rows_read =
+rows_accepted + rows_rejected + rows_failed + rows_held + rows_blank + rows_unmatched + rows_left_out``
+always holds; rows the sender never got an answer for (abort, Ctrl-C) are
 counted as failed (``importer.jobs.accounting``).
 
 The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
@@ -228,6 +229,7 @@ def _run(
             second_pass, outcomes = attempt(rows)
         accounted = account(rows, outcomes, report)
         left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
+        held_file = report_file(report.finish_rows("held.csv"))
     except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
         watch.note(fault)
         raise watch.ended(None, head(), read()) from None
@@ -257,7 +259,7 @@ def _run(
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
     stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
-    rows_failed = accounted.rows_failed + counts.rows_withheld
+    rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
     summary = ImportSummary(
         **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
         exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
@@ -275,6 +277,8 @@ def _run(
         rows_unmatched=rows.set_aside.unmatched,
         rows_left_out=rows.set_aside.left_out + counts.rows_left_out,
         rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+        rows_would_send=counts.rows_settled if run.dry_run else None,
+        rows_held=counts.rows_withheld,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
         rows_valid=None if verdict.rows_valid is None else verdict.rows_valid - counts.rows_left_out,
@@ -299,6 +303,7 @@ def _run(
         dry_run=run.dry_run,
         chunk_size=run.chunk_size,
         payloads_file=str(report.path("payloads.jsonl")) if run.dry_run and second_pass.stopped is None else None,
+        held_file=held_file,
         ignored_columns=counts.ignored,
         max_rejects=str(run.max_rejects),
         stopped=stopped,

@@ -252,7 +252,8 @@ class Journal:
         if row is None:
             return None
         run_id, resume_of, status, summary = row
-        if status == "finished" and not RunSummary.from_dict(orjson.loads(summary or "{}")).rows_failed:
+        done = RunSummary.from_dict(orjson.loads(summary or "{}"))
+        if status == "finished" and not (done.rows_failed or getattr(done, "rows_held", 0)):
             return None
         root = resume_of or run_id
         chain = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root))]

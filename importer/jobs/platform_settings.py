@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from importer.delivery.single import GetFailed, get_many
 from importer.errors import ApiAbort, SettingsUnreadable
 from importer.records.definitions import CHECKS, Definition, Lists, parse_definitions
-from importer.settings import ApiSettings, RunOptions
+from importer.settings import ApiSettings, RunOptions, public_url, url_hint
 
 Warn = Callable[[str], None]
 Load = Callable[[str], tuple[Definition, ...] | None]  # None: the platform does not expose the list
@@ -97,8 +97,10 @@ def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSet
                 raise ApiAbort(f"The API rejected the key while reading the platform's settings (GET {path}: "
                                f"{failed.reason}).", "Check ECDP_API_KEY or --api-key-file.") from None
             raise SettingsUnreadable(
-                f"Could not read the platform's settings: GET {path} failed ({failed.reason}).",
-                "Try again later, or pass --no-preflight to import without the platform checks.",
+                f"Could not read the platform's settings from {public_url(api.url)}: GET {path} failed "
+                f"({failed.reason}).",
+                f"{url_hint(api.url)}; or try again later, or pass --no-preflight to import without the platform "
+                "checks.",
             ) from None
         return parse_definitions(path, body)
 

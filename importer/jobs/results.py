@@ -20,8 +20,8 @@ from importer.report.summary import RunSummary
 
 Warn = Callable[[str], None]
 LOGGER = logging.getLogger("ecdp_importer")
-REPORT_FILES = ("summary.json", "report.html", "rejected.csv", "failed.csv", "unmatched.csv", "not_found.csv",
-                "mismatched.csv", "missing.csv", "errors.jsonl", "payloads.jsonl")
+REPORT_FILES = ("summary.json", "report.html", "rejected.csv", "failed.csv", "held.csv", "unmatched.csv",
+                "not_found.csv", "mismatched.csv", "missing.csv", "errors.jsonl", "payloads.jsonl")
 
 
 def log_warning(message: str) -> None:
@@ -32,9 +32,11 @@ def log_warning(message: str) -> None:
 def finished(result: RunResult) -> str:
     """One line of what a run did, for a task's log: ``customers run 2026…: exit 1; 13 rows read, ...``."""
     counts = result.summary.to_dict()
-    shown = [f"{counts[name]} {name.removeprefix('rows_').replace('_', ' ')}" for name in
-             ("rows_read", "rows_accepted", "rows_rejected", "rows_failed", "rows_not_found", "rows_different",
-              "rows_missing") if counts.get(name)]
+    accepted = "would be sent" if counts.get("dry_run") else "accepted"  # (a dry run attempted nothing)
+    shown = [f"{counts[name]} {label}" for name, label in
+             (("rows_read", "read"), ("rows_accepted", accepted), ("rows_rejected", "rejected"),
+              ("rows_failed", "failed"), ("rows_held", "held back"), ("rows_not_found", "not found"),
+              ("rows_different", "different"), ("rows_missing", "missing")) if counts.get(name)]
     return (f"{result.summary.command} run {result.summary.run_id}: exit {result.exit_code}; "
             f"{', '.join(shown) or 'no rows'}; report in {result.report_dir}")
 
@@ -66,8 +68,13 @@ class RunResult:
         return self.rows("rejected.csv")
 
     def failed(self) -> pl.DataFrame:
-        """The valid rows that did not reach the platform (``failed.csv``): import them again to retry."""
+        """The valid rows whose sending failed (``failed.csv``): import them again to retry."""
         return self.rows("failed.csv")
+
+    def held(self) -> pl.DataFrame:
+        """The valid rows a stop before sending held back (``held.csv``: the error budget, the drift gate):
+        never sent; import them once the run's rejected rows are fixed (or with them)."""
+        return self.rows("held.csv")
 
     def unmatched(self) -> pl.DataFrame:
         """The rows a mapping dropped because a join found nothing for them (``unmatched.csv``)."""

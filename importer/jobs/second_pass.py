@@ -13,7 +13,8 @@ while its partition is in memory.
 With an error budget (``--max-rejects``, see ``importer.budget``) nothing may be sent before every row
 is validated, so the built records are *held*: written to a private temporary Parquet file per
 partition, and handed on only when the budget allows (``gate``); otherwise their rows go to
-``failed.csv`` as not sent. Memory stays bounded by one partition either way.
+``held.csv``, held back (not ``failed.csv``: nothing was attempted). Memory stays bounded by one partition
+either way.
 
 Three partitions are prepared at once, in threads (``PREPARE_WORKERS``), and settled in order.
 """
@@ -50,6 +51,7 @@ from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
+HELD_BACK = "held back, not sent (valid)"  # a held row's reason in held.csv, before the stop's own
 LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
 
@@ -59,7 +61,7 @@ class Counts:
 
     rows_rejected: int = 0  # by validation
     rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
-    rows_withheld: int = 0  # valid, but not sent: the run was stopped by its error budget
+    rows_withheld: int = 0  # valid, but held back: the run was stopped by its error budget or drift gate
     rows_left_out: int = 0  # order lines the mapping left out, kept for their order's cells (left_out.csv)
     records_built: int = 0
     records_unchanged: int = 0
@@ -216,7 +218,7 @@ class SecondPass:
         self._flush(deliver)
 
     def _withhold(self, partitions: Rows, reason: str) -> None:
-        """The held records' rows to failed.csv as not sent (their columns are read again)."""
+        """The held records' rows to held.csv, held back (their columns are read again)."""
         if self._payloads is not None:  # a dry run's bodies: a real run would send none of them
             self._payloads.close()
             self._payloads = None
@@ -227,10 +229,10 @@ class SecondPass:
         rids = pl.concat(held)
         for rows in partitions.rows_of(rids):
             reasons = rows.select(RID_COL).with_columns(
-                pl.lit("").alias(FIELD_COL), pl.lit(f"not sent: {reason}").alias(ERROR_COL),
+                pl.lit("").alias(FIELD_COL), pl.lit(f"{HELD_BACK}: {reason}").alias(ERROR_COL),
                 pl.lit("budget").alias(STAGE_COL),
             )
-            self.report.add_rows("failed.csv", report_table(reasons, user_view(rows)))
+            self.report.add_rows("held.csv", report_table(reasons, user_view(rows)))
         self.counts.rows_withheld += rids.len()
         if self.dry_run:  # counted as would-be-accepted when written
             self.counts.rows_settled -= rids.len()

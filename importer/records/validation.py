@@ -36,12 +36,19 @@ from schemas.common import (
     MAX_LENGTH,
     NUMBER,
     SPREADSHEET_ERROR,
+    SPREADSHEET_NUMBER,
     VALUE,
     WHOLE_NUMBER,
     utf16_units,
 )
 
 MAX_VALUE_SHOWN = 60
+#: Why an id a spreadsheet rewrote is refused, and how to get the file right (after the value).
+SPREADSHEET_NUMBER_REASON = (
+    "' is an id a spreadsheet rewrote as a number (scientific notation, or lost digits as zeros): the file was "
+    "re-saved by a spreadsheet; export it again from its source and import that file unopened (or open the CSV "
+    "in the spreadsheet with this column as Text)"
+)
 
 
 @dataclass(frozen=True)
@@ -161,13 +168,16 @@ def schema_reasons(
         raise InputError(f"Internal schema mismatch on column {first['column']}: {first['check']}.")
     templates = pl.DataFrame(
         [
-            _template(schema, column, check_number, pattern_meanings, required_meanings)
+            (*_template(schema, column, check_number, pattern_meanings, required_meanings),
+             _stands_alone(schema, column, check_number))
             for column, check_number in cases.select("column", "check_number").unique().iter_rows()
         ],
         schema={"column": pl.String, "check_number": pl.Int32, "prefix": pl.String, "shows": pl.String,
-                "suffix": pl.String},
+                "suffix": pl.String, "alone": pl.Boolean},
         orient="row",
     )
+    # A reason that stands alone for its value (an id a spreadsheet rewrote is not also "not a phone number").
+    alone = pl.col("alone").any().over("index", "column")
     value = pl.col("failure_case").cast(pl.String)
     shown = (
         pl.when(pl.col("shows") == "length")
@@ -179,6 +189,7 @@ def schema_reasons(
     row_ids = frame.select(pl.int_range(pl.len(), dtype=pl.Int32).alias("index"), RID_COL)
     return (
         cases.join(templates, on=["column", "check_number"], how="left", nulls_equal=True)
+        .filter(pl.col("alone") | ~alone)
         .join(row_ids, on="index")
         .select(
             RID_COL,
@@ -251,12 +262,19 @@ def _template(
     if check.name == SPREADSHEET_ERROR:
         return (column, check_number, "'", "value",
                 "' is a spreadsheet error value, not data (a formula failed before the export)")
+    if check.name == SPREADSHEET_NUMBER:
+        return column, check_number, "'", "value", SPREADSHEET_NUMBER_REASON
     if check.name == "isin" and not _has_custom_error(check):
         allowed = ", ".join(str(v) for v in stats["allowed_values"])
         return column, check_number, "'", "value", f"' is not one of {allowed}"
     if check.name == "str_matches" and stats.get("pattern") in pattern_meanings:
         return column, check_number, "'", "value", f"' {pattern_meanings[stats['pattern']]}"
     return column, check_number, str(check.error), "", ""
+
+
+def _stands_alone(schema: pa.DataFrameSchema, column: str, check_number: int | None) -> bool:
+    """Whether this check's failure is its value's only reason (the value's other failures follow from it)."""
+    return check_number is not None and schema.columns[column].checks[check_number].name == SPREADSHEET_NUMBER
 
 
 def _has_custom_error(check: pa.Check) -> bool:

@@ -7,8 +7,10 @@ A report directory holds:
   ``_error, _field, _stage, _substatus, _type, _file, _row`` and then the row's original columns, so the
   file can be fixed and imported again as it is (``_`` columns are ignored on input); ``_substatus`` and
   ``_type`` are those of the API's problem answer for a row the API rejected (empty otherwise);
-* ``failed.csv`` — the same layout for valid rows that did not reach the platform (network, 5xx,
-  abort): import it again to retry;
+* ``failed.csv`` — the same layout for valid rows whose sending failed (network, 5xx, abort): import it
+  again to retry;
+* ``held.csv`` — the same layout for valid rows held back, never sent: the run stopped before sending
+  (the error budget, the drift gate);
 * ``errors.jsonl`` — every error answer of the API, with the rows of the request;
 * ``payloads.jsonl`` — with ``--dry-run``, one request body per line, exactly as it would be sent.
 

@@ -30,7 +30,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 MAX_GROUPS, MAX_CHART_BARS = 25, 10
 LINKED_FILES = (
     ("rejected.csv", "rows to fix and import again"),
-    ("failed.csv", "valid rows that did not reach the platform: import again to retry"),
+    ("failed.csv", "valid rows whose sending failed: import again to retry"),
+    ("held.csv", "valid rows held back, never sent: the run stopped before sending; import them with the fixed rows"),
     ("errors.jsonl", "every error answer of the API"),
     ("payloads.jsonl", "request bodies of the dry run"),
     ("summary.json", "counts and options, for machines"),
@@ -140,15 +141,17 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
              f"{_n(s.rows_left_out)} rows left out by the mapping's leave_out rules (left_out.csv)"
              if s.rows_left_out else ""]
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
+    held = s.rows_held if isinstance(s, ImportSummary) else 0
     if s.dry_run:
         steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
-                      "dry run: nothing was sent" + (" (and a real run would be stopped)" if stopped else "")))
+                      "dry run: nothing was sent" + (f" (and a real run would be stopped: {_n(held)} valid rows "
+                                                     "held back)" if stopped else "")))
     else:
         if sent is not None:
             skipped = valid - sent
             why = [f"{_n(skipped)} valid rows not sent"] if skipped > 0 else []
             if skipped > 0 and stopped:
-                why.append("stopped by the error budget")
+                why = [f"{_n(held)} valid rows held back (held.csv)", "stopped before sending"]
             elif skipped > 0 and isinstance(s, ImportSummary) and (s.records_unchanged or s.records_already_accepted):
                 why.append("in the platform already (unchanged, or accepted by the run resumed)")
             elif skipped > 0 and s.aborted:

@@ -40,9 +40,12 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     problems = "; ".join(p for p in (fix, retry) if p)
     if stopped:
         what = "Dry run: a real run would be stopped before sending" if dry else "Stopped before sending anything"
+        held = s.rows_held if isinstance(s, ImportSummary) else 0
+        kept = (f" {held:,} valid row{'' if held == 1 else 's'} {'would be' if dry else 'held back, none sent'}"
+                f"{' held back, none sent' if dry else ' (held.csv)'}." if held else "")
         return Outcome("stopped", f"STOPPED: {stopped}",
-                       f"{what}: {stopped.split(';')[0]}. The export looks broken (wrong delimiter, truncated or "
-                       "changed columns?): check the reasons below, fix the export and run again.")
+                       f"{what}: {stopped.split(';')[0]}.{kept} The export looks broken (wrong delimiter, truncated "
+                       "or changed columns?): check the reasons below, fix the export and run again.")
     if code == EXIT_ABORTED:
         key = (s.aborted or "").startswith("the API rejected the key")  # (delivery.outcomes.ABORT_KEY)
         todo = "Check the API key of this business unit." if key else "Send the rest with --resume."

@@ -53,7 +53,7 @@ class RunSummary:
     rows_blank: int = 0  # every cell empty: skipped, never checked or sent
     rows_unmatched: int = 0  # a mapping's join found no row and the mapping drops such rows (unmatched = "drop")
     rows_left_out: int = 0  # a mapping's [[leave_out]] rule leaves them out (a tip, a gift card): never sent
-    rows_failed: int = 0  # valid, but not in the platform (failed.csv)
+    rows_failed: int = 0  # valid, sending was attempted and failed (failed.csv); not those held back unsent
     records_built: int = 0
     records_failed: int = 0
     requests: int = 0
@@ -113,7 +113,9 @@ class ImportSummary(RunSummary):
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
     # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
     orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
-    rows_accepted: int = 0  # in the platform (or, in a dry run, that would be sent)
+    rows_accepted: int = 0  # in the platform (a dry run: the same count as rows_would_send, for older readers)
+    rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
+    rows_held: int = 0  # valid, but held back and never sent: the run stopped before sending (held.csv)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
     rows_valid: int | None = None  # (None: a summary written before it was counted)
     rows_sent: int | None = None
@@ -130,6 +132,7 @@ class ImportSummary(RunSummary):
     dry_run: bool = False
     chunk_size: int = 0
     payloads_file: str | None = None
+    held_file: str | None = None  # the valid rows held back by a stop before sending (error budget, drift gate)
     max_rejects: str = ""
     stopped: str | None = None  # why the error budget stopped the run before sending
     options: dict[str, Any] = field(default_factory=dict)  # the options in effect, for the report

@@ -66,8 +66,26 @@ def test_a_clean_run_and_a_stopped_run(sandbox, tmp_path):
     assert (stopped.returncode, stopped.stderr) == (2, "")
     assert stopped.stdout == (
         "customers: STOPPED: error budget: 10 of 29 rows rejected (34%) > 10% (--max-rejects); nothing was sent "
-        "(exit 2): 29 read, 19 valid, 0 sent, 0 accepted, 10 rejected, 19 failed; report stopped/report.html\n")
+        "(exit 2): 29 read, 19 valid, 0 sent, 0 accepted, 10 rejected, 0 failed, 19 held back (not sent); "
+        "report stopped/report.html\n")
     assert sandbox.stats.total == 0
+
+
+def test_a_dry_runs_line_counts_what_would_be_sent_never_sent_accepted_or_failed(tmp_path):
+    """Nothing was attempted: the valid rows would be sent (or, stopped, are held back); none is called sent,
+    accepted or failed."""
+    checked = cron(["customers", export(tmp_path, bad=1), "--dry-run", "--report-dir", "checked"], tmp_path)
+    assert (checked.returncode, checked.stderr) == (1, "")
+    assert checked.stdout == ("customers: dry run found problems, nothing sent (exit 1): 20 read, 19 valid, "
+                              "19 would be sent, 1 rejected; report checked/report.html\n")
+    stopped = cron(["customers", export(tmp_path, bad=10), "--dry-run", "--report-dir", "stopped"], tmp_path)
+    assert stopped.returncode == 2
+    assert stopped.stdout == (
+        "customers: STOPPED: error budget: 10 of 29 rows rejected (34%) > 10% (--max-rejects); a real run would "
+        "send nothing (exit 2): 29 read, 19 valid, 10 rejected, 19 held back (a real run would send none); "
+        "report stopped/report.html\n")
+    for line in (checked.stdout, stopped.stdout):
+        assert not re.search(r"\d+ (sent|accepted|failed)\b", line)
 
 
 def test_the_profile_is_named_in_the_line(sandbox, tmp_path):

@@ -75,6 +75,14 @@ def test_every_relative_link_resolves(page):
             assert anchor in _anchors(target), f"{page.name}: {link}: {target.name} has no heading #{anchor}"
 
 
+def test_every_preset_is_named_in_the_cli_reference():
+    """Each platform of importer/inputs/presets (``<platform>-<kind>*.toml``) in the row of ``--preset``."""
+    platforms = {path.name.split("-")[0] for path in (ROOT / "importer" / "inputs" / "presets").glob("*.toml")}
+    [row] = [line for line in CLI_REFERENCE.splitlines() if line.startswith("| `--preset NAME`")]
+    assert platforms >= {"shopify", "woocommerce", "magento"}
+    assert all(f"`{platform}`" in row for platform in platforms), (platforms, row)
+
+
 def test_the_readme_is_a_front_page():
     assert len(README.splitlines()) <= 250
     assert "make demo" in README and "make test" in README

@@ -190,3 +190,11 @@ def test_a_date_column_is_suggested_by_its_type_when_no_name_matches(tmp_path):
     path.write_text("Ref,When,Amount\nA1,11/03/2024 09:15 AM,5\nA2,11/04/2024 11:02 PM,6\n", encoding="utf-8")
     fields = tomllib.loads(suggest_mapping(inspect_file(path), "orders"))["fields"]
     assert fields["date"] == {"column": "When", "format": "%m/%d/%Y %I:%M %p"}
+
+
+def test_xlsx_money_in_number_cells_is_a_number_not_an_integer():
+    """A spreadsheet writes 25.00 as 25: a price column of mostly whole amounts and one 19.9 is a number
+    column (an integer field would refuse 19.9); ids stay integers."""
+    cols = columns(inspect_file(FORMATS / "shop_sheet.xlsx"))
+    assert cols["Total Spent"].type == "number" and cols["Orders"].type == "integer"
+    assert cols["Customer ID"].type == "integer" and cols["Customer ID"].samples[0] == "7044811407599"

@@ -7,6 +7,8 @@ import csv
 import gzip
 import importlib.util
 import io
+import subprocess
+import sys
 import zipfile
 from unittest import mock
 
@@ -422,3 +424,20 @@ def test_corrupt_xlsx_is_an_input_error(tmp_path):
     path.write_bytes(b"not a workbook")
     with pytest.raises(InputError, match="Cannot read .* as an xlsx workbook"):
         read_file(path)
+
+
+def test_xlsx_cells_are_read_as_text_without_the_readers_chatter() -> None:
+    """Number cells give the number as written (no float ``.0``, no ``1.2e16``), money as written (``19.9``);
+    a column without a value gives no "Could not determine dtype" line on stderr (fastexcel logs it through
+    Python's logging when it guesses a column's type: a process of its own shows what a user sees), and
+    date-times are rendered as before."""
+    frame, _ = read_source(FORMATS / "shop_sheet.xlsx")
+    rows = user_rows(frame)
+    assert rows[0] == ("7044811407599", "buyer0@example.com", "48600100200", "25", "1", None, "2024-01-15T12:00:00.000")
+    assert rows[-1] == ("5897460000000", "buyer19@example.com", "12345678901234568", "19.9", "2", None,
+                        "2024-02-08T06:00:00.000")
+    assert not any(cell and cell.endswith(".0") for row in rows for cell in row)
+    code = ("from pathlib import Path; from importer.inputs.files import read_source; "
+            f"read_source(Path({str(FORMATS / 'shop_sheet.xlsx')!r}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stderr == ""

@@ -46,7 +46,8 @@ def test_a_tenth_size_export_after_five_normal_nights_stops_with_nothing_sent(sa
     stopped = run.summary["stopped"]
     assert "100 valid records, -90% from the median 1,030 of the last 5 successful runs" in stopped
     assert "--max-drift 50%" in stopped and "100 valid records" in run.stdout
-    assert run.summary["rows_failed"] == 100 and run.summary["records_sent"] == 0  # every row accounted for
+    assert run.summary["rows_held"] == 100 and run.summary["records_sent"] == 0  # every row accounted for
+    assert run.summary["rows_failed"] == 0 and run.summary["held_file"] is not None
     through = night(sandbox, tmp_path, small, "--accept-drift", name="accepted")
     assert through.exit_code == 0 and through.summary["records_accepted"] == 100
 

@@ -191,7 +191,8 @@ def test_settings_that_cannot_be_read_stop_the_run_with_a_hint(tmp_path):
         run = run_cli(["customers", str(source), "--max-retries", "1"], env=sandbox_env(failing),
                       report_dir=tmp_path / "r")
         assert run.exit_code == 2
-        assert "Could not read the platform's settings: GET /customerattributes failed (HTTP 5" in run.stderr
+        assert (f"Could not read the platform's settings from {failing.url}: GET /customerattributes failed (HTTP 5"
+                in run.stderr)
         assert "--no-preflight" in run.stderr
         assert failing.stats.count("POST", "/customers") == 0
 

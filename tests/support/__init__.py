@@ -106,12 +106,13 @@ def customer(server: Any, email: str) -> dict[str, Any] | None:
 
 
 def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
-    """The invariant of every run: each row read is accepted, rejected, failed, blank (skipped), unmatched
-    (dropped by the mapping) or left out (by the mapping's [[leave_out]] rules)."""
+    """The invariant of every run: each row read is accepted (a dry run: would be sent), rejected, failed, held
+    back (a stop before sending), blank (skipped), unmatched (dropped by the mapping) or left out (by the
+    mapping's [[leave_out]] rules)."""
     if isinstance(summary, RunSummary):
         summary = summary.to_dict()
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_blank"] + summary["rows_unmatched"]
+                                    + summary.get("rows_held", 0) + summary["rows_blank"] + summary["rows_unmatched"]
                                     + summary.get("rows_left_out", 0))
 
 

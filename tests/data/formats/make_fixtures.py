@@ -81,6 +81,16 @@ XLSX_ROWS = [
     ["zoe@example.com", "Zoë", "+33 1 23 45", 1003.0, -0.5, None, None, None, 7.5, ("formula", ("1+1", 2))],
 ]
 
+#: A shop's customers sheet as a spreadsheet saves it: ids and phones in number cells (13 digits, and one
+#: of 17 digits, more than a double holds exactly), money in number cells (mostly whole, as shops price),
+#: a column without a single value (``Note``), and a date-time.
+SHOP_SHEET_ROWS = [
+    ["Customer ID", "Email", "Phone", "Total Spent", "Orders", "Note", "Created at"],
+    *[[7044811407599 + i, f"buyer{i}@example.com", 48600100200 + i, [25, 120, 35, 10, 60][i % 5], i % 4 + 1,
+       None, ("datetime", 45306.5 + i)] for i in range(19)],
+    [5897460000000, "buyer19@example.com", 12345678901234567, 19.9, 2, None, ("datetime", 45330.25)],
+]
+
 
 def main() -> None:
     for name, (encoding, text) in TEXT.items():
@@ -91,6 +101,7 @@ def main() -> None:
         _add(archive, "export/orders.csv", ORDERS_IN_ZIP.encode())
         _add(archive, "__MACOSX/export/._orders.csv", b"\x00\x05\x16\x07")  # what macOS' Compress adds
     write_xlsx(HERE / "people.xlsx", [("Customers", XLSX_ROWS), ("Notes", [["x"], ["not read"]])])
+    write_xlsx(HERE / "shop_sheet.xlsx", [("Customers", SHOP_SHEET_ROWS)])
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
