@@ -62,7 +62,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
                 usage: str = "ecdp-import") -> Inputs:
     """The rows ``command`` (customers or orders) imports from ``paths`` with ``run``'s reading options,
     mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind."""
-    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
+    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter, limits=run.limits)
     mapping = mapping_for(command, run, usage)
     if mapping is None:
         for path in paths:
