@@ -129,12 +129,12 @@ def _pieces(handle: ByteStream, sizes: Iterable[int], longest: int) -> Iterator[
     such line end is in sight, and only up to ``longest`` bytes: then it ends at its last line end (the
     quotes stay open that long only after a stray quote, or in a quoted cell past the limits), and a line
     longer than ``longest`` raises ``_LongLine`` as soon as that many bytes of it are read."""
-    carry = b""
+    carry = bytearray()  # grown in place and cut from the front (a long record is not copied at every block)
     for size in sizes:
         data = handle.read(size)
         if not data:
             if carry:
-                yield carry
+                yield bytes(carry)
             return
         start = carry.rfind(b"\n") + 1  # where the line going on into ``data`` starts
         end = data.find(b"\n")
@@ -143,18 +143,21 @@ def _pieces(handle: ByteStream, sizes: Iterable[int], longest: int) -> Iterator[
         if len(data) > longest and max(map(len, data.split(b"\n"))) > longest:  # (a limit below the block size)
             first = next(i for i, line in enumerate(data.split(b"\n")) if len(line) > longest)
             raise _LongLine(carry.count(b"\n") + first)
-        buffer = carry + data
-        cut = _record_end(buffer)
-        if cut is None and len(buffer) > longest:
-            cut = buffer.rfind(b"\n") + 1  # (there is one: no line is longer than ``longest``)
+        carry += data
+        del data
+        cut = _record_end(carry)
+        if cut is None and len(carry) > longest:
+            cut = carry.rfind(b"\n") + 1  # (there is one: no line is longer than ``longest``)
         if cut is None:
-            carry = buffer
             continue
-        carry = buffer[cut:]
-        yield buffer[:cut]
+        with memoryview(carry) as view:
+            piece = bytes(view[:cut])
+        del carry[:cut]
+        yield piece
+        del piece
 
 
-def _record_end(buffer: bytes) -> int | None:
+def _record_end(buffer: bytes | bytearray) -> int | None:
     """The position after the last newline with an even number of quotes before it, if any (RFC 4180
     doubles quotes inside fields, so an even count means the newline is outside a quoted field)."""
     end = buffer.rfind(b"\n")
@@ -196,8 +199,9 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
                 _check_cells(frame, rows, source, limits)
             sizes.parsed(len(piece), frame.height, frame.width)
             rows += frame.height
-            yield frame if unreadable is None else frame.with_columns(unreadable)
             line += piece.count(b"\n")
+            del piece  # (not held while the frame is worked on)
+            yield frame if unreadable is None else frame.with_columns(unreadable)
     except _LongLine as long:
         raise limit_crossed(source, f"line {line + long.lines} is longer", "line_bytes", limits) from None
     except _WideLine as wide:
