@@ -35,7 +35,7 @@ import polars as pl
 from importer.errors import InputError
 from importer.frame import UNREADABLE_COL, is_bookkeeping
 from importer.inputs.csv_dialect import UTF8
-from importer.inputs.streams import ByteStream, limit_crossed
+from importer.inputs.streams import ByteStream, check_cells, limit_crossed
 from importer.settings import DEFAULT_LIMITS, ReadLimits
 
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
@@ -196,7 +196,7 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
                 frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line, limits.columns)
             frame = frame.select(user)  # an input column named like a bookkeeping one is not the user's data
             if len(piece) > limits.cell_bytes:  # (a smaller piece cannot hold a longer cell)
-                _check_cells(frame, rows, source, limits)
+                check_cells(frame, rows, source, limits)
             sizes.parsed(len(piece), frame.height, frame.width)
             rows += frame.height
             line += piece.count(b"\n")
@@ -210,21 +210,6 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str
         yield pl.DataFrame()
     elif line == 1 + header_lines:  # header only
         yield pl.DataFrame(schema=dict.fromkeys(header, pl.String))
-
-
-def _check_cells(frame: pl.DataFrame, rows: int, source: Path, limits: ReadLimits) -> None:
-    """InputError when a cell of ``frame`` (whose first record is the file's ``rows + 1``-th) is longer than
-    the limit."""
-    long = [pl.col(c).str.len_bytes() > limits.cell_bytes for c in frame.columns]
-    if not long:
-        return
-    over = frame.select(pl.any_horizontal(long).arg_true().first()).item()
-    if over is None:
-        return
-    lengths = frame.slice(over, 1).select(pl.col(c).str.len_bytes().fill_null(0) for c in frame.columns).row(0)
-    column = frame.columns[lengths.index(max(lengths))]
-    found = f"row {rows + over + 2} has a longer cell (column {column!r})"
-    raise limit_crossed(source, found, "cell_bytes", limits)
 
 
 def _fast(piece: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:

@@ -8,7 +8,8 @@ the archive's end record before Python's ``zipfile`` lists them (a million entri
 the sizes the entries declare are judged before any is read. Text in another encoding than UTF-8 is
 recoded a block at a time (``Utf8``), so no input ever needs a copy on disk.
 
-``limit_crossed`` is the one message every limit gives: what was found, the limit and the option that raises it.
+``limit_crossed`` is the one message every limit gives: what was found, the limit and the option that raises it;
+``check_cells`` judges a parsed piece's cells (``importer.inputs.csv_text`` cuts and parses the text).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
+
+import polars as pl
 
 from importer.errors import InputError
 from importer.inputs.locations import shown
@@ -46,6 +49,21 @@ def limit_crossed(source: Path, found: str, name: str, limits: ReadLimits) -> In
         f"Reading {shown(source)} stopped at the limit {option} {limits.shown(name)}: {found}.",
         f"If the file is genuine, raise the limit with {option} (ReadLimits.{name} in the library); "
         "nothing was sent.")
+
+
+def check_cells(frame: pl.DataFrame, rows: int, source: Path, limits: ReadLimits) -> None:
+    """InputError when a cell of ``frame`` (whose first record is the file's ``rows + 1``-th) is longer than
+    the limit."""
+    long = [pl.col(c).str.len_bytes() > limits.cell_bytes for c in frame.columns]
+    if not long:
+        return
+    over = frame.select(pl.any_horizontal(long).arg_true().first()).item()
+    if over is None:
+        return
+    lengths = frame.slice(over, 1).select(pl.col(c).str.len_bytes().fill_null(0) for c in frame.columns).row(0)
+    column = frame.columns[lengths.index(max(lengths))]
+    found = f"row {rows + over + 2} has a longer cell (column {column!r})"
+    raise limit_crossed(source, found, "cell_bytes", limits)
 
 
 class Decompressed:
