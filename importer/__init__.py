@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from importer.jobs.results import RunResult
     from importer.jobs.verify import Sampling
     from importer.report.summary import ImportSummary, OperationSummary, RunSummary, VerifySummary
-    from importer.settings import ApiKey, ApiSettings, CustomerOptions, OrderOptions, RunOptions
+    from importer.settings import ApiKey, ApiSettings, CustomerOptions, OrderOptions, ReadLimits, RunOptions
 
 #: public name -> the module that defines it; imported on first use, so ``import importer`` (and the
 #: CLI's start) stays cheap: polars and httpx load only when a function is called
@@ -72,7 +72,8 @@ _WHERE = {
                      "undo", "undo_async", "import_customers_async", "import_orders_async",
                      "update_order_statuses_async", "delete_orders_async", "verify_async", "api_from_env"],
                     "importer.api"),
-    **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions"], "importer.settings"),
+    **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "ReadLimits"],
+                   "importer.settings"),
     **dict.fromkeys(["ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault",
                      "Interrupted"], "importer.errors"),
     **dict.fromkeys(["ImportSummary", "OperationSummary", "RunSummary", "VerifySummary"], "importer.report.summary"),
@@ -84,7 +85,7 @@ __all__ = [
     "import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
     "import_customers_async", "import_orders_async", "update_order_statuses_async", "delete_orders_async",
     "verify_async", "undo", "undo_async", "api_from_env",
-    "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "Sampling", "Budget",
+    "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "ReadLimits", "Sampling", "Budget",
     "RunResult", "RunSummary", "ImportSummary", "OperationSummary", "VerifySummary",
     "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault", "Interrupted",
     "__version__",

@@ -2,7 +2,8 @@
 
 A run keeps rows and records it cannot hold in memory in folders of the system's temporary directory
 (the hash partitions of ``importer.partitions.hashed``, the held records of ``importer.jobs.second_pass``,
-the UTF-8 copy ``importer.inputs.files`` makes of a file in another encoding). They hold personal data,
+the private copy ``importer.inputs.locations`` downloads a URL into; ``read`` folders are those of older
+versions, which copied a compressed or recoded file there). They hold personal data,
 so they are readable by the owner only and are deleted when the run ends. A run that is killed (``kill
 -9``, out of memory, power cut) cannot delete them: their names carry the process id, and every run
 starts by deleting the folders of processes of its user that no longer exist (``sweep``). A folder of a

@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from importer.budget import DEFAULT_BUDGET, Budget
@@ -239,6 +239,77 @@ class OrderOptions:
         return CUSTOMER_MATCH_FIELDS[self.customer_match]
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2, "mib": 1 << 20,
+               "g": 1000**3, "gb": 1000**3, "gib": 1 << 30, "t": 1000**4, "tb": 1000**4, "tib": 1 << 40}
+
+
+def parse_size(text: str | int) -> int:
+    """``"64MiB"``, ``"20GB"``, ``"1500"`` (bytes) as a number of bytes; ValueError for anything else."""
+    if isinstance(text, int):
+        return text
+    value = text.strip().lower().replace(" ", "").replace("_", "")
+    number = value.rstrip("kmgtib")
+    unit = value[len(number):]
+    if unit not in _SIZE_UNITS or not number:
+        raise ValueError(f"{text!r} is not a size such as 64MiB, 20GB or 1500 (bytes)")
+    try:
+        size = int(float(number) * _SIZE_UNITS[unit])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size such as 64MiB, 20GB or 1500 (bytes)") from None
+    if size < 1:
+        raise ValueError(f"{text!r} is not a positive size")
+    return size
+
+
+def format_size(size: int) -> str:
+    """Bytes as the largest binary unit they fill (``64 MiB``, ``1.5 GiB``, ``900 bytes``)."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):.3g} {unit}"
+    return f"{size} bytes"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one input file may hold; reading stops (``InputError``, exit 2, nothing sent) at the first
+    limit crossed, so a hostile or broken file costs bounded memory and time. SECURITY.md lists them with
+    the reasons for their defaults; each has a command-line option (``OPTIONS``)."""
+
+    line_bytes: int = 64 << 20  # a line of CSV text (a record; a quoted cell's line breaks do not end it)
+    cell_bytes: int = 16 << 20  # one cell of CSV text
+    columns: int = 10_000  # the columns of a file (its header), and the fields of any one line
+    decompressed_bytes: int = 20 << 30  # what a .gz file or a zip's CSV member decompresses to
+    compression_ratio: float = 200.0  # decompressed : compressed, judged once RATIO_FROM bytes are decompressed
+    zip_entries: int = 1_000  # the entries of a zip file (read from its end before any is listed)
+    zip_bytes: int = 20 << 30  # the sizes a zip's entries declare, together
+
+    OPTIONS: ClassVar[dict[str, str]] = {  # the command line's option of each limit
+        "line_bytes": "--max-line-size", "cell_bytes": "--max-cell-size", "columns": "--max-columns",
+        "decompressed_bytes": "--max-decompressed-size", "compression_ratio": "--max-compression-ratio",
+        "zip_entries": "--max-zip-entries", "zip_bytes": "--max-zip-size",
+    }
+    RATIO_FROM: ClassVar[int] = 16 << 20  # the ratio is judged past this much decompressed text (a small file may
+    # be dense: a template of empty columns, one row)
+
+    def __post_init__(self) -> None:
+        for name in self.OPTIONS:
+            value = getattr(self, name)
+            if isinstance(value, str):  # as a library caller or a config file may write it ("64MiB")
+                object.__setattr__(self, name, parse_size(value) if name.endswith("bytes") else float(value))
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ReadLimits.{name}: {value!r} (use a positive number)")
+
+    def shown(self, name: str) -> str:
+        """A limit as a message gives it: ``64 MiB``, ``10000``, ``200:1``."""
+        value = getattr(self, name)
+        if name.endswith("bytes"):
+            return format_size(int(value))
+        return f"{value:g}:1" if name == "compression_ratio" else str(value)
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Options common to every command. The defaults suit a library call (an Airflow task, a notebook):
@@ -259,6 +330,7 @@ class RunOptions:
     preset: str | None = None  # a shipped mapping for a platform's standard export (importer/inputs/presets)
     encoding: str | None = None  # of CSV input; None: detected
     delimiter: str | None = None  # of CSV input; None: sniffed
+    limits: ReadLimits = DEFAULT_LIMITS  # how much an input file may hold (SECURITY.md): crossing one stops the run
     shard: str | None = None  # "K/N": only the records whose key falls in share K of N (importer.partitions.hashed)
     partitions: int | None = None  # hash partitions of the input; None: one per 8 MB of input (16 MB above 1 GB)
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings

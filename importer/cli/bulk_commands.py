@@ -15,12 +15,13 @@ from typing import Any
 import click
 
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, command_run, confirmer, console, operation_run, warn
+from importer.cli.context import api_settings, command_run, confirmer, console, operation_run, read_limits, warn
 from importer.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
     NO_PREFLIGHT_OPTION,
     OUTPUT_OPTIONS,
+    READ_LIMIT_OPTIONS,
     STATE_OPTION,
     TIME_ZONE_NAMES_OPTION,
     connection_options,
@@ -84,7 +85,7 @@ def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
               help="The preset the FILES were imported with.")
 @TIME_ZONE_NAMES_OPTION
 @connection_options
-@options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, NO_PREFLIGHT_OPTION)
+@options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, *READ_LIMIT_OPTIONS, NO_PREFLIGHT_OPTION)
 def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: int | None, match_by: str,
            customer_match: str, items: tuple[str, ...], time_zone_names: str, **common: Any) -> None:
     """Read FILES as an import would, read each record back and report what differs (exit 0: all match)."""
@@ -92,7 +93,8 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
     from importer.jobs.verify import Sampling
 
     run = command_run(common, log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
-                      encoding=common["encoding"], delimiter=common["delimiter"], preflight=not common["no_preflight"])
+                      encoding=common["encoding"], delimiter=common["delimiter"], preflight=not common["no_preflight"],
+                      limits=read_limits(common))
     sampling = Sampling(size=sample, seed=sample_seed)
     with api_settings(common, identification=customer_match) as (api, target):
         if kind == "customers" and items:

@@ -18,6 +18,7 @@ from importer.errors import UsageError
 from importer.settings import (
     ApiKey,
     ApiSettings,
+    ReadLimits,
     RunOptions,
     check_api_url,
     default_state,
@@ -63,6 +64,7 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         preset=common["preset"],
         encoding=common["encoding"],
         delimiter=common["delimiter"],  # "tab", "semicolon"... are understood by the reader
+        limits=read_limits(common),
         chunk_size=common["chunk_size"],
         dry_run=common["dry_run"],
         log_format=console().event_format,
@@ -102,7 +104,15 @@ def confirmer(yes: bool, question: Callable[[int], str]) -> Callable[[int], bool
 def operation_run(common: dict[str, Any]) -> RunOptions:
     """The run options of order-status and delete-orders."""
     return command_run(common, dry_run=common["dry_run"], log_format=common["log_format"],
-                       encoding=common["encoding"], delimiter=common["delimiter"])
+                       encoding=common["encoding"], delimiter=common["delimiter"], limits=read_limits(common))
+
+
+def read_limits(common: dict[str, Any]) -> ReadLimits:
+    """The read limits of the ``--max-line-size``... options (``importer.cli.options.READ_LIMIT_OPTIONS``)."""
+    return ReadLimits(line_bytes=common["max_line_size"], cell_bytes=common["max_cell_size"],
+                      columns=common["max_columns"], decompressed_bytes=common["max_decompressed_size"],
+                      compression_ratio=common["max_compression_ratio"], zip_entries=common["max_zip_entries"],
+                      zip_bytes=common["max_zip_size"])
 
 
 def console() -> Console:

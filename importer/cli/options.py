@@ -17,7 +17,16 @@ import click
 
 from importer.budget import Budget
 from importer.cli import config_file
-from importer.settings import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, STATE_ENV, TIME_ZONE_NAMES
+from importer.settings import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    DEFAULT_LIMITS,
+    STATE_ENV,
+    TIME_ZONE_NAMES,
+    format_size,
+    parse_size,
+)
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -60,6 +69,20 @@ class ShareType(click.ParamType):  # type: ignore[type-arg]  # (as BudgetType)
         if share < 0:
             self.fail(f"{value!r} is negative", param, ctx)
         return share
+
+
+class SizeType(click.ParamType):  # type: ignore[type-arg]  # (as BudgetType)
+    """A size in bytes: ``64MiB``, ``20GB``, ``1500``."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 CONFIG_OPTIONS = [
@@ -134,6 +157,25 @@ OUTPUT_OPTIONS = [  # every command that writes a report
 ]
 ENCODING_OPTION = click.option("--encoding", help="Encoding of CSV input (default: detected; e.g. utf-8, cp1250).")
 DELIMITER_OPTION = click.option("--delimiter", help="Delimiter of CSV input: a character or tab (default: sniffed).")
+_LIMIT = "Reading a file stops (exit 2, nothing sent) at "
+READ_LIMIT_OPTIONS = [  # every command that reads export files (SECURITY.md: the limits, and why these defaults)
+    click.option("--max-line-size", type=SizeType(), default=format_size(DEFAULT_LIMITS.line_bytes),
+                 show_default=True, help=_LIMIT + "a line of CSV text longer than this."),
+    click.option("--max-cell-size", type=SizeType(), default=format_size(DEFAULT_LIMITS.cell_bytes),
+                 show_default=True, help=_LIMIT + "a cell of CSV text longer than this."),
+    click.option("--max-columns", type=click.IntRange(min=1), default=DEFAULT_LIMITS.columns, show_default=True,
+                 help=_LIMIT + "more columns than this, or a line of more fields."),
+    click.option("--max-decompressed-size", type=SizeType(), default=format_size(DEFAULT_LIMITS.decompressed_bytes),
+                 show_default=True, help=_LIMIT + "a .gz file or a zip's CSV that decompresses to more than this."),
+    click.option("--max-compression-ratio", type=click.FloatRange(min=1), default=DEFAULT_LIMITS.compression_ratio,
+                 show_default=True, metavar="N",
+                 help=_LIMIT + "a .gz file or a zip's CSV that decompresses to more than N times its size "
+                               "(judged past the first 16 MiB)."),
+    click.option("--max-zip-entries", type=click.IntRange(min=1), default=DEFAULT_LIMITS.zip_entries,
+                 show_default=True, help=_LIMIT + "a zip file of more entries than this."),
+    click.option("--max-zip-size", type=SizeType(), default=format_size(DEFAULT_LIMITS.zip_bytes), show_default=True,
+                 help=_LIMIT + "a zip file whose entries declare more than this together."),
+]
 STATE_OPTION = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar=STATE_ENV,
                             help=f"The run journal (env {STATE_ENV}; default .ecdp-import/state.db).")
 TIME_ZONE_NAMES_OPTION = click.option(
@@ -154,6 +196,7 @@ IMPORT_OPTIONS = [  # every import command
                  help="A mapping file (TOML) from the export's columns to the importer's; see docs/mapping.md."),
     ENCODING_OPTION,
     DELIMITER_OPTION,
+    *READ_LIMIT_OPTIONS,
     click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
                  help="A shipped mapping for a platform's standard export (see docs/mapping.md)."),
     STATE_OPTION,
@@ -181,6 +224,7 @@ OPERATION_OPTIONS = [  # order-status and delete-orders
     *OUTPUT_OPTIONS,
     ENCODING_OPTION,
     DELIMITER_OPTION,
+    *READ_LIMIT_OPTIONS,
 ]
 
 

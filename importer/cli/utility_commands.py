@@ -14,10 +14,12 @@ import click
 
 from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
+from importer.cli.context import read_limits
 from importer.cli.options import (
     CONFIG_OPTIONS,
     DELIMITER_OPTION,
     ENCODING_OPTION,
+    READ_LIMIT_OPTIONS,
     STATE_OPTION,
     options,
 )
@@ -102,7 +104,7 @@ def _sandbox_settings(path: Path | None) -> Any:
 
 @click.command(cls=ConfiguredCommand)
 @click.argument("files", nargs=-1)  # text: a URL (s3://, https://) is a file too
-@options(ENCODING_OPTION, DELIMITER_OPTION)
+@options(ENCODING_OPTION, DELIMITER_OPTION, *READ_LIMIT_OPTIONS)
 @click.option("--suggest", type=click.Choice(["customers", "orders"]),
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
 @click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -111,7 +113,7 @@ def _sandbox_settings(path: Path | None) -> Any:
 @click.option("--kind", type=click.Choice(["customers", "orders"]), default="orders", show_default=True,
               help="The preset's kind, with --preset.")
 def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
-            mapping_file: Path | None, preset: str | None, kind: str) -> None:
+            mapping_file: Path | None, preset: str | None, kind: str, **limits: Any) -> None:
     """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples; with
     --mapping or --preset, how well the mapping's joins match FILES, before anything is sent."""
     from importer.inputs.files import ReadOptions
@@ -119,7 +121,7 @@ def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None,
     from importer.inputs.presets import hint
     from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
-    options = ReadOptions(encoding=encoding, delimiter=delimiter)
+    options = ReadOptions(encoding=encoding, delimiter=delimiter, limits=read_limits(limits))
     if not files and mapping_file is None and preset is None:
         raise UsageError("No FILES to inspect.", "Name the export files, e.g. ecdp-import inspect orders.csv.")
     with local_copies(list(files)) as paths:

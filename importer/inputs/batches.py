@@ -66,7 +66,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
                 usage: str = "ecdp-import") -> Inputs:
     """The rows ``command`` (customers or orders) imports from ``paths`` with ``run``'s reading options,
     mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind."""
-    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter)
+    read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter, limits=run.limits)
     mapping, choice = chosen_mapping(command, run, paths, usage, always=True)
     if mapping is None:
         for path in paths:
@@ -107,7 +107,7 @@ def chosen_mapping(command: str, run: RunOptions, paths: Sequence[Path], usage: 
     if run.preset is not None:
         files = preset_files(run.preset, command)
         if len(files) > 1 or always:
-            choice = choose_for_files(run.preset, command, paths, ReadOptions(run.encoding, run.delimiter))
+            choice = choose_for_files(run.preset, command, paths, ReadOptions(run.encoding, run.delimiter, limits=run.limits))
         mapping_path: Path | None = choice.generation.path if choice else files[0]
     else:
         mapping_path = run.mapping
@@ -143,7 +143,7 @@ def with_preset_hint(error: ImporterError, command: str, paths: Sequence[Path], 
     if not isinstance(error, InputError) or run.mapping is not None or run.preset is not None or not paths:
         return error
     try:
-        header = file_header(paths[0], ReadOptions(encoding=run.encoding, delimiter=run.delimiter))
+        header = file_header(paths[0], ReadOptions(encoding=run.encoding, delimiter=run.delimiter, limits=run.limits))
     except ImporterError:
         return error
     looks_like = hint(header, command)

@@ -10,6 +10,13 @@ nulls, and a message quoting the line goes to the ``_unreadable`` column. An unc
 row, not the rest of the file. The header is always read with the csv module (polars is lenient with a
 broken quote there).
 
+The read limits (``importer.settings.ReadLimits``) are judged here as the text is cut and parsed: a line
+longer than ``line_bytes`` stops the read as soon as that many bytes pass without a line end (a piece never
+holds more than the limit and a block); where quotes stay open that long (a stray quote, or a quoted cell
+past the limit) the piece is cut at a line end all the same, and its lines read one by one. A header of more
+than ``columns`` names, a line of more fields (its delimiters counted, in the pieces read record by record),
+and a cell longer than ``cell_bytes`` stop the read too.
+
 This module knows nothing of files' formats, encodings or compression: ``importer.inputs.files`` hands it text.
 """
 
@@ -21,13 +28,15 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TextIO
+from typing import TextIO
 
 import polars as pl
 
 from importer.errors import InputError
 from importer.frame import UNREADABLE_COL, is_own_column
 from importer.inputs.csv_dialect import UTF8
+from importer.inputs.streams import ByteStream, check_cells, limit_crossed
+from importer.settings import DEFAULT_LIMITS, ReadLimits
 
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
 RAMP = (3, 2, 1)  # the first pieces are BLOCK_BYTES >> 3, >> 2, >> 1 (1, 2, 4 MB): the second pass starts on
@@ -48,21 +57,48 @@ def not_text(source: Path, encoding: str, offset: int | None = None) -> InputErr
     )
 
 
-def iter_csv(path: Path, delimiter: str, source: Path, encoding: str) -> Iterator[pl.DataFrame]:
-    """The records of a UTF-8 CSV file as frames of strings, a piece of about ``BLOCK_BYTES`` at a time.
+def iter_csv(text: Path | ByteStream, delimiter: str, source: Path, encoding: str,
+             limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[pl.DataFrame]:
+    """The records of UTF-8 CSV text as frames of strings, a piece of about ``BLOCK_BYTES`` at a time.
 
     The first frame has the header's columns even when the file has no records; a frame gets an
-    ``_unreadable`` column only when one of its rows could not be parsed. ``path`` is the UTF-8 text,
-    ``source`` the file the user named (for messages).
+    ``_unreadable`` column only when one of its rows could not be parsed. ``text`` is the UTF-8 text (a
+    file, or a stream whose read errors are the caller's), ``source`` the file the user named (for messages).
     """
     try:
-        with path.open("rb") as handle:
-            sizes = _Sizes()
-            yield from _frames(_pieces(handle, sizes), delimiter, source, encoding, sizes)
+        if isinstance(text, Path):
+            try:
+                with text.open("rb") as handle:
+                    yield from _parsed(handle, delimiter, source, encoding, limits)
+            except OSError as exc:
+                raise InputError(f"Cannot read {source}: {exc.strerror or exc}.",
+                                 "Check the file's permissions.") from None
+        else:
+            yield from _parsed(text, delimiter, source, encoding, limits)
     except UnicodeDecodeError as exc:
         raise not_text(source, encoding) from exc
-    except OSError as exc:
-        raise InputError(f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions.") from None
+
+
+def _parsed(handle: ByteStream, delimiter: str, source: Path, encoding: str,
+            limits: ReadLimits) -> Iterator[pl.DataFrame]:
+    sizes = _Sizes()
+    yield from _frames(_pieces(handle, sizes, limits.line_bytes), delimiter, source, encoding, sizes, limits)
+
+
+class _LongLine(Exception):
+    """A line longer than the limit, starting ``lines`` line ends into the text not yet handed on."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__(lines)
+        self.lines = lines
+
+
+class _WideLine(Exception):
+    """A line of more fields than the limit (its number)."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
 
 
 class _Sizes:
@@ -87,27 +123,41 @@ class _Sizes:
                 yield BLOCK_BYTES
 
 
-def _pieces(handle: IO[bytes], sizes: Iterable[int]) -> Iterator[bytes]:
+def _pieces(handle: ByteStream, sizes: Iterable[int], longest: int) -> Iterator[bytes]:
     """The file in pieces that end where a line ends outside quotes (whole records, as far as the quotes
     are balanced), each of about the next of ``sizes`` bytes. A piece grows past its size only while no
-    such line end is in sight."""
-    carry = b""
+    such line end is in sight, and only up to ``longest`` bytes: then it ends at its last line end (the
+    quotes stay open that long only after a stray quote, or in a quoted cell past the limits), and a line
+    longer than ``longest`` raises ``_LongLine`` as soon as that many bytes of it are read."""
+    carry = bytearray()  # grown in place and cut from the front (a long record is not copied at every block)
     for size in sizes:
         data = handle.read(size)
         if not data:
             if carry:
-                yield carry
+                yield bytes(carry)
             return
-        buffer = carry + data
-        cut = _record_end(buffer)
+        start = carry.rfind(b"\n") + 1  # where the line going on into ``data`` starts
+        end = data.find(b"\n")
+        if len(carry) - start + (len(data) if end < 0 else end) > longest:
+            raise _LongLine(carry.count(b"\n", 0, start))
+        if len(data) > longest and max(map(len, data.split(b"\n"))) > longest:  # (a limit below the block size)
+            first = next(i for i, line in enumerate(data.split(b"\n")) if len(line) > longest)
+            raise _LongLine(carry.count(b"\n") + first)
+        carry += data
+        del data
+        cut = _record_end(carry)
+        if cut is None and len(carry) > longest:
+            cut = carry.rfind(b"\n") + 1  # (there is one: no line is longer than ``longest``)
         if cut is None:
-            carry = buffer
             continue
-        carry = buffer[cut:]
-        yield buffer[:cut]
+        with memoryview(carry) as view:
+            piece = bytes(view[:cut])
+        del carry[:cut]
+        yield piece
+        del piece
 
 
-def _record_end(buffer: bytes) -> int | None:
+def _record_end(buffer: bytes | bytearray) -> int | None:
     """The position after the last newline with an even number of quotes before it, if any (RFC 4180
     doubles quotes inside fields, so an even count means the newline is outside a quoted field)."""
     end = buffer.rfind(b"\n")
@@ -122,28 +172,40 @@ def _record_end(buffer: bytes) -> int | None:
 
 
 def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str,
-            sizes: _Sizes) -> Iterator[pl.DataFrame]:
+            sizes: _Sizes, limits: ReadLimits) -> Iterator[pl.DataFrame]:
     """Parse each piece with polars when every line of it is sound, else record by record (``sizes`` is told
-    what each piece held)."""
+    what each piece held); a limit crossed is an InputError."""
     header: list[str] | None = None
     line = 1  # the number of the piece's first line
-    for piece in pieces:
-        if header is None:
-            header, body_start, header_lines = _header(piece, delimiter, source)
-            piece, line = piece[body_start:], 1 + header_lines
-            user = [c for c in header if not is_own_column(c)]
-            if not header:
-                yield pl.DataFrame()
-                return
-            if not piece:
-                continue
-        frame, unreadable = _fast(piece, delimiter, header), None
-        if frame is None:
-            frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line)
-        frame = frame.select(user)  # an input column named like the importer's own is not the user's data
-        sizes.parsed(len(piece), frame.height, frame.width)
-        yield frame if unreadable is None else frame.with_columns(unreadable)
-        line += piece.count(b"\n")
+    rows = 0  # records handed on
+    try:
+        for piece in pieces:
+            if header is None:
+                header, body_start, header_lines = _header(piece, delimiter, source, limits.columns)
+                if len(header) > limits.columns:
+                    raise limit_crossed(source, f"its header has {len(header)} columns", "columns", limits)
+                piece, line = piece[body_start:], 1 + header_lines
+                user = [c for c in header if not is_own_column(c)]
+                if not header:
+                    yield pl.DataFrame()
+                    return
+                if not piece:
+                    continue
+            frame, unreadable = _fast(piece, delimiter, header), None
+            if frame is None:
+                frame, unreadable = _slow(piece.decode("utf-8"), delimiter, header, line, limits.columns)
+            frame = frame.select(user)  # an input column named like the importer's own is not the user's data
+            if len(piece) > limits.cell_bytes:  # (a smaller piece cannot hold a longer cell)
+                check_cells(frame, rows, source, limits)
+            sizes.parsed(len(piece), frame.height, frame.width)
+            rows += frame.height
+            line += piece.count(b"\n")
+            del piece  # (not held while the frame is worked on)
+            yield frame if unreadable is None else frame.with_columns(unreadable)
+    except _LongLine as long:
+        raise limit_crossed(source, f"line {line + long.lines} is longer", "line_bytes", limits) from None
+    except _WideLine as wide:
+        raise limit_crossed(source, f"line {wide.number} has more fields", "columns", limits) from None
     if header is None:
         yield pl.DataFrame()
     elif line == 1 + header_lines:  # header only
@@ -206,12 +268,13 @@ def _lines_sound(piece: bytes, delimiter: str, width: int, height: int) -> bool:
     return bool(counts.item(0, "records") == height and counts.item(0, "bad") == 0)
 
 
-def _header(piece: bytes, delimiter: str, source: Path) -> tuple[list[str], int, int]:
+def _header(piece: bytes, delimiter: str, source: Path, fields: int) -> tuple[list[str], int, int]:
     """(column names, where the records start in the piece, lines the header takes); InputError when the
-    names cannot be read or repeat. Read with the csv module: polars is lenient with a broken quote."""
+    names cannot be read or repeat, _WideLine when a line has more than ``fields``. Read with the csv module:
+    polars is lenient with a broken quote."""
     bom = len(codecs.BOM_UTF8) if piece.startswith(codecs.BOM_UTF8) else 0
     text = piece[bom:].decode("utf-8")
-    first = next(_records(io.StringIO(text, newline=""), delimiter), None)
+    first = next(_records(io.StringIO(text, newline=""), delimiter, most_fields=fields), None)
     if first is None:
         return [], len(piece), 0
     _, names, raw, problem = first
@@ -221,13 +284,15 @@ def _header(piece: bytes, delimiter: str, source: Path) -> tuple[list[str], int,
     return clean_header(names, source), bom + len(raw.encode("utf-8")), raw.count("\n")
 
 
-def _slow(text: str, delimiter: str, header: list[str], first_line: int) -> tuple[pl.DataFrame, pl.Series | None]:
+def _slow(text: str, delimiter: str, header: list[str], first_line: int,
+          most_fields: int) -> tuple[pl.DataFrame, pl.Series | None]:
     """The piece record by record with Python's csv module; a record that cannot be read becomes a null
-    row whose ``_unreadable`` column says why, quoting the line."""
+    row whose ``_unreadable`` column says why, quoting the line (_WideLine for a line of more fields than
+    ``most_fields``: the csv module would make a list of them)."""
     width = len(header)
     rows: list[list[str | None]] = []
     messages: list[str | None] = []
-    for number, fields, raw, problem in _records(io.StringIO(text, newline=""), delimiter, first_line):
+    for number, fields, raw, problem in _records(io.StringIO(text, newline=""), delimiter, first_line, most_fields):
         if problem is None and fields and len(fields) != width:
             problem = f"it has {len(fields)} fields but the header has {width}"
         messages.append(None if problem is None else _sentence(number, problem, raw))
@@ -240,8 +305,8 @@ def _slow(text: str, delimiter: str, header: list[str], first_line: int) -> tupl
 class _Lines:
     """The physical lines of a text file for ``csv.reader``, remembering the lines of the current record."""
 
-    def __init__(self, handle: TextIO, first_line: int = 1) -> None:
-        self._handle = handle
+    def __init__(self, handle: TextIO, first_line: int = 1, delimiter: str = ",", fields: int | None = None) -> None:
+        self._handle, self._delimiter, self._fields = handle, delimiter, fields
         self._again: list[str] = []  # lines to read again, last first
         self.taken: list[str] = []
         self.done = first_line - 1  # lines accounted for
@@ -251,6 +316,8 @@ class _Lines:
 
     def __next__(self) -> str:
         line = self._again.pop() if self._again else next(self._handle)
+        if self._fields is not None and line.count(self._delimiter) >= self._fields:
+            raise _WideLine(self.done + len(self.taken) + 1)
         self.taken.append(line)
         return line
 
@@ -269,7 +336,7 @@ class _Lines:
 
 
 def _records(
-    handle: TextIO, delimiter: str, first_line: int = 1
+    handle: TextIO, delimiter: str, first_line: int = 1, most_fields: int | None = None
 ) -> Iterator[tuple[int, list[str], str, str | None]]:
     """(first line number, fields, raw text, problem or None) for each record, header included.
 
@@ -277,7 +344,7 @@ def _records(
     next line: an unclosed quote costs one row, not the rest of the file (the csv module's field size
     limit bounds how far it reads ahead). A blank line is a record without fields (a null row, as polars).
     """
-    lines = _Lines(handle, first_line)
+    lines = _Lines(handle, first_line, delimiter, most_fields)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     while True:
         try:

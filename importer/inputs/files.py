@@ -7,9 +7,10 @@ as a spreadsheet shows it, header = 1; a quoted multi-line cell is one row) and 
 row id.
 
 CSV text is decoded with the encoding in :class:`ReadOptions` or the one :mod:`importer.inputs.csv_dialect` finds,
-and split on the delimiter given or sniffed. polars parses UTF-8 only, so other encodings, and CSV
-inside ``.gz`` or ``.zip``, are first streamed into a temporary UTF-8 file in 1 MB blocks: memory
-stays flat, the disk needs the decoded file's size once, and the file is deleted after the read.
+and split on the delimiter given or sniffed. polars parses UTF-8 only, so other encodings are recoded
+as they are read, and CSV inside ``.gz`` or ``.zip`` is decompressed as it is read (``importer.inputs.streams``):
+no copy on disk, memory flat, and the read limits (``ReadLimits``: line, cell, columns, decompressed size and
+ratio, zip entries) judged on the way; crossing one stops the read with an ``InputError`` naming the limit.
 
 A line that cannot be parsed (more or fewer fields than the header, a broken or unclosed quote) does
 not stop the read: it becomes a row whose user columns are null and whose ``_unreadable`` column says
@@ -22,20 +23,17 @@ This module must not interpret column meanings: that is the job of the resource 
 
 from __future__ import annotations
 
-import codecs
 import gzip
-import shutil
-import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 import polars as pl
 
-from importer import scratch
 from importer.errors import InputError
 from importer.frame import (
     FILE_COL,
@@ -55,11 +53,12 @@ from importer.inputs.csv_dialect import (
 )
 from importer.inputs.csv_text import clean_header, iter_csv, not_text
 from importer.inputs.locations import shown
+from importer.inputs.streams import ByteStream, Utf8, limit_crossed, open_gzip, open_zip_member
 from importer.records import normalise
+from importer.settings import DEFAULT_LIMITS, ReadLimits
 
 FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
-_BLOCK = 1 << 20
 _CSV_MEMBERS = (".csv", ".txt", ".tsv")
 PARQUET_BATCH_ROWS = 100_000
 
@@ -70,6 +69,7 @@ class ReadOptions:
 
     encoding: str | None = None
     delimiter: str | None = None
+    limits: ReadLimits = DEFAULT_LIMITS  # how much a file may hold (line, cell, columns, decompressed size...)
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,8 @@ class Source:
         else:
             frames = self._text_batches(kind)
         for frame in frames:
+            if frame.width > self.options.limits.columns:
+                raise limit_crossed(path, f"it has {frame.width} columns", "columns", self.options.limits)
             frame = frame.rename(dict(zip(frame.columns, clean_header(frame.columns, path), strict=True)))
             if kind in ("parquet", "xlsx"):  # (the CSV parser drops them itself, keeping its _unreadable)
                 frame = frame.select([c for c in frame.columns if not is_own_column(c)])
@@ -172,21 +174,17 @@ class Source:
         path, options = self.path, self.options
         encoding = None if options.encoding is None else encoding_name(options.encoding)
         delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
-        folder = tempfile.TemporaryDirectory(prefix=scratch.prefix("read"))  # for a UTF-8 copy, if one is needed
-        with folder as tmp, _open_bytes(path, kind) as (stream, member):
-            with _broken_stream(path, kind):
-                head = stream.read(SAMPLE_BYTES + 1)
+        with _open_bytes(path, kind, options.limits) as (stream, member), _broken_stream(path, kind):
+            head = stream.read(SAMPLE_BYTES + 1)
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
             if delimiter is None:
                 sample = head[: SAMPLE_BYTES // 4]
                 delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"),
                                             complete=len(sample) == len(head))
-            utf8 = path if kind == "csv" and encoding in UTF8 else Path(tmp) / "input.csv"
-            if utf8 != path:
-                with _broken_stream(path, kind):
-                    _write_utf8(head, stream, encoding, utf8, path)
             self.info = SourceInfo(path, kind, encoding, delimiter, member)
-            yield from iter_csv(utf8, delimiter, path, encoding)
+            found = encoding
+            text = Utf8(head, stream, found, found in UTF8, lambda offset: not_text(path, found, offset))
+            yield from iter_csv(text, delimiter, path, encoding, options.limits)
 
 
 def file_format(path: Path) -> str:
@@ -207,17 +205,15 @@ def file_format(path: Path) -> str:
 
 
 @contextmanager
-def _open_bytes(path: Path, kind: str) -> Iterator[tuple[IO[bytes], str | None]]:
-    """The file's CSV bytes as a stream (decompressed), and the zip member's name."""
+def _open_bytes(path: Path, kind: str, limits: ReadLimits) -> Iterator[tuple[ByteStream, str | None]]:
+    """The file's CSV bytes as a stream (decompressed as read, within ``limits``), and the zip member's name."""
     try:
         if kind == "csv.gz":
-            with gzip.open(path, "rb") as unzipped:
-                yield cast(IO[bytes], unzipped), None
+            with open_gzip(path, limits) as unzipped:
+                yield unzipped, None
         elif kind == "zip":
-            with zipfile.ZipFile(path) as archive:
-                member = _zip_member(archive, path)
-                with archive.open(member) as stream:
-                    yield stream, member
+            with open_zip_member(path, limits, lambda archive: _zip_member(archive, path)) as (stream, member):
+                yield stream, member
         else:
             with path.open("rb") as stream:
                 yield stream, None
@@ -244,31 +240,9 @@ def _broken_stream(path: Path, kind: str) -> Iterator[None]:
     """A broken compressed stream is an InputError."""
     try:
         yield
-    except (gzip.BadGzipFile, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise InputError(f"Cannot read {path} as {kind}: {exc or 'it is truncated'}.",
                          "Check that the file is complete.") from None
-
-
-def _write_utf8(head: bytes, stream: IO[bytes], encoding: str, target: Path, source: Path) -> None:
-    """Stream ``head`` and the rest of ``stream`` into ``target`` as UTF-8, a block at a time."""
-    with target.open("wb") as out:
-        if encoding in UTF8:
-            out.write(head)
-            shutil.copyfileobj(stream, out, _BLOCK)
-            return
-        decoder, offset = codecs.getincrementaldecoder(encoding)(errors="strict"), 0
-        block = head
-        while block:
-            try:
-                out.write(decoder.decode(block).encode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise not_text(source, encoding, offset + exc.start) from None
-            offset += len(block)
-            block = stream.read(_BLOCK)
-        try:
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
-        except UnicodeDecodeError:
-            raise not_text(source, encoding, offset) from None
 
 
 # -- typed formats --------------------------------------------------------------------------------

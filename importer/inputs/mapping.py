@@ -323,7 +323,8 @@ def _nulls(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
 def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
     """The source's own encoding/delimiter, else the command line's, else detection."""
     base = options or ReadOptions()
-    return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter)
+    return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter,
+                       limits=base.limits)
 
 
 def _joined_source(

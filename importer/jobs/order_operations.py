@@ -197,7 +197,7 @@ def run_operation(
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     started_at, clock = datetime.now(UTC), time.monotonic()
-    frame, blank = without_blank_rows(read_inputs(paths, ReadOptions(encoding=run.encoding, delimiter=run.delimiter)))
+    frame, blank = without_blank_rows(read_inputs(paths, ReadOptions(run.encoding, run.delimiter, run.limits)))
     prepared = spec.prepare(frame)
     if prepared.ignored:
         warn(ignored_warning(", ".join(spec.columns), prepared.ignored))

@@ -179,11 +179,15 @@ def schema_reasons(
     # A reason that stands alone for its value (an id a spreadsheet rewrote is not also "not a phone number").
     alone = pl.col("alone").any().over("index", "column")
     value = pl.col("failure_case").cast(pl.String)
+    # Each value as its reason shows it, first: the cases' values go no further (a 50 MB cell that fails
+    # three checks would be copied by every join and branch below, ~17 times the cell in all).
+    cases = cases.select("column", "check_number", "index", utf16_units(value).alias("length"),
+                         _shorten(value).alias("value"))
     shown = (
         pl.when(pl.col("shows") == "length")
-        .then(utf16_units(value).cast(pl.String))
+        .then(pl.col("length").cast(pl.String))
         .when(pl.col("shows") == "value")
-        .then(_shorten(value))
+        .then(pl.col("value"))
         .otherwise(pl.lit(""))
     )
     row_ids = frame.select(pl.int_range(pl.len(), dtype=pl.Int32).alias("index"), RID_COL)
