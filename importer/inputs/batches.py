@@ -107,7 +107,8 @@ def chosen_mapping(command: str, run: RunOptions, paths: Sequence[Path], usage: 
     if run.preset is not None:
         files = preset_files(run.preset, command)
         if len(files) > 1 or always:
-            choice = choose_for_files(run.preset, command, paths, ReadOptions(run.encoding, run.delimiter, limits=run.limits))
+            read = ReadOptions(run.encoding, run.delimiter, limits=run.limits)
+            choice = choose_for_files(run.preset, command, paths, read)
         mapping_path: Path | None = choice.generation.path if choice else files[0]
     else:
         mapping_path = run.mapping
