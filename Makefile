@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean chromium
+.PHONY: demo test check bench bench-bombs clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,9 +69,14 @@ $(BENCH_STAMP): pyproject.toml $(shell find importer schemas -type f -not -path 
 	$(BENCH_VENV)/bin/python -m pip install --quiet . && rm -rf build  # (setuptools builds in ./build)
 	touch $(BENCH_STAMP)
 
-# 1M order lines and 1M customers by default; `make bench BENCH_ARGS=--10m` adds the 10M-line run.
+# 1M order lines and 1M customers by default; `make bench BENCH_ARGS=--10m` adds the 10M-line run. Then the
+# full-size hostile files of SECURITY.md (2 GiB bombs: each must stop in 30 s under 600 MB; `make bench-bombs`).
 bench: $(STAMP) $(NAIVE_STAMP) $(BENCH_STAMP)
 	ECDP_BENCH_NAIVE_PYTHON=$(NAIVE_VENV)/bin/python ECDP_BENCH_VENV=$(BENCH_VENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-bombs
+
+bench-bombs: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m bench.bombs
 
 clean:
 	rm -rf $(VENV) $(NAIVE_VENV) $(BENCH_VENV) reports .ecdp-import .pytest_cache
