@@ -63,13 +63,16 @@ from importer.settings import API_KEY_ENV, CUSTOMER_MATCH_FIELDS, default_state
 @click.option("--seed", type=int, default=None, help="Seed of the random faults, for a reproducible run.")
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file of attribute and consent definitions to serve and enforce (default: demo lists, "
-                   "not enforced).")
+                   "not enforced), and of the custom events it knows.")
+@click.option("--custom-event", "custom_event_ids", type=click.IntRange(-(2**31), 2**31 - 1), multiple=True,
+              help="A custom event id POST /scenariocustomevents accepts (repeatable; added to the --settings "
+                   "file's customEvents; default: 1, 2 and 3).")
 def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, identification: str,
-            settings_file: Path | None, **faults: Any) -> None:
+            settings_file: Path | None, custom_event_ids: tuple[int, ...], **faults: Any) -> None:
     """Run the built-in sandbox: a local server that behaves like the documented API."""
     import secrets
 
-    from importer.sandbox import Faults, serve
+    from importer.sandbox import CustomEvent, Faults, serve
 
     settings = _sandbox_settings(settings_file)
     key = sandbox_key or os.environ.get(API_KEY_ENV, "").strip()
@@ -86,8 +89,9 @@ def sandbox(host: str, port: int, db: Path | None, sandbox_key: str | None, iden
         raise UsageError(str(exc), "See ecdp-import sandbox --help for the fault options.") from None
     if settings is not None:
         click.echo(f"Settings from {settings_file}: served and enforced.", err=True)
+    custom_events = [CustomEvent(event_id, f"customEvent{event_id}") for event_id in custom_event_ids] or None
     serve(host=host, port=port, db=str(db) if db else None, api_key=key, identification=identification,
-          faults=injected, settings=settings)
+          faults=injected, settings=settings, custom_events=custom_events)
 
 
 def _sandbox_settings(path: Path | None) -> Any:

@@ -19,21 +19,29 @@ as every check in ``schemas/`` does. ``failing`` returns ``None`` for a schema i
 checks, strict or regex columns, uniqueness, coercion, a missing column, a dtype pandera would refuse, a
 check that does anything but select one expression): the caller then validates the whole frame with
 pandera.
+
+Every touch of pandera's private API (a check's function and arguments, its backend registration) goes through
+``pandera_adapter``, which names the pandera versions it was checked against. The screens are cached per schema
+for all threads (a lock guards the cache; a cached entry keeps its schema and ``coarse`` alive, so their ids stay
+theirs), and no ``Check`` is changed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
-from pandera.config import CONFIG
 from pandera.engines import polars_engine
 
+from importer.records import pandera_adapter
+
 _ROW = "_screen_row"
+_NO_COARSE: Mapping[str, Callable[[str], pl.Expr]] = MappingProxyType({})  # one object: its screens are cached
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
 
     ``coarse`` may give, per check name, a cheaper expression of a column's name that fails at least
     wherever the check fails: the rows it flags are handed to pandera with that check, which decides."""
-    screened = _screen_of(schema, frame.schema, coarse or {})
+    screened = _screen_of(schema, frame.schema, _NO_COARSE if coarse is None else coarse)
     if screened is None:
         return None
     outcomes = screened.outcomes
@@ -129,30 +137,32 @@ class _Screen:
     exact: dict[tuple[str, int | None], pl.Expr]
 
 
+_Coarse = Mapping[str, Callable[[str], pl.Expr]]
 _Key = tuple[int, int, tuple[pl.DataType | None, ...], bool]
-_CACHE: dict[_Key, tuple[pa.DataFrameSchema, _Screen | None]] = {}
+_CACHE: dict[_Key, tuple[pa.DataFrameSchema, _Coarse, _Screen | None]] = {}
+_CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
-def _screen_of(schema: pa.DataFrameSchema, dtypes: pl.Schema,
-               coarse: Mapping[str, Callable[[str], pl.Expr]]) -> _Screen | None:
+def _screen_of(schema: pa.DataFrameSchema, dtypes: pl.Schema, coarse: _Coarse) -> _Screen | None:
     """The screen's expressions for ``schema`` over columns of these ``dtypes``, or None when it cannot be
     screened; worked out once per schema (the schemas are made once per run and shared, see ``schemas``)."""
-    key = (id(schema), id(coarse), tuple(dtypes.get(name) for name in schema.columns), CONFIG.use_narwhals_backend)
-    cached = _CACHE.get(key)
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    screened = _expressions(schema, dtypes, coarse) if _screenable(schema, dtypes) else None
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (schema, screened)  # (the schema is kept, so its id stays its own)
+    narwhals = pandera_adapter.narwhals_backend()
+    key = (id(schema), id(coarse), tuple(dtypes.get(name) for name in schema.columns), narwhals)
+    with _CACHE_LOCK:  # held while a screen is worked out, so each is worked out once, by one thread
+        cached = _CACHE.get(key)
+        if cached is not None and cached[0] is schema and cached[1] is coarse:
+            return cached[2]
+        screened = _expressions(schema, dtypes, coarse) if _screenable(schema, dtypes, narwhals) else None
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (schema, coarse, screened)  # (both kept, so their ids stay their own)
     return screened
 
 
-def _expressions(schema: pa.DataFrameSchema, dtypes: pl.Schema,
-                 coarse: Mapping[str, Callable[[str], pl.Expr]]) -> _Screen | None:
+def _expressions(schema: pa.DataFrameSchema, dtypes: pl.Schema, coarse: _Coarse) -> _Screen | None:
     """Every rule of ``schema`` as an expression; None when a check is not one row-wise selection."""
-    schema.register_default_backends(pl.LazyFrame)  # pandera's polars checks, as its validate() does
+    pandera_adapter.register_polars_backends(schema)
     outcomes: list[_Outcome] = []
     exact: dict[tuple[str, int | None], pl.Expr] = {}
     for name, column in schema.columns.items():
@@ -191,10 +201,7 @@ class _StandIn:
 def _check_expression(check: pa.Check, name: str) -> pl.Expr | None:
     """Whether each row passes ``check`` on column ``name``, as pandera's polars backend decides it
     (its ``apply`` and ``postprocess``), or None when the check is not one row-wise selection."""
-    builtin = getattr(check._check_fn, "__name__", None)
-    if builtin is not None and check.is_builtin_check(builtin):  # as Check.__call__ does: the polars variant
-        check._check_fn = check.get_builtin_check_fn(builtin)
-    selected = check._check_fn(PolarsData(_StandIn(), name), **check._check_kwargs)  # type: ignore[arg-type]
+    selected = pandera_adapter.call_check(check, pa.PolarsData(_StandIn(), name))  # type: ignore[arg-type]
     if not isinstance(selected, _Selection) or len(selected.exprs) != 1 or not isinstance(selected.exprs[0], pl.Expr):
         return None
     passed = selected.exprs[0]
@@ -207,8 +214,8 @@ def _present(dtype: pl.DataType, name: str) -> pl.Expr:
     return value.is_not_null() & value.is_not_nan() if dtype.is_float() else value.is_not_null()
 
 
-def _screenable(schema: pa.DataFrameSchema, dtypes: pl.Schema) -> bool:
-    if CONFIG.use_narwhals_backend:  # its checks run through another backend than the one imitated here
+def _screenable(schema: pa.DataFrameSchema, dtypes: pl.Schema, narwhals: bool) -> bool:
+    if narwhals:  # its checks run through another backend than the one imitated here
         return False
     if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers or schema.drop_invalid_rows:
         return False

@@ -11,11 +11,17 @@ Routes (every request must carry `x-api-key: <config.api_key>`, else 401):
     GET    /orders/{id}                200 {"status": 0, "data": order} | 404 (missing or deleted)
     DELETE /orders/{id}                200 {"status": 0, "data": order}, marking it deleted | 404
     PUT    /orders/status              200 {"status": 0} | 400 `orderId: No order with this id exists.`
+    POST   /scenariocustomevents       201 {"status": 0}: one custom event, kept | 400 (a rule of `rules`, or
+                                       a customEventId not among `config.custom_events`)
     GET    /customerattributes, /customerconsents, /orderattributes, /productattributes
                                        200 {"status": 0, "data": [{"id", "name", "type"}, ...]}
                                        (a SingleSelect declared with options also has "options": [...];
                                        a list configured as None is not exposed: 404)
     GET    /_sandbox/stats?bodies=N    200 request counts, store counts and the last N POST bodies
+    GET    /_sandbox/customevents?after=N&limit=M
+                                       200 {"status": 0, "total": T, "data": [event, ...]}: the custom events
+                                       received, oldest first, from the N-th (default 0), at most M
+                                       (default and most 10000); the API itself has no read-back
 
 Faults (`config.faults`, see `faults`) can slow down, refuse (429, 413, 500/502/503, nothing processed),
 answer with hostile answers (a 400 of many MB, a 200 HTML login page; nothing processed), drop (processed,
@@ -26,8 +32,8 @@ With `config.enforce_settings` (`--settings FILE.json`), POST bodies are also ch
 declared attributes and consents (see `definitions`), as the platform does.
 
 Every error is RFC 7807 problem details (`application/problem+json`): type, title, status, detail,
-instance, for 400 `errors` shaped by `config.errors_style`, and on the /orders routes the documented
-`substatus` (`answers.ORDER_SUBSTATUS`). A 400 means nothing from the request
+instance, for 400 `errors` shaped by `config.errors_style`, and on the /orders routes and the 400 of
+/scenariocustomevents the documented `substatus` (`answers.ORDER_SUBSTATUS`). A 400 means nothing from the request
 was stored. Bodies must be sent as `Content-Type: application/json` (else 415, as ASP.NET answers).
 
 The parsed body of a request lives only inside the synchronous `_save_*` and `_set_*` methods, so it
@@ -69,6 +75,7 @@ from importer.sandbox.store import Store
 
 UNMATCHED_ROUTE = "(no route)"
 SANDBOX_ROUTES = "/_sandbox/"
+CUSTOM_EVENTS_PAGE = 10_000  # the most custom events one GET /_sandbox/customevents answers
 
 
 def _route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
@@ -216,6 +223,7 @@ class Endpoints:
         self.config = config
         self.store = store
         self.stats = stats
+        self.known_event_ids = frozenset(event.id for event in config.custom_events)
 
     def routes(self) -> list[Route]:
         config = self.config
@@ -229,6 +237,7 @@ class Endpoints:
             Route("/orders", self.post_orders, methods=["POST"]),
             Route("/orders/status", self.put_order_status, methods=["PUT"]),
             Route("/orders/{id:path}", self.get_or_delete_order, methods=["GET", "DELETE"]),
+            Route("/scenariocustomevents", self.post_custom_event, methods=["POST"]),
             *(
                 Route(path, self.settings_list(settings))
                 for path, settings in (
@@ -240,6 +249,7 @@ class Endpoints:
                 if settings is not None  # not exposed: 404, no route matches
             ),
             Route(f"{SANDBOX_ROUTES}stats", self.get_stats),
+            Route(f"{SANDBOX_ROUTES}customevents", self.get_custom_events),
         ]
 
     # -- customers --------------------------------------------------------------------------------
@@ -305,6 +315,21 @@ class Endpoints:
             return ["orderId: No order with this id exists."]
         return []
 
+    # -- custom events ----------------------------------------------------------------------------
+
+    async def post_custom_event(self, request: Request) -> Response:
+        errors = self._save_custom_event(await _json_body(request))
+        if errors:
+            raise invalid(errors, ORDER_SUBSTATUS)
+        return json_response({"status": 0}, 201)
+
+    def _save_custom_event(self, raw: bytes) -> list[str]:
+        body = parse_json(raw)
+        errors = rules.validate_custom_event_request(body, self.known_event_ids)
+        if not errors:
+            self.store.save_custom_event(body)
+        return errors
+
     # -- settings and the sandbox's own routes ----------------------------------------------------
 
     @staticmethod
@@ -321,6 +346,15 @@ class Endpoints:
         if not wanted.isdigit():
             raise invalid([f"bodies: The query parameter bodies must be a whole number, not {wanted!r}."])
         return json_response({**self.stats.as_json(bodies=int(wanted)), "store": self.store.counts().as_json()})
+
+    async def get_custom_events(self, request: Request) -> Response:
+        after, limit = (request.query_params.get(name, default) for name, default in
+                        (("after", "0"), ("limit", str(CUSTOM_EVENTS_PAGE))))
+        if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= CUSTOM_EVENTS_PAGE:
+            raise invalid([f"after, limit: after must be a whole number and limit one of 1 to {CUSTOM_EVENTS_PAGE}, "
+                           f"not {after!r} and {limit!r}."])
+        events = self.store.custom_events(after=int(after), limit=int(limit))
+        return json_response({"status": 0, "total": self.store.counts().custom_events, "data": events})
 
 
 async def _json_body(request: Request) -> bytes:

@@ -3,7 +3,8 @@
 A `SandboxConfig` is what the vendor's "Settings" pages hold for a business unit, reduced to what the
 sandbox needs: the API key every request must carry, the default identification field that POST
 /orders requires on `customer`, how 400 responses spell their `errors` member, and the lists that
-GET /customerattributes, /customerconsents, /orderattributes and /productattributes serve.
+GET /customerattributes, /customerconsents, /orderattributes and /productattributes serve, and the custom
+events POST /scenariocustomevents may trigger.
 
 It also holds the `Faults` to inject (none by default; see `faults`).
 
@@ -54,7 +55,23 @@ DEMO_PRODUCT_ATTRIBUTES: tuple[Setting, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class CustomEvent:
+    """A custom event the business unit defines (Automation > Scenarios > Custom events)."""
+
+    id: int
+    name: str
+
+
+DEMO_CUSTOM_EVENTS: tuple[CustomEvent, ...] = (
+    CustomEvent(1, "loyalty_purchase"),
+    CustomEvent(2, "subscription_renewal"),
+    CustomEvent(3, "store_return"),
+)
+
+
 Settings = tuple[Setting, ...] | None  # None: the list is not exposed (its GET answers 404)
+Declared = Settings | tuple[CustomEvent, ...]  # a SandboxConfig list a settings file declares
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,10 @@ class SandboxConfig:
     ASP.NET services send), or "none" (no `errors` member at all). The settings lists are served as
     they are; with `enforce_settings` (set by `--settings FILE.json`, see `definitions`) request bodies
     are also checked against them, as the platform does; without it any attribute name, consent id and
-    value is accepted. A list that is None is not exposed: its GET answers 404 (some platforms do not
-    serve /orderattributes or /productattributes) and nothing is checked against it. `faults` are the
+    value is accepted. `custom_events` are always enforced: POST /scenariocustomevents with any other
+    `customEventId` is a 400, as the platform answers it (no GET lists them). A list that is None is
+    not exposed: its GET answers 404 (some platforms do not serve /orderattributes or
+    /productattributes) and nothing is checked against it. `faults` are the
     failures to inject into API requests (see `faults.Faults`); the default injects none.
     """
 
@@ -80,6 +99,7 @@ class SandboxConfig:
     consents: Settings = DEMO_CONSENTS
     order_attributes: Settings = DEMO_ORDER_ATTRIBUTES
     product_attributes: Settings = DEMO_PRODUCT_ATTRIBUTES
+    custom_events: tuple[CustomEvent, ...] = DEMO_CUSTOM_EVENTS
     enforce_settings: bool = False
     faults: Faults = Faults()
 

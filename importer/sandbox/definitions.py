@@ -7,7 +7,8 @@
                              {"name": "tier", "type": "SingleSelect", "options": ["gold", "silver"]}],
       "customerConsents":   [{"id": 1, "name": "Newsletter", "type": "Email"}],
       "orderAttributes":    [{"name": "channel", "type": "String"}],
-      "productAttributes":  [{"name": "color", "type": "String"}]
+      "productAttributes":  [{"name": "color", "type": "String"}],
+      "customEvents":       [{"id": 7, "name": "loyalty_purchase"}]
     }
 
 A list left out defines nothing; a list given as ``null`` is not exposed at all (its GET answers 404, as
@@ -15,7 +16,9 @@ on platforms that do not serve /orderattributes or /productattributes). Attribut
 (numbered from 1 in file order); consent ids are required, as customers send them. Attribute types are
 those of GET /customerattributes (String, Text, Number, Money, Date, DateTime, SingleSelect, Boolean,
 Url); consent types General, Email, Sms; at most 10 order and 10 product attributes, as the platform
-allows. Every problem of the file is listed.
+allows. ``customEvents`` are the custom events POST /scenariocustomevents may trigger (id required, a
+whole number; name 1 to 256 characters); left out, none is defined; it cannot be ``null`` (no GET serves
+it). Every problem of the file is listed.
 
 Declared settings are enforced like the platform would, after the documented rules (``rules``) passed:
 an attribute name that is not defined (names compare without regard to letter case), a value that does
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from importer.sandbox.config import SandboxConfig, Setting, Settings
+from importer.sandbox.config import CustomEvent, Declared, SandboxConfig, Setting, Settings
 
 ATTRIBUTE_TYPES = ("String", "Text", "Number", "Money", "Date", "DateTime", "SingleSelect", "Boolean", "Url")
 CONSENT_TYPES = ("General", "Email", "Sms")
@@ -44,6 +47,8 @@ LISTS = {  # key in the file -> (SandboxConfig field, allowed types, at most)
     "orderAttributes": ("order_attributes", ATTRIBUTE_TYPES, 10),
     "productAttributes": ("product_attributes", ATTRIBUTE_TYPES, 10),
 }
+CUSTOM_EVENTS = "customEvents"  # key in the file -> SandboxConfig.custom_events
+KEYS = (*LISTS, CUSTOM_EVENTS)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _MONEY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -55,7 +60,7 @@ class SettingsFileError(ValueError):
     """The settings file cannot be used; the message lists every problem."""
 
 
-def load_settings(path: Path) -> dict[str, Settings]:
+def load_settings(path: Path) -> dict[str, Declared]:
     """SandboxConfig fields (customer_attributes, consents, ...) from a settings file."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -66,13 +71,13 @@ def load_settings(path: Path) -> dict[str, Settings]:
     return parse_settings(raw, str(path))
 
 
-def parse_settings(raw: Any, source: str = "settings") -> dict[str, Settings]:
+def parse_settings(raw: Any, source: str = "settings") -> dict[str, Declared]:
     """SandboxConfig fields from the parsed settings (None: a list not exposed); SettingsFileError listing
     every problem."""
     if not isinstance(raw, dict):
-        raise SettingsFileError(f"{source}: must be a JSON object with the keys {', '.join(LISTS)}.")
-    problems = [f"{key}: unknown key (use {', '.join(LISTS)})" for key in raw if key not in LISTS]
-    fields: dict[str, Settings] = {}
+        raise SettingsFileError(f"{source}: must be a JSON object with the keys {', '.join(KEYS)}.")
+    problems = [f"{key}: unknown key (use {', '.join(KEYS)})" for key in raw if key not in KEYS]
+    fields: dict[str, Declared] = {"custom_events": _custom_events(raw.get(CUSTOM_EVENTS, []), problems)}
     for key, (name, types, most) in LISTS.items():
         entries = raw.get(key, [])
         if entries is None:
@@ -94,6 +99,31 @@ def parse_settings(raw: Any, source: str = "settings") -> dict[str, Settings]:
     if problems:
         raise SettingsFileError(f"{source}: " + "; ".join(problems) + ".")
     return fields
+
+
+def _custom_events(entries: Any, problems: list[str]) -> tuple[CustomEvent, ...]:
+    if not isinstance(entries, list):
+        problems.append(f"{CUSTOM_EVENTS}: must be a list (there is no null: no GET serves custom events)")
+        return ()
+    events: list[CustomEvent] = []
+    for i, entry in enumerate(entries):
+        where = f"{CUSTOM_EVENTS}[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be an object with id and name")
+            continue
+        problems += [f"{where}.{k}: unknown key" for k in entry if k not in ("id", "name")]
+        event_id, name = entry.get("id"), entry.get("name")
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or not -(2**31) <= event_id < 2**31:
+            problems.append(f"{where}.id: required, a whole number (int32)")
+            event_id = None
+        if not isinstance(name, str) or not 1 <= len(name) <= 256:
+            problems.append(f"{where}.name: must be a text of 1 to 256 characters")
+            name = None
+        if event_id is not None and name is not None:
+            events.append(CustomEvent(event_id, name))
+    ids = [event.id for event in events]
+    problems += [f"{CUSTOM_EVENTS}: the id {i} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    return tuple(events)
 
 
 def _setting(entry: Any, where: str, position: int, types: tuple[str, ...], needs_id: bool,

@@ -13,7 +13,11 @@ that it catches client mistakes:
 - lengths are counted in UTF-16 code units, as .NET counts them (an emoji counts two);
 - `null` on an optional field means "not given"; on a required field it is "required";
   a required string must not be empty;
-- int32 fields take JSON integers only (`2.0` is rejected, as System.Text.Json rejects it).
+- int32 fields take JSON integers only (`2.0` is rejected, as System.Text.Json rejects it);
+- a custom event's data field must name itself and its type (the page marks neither as required).
+
+Whether a custom event id is defined in the business unit is given to `validate_custom_event_request` (the
+sandbox's configuration holds the ids): it is the one rule here that depends on more than the body.
 
 This module knows nothing of HTTP, of the store or of the importer's own client code: it must stay
 an independent second opinion on what the importer sends. Whether a customer or an order exists
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -38,6 +42,8 @@ ORDER_MODES = ("Add", "AddOrReplace", "Replace")
 ORDER_STATUSES = ("placed", "paid", "completed", "canceled")
 GENDERS = ("Male", "Female", "NotSpecified")
 CONSENT_VALUES = ("False", "AwaitingConfirmation", "True")
+DATA_FIELD_TYPES = ("String", "Text", "Number", "Money", "Date", "DateTime", "Boolean", "URL")
+"""The types a custom event's data field may declare (spelt as the custom events page spells them)."""
 
 MATCH_FIELDS: Mapping[str, str] = {
     "Email": "email",
@@ -293,6 +299,36 @@ ORDER_STATUS_CHANGE = Schema(
 )
 
 
+def customer_id(value: Any, path: str) -> Iterator[str]:
+    """The platform's internal customer id: the custom events page's table says string, its example sends
+    0; either is accepted, an integer within int32, a string non-empty."""
+    if isinstance(value, str):
+        yield from string(min_length=1)(value, path)
+    else:
+        yield from integer()(value, path)
+
+
+DATA_FIELD = Schema(
+    {"name": string(min_length=1, max_length=256), "type": one_of(DATA_FIELD_TYPES), "value": string()},
+    frozenset({"name", "type"}),
+)
+
+CUSTOMER_IDENTIFIERS: Mapping[str, Check] = {
+    "customerId": customer_id,
+    "customerEmail": string(max_length=320, shape=EMAIL),
+    "customerEmailMd5": string(max_length=32),
+    "customerEmailSha256": string(max_length=64),
+    "customerPhone": string(max_length=20, shape=PHONE),
+    "customerCrmId": string(max_length=128),
+}
+"""A custom event's customer identifiers (at least one is required) and their rules."""
+
+CUSTOM_EVENT = Schema(
+    {"customEventId": integer(), **CUSTOMER_IDENTIFIERS, "dataFields": array(DATA_FIELD)},
+    frozenset({"customEventId"}),
+)
+
+
 def _match_by(value: Any, path: str) -> Iterator[str]:
     if value == "GUID":
         yield f"{path}: GUID matching is not supported by the sandbox: the API documents no customer field for it."
@@ -357,3 +393,20 @@ def _repeated_order_ids(orders: list[Any]) -> Iterator[str]:
 def validate_order_status_request(body: Any) -> list[str]:
     """Errors of a PUT /orders/status body."""
     return _whole_body(ORDER_STATUS_CHANGE, body)
+
+
+def validate_custom_event_request(body: Any, known_event_ids: Collection[int]) -> list[str]:
+    """Errors of a POST /scenariocustomevents body (one event) for a business unit whose custom events
+    have the ids ``known_event_ids``: beyond the fields' own rules, at least one customer identifier
+    must be given (null and "" are not given), and the event must be one the business unit defines."""
+    errors = _whole_body(CUSTOM_EVENT, body)
+    if not isinstance(body, dict):
+        return errors
+    if all(body.get(name) in (None, "") for name in CUSTOMER_IDENTIFIERS):
+        errors.append(f"$: At least one customer identifier is required: {', '.join(CUSTOMER_IDENTIFIERS)}.")
+    event_id = body.get("customEventId")
+    id_valid = event_id is not None and not any(error.startswith("customEventId:") for error in errors)
+    if id_valid and event_id not in known_event_ids:
+        errors.append(f"customEventId: No custom event with id {event_id} is defined in this business unit "
+                      "(Automation > Scenarios > Custom events).")
+    return errors

@@ -9,6 +9,7 @@ reports it started. It owns its store and statistics, so a test can look at both
         assert sandbox.stats.count("POST", "/customers", 201) == 1
 
 Both accept declared settings (`settings=definitions.load_settings(path)`), which are then enforced,
+the custom events POST /scenariocustomevents knows (`custom_events=[CustomEvent(7, "loyalty_purchase")]`),
 and `Faults` to inject (latency, errors, throttling, rate limits, body limits, drops)::
 
     with SandboxServer(faults=Faults(error_rate=0.1, seed=1)) as sandbox:
@@ -24,14 +25,14 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 from importer.sandbox.app import create_app
-from importer.sandbox.config import SandboxConfig, Settings
+from importer.sandbox.config import CustomEvent, Declared, SandboxConfig
 from importer.sandbox.faults import FaultInjector, Faults
 from importer.sandbox.stats import RequestStats
 from importer.sandbox.store import Store
@@ -55,9 +56,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _declared(settings: Mapping[str, Settings] | None) -> dict[str, Any]:
-    """SandboxConfig arguments for declared settings (served and enforced); none: the demo lists, open."""
-    return {} if settings is None else {**settings, "enforce_settings": True}
+def _declared(settings: Mapping[str, Declared] | None, custom_events: Sequence[CustomEvent] | None) -> dict[str, Any]:
+    """SandboxConfig arguments for declared settings (served and enforced; none: the demo lists, open),
+    and custom events: added to the settings' own, or (without settings) instead of the demo ones."""
+    declared: dict[str, Any] = {} if settings is None else {**settings, "enforce_settings": True}
+    if custom_events is not None:
+        given = {event.id: event for event in declared.get("custom_events", ())}
+        given.update((event.id, event) for event in custom_events)
+        declared["custom_events"] = tuple(given.values())
+    return declared
 
 
 class SandboxServer:
@@ -77,14 +84,15 @@ class SandboxServer:
         identification: str = "Email",
         errors_style: str = "list",
         faults: Faults | None = None,
-        settings: Mapping[str, Settings] | None = None,
+        settings: Mapping[str, Declared] | None = None,
+        custom_events: Sequence[CustomEvent] | None = None,
     ) -> None:
         self.config = SandboxConfig(
             api_key=api_key or secrets.token_urlsafe(24),
             identification=identification,
             errors_style=errors_style,
             faults=Faults() if faults is None else faults,
-            **_declared(settings),
+            **_declared(settings, custom_events),
         )
         self.host = host
         self.port = port
@@ -159,17 +167,20 @@ def serve(
     api_key: str,
     identification: str = "Email",
     faults: Faults | None = None,
-    settings: Mapping[str, Settings] | None = None,
+    settings: Mapping[str, Declared] | None = None,
+    custom_events: Sequence[CustomEvent] | None = None,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM.
 
     `db` None keeps data in memory only; a path keeps it in a SQLite file across restarts. `faults`
     (None: none) are injected into API requests; a dropped request leaves no access-log line.
     `settings` (from `definitions.load_settings`) are served and enforced; None serves the demo lists.
+    `custom_events` are added to those of `settings` (without settings: replace the demo ones).
     uvicorn logs where it listens and each request line; the API key appears in neither.
     """
     faults = Faults() if faults is None else faults
-    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults, **_declared(settings))
+    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults,
+                           **_declared(settings, custom_events))
     store = Store(db)
     try:
         uvicorn.run(create_app(config, store), host=host, port=port, log_level="info", lifespan="off")

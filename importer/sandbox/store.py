@@ -1,4 +1,4 @@
-"""The sandbox's SQLite store of customers and orders, and the semantics of the request modes.
+"""The sandbox's SQLite store of customers, orders and custom events, and the semantics of the request modes.
 
 `Store(None)` keeps everything in memory; `Store(path)` keeps it in a SQLite file (WAL mode) that
 survives a restart. One connection serves all threads, guarded by a lock.
@@ -11,6 +11,10 @@ keyed by their id, stored as the JSON document that was sent (status lower-cased
 is checked against the mode (Add of an existing record, Update/Replace of a missing one) and, if any
 item fails, the transaction is rolled back, so a rejected request stores nothing. Within a request an
 earlier item counts as existing for a later one.
+
+Custom events are kept as they were received (the JSON document sent, fields given as null left out), in
+the order they arrived, each once per request that stored it: the platform triggers one per request, so a
+resent event is a second one. `custom_events` lists them for tests (the API has no read-back).
 
 This module trusts its input: bodies must have passed `rules` first. It knows nothing of HTTP.
 """
@@ -43,6 +47,10 @@ CREATE TABLE IF NOT EXISTS orders (
     deleted INTEGER NOT NULL DEFAULT 0,
     document BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS custom_events (
+    seq INTEGER PRIMARY KEY,
+    document BLOB NOT NULL
+);
 """
 
 KEY_COLUMNS: Mapping[str, str] = {"email": "email_key", "phone": "phone", "crmId": "crm_id", "visitorId": "visitor_id"}
@@ -56,9 +64,11 @@ class StoreCounts:
     customers: int
     orders: int
     deleted_orders: int
+    custom_events: int = 0
 
     def as_json(self) -> dict[str, int]:
-        return {"customers": self.customers, "orders": self.orders, "deletedOrders": self.deleted_orders}
+        return {"customers": self.customers, "orders": self.orders, "deletedOrders": self.deleted_orders,
+                "customEvents": self.custom_events}
 
 
 def _key(field: str, value: Any) -> str | None:
@@ -95,7 +105,7 @@ def merge_customer(stored: Document, update: Document) -> Document:
 
 
 class Store:
-    """Customers and orders of one sandbox business unit. Thread-safe."""
+    """Customers, orders and custom events of one sandbox business unit. Thread-safe."""
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
@@ -110,9 +120,11 @@ class Store:
             self._db.close()
 
     def reset(self) -> None:
-        """Forget every customer and order (for tests)."""
+        """Forget every customer, order and custom event (for tests)."""
         with self._lock:
-            self._db.executescript("BEGIN; DELETE FROM customers; DELETE FROM orders; COMMIT;")
+            self._db.executescript(
+                "BEGIN; DELETE FROM customers; DELETE FROM orders; DELETE FROM custom_events; COMMIT;"
+            )
 
     def counts(self) -> StoreCounts:
         with self._lock:
@@ -120,7 +132,8 @@ class Store:
             orders, deleted = self._db.execute(
                 "SELECT COUNT(*) - COALESCE(SUM(deleted), 0), COALESCE(SUM(deleted), 0) FROM orders"
             ).fetchone()
-        return StoreCounts(customers=customers, orders=orders, deleted_orders=deleted)
+            (events,) = self._db.execute("SELECT COUNT(*) FROM custom_events").fetchone()
+        return StoreCounts(customers=customers, orders=orders, deleted_orders=deleted, custom_events=events)
 
     def _atomically(self, work: Callable[[], list[str]]) -> list[str]:
         """Run `work` in one transaction; commit only if it reports no errors."""
@@ -251,3 +264,20 @@ class Store:
             document = {**orjson.loads(row[0]), "status": status.lower()}
             self._db.execute("UPDATE orders SET document = ? WHERE id = ?", (orjson.dumps(document), order_id))
         return document
+
+    # -- custom events ----------------------------------------------------------------------------
+
+    def save_custom_event(self, event: Mapping[str, Any]) -> None:
+        """Keep a POST /scenariocustomevents body (valid by `rules`) as one more event received."""
+        document = {name: value for name, value in event.items() if value is not None}
+        with self._lock:
+            self._db.execute("INSERT INTO custom_events (document) VALUES (?)", (orjson.dumps(document),))
+
+    def custom_events(self, *, after: int = 0, limit: int | None = None) -> list[Document]:
+        """The custom events received, oldest first, from the ``after``-th on (0: the first), at most ``limit``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT document FROM custom_events ORDER BY seq LIMIT ? OFFSET ?",
+                (-1 if limit is None else limit, after),
+            ).fetchall()
+        return [orjson.loads(row[0]) for row in rows]

@@ -43,9 +43,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_sandbox(port: int, db: Path, key: str) -> subprocess.Popen[str]:
+def _start_sandbox(port: int, db: Path, key: str, *options: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [BIN / "ecdp-import", "sandbox", "--port", str(port), "--db", db],
+        [BIN / "ecdp-import", "sandbox", "--port", str(port), "--db", db, *options],
         env={**os.environ, "ECDP_API_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 30
@@ -84,5 +84,25 @@ def test_sandbox_command_keeps_data_in_its_db_across_a_restart(tmp_path):
     try:
         found = httpx.get(f"{url}/customers/email/kept@example.com", headers=headers, timeout=5)
         assert found.status_code == 200 and found.json()["data"]["email"] == "kept@example.com"
+    finally:
+        _stop(process)
+
+
+def test_sandbox_command_knows_the_custom_events_given_and_keeps_those_received(tmp_path):
+    key, db, port = "local-sandbox-key-for-test", tmp_path / "sandbox.db", _free_port()
+    headers = {"x-api-key": key}
+    url = f"http://127.0.0.1:{port}"
+    process = _start_sandbox(port, db, key, "--custom-event", "41", "--custom-event", "42")
+    try:
+        statuses = [httpx.post(f"{url}/scenariocustomevents", headers=headers, timeout=5,
+                               json={"customEventId": event_id, "customerEmail": "e@example.com"}).status_code
+                    for event_id in (41, 1, 42)]
+        assert statuses == [201, 400, 201]  # 1: a demo event, replaced by those given
+    finally:
+        _stop(process)
+    process = _start_sandbox(port, db, key)
+    try:
+        kept = httpx.get(f"{url}/_sandbox/customevents", headers=headers, timeout=5).json()
+        assert [event["customEventId"] for event in kept["data"]] == [41, 42] and kept["total"] == 2
     finally:
         _stop(process)

@@ -75,16 +75,20 @@ def test_no_key_names_ecdp_api_key(tmp_path: Path) -> None:
     assert run.exit_code == 2 and "No API key: set ECDP_API_KEY or pass --api-key-file PATH." in run.stderr
 
 
-def test_a_url_with_credentials_is_never_printed_with_them(tmp_path: Path) -> None:
-    """The target the summary names is the URL without its user and password."""
+def test_rows_whose_sending_failed_are_failed_and_a_url_with_credentials_is_refused_unprinted(tmp_path: Path) -> None:
+    """Rows sent to an address that never answers are failed (attempted), not held; an API URL carrying a
+    user and password is refused before anything is sent, without printing them."""
     run = run_cli(["customers", str(SAMPLE / "customers.csv"), "--max-retries", "0", "--no-preflight",
-                   "--max-rejects", "25%", "--api-url", "http://user:secret-pw@127.0.0.1:9/api"],
+                   "--max-rejects", "25%", "--api-url", "http://127.0.0.1:9/api"],
                   env={"ECDP_API_KEY": "k-1234567890"}, report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr
     assert "imported into http://127.0.0.1:9/api" in run.stdout
-    assert "secret-pw" not in run.stdout + run.stderr and "user:" not in run.stdout
     assert run.summary["rows_failed"] == 20 and run.summary["rows_held"] == 0  # attempted, and failed
     assert "failed.csv: rows whose sending failed: import again to retry" in run.stdout
+    refused = run_cli(["customers", str(SAMPLE / "customers.csv"), "--api-url", "http://user:secret-pw@127.0.0.1:9/api"],
+                      env={"ECDP_API_KEY": "k-1234567890"}, report_dir=tmp_path / "r2")
+    assert refused.exit_code == 2 and "carries credentials" in refused.stderr
+    assert "secret-pw" not in refused.stdout + refused.stderr
 
 
 def test_the_readmes_dry_run_session_is_what_the_program_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

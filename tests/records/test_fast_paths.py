@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from importer.frame import FILE_COL, JSON_COL, KEY_COL, RID_COL, ROW_COL
 from importer.inputs.files import _NEUTRALISED, _undo_neutralisation, read_file
-from importer.records import customers, json_text, normalise, order_columns, orders
+from importer.records import customers, json_text, normalise, order_columns, orders, pandera_adapter
 from importer.records.order_lines import HAS_PRODUCT, LINE
 from importer.settings import OrderOptions
 from schemas.common import INT32_MAX, INT32_MIN, max_length, utf16_units, whole_number
@@ -94,7 +94,7 @@ def test_max_length_counts_utf16_units_as_before(limit):
     values = ["", "a", "ab", "abc", "🌸", "a🌸", "🌸🌸", "ąę", "ąęś", "€€€", "🎒ab", "abcd", "x" * 9, None]
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     check = max_length(limit)
-    fast = frame.select(check._check_fn(_Data(frame)).collect().to_series())  # type: ignore[attr-defined]
+    fast = frame.select(pandera_adapter.call_check(check, _Data(frame)).collect().to_series())  # type: ignore[arg-type]
     slow = frame.select(pl.col("v").is_null() | (utf16_units(pl.col("v")) <= limit))
     assert fast.to_series().to_list() == slow.to_series().to_list()
 
@@ -111,7 +111,8 @@ def test_whole_numbers_are_judged_as_by_the_pattern(values):
     """The fast path (polars' cast of the value as written) decides exactly as stripping and matching did."""
     frame = pl.DataFrame({"v": WHOLE_NUMBERS + values}, schema={"v": pl.String})
     for low, high in ((1, INT32_MAX), (0, INT32_MAX), (INT32_MIN, INT32_MAX)):
-        fast = frame.select(whole_number(low, high)._check_fn(_Data(frame)).collect().to_series())  # type: ignore[attr-defined]
+        selected = pandera_adapter.call_check(whole_number(low, high), _Data(frame))  # type: ignore[arg-type]
+        fast = frame.select(selected.collect().to_series())
         value = pl.col("v").str.strip_chars()
         slow = frame.select(pl.col("v").is_null() | (value.str.contains(r"^[+-]?\d+$")
                                                      & value.cast(pl.Int64, strict=False).is_between(low, high))

@@ -96,7 +96,7 @@ def test_error_rate_1_answers_every_request_5xx_and_stores_nothing() -> None:
         assert set(statuses) == {500, 502, 503}  # all three, with this seed
         assert problem["detail"] == f"The sandbox failed this request at random (error_rate 1). {NOT_STORED}"
         assert problem["instance"] == "/orders/status"
-        assert sandbox.store.counts().as_json() == {"customers": 0, "orders": 0, "deletedOrders": 0}
+        assert sandbox.store.counts().as_json() == {"customers": 0, "orders": 0, "deletedOrders": 0, "customEvents": 0}
         for status, number in Counter(statuses).items():
             assert sandbox.stats.count("POST", "/customers", status) == number
         assert sandbox.stats.recent_bodies() == []  # never read, so not kept

@@ -695,7 +695,7 @@ def test_stats_endpoint_needs_the_key_and_does_not_count_itself(api: httpx.Clien
     report = api.get("/_sandbox/stats", params={"bodies": 1}).json()
     assert report["total"] == 1
     assert report["requests"] == [{"method": "POST", "route": "/orders", "status": 201, "count": 1}]
-    assert report["store"] == {"customers": 0, "orders": 1, "deletedOrders": 0}
+    assert report["store"] == {"customers": 0, "orders": 1, "deletedOrders": 0, "customEvents": 0}
     assert [entry["route"] for entry in report["bodies"]] == ["/orders"]
 
 
