@@ -155,7 +155,8 @@ def runs(limit: int, state: Path | None, **config: Any) -> None:
     for r in rows:
         click.echo(f"{r['id']:<23} {r['command']:<9} {r['started_at'][:19]:<20} {r['status']:<11} "
                    f"{'' if r['exit_code'] is None else r['exit_code']:>4} {r['rows_read']:>8} {r['rows_accepted']:>8} "
-                   f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or '-'}  {r['series_name'] or '-'}")
+                   f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or '-'}  "
+                   f"{r['series_name'] or '-'}")
 
 
 @click.group(name="config")

@@ -158,9 +158,10 @@ def test_runs_lists_recent_runs(sandbox, tmp_path):
 def test_a_journal_written_before_series_had_names_keeps_working(sandbox, tmp_path):
     state = tmp_path / "state.db"
     old = sqlite3.connect(state)  # the runs table as 0.1 wrote it: no series, no series_name
-    old.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash TEXT"
-                " NOT NULL, inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT NULL,"
-                " finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT, pid INTEGER)")
+    old.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash"
+                " TEXT NOT NULL, inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT"
+                " NULL, finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT,"
+                " pid INTEGER)")
     old.execute("INSERT INTO runs VALUES ('20261201-010000-old', 'customers', 't', 'h', '[]', '{}', NULL,"
                 " '2026-12-01T01:00:00+00:00', '2026-12-01T01:00:05+00:00', 'finished', 0, NULL, '/r/old', NULL)")
     old.commit()
