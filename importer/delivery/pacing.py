@@ -4,7 +4,8 @@
   And Jitter"): a random wait in ``[0, min(cap, base * 2**attempt)]`` so retrying clients spread out.
 * ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date.
 * ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``,
-  or at the remembered pace; with neither (a first run against a limit nobody knows) it *starts slowly*:
+  or at the remembered pace, or unlimited; an import's (``slow_start``: the bulk sender, whose pace the
+  journal remembers) with neither (a first run against a limit nobody knows) *starts slowly*:
   ``START_RATE`` requests/s, one request/s more for each success (the rate doubles about every 0.7 s
   while the pacing holds the requests back, as TCP's slow start doubles its window each round trip)
   until the first 429. On a 429 it drops to ``DECREASE`` × the rate the API has been *accepting* requests
@@ -82,11 +83,12 @@ class RateLimiter:
     """Paces request starts; adapts to 429s. One instance per run, shared by all senders."""
 
     def __init__(self, rate: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 remembered: float | None = None) -> None:
+                 remembered: float | None = None, slow_start: bool = False) -> None:
         self.ceiling = rate  # the user's --rate: never exceeded
         self.remembered = remembered if rate is None or remembered is None else min(rate, remembered)
-        self.slow_start = self.remembered is None and rate is None  # nothing known of the limit: start slowly
+        self.slow_start = slow_start and self.remembered is None and rate is None  # nothing known of the limit
         self.rate = START_RATE if self.slow_start else self.remembered if self.remembered is not None else rate
+        # (the current pace; None: unlimited, until the first 429)
         self._base = self.rate  # the rate the additive increase is a share of: the start's, or the last decrease's
         self._accepted = 0  # requests that went through
         self._last_success = clock()

@@ -138,7 +138,7 @@ def test_backoff_has_full_jitter_and_a_cap():
     assert max(backoff_delay(20, rng) for _ in range(200)) <= 30
 
 
-@pytest.mark.parametrize("start", [30.0], ids=["rate-30"])  # (without a --rate: the slow start's test below)
+@pytest.mark.parametrize("start", [None, 30.0], ids=["unlimited", "rate-30"])
 def test_rate_limiter_backs_off_on_429_and_climbs_back_slowly(start):
     clock = [100.0]
     limiter = RateLimiter(start, clock=lambda: clock[0])
@@ -174,7 +174,8 @@ def test_rate_limiter_halves_when_nothing_was_accepted_lately():
 
 def test_a_rate_limiter_without_a_known_pace_starts_slowly_then_climbs_additively():
     clock = [0.0]
-    limiter = RateLimiter(None, clock=lambda: clock[0])
+    assert RateLimiter(None).rate is None  # (a record sender's: unlimited until the first 429)
+    limiter = RateLimiter(None, clock=lambda: clock[0], slow_start=True)  # an import's bulk sender's
     assert limiter.slow_start and limiter.rate == START_RATE
     while clock[0] < 2.0:  # each request goes out at the pace and is accepted
         asyncio.run(limiter.acquire())
