@@ -106,6 +106,52 @@ def rate_limited(limit: float = 20.0, seconds: float = 60.0, concurrency: int = 
     }
 
 
+def first_runs(limit: float = 20.0, seconds: float = 40.0, concurrency: int = 8, runs: int = 3) -> dict[str, Any]:
+    """``runs`` first runs (each its own journal: no remembered pace) against a sandbox allowing ``limit``
+    requests/s, chunks of 5: the rate reached, the share of 429s, and how soon it reached 90 % of the limit
+    (issue 31: the slow start). Rates are of requests that went through (not answered 429), per second."""
+    measured = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(1, runs + 1):
+            with sandbox_process("--rate-limit", str(limit)) as (url, key):  # a fresh server: a full bucket
+                source = _customers(Path(tmp), int(limit * seconds * 5))
+                summary = _run(url, key, source, Path(tmp) / f"first{n}", concurrency=concurrency, chunk_size=5)
+            through = _through_per_second(summary["timeline"])
+            reached = _first_second(through, 0.9 * limit)
+            steady = through[reached:] if reached is not None else []
+            measured.append({
+                "requests": summary["requests"], "throttled": summary["throttled"],
+                "throttled_share": round(summary["throttled"] / summary["requests"], 4),
+                "seconds": summary["duration_s"],
+                "achieved_per_s": round((summary["requests"] - summary["throttled"]) / summary["duration_s"], 2),
+                "reached_per_s": round(sum(steady) / len(steady), 2) if steady else None,
+                "seconds_to_90_percent": reached + WINDOW_S if reached is not None else None,
+            })
+    return {"limit_per_s": limit, "concurrency": concurrency, "chunk_size": 5, "runs": measured}
+
+
+WINDOW_S = 2  # seconds the rate reached is averaged over: "reached 90 %" means for this long at least
+
+
+def _through_per_second(timeline: dict[str, Any]) -> list[int]:
+    """Requests that were not answered 429, per second of sending (the timeline's one-second buckets)."""
+    columns = timeline["columns"]
+    assert timeline["bucket_s"] == 1, "a run this short has one-second buckets"
+    counts: dict[int, int] = {}
+    for row in timeline["rows"]:
+        cells = dict(zip(columns, row, strict=True))
+        counts[cells["t"]] = cells["requests"] - cells["throttled"]
+    return [counts.get(t, 0) for t in range(max(counts, default=-1) + 1)]
+
+
+def _first_second(per_second: list[int], rate: float) -> int | None:
+    """The first second from which ``WINDOW_S`` seconds average ``rate`` or more; None if none does."""
+    for t in range(len(per_second) - WINDOW_S + 1):
+        if sum(per_second[t : t + WINDOW_S]) >= rate * WINDOW_S:
+            return t
+    return None
+
+
 def remembered_pace(limit: float = 20.0, seconds: float = 12.0, concurrency: int = 8) -> dict[str, Any]:
     """Two identical runs on one journal against a ``limit`` requests/s token bucket: the first finds the
     limit with 429s, the second starts at the pace the first remembered (issue 21)."""

@@ -3,7 +3,8 @@
 Benchmarks are measurements, not tests: they assert nothing and are never part of ``make test``. The 1M
 dry runs are run three times and their median reported (this machine's speed drifts a lot).
 ``python bench/run.py --quick`` runs shorter versions (for a smoke check); ``--10m`` adds the 10M-line
-dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs only the offline part.
+dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs only the offline part,
+``--first-runs`` only the first runs against a rate limit (the other results are kept).
 ``--against DIR`` adds dry runs of the checkout in DIR (with its own ``.venv``: ``python3 -m venv .venv &&
 .venv/bin/pip install -e .`` there), alternating with this one's: the ratios of a change, in one run.
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tempfile
 
-from bench.delivery import concurrency_scaling, rate_limited, remembered_pace
+from bench.delivery import concurrency_scaling, first_runs, rate_limited, remembered_pace
 from bench.offline import alternating, dry_run, end_to_end, shapes_side_by_side
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -106,9 +107,27 @@ def against(other: Path, quick: bool) -> dict[str, object]:
     return {"against_other_checkout": found}
 
 
+def measure_first_runs(quick: bool) -> dict[str, Any]:
+    """The first runs against the sandbox's 20 requests/s (issue 31), printed."""
+    first = first_runs(seconds=20 if quick else 40)
+    print(f"\nFirst runs (no remembered pace) against {first['limit_per_s']:g} requests/s (concurrency "
+          f"{first['concurrency']}, chunks of 5): rate reached, 429s, seconds to 90 % of the limit")
+    for row in first["runs"]:
+        print(f"  {row['reached_per_s']} requests/s ({row['achieved_per_s']} over the run of {row['seconds']} s), "
+              f"429s {row['throttled']} of {row['requests']} ({row['throttled_share']:.2%}), "
+              f"90 % after {row['seconds_to_90_percent']} s")
+    return first
+
+
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
+    if "--first-runs" in sys.argv:
+        first = measure_first_runs(quick)
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps({**earlier, "first_runs_measured_at": datetime.now(UTC).isoformat(
+            timespec="seconds"), "delivery_first_runs": first}, indent=2) + "\n", encoding="utf-8")
+        return
     other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
     if other is not None:
         compile_sources(other)
@@ -130,6 +149,7 @@ def main() -> None:
           f"(concurrency {limited['concurrency']}, {limited['seconds']} s):")
     print(f"  achieved {limited['achieved_per_s']} requests/s = {limited['achieved_share_of_limit']:.1%} of the limit; "
           f"429 answers: {limited['throttled']} of {limited['requests']} ({limited['throttled_share']:.2%})")
+    first = measure_first_runs(quick)
     pace = remembered_pace()
     print(f"\nTwo identical runs against {pace['limit_per_s']:g} requests/s (concurrency {pace['concurrency']}, "
           f"chunks of 5): 429s {pace['first']['throttled_share']:.1%} of the first run's requests, "
@@ -142,6 +162,7 @@ def main() -> None:
         **measured,
         "delivery_concurrency": scaling,
         "delivery_rate_limited": limited,
+        "delivery_first_runs": first,
         "delivery_remembered_pace": pace,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -338,8 +338,9 @@ class RunOptions:
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report
     full: bool = False  # a full load (--full): not judged against the series' median (importer.jobs.drift)
     min_records: int | None = None  # fewer valid records stop the run before sending (--min-records)
-    max_drift: float | None = 0.5  # the valid records may differ from the median of the last 5 runs by this share
+    max_drift: float | None = 0.5  # the valid records may differ from the median of the series' last 5 runs so much
     accept_drift: bool = False  # let this one run through the drift gate
+    series: str | None = None  # a label in the run's series (--series): a new label starts a new drift history
     metrics_file: Path | None = None  # Prometheus text format, written atomically at the end (--metrics-file)
     notify_url: str | None = None  # the summary is POSTed here when the run ends with exit >= 1 (--notify-url)
 

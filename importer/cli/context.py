@@ -75,6 +75,7 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         min_records=common["min_records"],
         max_drift=common["max_drift"],
         accept_drift=common["accept_drift"],
+        series=common["series"],
     )
 
 

@@ -213,6 +213,9 @@ IMPORT_OPTIONS = [  # every import command
                       "successful runs of this job by more than this."),
     click.option("--accept-drift", is_flag=True,
                  help="Let this run through the --min-records and --max-drift gate."),
+    click.option("--series", metavar="NAME",
+                 help="File this run under series NAME as well as what it reads: a new NAME starts a new "
+                      "history for --max-drift (see docs/operations.md)."),
     click.option("--shard", metavar="K/N",
                  help="Only the records whose key falls in share K of N (CRC-32 of the key), so N machines or "
                       "cron jobs can split one load without overlap."),

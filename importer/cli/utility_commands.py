@@ -169,7 +169,7 @@ def _join_report(files: tuple[Path, ...], options: Any, mapping_file: Path | Non
 @STATE_OPTION
 @options(*CONFIG_OPTIONS)
 def runs(limit: int, state: Path | None, **config: Any) -> None:
-    """List recent runs from the journal: when, what, counts, exit code, report directory."""
+    """List recent runs from the journal: when, what, counts, exit code, report directory, series."""
     from importer.jobs.run_history import recent_runs
 
     rows = recent_runs(state or default_state(), limit)
@@ -177,11 +177,12 @@ def runs(limit: int, state: Path | None, **config: Any) -> None:
         click.echo("No runs recorded yet.")
         return
     click.echo(f"{'run':<23} {'command':<9} {'started (UTC)':<20} {'status':<11} {'exit':>4} {'read':>8} "
-               f"{'accepted':>8} {'rejected':>8} {'failed':>7}  report")
+               f"{'accepted':>8} {'rejected':>8} {'failed':>7}  report  series")
     for r in rows:
         click.echo(f"{r['id']:<23} {r['command']:<9} {r['started_at'][:19]:<20} {r['status']:<11} "
                    f"{'' if r['exit_code'] is None else r['exit_code']:>4} {r['rows_read']:>8} {r['rows_accepted']:>8} "
-                   f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or ''}")
+                   f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or '-'}  "
+                   f"{r['series_name'] or '-'}")
 
 
 @click.group(name="config")

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import ApiErrorEvent, Tally
+from importer.delivery.pacing import RateLimiter
 from importer.delivery.problem_details import (
     describe_problem,
     is_too_big,
@@ -65,6 +66,8 @@ class BulkSender(Sender):
     ) -> None:
         super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
                          rng=rng, interrupts=interrupts, pace=pace)
+        # An import's first run (no pace remembered for the endpoint) starts slowly (pacing.RateLimiter).
+        self.limiter = RateLimiter(api.rate, remembered=pace, slow_start=True)
         self.path, self.envelope, self.lookup = path, envelope, lookup
         self.max_records = max_records  # lowered by 413s for the rest of the run (it may start from the last run's)
 

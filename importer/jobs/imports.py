@@ -172,8 +172,8 @@ def _run(
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it
     watch = Watch(report, journal, run_id, warn)
     shard = Shard.parse(run.shard) if run.shard else None
-    series = drift.series_of(resource.command, target, run.origin.get("profile"), [shown(p) for p in paths])
-    drift_gate = drift.gate_for(journal, series, run) if journal is not None else None
+    series = drift.series_of(resource.command, target, run, [shown(p) for p in paths])
+    drift_gate = drift.gate_for(journal, series.id, run) if journal is not None else None
     gated = not run.max_rejects.disabled or drift_gate is not None  # records held until every row is prepared
     # Streamed when nothing is sent before every row is prepared: a dry run, or records held by a gate.
     streamed = run.partitions is None and (run.dry_run or gated)
@@ -358,7 +358,7 @@ def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Sha
 
 
 def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
-                   warn: Warn, series: str) -> list[tuple[str, pl.DataFrame]]:
+                   warn: Warn, series: drift.Series) -> list[tuple[str, pl.DataFrame]]:
     """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
     mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
     described, inputs_hash = describe_inputs([*inputs.files, *mapping])
@@ -371,7 +371,8 @@ def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: Ru
     if run.changed_only:
         known.append(("records_unchanged", journal.known(target, resource.kind)))
     journal.start_run(run_id, resource.command, target, described, inputs_hash,
-                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None, series)
+                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None, series.id,
+                      series.name)
     return known
 
 

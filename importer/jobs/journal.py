@@ -13,8 +13,10 @@ Tables:
 * ``paces`` — per target and endpoint, the request rate the adaptive limiter settled at and the chunk
   size after a 413, so the next run starts there instead of finding the limit again with 429s.
 
-A run's ``series`` (command, target, profile, input names) groups the nightly runs of one job: the drift
-gate compares a run with the last successful ones of its series, the metrics give its last success.
+A run's ``series`` (a hash of what it reads and where it sends it: ``importer.jobs.drift.series_of``) groups
+the nightly runs of one job: the drift gate compares a run with the last successful ones of its series, the
+metrics give its last success; ``series_name`` is what ``runs`` shows of it. Runs recorded before series
+named what they read (issue 31) keep their old ids, which match no new run: their series has no name.
 
 ``records`` serves both resume (skip what the interrupted run already got accepted) and delta sync (skip
 what the platform already holds as it is now). SQLite in WAL mode with one transaction per write keeps
@@ -168,8 +170,11 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        if "series" not in {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}:  # a journal of 0.1
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        if "series" not in columns:  # a journal of 0.1
             self.db.execute("ALTER TABLE runs ADD COLUMN series TEXT")
+        if "series_name" not in columns:  # a journal written before series were named (issue 31)
+            self.db.execute("ALTER TABLE runs ADD COLUMN series_name TEXT")
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_by_series ON runs (series, started_at)")
 
     def close(self) -> None:
@@ -210,12 +215,13 @@ class Journal:
 
     @_journaled
     def start_run(self, run_id: str, command: str, target: str, inputs: list[dict[str, Any]], inputs_hash: str,
-                  options: dict[str, Any], resume_of: str | None, series: str | None = None) -> None:
+                  options: dict[str, Any], resume_of: str | None, series: str | None = None,
+                  series_name: str | None = None) -> None:
         self.db.execute(
             "INSERT INTO runs (id, command, target, inputs_hash, inputs, options, resume_of, started_at, status, pid,"
-            " series) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            " series, series_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (run_id, command, target, inputs_hash, orjson.dumps(inputs).decode(), orjson.dumps(options).decode(),
-             resume_of, _now(), os.getpid(), series),
+             resume_of, _now(), os.getpid(), series, series_name),
         )
 
     @_journaled
@@ -262,8 +268,8 @@ class Journal:
     @_journaled
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         cursor = self.db.execute(
-            "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid"
-            " FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,),
+            "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid,"
+            " series_name FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,),
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

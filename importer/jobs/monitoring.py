@@ -45,8 +45,8 @@ def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOpti
         summary = outcome.summary.to_dict()
     profile = run.origin.get("profile")
     if run.metrics_file is not None:
-        series = drift.series_of(command, target_of(api), profile, names)
-        text = metrics.exposition(summary, command, profile, time.time(), _last_success(run, series))
+        series = drift.series_of(command, target_of(api), run, names)
+        text = metrics.exposition(summary, command, profile, time.time(), _last_success(run, series.id))
         try:
             metrics.write(run.metrics_file, text)
         except OSError as exc:

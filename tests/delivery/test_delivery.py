@@ -167,7 +167,7 @@ def test_concurrency_hides_latency(servers, tmp_path):
         server.reset()
         began = time.monotonic()
         run_customers(server, tmp_path / str(concurrency), customers_file(tmp_path, 160), chunk_size=5,
-                      concurrency=concurrency)
+                      concurrency=concurrency, rate=1000.0)  # (a known pace: no slow start, concurrency alone)
         timings[concurrency] = time.monotonic() - began
     # 32 requests of 100 ms: 3.2 s one at a time, 0.4 s eight at a time (plus the run's own ~0.3 s)
     assert timings[1] >= 3.2 and timings[8] < timings[1] / 4

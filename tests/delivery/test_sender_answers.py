@@ -16,7 +16,7 @@ import pytest
 
 from importer.delivery.bulk import BulkSender
 from importer.delivery.outcomes import ApiErrorEvent
-from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
+from importer.delivery.pacing import MIN_RAMP, RAMP, START_RATE, RateLimiter, backoff_delay, retry_after_seconds
 from importer.delivery.problem_details import parse_record_errors
 from importer.records.chunking import Chunk
 from importer.settings import ApiKey, ApiSettings
@@ -171,3 +171,33 @@ def test_rate_limiter_halves_when_nothing_was_accepted_lately():
         asyncio.run(limiter.acquire())
     limiter.throttled(None)
     assert limiter.rate == pytest.approx(0.9 * 10 / 2)
+
+
+def test_a_rate_limiter_without_a_known_pace_starts_slowly_then_climbs_additively():
+    clock = [0.0]
+    assert RateLimiter(None).rate is None  # (a record sender's: unlimited until the first 429)
+    limiter = RateLimiter(None, clock=lambda: clock[0], slow_start=True)  # an import's bulk sender's
+    assert limiter.slow_start and limiter.rate == START_RATE
+    while clock[0] < 2.0:  # each request goes out at the pace and is accepted
+        asyncio.run(limiter.acquire())
+        assert limiter.rate is not None
+        step = 1 / limiter.rate
+        limiter.succeeded()
+        clock[0] += step
+    assert limiter.rate > 4 * START_RATE  # slow start: it doubles about every 0.7 s
+    accepted = limiter.accepted_rate()
+    for _ in range(3):
+        limiter.throttled(1.0)  # the limit: one decrease, and the slow start is over
+        clock[0] += 0.01
+    assert not limiter.slow_start and limiter.decreases == 1
+    dropped = limiter.rate
+    assert dropped == pytest.approx(0.9 * accepted)  # 90 % of what went through, not of the pace tried
+    clock[0] += 1.0 + 10  # the Retry-After, then 10 s of success
+    limiter.succeeded()
+    after_10 = limiter.rate
+    clock[0] += 10
+    limiter.succeeded()
+    assert after_10 is not None and limiter.rate is not None
+    step = max(MIN_RAMP, RAMP * dropped)  # requests/s more per second
+    assert limiter.rate - after_10 == pytest.approx(step * 10)  # additive: as much in each 10 s
+    assert after_10 - dropped == pytest.approx(step * 10, rel=0.01)

@@ -155,6 +155,25 @@ def test_runs_lists_recent_runs(sandbox, tmp_path):
     assert str(tmp_path / "b") in lines[1]  # newest first
 
 
+def test_a_journal_written_before_series_had_names_keeps_working(sandbox, tmp_path):
+    state = tmp_path / "state.db"
+    old = sqlite3.connect(state)  # the runs table as 0.1 wrote it: no series, no series_name
+    old.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash"
+                " TEXT NOT NULL, inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT"
+                " NULL, finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT,"
+                " pid INTEGER)")
+    old.execute("INSERT INTO runs VALUES ('20261201-010000-old', 'customers', 't', 'h', '[]', '{}', NULL,"
+                " '2026-12-01T01:00:00+00:00', '2026-12-01T01:00:05+00:00', 'finished', 0, NULL, '/r/old', NULL)")
+    old.commit()
+    old.close()
+    run = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 4))], env=env_for(sandbox, state),
+                  report_dir=tmp_path / "new")
+    assert run.exit_code == 0, run.stderr
+    lines = run_cli(["runs", "--state", str(state)], imports=False).stdout.splitlines()
+    assert lines[1].endswith(f"a.csv → {sandbox.url.split('://', 1)[1]}")
+    assert "20261201-010000-old" in lines[2] and lines[2].endswith("/r/old  -")  # its series has no name
+
+
 def test_retry_resends_only_the_failed_rows(tmp_path):
     state = tmp_path / "state.db"
     rows = [[f"c{i}@example.com", "N"] for i in range(30)] + [["bad", "X"]]

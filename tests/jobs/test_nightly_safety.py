@@ -65,6 +65,52 @@ def test_first_runs_and_full_loads_are_not_judged_but_min_records_is_a_floor(san
     assert off.exit_code == 0
 
 
+def mapped(tmp_path: Path, shop: str, count: int) -> Path:
+    """A mapping that names its export itself (no FILE on the command line), as a migration's does."""
+    folder = tmp_path / shop
+    folder.mkdir(exist_ok=True)
+    customers(folder / "export.csv", count)
+    mapping = folder / f"{shop}.toml"
+    mapping.write_text('kind = "customers"\n[sources.main]\npath = "export.csv"\n'
+                       '[fields]\nemail = "email"\nfirstName = "firstName"\n', encoding="utf-8")
+    return mapping
+
+
+def test_two_imports_through_different_mappings_in_one_state_are_judged_each_on_its_own(sandbox, tmp_path):
+    state, env = tmp_path / "state.db", sandbox_env(sandbox)
+
+    def run(mapping: Path, name: str) -> Any:
+        return run_cli(["customers", "--mapping", str(mapping), "--state", str(state)], env=env,
+                       report_dir=tmp_path / name)
+
+    for night_number in range(3):
+        assert run(mapped(tmp_path, "olist", 200), f"olist-{night_number}").exit_code == 0
+    other = run(mapped(tmp_path, "uci", 20), "uci")  # another shop's export: not a tenth of Olist's
+    assert other.exit_code == 0 and other.summary["records_accepted"] == 20
+    shrunk = run(mapped(tmp_path, "olist", 20), "olist-small")  # Olist's own history still judges Olist
+    assert shrunk.exit_code == 2 and "-90% from the median 200 of the last 3" in shrunk.summary["stopped"]
+    listing = run_cli(["runs", "--state", str(state)], imports=False).stdout.splitlines()
+    host = sandbox.url.split("://", 1)[1]
+    assert listing[0].split()[-1] == "series" and len(listing) == 6
+    assert listing[1].endswith(f"customers · mapping olist.toml · export.csv → {host}")
+    assert listing[2].endswith(f"customers · mapping uci.toml · export.csv → {host}")
+
+
+def test_the_median_judges_a_series_only_after_three_successful_runs(sandbox, tmp_path):
+    for day in (1, 2):
+        assert night(sandbox, tmp_path, customers(tmp_path / f"c-2026-12-0{day}.csv", 200), name=f"n{day}"
+                     ).exit_code == 0
+    small = customers(tmp_path / "c-2026-12-03.csv", 20)
+    third = night(sandbox, tmp_path, small, name="third")  # two earlier runs: no median yet
+    assert third.exit_code == 0 and third.summary["records_accepted"] == 20
+    fourth = night(sandbox, tmp_path, customers(tmp_path / "c-2026-12-04.csv", 20, start=20), name="fourth")
+    assert fourth.exit_code == 2  # 200, 200, 20: the median 200 of three runs judges the fourth
+    assert "-90% from the median 200 of the last 3 successful runs" in fourth.summary["stopped"]
+    named = night(sandbox, tmp_path, customers(tmp_path / "c-2026-12-05.csv", 20, start=40), "--series", "smaller",
+                  name="named")
+    assert named.exit_code == 0  # a new --series NAME: a new history, started on purpose
+
+
 # -- metrics and the notification -----------------------------------------------------------------------
 
 def metrics_of(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -190,16 +236,32 @@ def test_undo_of_a_customers_run_lists_them_and_deletes_nothing(sandbox, tmp_pat
 
 @pytest.mark.slow
 def test_the_second_of_two_runs_starts_at_the_pace_the_first_found(tmp_path):
-    """Issue 21: a 20 req/s token bucket, concurrency 8, chunks of 5, runs of about 12 s (long enough for the
-    first run to meet the limit more than once: the rate between two 429s is what it remembers)."""
+    """Issue 21: a 20 req/s token bucket, concurrency 8, chunks of 5, runs of about 16 s (long enough for the
+    first run, which starts slowly, to meet the limit more than once: the rate between two 429s is what it
+    remembers)."""
     with SandboxServer(faults=Faults(rate_limit=20)) as server:
-        source = customers(tmp_path / "c.csv", 1200)
+        source = customers(tmp_path / "c.csv", 1600)
         api = importer.ApiSettings(url=server.url, key=importer.ApiKey(server.api_key), concurrency=8)
         runs = [importer.import_customers(source, api=api, run=importer.RunOptions(
             chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / f"run-{n}")).summary for n in (1, 2)]
     first, second = runs
-    assert first.rows_accepted == second.rows_accepted == 1200
+    assert first.rows_accepted == second.rows_accepted == 1600
     assert first.throttled > 0  # the first run found the limit the usual way
     assert second.throttled / second.requests < 0.01, (second.throttled, second.requests, first.timeline["rows"])
     sending = second.duration_s
     assert (second.requests - second.throttled) / sending >= 0.9 * 20, (second.requests, sending)
+
+
+def test_a_first_run_starts_slowly_ramps_up_and_meets_the_limit_with_few_429s(tmp_path):
+    """Issue 31: no remembered pace, an unknown 20 req/s token bucket, concurrency 8, chunks of 5, ~10 s: the
+    run starts below the limit and rises to it (slow start), with few 429s (an unpaced start ran into it
+    with a burst: 3-8 % of its requests answered 429)."""
+    with SandboxServer(faults=Faults(rate_limit=20)) as server:
+        api = importer.ApiSettings(url=server.url, key=importer.ApiKey(server.api_key), concurrency=8)
+        summary = importer.import_customers(customers(tmp_path / "c.csv", 1000), api=api, run=importer.RunOptions(
+            chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / "first")).summary
+    assert summary.rows_accepted == 1000
+    through = {t: requests - throttled for t, requests, *_, throttled in summary.timeline["rows"]}
+    assert summary.timeline["bucket_s"] == 1 and through[0] < 10  # the first second: slowly, well under 20
+    assert max(through.values()) >= 18, through  # then up to the limit
+    assert summary.throttled <= max(5, 0.03 * summary.requests), (summary.throttled, summary.requests, through)
