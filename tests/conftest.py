@@ -27,6 +27,21 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     return sandbox_server
 
 
+@pytest.fixture(scope="module")
+def crm_sandbox() -> Iterator[SandboxServer]:
+    """A business unit that identifies customers by crmId (exports that give no e-mail; Shopify's Customer
+    ID), one per test module."""
+    with SandboxServer(identification="CrmId") as server:
+        yield server
+
+
+@pytest.fixture
+def crm(crm_sandbox: SandboxServer) -> SandboxServer:
+    """The crmId business unit with no customers, orders or request statistics."""
+    crm_sandbox.reset()
+    return crm_sandbox
+
+
 # -- run journal: every test gets its own state file -----------------------------------------------
 
 

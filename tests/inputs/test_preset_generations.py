@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,18 +51,6 @@ ORDER_FILES = {  # file: (the generation, the status each order must have, the l
 }
 PRODUCT_ID_MAX = 128
 
-
-@pytest.fixture(scope="module")
-def crm_sandbox() -> Iterator[SandboxServer]:
-    """A business unit that identifies customers by crmId (Shopify's Customer ID, where the export has it)."""
-    with SandboxServer(identification="CrmId") as server:
-        yield server
-
-
-@pytest.fixture
-def crm(crm_sandbox: SandboxServer) -> SandboxServer:
-    crm_sandbox.reset()
-    return crm_sandbox
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:

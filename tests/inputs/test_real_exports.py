@@ -8,10 +8,7 @@ one reason that names the cause, dropped by the mapping and listed, or blank.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from importer.sandbox import SandboxServer
 from tests.support import DATA, assert_accounted, get, run_cli, sandbox_env
@@ -19,18 +16,6 @@ from tests.support import DATA, assert_accounted, get, run_cli, sandbox_env
 REAL = DATA / "real_exports"
 MARKETPLACE, RETAIL, EUROPEAN = REAL / "marketplace", REAL / "online_retail", REAL / "european_shop"
 
-
-@pytest.fixture(scope="module")
-def crm_sandbox() -> Iterator[SandboxServer]:
-    """A business unit that identifies customers by crmId (the marketplace and the shop give no e-mail)."""
-    with SandboxServer(identification="CrmId") as server:
-        yield server
-
-
-@pytest.fixture
-def crm(crm_sandbox: SandboxServer) -> SandboxServer:
-    crm_sandbox.reset()
-    return crm_sandbox
 
 
 def import_orders(server: SandboxServer, report: Path, *args: str):
