@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean chromium
+.PHONY: demo test check bench clean chromium postgresql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,12 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The report test renders report.html in Debian's chromium: installed here when missing (root or sudo);
-# where it cannot be installed, that one test is skipped and says why. The suite runs on two workers
-# (pytest-xdist): every session fixture (the sandbox, the S3 server) is per worker, every test has its own
-# state file and folders.
-test: check chromium
+# The report test renders report.html in Debian's chromium, and the SQL sources' tests start a PostgreSQL
+# server of their own from Debian's postgresql package: both installed here when missing (root or sudo);
+# where they cannot be installed, those tests are skipped and say why. The suite runs on two workers
+# (pytest-xdist): every session fixture (the sandbox, the S3 server, PostgreSQL) is per worker, every test
+# has its own state file and folders.
+test: check chromium postgresql
 	$(BIN)/python -m pytest -q -n 2  # two workers (pytest-xdist), one per core; each has its own sandbox and S3 server
 
 chromium:
@@ -43,6 +44,14 @@ chromium:
 	  echo "Installing Debian's chromium for the report test (apt-get) ..."; \
 	  ($$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null) \
 	    || echo "Could not install chromium: the report's browser test will be skipped."; \
+	fi
+
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	  echo "Installing Debian's postgresql for the SQL sources' tests (apt-get) ..."; \
+	  ($$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "Could not install postgresql: the SQL sources' tests against PostgreSQL will be skipped."; \
 	fi
 
 # The naive baseline needs pandas and requests; they live in a venv of their own, because pandera
