@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -40,6 +40,7 @@ from importer.records import normalise
 DB_URL_ENV = "ECDP_DB_URL"
 DB_PASSWORD_ENV = "ECDP_DB_PASSWORD"
 BATCH_ROWS = 50_000
+CONNECT_TIMEOUT_S = 15
 HIDDEN = "***"
 
 #: scheme -> (extra, module to import, what it is)
@@ -90,9 +91,11 @@ class SqlQuery:
         return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
 
     def secret(self) -> str | None:
-        """The password in use: the URL's, else ``password``, else ``ECDP_DB_PASSWORD``'s."""
-        in_url = urlsplit(self.url).password
-        return unquote(in_url) if in_url else self.password or os.environ.get(DB_PASSWORD_ENV) or None
+        """The password in use: the URL's (``user:pw@`` or libpq's ``?password=``), else ``password``, else
+        ``ECDP_DB_PASSWORD``'s."""
+        parts = urlsplit(self.url)
+        in_url = unquote(parts.password) if parts.password else parse_qs(parts.query).get("password", [None])[0]
+        return in_url or self.password or os.environ.get(DB_PASSWORD_ENV) or None
 
     def scrub(self, text: str) -> str:
         """``text`` without the password (as written, and as written in a URL) and with the URL shown."""
@@ -104,15 +107,20 @@ class SqlQuery:
         return text
 
     def connection_url(self) -> str:
-        """The URL the driver gets: with the password put in when it comes from elsewhere."""
+        """The URL the driver gets: with the password put in when it comes from elsewhere, and libpq's
+        ``connect_timeout`` (unless the URL sets it), so a server behind a firewall that drops packets is an
+        error after seconds, not a run that hangs."""
         parts = urlsplit(self.url)
-        secret = self.secret()
-        if self.scheme in ("sqlite", "duckdb") or not secret or parts.password:
+        if self.scheme in ("sqlite", "duckdb"):
             return self.url
-        user = quote(unquote(parts.username or ""), safe="")
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return urlunsplit((parts.scheme, f"{user}:{quote(secret, safe='')}@{host}", parts.path, parts.query,
-                           parts.fragment))
+        netloc, secret = parts.netloc, self.secret()
+        if secret and not parts.password and "password=" not in parts.query:
+            user = quote(unquote(parts.username or ""), safe="")
+            netloc = f"{user}:{quote(secret, safe='')}@{netloc.rsplit('@', 1)[-1]}"
+        query = parts.query
+        if "connect_timeout=" not in query:
+            query = f"{query}&connect_timeout={CONNECT_TIMEOUT_S}" if query else f"connect_timeout={CONNECT_TIMEOUT_S}"
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
     def local_path(self) -> str:
         """The database file of a ``sqlite://`` or ``duckdb://`` URL, as SQLAlchemy writes them: three slashes

@@ -55,8 +55,10 @@ def db_env(sandbox: SandboxServer, postgres: Any) -> dict[str, str]:
 
 # -- the same rows from PostgreSQL as from CSV ----------------------------------------------------------
 
-def test_orders_from_postgres_are_stored_rejected_and_counted_as_the_same_csv(sandbox, postgres_server, tmp_path):
-    frame = order_lines(600)  # ~1 % of the lines invalid (bench.generate): rejects to compare too
+@pytest.mark.parametrize("lines", [600, pytest.param(100_000, marks=pytest.mark.slow)])  # the 100k: ~35 s
+def test_orders_from_postgres_are_stored_rejected_and_counted_as_the_same_csv(lines, sandbox, postgres_server,
+                                                                              tmp_path):
+    frame = order_lines(lines)  # ~1-3 % of the lines invalid (bench.generate): rejects to compare too
     csv = load_lines(postgres_server, frame, tmp_path)
     ids = frame.get_column("id").unique().to_list()
 
@@ -70,11 +72,11 @@ def test_orders_from_postgres_are_stored_rejected_and_counted_as_the_same_csv(sa
     assert from_csv.exit_code == from_db.exit_code, from_csv.stderr
 
     assert db_orders == stored_orders(sandbox, ids)
-    assert sum(order is not None for order in db_orders.values()) > 100
+    assert sum(order is not None for order in db_orders.values()) > lines // 6
     assert from_db.summary["files"] == [postgres_server.url_without_password]
     counts = ("rows_read", "rows_rejected", "rows_accepted", "records_built", "records_sent", "records_accepted")
     assert {k: from_db.summary[k] for k in counts} == {k: from_csv.summary[k] for k in counts}
-    assert from_db.summary["rows_read"] == 600 and from_db.summary["rows_rejected"] > 0
+    assert from_db.summary["rows_read"] == lines and from_db.summary["rows_rejected"] > 0
     assert_accounted(from_db.summary)
 
     def rejects(run: Any) -> list[dict[str, str]]:  # a reason names another row by its input's last name
@@ -206,6 +208,21 @@ def test_usage_errors_of_the_sql_options(tmp_path, monkeypatch):
 
 
 # -- the password ---------------------------------------------------------------------------------------
+
+def test_a_query_shows_its_url_without_the_password_and_gives_the_driver_one(monkeypatch):
+    monkeypatch.setenv("ECDP_DB_PASSWORD", "p@ss/word")
+    query = SqlQuery("postgresql://reader@db.example.com:5433/shop?sslmode=require", "SELECT 1")
+    assert query.shown == "postgresql://reader@db.example.com:5433/shop"
+    assert query.connection_url() == ("postgresql://reader:p%40ss%2Fword@db.example.com:5433/shop"
+                                      "?sslmode=require&connect_timeout=15")
+    assert query.scrub("auth failed for p@ss/word at " + query.url) == "auth failed for *** at " + query.shown
+    inline = SqlQuery("postgres://reader:in-url@db.example.com/shop", "SELECT 1", password="ignored")
+    assert inline.shown == "postgres://reader@db.example.com/shop" and inline.secret() == "in-url"
+    assert "in-url" not in repr(inline) and "in-url" not in str(inline)
+    assert SqlQuery("postgresql://db.example.com/shop?password=q1", "SELECT 1").scrub("q1!") == "***!"
+    assert SqlQuery("sqlite:////data/shop.db", "SELECT 1").local_path() == "/data/shop.db"
+    assert SqlQuery("duckdb:///shop.duckdb", "SELECT 1").local_path() == "shop.duckdb"
+
 
 def test_the_password_appears_in_no_artefact_of_a_run_or_a_failed_run(sandbox, postgres_server, tmp_path):
     postgres_server.sql("DROP TABLE IF EXISTS people; CREATE TABLE people (email text, \"firstName\" text); "
