@@ -52,7 +52,7 @@ def api_settings(common: dict[str, Any], identification: str = "Email") -> Itera
 
 def import_sources(files: tuple[str, ...], common: dict[str, Any]) -> list[Any]:
     """The inputs of an import: FILES, then the result of --sql / --sql-file on --db (or ECDP_DB_URL)."""
-    from importer.inputs.databases import DB_URL_ENV, SqlQuery, read_password_file
+    from importer.inputs.databases import DB_PASSWORD_ENV, DB_URL_ENV, SqlQuery, read_password_file
 
     sql, sql_file, db = common.pop("sql"), common.pop("sql_file"), common.pop("db")
     password_file = common.pop("db_password_file")
@@ -72,7 +72,11 @@ def import_sources(files: tuple[str, ...], common: dict[str, Any]) -> list[Any]:
     if not url:
         raise UsageError("--sql needs a database.", f"Give --db URL or set {DB_URL_ENV}.")
     password = read_password_file(password_file) if password_file else None
-    return [*files, SqlQuery(url, sql, password=password)]
+    query = SqlQuery(url, sql, password=password)
+    if db and query.secret() and query.secret() != password and query.secret() != os.environ.get(DB_PASSWORD_ENV):
+        warn(f"The --db URL holds a password: other users of this machine can read a command line. Give it by "
+             f"{DB_PASSWORD_ENV}, --db-password-file or {DB_URL_ENV} instead.")
+    return [*files, query]
 
 
 def import_run(common: dict[str, Any]) -> RunOptions:

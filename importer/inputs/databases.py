@@ -81,7 +81,7 @@ class SqlQuery:
         """The URL without its password (user, host, port, database and path kept; the query string dropped)."""
         parts = urlsplit(self.url)
         if parts.scheme.lower() in ("sqlite", "duckdb"):
-            return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
+            return f"{parts.scheme}:///{self.local_path()}"
         host = parts.hostname or ""
         if ":" in host:
             host = f"[{host}]"

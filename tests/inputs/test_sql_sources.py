@@ -209,6 +209,15 @@ def test_usage_errors_of_the_sql_options(tmp_path, monkeypatch):
 
 # -- the password ---------------------------------------------------------------------------------------
 
+def test_a_password_on_the_command_line_is_warned_about_and_shown_nowhere(sandbox, tmp_path):
+    url = make_duckdb(tmp_path / "shop.duckdb").replace("duckdb:///", "duckdb://me:hunter22@")  # (DuckDB ignores it)
+    run = run_cli(["customers", "--db", url, "--sql", "SELECT * FROM people", "--max-rejects", "50%"],
+                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 1, run.stderr
+    assert "The --db URL holds a password" in run.stderr and "hunter22" not in run.stderr + run.stdout
+    assert not [p.name for p in (tmp_path / "r").iterdir() if b"hunter22" in p.read_bytes()]
+
+
 def test_a_query_shows_its_url_without_the_password_and_gives_the_driver_one(monkeypatch):
     monkeypatch.setenv("ECDP_DB_PASSWORD", "p@ss/word")
     query = SqlQuery("postgresql://reader@db.example.com:5433/shop?sslmode=require", "SELECT 1")
@@ -252,6 +261,7 @@ def test_the_password_appears_in_no_artefact_of_a_run_or_a_failed_run(sandbox, p
     secret = postgres_server.password.encode()
     printed = [ok.stdout, ok.stderr, from_file.stdout, from_file.stderr, failed.stdout, failed.stderr, runs.stdout]
     assert not [text for text in printed if postgres_server.password in text]
+    assert "holds a password" not in ok.stderr + from_file.stderr  # neither was on the command line
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != password_file]
     assert state in written and metrics in written and len(written) > 8
     assert [p.name for p in written if secret in p.read_bytes()] == []
