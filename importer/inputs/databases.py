@@ -64,6 +64,13 @@ class SqlQuery:
     def __post_init__(self) -> None:
         if not self.sql.strip():
             raise UsageError("The SQL query is empty.", "Give a SELECT with --sql or --sql-file.")
+        try:
+            port = urlsplit(self.url).port
+        except ValueError:  # not a number, or out of range
+            port = -1
+        if port == -1:
+            raise UsageError(f"The database URL {self.shown} has no valid port.",
+                             "Write it as postgresql://user@host:5432/database.")
         if self.scheme not in _DRIVERS:
             known = ", ".join(f"{s}://" for s in _DRIVERS)
             raise UsageError(f"The database URL {self.shown} is not one the importer reads (scheme {self.scheme!r}).",
@@ -85,10 +92,9 @@ class SqlQuery:
         host = parts.hostname or ""
         if ":" in host:
             host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        port = parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1].partition(":")[2]  # as written, checked or not
         user = f"{parts.username}@" if parts.username else ""
-        return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+        return f"{parts.scheme}://{user}{host}{':' + port if port else ''}{parts.path}"
 
     def secret(self) -> str | None:
         """The password in use: the URL's (``user:pw@`` or libpq's ``?password=``), else ``password``, else
