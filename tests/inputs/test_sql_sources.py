@@ -266,3 +266,29 @@ def test_the_password_appears_in_no_artefact_of_a_run_or_a_failed_run(sandbox, p
     assert state in written and metrics in written and len(written) > 8
     assert [p.name for p in written if secret in p.read_bytes()] == []
     assert postgres_server.password not in repr(SqlQuery(postgres_server.url, "SELECT 1"))
+
+
+# -- a query as a mapping's joined source ---------------------------------------------------------------
+
+def test_a_query_is_joined_by_a_mapping_like_a_file(sandbox, postgres_server, tmp_path):
+    postgres_server.sql(
+        "DROP TABLE IF EXISTS shop_orders; CREATE TABLE shop_orders (id integer, email text, created timestamptz, "
+        "state text); INSERT INTO shop_orders VALUES (7, 'ann@example.com', '2024-05-02 12:00:00+02', 'paid'), "
+        "(8, 'bob@example.com', '2024-05-03 09:30:00+00', 'placed')")
+    lines = tmp_path / "lines.csv"
+    lines.write_text("order_id,sku,name,price,qty\n7,SKU-1,Mug,19.90,2\n7,SKU-2,Tea,5.00,1\n8,SKU-1,Mug,19.90,1\n"
+                     "9,SKU-3,Lamp,99.00,1\n")
+    mapping = tmp_path / "shop.toml"
+    mapping.write_text(
+        'kind = "orders"\n[sources.lines]\n[sources.orders]\njoin = { on = "order_id", to = "id" }\n'
+        '[fields]\nid = "order_id"\n"customer.email" = "orders.email"\ndate = "orders.created"\n'
+        'status = "orders.state"\ncurrency = { value = "PLN" }\n"product.id" = "sku"\n"product.name" = "name"\n'
+        '"product.price" = "price"\n"product.quantity" = "qty"\n')
+    query = importer.SqlQuery(postgres_server.url, "SELECT id, email, created, state FROM shop_orders")
+    result = importer.import_orders([lines, query], api=api_of(sandbox), run=importer.RunOptions(
+        mapping=mapping, report_dir=tmp_path / "r", max_rejects=importer.Budget.parse("100%")))
+    assert result.summary.records_accepted == 2 and result.summary.rows_rejected == 1  # order 9 has no order row
+    first = sandbox.store.order("7")
+    assert first["customer"]["email"] == "ann@example.com" and len(first["products"]) == 2
+    assert first["date"].startswith("2024-05-02T10:00:00")  # the timestamptz's instant, in UTC
+    assert result.summary.files == [str(lines), postgres_server.url_without_password]
