@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-bombs clean chromium
+.PHONY: demo test check bench bench-bombs clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,20 +30,23 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The report test renders report.html in Debian's chromium: installed here when missing (root or sudo);
-# where it cannot be installed, that one test is skipped and says why. The suite runs on two workers
-# (pytest-xdist): every session fixture (the sandbox, the S3 server) is per worker, every test has its own
-# state file and folders.
-test: check chromium
-	$(BIN)/python -m pytest -q -n 2  # two workers (pytest-xdist), one per core; each has its own sandbox and S3 server
+# The real parts the suite starts need Debian's packages: chromium (the report test renders report.html in it)
+# and postgresql (the SQL sources' tests start a server per worker). Both are installed here when missing,
+# in one apt-get (root or sudo); where they cannot be, those tests are skipped and say why. The suite runs on
+# two workers (pytest-xdist): every session fixture (the sandbox, the S3 server, PostgreSQL) is per worker,
+# every test has its own state file and folders.
+test: check system-packages
+	$(BIN)/python -m pytest -q -n 2  # two workers (pytest-xdist), one per core
 
-chromium:
-	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
-	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
-	  echo "Installing Debian's chromium for the report test (apt-get) ..."; \
-	  ($$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null) \
-	    || echo "Could not install chromium: the report's browser test will be skipped."; \
-	fi
+system-packages:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	    echo "Installing Debian's$$missing for the tests (apt-get) ..."; \
+	    ($$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "Could not install$$missing: the tests that need it will be skipped."; \
+	  fi
 
 # The naive baseline needs pandas and requests; they live in a venv of their own, because pandera
 # imports pandas whenever it is installed (0.4 s more per run), which the importer's users do not pay.

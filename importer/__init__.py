@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         SettingsUnreadable,
         UsageError,
     )
+    from importer.inputs.databases import SqlQuery
     from importer.jobs.results import RunResult
     from importer.jobs.verify import Sampling
     from importer.report.summary import ImportSummary, OperationSummary, RunSummary, VerifySummary
@@ -80,12 +81,14 @@ _WHERE = {
     "RunResult": "importer.jobs.results",
     "Sampling": "importer.jobs.verify",
     "Budget": "importer.budget",
+    "SqlQuery": "importer.inputs.databases",
 }
 __all__ = [
     "import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
     "import_customers_async", "import_orders_async", "update_order_statuses_async", "delete_orders_async",
     "verify_async", "undo", "undo_async", "api_from_env",
     "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "ReadLimits", "Sampling", "Budget",
+    "SqlQuery",
     "RunResult", "RunSummary", "ImportSummary", "OperationSummary", "VerifySummary",
     "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault", "Interrupted",
     "__version__",

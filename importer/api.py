@@ -1,7 +1,8 @@
 """The importer as a library: the functions a data team's task calls (Airflow, Dagster, Prefect, a notebook).
 
-Each function takes its sources — local paths, ``s3://``/``gs://``/``az://``/``https://`` URLs, or polars
-``DataFrame``/``LazyFrame`` objects — typed options, and returns a ``RunResult`` (the summary's counts,
+Each function takes its sources — local paths, ``s3://``/``gs://``/``az://``/``https://`` URLs, polars
+``DataFrame``/``LazyFrame`` objects, or ``SqlQuery(url, sql)`` (a query's rows from PostgreSQL, SQLite or
+DuckDB) — typed options, and returns a ``RunResult`` (the summary's counts,
 the exit code, the report's files, the rejected rows as a DataFrame on request). The CLI calls exactly
 these. By default a call prints nothing (events and warnings go to the ``ecdp_importer`` logger), installs
 no signal handler and writes the usual report folder; ``RunOptions`` turns on a progress bar, stderr
@@ -70,7 +71,7 @@ def api_from_env(dry_run: bool = False) -> ApiSettings:
 
 def import_customers(sources: Sources, *, api: ApiSettings | None = None, options: CustomerOptions | None = None,
                      run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
-    """Import customers (POST /customers) from CSV, xlsx or Parquet sources, or frames."""
+    """Import customers (POST /customers) from CSV, xlsx or Parquet sources, frames or ``SqlQuery`` results."""
     run = run or RunOptions()
     return _call("customers", sources, (), api, run, lambda paths, api_, warn_: imports.import_customers(
         paths, api_, options or CustomerOptions(), run, warn_), warn)

@@ -110,3 +110,18 @@ def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _has_bucket(client: Any) -> bool:
     return any(b["Name"] == "exports" for b in client.list_buckets().get("Buckets", []))
+
+
+# -- a real PostgreSQL server (Debian's package; make test installs it), one per test session and worker --
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A private PostgreSQL cluster on a free loopback port, its user ``ecdp_test`` with a random password
+    (``server.url`` holds it, ``server.url_without_password`` does not), database ``shop``; stopped at the end."""
+    from tests.support.postgres import PostgresServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("Debian's PostgreSQL is not installed (apt-get install postgresql; make test does it)")
+    with PostgresServer(binaries) as server:
+        yield server

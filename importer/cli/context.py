@@ -7,6 +7,7 @@ The commands call these; the library (``importer.jobs``) gets typed settings and
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,6 +50,35 @@ def api_settings(common: dict[str, Any], identification: str = "Email") -> Itera
     dry_run = bool(common.get("dry_run"))  # retry has no --dry-run: it always sends
     key = config_options.load_key(click.get_current_context(), common, dry_run, warn)
     yield ApiSettings(url=url, key=key, **shared), public_url(url)  # (the target is printed: no credentials)
+
+
+def import_sources(files: tuple[str, ...], common: dict[str, Any]) -> list[Any]:
+    """The inputs of an import: FILES, then the result of --sql / --sql-file on --db (or ECDP_DB_URL)."""
+    from importer.inputs.databases import DB_PASSWORD_ENV, DB_URL_ENV, SqlQuery, read_password_file
+
+    sql, sql_file, db = common.pop("sql"), common.pop("sql_file"), common.pop("db")
+    password_file = common.pop("db_password_file")
+    if sql is None and sql_file is None:
+        if db or password_file:
+            raise UsageError("--db and --db-password-file need a query.", "Add --sql \"SELECT ...\" or --sql-file.")
+        return list(files)
+    if sql is not None and sql_file is not None:
+        raise UsageError("--sql and --sql-file contradict each other.", "Give one of them.")
+    if sql_file is not None:
+        try:
+            sql = sql_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot read the SQL file {sql_file}: {exc.strerror or exc}.",
+                             "Check the path.") from None
+    url = db or os.environ.get(DB_URL_ENV)
+    if not url:
+        raise UsageError("--sql needs a database.", f"Give --db URL or set {DB_URL_ENV}.")
+    password = read_password_file(password_file) if password_file else None
+    query = SqlQuery(url, sql, password=password)
+    if db and query.secret() and query.secret() != password and query.secret() != os.environ.get(DB_PASSWORD_ENV):
+        warn(f"The --db URL holds a password: other users of this machine can read a command line. Give it by "
+             f"{DB_PASSWORD_ENV}, --db-password-file or {DB_URL_ENV} instead.")
+    return [*files, query]
 
 
 def import_run(common: dict[str, Any]) -> RunOptions:

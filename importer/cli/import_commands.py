@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, command_run, console, import_run
+from importer.cli.context import api_settings, command_run, console, import_run, import_sources
 from importer.cli.options import (
     OUTPUT_OPTIONS,
     STATE_OPTION,
@@ -21,6 +21,7 @@ from importer.cli.options import (
     connection_options,
     import_options,
     options,
+    sql_options,
 )
 from importer.settings import (
     CUSTOMER_MATCH_FIELDS,
@@ -41,16 +42,18 @@ from importer.settings import (
               help="The business unit's identification field (Settings > Customers).")
 @click.option("--allow-confirmation-emails", is_flag=True,
               help="Send AwaitingConfirmation consents (the platform e-mails those customers).")
+@sql_options
 @connection_options
 @import_options
 def customers(files: tuple[str, ...], mode: str, match_by: str, allow_confirmation_emails: bool,
               **common: Any) -> None:
-    """Import customers from CSV or Parquet FILES into POST /customers."""
+    """Import customers from CSV or Parquet FILES, or a SQL query's rows (--db, --sql), into POST /customers."""
     from importer.api import import_customers
 
+    sources = import_sources(files, common)
     options = CustomerOptions(mode=mode, match_by=match_by, allow_confirmation_emails=allow_confirmation_emails)
     with api_settings(common) as (api, target):
-        result = import_customers(list(files), api=api, options=options, run=import_run(common),
+        result = import_customers(sources, api=api, options=options, run=import_run(common),
                                   warn=console().warnings)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
@@ -65,16 +68,19 @@ def customers(files: tuple[str, ...], mode: str, match_by: str, allow_confirmati
 @click.option("--customer-match", type=click.Choice(list(CUSTOMER_MATCH_FIELDS)), default="Email", show_default=True,
               help="The customer identifier the business unit matches by; required on every order.")
 @TIME_ZONE_NAMES_OPTION
+@sql_options
 @connection_options
 @import_options
 def orders(files: tuple[str, ...], items: tuple[str, ...], mode: str, customer_match: str, time_zone_names: str,
            **common: Any) -> None:
-    """Import orders (lines grouped into orders with products) into POST /orders."""
+    """Import orders (lines grouped into orders with products) from FILES or a SQL query (--db, --sql) into
+    POST /orders."""
     from importer.api import import_orders
 
+    sources = import_sources(files, common)
     options = OrderOptions(mode=mode, customer_match=customer_match, time_zone_names=time_zone_names)
     with api_settings(common, identification=customer_match) as (api, target):
-        result = import_orders(list(files), items=list(items), api=api, options=options, run=import_run(common),
+        result = import_orders(sources, items=list(items), api=api, options=options, run=import_run(common),
                                warn=console().warnings)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

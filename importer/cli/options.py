@@ -221,6 +221,17 @@ IMPORT_OPTIONS = [  # every import command
                       "cron jobs can split one load without overlap."),
     NO_PREFLIGHT_OPTION,
 ]
+SQL_OPTIONS = [  # customers and orders: a query's result as input (importer.inputs.databases)
+    click.option("--db", metavar="URL",
+                 help="The database --sql reads: postgresql://user@host:5432/db, sqlite:///path.db or "
+                      "duckdb:///path.db (default: env ECDP_DB_URL). Give the password by env "
+                      "ECDP_DB_PASSWORD or --db-password-file, not here (a command line is visible to others)."),
+    click.option("--sql", metavar="QUERY", help="Import the rows of this SELECT on --db (as if they were a file's)."),
+    click.option("--sql-file", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Import the rows of the SELECT in this file on --db."),
+    click.option("--db-password-file", type=click.Path(dir_okay=False, path_type=Path),
+                 help="File holding the database password (default: env ECDP_DB_PASSWORD, or the URL's)."),
+]
 OPERATION_OPTIONS = [  # order-status and delete-orders
     click.option("--dry-run", is_flag=True,
                  help="Check every row, send nothing; write the requests to payloads.jsonl in the report."),
@@ -233,4 +244,5 @@ OPERATION_OPTIONS = [  # order-status and delete-orders
 
 connection_options = options(*CONNECTION_OPTIONS)
 import_options = options(*IMPORT_OPTIONS)
+sql_options = options(*SQL_OPTIONS)
 operation_options = options(*OPERATION_OPTIONS)

@@ -93,7 +93,7 @@ def read_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> 
 def iter_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> Iterator[pl.DataFrame]:
     """Every file's rows in batches, with a run-wide ``_rid`` (the files one after the other)."""
     if not paths:
-        raise InputError("No input file given.", "Name one or more CSV, xlsx or Parquet files.")
+        raise InputError("No input file given.", "Name CSV, xlsx or Parquet files, or a query (--db, --sql).")
     for path in paths:  # a missing file stops the run before any row is read
         check_path(path)
     rid = 0

@@ -8,7 +8,9 @@ A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az:
   the object once) into a private scratch folder, and then read exactly like a local file of that name:
   a ``.csv.gz`` is decompressed in pieces, Parquet read a row group at a time, and a second pass reads
   the copy, not the network again;
-* a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet.
+* a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet;
+* a ``SqlQuery`` (``importer.inputs.databases``) is run and its result streamed, a batch at a time, into a
+  Parquet file of text columns, read as Parquet; it is called by its database URL without the password.
 
 ``shown(path)`` is what rows, summaries and the journal call a copy: its URL without query, or
 ``DataFrame #1`` (so a nightly run of the same URL is the same input for ``--resume`` and
@@ -32,10 +34,11 @@ import polars as pl
 
 from importer import scratch
 from importer.errors import ImporterError
+from importer.inputs.databases import SqlQuery, export
 from importer.inputs.downloads import download, is_url
 from importer.settings import public_url
 
-Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame
+Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
 _SHOWN: dict[str, str] = {}
 _LOCK = threading.Lock()
 
@@ -59,7 +62,7 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
     """A local path for each source (local paths as they are), the copies removed afterwards. An
     ``ImporterError`` raised meanwhile names the sources, not their copies; ``label`` names a frame (else
     ``DataFrame #n``)."""
-    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame))]
+    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame, SqlQuery))]
     if len(local) == len(sources):
         yield local
         return
@@ -71,6 +74,9 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
             if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
                 paths.append(_frame_copy(source, folder / f"{number}-dataframe.parquet"))
                 _name(paths[-1], label or f"DataFrame #{number}", made)
+            elif isinstance(source, SqlQuery):
+                paths.append(export(source, folder / f"{number}-query.parquet"))
+                _name(paths[-1], source.shown, made)
             elif is_url(source):
                 assert isinstance(source, str)
                 paths.append(download(source, folder / f"{number}-{_basename(source)}"))
@@ -112,5 +118,5 @@ def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
 
 def described(sources: Sequence[Any]) -> list[str]:
     """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
-    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else public_url(s) if is_url(s)
-            else str(s) for n, s in enumerate(sources, start=1)]
+    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else s.shown if isinstance(s, SqlQuery)
+            else public_url(s) if is_url(s) else str(s) for n, s in enumerate(sources, start=1)]

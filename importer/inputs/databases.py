@@ -1,0 +1,250 @@
+"""SQL sources: a query's result, read from a database in batches, as an input like a Parquet file.
+
+A ``SqlQuery`` names a database by URL and a query. The driver follows the URL's scheme:
+``postgresql://`` (``postgres://``) through ADBC's PostgreSQL driver, ``sqlite:///path.db`` through ADBC's
+SQLite driver, ``duckdb:///path.db`` through DuckDB (a relative path after three slashes, an absolute one
+after four, as SQLAlchemy writes them); each is an optional extra (``pip install
+'ecdp-importer[postgres]'``, ``[sqlite]``, ``[duckdb]``), and a missing one is a ``UsageError`` naming it.
+
+``export`` runs the query with ``polars.read_database(..., iter_batches=True)`` and streams the batches
+into a private Parquet file, each turned into the importer's text form on the way with the Parquet
+reader's own rule (``records.normalise.as_text``: dates ISO 8601, a ``timestamptz`` as UTC with ``Z``,
+booleans ``True``/``False``, a ``numeric(12,2)`` as its digits, ``19.90``). The run then reads that file as
+it reads any Parquet input, a batch at a time: memory holds one batch, the disk the result once, and every
+row is accounted for as a file's row is (row N of the report is the result's row N - 1, as in the same
+result exported to CSV with its header line).
+
+The password is never shown: ``SqlQuery.shown`` (what rows, reports and the journal call the input) is the
+URL without it, ``repr`` hides it, and every driver message is scrubbed of it before it becomes an error.
+It may be in the URL, in ``SqlQuery.password`` (``--db-password-file``), or in ``ECDP_DB_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
+
+import polars as pl
+
+from importer.errors import InputError, UsageError
+from importer.records import normalise
+
+DB_URL_ENV = "ECDP_DB_URL"
+DB_PASSWORD_ENV = "ECDP_DB_PASSWORD"
+BATCH_ROWS = 50_000
+CONNECT_TIMEOUT_S = 15
+HIDDEN = "***"
+
+#: scheme -> (extra, module to import, what it is)
+_DRIVERS = {
+    "postgresql": ("postgres", "adbc_driver_postgresql.dbapi", "ADBC's PostgreSQL driver"),
+    "postgres": ("postgres", "adbc_driver_postgresql.dbapi", "ADBC's PostgreSQL driver"),
+    "sqlite": ("sqlite", "adbc_driver_sqlite.dbapi", "ADBC's SQLite driver"),
+    "duckdb": ("duckdb", "duckdb", "DuckDB"),
+}
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """The result of ``sql`` on the database at ``url`` as an input. ``password`` (else the URL's, else
+    ``ECDP_DB_PASSWORD``) is never shown: not in ``repr``, ``shown``, reports or errors."""
+
+    url: str
+    sql: str
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.sql.strip():
+            raise UsageError("The SQL query is empty.", "Give a SELECT with --sql or --sql-file.")
+        try:
+            port = urlsplit(self.url).port
+        except ValueError:  # not a number, or out of range
+            port = -1
+        if port == -1:
+            raise UsageError(f"The database URL {self.shown} has no valid port.",
+                             "Write it as postgresql://user@host:5432/database.")
+        if self.scheme not in _DRIVERS:
+            known = ", ".join(f"{s}://" for s in _DRIVERS)
+            raise UsageError(f"The database URL {self.shown} is not one the importer reads (scheme {self.scheme!r}).",
+                             f"Use one of {known} (e.g. duckdb:////data/shop.duckdb).")
+
+    def __repr__(self) -> str:
+        return f"SqlQuery(url={self.shown!r}, sql={self.sql!r})"
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme.lower()
+
+    @property
+    def shown(self) -> str:
+        """The URL without its password (user, host, port, database and path kept; the query string dropped)."""
+        parts = urlsplit(self.url)
+        if parts.scheme.lower() in ("sqlite", "duckdb"):
+            return f"{parts.scheme}:///{self.local_path()}"
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1].partition(":")[2]  # as written, checked or not
+        user = f"{parts.username}@" if parts.username else ""
+        return f"{parts.scheme}://{user}{host}{':' + port if port else ''}{parts.path}"
+
+    def secret(self) -> str | None:
+        """The password in use: the URL's (``user:pw@`` or libpq's ``?password=``), else ``password``, else
+        ``ECDP_DB_PASSWORD``'s."""
+        parts = urlsplit(self.url)
+        in_url = unquote(parts.password) if parts.password else parse_qs(parts.query).get("password", [None])[0]
+        return in_url or self.password or os.environ.get(DB_PASSWORD_ENV) or None
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the password (as written, and as written in a URL) and with the URL shown."""
+        text = text.replace(self.url, self.shown)
+        secret = self.secret()
+        if secret:
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, HIDDEN)
+        return text
+
+    def connection_url(self) -> str:
+        """The URL the driver gets: with the password put in when it comes from elsewhere, and libpq's
+        ``connect_timeout`` (unless the URL sets it), so a server behind a firewall that drops packets is an
+        error after seconds, not a run that hangs."""
+        parts = urlsplit(self.url)
+        if self.scheme in ("sqlite", "duckdb"):
+            return self.url
+        netloc, secret = parts.netloc, self.secret()
+        if secret and not parts.password and "password=" not in parts.query:
+            user = quote(unquote(parts.username or ""), safe="")
+            netloc = f"{user}:{quote(secret, safe='')}@{netloc.rsplit('@', 1)[-1]}"
+        query = parts.query
+        if "connect_timeout=" not in query:
+            query = f"{query}&connect_timeout={CONNECT_TIMEOUT_S}" if query else f"connect_timeout={CONNECT_TIMEOUT_S}"
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def local_path(self) -> str:
+        """The database file of a ``sqlite://`` or ``duckdb://`` URL, as SQLAlchemy writes them: three slashes
+        and a relative path (``sqlite:///shop.db``), four for an absolute one (``duckdb:////data/shop.duckdb``);
+        ``sqlite:///:memory:`` is ``:memory:``."""
+        parts = urlsplit(self.url)
+        path = unquote(parts.path)
+        if parts.netloc:
+            return unquote(parts.netloc.rsplit("@", 1)[-1]) + path
+        return path[1:] if path.startswith("/") else path
+
+
+def read_password_file(path: Path) -> str:
+    """The password in ``path`` (its first line), for ``--db-password-file``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"Cannot read the database password file {path}: {exc.strerror or exc}.",
+                         "Check the path and its permissions.") from None
+    if not lines or not lines[0].strip():
+        raise UsageError(f"The database password file {path} is empty.", "Write the password on its first line.")
+    return lines[0].strip()
+
+
+def _driver(query: SqlQuery) -> ModuleType:
+    extra, module, name = _DRIVERS[query.scheme]
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"Reading {query.scheme}:// needs {name}, which is not installed.",
+                         f"pip install 'ecdp-importer[{extra}]'") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's message, its first line, without the driver's own prefixes (``NOT_FOUND: [libpq] ...``):
+    what the server said (``relation "orders" does not exist``), or why it could not be reached."""
+    text = str(exc).strip() or type(exc).__name__
+    line = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    said = re.search(r"\b(?:ERROR|FATAL):\s+(.*)", line)
+    if said:
+        return said.group(1).strip()
+    return re.sub(r"^(?:[A-Z_]+: )?(?:\[\w+\] )?", "", line).strip()
+
+
+def _database_errors(driver: ModuleType) -> tuple[type[BaseException], ...]:
+    found = getattr(driver, "Error", None)  # DB-API 2's base class (ADBC's dbapi modules and duckdb have it)
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()
+
+
+@contextmanager
+def _connected(query: SqlQuery) -> Iterator[Any]:
+    """A connection to the query's database (read-only where the driver can say so); closed afterwards."""
+    driver = _driver(query)
+    errors = _database_errors(driver)
+    try:
+        if query.scheme == "duckdb":
+            path = query.local_path()
+            if path != ":memory:" and not Path(path).is_file():
+                raise InputError(f"The DuckDB database {query.shown} does not exist.", "Check the path in the URL.")
+            connection = driver.connect(path, read_only=path != ":memory:")
+        elif query.scheme == "sqlite":
+            path = query.local_path()
+            if path != ":memory:" and not Path(path).is_file():
+                raise InputError(f"The SQLite database {query.shown} does not exist.", "Check the path in the URL.")
+            connection = driver.connect(path)
+        else:
+            connection = driver.connect(query.connection_url())
+    except errors as exc:
+        raise InputError(f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
+                         "Check the host, port, database, user and password (ECDP_DB_PASSWORD or "
+                         "--db-password-file).") from None
+    try:
+        yield connection
+    finally:
+        try:
+            connection.close()
+        except errors:  # closing a connection whose server went away: nothing left to close
+            pass
+
+
+def _as_text(query: SqlQuery, batch: pl.DataFrame) -> pl.DataFrame:
+    """A batch of the result as the importer's text: a driver's extension types by their storage (PostgreSQL's
+    ``numeric`` comes as its text, ``19.90``; ``json`` as its text), then the Parquet reader's rule for typed
+    columns. Bytes (a ``uuid``, ``bytea``) have no text form an export would hold: the query must cast them."""
+    extensions = [name for name, dtype in batch.schema.items() if isinstance(dtype, pl.Extension)]
+    if extensions:
+        batch = batch.with_columns(pl.col(name).ext.storage() for name in extensions)
+    for name, dtype in batch.schema.items():
+        if dtype == pl.Binary:
+            raise InputError(f"The query on {query.shown} returns column {name!r} as bytes (a uuid or bytea?).",
+                             f"Cast it to text in the query (e.g. {name}::text).")
+    return batch.select(normalise.as_text(name, dtype) for name, dtype in batch.schema.items())
+
+
+def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
+    """Run the query and write its rows to the Parquet file ``target`` as text, a batch at a time."""
+    import pyarrow.parquet as pq  # every database extra brings pyarrow (ADBC's DB-API and DuckDB need it)
+
+    driver = _driver(query)
+    errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
+    with _connected(query) as connection:
+        writer: Any = None
+        try:
+            batches = pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows)
+            for batch in batches:
+                table = _as_text(query, batch).to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(target, table.schema)
+                elif table.schema != writer.schema:
+                    table = table.cast(writer.schema)
+                writer.write_table(table)
+            if writer is None:  # no batch at all: an empty result, whose columns a read of it tells
+                empty = _as_text(query, pl.read_database(query.sql, connection))
+                empty.write_parquet(target)
+        except errors as exc:
+            raise InputError(f"The query on {query.shown} failed: {query.scrub(_first_line(exc))}",
+                             "Check the table and column names in the query (--sql or --sql-file).") from None
+        finally:
+            if writer is not None:
+                writer.close()
+    return target
