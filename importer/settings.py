@@ -277,7 +277,7 @@ class ReadLimits:
 
     line_bytes: int = 64 << 20  # a line of CSV text (a record; a quoted cell's line breaks do not end it)
     cell_bytes: int = 16 << 20  # one cell of CSV text
-    columns: int = 10_000  # the columns of a file (its header), and the fields of any one line
+    columns: int = 16_384  # the columns of a file (its header), and the fields of any one line (a spreadsheet's most)
     decompressed_bytes: int = 20 << 30  # what a .gz file or a zip's CSV member decompresses to
     compression_ratio: float = 200.0  # decompressed : compressed, judged once RATIO_FROM bytes are decompressed
     zip_entries: int = 1_000  # the entries of a zip file (read from its end before any is listed)
