@@ -7,6 +7,7 @@ dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs onl
 ``--first-runs`` only the first runs against a rate limit (the other results are kept).
 ``--against DIR`` adds dry runs of the checkout in DIR (with its own ``.venv``: ``python3 -m venv .venv &&
 .venv/bin/pip install -e .`` there), alternating with this one's: the ratios of a change, in one run.
+``--send-cpu`` runs only the send ÷ dry-run CPU row (``bench/send_cpu.py``), keeping the other results.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tempfile
 
 from bench.delivery import concurrency_scaling, first_runs, rate_limited, remembered_pace
 from bench.offline import alternating, dry_run, end_to_end, shapes_side_by_side
+from bench.send_cpu import send_cpu_ratio
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REPEAT = 3  # runs of each 1M dry run: the median is reported (with every run's time)
@@ -119,6 +121,15 @@ def measure_first_runs(quick: bool) -> dict[str, Any]:
     return first
 
 
+def send_cpu(quick: bool) -> dict[str, object]:
+    """Send ÷ dry-run CPU of the importer, the same file and chunk size, the sandbox in its own process."""
+    found = send_cpu_ratio(lines=30_000 if quick else 120_000, rounds=3 if quick else 5)
+    print(f"\nSending ÷ dry run, CPU (user + system) of the importer: {found['lines']:,} sparse order lines, chunks "
+          f"of {found['chunk_size']}, {found['rounds']} alternating pairs: median {found['send_per_dry_run_cpu']} "
+          f"(rounds {found['ratios']}; dry run {found['dry_run_cpu_s']} s, sending {found['send_cpu_s']} s)")
+    return {"send_per_dry_run_cpu": found}
+
+
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
@@ -127,6 +138,11 @@ def main() -> None:
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
         RESULTS.write_text(json.dumps({**earlier, "first_runs_measured_at": datetime.now(UTC).isoformat(
             timespec="seconds"), "delivery_first_runs": first}, indent=2) + "\n", encoding="utf-8")
+        return
+    if "--send-cpu" in sys.argv:  # this row alone; the other results of an earlier run are kept
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps({**earlier, "send_cpu_measured_at": datetime.now(UTC).isoformat(
+            timespec="seconds"), **send_cpu(quick)}, indent=2) + "\n", encoding="utf-8")
         return
     other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
     if other is not None:
@@ -155,6 +171,7 @@ def main() -> None:
           f"chunks of 5): 429s {pace['first']['throttled_share']:.1%} of the first run's requests, "
           f"{pace['second']['throttled_share']:.1%} of the second's (at "
           f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)")
+    sending = send_cpu(quick)
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -164,6 +181,7 @@ def main() -> None:
         "delivery_rate_limited": limited,
         "delivery_first_runs": first,
         "delivery_remembered_pace": pace,
+        **sending,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {RESULTS}")

@@ -2,7 +2,9 @@
 
 Preparing (polars, off the event loop) and sending (httpx, on it) overlap: the preparing thread
 ``put``s chunks while the sender's workers ``get`` them. The queue holds at most ``capacity`` chunks, so
-a slow network holds the preparation back instead of letting prepared requests pile up in memory.
+a slow network holds the preparation back instead of letting prepared requests pile up in memory. A
+producer held back is woken when the queue is down to half its capacity, not at every chunk taken: each
+wake-up is a thread switch and a hand-over of the GIL, which cost the sending thread more than the chunk.
 When the sender stops (abort, Ctrl-C), ``put`` refuses further chunks (they stay the producer's) and
 ``leftovers`` gives back the ones taken in but never sent, so their rows can be reported as not sent.
 """
@@ -22,7 +24,9 @@ class ChunkQueue:
     """A bounded, thread-safe queue of chunks between one producer thread and an asyncio consumer."""
 
     def __init__(self, capacity: int = 8) -> None:
-        self._slots = threading.Semaphore(capacity)
+        self.capacity = capacity
+        self._room = threading.Condition()  # guards _held; a producer waits on it while the queue is full
+        self._held = 0  # chunks put and not yet taken
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[Chunk | None] | None = None
         self._early: list[Chunk | None] = []  # put before the consumer's loop was attached
@@ -52,10 +56,13 @@ class ChunkQueue:
     def put(self, chunk: Chunk) -> bool:
         """Hand a chunk over (blocking while the queue is full); False when the sender has stopped, and the
         chunk stays the caller's."""
-        while not self.stopped and not self._slots.acquire(timeout=_WAIT_S):
-            pass  # full: wait for a free slot, looking every _WAIT_S whether the sender has stopped
-        if self.stopped:
-            return False
+        with self._room:
+            if self._held >= self.capacity:  # full: wait until half of it is taken, or the sender has stopped
+                while not self.stopped and self._held > self.capacity // 2:
+                    self._room.wait(_WAIT_S)  # (looking every _WAIT_S whether the sender has stopped)
+            if self.stopped:
+                return False
+            self._held += 1
         self._enqueue(chunk)
         return True
 
@@ -79,7 +86,10 @@ class ChunkQueue:
         if item is None:
             self._queue.put_nowait(None)
             return None
-        self._slots.release()
+        with self._room:
+            self._held -= 1
+            if self._held == self.capacity // 2:  # a producer held back resumes, with room for several chunks
+                self._room.notify()
         return item
 
     def put_back(self, chunk: Chunk) -> None:
@@ -90,7 +100,8 @@ class ChunkQueue:
         """The sender takes no more chunks (a producer waiting for a free slot is woken at once)."""
         if not self.stopped:
             self.stopped = True
-            self._slots.release()
+            with self._room:
+                self._room.notify_all()
 
     def leftovers(self) -> list[Chunk]:
         """Chunks handed over but never sent (put back, or still queued); each is given back once."""

@@ -44,6 +44,8 @@ class EventLog:
         self.counts[event] = self.counts.get(event, 0) + 1
         if self.fmt == "logging":
             notable = event in NOTABLE and message
+            if not LOGGER.isEnabledFor(logging.INFO if notable else logging.DEBUG):
+                return  # nobody listens: its fields are not encoded (a chunk event comes with every answer)
             LOGGER.log(logging.INFO if notable else logging.DEBUG, message if notable else "%s %s", *(
                 () if notable else (event, orjson.dumps(fields).decode())), extra={"event": event})
             return

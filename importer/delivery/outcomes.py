@@ -86,8 +86,8 @@ class Outcomes:
     throttled: int = 0
     verified: int = 0
     aborted: str | None = None
-    # chunks taken but not fully answered, with the rows answered so far; chunks never taken
-    unfinished: dict[int, tuple[Chunk, list[pl.Series]]] = field(default_factory=dict)
+    # chunks taken but not fully answered, with their parts answered so far; chunks never taken
+    unfinished: dict[int, tuple[Chunk, list[Chunk]]] = field(default_factory=dict)
     unsent: list[Chunk] = field(default_factory=list)
     timeline: Timeline = field(default_factory=Timeline)  # the counts above per second, for the report
 
@@ -98,7 +98,7 @@ class Outcomes:
         reasons: list[Reason] = [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
         in_flight = f"sent, but no answer came before the run stopped ({stopped}): {after}"
         for chunk, answered in self.unfinished.values():
-            done = set(pl.concat(answered).to_list()) if answered else set()
+            done = set(pl.concat([part.rids for part in answered]).to_list()) if answered else set()
             reasons += [(rids, "", in_flight) for rids in chunk.row_ids if rids[0] not in done]
         return reasons
 

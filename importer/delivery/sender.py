@@ -358,7 +358,7 @@ class Sender(ABC):
         """These records of a chunk in flight have their outcome (the rest are unanswered if the run stops)."""
         unfinished = self.outcomes.unfinished.get(batch.index)
         if unfinished is not None:
-            unfinished[1].append(batch.rids)
+            unfinished[1].append(batch)  # (its rows are looked up only if the run stops before the chunk's end)
 
     def advance(self, count: int) -> None:
         if self.progress is not None:

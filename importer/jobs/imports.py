@@ -390,8 +390,9 @@ def _send(
     may_create = resource.options["mode"] not in ("Replace", "Update")  # (those change existing records only)
 
     def on_accepted(chunk: Chunk) -> None:
-        journal.accepted(run_id, target, resource.kind, chunk.frame.select(KEY_COL, FINGERPRINT_COL).rows(),
-                         may_create)
+        frame = chunk.frame  # (its two columns as lists: a polars query per answer cost more than the lists)
+        keys = zip(frame.get_column(KEY_COL).to_list(), frame.get_column(FINGERPRINT_COL).to_list(), strict=True)
+        journal.accepted(run_id, target, resource.kind, list(keys), may_create)
 
     bar = progress_bar(None, run.progress)
     log = EventLog(run.log_format)

@@ -157,8 +157,8 @@ class SecondPass:
         records = as_row_lists(prepared.records)
         counts.records_built += records.height
         if self.journaled:
-            texts = records.get_column(JSON_COL).to_list()
-            records = records.with_columns(pl.Series(FINGERPRINT_COL, fingerprints(texts), dtype=pl.String))
+            fingerprinted = fingerprints(records.get_column(JSON_COL))
+            records = records.with_columns(pl.Series(FINGERPRINT_COL, fingerprinted, dtype=pl.String))
         for name, known in self.known:
             held = records.join(known, on=[KEY_COL, FINGERPRINT_COL], how="semi")
             setattr(counts, name, getattr(counts, name) + held.height)

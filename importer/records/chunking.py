@@ -64,6 +64,9 @@ class Chunk:
         return self.frame.height
 
     def part(self, start: int, end: int) -> Chunk:
+        """Records ``start`` to ``end``; the whole chunk is itself (its joined texts are not made again)."""
+        if start == 0 and end >= len(self):
+            return self
         return Chunk(self.index, self.frame.slice(start, end - start))
 
     def pick(self, indices: list[int]) -> Chunk:
