@@ -294,7 +294,8 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     rendered = [name for name, dtype in typed.schema.items() if dtype == pl.Boolean or dtype.is_temporal()]
     frame = texts.select(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in texts.columns)
     if rendered:  # an error cell (#N/A) in a typed column is null there: the text keeps it, to be rejected
-        cells = typed.select(normalise.as_text(name, typed.schema[name]) for name in rendered)
+        dtypes = typed.schema
+        cells = typed.select(normalise.as_text(name, dtypes[name]) for name in rendered)
         frame = frame.with_columns(
             pl.coalesce(cells.get_column(name), pl.col(name).str.strip_chars()).alias(name) for name in rendered
         )

@@ -268,8 +268,9 @@ def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     originals = [c for c in view.columns if not is_own_column(c)]
     reasons = reasons.with_columns(pl.lit(None, pl.String).alias(c) for c in (SUBSTATUS_COL, TYPE_COL)
                                    if c not in reasons.columns)
+    schema = view.schema  # (made anew at each access: once, not once per column)
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
-        (json_text.text(pl.col(c)) if view.schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
+        (json_text.text(pl.col(c)) if schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
         for c in originals
     ]
     return (
