@@ -7,7 +7,8 @@ dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs onl
 ``--first-runs`` only the first runs against a rate limit (the other results are kept).
 ``--against DIR`` adds dry runs of the checkout in DIR (with its own ``.venv``: ``python3 -m venv .venv &&
 .venv/bin/pip install -e .`` there), alternating with this one's: the ratios of a change, in one run.
-``--send-cpu`` runs only the send ÷ dry-run CPU row (``bench/send_cpu.py``), keeping the other results.
+``--send-cpu`` runs only the send ÷ dry-run CPU row (``bench/send_cpu.py``), keeping the other results;
+``--wide`` only the files of 1,000 to 10,000 columns (``bench/wide.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import tempfile
 from bench.delivery import concurrency_scaling, first_runs, rate_limited, remembered_pace
 from bench.offline import alternating, dry_run, end_to_end, shapes_side_by_side
 from bench.send_cpu import send_cpu_ratio
+from bench.wide import wide_columns
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REPEAT = 3  # runs of each 1M dry run: the median is reported (with every run's time)
@@ -130,6 +132,17 @@ def send_cpu(quick: bool) -> dict[str, object]:
     return {"send_per_dry_run_cpu": found}
 
 
+def wide(rounds: int) -> dict[str, Any]:
+    """Files of 1,000 to 10,000 columns and 2 rows (issue 31), printed."""
+    found = wide_columns(rounds=rounds)
+    print("\nFiles of many columns, 2 rows, dry run (median of alternating runs):")
+    for width, row in found["widths"].items():
+        print(f"  {int(width):>6,} columns: {row['wall_s']} s wall, {row['user_s']} s user, {row['peak_rss_mb']} MB")
+    print(f"  4,000 / 1,000 columns: {found['wall_4000_per_1000']}x the time; "
+          f"output of the 10,000-column run: {found['output_bytes_10000']:,} bytes")
+    return found
+
+
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
@@ -138,6 +151,11 @@ def main() -> None:
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
         RESULTS.write_text(json.dumps({**earlier, "first_runs_measured_at": datetime.now(UTC).isoformat(
             timespec="seconds"), "delivery_first_runs": first}, indent=2) + "\n", encoding="utf-8")
+        return
+    if "--wide" in sys.argv:  # this row alone; the other results of an earlier run are kept
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps({**earlier, "wide_measured_at": datetime.now(UTC).isoformat(
+            timespec="seconds"), "wide_columns": wide(3)}, indent=2) + "\n", encoding="utf-8")
         return
     if "--send-cpu" in sys.argv:  # this row alone; the other results of an earlier run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
@@ -172,6 +190,7 @@ def main() -> None:
           f"{pace['second']['throttled_share']:.1%} of the second's (at "
           f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)")
     sending = send_cpu(quick)
+    columns = wide(1 if quick else 3)
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -182,6 +201,7 @@ def main() -> None:
         "delivery_first_runs": first,
         "delivery_remembered_pace": pace,
         **sending,
+        "wide_columns": columns,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {RESULTS}")

@@ -7,8 +7,9 @@
 * ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``,
   or at the remembered pace, or unlimited; an import's (``slow_start``: the bulk sender, whose pace the
   journal remembers) with neither (a first run against a limit nobody knows) *starts slowly*:
-  ``START_RATE`` requests/s, one request/s more for each success (the rate doubles about every 0.7 s
-  while the pacing holds the requests back, as TCP's slow start doubles its window each round trip)
+  ``START_RATE`` requests/s, ``SLOW_START_GAIN`` requests/s more for each success (the rate doubles about
+  every 0.25 s while the pacing holds the requests back, as TCP's slow start doubles its window each round
+  trip)
   until the first 429. On a 429 it drops to ``DECREASE`` × the rate the API has been *accepting* requests
   at (what it can take, not what was tried) and, once two 429s lie ``MEASURED_S`` apart, to ``SETTLE`` ×
   the rate measured between them at most (see ``settled``); at most once per cool-down; every sender
@@ -44,8 +45,8 @@ DECREASE = 0.9
 RAMP = 0.01  # of the rate after the last decrease (or the start), per second of success
 MIN_RATE = 0.2
 MIN_RAMP = 0.2  # requests/s per second of success at least: stray 429s at a low rate must not keep it there
-START_RATE = 4.0  # requests/s of a slow start: a first run against an unknown limit
-SLOW_START_GAIN = 1.0  # requests/s more per success, until the first 429 (and at most twice what was tried)
+START_RATE = 8.0  # requests/s of a slow start: a first run against an unknown limit
+SLOW_START_GAIN = 3.0  # requests/s more per success, until the first 429 (and at most twice what was tried)
 WINDOW_S = 2.0
 PROBE = RAMP / 4  # the climb above a remembered pace
 SETTLE = 0.95  # of the rate accepted between 429s: where the next run starts
