@@ -3,23 +3,13 @@ name a few columns and count the rest (issue 31)."""
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 import importer
+from bench.wide import wide_file
 from importer.settings import RunOptions
 from tests.support import run_cli, sandbox_env
-
-
-def _wide_customers(path: Path, columns: int, rows: int) -> Path:
-    """A customers file of ``columns`` attribute columns (every cell filled) and ``rows`` rows."""
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["email", *[f"attr.a{i}" for i in range(columns)]])
-        for row in range(rows):
-            writer.writerow([f"u{row}@example.com", *[f"v{row}-{i}" for i in range(columns)]])
-    return path
 
 
 def _cpu_seconds(path: Path, report: Path) -> float:
@@ -33,8 +23,8 @@ def _cpu_seconds(path: Path, report: Path) -> float:
 def test_four_times_the_columns_cost_less_than_five_times_the_time(tmp_path):
     """Measured as a ratio in one run, alternating the two files (the machine's speed drifts): a stage that
     is quadratic in the columns makes 4,000 columns cost ~16 times 1,000 (it was 11 times before issue 31)."""
-    narrow = _wide_customers(tmp_path / "c1000.csv", 1_000, 20)
-    wide = _wide_customers(tmp_path / "c4000.csv", 4_000, 20)
+    narrow = wide_file(tmp_path / "c1000.csv", 1_000, 20)
+    wide = wide_file(tmp_path / "c4000.csv", 4_000, 20)
     _cpu_seconds(narrow, tmp_path / "warm")  # (imports and first-use caches outside the measurement)
     narrow_times, wide_times = [], []
     for round_ in range(3):
@@ -45,7 +35,7 @@ def test_four_times_the_columns_cost_less_than_five_times_the_time(tmp_path):
 
 
 def test_ten_thousand_attribute_columns_the_platform_does_not_know_make_a_short_message(platform, tmp_path):
-    path = _wide_customers(tmp_path / "c10000.csv", 10_000, 2)
+    path = wide_file(tmp_path / "c10000.csv", 10_000, 2)
     run = run_cli(["customers", str(path)], env=sandbox_env(platform), report_dir=tmp_path / "r")
     assert run.exit_code == 2
     assert "The platform defines no attribute or consent for 10,000 columns of the input" in run.stderr
@@ -56,7 +46,7 @@ def test_ten_thousand_attribute_columns_the_platform_does_not_know_make_a_short_
 def test_ten_thousand_attribute_columns_check_every_cell(tmp_path):
     """A dry run of 10,000 columns x 2 rows finishes with a short output, and a bad cell in the last column
     is still found and named."""
-    path = _wide_customers(tmp_path / "c10000.csv", 10_000, 2)
+    path = wide_file(tmp_path / "c10000.csv", 10_000, 2)
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[-1] = lines[-1].rsplit(",", 1)[0] + ",#N/A"  # a spreadsheet error value in attr.a9999 of the 2nd row
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
