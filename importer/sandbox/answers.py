@@ -122,3 +122,8 @@ def parse_json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise invalid([f"$: The request body is not valid JSON: {error}."]) from None
+
+
+def substatus_of(path: str) -> str | None:
+    """The substatus the platform's documentation shows on the order routes' error answers."""
+    return ORDER_SUBSTATUS if path == "/orders" or path.startswith("/orders/") else None

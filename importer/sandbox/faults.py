@@ -6,7 +6,7 @@
         ...
 
 Only API requests are faulted: not the sandbox's own ``/_sandbox/...`` routes, and not requests refused
-with 401 for a missing or wrong API key. For each API request the `Gate` (see `app`) evaluates, in order:
+with 401 for a missing or wrong API key. For each API request the `Gate` (see `gate`) evaluates, in order:
 
 1. ``rate_limit``: a token bucket shared by all API requests, holding at most ``max(1, rate_limit)``
    tokens (a burst of about one second) and refilled continuously at ``rate_limit`` per second. A request

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -42,8 +42,6 @@ ORDER_MODES = ("Add", "AddOrReplace", "Replace")
 ORDER_STATUSES = ("placed", "paid", "completed", "canceled")
 GENDERS = ("Male", "Female", "NotSpecified")
 CONSENT_VALUES = ("False", "AwaitingConfirmation", "True")
-DATA_FIELD_TYPES = ("String", "Text", "Number", "Money", "Date", "DateTime", "Boolean", "URL")
-"""The types a custom event's data field may declare (spelt as the custom events page spells them)."""
 
 MATCH_FIELDS: Mapping[str, str] = {
     "Email": "email",
@@ -299,36 +297,6 @@ ORDER_STATUS_CHANGE = Schema(
 )
 
 
-def customer_id(value: Any, path: str) -> Iterator[str]:
-    """The platform's internal customer id: the custom events page's table says string, its example sends
-    0; either is accepted, an integer within int32, a string non-empty."""
-    if isinstance(value, str):
-        yield from string(min_length=1)(value, path)
-    else:
-        yield from integer()(value, path)
-
-
-DATA_FIELD = Schema(
-    {"name": string(min_length=1, max_length=256), "type": one_of(DATA_FIELD_TYPES), "value": string()},
-    frozenset({"name", "type"}),
-)
-
-CUSTOMER_IDENTIFIERS: Mapping[str, Check] = {
-    "customerId": customer_id,
-    "customerEmail": string(max_length=320, shape=EMAIL),
-    "customerEmailMd5": string(max_length=32),
-    "customerEmailSha256": string(max_length=64),
-    "customerPhone": string(max_length=20, shape=PHONE),
-    "customerCrmId": string(max_length=128),
-}
-"""A custom event's customer identifiers (at least one is required) and their rules."""
-
-CUSTOM_EVENT = Schema(
-    {"customEventId": integer(), **CUSTOMER_IDENTIFIERS, "dataFields": array(DATA_FIELD)},
-    frozenset({"customEventId"}),
-)
-
-
 def _match_by(value: Any, path: str) -> Iterator[str]:
     if value == "GUID":
         yield f"{path}: GUID matching is not supported by the sandbox: the API documents no customer field for it."
@@ -354,7 +322,8 @@ def _orders_request(identification: str) -> Schema:
     )
 
 
-def _whole_body(schema: Schema, body: Any) -> list[str]:
+def whole_body(schema: Schema, body: Any) -> list[str]:
+    """Every error of a request body that must be a JSON object of ``schema``."""
     if not isinstance(body, dict):
         return ["$: The request body must be a JSON object."]
     return list(schema(body, ""))
@@ -364,7 +333,7 @@ def validate_customers_request(body: Any) -> list[str]:
     """Errors of a POST /customers body; the field matchBy names is required on every customer."""
     match_by = body.get("matchBy") if isinstance(body, dict) else None
     match_field = MATCH_FIELDS.get(match_by) if isinstance(match_by, str) else None
-    return _whole_body(_customers_request(match_field), body)
+    return whole_body(_customers_request(match_field), body)
 
 
 def validate_orders_request(body: Any, identification: str = "Email") -> list[str]:
@@ -372,7 +341,7 @@ def validate_orders_request(body: Any, identification: str = "Email") -> list[st
 
     Beyond each order's own rules, an order id given twice is an error on the later order.
     """
-    errors = _whole_body(_orders_request(identification), body)
+    errors = whole_body(_orders_request(identification), body)
     orders = body.get("data") if isinstance(body, dict) else None
     if isinstance(orders, list):
         errors.extend(_repeated_order_ids(orders))
@@ -392,21 +361,4 @@ def _repeated_order_ids(orders: list[Any]) -> Iterator[str]:
 
 def validate_order_status_request(body: Any) -> list[str]:
     """Errors of a PUT /orders/status body."""
-    return _whole_body(ORDER_STATUS_CHANGE, body)
-
-
-def validate_custom_event_request(body: Any, known_event_ids: Collection[int]) -> list[str]:
-    """Errors of a POST /scenariocustomevents body (one event) for a business unit whose custom events
-    have the ids ``known_event_ids``: beyond the fields' own rules, at least one customer identifier
-    must be given (null and "" are not given), and the event must be one the business unit defines."""
-    errors = _whole_body(CUSTOM_EVENT, body)
-    if not isinstance(body, dict):
-        return errors
-    if all(body.get(name) in (None, "") for name in CUSTOMER_IDENTIFIERS):
-        errors.append(f"$: At least one customer identifier is required: {', '.join(CUSTOMER_IDENTIFIERS)}.")
-    event_id = body.get("customEventId")
-    id_valid = event_id is not None and not any(error.startswith("customEventId:") for error in errors)
-    if id_valid and event_id not in known_event_ids:
-        errors.append(f"customEventId: No custom event with id {event_id} is defined in this business unit "
-                      "(Automation > Scenarios > Custom events).")
-    return errors
+    return whole_body(ORDER_STATUS_CHANGE, body)
