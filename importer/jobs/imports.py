@@ -261,7 +261,7 @@ def _run(
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
     summary = ImportSummary(
-        **run_head(resource.command, run_id, inputs.files, api.url, started_at, clock, report.dir),
+        **head(),
         exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,

@@ -196,10 +196,7 @@ def _closest(name: str, definitions: tuple[Definition, ...]) -> str:
 
 
 def _listed(names: list[str]) -> str:
-    if not names:
-        return "none"
-    shown = ", ".join(names[:SHOWN_NAMES])
-    return shown + (f", … ({len(names)} in all)" if len(names) > SHOWN_NAMES else "")
+    return listed(names, shown=SHOWN_NAMES) if names else "none"
 
 
 def _shorten(value: pl.Expr) -> pl.Expr:

@@ -18,7 +18,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from importer.errors import InputError
+from importer.errors import InputError, listed
 from importer.frame import (
     ERROR_COL,
     FIELD_COL,
@@ -130,9 +130,8 @@ def require_flat(frame: pl.DataFrame, columns: list[str]) -> None:
 def ignored_warning(what: str, columns: Sequence[str], shown: int = 20) -> str:
     """The warning naming input columns that are not fields: the first ``shown`` of them, then a count
     (a file with thousands of columns must not make a line of many kilobytes)."""
-    names = ", ".join(columns[:shown])
-    more = f" and {len(columns) - shown:,} more (all in summary.json)" if len(columns) > shown else ""
-    return f"Ignored columns (not {what}): {names}{more}."
+    more = " (all in summary.json)" if len(columns) > shown else ""
+    return f"Ignored columns (not {what}): {listed(columns, shown=shown)}{more}."
 
 
 
