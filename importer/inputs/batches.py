@@ -27,7 +27,7 @@ from importer.frame import (
     SOURCE_PREFIX,
     is_own_column,
 )
-from importer.inputs.files import ReadOptions, check_path, iter_inputs
+from importer.inputs.files import ReadOptions, check_path, close_reader, iter_inputs
 from importer.inputs.mapping import (
     Mapping,
     apply_mapping,
@@ -52,9 +52,7 @@ class Inputs:
 
     def close(self) -> None:
         """Stop reading (the rows not yet read are not needed)."""
-        close = getattr(self.batches, "close", None)
-        if close is not None:
-            close()
+        close_reader(self.batches)
 
     def whole(self) -> pl.DataFrame:
         """Every batch in one frame (for commands that hold their rows in memory)."""
@@ -133,9 +131,7 @@ def _hinted(batches: Iterator[pl.DataFrame], command: str, warn: Callable[[str],
                     warn(found)
             yield batch
     finally:  # (closed early: the reader holds a piece of the file)
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
+        close_reader(batches)
 
 
 def with_preset_hint(error: ImporterError, command: str, paths: Sequence[Path], run: RunOptions) -> ImporterError:

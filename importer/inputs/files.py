@@ -90,6 +90,14 @@ def read_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> 
     return _in_order(frame)
 
 
+def close_reader(batches: Iterator[Any]) -> None:
+    """Stop a reader of batches early: a generator holds its file, and a piece of it, until closed (an
+    iterator without ``close`` holds nothing)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
+
+
 def iter_inputs(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> Iterator[pl.DataFrame]:
     """Every file's rows in batches, with a run-wide ``_rid`` (the files one after the other)."""
     if not paths:

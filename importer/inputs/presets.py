@@ -30,7 +30,7 @@ from typing import Any
 
 from importer.errors import InputError
 from importer.frame import is_own_column
-from importer.inputs.files import ReadOptions, Source
+from importer.inputs.files import ReadOptions, Source, close_reader
 from importer.inputs.mapping import PRESETS
 
 KINDS = ("customers", "orders")
@@ -157,9 +157,7 @@ def file_header(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
     try:
         first = next(batches)
     finally:  # (the reader holds the file, and a piece of it)
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
+        close_reader(batches)
     return [c for c in first.columns if not is_own_column(c)]
 
 

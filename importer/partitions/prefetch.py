@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar, cast
 
+from importer.inputs.files import close_reader
+
 T = TypeVar("T")
 _WAIT_S = 0.1  # how often a blocked thread looks whether its consumer has gone
 _END = object()
@@ -47,9 +49,7 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "ecdp-prefetch") ->
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer's thread
             made.put((_END, exc))
         finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+            close_reader(iterator)
 
     thread = threading.Thread(target=read_ahead, name=name, daemon=True)
     thread.start()
