@@ -30,10 +30,11 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The real parts the suite starts need Debian's packages: chromium (the report test renders report.html in it)
-# and postgresql (the SQL sources' tests start a server per worker). Both are installed here when missing,
-# in one apt-get (root or sudo); where they cannot be, those tests are skipped and say why. The suite runs on
-# two workers (pytest-xdist): every session fixture (the sandbox, the S3 server, PostgreSQL) is per worker,
+# The real parts the suite starts need Debian's packages: chromium (the report test renders report.html in it),
+# postgresql and mariadb-server (the SQL sources' tests start a server of each per worker, mysql:// through
+# ConnectorX). They are installed here when missing, in one apt-get (root or sudo); where they cannot be, those
+# tests are skipped and say why. The suite runs on two workers (pytest-xdist): every session fixture (the
+# sandbox, the S3 server, PostgreSQL, MariaDB) is per worker,
 # every test has its own state file and folders.
 # `make test` leaves out the tests marked slow (a 100k-order soak through faults and a kill -9, 100k lines from
 # S3 and from PostgreSQL, a week of nightly runs): `make test-slow` runs them, and CI (.ci/run) runs both.
@@ -46,6 +47,7 @@ test-slow: $(STAMP) system-packages
 system-packages:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
 	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
 	  if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
 	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
 	    echo "Installing Debian's$$missing for the tests (apt-get) ..."; \

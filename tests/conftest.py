@@ -125,3 +125,16 @@ def postgres_server() -> Iterator[Any]:
         pytest.skip("Debian's PostgreSQL is not installed (apt-get install postgresql; make test does it)")
     with PostgresServer(binaries) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[Any]:
+    """A private MariaDB server on a free loopback port (the ``mysql://`` path through ConnectorX), its user
+    ``ecdp_test`` with a random password, database ``shop``; stopped at the end."""
+    from tests.support.mariadb import MariaDbServer, find_server
+
+    server = find_server()
+    if server is None:
+        pytest.skip("Debian's MariaDB is not installed (apt-get install mariadb-server; make test does it)")
+    with MariaDbServer(server) as started:
+        yield started

@@ -15,7 +15,16 @@ from typing import Any
 import click
 
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import api_settings, command_run, confirmer, console, operation_run, read_limits, warn
+from importer.cli.context import (
+    api_settings,
+    command_run,
+    confirmer,
+    console,
+    import_sources,
+    operation_run,
+    read_limits,
+    warn,
+)
 from importer.cli.options import (
     DELIMITER_OPTION,
     ENCODING_OPTION,
@@ -27,6 +36,7 @@ from importer.cli.options import (
     connection_options,
     operation_options,
     options,
+    sql_options,
 )
 from importer.errors import UsageError
 from importer.settings import (
@@ -40,14 +50,17 @@ from importer.settings import (
 
 @click.command("order-status", cls=ConfiguredCommand)
 @click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
+@sql_options
 @connection_options
 @operation_options
 def order_status(files: tuple[str, ...], **common: Any) -> None:
-    """Set order statuses: rows of id,status into PUT /orders/status, one request per order."""
+    """Set order statuses: rows of id,status (FILES or a SQL query: --db, --sql) into PUT /orders/status, one
+    request per order."""
     from importer.api import update_order_statuses
 
+    sources = import_sources(files, common)
     with api_settings(common) as (api, target):
-        result = update_order_statuses(list(files), api=api, run=operation_run(common), warn=warn)
+        result = update_order_statuses(sources, api=api, run=operation_run(common), warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
@@ -55,15 +68,18 @@ def order_status(files: tuple[str, ...], **common: Any) -> None:
 @click.command("delete-orders", cls=ConfiguredCommand)
 @click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @click.option("--yes", is_flag=True, help="Delete without asking for confirmation (e.g. under cron).")
+@sql_options
 @connection_options
 @operation_options
 def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
-    """Delete orders: rows of id into DELETE /orders/{id}, after confirming the count (unless --yes)."""
+    """Delete orders: rows of id (FILES or a SQL query: --db, --sql) into DELETE /orders/{id}, after confirming
+    the count (unless --yes)."""
     from importer.api import delete_orders as delete
 
+    sources = import_sources(files, common)
     with api_settings(common) as (api, target):
         confirm = confirmer(yes, lambda count: f"Delete {count} order{'s' if count != 1 else ''} in {target}?")
-        result = delete(list(files), api=api, run=operation_run(common), warn=warn, confirm=confirm)
+        result = delete(sources, api=api, run=operation_run(common), warn=warn, confirm=confirm)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 
@@ -84,14 +100,17 @@ def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
 @click.option("--preset", type=click.Choice(["magento", "shopify", "woocommerce"]),
               help="The preset the FILES were imported with.")
 @TIME_ZONE_NAMES_OPTION
+@sql_options
 @connection_options
 @options(*OUTPUT_OPTIONS, ENCODING_OPTION, DELIMITER_OPTION, *READ_LIMIT_OPTIONS, NO_PREFLIGHT_OPTION)
 def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: int | None, match_by: str,
            customer_match: str, items: tuple[str, ...], time_zone_names: str, **common: Any) -> None:
-    """Read FILES as an import would, read each record back and report what differs (exit 0: all match)."""
+    """Read FILES (or a SQL query: --db, --sql) as an import would, read each record back and report what
+    differs (exit 0: all match)."""
     from importer.api import verify as verify_records
     from importer.jobs.verify import Sampling
 
+    sources = import_sources(files, common)
     run = command_run(common, log_format=common["log_format"], mapping=common["mapping"], preset=common["preset"],
                       encoding=common["encoding"], delimiter=common["delimiter"], preflight=not common["no_preflight"],
                       limits=read_limits(common))
@@ -101,7 +120,7 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
             raise UsageError("--items is for orders.", "Verify customers from their files alone.")
         options = CustomerOptions(match_by=match_by) if kind == "customers" else \
             OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
-        result = verify_records("customers" if kind == "customers" else "orders", list(files), items=list(items),
+        result = verify_records("customers" if kind == "customers" else "orders", sources, items=list(items),
                                 api=api, options=options, run=run, sampling=sampling, warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

@@ -221,14 +221,15 @@ IMPORT_OPTIONS = [  # every import command
                       "cron jobs can split one load without overlap."),
     NO_PREFLIGHT_OPTION,
 ]
-SQL_OPTIONS = [  # customers and orders: a query's result as input (importer.inputs.databases)
+SQL_OPTIONS = [  # every command that reads exports: a query's result as input (importer.inputs.databases)
     click.option("--db", metavar="URL",
-                 help="The database --sql reads: postgresql://user@host:5432/db, sqlite:///path.db or "
-                      "duckdb:///path.db (default: env ECDP_DB_URL). Give the password by env "
+                 help="The database --sql reads: postgresql://user@host:5432/db, sqlite:///path.db, "
+                      "duckdb:///path.db, mysql://user@host:3306/db or mssql://user@host:1433/db (default: env "
+                      "ECDP_DB_URL). Give the password by env "
                       "ECDP_DB_PASSWORD or --db-password-file, not here (a command line is visible to others)."),
-    click.option("--sql", metavar="QUERY", help="Import the rows of this SELECT on --db (as if they were a file's)."),
+    click.option("--sql", metavar="QUERY", help="Read the rows of this SELECT on --db (as if they were a file's)."),
     click.option("--sql-file", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Import the rows of the SELECT in this file on --db."),
+                 help="Read the rows of the SELECT in this file on --db."),
     click.option("--db-password-file", type=click.Path(dir_okay=False, path_type=Path),
                  help="File holding the database password (default: env ECDP_DB_PASSWORD, or the URL's)."),
 ]

@@ -14,7 +14,7 @@ import click
 
 from importer.cli import config_options
 from importer.cli.config_options import ConfiguredCommand
-from importer.cli.context import read_limits
+from importer.cli.context import import_sources, read_limits
 from importer.cli.options import (
     CONFIG_OPTIONS,
     DELIMITER_OPTION,
@@ -22,6 +22,7 @@ from importer.cli.options import (
     READ_LIMIT_OPTIONS,
     STATE_OPTION,
     options,
+    sql_options,
 )
 from importer.errors import UsageError
 from importer.settings import API_KEY_ENV, CUSTOMER_MATCH_FIELDS, default_state
@@ -116,19 +117,22 @@ def _sandbox_settings(path: Path | None) -> Any:
 @click.option("--preset", help="Like --mapping, with a preset's mapping (shopify, woocommerce, magento).")
 @click.option("--kind", type=click.Choice(["customers", "orders"]), default="orders", show_default=True,
               help="The preset's kind, with --preset.")
+@sql_options
 def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
             mapping_file: Path | None, preset: str | None, kind: str, **limits: Any) -> None:
-    """Describe export FILES: encoding, delimiter, rows, columns with types, blanks and samples; with
-    --mapping or --preset, how well the mapping's joins match FILES, before anything is sent."""
+    """Describe export FILES (or a SQL query's rows: --db, --sql): encoding, delimiter, rows, columns with types,
+    blanks and samples; with --mapping or --preset, how well the mapping's joins match FILES, before anything
+    is sent."""
     from importer.inputs.files import ReadOptions
     from importer.inputs.locations import local_copies, renamed, shown
     from importer.inputs.presets import hint
     from importer.inputs.profile import inspect_file, render_inspection, suggest_mapping
 
+    sources = import_sources(files, limits)
     options = ReadOptions(encoding=encoding, delimiter=delimiter, limits=read_limits(limits))
-    if not files and mapping_file is None and preset is None:
+    if not sources and mapping_file is None and preset is None:
         raise UsageError("No FILES to inspect.", "Name the export files, e.g. ecdp-import inspect orders.csv.")
-    with local_copies(list(files)) as paths:
+    with local_copies(sources) as paths:
         if mapping_file is not None or preset is not None:
             click.echo(renamed(_join_report(tuple(paths), options, mapping_file, preset, kind)))
             return

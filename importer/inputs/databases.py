@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,7 +51,15 @@ _DRIVERS = {
     "postgres": ("postgres", "adbc_driver_postgresql.dbapi", "ADBC's PostgreSQL driver"),
     "sqlite": ("sqlite", "adbc_driver_sqlite.dbapi", "ADBC's SQLite driver"),
     "duckdb": ("duckdb", "duckdb", "DuckDB"),
+    "mysql": ("mysql", "connectorx", "ConnectorX"),
+    "mssql": ("mssql", "connectorx", "ConnectorX"),
 }
+#: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
+CONNECTORX_SCHEMES = ("mysql", "mssql")
+#: scheme -> the URL parameter that bounds connecting (a server behind a firewall that drops packets)
+_TIMEOUT_PARAMETERS = {"postgresql": f"connect_timeout={CONNECT_TIMEOUT_S}",
+                       "postgres": f"connect_timeout={CONNECT_TIMEOUT_S}",
+                       "mysql": f"tcp_connect_timeout_ms={CONNECT_TIMEOUT_S * 1000}"}
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,8 @@ class SqlQuery:
 
     def connection_url(self) -> str:
         """The URL the driver gets: with the password put in when it comes from elsewhere, and libpq's
-        ``connect_timeout`` (unless the URL sets it), so a server behind a firewall that drops packets is an
-        error after seconds, not a run that hangs."""
+        ``connect_timeout`` (MySQL's ``tcp_connect_timeout_ms``) unless the URL sets it, so a server behind a
+        firewall that drops packets is an error after seconds, not a run that hangs."""
         parts = urlsplit(self.url)
         if self.scheme in ("sqlite", "duckdb"):
             return self.url
@@ -123,9 +133,9 @@ class SqlQuery:
         if secret and not parts.password and "password=" not in parts.query:
             user = quote(unquote(parts.username or ""), safe="")
             netloc = f"{user}:{quote(secret, safe='')}@{netloc.rsplit('@', 1)[-1]}"
-        query = parts.query
-        if "connect_timeout=" not in query:
-            query = f"{query}&connect_timeout={CONNECT_TIMEOUT_S}" if query else f"connect_timeout={CONNECT_TIMEOUT_S}"
+        query, timeout = parts.query, _TIMEOUT_PARAMETERS.get(self.scheme)
+        if timeout and timeout.split("=")[0] + "=" not in query:
+            query = f"{query}&{timeout}" if query else timeout
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
     def local_path(self) -> str:
@@ -153,6 +163,8 @@ def read_password_file(path: Path) -> str:
 
 def _driver(query: SqlQuery) -> ModuleType:
     extra, module, name = _DRIVERS[query.scheme]
+    if module == "connectorx" and module not in sys.modules:
+        os.environ.setdefault("RUST_LOG", "off")  # its pool logs each failed try to stderr, read when it loads
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -216,35 +228,96 @@ def _as_text(query: SqlQuery, batch: pl.DataFrame) -> pl.DataFrame:
         batch = batch.with_columns(pl.col(name).ext.storage() for name in extensions)
     for name, dtype in batch.schema.items():
         if dtype == pl.Binary:
+            cast = f"{name}::text" if query.scheme.startswith("postgres") else f"CAST({name} AS CHAR)"
             raise InputError(f"The query on {query.shown} returns column {name!r} as bytes (a uuid or bytea?).",
-                             f"Cast it to text in the query (e.g. {name}::text).")
+                             f"Cast it to text in the query (e.g. {cast}).")
     return batch.select(normalise.as_text(name, dtype) for name, dtype in batch.schema.items())
 
 
 def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
     """Run the query and write its rows to the Parquet file ``target`` as text, a batch at a time."""
-    import pyarrow.parquet as pq  # every database extra brings pyarrow (ADBC's DB-API and DuckDB need it)
+    import pyarrow.parquet as pq  # every database extra brings pyarrow (ADBC's DB-API, DuckDB, ConnectorX need it)
 
+    read = _connectorx_batches if query.scheme in CONNECTORX_SCHEMES else _dbapi_batches
+    writer: Any = None
+    try:
+        for batch in read(query, batch_rows):  # (the first one, empty or not, gives the columns)
+            table = _as_text(query, batch).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return target
+
+
+def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The result through a DB-API connection (ADBC, DuckDB) and ``polars.read_database``, in batches; an
+    empty result is one empty batch with its columns."""
     driver = _driver(query)
     errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
     with _connected(query) as connection:
-        writer: Any = None
         try:
-            batches = pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows)
-            for batch in batches:
-                table = _as_text(query, batch).to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(target, table.schema)
-                elif table.schema != writer.schema:
-                    table = table.cast(writer.schema)
-                writer.write_table(table)
-            if writer is None:  # no batch at all: an empty result, whose columns a read of it tells
-                empty = _as_text(query, pl.read_database(query.sql, connection))
-                empty.write_parquet(target)
+            given = False
+            for batch in pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows):
+                given = True
+                yield batch
+            if not given:  # no batch at all: an empty result, whose columns a read of it tells
+                yield pl.read_database(query.sql, connection)
         except errors as exc:
-            raise InputError(f"The query on {query.shown} failed: {query.scrub(_first_line(exc))}",
-                             "Check the table and column names in the query (--sql or --sql-file).") from None
-        finally:
-            if writer is not None:
-                writer.close()
-    return target
+            raise _query_failed(query, _first_line(exc)) from None
+
+
+def _query_failed(query: SqlQuery, said: str) -> InputError:
+    return InputError(f"The query on {query.shown} failed: {query.scrub(said)}",
+                      "Check the table and column names in the query (--sql or --sql-file).")
+
+
+def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The result through ConnectorX (``mysql://``, ``mssql://``) as Arrow record batches of ``batch_rows``
+    (``read_sql(..., return_type="arrow_stream")``); an empty result is one empty batch with its columns.
+    ConnectorX reports everything as ``RuntimeError``: one that says it could not get a connection from its
+    pool is a connection error, any other the query's."""
+    connectorx = _driver(query)
+    _reachable(query)
+    try:
+        reader = connectorx.read_sql(query.connection_url(), query.sql, return_type="arrow_stream",
+                                     batch_size=batch_rows)
+        given = False
+        for record_batch in reader:
+            given = True
+            yield pl.DataFrame(pl.from_arrow(record_batch))
+        if not given:
+            yield pl.DataFrame(pl.from_arrow(reader.schema.empty_table()))
+    except RuntimeError as exc:
+        said = _connectorx_line(exc)
+        if "waiting for connection" in str(exc) or "Unknown URL parameter" in str(exc):
+            raise InputError(f"Cannot connect to {query.shown}: {query.scrub(said)}",
+                             "Check the host, port, database, user and password (ECDP_DB_PASSWORD or "
+                             "--db-password-file).") from None
+        raise _query_failed(query, said) from None
+
+
+def _reachable(query: SqlQuery) -> None:
+    """Raise the connection error now when nothing listens at the URL's host and port (ConnectorX's pool would
+    try again for 30 s before it says so)."""
+    parts = urlsplit(query.url)
+    port = parts.port or {"mysql": 3306, "mssql": 1433}.get(query.scheme)
+    if not parts.hostname or port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise InputError(f"Cannot connect to {query.shown}: {exc.strerror or exc}.",
+                         "Check the host and port, and that the server is running and reachable from here.") from None
+
+
+def _connectorx_line(exc: BaseException) -> str:
+    """ConnectorX's message without its wrapping: ``timed out waiting for connection: MySqlError { ERROR 1045
+    (28000): Access denied ... }`` is ``Access denied ...``; ``DriverError { Could not connect ... }`` its inside."""
+    line = _first_line(exc)
+    said = re.search(r"ERROR \d+ \(\w+\): (.*?)\s*\}?\s*$", line) or re.search(r"\w+Error \{ (.*?)\s*\}\s*$", line)
+    return said.group(1).strip() if said else line

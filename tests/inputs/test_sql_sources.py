@@ -200,7 +200,7 @@ def test_usage_errors_of_the_sql_options(tmp_path, monkeypatch):
     for args, said in [
         (["--sql", "SELECT 1"], "--sql needs a database"),
         (["--db", "sqlite:///x.db"], "need a query"),
-        (["--db", "mysql://h/db", "--sql", "SELECT 1"], "not one the importer reads"),
+        (["--db", "oracle://h/db", "--sql", "SELECT 1"], "not one the importer reads"),
         (["--db", "sqlite:///x.db", "--sql", "SELECT 1", "--sql-file", str(tmp_path / "q.sql")], "contradict"),
     ]:
         run = run_cli(["customers", *args, "--dry-run"], report_dir=tmp_path / "r")
