@@ -32,6 +32,7 @@ from importer.inputs.mapping import (
     Mapping,
     apply_mapping,
     load_mapping,
+    read_files,
     unmapped_columns,
 )
 from importer.inputs.presets import Choice, choose_for_files, file_header, hint, preset_files
@@ -80,8 +81,7 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     unmapped = unmapped_columns(mapping, original)
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + listed(unmapped) + ".")
-    driving, *joined = mapping.sources  # the command line's files first (driving, then joined without a path)
-    files = [*(paths or ([driving.path] if driving.path else [])), *(s.path for s in joined if s.path is not None)]
+    files = read_files(mapping, paths)
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
                                       if not is_own_column(c)])
     batch = mapped.join(kept, on=RID_COL, how="left")

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from importer import scratch
-from importer.errors import ImporterError
+from importer.errors import ImporterError, UsageError
 from importer.inputs.databases import SqlQuery, export
 from importer.inputs.downloads import download, is_url
 from importer.settings import public_url
@@ -41,6 +41,7 @@ from importer.settings import public_url
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
 _SHOWN: dict[str, str] = {}
 _LOCK = threading.Lock()
+_SCOPES = threading.local()  # the open local_copies of each thread (a run's job runs in the thread that opened it)
 
 
 def shown(path: Path | str) -> str:
@@ -61,26 +62,22 @@ def renamed(text: str) -> str:
 def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterator[list[Path]]:
     """A local path for each source (local paths as they are), the copies removed afterwards. An
     ``ImporterError`` raised meanwhile names the sources, not their copies; ``label`` names a frame (else
-    ``DataFrame #n``)."""
-    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame, SqlQuery))]
-    if len(local) == len(sources):
-        yield local
-        return
-    folder = scratch.scratch_dir("copy")
-    made: list[str] = []
+    ``DataFrame #n``). Meanwhile ``query_copy`` gives a mapping's own SQL sources their copies too."""
+    scope = _Scope()
+    _SCOPES.__dict__.setdefault("stack", []).append(scope)
     try:
         paths: list[Path] = []
         for number, source in enumerate(sources, start=1):
             if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
-                paths.append(_frame_copy(source, folder / f"{number}-dataframe.parquet"))
-                _name(paths[-1], label or f"DataFrame #{number}", made)
+                paths.append(_frame_copy(source, scope.folder() / f"{number}-dataframe.parquet"))
+                scope.name(paths[-1], label or f"DataFrame #{number}")
             elif isinstance(source, SqlQuery):
-                paths.append(export(source, folder / f"{number}-query.parquet"))
-                _name(paths[-1], source.shown, made)
+                paths.append(export(source, scope.folder() / f"{number}-query.parquet"))
+                scope.name(paths[-1], source.shown)
             elif is_url(source):
                 assert isinstance(source, str)
-                paths.append(download(source, folder / f"{number}-{_basename(source)}"))
-                _name(paths[-1], public_url(source), made)
+                paths.append(download(source, scope.folder() / f"{number}-{_basename(source)}"))
+                scope.name(paths[-1], public_url(source))
             else:
                 paths.append(Path(source))
         try:
@@ -90,16 +87,49 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
             exc.args = (exc.message,)
             raise
     finally:
+        _SCOPES.stack.remove(scope)
+        scope.close()
+
+
+def query_copy(query: SqlQuery) -> Path:
+    """The local copy of a query a mapping names as a source (``[sources.orders] db = ..., sql = ...``): run
+    once per ``local_copies`` (the run's), into its folder, and named by its URL without the password. A
+    ``UsageError`` outside one (a program error: the library's entry points always open one)."""
+    stack: list[_Scope] = _SCOPES.__dict__.get("stack", [])
+    if not stack:
+        raise UsageError("A mapping's SQL source is read only within a run.", "Call the importer through importer.api.")
+    scope = stack[-1]
+    if query not in scope.queries:
+        path = export(query, scope.folder() / f"source-{len(scope.queries) + 1}-query.parquet")
+        scope.name(path, query.shown)
+        scope.queries[query] = path
+    return scope.queries[query]
+
+
+class _Scope:
+    """The copies of one ``local_copies``: its scratch folder (made when first needed) and their names."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self.made: list[str] = []
+        self.queries: dict[SqlQuery, Path] = {}
+
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = scratch.scratch_dir("copy")
+        return self._folder
+
+    def name(self, path: Path, name: str) -> None:
         with _LOCK:
-            for key in made:
+            _SHOWN[str(path)] = name
+        self.made.append(str(path))
+
+    def close(self) -> None:
+        with _LOCK:
+            for key in self.made:
                 _SHOWN.pop(key, None)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _name(path: Path, name: str, made: list[str]) -> None:
-    with _LOCK:
-        _SHOWN[str(path)] = name
-    made.append(str(path))
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _basename(url: str) -> str:

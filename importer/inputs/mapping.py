@@ -41,6 +41,7 @@ from importer.frame import (
 )
 from importer.inputs import joins, mapping_fields
 from importer.inputs.files import ReadOptions, read_file, read_inputs
+from importer.inputs.mapping_sources import Source, read_sources
 from importer.inputs.set_aside import without_blank_rows
 from schemas.customers import CUSTOMER_FIELDS
 from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
@@ -50,30 +51,8 @@ DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "prod
 PRESETS = Path(__file__).resolve().parent / "presets"
 ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "attr.", "product": "product.attr."}}
 CONFLICTS = ("first", "last", "reject")  # when the lines of an order disagree on a field
-_SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null", "unmatched"}
-UNMATCHED_CHOICES = ("reject", "drop")
 IDENTIFIERS = {"customers": ("crmId", "email", "phone"), "orders": ("id",)}  # one must be read from the file
 WHOLE_NUMBER_TARGETS = {"product.quantity", "product.returned", "websiteId"}  # "2.0000" is 2 for these
-
-
-@dataclass(frozen=True)
-class Source:
-    """A named table of the mapping; ``path`` None means a FILE given on the command line."""
-
-    name: str
-    path: Path | None
-    encoding: str | None = None
-    delimiter: str | None = None
-    join_on: str | None = None  # a column of the tables before it (driving or joined)
-    join_to: str | None = None  # its own column
-    null: str | None = None  # a cell holding exactly this text is empty (MySQL tools write NULL)
-    unmatched: str = "reject"  # a driving row this join finds no row for: "reject" it, or "drop" it
-
-    @property
-    def join(self) -> joins.Join:
-        """The source's join (a joined source: ``join_on`` and ``join_to`` are set)."""
-        assert self.join_on is not None and self.join_to is not None
-        return joins.Join(self.name, self.join_on, self.join_to, drop=self.unmatched == "drop")
 
 
 @dataclass(frozen=True)
@@ -107,7 +86,7 @@ def load_mapping(path: Path) -> Mapping:
     if kind not in TARGETS:
         problems.append(f"kind must be \"customers\" or \"orders\", not {kind!r}")
         kind = "orders"
-    sources = _sources(raw.get("sources", {}), path.parent, problems)
+    sources = read_sources(raw.get("sources", {}), path.parent, problems)
     fields = {}
     for target, spec in raw.get("fields", {}).items():
         fields[target] = _field(target, spec, kind, problems)
@@ -132,30 +111,6 @@ def load_mapping(path: Path) -> Mapping:
             "See docs/mapping.md for the format; `ecdp-import inspect FILE` suggests a starting point.",
         )
     return Mapping(path, kind, sources, fields, attributes, list(raw.get("ignore", [])), leave_out)
-
-
-def _sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[Source]:
-    sources = []
-    for position, (name, spec) in enumerate(raw.items()):
-        join = spec.get("join")
-        if position > 0 and not (isinstance(join, dict) and {"on", "to"} <= set(join)):
-            problems.append(f"sources.{name}: a joined source needs join = {{ on = \"...\", to = \"...\" }}")
-            join = None
-        problems += [f"sources.{name}: unknown setting {k!r}" for k in sorted(set(spec) - _SOURCE_KEYS)]
-        null = spec.get("null")
-        if null is not None and not isinstance(null, str):
-            problems.append(f"sources.{name}: null must be a text, e.g. null = \"NULL\"")
-            null = None
-        unmatched = spec.get("unmatched", "reject")
-        if unmatched not in UNMATCHED_CHOICES:
-            problems.append(f"sources.{name}: unmatched must be \"reject\" or \"drop\", not {unmatched!r}")
-            unmatched = "reject"
-        elif position == 0 and "unmatched" in spec:
-            problems.append(f"sources.{name}: unmatched belongs on a joined source, not the driving table")
-        path = spec.get("path")
-        sources.append(Source(name, base / path if path else None, spec.get("encoding"), spec.get("delimiter"),
-                              join["on"] if join else None, join["to"] if join else None, null, unmatched))
-    return sources or [Source("main", None)]
 
 
 def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, Any]:
@@ -206,7 +161,7 @@ def apply_mapping(
     table = _nulls(original, driving)
     problems: list[str] = []
     for source in joined:
-        table = _join(table, source, given.get(source.name, source.path), options, problems)
+        table = _join(table, source, given.get(source.name) or source.local_file(), options, problems)
     available = set(table.columns)
     joined_well = not problems
     built = {target: mapping_fields.field_expression(target, spec, available, problems,
@@ -282,9 +237,10 @@ def unmapped_columns(mapping: Mapping, original: pl.DataFrame) -> list[str]:
 def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path], dict[str, Path]]:
     """The driving table's files, and the FILE given for each joined source without a path."""
     driving, *joined = mapping.sources
-    wanted = [s.name for s in joined if s.path is None]
+    wanted = [s.name for s in joined if s.from_command_line]
     if not wanted:
-        paths = files or ([driving.path] if driving.path else [])
+        own = driving.local_file()
+        paths = files or ([own] if own else [])
         if not paths:
             raise InputError(f"No input: {mapping.path} names no file for {driving.name}.", "Name the export file.")
         return paths, {}
@@ -301,7 +257,7 @@ def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path],
 def _file_order(mapping: Mapping) -> str:
     """The sources that take the command line's FILEs, in the order the FILEs are given."""
     driving, *joined = mapping.sources
-    return ", ".join([driving.name, *[s.name for s in joined if s.path is None]])
+    return ", ".join([driving.name, *[s.name for s in joined if s.from_command_line]])
 
 
 def _mapping_option(mapping: Mapping) -> str:
@@ -339,7 +295,7 @@ def _joined_source(
     if source.join_on not in table.columns:
         problems.append(f"sources.{source.name}: join on {source.join_on!r}, which no earlier table has")
     if source.join.column not in other.columns:
-        problems.append(f"sources.{source.name}: {path.name} has no column {source.join_to!r}")
+        problems.append(f"sources.{source.name}: {_label(source, path)} has no column {source.join_to!r}")
     return None if problems else other
 
 
@@ -361,15 +317,29 @@ def join_rates(
     rates: list[joins.JoinRate] = []
     problems: list[str] = []
     for source in joined:
-        path = given.get(source.name, source.path)
+        path = given.get(source.name) or source.local_file()
         other = _joined_source(table, source, path, options, problems)
         if other is None:
             raise InputError(f"The mapping {mapping.path} does not fit the input: " + listed(problems, "; ") + ".",
                              "Check the column names with `ecdp-import inspect FILE`.")
         matched = joins.with_matches(table, other, source.join)
-        rates.append(joins.rate(matched, source.join, path.name if path else source.name))
+        rates.append(joins.rate(matched, source.join, _label(source, path)))
         table = joins.note_misses(matched, source.join).drop(joins.MATCHES)
     return table.height, rates
+
+
+def _label(source: Source, path: Path | None) -> str:
+    """How a message names a joined source: its file's name, or (a query) the source's name."""
+    return path.name if path is not None and source.query is None else source.name
+
+
+def read_files(mapping: Mapping, paths: Sequence[Path]) -> list[Path]:
+    """The files a mapped run reads: the command line's (the driving table's, then the joined sources' without
+    a path), then the files and query copies the mapping's sources name."""
+    driving, *joined = mapping.sources
+    own = [f for f in (s.local_file() for s in joined if not s.from_command_line) if f is not None]
+    first = driving.local_file()
+    return [*(paths or ([first] if first else [])), *own]
 
 
 def _attribute_columns(mapping: Mapping, available: set[str], problems: list[str]) -> list[pl.Expr]:

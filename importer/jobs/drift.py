@@ -84,7 +84,7 @@ def _mapping_identity(path: Path | None) -> tuple[str, list[str]]:
     resolved = path.resolve()
     try:
         digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
-        sources = [str(source.path.resolve()) for source in load_mapping(resolved).sources if source.path]
+        sources = [shown for shown in (source.shown() for source in load_mapping(resolved).sources) if shown]
     except (OSError, InputError):
         return str(resolved), []
     return f"{resolved}#{digest}", sources

@@ -96,7 +96,7 @@ def _joined_files(run_id: str, summary: ImportSummary, command: str, failed: Pat
     path = (Path(summary.mapping) if summary.mapping
             else choose_for_files(summary.preset or "", command, [failed], ReadOptions()).generation.path)
     _, *joined_sources = load_mapping(path).sources
-    from_command_line = sum(1 for source in joined_sources if source.path is None)
+    from_command_line = sum(1 for source in joined_sources if source.from_command_line)
     joined = [Path(name) for name in summary.files[1 : 1 + from_command_line]]
     gone = [path for path in joined if not path.is_file()]
     if gone:

@@ -166,3 +166,92 @@ def test_a_missing_connectorx_names_the_extra(tmp_path, monkeypatch):
     mssql = run_cli(["customers", "--db", "mssql://reader@127.0.0.1:1/shop", "--sql", "SELECT 1", "--dry-run"],
                     report_dir=tmp_path / "r2")
     assert mssql.exit_code == 2 and "pip install 'ecdp-importer[mssql]'" in mssql.stderr, mssql.stderr
+
+
+# -- a query as a mapping file's own source -------------------------------------------------------------
+
+SHOP_FIELDS = ('[fields]\nid = "order_id"\n"customer.email" = "orders.email"\ndate = "orders.created"\n'
+               'status = "orders.state"\ncurrency = { value = "PLN" }\n"product.id" = "sku"\n"product.name" = "name"\n'
+               '"product.price" = "price"\n"product.quantity" = "qty"\n')
+
+
+def shop_tables(postgres: Any, tmp_path: Path) -> Path:
+    postgres.sql(
+        "DROP TABLE IF EXISTS shop_orders; CREATE TABLE shop_orders (id integer, email text, created timestamptz, "
+        "state text); INSERT INTO shop_orders VALUES (7, 'ann@example.com', '2024-05-02 12:00:00+02', 'paid'), "
+        "(8, 'bob@example.com', '2024-05-03 09:30:00+00', 'placed')")
+    lines = tmp_path / "lines.csv"
+    lines.write_text("order_id,sku,name,price,qty\n7,SKU-1,Mug,19.90,2\n7,SKU-2,Tea,5.00,1\n8,SKU-1,Mug,19.90,1\n"
+                     "9,SKU-3,Lamp,99.00,1\n")
+    return lines
+
+
+def test_a_mapping_joins_its_own_query_source_with_the_password_from_the_environment(sandbox, postgres_server,
+                                                                                      tmp_path):
+    lines = shop_tables(postgres_server, tmp_path)
+    mapping = tmp_path / "shop.toml"
+    mapping.write_text(f'kind = "orders"\n[sources.lines]\n[sources.orders]\ndb = "{postgres_server.url_without_password}"'
+                       '\nsql = "SELECT id, email, created, state FROM shop_orders"\n'
+                       'join = { on = "order_id", to = "id" }\n' + SHOP_FIELDS)
+    env = {**sandbox_env(sandbox), "ECDP_DB_PASSWORD": postgres_server.password}
+    run = run_cli(["orders", str(lines), "--mapping", str(mapping), "--max-rejects", "100%"], env=env,
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 1, run.stderr  # order 9 has no order row
+    assert run.summary["records_accepted"] == 2 and run.summary["rows_rejected"] == 1
+    first = sandbox.store.order("7")
+    assert first["customer"]["email"] == "ann@example.com" and first["date"].startswith("2024-05-02T10:00:00")
+    assert run.summary["files"] == [str(lines), postgres_server.url_without_password]
+    assert [r["_error"] for r in run.rejected] == ["orders: no row with id = '9' (join on order_id)"]
+    assert postgres_server.password not in run.stdout + run.stderr
+    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()
+                and postgres_server.password.encode() in p.read_bytes()]
+
+    rates = run_cli(["inspect", str(lines), "--mapping", str(mapping)], env=env, imports=False)
+    assert rates.exit_code == 0, rates.stderr
+    assert "orders" in rates.stdout and "3 of 4" in rates.stdout, rates.stdout
+
+
+def test_a_mapping_reads_its_driving_table_from_a_sql_file_with_a_password_file(sandbox, postgres_server,
+                                                                                 tmp_path, monkeypatch):
+    monkeypatch.delenv("ECDP_DB_PASSWORD", raising=False)
+    shop_tables(postgres_server, tmp_path)
+    postgres_server.sql("DROP TABLE IF EXISTS shop_lines; CREATE TABLE shop_lines (order_id integer, sku text, "
+                        "name text, price numeric(12,2), qty integer, n serial); INSERT INTO shop_lines "
+                        "(order_id, sku, name, price, qty) VALUES (7, 'SKU-1', 'Mug', 19.90, 2), (8, 'SKU-1', 'Mug', "
+                        "19.90, 1)")
+    (tmp_path / "lines.sql").write_text("SELECT order_id, sku, name, price, qty FROM shop_lines ORDER BY n")
+    (tmp_path / "db-password").write_text(postgres_server.password + "\n")
+    mapping = tmp_path / "shop.toml"
+    mapping.write_text(
+        f'kind = "orders"\n[sources.lines]\ndb = "{postgres_server.url_without_password}"\nsql_file = "lines.sql"\n'
+        'password_file = "db-password"\n'
+        f'[sources.orders]\ndb = "{postgres_server.url_without_password}"\npassword_file = "db-password"\n'
+        'sql = "SELECT id, email, created, state FROM shop_orders"\njoin = { on = "order_id", to = "id" }\n'
+        + SHOP_FIELDS)
+    run = run_cli(["orders", "--mapping", str(mapping)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 0, run.stderr
+    assert sandbox.store.order("8")["products"][0]["price"] == 19.9 and run.summary["rows_read"] == 2
+    assert run.summary["files"] == [postgres_server.url_without_password] * 2
+
+
+def test_a_mapping_with_a_password_in_its_db_url_is_refused(sandbox, postgres_server, tmp_path):
+    lines = shop_tables(postgres_server, tmp_path)
+    cases = {
+        "password": (f'db = "{postgres_server.url}"\nsql = "SELECT * FROM shop_orders"', "db holds a password"),
+        "libpq": (f'db = "{postgres_server.url_without_password}?password={postgres_server.password}"\n'
+                  'sql = "SELECT * FROM shop_orders"', "db holds a password"),
+        "both": ('path = "x.csv"\nsql = "SELECT 1"', "path and db/sql contradict"),
+        "no query": (f'db = "{postgres_server.url_without_password}"', "give the query as sql"),
+        "bad scheme": ('db = "oracle://h/db"\nsql = "SELECT 1"', "not one the importer reads"),
+    }
+    for name, (settings, said) in cases.items():
+        mapping = tmp_path / f"{name}.toml"
+        mapping.write_text(f'kind = "orders"\n[sources.lines]\n[sources.orders]\n{settings}\n'
+                           'join = { on = "order_id", to = "id" }\n' + SHOP_FIELDS)
+        run = run_cli(["orders", str(lines), "--mapping", str(mapping)], env=sandbox_env(sandbox),
+                      report_dir=tmp_path / name)
+        assert run.exit_code == 2, (name, run.stderr)
+        errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and said in errors[0], (name, run.stderr)
+        assert postgres_server.password not in run.stderr + run.stdout, name
+    assert sandbox.store.counts().orders == 0
