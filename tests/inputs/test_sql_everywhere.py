@@ -191,7 +191,8 @@ def test_a_mapping_joins_its_own_query_source_with_the_password_from_the_environ
     lines = shop_tables(postgres_server, tmp_path)
     mapping = tmp_path / "shop.toml"
     mapping.write_text('kind = "orders"\n[sources.lines]\n[sources.orders]\n'
-                       f'db = "{postgres_server.url_without_password}"\nsql = "SELECT id, email, created, state FROM shop_orders"\n'
+                       f'db = "{postgres_server.url_without_password}"\n'
+                       'sql = "SELECT id, email, created, state FROM shop_orders"\n'
                        'join = { on = "order_id", to = "id" }\n' + SHOP_FIELDS)
     env = {**sandbox_env(sandbox), "ECDP_DB_PASSWORD": postgres_server.password}
     run = run_cli(["orders", str(lines), "--mapping", str(mapping), "--max-rejects", "100%"], env=env,
