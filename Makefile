@@ -76,7 +76,7 @@ $(BENCH_VENV)/bin/python:
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 
 $(BENCH_STAMP): pyproject.toml $(shell find importer schemas -type f -not -path '*/__pycache__/*') | $(BENCH_VENV)/bin/python
-	$(BENCH_VENV)/bin/python -m pip install --quiet . && rm -rf build  # (setuptools builds in ./build)
+	$(BENCH_VENV)/bin/python -m pip install --quiet '.[postgres]' && rm -rf build  # (setuptools builds in ./build)
 	touch $(BENCH_STAMP)
 
 # 1M order lines and 1M customers by default; `make bench BENCH_ARGS=--10m` adds the 10M-line run. Then the

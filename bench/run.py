@@ -8,7 +8,8 @@ dry run (2.3 GB of CSV, generated once into bench/data/). ``--offline`` runs onl
 ``--against DIR`` adds dry runs of the checkout in DIR (with its own ``.venv``: ``python3 -m venv .venv &&
 .venv/bin/pip install -e .`` there), alternating with this one's: the ratios of a change, in one run.
 ``--send-cpu`` runs only the send ÷ dry-run CPU row (``bench/send_cpu.py``), keeping the other results;
-``--wide`` only the files of 1,000 to 10,000 columns (``bench/wide.py``).
+``--wide`` only the files of 1,000 to 10,000 columns (``bench/wide.py``); ``--sql-source`` only 1M order lines
+from PostgreSQL against the same from CSV (``bench/sql_source.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import tempfile
 from bench.delivery import concurrency_scaling, first_runs, rate_limited, remembered_pace
 from bench.offline import alternating, dry_run, end_to_end, shapes_side_by_side
 from bench.send_cpu import send_cpu_ratio
+from bench.sql_source import postgres_vs_csv
 from bench.wide import wide_columns
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -143,6 +145,21 @@ def wide(rounds: int) -> dict[str, Any]:
     return found
 
 
+def sql_source(quick: bool) -> dict[str, Any]:
+    """Order lines from PostgreSQL against the same from CSV (issue 33), printed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        found = postgres_vs_csv(100_000 if quick else 1_000_000, Path(tmp), 1 if quick else 2)
+    if "skipped" in found:
+        print(f"\nOrder lines from PostgreSQL: skipped ({found['skipped']})")
+        return found
+    pg, csv, copy = found["postgres"], found["csv"], found["server_copy"]
+    print(f"\n{found['lines']:,} order lines from PostgreSQL vs the same from CSV (--dry-run, medians of "
+          f"{len(pg['walls_s'])} rounds): PG {pg['wall_s']} s, {pg['peak_rss_mb']} MB peak RSS (goal 700); CSV "
+          f"{csv['wall_s']} s, {csv['peak_rss_mb']} MB; PG ÷ CSV {found['postgres_per_csv']}x (goal 1.5; rounds "
+          f"{found['postgres_per_csv_rounds']}); the server's own COPY of the rows to nowhere: {copy['wall_s']} s")
+    return found
+
+
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
@@ -156,6 +173,11 @@ def main() -> None:
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
         RESULTS.write_text(json.dumps({**earlier, "wide_measured_at": datetime.now(UTC).isoformat(
             timespec="seconds"), "wide_columns": wide(3)}, indent=2) + "\n", encoding="utf-8")
+        return
+    if "--sql-source" in sys.argv:  # this row alone; the other results of an earlier run are kept
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps({**earlier, "sql_source_measured_at": datetime.now(UTC).isoformat(
+            timespec="seconds"), "postgres_vs_csv": sql_source(quick)}, indent=2) + "\n", encoding="utf-8")
         return
     if "--send-cpu" in sys.argv:  # this row alone; the other results of an earlier run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
@@ -191,6 +213,7 @@ def main() -> None:
           f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)")
     sending = send_cpu(quick)
     columns = wide(1 if quick else 3)
+    from_postgres = sql_source(quick)
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -202,6 +225,7 @@ def main() -> None:
         "delivery_remembered_pace": pace,
         **sending,
         "wide_columns": columns,
+        "postgres_vs_csv": from_postgres,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {RESULTS}")
