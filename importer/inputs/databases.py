@@ -41,7 +41,7 @@ from importer.records import normalise
 
 DB_URL_ENV = "ECDP_DB_URL"
 DB_PASSWORD_ENV = "ECDP_DB_PASSWORD"
-BATCH_ROWS = 50_000
+BATCH_ROWS = 50_000  # rows a batch, and a row group of the copy: files.PARQUET_BATCH_ROWS reads one at a time
 CONNECT_TIMEOUT_S = 15
 HIDDEN = "***"
 
@@ -236,7 +236,8 @@ def _as_text(query: SqlQuery, batch: pl.DataFrame) -> pl.DataFrame:
 
 def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
     """Run the query and write its rows to the Parquet file ``target`` as text, a batch at a time."""
-    import pyarrow.parquet as pq  # every database extra brings pyarrow (ADBC's DB-API, DuckDB, ConnectorX need it)
+    import pyarrow as pa  # every database extra brings pyarrow (ADBC's DB-API, DuckDB, ConnectorX need it)
+    import pyarrow.parquet as pq
 
     read = _connectorx_batches if query.scheme in CONNECTORX_SCHEMES else _dbapi_batches
     writer: Any = None
@@ -251,6 +252,7 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
     finally:
         if writer is not None:
             writer.close()
+        pa.default_memory_pool().release_unused()  # (the batches' memory, for the run that reads the file next)
     return target
 
 
