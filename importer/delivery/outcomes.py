@@ -102,11 +102,6 @@ class Outcomes:
             reasons += [(rids, "", in_flight) for rids in chunk.row_ids if rids[0] not in done]
         return reasons
 
-    def delivery(self) -> dict[str, Any]:
-        """The summary's counts of what delivery took."""
-        return {"requests": self.requests, "retries": self.retries, "throttled": self.throttled,
-                "aborted": self.aborted}
-
     @property
     def key_refused(self) -> bool:
         """The API refused the key (401/403): the run was aborted."""

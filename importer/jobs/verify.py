@@ -60,8 +60,6 @@ from importer.settings import (
     RunOptions,
 )
 
-Compare = Callable[[dict[str, Any], dict[str, Any]], list[Difference]]
-
 
 @dataclass(frozen=True)
 class Sampling:
