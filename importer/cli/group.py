@@ -110,6 +110,6 @@ def main() -> None:
     cli(prog_name="ecdp-import")
 
 
-def _terminated(number: int, frame: FrameType | None) -> None:
+def _terminated(_signal: int, _frame: FrameType | None) -> None:  # (a signal handler's arguments)
     """SIGTERM outside sending stops the run as Ctrl-C does (while sending, the delivery engine handles both)."""
     raise KeyboardInterrupt

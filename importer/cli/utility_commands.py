@@ -168,7 +168,7 @@ def _join_report(files: tuple[Path, ...], options: Any, mapping_file: Path | Non
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many runs to show.")
 @STATE_OPTION
 @options(*CONFIG_OPTIONS)
-def runs(limit: int, state: Path | None, **config: Any) -> None:
+def runs(limit: int, state: Path | None, **_config: Any) -> None:  # (--config, --profile: read for the defaults)
     """List recent runs from the journal: when, what, counts, exit code, report directory, series."""
     from importer.jobs.run_history import recent_runs
 

@@ -47,7 +47,7 @@ Lookup = Callable[[dict[str, Any]], str | None]  # where the platform shows a re
 class BulkSender(Sender):
     """Delivers the chunks of one import: POST ``path`` with ``envelope`` and the chunk's records as ``data``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (seven of them are the Sender's own options, passed through)
         self,
         api: ApiSettings,
         path: str,

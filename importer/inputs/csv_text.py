@@ -69,20 +69,19 @@ def iter_csv(text: Path | ByteStream, delimiter: str, source: Path, encoding: st
         if isinstance(text, Path):
             try:
                 with text.open("rb") as handle:
-                    yield from _parsed(handle, delimiter, source, encoding, limits)
+                    yield from _parsed(handle, delimiter, source, limits)
             except OSError as exc:
                 raise InputError(f"Cannot read {source}: {exc.strerror or exc}.",
                                  "Check the file's permissions.") from None
         else:
-            yield from _parsed(text, delimiter, source, encoding, limits)
+            yield from _parsed(text, delimiter, source, limits)
     except UnicodeDecodeError as exc:
         raise not_text(source, encoding) from exc
 
 
-def _parsed(handle: ByteStream, delimiter: str, source: Path, encoding: str,
-            limits: ReadLimits) -> Iterator[pl.DataFrame]:
+def _parsed(handle: ByteStream, delimiter: str, source: Path, limits: ReadLimits) -> Iterator[pl.DataFrame]:
     sizes = _Sizes()
-    yield from _frames(_pieces(handle, sizes, limits.line_bytes), delimiter, source, encoding, sizes, limits)
+    yield from _frames(_pieces(handle, sizes, limits.line_bytes), delimiter, source, sizes, limits)
 
 
 class _LongLine(Exception):
@@ -171,8 +170,8 @@ def _record_end(buffer: bytes | bytearray) -> int | None:
     return None
 
 
-def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str,
-            sizes: _Sizes, limits: ReadLimits) -> Iterator[pl.DataFrame]:
+def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, sizes: _Sizes,
+            limits: ReadLimits) -> Iterator[pl.DataFrame]:
     """Parse each piece with polars when every line of it is sound, else record by record (``sizes`` is told
     what each piece held); a limit crossed is an InputError."""
     header: list[str] | None = None

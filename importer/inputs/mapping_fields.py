@@ -69,16 +69,21 @@ def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str
         elif target not in max_lengths(kind):
             problems.append(f"{where}: fit = \"hash\" is for a field with a maximum length, which {target} has not")
     if "rules" in spec:
-        rules = spec["rules"]
-        if not isinstance(rules, list) or not rules:
-            problems.append(f"{where}: rules must be a list of {{ when = {{ ... }}, then = \"...\" }}")
-        else:
-            for number, rule in enumerate(rules, 1):
-                _check_rule(f"{where}: rule {number}", rule, "then", problems)
-        if "map" in spec:
-            problems.append(f"{where}: rules and map cannot be combined (give each rule's value in its then)")
-        if "default" in spec and not isinstance(spec["default"], str | int | float):
-            problems.append(f"{where}: default must be a value or \"reject\"")
+        _check_rules(where, spec, problems)
+
+
+def _check_rules(where: str, spec: dict[str, Any], problems: list[str]) -> None:
+    """Note the problems of a field given by ``rules`` (and of what goes with them: no map, a default)."""
+    rules = spec["rules"]
+    if not isinstance(rules, list) or not rules:
+        problems.append(f"{where}: rules must be a list of {{ when = {{ ... }}, then = \"...\" }}")
+    else:
+        for number, rule in enumerate(rules, 1):
+            _check_rule(f"{where}: rule {number}", rule, "then", problems)
+    if "map" in spec:
+        problems.append(f"{where}: rules and map cannot be combined (give each rule's value in its then)")
+    if "default" in spec and not isinstance(spec["default"], str | int | float):
+        problems.append(f"{where}: default must be a value or \"reject\"")
 
 
 def check_leave_out(raw: Any, problems: list[str]) -> list[dict[str, Any]]:

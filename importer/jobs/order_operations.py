@@ -82,6 +82,18 @@ class OperationSpec:
     id_in_path: bool  # the order id is sent in the URL path (else in the body)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What an operation's run was asked, and when it started: the summary's head."""
+
+    run_id: str
+    paths: Sequence[Path]
+    api_url: str
+    dry_run: bool
+    started_at: datetime
+    clock: float  # time.monotonic() at the start
+
+
 def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple[dict[str, str], list[str]]:
     """(input column -> field, ignored columns); InputError when a wanted column is missing."""
     rename: dict[str, str] = {}
@@ -219,8 +231,8 @@ def run_operation(
             sender = _send(spec, chunks, api, report, frame, run)
     finally:
         report.close()
-    summary = _summary(spec, frame, prepared, chunks, sender, report, run_id=run_id, paths=paths, api=api,
-                       run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank,
+    asked = _Asked(run_id, paths, api.url, run.dry_run, started_at, clock)
+    summary = _summary(spec, frame, prepared, chunks, sender, report, asked=asked, payloads=payloads, blank=blank,
                        warnings=list(warn.messages))
     report.summary(summary.to_dict())
     if run.report_html:
@@ -255,9 +267,8 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
 
 
 def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
-             sender: RecordSender | None, report: Report, *, run_id: str, paths: Sequence[Path], api: ApiSettings,
-             run: RunOptions, started_at: datetime, clock: float, payloads: Path | None,
-             blank: int, warnings: list[str]) -> OperationSummary:
+             sender: RecordSender | None, report: Report, *, asked: _Asked, payloads: Path | None, blank: int,
+             warnings: list[str]) -> OperationSummary:
     """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted
     (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
@@ -275,7 +286,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
     rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()
     return OperationSummary(
-        **run_head(spec.command, run_id, paths, api.url, started_at, clock, report.dir),
+        **run_head(spec.command, asked.run_id, asked.paths, asked.api_url, asked.started_at, asked.clock, report.dir),
         exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
         rows_read=frame.height + blank,
         rows_blank=blank,
@@ -296,7 +307,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         failed_file=report_file(files["failed.csv"]),
         not_found_file=report_file(files["not_found.csv"]),
         ignored_columns=prepared.ignored,
-        dry_run=run.dry_run,
+        dry_run=asked.dry_run,
         payloads_file=report_file(payloads),
         done=spec.done,
         warnings=warnings,

@@ -105,6 +105,19 @@ def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions
     return _verify(kind, paths, api, run, sampling, warn)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What a verify run was asked, and when it started: the summary's head."""
+
+    run_id: str
+    kind: str  # "customers" or "orders"
+    files: list[Path]
+    api_url: str
+    sampling: Sampling
+    started_at: datetime
+    clock: float  # time.monotonic() at the start
+
+
 def _types(lists: Lists, path: str) -> dict[str, str]:
     """Attribute name → type, from the definitions pre-flight read for this run's attribute columns."""
     return {d.name: d.type for d in lists.get(path) or ()}
@@ -162,16 +175,15 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
         report.close()
         if bar is not None:
             bar.close()
-    summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, run_id=run_id,
-                       kind=kind.noun, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock,
+    asked = _Asked(run_id, kind.noun, files, api.url, sampling, started_at, clock)
+    summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, asked=asked,
                        set_aside=set_aside, warnings=list(warn.messages))
     report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
 def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chunks: list[Chunk], outcomes: Outcomes,
-             found: dict[int, list[Difference]], report: Report, *, run_id: str, kind: str, files: list[Path],
-             api: ApiSettings, sampling: Sampling, started_at: datetime, clock: float, set_aside: SetAside,
+             found: dict[int, list[Difference]], report: Report, *, asked: _Asked, set_aside: SetAside,
              warnings: list[str]) -> VerifySummary:
     """The report's files, and the run's summary (``set_aside``: the blank rows and those the mapping
     drops, left out of ``frame``)."""
@@ -194,10 +206,10 @@ def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chu
     records = prepared.records
     left_out = bool(different or outcomes.not_found or failed_items)
     return VerifySummary(
-        **run_head("verify", run_id, files, api.url, started_at, clock, report.dir),
-        kind=kind,
-        sample=sampling.size,
-        seed=sampling.seed,
+        **run_head("verify", asked.run_id, asked.files, asked.api_url, asked.started_at, asked.clock, report.dir),
+        kind=asked.kind,
+        sample=asked.sampling.size,
+        seed=asked.sampling.seed,
         warnings=warnings,
         ignored_columns=prepared.ignored,
         exit_code=outcomes.exit_code(left_out),

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
+ABSENT: Any = type("Absent", (), {"__repr__": lambda _self: "(absent)"})()
 CASELESS = {"email", "gender", "status", "currency"}
 INSTANTS = {"dateOfBirth", "date"}
 NUMBERS = {"totalValue", "returnsValue", "websiteId", "price", "quantity", "returned"}

@@ -146,7 +146,7 @@ def test_report_is_private_and_never_holds_the_key(sandbox, tmp_path):
     assert sandbox.api_key not in run.stdout + run.stderr
 
 
-def test_api_key_is_not_a_command_line_option(tmp_path):
+def test_api_key_is_not_a_command_line_option():
     run = run_cli(["customers", "--help"])
     assert run.exit_code == 0
     assert "--api-key-file" in run.stdout and "--api-key " not in run.stdout
