@@ -76,7 +76,7 @@ def summary_line(s: RunSummary) -> str:
     valid = s.rows_valid if s.rows_valid is not None else s.rows_read
     held = s.rows_held if isinstance(s, ImportSummary) else 0
     if s.dry_run:  # nothing was attempted: no row was sent, accepted or failed
-        would = "" if held else f", {s.rows_accepted} would be sent"
+        would = "" if held else f", {s.rows_would_send or 0} would be sent"
         counts = f"{s.rows_read} read, {valid} valid{would}, {s.rows_rejected} rejected"
         counts += f", {held} held back (a real run would send none)" if held else ""
     else:
@@ -107,7 +107,7 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     if s.read_as:
         lines.append(_line("read as", s.read_as))
     if s.dry_run:
-        valid = f"{s.rows_accepted} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
+        valid = f"{s.rows_would_send or 0} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
         lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected{_blank(s)}"))
         lines.append(_line(s.command, f"{s.records_built} built  ({s.duration_s:.2f} s)"))
         if s.payloads_file:
@@ -144,7 +144,7 @@ def operation_lines(s: OperationSummary, target: str) -> list[str]:
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     not_found = f", {s.rows_not_found} not found" if deletes else ""
     if s.dry_run:
-        lines.append(_line("rows", f"{s.rows_accepted} valid (would be sent), {s.rows_rejected} rejected"
+        lines.append(_line("rows", f"{s.rows_would_send or 0} valid (would be sent), {s.rows_rejected} rejected"
                                    f"{_blank(s)}"))
         lines.append(_line("orders", f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
         lines.append(_line("payloads", str(s.payloads_file)))

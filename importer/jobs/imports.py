@@ -7,8 +7,8 @@ failed (sending attempted, not in the platform, in ``failed.csv``), held (valid,
 before sending, in ``held.csv``), blank (skipped), unmatched (dropped by the mapping, in ``unmatched.csv``)
 or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``) — so ``rows_read =
 rows_accepted + rows_rejected + rows_failed + rows_held + rows_blank + rows_unmatched + rows_left_out``
-always holds; rows the sender never got an answer for (abort, Ctrl-C) are
-counted as failed (``importer.jobs.accounting``).
+always holds (a dry run accepts none: its valid rows are ``rows_would_send``, in place of accepted); rows
+the sender never got an answer for (abort, Ctrl-C) are counted as failed (``importer.jobs.accounting``).
 
 The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
 before every row is prepared — a dry run, or an error budget — and the records' rows turn out to lie
@@ -207,7 +207,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course: issue 32's
                 outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch)
             finished = True
         finally:
-            watch.rows_settled = second_pass.counts.rows_settled
+            watch.rows_settled = 0 if run.dry_run else second_pass.counts.rows_settled  # (a dry run accepts none)
             second_pass.close(finished)
         return second_pass, outcomes
 
@@ -276,7 +276,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course: issue 32's
         rows_blank=rows.set_aside.blank,
         rows_unmatched=rows.set_aside.unmatched,
         rows_left_out=rows.set_aside.left_out + counts.rows_left_out,
-        rows_accepted=counts.rows_settled + outcomes.accepted_rows,
+        rows_accepted=0 if run.dry_run else counts.rows_settled + outcomes.accepted_rows,
         rows_would_send=counts.rows_settled if run.dry_run else None,
         rows_held=counts.rows_withheld,
         rows_rejected=rows_rejected,

@@ -6,7 +6,8 @@ the imports do, validate each row (``schemas.operations``), send one request per
 report as an import. Every input row ends in exactly one count: accepted, rejected (``rejected.csv``,
 stage ``validation`` or ``api``), failed (``failed.csv``: import it again to retry) or — deletes only —
 not found (``not_found.csv``: the platform holds no such order; not a failure of the run), so
-``rows_read = rows_accepted + rows_rejected + rows_failed + rows_not_found``.
+``rows_read = rows_accepted + rows_rejected + rows_failed + rows_not_found`` (a dry run accepts none: its
+valid rows are ``rows_would_send``).
 
 Rows repeating an order id with the same status (or, for deletes, at all) are one request: they share
 its outcome. Rows giving one order different statuses are all rejected: which one is meant is unknown,
@@ -269,8 +270,8 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
 def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
              sender: RecordSender | None, report: Report, *, asked: _Asked, payloads: Path | None, blank: int,
              warnings: list[str]) -> OperationSummary:
-    """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted
-    (``blank``: the blank rows left out of ``frame``)."""
+    """The report's files and the run's summary; in a dry run (no sender) every valid row would be sent and
+    none is accepted (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
     sent = [rids for c in chunks for rids in c.row_ids]
     failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
@@ -290,7 +291,8 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
         rows_read=frame.height + blank,
         rows_blank=blank,
-        rows_accepted=sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
+        rows_accepted=0 if sender is None else outcomes.accepted_rows,
+        rows_would_send=sum(len(rids) for rids in sent) if sender is None else None,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
         rows_not_found=missing.get_column(RID_COL).n_unique(),
@@ -298,7 +300,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         rows_sent=outcomes.rows_sent,
         records_built=prepared.records.height,
         records_sent=outcomes.records_sent,
-        records_accepted=len(sent) if sender is None else outcomes.accepted_records,
+        records_accepted=outcomes.accepted_records,
         records_rejected=len(outcomes.rejected),
         records_failed=len(failed_items),
         records_not_found=len(outcomes.not_found),

@@ -60,7 +60,7 @@ class Counts:
     """What the second pass found, summed over partitions."""
 
     rows_rejected: int = 0  # by validation
-    rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
+    rows_settled: int = 0  # settled without an answer: already accepted, unchanged; a dry run's would-be-sent
     rows_withheld: int = 0  # valid, but held back: the run was stopped by its error budget or drift gate
     rows_left_out: int = 0  # order lines the mapping left out, kept for their order's cells (left_out.csv)
     records_built: int = 0
@@ -234,7 +234,7 @@ class SecondPass:
             )
             self.report.add_rows("held.csv", report_table(reasons, user_view(rows)))
         self.counts.rows_withheld += rids.len()
-        if self.dry_run:  # counted as would-be-accepted when written
+        if self.dry_run:  # counted as would-be-sent when written
             self.counts.rows_settled -= rids.len()
 
 

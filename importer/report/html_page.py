@@ -143,7 +143,7 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     held = s.rows_held if isinstance(s, ImportSummary) else 0
     if s.dry_run:
-        steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
+        steps.append(("would be sent", (s.rows_would_send or 0) if not stopped else 0, charts.GREEN,
                       "dry run: nothing was sent" + (f" (and a real run would be stopped: {_n(held)} valid rows "
                                                      "held back)" if stopped else "")))
     else:

@@ -62,7 +62,8 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
                            f"Dry run: all {_rows(read)} passed every check and would be sent{skipped}. Nothing was "
                            "sent.")
         return Outcome("problems", "dry run found problems, nothing sent",
-                       f"Dry run: {accepted:,} of {_rows(read)} would be sent; {problems}. Nothing was sent.")
+                       f"Dry run: {s.rows_would_send or 0:,} of {_rows(read)} would be sent; {problems}. Nothing was "
+                       "sent.")
     verb = "imported" if isinstance(s, ImportSummary) else "done"  # order-status, delete-orders
     if code == EXIT_OK:
         return Outcome("ok", verb, f"All {_rows(read)} are in the platform{skipped}.")

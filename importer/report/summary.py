@@ -91,10 +91,14 @@ class RunSummary:
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> RunSummary:
         """A summary read back (``summary.json``, the journal), of the kind its command says; the fields an
-        older summary lacks take their defaults, keys this version does not know are left out."""
+        older summary lacks take their defaults, keys this version does not know are left out. A dry run
+        written when ``rows_accepted`` held its would-send count is read as a dry run is written now."""
         command = data.get("command")
         kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
                                   if command in OPERATIONS else ImportSummary)
+        if data.get("dry_run") and kind is not VerifySummary and data.get("rows_accepted"):
+            data = {**data, "rows_would_send": data.get("rows_would_send", data["rows_accepted"]), "rows_accepted": 0,
+                    "records_accepted": 0}
         names = {f.name for f in fields(kind)}
         return kind(**{key: value for key, value in data.items() if key in names})
 
@@ -113,7 +117,7 @@ class ImportSummary(RunSummary):
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
     # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
     orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
-    rows_accepted: int = 0  # in the platform (a dry run: the same count as rows_would_send, for older readers)
+    rows_accepted: int = 0  # in the platform (0 in a dry run: it attempts nothing)
     rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_held: int = 0  # valid, but held back and never sent: the run stopped before sending (held.csv)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
@@ -144,7 +148,8 @@ class ImportSummary(RunSummary):
 class OperationSummary(RunSummary):
     """``ecdp-import order-status`` and ``delete-orders``: one request per order."""
 
-    rows_accepted: int = 0
+    rows_accepted: int = 0  # (0 in a dry run: it attempts nothing)
+    rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_rejected: int = 0
     rows_valid: int | None = None
     rows_sent: int | None = None
