@@ -134,7 +134,7 @@ def not_spreadsheet_number() -> pa.Check:
     normalisation leaves them)."""
 
     def not_rewritten(data: PolarsData) -> pl.LazyFrame:
-        value = pl.col(data.key)  # (~70 ms per million values: one anchored regex)
+        value = pl.col(data.key)  # (one anchored regex: docs/benchmarks.md has its cost)
         return data.lazyframe.select(value.is_null() | ~value.str.contains(SPREADSHEET_NUMBER_PATTERN))
 
     return pa.Check(not_rewritten, name=SPREADSHEET_NUMBER, error=SPREADSHEET_NUMBER)

@@ -104,7 +104,7 @@ for command in (
 def main() -> None:
     """Console entry point (``ecdp-import`` and ``python -m importer``)."""
     # The objects made by the imports (~200k: polars, pandera, httpx, click) live as long as the process:
-    # frozen, the collector no longer walks them each time it runs (2-3 % of a big run's CPU before).
+    # frozen, the collector no longer walks them each time it runs (a big run's CPU: docs/benchmarks.md).
     gc.freeze()
     signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="ecdp-import")

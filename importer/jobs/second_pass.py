@@ -50,7 +50,7 @@ from importer.report.files import Report, report_table
 from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
-# leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
+# leave a core idle (docs/benchmarks.md: faster than two, for a little more memory)
 HELD_BACK = "held back, not sent (valid)"  # a held row's reason in held.csv, before the stop's own
 LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
@@ -192,8 +192,8 @@ class SecondPass:
             if self.dry_run:
                 if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
                     self._payloads = self.report.payloads()
-                # a write per body: measured here, writing a partition's bodies at once (tens of MB) cost
-                # the kernel three times as much; its pieces are written as they are (no copy joins them)
+                # a write per body: a partition's bodies at once (tens of MB) cost the kernel more (see
+                # docs/benchmarks.md); its pieces are written as they are (no copy joins them)
                 self._payloads.writelines((*chunk.body_parts(self.envelope), b"\n"))
                 counts.rows_settled += chunk.rows
             elif deliver is None or not deliver(chunk):
