@@ -1,4 +1,4 @@
-"""The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
+"""The second pass of a run: prepare the partitions (three at a time) and hand their records on as chunks.
 
 For each partition of the first pass (``importer.partitions.streamed`` as the input is read, or the hash
 partitions of ``importer.partitions.hashed``; both are ``Rows``): the resource's ``prepare`` validates and

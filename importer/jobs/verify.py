@@ -8,7 +8,8 @@ compared field by field (``importer.records.comparison``).
 
 Every input row ends in one count: invalid (never sent, so not checked: ``rejected.csv``), not sampled
 (``--sample``), matching, different (``mismatched.csv``, the fields in ``_error``), missing
-(``missing.csv``: import it to fill the gap) or failed (the GET did not succeed: ``failed.csv``).
+(``missing.csv``: import it to fill the gap) or failed (the GET did not succeed: ``failed.csv``), or it
+is set aside as an import sets it aside (blank, unmatched by the mapping, left out by its rules).
 The exit code is 0 when every record checked matches, 1 otherwise, 3 when the key was refused.
 """
 

@@ -6,8 +6,8 @@ everything that shows a run: the console line and the cron line (``importer.cli.
 
     RunSummary          what every run has: command, files, where, when, how long, exit code, rows read
                         and failed, the delivery's requests, retries, 429s and abort, files of the report
-    ├── ImportSummary   customers and orders: accepted, rejected, valid, sent; first pass, shard, error
-    │                   budget, dry run, options in effect, where settings came from, warnings, timeline
+    ├── ImportSummary   customers and orders: accepted, rejected, valid, sent (a dry run: would send); first
+    │                   pass, shard, error budget, options in effect, where settings came from, warnings, timeline
     ├── OperationSummary order-status and delete-orders: as an import, plus the orders not found
     └── VerifySummary   verify: records checked, matching, different (and which fields), missing
 
