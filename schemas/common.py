@@ -224,6 +224,11 @@ class FieldRules:
     patterns: tuple[str, ...]  # the regular expressions it must match (``str_matches`` checks)
 
     @property
+    def parent(self) -> str:
+        """The object it is a member of, by its column's prefix: "" (the record), "customer", "product"."""
+        return self.name.rsplit(".", 1)[0] if "." in self.name else ""
+
+    @property
     def numeric(self) -> bool:
         """Sent as a JSON number: a number or a whole number."""
         return self.number or self.whole_number is not None

@@ -99,7 +99,7 @@ def import_resource(
 ) -> RunResult:
     """Import the resource ``declared`` from ``paths`` with its ``options`` (bound before any file is read)."""
     if declared.line_conflicts:  # the mapping's ``conflict`` settings, under the options' own
-        options = with_mapping_conflicts(declared.options(options), run, paths)
+        options = with_mapping_conflicts(declared.options(options), run, paths, declared.command)
     return run_import(declared.bind(options), paths, api, run, warn)
 
 

@@ -82,7 +82,7 @@ def verify_resource(declared: Resource, paths: Sequence[Path], api: ApiSettings,
         raise UsageError(f"{declared.naming.plural.capitalize()} cannot be verified: verify reads imported "
                          "records back.", f"Verify one of {', '.join(r.command for r in IMPORTS if r.verifiable)}.")
     if declared.line_conflicts:  # read as its import reads them
-        options = with_mapping_conflicts(declared.options(options), run, paths)
+        options = with_mapping_conflicts(declared.options(options), run, paths, declared.command)
     kind = declared.bind(options)
     if kind.cannot_verify is not None:
         raise UsageError(*kind.cannot_verify)
