@@ -31,10 +31,10 @@ from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
 from importer.inputs.locations import shown
+from importer.resources import find
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
-OPERATIONS = ("order-status", "delete-orders")
 
 
 @dataclass(kw_only=True)
@@ -94,8 +94,9 @@ class RunSummary:
         older summary lacks take their defaults, keys this version does not know are left out. A dry run
         written when ``rows_accepted`` held its would-send count is read as a dry run is written now."""
         command = data.get("command")
+        declared = find(command) if isinstance(command, str) else None
         kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
-                                  if command in OPERATIONS else ImportSummary)
+                                  if declared is not None and not declared.is_import else ImportSummary)
         if data.get("dry_run") and kind is not VerifySummary and data.get("rows_accepted"):
             data = {**data, "rows_would_send": data.get("rows_would_send", data["rows_accepted"]), "rows_accepted": 0,
                     "records_accepted": 0}
