@@ -39,7 +39,7 @@ TIMEOUT_S = 10.0
 NOTIFICATION = RetryPolicy(max_retries=2, max_throttles=2, backoff_base_s=0.5, jitter=False,
                            max_retry_after_s=TIMEOUT_S, statuses=frozenset({429, *range(500, 600)}))
 NOTIFIED = ("command", "run_id", "exit_code", "api_url", "started_at", "duration_s", "report_dir", "stopped",
-            "aborted", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
+            "aborted", "abort_reason", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
 
 
 def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOptions,
