@@ -56,6 +56,7 @@ class AbortReason(StrEnum):
     WAIT_TOO_LONG = "wait_too_long"  # a Retry-After beyond --max-retry-after
     THROTTLED_TOO_LONG = "throttled_too_long"  # the waits after 429s beyond --max-throttle-wait
     UNEXPECTED_ANSWERS = "unexpected_answers"  # success answers in a row that are not the API's documented ones
+    UNKNOWN_TARGET = "unknown_target"  # the platform does not know what every request names (a custom event id)
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
     LOCAL_FAULT = "local_fault"  # a file or folder of this machine (the report, the journal) failed the run
 
@@ -77,12 +78,13 @@ class AbortReason(StrEnum):
 
 
 _BY_API = frozenset({AbortReason.KEY_REFUSED, AbortReason.WAIT_TOO_LONG, AbortReason.THROTTLED_TOO_LONG,
-                     AbortReason.UNEXPECTED_ANSWERS})
+                     AbortReason.UNEXPECTED_ANSWERS, AbortReason.UNKNOWN_TARGET})
 _WORDS = {AbortReason.KEY_REFUSED: "the API rejected the key",
           AbortReason.CERTIFICATE: "the API's TLS certificate failed verification",
           AbortReason.WAIT_TOO_LONG: "the API asked to wait",
           AbortReason.THROTTLED_TOO_LONG: "the API throttled the run",
           AbortReason.UNEXPECTED_ANSWERS: "the API's success answers were not the documented ones",
+          AbortReason.UNKNOWN_TARGET: "the platform does not know",
           AbortReason.INTERRUPTED: "interrupted", AbortReason.LOCAL_FAULT: "stopped"}
 
 

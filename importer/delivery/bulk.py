@@ -28,7 +28,7 @@ import orjson
 from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import ApiErrorEvent, Tally
+from importer.delivery.outcomes import Answer, ApiErrorEvent, Tally
 from importer.delivery.pacing import RateLimiter
 from importer.delivery.problem_details import (
     describe_problem,
@@ -37,7 +37,7 @@ from importer.delivery.problem_details import (
     says_exists,
 )
 from importer.delivery.retry_policy import RetryPolicy
-from importer.delivery.sender import Answer, Sender
+from importer.delivery.sender import Sender
 from importer.records.chunking import Chunk
 from importer.records.comparison import matches
 from importer.settings import ApiSettings

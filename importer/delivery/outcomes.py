@@ -1,4 +1,5 @@
-"""Where every sent record ended up: the outcomes a delivery hands back, and the API's error answers.
+"""Where every sent record ended up: the outcomes a delivery hands back, the final ``Answer`` to each of its
+requests, and the API's error answers.
 
 ``Outcomes`` counts accepted records per request (no Python object per record) and lists rejected and
 failed ones with their input rows and reasons; records taken but never answered (an abort, Ctrl-C) are
@@ -27,7 +28,6 @@ from importer.frame import ApiReason, Reason
 from importer.records.chunking import Chunk
 
 SHORT = 300  # characters of an error answer's description where its body is not kept
-UNCERTAIN = "uncertain"  # how the reason of a record filed under ``Outcomes.uncertain`` begins
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,23 @@ class Aborted:
 
 
 CTRL_C = Aborted(AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} (Ctrl-C)")  # a KeyboardInterrupt
+
+
+@dataclass
+class Answer:
+    """The final answer to one request, after its retries."""
+
+    status: int | None  # None: no answer (network error, timeout, stopped)
+    problem: Any  # the parsed error body; for a successful GET, the parsed body
+    ambiguous: bool  # an earlier attempt may have been stored
+    stopped: bool = False  # the run stopped before this request could be (re)tried
+    unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
+    uncertain: bool = False  # not retried, and it may have been processed (a policy that is not idempotent)
+
+    @property
+    def accepted(self) -> bool:
+        """The documented success answer: the request's records are accepted."""
+        return self.status is not None and 200 <= self.status < 300 and self.unexpected is None
 
 
 @dataclass
@@ -94,9 +111,8 @@ class Outcomes:
     accepted_rows: int = 0
     rejected: list[ApiReason] = field(default_factory=list)  # rows, field, error, substatus, type
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
+    uncertain: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error: sent, may be stored
     not_found: list[tuple[list[int], str]] = field(default_factory=list)  # rows, reason: a 404 filed apart
-    # rows, reason: sent, and may or may not have been processed; not sent again (a policy not idempotent only)
-    uncertain: list[tuple[list[int], str]] = field(default_factory=list)
     requests: int = 0
     answers: int = 0  # HTTP answers of any status
     records_sent: int = 0

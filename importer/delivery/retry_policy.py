@@ -8,7 +8,8 @@ notification (``importer.jobs.monitoring``, with an instance of its own: fewer a
 * **What is retried** (``verdict``): a request of an *idempotent* policy (the default: customers and
   orders are upserts, a status is set, an order deleted; sending one twice stores it once) is tried again
   after a network error or a timeout (the request may have been processed: it is ``ambiguous``), and after
-  an answer whose status is in ``statuses`` (429, 500, 502, 503, 504); any other answer is final.
+  an answer whose status is in ``statuses`` (429, 500, 502, 503, 504); any other answer is final. Whether an
+  attempt may have been processed (``may_have_reached``) makes the request's answer ``ambiguous`` either way.
   A policy for requests that are **not idempotent** (``idempotent=False``: a custom event sent twice is
   two events) tries again only when the request certainly did not reach the platform: a connection that
   could not be made (``NOT_SENT``: refused, unreachable, its connect timed out, no connection of the pool
@@ -44,6 +45,15 @@ RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The request never left this machine: no connection was made (refused, unreachable, DNS, the connect timed
 # out) or none of the pool's came free; nothing can have been processed.
 NOT_SENT: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def may_have_reached(status: int | None, error: BaseException | None = None, retry_after: float | None = None) -> bool:
+    """Whether a failed attempt may have been processed by the platform: no answer after the request left
+    (``error`` is not one of ``NOT_SENT``), or a 5xx, but for a 503 that asks to come back (``retry_after``:
+    it was not taken)."""
+    if status is None:
+        return not isinstance(error, NOT_SENT)
+    return status >= 500 and not (status == 503 and retry_after is not None)
 
 
 class Verdict(Enum):
@@ -86,15 +96,9 @@ class RetryPolicy:
         ``retry_after`` seconds (None: it did not say): try again, stop there, or stop uncertain."""
         if self.idempotent:
             return Verdict.RETRY if status is None or status in self.statuses else Verdict.FINAL
-        if status is None:
-            return Verdict.RETRY if isinstance(error, NOT_SENT) else Verdict.UNCERTAIN
-        if status == 429 or (status == 503 and retry_after is not None):
-            return Verdict.RETRY
-        return Verdict.UNCERTAIN if status >= 500 else Verdict.FINAL
-
-    def may_have_reached(self, status: int | None, error: BaseException | None = None) -> bool:
-        """Whether a failed attempt may have been processed by the platform (a 5xx, no answer after sending)."""
-        return (status is None and not isinstance(error, NOT_SENT)) or (status is not None and status >= 500)
+        if may_have_reached(status, error, retry_after):
+            return Verdict.UNCERTAIN
+        return Verdict.RETRY if status in (None, 429, 503) else Verdict.FINAL
 
     def gives_up(self, status: int | None, retries: int) -> bool:
         """No attempt follows one answered ``status`` after ``retries`` retries of its kind (429s are counted

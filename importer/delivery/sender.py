@@ -6,12 +6,9 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
 (``importer.delivery.bulk``) POSTs a chunk as one request and isolates bad records; ``RecordSender``
 (``importer.delivery.single``) sends one request per record. This base does the rest, alike for both:
 
-* ``request`` sends with retries as the sender's ``RetryPolicy`` says (``importer.delivery.retry_policy``:
-  by default the run's options; one that is not idempotent retries only what certainly did not reach the
-  platform and answers "uncertain" for the rest): 429 (each honouring ``Retry-After``, paced down by the
-  adaptive ``pacing.RateLimiter``), 5xx, network errors and timeouts (exponential backoff with full
-  jitter); each attempt is one ``wire.exchange``: the whole answer within ``--timeout``, its body read up
-  to a cap;
+* ``request`` sends with retries as the sender's ``RetryPolicy`` (``retry_policy``) says: 429 (paced down
+  by the adaptive ``pacing.RateLimiter``), 5xx, network errors and timeouts; each attempt is one
+  ``wire.exchange``: the whole answer within ``--timeout``, its body read up to a cap;
 * a wait the API asks for beyond ``--max-retry-after``, or throttling past ``--max-throttle-wait``
   (``waits.Waits``), and ``UNEXPECTED_IN_A_ROW`` successes that are not the documented answer
   (``wire.unexpected``: their records fail) stop the run (exit 3); what was not sent is left for --resume;
@@ -22,9 +19,8 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
   lets requests in flight finish, for at most ``STOP_GRACE_S``; a second signal, or the grace running
   out, abandons them (a library call leaves signals to its caller); ``stop`` does the same for the
   caller (a report or journal that can no longer be written);
-* ``accept``, ``reject`` and ``fail`` file records under exactly one outcome (``Outcomes``; ``fail`` files
-  those of an uncertain answer as ``uncertain``); records never answered are left for the caller to report
-  as failed.
+* ``accept``, ``reject`` and ``fail`` (or ``uncertain``) file records under exactly one outcome
+  (``Outcomes``); records never answered are left for the caller to report as failed.
 
 Never logs the key or record contents.
 """
@@ -38,7 +34,6 @@ import signal
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -47,14 +42,14 @@ from tqdm import tqdm
 from importer.delivery import wire
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import UNCERTAIN, Aborted, ApiErrorEvent, Outcomes, Tally
+from importer.delivery.outcomes import Aborted, Answer, ApiErrorEvent, Outcomes, Tally
 from importer.delivery.pacing import RateLimiter, retry_after_seconds
 from importer.delivery.problem_details import (
     certificate_failure,
     describe_problem,
     problem_kind,
 )
-from importer.delivery.retry_policy import RetryPolicy, Verdict
+from importer.delivery.retry_policy import RetryPolicy, Verdict, may_have_reached
 from importer.delivery.waits import RESUME, Waits
 from importer.errors import AbortReason, UsageError
 from importer.records.chunking import Chunk
@@ -67,23 +62,6 @@ STOP_GRACE_S = 10.0  # after a stop, requests in flight have this long to be ans
 SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}  # what a person or a supervisor sends to stop
 # (status, problem, attempt, final) of an error answer; final: no further attempt follows (a record's answer)
 Report = Callable[[int | None, Any, int, bool], None]
-
-
-@dataclass
-class Answer:
-    """The final answer to one request, after its retries."""
-
-    status: int | None  # None: no answer (network error, timeout, stopped)
-    problem: Any  # the parsed error body; for a successful GET, the parsed body
-    ambiguous: bool  # an earlier attempt may have been stored
-    stopped: bool = False  # the run stopped before this request could be (re)tried
-    unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
-    uncertain: bool = False  # not retried, and it may have been processed (a policy that is not idempotent)
-
-    @property
-    def accepted(self) -> bool:
-        """The documented success answer: the request's records are accepted."""
-        return self.status is not None and 200 <= self.status < 300 and self.unexpected is None
 
 
 class Abort(Exception):
@@ -264,38 +242,26 @@ class Sender(ABC):
             error: httpx.TransportError | None = None
             try:
                 received = await wire.exchange(client, method, path, body, self.api.timeout_s)
-            except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
+            except httpx.TransportError as exc:  # a timeout, a dropped connection: it may have been processed
                 if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
                     raise Abort(Aborted(AbortReason.CERTIFICATE,
                                         f"{AbortReason.CERTIFICATE.words} ({unverified})")) from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
-                ambiguous, error = True, exc
+                error = exc
             else:
                 status = received.status
                 self.outcomes.answers += 1
                 if received.is_success:
-                    unexpected = wire.unexpected(method, received)
-                    if unexpected is None:
-                        self.limiter.succeeded()
-                        self._unexpected_in_a_row = 0
-                        return Answer(status, wire.parse(received) if method == "GET" else None, ambiguous)
-                    self._unexpected_kind = wire.kind(method, received)
-                    if report is not None:  # not retried: it may have been processed, and would come again
-                        report(status, wire.parse(received), number, True)
-                    return Answer(status, unexpected, True, unexpected=unexpected, uncertain=not policy.idempotent)
+                    return self._succeeded(method, received, ambiguous, number, report)
                 problem = wire.parse(received)
                 retry_after = retry_after_seconds(received.retry_after)
-                ambiguous = ambiguous or status >= 500
+            ambiguous = ambiguous or may_have_reached(status, error, retry_after)
             verdict = policy.verdict(status, error, retry_after)
             if verdict is not Verdict.RETRY:
                 final = True
             elif status == 429:
                 throttles += 1
-                self.outcomes.throttled += 1
-                self.outcomes.timeline.add("throttled")
-                self.limiter.throttled(policy.waited(retry_after))
-                self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
-                self._rate_changed()
+                self._throttled(index, retry_after)
                 final = policy.gives_up(status, throttles - 1)
                 delay = policy.delay(status, throttles - 1, retry_after, self.rng)
             else:
@@ -314,6 +280,27 @@ class Sender(ABC):
             self.outcomes.timeline.add("retries")
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
+
+    def _succeeded(self, method: str, received: wire.Received, ambiguous: bool, number: int,
+                   report: Report | None) -> Answer:
+        """A 2xx: the documented answer, or one that is not (not retried: it may be processed, and come again)."""
+        unexpected = wire.unexpected(method, received)
+        if unexpected is None:
+            self.limiter.succeeded()
+            self._unexpected_in_a_row = 0
+            return Answer(received.status, wire.parse(received) if method == "GET" else None, ambiguous)
+        self._unexpected_kind = wire.kind(method, received)
+        if report is not None:
+            report(received.status, wire.parse(received), number, True)
+        return Answer(received.status, unexpected, True, unexpected=unexpected, uncertain=not self.policy.idempotent)
+
+    def _throttled(self, index: int, retry_after: float | None) -> None:
+        """A 429: counted, and the pace lowered (waiting out at most what the policy waits)."""
+        self.outcomes.throttled += 1
+        self.outcomes.timeline.add("throttled")
+        self.limiter.throttled(self.policy.waited(retry_after))
+        self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
+        self._rate_changed()
 
     def stop_if_asked(self) -> None:
         """Once a worker found a reason to stop the run (``waits``, unexpected answers): ``Abort``."""
@@ -356,7 +343,7 @@ class Sender(ABC):
         reason = (f"not sent: {stopped}" if answer.stopped
                   else answer.unexpected or describe_problem(answer.status, answer.problem))
         if answer.uncertain:
-            self.outcomes.uncertain.extend((rids, f"{UNCERTAIN}: {reason}") for rids in batch.row_ids)
+            self.outcomes.uncertain.extend((rids, reason) for rids in batch.row_ids)
             tally.uncertain += len(batch)
         else:
             self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)

@@ -12,8 +12,8 @@ import httpx
 import orjson
 import pytest
 
-from importer.delivery.outcomes import UNCERTAIN, Outcomes
-from importer.delivery.retry_policy import RetryPolicy, Verdict
+from importer.delivery.outcomes import Outcomes
+from importer.delivery.retry_policy import RetryPolicy, Verdict, may_have_reached
 from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.delivery.wire import AnswerTimeout
@@ -52,8 +52,7 @@ def test_a_dropped_answer_is_uncertain_and_never_sent_again(tmp_path):
     assert outcomes.requests == 6 and outcomes.retries == 0
     assert sorted(held) == sorted(f"e{i}@example.com" for i in range(6))  # each event once
     assert len(outcomes.uncertain) == 6 and not outcomes.failed and outcomes.accepted_records == 0
-    assert all(reason.startswith(f"{UNCERTAIN}: network error: RemoteProtocolError") for _, reason in
-               outcomes.uncertain)
+    assert all(reason.startswith("network error: RemoteProtocolError") for _, reason in outcomes.uncertain)
 
 
 def test_the_same_drops_under_the_idempotent_policy_are_retried_and_stored_again(tmp_path):
@@ -72,7 +71,7 @@ def test_an_answer_cut_by_the_timeout_is_uncertain(tmp_path):
         held = stored(server)
     assert outcomes.requests == 2 and len(held) == 2 and len(outcomes.uncertain) == 2
     assert {reason for _, reason in outcomes.uncertain} == {
-        f"{UNCERTAIN}: network error: AnswerTimeout: no complete answer within 1 s (--timeout)"}
+        "network error: AnswerTimeout: no complete answer within 1 s (--timeout)"}
 
 
 def test_throttled_events_are_retried_and_each_stored_once(tmp_path):
@@ -111,6 +110,9 @@ def test_what_each_policy_retries():
     assert once.verdict(429) is Verdict.RETRY and once.verdict(503, retry_after=2.0) is Verdict.RETRY
     assert once.verdict(503) is Verdict.UNCERTAIN and once.verdict(500, retry_after=2.0) is Verdict.UNCERTAIN
     assert once.verdict(400) is Verdict.FINAL and once.verdict(401) is Verdict.FINAL
+    # what makes an answer ambiguous under either policy: it may have been processed
+    assert may_have_reached(None, dropped) and may_have_reached(500) and may_have_reached(503)
+    assert not may_have_reached(None, connect) and not may_have_reached(503, None, 1.0) and not may_have_reached(429)
 
 
 def test_backoff_retry_after_and_attempts_follow_the_settings():

@@ -54,6 +54,7 @@ def test_the_report_decides_by_the_reason_not_by_the_words():
 @pytest.mark.parametrize(("reason", "code"), [
     (AbortReason.KEY_REFUSED, EXIT_ABORTED), (AbortReason.WAIT_TOO_LONG, EXIT_ABORTED),
     (AbortReason.THROTTLED_TOO_LONG, EXIT_ABORTED), (AbortReason.UNEXPECTED_ANSWERS, EXIT_ABORTED),
+    (AbortReason.UNKNOWN_TARGET, EXIT_ABORTED),
     (AbortReason.CERTIFICATE, EXIT_ROWS_NOT_IMPORTED), (AbortReason.INTERRUPTED, EXIT_ROWS_NOT_IMPORTED),
     (AbortReason.LOCAL_FAULT, EXIT_ROWS_NOT_IMPORTED),
 ])
