@@ -47,7 +47,7 @@ class Answer:
 
     status: int | None  # None: no answer (network error, timeout, stopped)
     problem: Any  # the parsed error body; for a successful GET, the parsed body
-    ambiguous: bool  # an earlier attempt may have been stored
+    ambiguous: bool  # an attempt may have been processed (retry_policy.may_have_reached)
     stopped: bool = False  # the run stopped before this request could be (re)tried
     unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
     uncertain: bool = False  # not retried, and it may have been processed (a policy that is not idempotent)
