@@ -28,7 +28,7 @@ import orjson
 import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
-from importer.delivery.outcomes import ApiErrorEvent, Outcomes
+from importer.delivery.outcomes import CTRL_C, ApiErrorEvent, Outcomes
 from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import InputError, UsageError
@@ -272,7 +272,7 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
     try:
         run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
-        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        sender.outcomes.abort(CTRL_C)
     finally:
         if bar is not None:
             bar.close()

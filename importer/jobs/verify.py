@@ -27,7 +27,7 @@ import orjson
 import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
-from importer.delivery.outcomes import Outcomes
+from importer.delivery.outcomes import CTRL_C, Outcomes
 from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import UsageError
@@ -151,7 +151,7 @@ def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOpti
     try:
         run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
-        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        sender.outcomes.abort(CTRL_C)
     finally:
         report.close()
         if bar is not None:

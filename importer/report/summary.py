@@ -13,7 +13,8 @@ everything that shows a run: the console line and the cron line (``importer.cli.
 
 ``to_dict`` is ``summary.json`` (a field marked ``OMIT_IF_NONE`` is left out when it has no value, as the
 resource-specific ones are for the other resource); ``from_dict`` reads one back, older summaries
-included (a field they lack takes its default). Counts and names only: never the API key, never a value
+included (a field they lack takes its default; an ``abort_reason``, the ``errors.AbortReason`` of an
+``aborted`` run, is read from their ``aborted`` message). Counts and names only: never the API key, never a value
 of a row (those are personal data: the report's CSV files hold them, readable by the owner only).
 
 ``WarningLog`` keeps the warnings a run gave, so that the summary lists them even when nobody saw them
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
+from importer.errors import AbortReason
 from importer.inputs.locations import shown
 from importer.resources import find
 from importer.settings import ApiSettings, RunOptions, public_url
@@ -59,7 +61,8 @@ class RunSummary:
     requests: int = 0
     retries: int = 0
     throttled: int = 0  # 429 answers
-    aborted: str | None = None  # why sending stopped early (the key refused, Ctrl-C)
+    aborted: str | None = None  # why sending stopped early (the key refused, Ctrl-C), in words
+    abort_reason: AbortReason | None = field(default=None, metadata=OMIT_IF_NONE)  # and as a code
     api_errors: int = 0  # error answers in errors.jsonl
     ignored_columns: list[str] = field(default_factory=list)
     rejected_file: str | None = None
@@ -100,8 +103,8 @@ class RunSummary:
         if data.get("dry_run") and kind is not VerifySummary and data.get("rows_accepted"):
             data = {**data, "rows_would_send": data.get("rows_would_send", data["rows_accepted"]), "rows_accepted": 0,
                     "records_accepted": 0}
-        names = {f.name for f in fields(kind)}
-        return kind(**{key: value for key, value in data.items() if key in names})
+        names = {f.name for f in fields(kind)} - {"abort_reason"}
+        return kind(**{key: value for key, value in data.items() if key in names}, abort_reason=_abort_reason(data))
 
 
 @dataclass(kw_only=True)
@@ -217,13 +220,23 @@ class DeliveryCounts(TypedDict):
     retries: int
     throttled: int
     aborted: str | None
+    abort_reason: AbortReason | None
     api_errors: int
 
 
 def delivery_counts(outcomes: Outcomes, api_errors: int) -> DeliveryCounts:
     """The summary's fields of what sending took (``api_errors``: the answers in errors.jsonl)."""
     return {"requests": outcomes.requests, "retries": outcomes.retries, "throttled": outcomes.throttled,
-            "aborted": outcomes.aborted, "api_errors": api_errors}
+            "aborted": outcomes.aborted, "abort_reason": outcomes.abort_reason, "api_errors": api_errors}
+
+
+def _abort_reason(summary: Mapping[str, Any]) -> AbortReason | None:
+    """The reason a summary read back gives; an older summary's (or a later version's unknown to this one)
+    from its ``aborted`` message."""
+    given = summary.get("abort_reason")
+    if given in tuple(AbortReason):
+        return AbortReason(given)
+    return AbortReason.of_message(summary.get("aborted"))
 
 
 def report_file(path: Path | None) -> str | None:

@@ -55,7 +55,7 @@ def test_wrong_key_aborts_at_once_and_reports_every_row_as_not_sent(sandbox, tmp
     assert sandbox.stats.count(status=201) == 0
     summary = run.summary
     assert_accounted(summary)
-    assert summary["rows_failed"] == 250 and summary["exit_code"] == 3
+    assert summary["rows_failed"] == 250 and summary["exit_code"] == 3 and summary["abort_reason"] == "key_refused"
     assert len(run.failed) == 250 and all(r["_stage"] == "api" for r in run.failed)
 
 
