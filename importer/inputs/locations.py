@@ -38,8 +38,8 @@ from importer import scratch
 from importer.errors import ImporterError
 from importer.inputs.databases import SqlQuery, export
 from importer.inputs.downloads import download, is_url
-from importer.inputs.lake_tables import lake_table
 from importer.inputs.lake_tables import export as export_table
+from importer.inputs.lake_tables import lake_table
 from importer.settings import public_url
 
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
