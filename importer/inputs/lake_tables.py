@@ -99,11 +99,16 @@ def lake_table(source: object) -> LakeTable | None:
 
 
 def storage_options(table: LakeTable) -> dict[str, str] | None:
-    """The options a store needs beyond its client's own environment: none, except that an S3-compatible
-    store the user put at an ``http://`` endpoint (``AWS_ENDPOINT_URL``) is allowed to be one."""
+    """The options a store needs beyond its client's own environment. For S3 only: an S3-compatible store put at
+    an ``http://`` ``AWS_ENDPOINT_URL`` is allowed to be one (delta-rs refuses it otherwise); PyIceberg's
+    S3 reader does not read the endpoint and region from the environment, so they are handed to it."""
     if table.scheme != "s3":
         return None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    if table.kind == "iceberg":
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        found = {"s3.endpoint": endpoint, "s3.region": region or ""}
+        return {name: value for name, value in found.items() if value} or None
     return {"aws_allow_http": "true"} if endpoint.lower().startswith("http://") else None
 
 
@@ -149,6 +154,20 @@ def _hive_columns(location: str, options: dict[str, str] | None) -> dict[str, pl
     return {name: pl.String() for name in hived if name not in plain}
 
 
+def _not_a_table(location: str) -> None:
+    """A local folder that is a Delta or Iceberg table is refused as a plain folder of Parquet files: its files
+    include those of rows deleted or replaced since, which only the table's log or metadata leave out."""
+    folder = Path(location)
+    if _URL.match(location) or not folder.is_dir():
+        return
+    if (folder / "_delta_log").is_dir():
+        raise InputError(f"{location} is a Delta table: read as a folder of Parquet files it would bring back "
+                         "deleted rows.", f"Write it as delta://{location}.")
+    if any((folder / "metadata").glob("*.metadata.json")):
+        raise InputError(f"{location} is an Iceberg table: read as a folder of Parquet files it would bring back "
+                         "deleted rows.", f"Write it as iceberg://{location}.")
+
+
 def scan(table: LakeTable) -> pl.LazyFrame:
     """The table as a lazy frame of its typed columns (nothing read but the metadata and a footer)."""
     _needs(table)
@@ -157,6 +176,7 @@ def scan(table: LakeTable) -> pl.LazyFrame:
         return pl.scan_delta(table.location, storage_options=options)
     if table.kind == "iceberg":
         return pl.scan_iceberg(_iceberg_metadata(table.location), storage_options=options)
+    _not_a_table(table.location)
     hive = _hive_columns(table.location, options)
     return pl.scan_parquet(table.location, hive_partitioning=True, hive_schema=hive or None,
                            try_parse_hive_dates=False, storage_options=options)
@@ -164,7 +184,7 @@ def scan(table: LakeTable) -> pl.LazyFrame:
 
 def _not_readable(table: LakeTable, exc: BaseException) -> InputError:
     """What went wrong, as one sentence naming the table (its URL without credentials) and what to check."""
-    said = _first_line(exc)
+    said = _first_line(exc).replace(table.location, table.shown.removeprefix(f"{table.kind}://"))
     if table.kind == "delta" and ("TableNotFound" in type(exc).__name__ or "No files in log segment" in said
                                   or "not a Delta table" in said.lower()):
         return InputError(f"{table.shown} is not a Delta table (no _delta_log in it).",

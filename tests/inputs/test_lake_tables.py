@@ -40,17 +40,19 @@ def write_delta(frame: pl.DataFrame, where: str, storage_options: dict[str, str]
     return where
 
 
-def write_iceberg(frame: pl.DataFrame, folder: Path) -> str:
-    """The frame as table shop.lines of a local SQL catalog (SQLite), in two appends cut between two orders (two
-    snapshots, two data files: scanned newest first); its newest metadata file."""
+def write_iceberg(frame: pl.DataFrame, folder: Path, warehouse: str | None = None, **properties: str) -> str:
+    """The frame as table shop.lines of a local SQL catalog (SQLite) in ``folder``, its files in ``warehouse``
+    (else the folder), in two appends cut between two orders (two snapshots, two data files: scanned newest
+    first); its newest metadata file."""
     from pyiceberg.catalog.sql import SqlCatalog
 
     folder.mkdir()
-    catalog = SqlCatalog("local", uri=f"sqlite:///{folder}/catalog.db", warehouse=f"file://{folder}")
+    catalog = SqlCatalog("local", uri=f"sqlite:///{folder}/catalog.db", warehouse=warehouse or f"file://{folder}",
+                         **properties)
     catalog.create_namespace("shop")
     table = catalog.create_table("shop.lines", schema=frame.to_arrow().schema)
-    ids = frame.get_column("id")
-    half = next(n for n in range(frame.height // 2, frame.height) if ids[n] != ids[n - 1])
+    ids = frame.get_column(frame.columns[0])  # (order lines: cut where the order id changes)
+    half = next((n for n in range(frame.height // 2, frame.height) if ids[n] != ids[n - 1]), frame.height // 2)
     table.append(frame.head(half).to_arrow())
     table.append(frame.tail(frame.height - half).to_arrow())
     return str(catalog.load_table("shop.lines").metadata_location).removeprefix("file://")
@@ -154,12 +156,15 @@ def test_what_a_source_names(tmp_path):
 
 # -- every command, and the library -------------------------------------------------------------------
 
-def test_customers_from_a_delta_table_through_the_library_and_inspect(sandbox, tmp_path):
+def test_customers_from_a_delta_table_through_the_library_verify_and_inspect(sandbox, tmp_path):
     people = pl.DataFrame({"email": ["ann@example.com", "bob@example.com"], "firstName": ["Ann", "Bob"]})
     table = "delta://" + write_delta(people, str(tmp_path / "people"))
     result = importer.import_customers(table, api=api_of(sandbox), run=importer.RunOptions(report_dir=tmp_path / "r"))
     assert result.exit_code == 0 and result.summary.rows_accepted == 2
     assert customer(sandbox, "bob@example.com")["firstName"] == "Bob"
+    checked = run_cli(["verify", "customers", table], env=sandbox_env(sandbox), report_dir=tmp_path / "verify")
+    assert checked.exit_code == 0, checked.stderr
+    assert checked.summary["records_checked"] == 2 and checked.summary["files"] == [table]
     seen = run_cli(["inspect", table], imports=False)
     assert seen.exit_code == 0 and f"{table}: format parquet, 2 rows" in seen.stdout
     assert "ann@example.com" in seen.stdout and str(tmp_path / "people") + ".parquet" not in seen.stdout
@@ -209,6 +214,18 @@ def test_a_delta_table_and_a_partitioned_dataset_in_s3(sandbox, s3, s3_server, t
     assert result.summary.files == ["s3://exports/ds/"]
 
 
+def test_an_iceberg_table_in_s3_by_its_metadata_file(sandbox, s3, s3_server, tmp_path):
+    people = pl.DataFrame({"email": ["ice1@example.com", "ice2@example.com"], "firstName": ["I1", "I2"]})
+    metadata = write_iceberg(people, tmp_path / "catalog", "s3://exports/warehouse", **{
+        "s3.endpoint": s3_server, "s3.region": "us-east-1", "s3.access-key-id": "testing",
+        "s3.secret-access-key": "testing"})
+    assert metadata.startswith("s3://exports/warehouse/shop/lines/metadata/")
+    run = run_cli(["customers", f"iceberg://{metadata}"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    assert run.exit_code == 0, run.stderr
+    assert customer(sandbox, "ice2@example.com")["firstName"] == "I2"
+    assert run.summary["files"] == [f"iceberg://{metadata}"] and run.summary["rows_accepted"] == 2
+
+
 # -- errors a person can act on -------------------------------------------------------------------------
 
 def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_path):
@@ -227,6 +244,8 @@ def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_
         "empty folder": (str(tmp_path / "empty"), "holds no Parquet files"),
         "a folder of CSV": (str(csvs), f"Cannot read {csvs}"),
         "no table": ("delta://", "names no table"),
+        "a Delta table as a folder": (write_delta(pl.DataFrame({"email": ["a@example.com"]}), str(tmp_path / "dt")),
+                                      "is a Delta table"),
     }
     for name, (source, said) in cases.items():
         run = run_cli(["customers", source], env=sandbox_env(sandbox), report_dir=tmp_path / name.replace(" ", "-"))
