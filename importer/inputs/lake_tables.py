@@ -193,10 +193,14 @@ def _not_readable(table: LakeTable, exc: BaseException) -> InputError:
         return InputError(f"{table.shown} is not an Iceberg table (no metadata file there).",
                           "Name the table's metadata file (…/metadata/00002-….metadata.json) or, locally, its folder.")
     if table.kind == "parquet" and "expanded paths were empty" in said:
-        return InputError(f"{table.shown} holds no Parquet files.",
-                          "Check the folder or prefix (a prefix ends with /) and the glob (e.g. **/*.parquet).")
+        return InputError(f"{table.shown} is a folder that holds no Parquet files.",
+                          "Name the files to read, or a folder, prefix (ending in /) or glob (**/*.parquet) of "
+                          "Parquet files.")
     if isinstance(exc, FileNotFoundError):
         return InputError(f"{table.shown} does not exist.", "Check the path or URL.")
+    if table.kind == "parquet" and table.scheme == "file":
+        return InputError(f"Cannot read {table.shown} as a folder of Parquet files: {said}",
+                          "Every file in it must be a complete Parquet file; name CSV or xlsx files one by one.")
     hint = {"file": "Check the path and that every file in it is complete.",
             "s3": "Check the AWS credentials in the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL "
                   "for an S3-compatible store) and the permissions."}.get(

@@ -242,7 +242,7 @@ def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_
         "not iceberg": (f"iceberg://{plain}", "is not an Iceberg table"),
         "no such metadata": (f"iceberg://{tmp_path / 'v1.metadata.json'}", "is not an Iceberg table"),
         "empty folder": (str(tmp_path / "empty"), "holds no Parquet files"),
-        "a folder of CSV": (str(csvs), f"Cannot read {csvs}"),
+        "a folder of CSV": (str(csvs), f"Cannot read {csvs} as a folder of Parquet files"),
         "no table": ("delta://", "names no table"),
         "a Delta table as a folder": (write_delta(pl.DataFrame({"email": ["a@example.com"]}), str(tmp_path / "dt")),
                                       "is a Delta table"),
