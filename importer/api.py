@@ -3,10 +3,10 @@
 Each function takes its sources — local paths, ``s3://``/``gs://``/``az://``/``https://`` URLs, polars
 ``DataFrame``/``LazyFrame`` objects, ``SqlQuery(url, sql)`` (a query's rows from PostgreSQL, SQLite or
 DuckDB), or lake tables (``delta://…``, ``iceberg://…``, a folder, prefix or glob of Parquet files) — typed
-options, and returns a ``RunResult`` (the summary's counts, the exit code, the report's files, the rejected rows as a DataFrame on request). The CLI calls exactly
-these. By default a call prints nothing (events and warnings go to the ``ecdp_importer`` logger), installs
-no signal handler and writes the usual report folder; ``RunOptions`` turns on a progress bar, stderr
-lines, Ctrl-C handling or switches off ``report.html``.
+options, and returns a ``RunResult`` (the summary's counts, the exit code, the report's files, the rejected
+rows as a DataFrame on request). The CLI calls exactly these. By default a call prints nothing (events and
+warnings go to the ``ecdp_importer`` logger), installs no signal handler and writes the usual report folder;
+``RunOptions`` turns on a progress bar, stderr lines, Ctrl-C handling or switches off ``report.html``.
 
 Every function has an ``async`` twin (``import_customers_async`` ...) for code inside an event loop; the
 plain function, called from a thread whose event loop is running (a notebook cell), runs the import in
