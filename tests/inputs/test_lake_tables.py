@@ -256,6 +256,21 @@ def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_
     assert sandbox.store.counts().customers == 0
 
 
+def test_a_tables_credentials_and_query_are_in_no_artefact(sandbox, s3, tmp_path):
+    write_delta(pl.DataFrame({"email": ["q@example.com"]}), "s3://exports/lake/q", {"AWS_ALLOW_HTTP": "true"})
+    for name, source in {"found": "delta://s3://reader:PASSWORD@exports/lake/q?X-Signature=SIGNATURE",
+                         "missing": "delta://s3://reader:PASSWORD@exports/lake/nowhere?X-Signature=SIGNATURE"}.items():
+        run = run_cli(["customers", source], env=sandbox_env(sandbox), report_dir=tmp_path / name)
+        assert run.exit_code == (0 if name == "found" else 2), run.stderr
+        written = [p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()]
+        for text in [run.stdout.encode(), run.stderr.encode(), *written]:
+            assert b"PASSWORD" not in text and b"SIGNATURE" not in text, name
+        if name == "found":
+            assert run.summary["files"] == ["delta://s3://exports/lake/q"]
+        else:
+            assert "delta://s3://exports/lake/nowhere is not a Delta table" in run.stderr
+
+
 @pytest.mark.parametrize("kind, module", [("delta", "deltalake"), ("iceberg", "pyiceberg")])
 def test_a_missing_extra_is_named(kind, module, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, module, None)  # as where the extra is not installed
