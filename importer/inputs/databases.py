@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,6 +60,7 @@ class SqlQuery:
     url: str
     sql: str
     password: str | None = field(default=None, repr=False)
+    params: tuple[Any, ...] = field(default=(), repr=False)  # bound to the query's placeholders (``windowed``)
 
     def __post_init__(self) -> None:
         if not self.sql.strip():
@@ -230,7 +231,9 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
     with _connected(query) as connection:
         writer: Any = None
         try:
-            batches = pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows)
+            bound = {"parameters": list(query.params)} if query.params else None
+            batches = pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows,
+                                       execute_options=bound)
             for batch in batches:
                 table = _as_text(query, batch).to_arrow()
                 if writer is None:
@@ -239,7 +242,7 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
                     table = table.cast(writer.schema)
                 writer.write_table(table)
             if writer is None:  # no batch at all: an empty result, whose columns a read of it tells
-                empty = _as_text(query, pl.read_database(query.sql, connection))
+                empty = _as_text(query, pl.read_database(query.sql, connection, execute_options=bound))
                 empty.write_parquet(target)
         except errors as exc:
             raise InputError(f"The query on {query.shown} failed: {query.scrub(_first_line(exc))}",
@@ -248,3 +251,40 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
             if writer is not None:
                 writer.close()
     return target
+
+
+#: scheme -> the placeholder of a query's first parameter
+_PLACEHOLDERS = {"postgresql": "$1", "postgres": "$1", "sqlite": "?", "duckdb": "?"}
+
+
+def column_type(query: SqlQuery, column: str) -> pl.DataType | None:
+    """The type of the query's result column ``column`` as the driver gives it (None: no such column); the
+    database plans the query without returning a row (SQLite, typed by its values, returns one)."""
+    limit = 1 if query.scheme == "sqlite" else 0
+    driver = _driver(query)
+    errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
+    with _connected(query) as connection:
+        try:
+            schema = pl.read_database(f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q LIMIT {limit}", connection).schema
+        except errors as exc:
+            raise InputError(f"The query on {query.shown} failed: {query.scrub(_first_line(exc))}",
+                             "Check the table and column names in the query (--sql or --sql-file).") from None
+    return schema.get(column)
+
+
+def windowed(query: SqlQuery, column: str, start: Any) -> SqlQuery:
+    """``query`` with only the rows whose ``column`` is greater than ``start`` (a bound parameter, never text
+    put into the SQL) or empty; ``query`` itself for a driver whose placeholder the importer does not know (the
+    rows are then windowed as they are read)."""
+    placeholder = _PLACEHOLDERS.get(query.scheme)
+    if placeholder is None:
+        return query
+    name = '"' + column.replace('"', '""') + '"'
+    sql = f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q WHERE {name} > {placeholder} OR {name} IS NULL"
+    return replace(query, sql=sql, params=(start,))
+
+
+def _bare(sql: str) -> str:
+    """A query without its closing semicolons (to be put inside another, on lines of its own: a closing
+    ``-- comment`` ends with its line)."""
+    return sql.strip().rstrip(";").strip()
