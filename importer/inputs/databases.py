@@ -232,7 +232,9 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
         writer: Any = None
         try:
             bound = {"parameters": list(query.params)} if query.params else None
-            batches = pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows,
+            # (ADBC's PostgreSQL driver runs it inside COPY (...): a closing ";" or "-- comment" would break that)
+            sql = _bare(query.sql) + "\n"
+            batches = pl.read_database(sql, connection, iter_batches=True, batch_size=batch_rows,
                                        execute_options=bound)
             for batch in batches:
                 table = _as_text(query, batch).to_arrow()
@@ -242,7 +244,7 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
                     table = table.cast(writer.schema)
                 writer.write_table(table)
             if writer is None:  # no batch at all: an empty result, whose columns a read of it tells
-                empty = _as_text(query, pl.read_database(query.sql, connection, execute_options=bound))
+                empty = _as_text(query, pl.read_database(sql, connection, execute_options=bound))
                 empty.write_parquet(target)
         except errors as exc:
             raise InputError(f"The query on {query.shown} failed: {query.scrub(_first_line(exc))}",

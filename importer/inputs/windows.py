@@ -91,7 +91,7 @@ def shown(value: Value) -> str:
     """A cursor value as the watermark stores it (an instant in UTC, ISO 8601)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    return f"{value:g}" if value == int(value) and abs(value) < 1e15 else repr(value)
+    return str(int(value)) if value == int(value) and abs(value) < 2**53 else repr(value)
 
 
 def overlap_of(text: str | None, kind: str) -> float | timedelta:
