@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -43,7 +44,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _ZONED = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
 _LOCAL = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
-Value = float | datetime
+Value = Decimal | datetime
+NUMBER_TYPE = pl.Decimal(38, 9)
 _CURSOR = "_cursor"  # (a batch's parsed cursor, while it is filtered)
 
 
@@ -73,9 +75,9 @@ def instants(expr: pl.Expr) -> pl.Expr:
 
 
 def numbers(expr: pl.Expr) -> pl.Expr:
-    """Text as finite numbers; else null."""
-    number = expr.str.strip_chars().cast(pl.Float64, strict=False)
-    return pl.when(number.is_finite()).then(number)
+    """Text as exact numbers (decimals of up to 29 digits before the point and 9 after: a 64-bit id compares
+    exactly, as a float would not); else null."""
+    return expr.str.strip_chars().cast(NUMBER_TYPE, strict=False)
 
 
 def parsed(expr: pl.Expr, kind: str) -> pl.Expr:
@@ -84,27 +86,27 @@ def parsed(expr: pl.Expr, kind: str) -> pl.Expr:
 
 def parse_value(text: str, kind: str) -> Value | None:
     value = pl.select(parsed(pl.lit(text, pl.String), kind)).item()
-    return value if isinstance(value, (float, datetime)) else None
+    return value if isinstance(value, (Decimal, datetime)) else None
 
 
 def shown(value: Value) -> str:
     """A cursor value as the watermark stores it (an instant in UTC, ISO 8601)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    return str(int(value)) if value == int(value) and abs(value) < 2**53 else repr(value)
+    return format(value.normalize(), "f")
 
 
-def overlap_of(text: str | None, kind: str) -> float | timedelta:
+def overlap_of(text: str | None, kind: str) -> Decimal | timedelta:
     """``--since-overlap`` for a cursor of ``kind``: a duration (``30s``, ``10m``, ``2h``, ``1d``, ``1w``) for
     times, a number for numbers, ``0`` for either; None: the kind's default (10 minutes, 0)."""
     text = DEFAULT_OVERLAP[kind] if text is None else text
     duration, number = _DURATION.match(text), _NUMBER.match(text)
     if number and float(text) == 0:
-        return timedelta(0) if kind == INSTANT else 0.0
+        return timedelta(0) if kind == INSTANT else Decimal(0)
     if kind == INSTANT and duration:
         return timedelta(seconds=float(duration.group(1)) * _UNITS[duration.group(2)])
     if kind == NUMBER and number:
-        return float(text)
+        return Decimal(text.strip())
     wanted = "a duration such as 10m, 2h or 1d" if kind == INSTANT else "a number such as 100"
     raise UsageError(f"--since-overlap {text.strip()!r} does not fit a cursor of {kind}s.", f"Give {wanted}, or 0.")
 
@@ -143,7 +145,7 @@ class Window:
         if isinstance(value, datetime):
             assert isinstance(overlap, timedelta)
             return value - overlap
-        assert isinstance(overlap, float)
+        assert isinstance(overlap, Decimal)
         return value - overlap
 
     def within(self, batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -185,7 +187,8 @@ class Window:
         for kind in [self.kind] if self.kind else KINDS:
             unreadable = given.filter(parsed(pl.col("t"), kind).is_null())
             if unreadable.is_empty():
-                if not given.is_empty():
+                if not given.is_empty() and self.kind is None:
+                    overlap_of(self.overlap, kind)  # (an overlap that does not fit: refused before anything is sent)
                     self.kind = kind
                 return parsed(text, kind)
         what = f"{self.kind}s (as the watermark)" if self.kind else "numbers or ISO 8601 dates and times"
@@ -198,7 +201,7 @@ class Window:
         top = values.max()
         if top is None or (self.highest is not None and top <= self.highest):  # type: ignore[operator]
             return
-        assert isinstance(top, (float, datetime))
+        assert isinstance(top, (Decimal, datetime))
         self.highest = top
         text = texts.filter(values == top).cast(pl.String).item(0) if self.kind == NUMBER else None
         self.highest_text = text.strip() if text else shown(top)
@@ -227,7 +230,7 @@ class Window:
             if kept.is_empty():
                 continue
             top = kept.get_column("v").max()
-            assert isinstance(top, (float, datetime))
+            assert isinstance(top, (Decimal, datetime))
             if best is None or top > best[0]:  # type: ignore[operator]
                 text = kept.filter(pl.col("v") == top).item(0, "t") if self.kind == NUMBER else shown(top)
                 best = (top, str(text).strip())
@@ -258,7 +261,9 @@ def bound_for(window: Window, dtype: pl.DataType) -> Any | None:
         return None
     if dtype.is_integer():
         return math.floor(start)
-    if dtype.is_numeric() or _numeric_extension(dtype):
+    if dtype.is_float():
+        return float(start)
+    if isinstance(dtype, pl.Decimal) or _numeric_extension(dtype):
         return start
     return None
 

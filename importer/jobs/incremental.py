@@ -25,7 +25,8 @@ column is read whole and windowed as a file's, parsed).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -33,10 +34,12 @@ import polars as pl
 from importer.errors import InputError
 from importer.inputs.databases import SqlQuery, column_type, windowed
 from importer.inputs.locations import Source, described
-from importer.inputs.windows import Value, Watermark, Window, bound_for, check_overlap, cursor_kind, shown
+from importer.inputs.windows import Value, Watermark, Window, bound_for, check_overlap, cursor_kind, overlap_of, shown
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
 from importer.settings import ApiSettings, RunOptions
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def job_of(series: drift.Series, run: RunOptions) -> str:
@@ -90,6 +93,8 @@ def push_down(command: str, sources: Sequence[Source], api: ApiSettings, run: Ru
                 raise InputError(f"--since-column {column!r} of the query on {source.shown} holds {kind}s, but the "
                                  f"job's watermark is a {window.kind}.",
                                  "Run once with --full to read everything and start the watermark again.")
+            if kind:
+                overlap_of(run.since_overlap, kind)  # (one that does not fit the column: refused now)
             bound = bound_for(window, dtype) if kind else None
             source = windowed(source, column, bound) if bound is not None else source
         pushed.append(source)
@@ -141,8 +146,9 @@ def store(journal: Journal, series: drift.Series, run: RunOptions, window: Windo
                            run_id)
 
 
-def _key(value: Value) -> float:
-    return value.timestamp() if isinstance(value, datetime) else value
+def _key(value: Value) -> Decimal:
+    """A cursor value as an exact number (an instant: microseconds since 1970), for comparing."""
+    return Decimal((value - _EPOCH) // timedelta(microseconds=1)) if isinstance(value, datetime) else value
 
 
 def _lt(a: Value, b: Value) -> bool:

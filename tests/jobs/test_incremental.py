@@ -283,3 +283,16 @@ def test_a_mapped_run_windows_by_the_exports_own_column(sandbox, tmp_path):
     second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
     assert second.summary["records_sent"] == 2 and second.summary["window"]["up_to"] == "11"
     assert customer(sandbox, "m9@example.com")["firstName"] == "Bo"
+
+
+def test_a_64_bit_cursor_compares_exactly_and_a_wrong_overlap_stops_a_first_run(sandbox, tmp_path):
+    big = 2**53  # above it, a float cannot tell n from n + 1
+    path = write_csv(tmp_path / "c.csv", ["email", "version"], [["a@example.com", str(big)]])
+    args = ["customers", str(path), "--since-column", "version", "--state", str(tmp_path / "s.db")]
+    refused = run_cli([*args, "--since-overlap", "10m"], env=sandbox_env(sandbox), report_dir=tmp_path / "r0")
+    assert refused.exit_code == 2 and "does not fit a cursor of numbers" in refused.stderr
+    assert sandbox.stats.count("POST") == 0
+    assert run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r1").summary["window"]["up_to"] == str(big)
+    write_csv(path, ["email", "version"], [["a@example.com", str(big)], ["b@example.com", str(big + 1)]])
+    second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
+    assert second.summary["records_sent"] == 1 and second.summary["window"]["up_to"] == str(big + 1)
