@@ -1,12 +1,12 @@
 """The importer as a library: the functions a data team's task calls (Airflow, Dagster, Prefect, a notebook).
 
 Each function takes its sources — local paths, ``s3://``/``gs://``/``az://``/``https://`` URLs, polars
-``DataFrame``/``LazyFrame`` objects, or ``SqlQuery(url, sql)`` (a query's rows from PostgreSQL, SQLite or
-DuckDB) — typed options, and returns a ``RunResult`` (the summary's counts,
-the exit code, the report's files, the rejected rows as a DataFrame on request). The CLI calls exactly
-these. By default a call prints nothing (events and warnings go to the ``ecdp_importer`` logger), installs
-no signal handler and writes the usual report folder; ``RunOptions`` turns on a progress bar, stderr
-lines, Ctrl-C handling or switches off ``report.html``.
+``DataFrame``/``LazyFrame`` objects, ``SqlQuery(url, sql)`` (a query's rows from PostgreSQL, SQLite or
+DuckDB), or lake tables (``delta://…``, ``iceberg://…``, a folder, prefix or glob of Parquet files) — typed
+options, and returns a ``RunResult`` (the summary's counts, the exit code, the report's files, the rejected
+rows as a DataFrame on request). The CLI calls exactly these. By default a call prints nothing (events and
+warnings go to the ``ecdp_importer`` logger), installs no signal handler and writes the usual report folder;
+``RunOptions`` turns on a progress bar, stderr lines, Ctrl-C handling or switches off ``report.html``.
 
 Every function has an ``async`` twin (``import_customers_async`` ...) for code inside an event loop; the
 plain function, called from a thread whose event loop is running (a notebook cell), runs the import in
@@ -40,6 +40,7 @@ from importer.jobs import verify as verifying
 from importer.jobs.monitoring import after_run
 from importer.jobs.results import LOGGER, RunResult, Warn, finished, log_warning
 from importer.jobs.verify import Sampling
+from importer.resources import IMPORTS, find
 from importer.settings import (
     API_KEY_ENV,
     API_URL_ENV,
@@ -54,8 +55,8 @@ from importer.settings import (
 )
 
 API_KEY_FILE_ENV = "ECDP_API_KEY_FILE"
-IMPORTS = ("customers", "orders")
 Sources = Source | Sequence[Source]
+_IMPORT_COMMANDS = {r.command for r in IMPORTS}  # (--since-column is theirs)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -121,19 +122,16 @@ def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sou
     """Read the sources as an import would, read each record back and report what differs (exit 0: all
     match); ``sampling`` checks a random sample instead of every record."""
     run, sampling = run or RunOptions(), sampling or Sampling()
-    if kind == "customers":
-        if _listed(items):
-            raise UsageError("items are for orders.", "Verify customers from their files alone.")
-        customer_options = options if isinstance(options, CustomerOptions) else CustomerOptions()
-        return _call("verify", sources, (), api, replace(run, dry_run=False),
-                     lambda paths, api_, warn_: verifying.verify_customers(
-                         paths, api_, customer_options, run, sampling, warn_), warn)
-    if kind != "orders":
-        raise UsageError(f"verify: kind {kind!r} is neither customers nor orders.", "Pass 'customers' or 'orders'.")
-    order_options = options if isinstance(options, OrderOptions) else OrderOptions()
+    declared = find(kind)
+    if declared is None or not declared.verifiable:
+        names = " or ".join(r.command for r in IMPORTS if r.verifiable)
+        raise UsageError(f"verify: kind {kind!r} is not {names}.", f"Pass {names}.")
+    if _listed(items) and not declared.items:
+        raise UsageError(f"items are for orders, not {declared.naming.plural}.",
+                         f"Verify {declared.naming.plural} from their files alone.")
     return _call("verify", sources, items, api, replace(run, dry_run=False),
-                 lambda paths, api_, warn_: verifying.verify_orders(paths, api_, order_options, run, sampling, warn_),
-                 warn)
+                 lambda paths, api_, warn_: verifying.verify_resource(
+                     declared, paths, api_, declared.options(options), run, sampling, warn_), warn)
 
 
 def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, Any, RunResult]]:
@@ -178,7 +176,7 @@ def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | Non
         try:
             target = api or api_from_env(run.dry_run)
             # (--since-column: a query's window in its SQL, so the database sends only the window's rows)
-            pushed = incremental.push_down(command, listed, target, run) if command in IMPORTS else listed
+            pushed = incremental.push_down(command, listed, target, run) if command in _IMPORT_COMMANDS else listed
             with local_copies(pushed) as paths:
                 result = job(paths, target, named)
         except ImporterError as error:

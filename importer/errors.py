@@ -15,7 +15,8 @@ CLI can translate any of them into one sentence at one boundary, without a trace
 
 Two signals are not errors and never reach a user: ``importer.partitions.streamed.NotClustered`` (a
 streamed first pass found a record's rows apart: the job starts again partitioned) and the delivery
-engine's ``Abort`` (a worker stops the whole sending; it becomes the run's ``aborted`` reason).
+engine's ``Abort`` (a worker stops the whole sending; it becomes the run's ``aborted`` message and its
+``AbortReason``: what the run's exit code, its report and its summary's ``abort_reason`` decide by).
 
 Messages never contain the API key (it is not passed to any of these constructors).
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,47 @@ def listed(items: Sequence[str], separator: str = ", ", shown: int = SHOWN_IN_ME
     if len(items) <= shown:
         return separator.join(items)
     return separator.join(items[:shown]) + f"{separator}… and {len(items) - shown:,} more"
+
+
+class AbortReason(StrEnum):
+    """Why a run's sending stopped before its end (summary.json's ``abort_reason``); the run's ``aborted``
+    message says it to a person. Code decides by this, never by the message's words."""
+
+    KEY_REFUSED = "key_refused"  # 401/403: no further request was sent
+    CERTIFICATE = "certificate"  # the API's TLS certificate failed verification
+    WAIT_TOO_LONG = "wait_too_long"  # a Retry-After beyond --max-retry-after
+    THROTTLED_TOO_LONG = "throttled_too_long"  # the waits after 429s beyond --max-throttle-wait
+    UNEXPECTED_ANSWERS = "unexpected_answers"  # success answers in a row that are not the API's documented ones
+    UNKNOWN_TARGET = "unknown_target"  # the platform does not know what every request names (a custom event id)
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    LOCAL_FAULT = "local_fault"  # a file or folder of this machine (the report, the journal) failed the run
+
+    @property
+    def by_api(self) -> bool:
+        """The run stopped for what the API answered: exit 3 (``EXIT_ABORTED``)."""
+        return self in _BY_API
+
+    @property
+    def words(self) -> str:
+        """How its ``aborted`` message begins (the rest says the details)."""
+        return _WORDS[self]
+
+    @classmethod
+    def of_message(cls, aborted: str | None) -> AbortReason | None:
+        """The reason of an ``aborted`` message written before summaries carried ``abort_reason`` (old
+        reports and journals); None when it is none of them."""
+        return next((reason for reason, words in _WORDS.items() if (aborted or "").startswith(words)), None)
+
+
+_BY_API = frozenset({AbortReason.KEY_REFUSED, AbortReason.WAIT_TOO_LONG, AbortReason.THROTTLED_TOO_LONG,
+                     AbortReason.UNEXPECTED_ANSWERS, AbortReason.UNKNOWN_TARGET})
+_WORDS = {AbortReason.KEY_REFUSED: "the API rejected the key",
+          AbortReason.CERTIFICATE: "the API's TLS certificate failed verification",
+          AbortReason.WAIT_TOO_LONG: "the API asked to wait",
+          AbortReason.THROTTLED_TOO_LONG: "the API throttled the run",
+          AbortReason.UNEXPECTED_ANSWERS: "the API's success answers were not the documented ones",
+          AbortReason.UNKNOWN_TARGET: "the platform does not know",
+          AbortReason.INTERRUPTED: "interrupted", AbortReason.LOCAL_FAULT: "stopped"}
 
 
 class ImporterError(Exception):

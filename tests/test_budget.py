@@ -133,7 +133,7 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
         assert not (tmp_path / "r" / "failed.csv").exists()
         assert not (tmp_path / "r" / "payloads.jsonl").exists()
     else:
-        assert summary["exit_code"] == 1 and summary["rows_accepted"] == 170
+        assert summary["exit_code"] == 1 and summary["rows_would_send" if dry_run else "rows_accepted"] == 170
         if dry_run:
             bodies = (tmp_path / "r" / "payloads.jsonl").read_text(encoding="utf-8").splitlines()
             assert sum(len(orjson.loads(body)["data"]) for body in bodies) == 170

@@ -104,12 +104,12 @@ for command in (
 def main() -> None:
     """Console entry point (``ecdp-import`` and ``python -m importer``)."""
     # The objects made by the imports (~200k: polars, pandera, httpx, click) live as long as the process:
-    # frozen, the collector no longer walks them each time it runs (2-3 % of a big run's CPU before).
+    # frozen, the collector no longer walks them each time it runs (a big run's CPU: docs/benchmarks.md).
     gc.freeze()
     signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="ecdp-import")
 
 
-def _terminated(number: int, frame: FrameType | None) -> None:
+def _terminated(_signal: int, _frame: FrameType | None) -> None:  # (a signal handler's arguments)
     """SIGTERM outside sending stops the run as Ctrl-C does (while sending, the delivery engine handles both)."""
     raise KeyboardInterrupt

@@ -28,7 +28,7 @@ import orjson
 from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import ApiErrorEvent, Tally
+from importer.delivery.outcomes import Answer, ApiErrorEvent, Tally
 from importer.delivery.pacing import RateLimiter
 from importer.delivery.problem_details import (
     describe_problem,
@@ -36,7 +36,8 @@ from importer.delivery.problem_details import (
     parse_record_errors,
     says_exists,
 )
-from importer.delivery.sender import Answer, Sender
+from importer.delivery.retry_policy import RetryPolicy
+from importer.delivery.sender import Sender
 from importer.records.chunking import Chunk
 from importer.records.comparison import matches
 from importer.settings import ApiSettings
@@ -47,7 +48,7 @@ Lookup = Callable[[dict[str, Any]], str | None]  # where the platform shows a re
 class BulkSender(Sender):
     """Delivers the chunks of one import: POST ``path`` with ``envelope`` and the chunk's records as ``data``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (seven of them are the Sender's own options, passed through)
         self,
         api: ApiSettings,
         path: str,
@@ -63,9 +64,10 @@ class BulkSender(Sender):
         interrupts: bool = False,
         pace: float | None = None,
         max_records: int | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
-                         rng=rng, interrupts=interrupts, pace=pace)
+                         rng=rng, interrupts=interrupts, pace=pace, policy=policy)
         # An import's first run (no pace remembered for the endpoint) starts slowly (pacing.RateLimiter).
         self.limiter = RateLimiter(api.rate, remembered=pace, slow_start=True)
         self.path, self.envelope, self.lookup = path, envelope, lookup

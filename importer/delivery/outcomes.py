@@ -1,10 +1,15 @@
-"""Where every sent record ended up: the outcomes a delivery hands back, and the API's error answers.
+"""Where every sent record ended up: the outcomes a delivery hands back, the final ``Answer`` to each of its
+requests, and the API's error answers.
 
 ``Outcomes`` counts accepted records per request (no Python object per record) and lists rejected and
 failed ones with their input rows and reasons; records taken but never answered (an abort, Ctrl-C) are
-``unfinished`` or ``unsent``, and ``unanswered`` turns them into failed reasons for the report. Every
-error answer is handed to the caller as an ``ApiErrorEvent`` (a line of ``errors.jsonl``). Nothing here
-sends a request.
+``unfinished`` or ``unsent``, and ``unanswered`` turns them into failed reasons for the report. A sender
+whose ``RetryPolicy`` is not idempotent (a custom event sent twice is two events) files the records of a
+request that may or may not have been processed (a timeout, a connection dropped after sending, a 5xx)
+under ``uncertain``, apart from the failed ones: they must not be sent again unasked. Why sending stopped
+early is ``aborted`` (the message) and ``abort_reason`` (an ``errors.AbortReason``: what the exit code and
+the report decide by). Every error answer is handed to the caller as an ``ApiErrorEvent`` (a line of
+``errors.jsonl``). Nothing here sends a request.
 """
 
 from __future__ import annotations
@@ -18,16 +23,39 @@ import polars as pl
 
 from importer.delivery.problem_details import describe_problem
 from importer.delivery.timeline import Timeline
-from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED
+from importer.errors import EXIT_ABORTED, EXIT_OK, EXIT_ROWS_NOT_IMPORTED, AbortReason
 from importer.frame import ApiReason, Reason
 from importer.records.chunking import Chunk
 
-ABORT_KEY = "the API rejected the key"
-ABORT_UNEXPECTED = "the API's success answers were not the documented ones"
-CERTIFICATE = "the API's TLS certificate failed verification"
 SHORT = 300  # characters of an error answer's description where its body is not kept
-# aborts by what the API answered (exit 3): the key refused, a wait longer than allowed, answers that are not its own
-API_STOPS = (ABORT_KEY, "the API asked to wait", "the API throttled the run", ABORT_UNEXPECTED)
+
+
+@dataclass(frozen=True)
+class Aborted:
+    """Why sending stops early: the reason code decides by, and the message a person reads."""
+
+    reason: AbortReason
+    message: str
+
+
+CTRL_C = Aborted(AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} (Ctrl-C)")  # a KeyboardInterrupt
+
+
+@dataclass
+class Answer:
+    """The final answer to one request, after its retries."""
+
+    status: int | None  # None: no answer (network error, timeout, stopped)
+    problem: Any  # the parsed error body; for a successful GET, the parsed body
+    ambiguous: bool  # an attempt may have been processed (retry_policy.may_have_reached)
+    stopped: bool = False  # the run stopped before this request could be (re)tried
+    unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
+    uncertain: bool = False  # not retried, and it may have been processed (a policy that is not idempotent)
+
+    @property
+    def accepted(self) -> bool:
+        """The documented success answer: the request's records are accepted."""
+        return self.status is not None and 200 <= self.status < 300 and self.unexpected is None
 
 
 @dataclass
@@ -66,6 +94,12 @@ class Tally:
     accepted: int = 0
     rejected: int = 0
     failed: int = 0
+    uncertain: int = 0  # (a policy that is not idempotent only)
+
+    def counts(self) -> dict[str, Any]:
+        """The chunk event's counts (``uncertain`` only when there are some)."""
+        counts: dict[str, Any] = {"accepted": self.accepted, "rejected": self.rejected, "failed": self.failed}
+        return counts | {"uncertain": self.uncertain} if self.uncertain else counts
 
 
 @dataclass
@@ -77,6 +111,7 @@ class Outcomes:
     accepted_rows: int = 0
     rejected: list[ApiReason] = field(default_factory=list)  # rows, field, error, substatus, type
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
+    uncertain: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error: sent, may be stored
     not_found: list[tuple[list[int], str]] = field(default_factory=list)  # rows, reason: a 404 filed apart
     requests: int = 0
     answers: int = 0  # HTTP answers of any status
@@ -85,7 +120,8 @@ class Outcomes:
     retries: int = 0
     throttled: int = 0
     verified: int = 0
-    aborted: str | None = None
+    aborted: str | None = None  # why sending stopped early, in words
+    abort_reason: AbortReason | None = None  # and as a code
     # chunks taken but not fully answered, with their parts answered so far; chunks never taken
     unfinished: dict[int, tuple[Chunk, list[Chunk]]] = field(default_factory=dict)
     unsent: list[Chunk] = field(default_factory=list)
@@ -102,21 +138,20 @@ class Outcomes:
             reasons += [(rids, "", in_flight) for rids in chunk.row_ids if rids[0] not in done]
         return reasons
 
-    def delivery(self) -> dict[str, Any]:
-        """The summary's counts of what delivery took."""
-        return {"requests": self.requests, "retries": self.retries, "throttled": self.throttled,
-                "aborted": self.aborted}
+    def abort(self, why: Aborted) -> None:
+        """Sending stops early, for this reason."""
+        self.aborted, self.abort_reason = why.message, why.reason
 
     @property
     def key_refused(self) -> bool:
         """The API refused the key (401/403): the run was aborted."""
-        return bool(self.aborted and self.aborted.startswith(ABORT_KEY))
+        return self.abort_reason is AbortReason.KEY_REFUSED
 
     @property
     def stopped_by_api(self) -> bool:
-        """The run stopped for what the API answered (``API_STOPS``): the key refused, a wait longer than
-        allowed, answers that are not the documented ones."""
-        return bool(self.aborted and self.aborted.startswith(API_STOPS))
+        """The run stopped for what the API answered (``AbortReason.by_api``): the key refused, a wait longer
+        than allowed, answers that are not the documented ones."""
+        return self.abort_reason is not None and self.abort_reason.by_api
 
     def exit_code(self, rows_left_out: bool) -> int:
         """3 when the run stopped for what the API answered, else 1 when rows were left out

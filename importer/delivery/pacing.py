@@ -1,7 +1,6 @@
-"""How fast and how often to send: retry backoff, ``Retry-After``, and an adaptive rate limiter.
+"""How fast to send: ``Retry-After``, and an adaptive rate limiter (the backoff between retries, and what
+is retried, are ``importer.delivery.retry_policy``'s).
 
-* ``backoff_delay`` — exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
-  And Jitter"): a random wait in ``[0, min(cap, base * 2**attempt)]`` so retrying clients spread out.
 * ``retry_after_seconds`` — a ``Retry-After`` header as seconds or as an HTTP date (what the API asked,
   uncapped: the sender's ``waits`` decide whether it is waited).
 * ``RateLimiter`` — spaces request starts ``1/rate`` apart (no bursts). The rate starts at ``--rate``,
@@ -27,20 +26,18 @@
   more, less 5 %, is remembered. A 429 before anything went through, or 429s too close to the run's end
   to measure, teach nothing; with no 429, the remembered pace as far as this run raised it without one.
 
-Nothing here does I/O except sleeping; the clock and the random source can be replaced in tests.
+Nothing here does I/O except sleeping; the clock can be replaced in tests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-BACKOFF_BASE_S, BACKOFF_CAP_S = 0.5, 30.0
 DECREASE = 0.9
 RAMP = 0.01  # of the rate after the last decrease (or the start), per second of success
 MIN_RATE = 0.2
@@ -52,12 +49,6 @@ PROBE = RAMP / 4  # the climb above a remembered pace
 SETTLE = 0.95  # of the rate accepted between 429s: where the next run starts
 MEASURED_S = 3.0  # the least time between the first and last 429 to measure the rate between them (the
 #                   answers in flight at each make the count uncertain by the concurrency)
-
-
-def backoff_delay(attempt: int, rng: random.Random | None = None, base_s: float = BACKOFF_BASE_S) -> float:
-    """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
-    ceiling = min(BACKOFF_CAP_S, base_s * 2**attempt)
-    return (rng or random).uniform(0, ceiling)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

@@ -6,20 +6,21 @@ chunk when it is done with one. What a chunk's requests are is the subclass's: `
 (``importer.delivery.bulk``) POSTs a chunk as one request and isolates bad records; ``RecordSender``
 (``importer.delivery.single``) sends one request per record. This base does the rest, alike for both:
 
-* ``request`` sends with retries: 429 (each honouring ``Retry-After``, paced down by the adaptive
-  ``pacing.RateLimiter``), 5xx, network errors and timeouts (exponential backoff with full jitter); each
-  attempt is one ``wire.exchange``: the whole answer within ``--timeout``, its body read up to a cap;
+* ``request`` sends with retries as the sender's ``RetryPolicy`` (``retry_policy``) says: 429 (paced down
+  by the adaptive ``pacing.RateLimiter``), 5xx, network errors and timeouts; each attempt is one
+  ``wire.exchange``: the whole answer within ``--timeout``, its body read up to a cap;
 * a wait the API asks for beyond ``--max-retry-after``, or throttling past ``--max-throttle-wait``
   (``waits.Waits``), and ``UNEXPECTED_IN_A_ROW`` successes that are not the documented answer
   (``wire.unexpected``: their records fail) stop the run (exit 3); what was not sent is left for --resume;
 * 401/403 raises ``Abort`` in a worker: no new request starts and those in flight are cancelled; a TLS
-  certificate that fails verification before any answer stops the run as a ``UsageError``;
+  certificate that fails verification before any answer stops the run as a ``UsageError``; every stop
+  carries an ``errors.AbortReason`` (what the exit code and the report decide by) with its message;
 * with ``interrupts`` (the command line), Ctrl-C (SIGINT) or SIGTERM once stops taking new chunks and
   lets requests in flight finish, for at most ``STOP_GRACE_S``; a second signal, or the grace running
   out, abandons them (a library call leaves signals to its caller); ``stop`` does the same for the
   caller (a report or journal that can no longer be written);
-* ``accept``, ``reject`` and ``fail`` file records under exactly one outcome (``Outcomes``); records
-  never answered are left for the caller to report as failed.
+* ``accept``, ``reject`` and ``fail`` (or ``uncertain``) file records under exactly one outcome
+  (``Outcomes``); records never answered are left for the caller to report as failed.
 
 Never logs the key or record contents.
 """
@@ -33,7 +34,6 @@ import signal
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -42,28 +42,21 @@ from tqdm import tqdm
 from importer.delivery import wire
 from importer.delivery.chunk_queue import ChunkQueue
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import (
-    ABORT_KEY,
-    ABORT_UNEXPECTED,
-    CERTIFICATE,
-    ApiErrorEvent,
-    Outcomes,
-    Tally,
-)
-from importer.delivery.pacing import RateLimiter, backoff_delay, retry_after_seconds
+from importer.delivery.outcomes import Aborted, Answer, ApiErrorEvent, Outcomes, Tally
+from importer.delivery.pacing import RateLimiter, retry_after_seconds
 from importer.delivery.problem_details import (
     certificate_failure,
     describe_problem,
     problem_kind,
 )
+from importer.delivery.retry_policy import RetryPolicy, Verdict, may_have_reached
 from importer.delivery.waits import RESUME, Waits
-from importer.errors import UsageError
+from importer.errors import AbortReason, UsageError
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings
 from importer.version import __version__
 
 T = TypeVar("T")
-RETRIABLE = frozenset({429, 500, 502, 503, 504})
 UNEXPECTED_IN_A_ROW = 3  # successes in a row that are not the documented answer: the run stops
 STOP_GRACE_S = 10.0  # after a stop, requests in flight have this long to be answered, then they are abandoned
 SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}  # what a person or a supervisor sends to stop
@@ -71,24 +64,12 @@ SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}  # what a person 
 Report = Callable[[int | None, Any, int, bool], None]
 
 
-@dataclass
-class Answer:
-    """The final answer to one request, after its retries."""
-
-    status: int | None  # None: no answer (network error, timeout, stopped)
-    problem: Any  # the parsed error body; for a successful GET, the parsed body
-    ambiguous: bool  # an earlier attempt may have been stored
-    stopped: bool = False  # the run stopped before this request could be (re)tried
-    unexpected: str | None = None  # a 2xx that is not the documented answer: why (its records fail)
-
-    @property
-    def accepted(self) -> bool:
-        """The documented success answer: the request's records are accepted."""
-        return self.status is not None and 200 <= self.status < 300 and self.unexpected is None
-
-
 class Abort(Exception):
     """Raised inside a worker to stop the whole sending (the TaskGroup cancels the other workers)."""
+
+    def __init__(self, why: Aborted) -> None:
+        super().__init__(why.message)
+        self.why = why
 
 
 class Sender(ABC):
@@ -106,8 +87,10 @@ class Sender(ABC):
         rng: random.Random | None = None,
         interrupts: bool = False,
         pace: float | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.api = api
+        self.policy = policy or RetryPolicy.of(api)  # what is retried, how long it waits, how often
         self.interrupts = interrupts
         self.on_error, self.on_accepted = on_error, on_accepted
         self.log = log or EventLog()
@@ -116,9 +99,9 @@ class Sender(ABC):
         self.rng = rng or random.Random()
         self.outcomes = Outcomes()
         self.limiter = RateLimiter(api.rate, remembered=pace)
-        self.waits = Waits(api.max_retry_after_s, api.max_throttle_wait_s, self.log)
+        self.waits = Waits(self.policy, self.log)
         self.stopping = False
-        self._stop: str | None = None  # why the run stops, once a worker found it (raised as Abort)
+        self._stop: Aborted | None = None  # why the run stops, once a worker found it (raised as Abort)
         self._unexpected_in_a_row, self._unexpected_kind = 0, ""
         self._stopped_by: str | None = None  # the signal that asked to stop first
         self._grace: asyncio.TimerHandle | None = None
@@ -147,8 +130,8 @@ class Sender(ABC):
         async with client:
             with self._interrupts():
                 await self._run_workers(client, pending)
-        if self.outcomes.aborted and self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers:
-            why = self.outcomes.aborted.removeprefix(CERTIFICATE)
+        if self.outcomes.abort_reason is AbortReason.CERTIFICATE and not self.outcomes.answers:
+            why = (self.outcomes.aborted or "").removeprefix(AbortReason.CERTIFICATE.words)
             raise UsageError(f"The TLS certificate of {client.base_url.host} failed verification{why}: nothing was "
                              "sent.", "Check the API URL; behind a company proxy with its own CA, point SSL_CERT_FILE "
                              "at that CA's certificate.")
@@ -159,8 +142,10 @@ class Sender(ABC):
             async with asyncio.TaskGroup() as group:
                 self._workers = [group.create_task(self._worker(client, pending)) for _ in range(self.api.concurrency)]
         except* Abort as aborted:
-            self.outcomes.aborted = str(aborted.exceptions[0].args[0])
-            if not (self.outcomes.aborted.startswith(CERTIFICATE) and not self.outcomes.answers):  # run() says it
+            first = aborted.exceptions[0]
+            assert isinstance(first, Abort)  # (a worker raises one Abort, never a group)
+            self.outcomes.abort(first.why)
+            if not (self.outcomes.abort_reason is AbortReason.CERTIFICATE and not self.outcomes.answers):  # run()
                 self.log.emit("abort", f"Stopped: {self.outcomes.aborted}.", reason=self.outcomes.aborted)
         finally:
             if self._grace is not None:  # (everything in flight was answered within it)
@@ -190,29 +175,30 @@ class Sender(ABC):
     def _interrupt(self, name: str) -> None:
         if not self.stopping:
             self._stopped_by = name
-            self.stop(f"interrupted ({name})",
+            self.stop(Aborted(AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} ({name})"),
                       f"Stopping: finishing the requests in flight ({name} again to abandon them).")
             return
         again = f"{name} twice" if name == self._stopped_by or self._stopped_by is None else (
             f"{self._stopped_by}, then {name}")
-        self._abandon(f"interrupted ({again}): requests in flight were abandoned")
+        self._abandon(Aborted(AbortReason.INTERRUPTED,
+                              f"{AbortReason.INTERRUPTED.words} ({again}): requests in flight were abandoned"))
 
-    def stop(self, reason: str, note: str | None = None) -> None:
+    def stop(self, why: Aborted, note: str | None = None) -> None:
         """Take no new chunk: requests in flight get ``STOP_GRACE_S`` to be answered, then are abandoned; the
-        rest is left unsent. ``reason`` is the run's ``aborted``; ``note`` what the log says."""
+        rest is left unsent. ``why`` is the run's ``aborted`` (and its reason); ``note`` what the log says."""
         if self.stopping:
             return
         self.stopping = True
-        self.outcomes.aborted = reason
-        self.log.emit("stopping", note or f"Stopping ({reason}): finishing the requests in flight.")
+        self.outcomes.abort(why)
+        self.log.emit("stopping", note or f"Stopping ({why.message}): finishing the requests in flight.")
+        abandoned = Aborted(why.reason, f"{why.message}: requests in flight were abandoned after {STOP_GRACE_S:g} s")
         with contextlib.suppress(RuntimeError):  # (no loop runs: nothing is in flight)
-            self._grace = asyncio.get_running_loop().call_later(
-                STOP_GRACE_S, self._abandon, f"{reason}: requests in flight were abandoned after {STOP_GRACE_S:g} s")
+            self._grace = asyncio.get_running_loop().call_later(STOP_GRACE_S, self._abandon, abandoned)
 
-    def _abandon(self, reason: str) -> None:
+    def _abandon(self, why: Aborted) -> None:
         if not any(not task.done() for task in self._workers):
             return
-        self.outcomes.aborted = reason
+        self.outcomes.abort(why)
         self.log.emit("abort", "Abandoning the requests in flight.", reason=self.outcomes.aborted)
         for task in self._workers:
             task.cancel()
@@ -231,8 +217,7 @@ class Sender(ABC):
             tally = Tally()
             await self.deliver(client, chunk, tally)
             del self.outcomes.unfinished[chunk.index]
-            self.log.emit("chunk", chunk=chunk.index, records=len(chunk), accepted=tally.accepted,
-                          rejected=tally.rejected, failed=tally.failed)
+            self.log.emit("chunk", chunk=chunk.index, records=len(chunk), **tally.counts())
 
     # -- for the subclasses: one request with its retries, and the outcome of records ------------------
 
@@ -240,9 +225,11 @@ class Sender(ABC):
         self, client: httpx.AsyncClient, index: int, method: str, path: str, body: bytes | None,
         report: Report | None = None,
     ) -> Answer:
-        """Send with retries; the final answer, and whether an earlier attempt may have been processed.
-        ``report`` is told of every error answer (status, problem, attempt, and whether it is final: no
-        attempt follows, so its body is the one to keep), and of a success that is not the documented one."""
+        """Send with retries (as ``policy`` says); the final answer, and whether an earlier attempt may have been
+        processed (or, under a policy that is not idempotent, this one: ``uncertain``). ``report`` is told of
+        every error answer (status, problem, attempt, and whether it is final: no attempt follows, so its body
+        is the one to keep), and of a success that is not the documented one."""
+        policy = self.policy
         ambiguous, attempt, throttles = False, 0, 0
         while True:
             self.stop_if_asked()
@@ -252,49 +239,40 @@ class Sender(ABC):
             self.outcomes.requests += 1
             self.outcomes.timeline.add("requests")
             number = attempt + throttles + 1
+            error: httpx.TransportError | None = None
             try:
                 received = await wire.exchange(client, method, path, body, self.api.timeout_s)
-            except httpx.TransportError as exc:  # includes timeouts: the request may have been processed
+            except httpx.TransportError as exc:  # a timeout, a dropped connection: it may have been processed
                 if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
-                    raise Abort(f"{CERTIFICATE} ({unverified})") from None
+                    raise Abort(Aborted(AbortReason.CERTIFICATE,
+                                        f"{AbortReason.CERTIFICATE.words} ({unverified})")) from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
-                ambiguous = True
+                error = exc
             else:
                 status = received.status
                 self.outcomes.answers += 1
                 if received.is_success:
-                    unexpected = wire.unexpected(method, received)
-                    if unexpected is None:
-                        self.limiter.succeeded()
-                        self._unexpected_in_a_row = 0
-                        return Answer(status, wire.parse(received) if method == "GET" else None, ambiguous)
-                    self._unexpected_kind = wire.kind(method, received)
-                    if report is not None:  # not retried: it may have been processed, and would come again
-                        report(status, wire.parse(received), number, True)
-                    return Answer(status, unexpected, True, unexpected=unexpected)
+                    return self._succeeded(method, received, ambiguous, number, report)
                 problem = wire.parse(received)
                 retry_after = retry_after_seconds(received.retry_after)
-                ambiguous = ambiguous or status >= 500
-            if status is not None and status not in RETRIABLE:
+            ambiguous = ambiguous or may_have_reached(status, error, retry_after)
+            verdict = policy.verdict(status, error, retry_after)
+            if verdict is not Verdict.RETRY:
                 final = True
             elif status == 429:
                 throttles += 1
-                self.outcomes.throttled += 1
-                self.outcomes.timeline.add("throttled")
-                self.limiter.throttled(None if retry_after is None else min(retry_after, self.api.max_retry_after_s))
-                self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
-                self._rate_changed()
-                final = throttles > self.api.max_throttles
-                delay = retry_after if retry_after is not None else self._backoff(throttles - 1)
+                self._throttled(index, retry_after)
+                final = policy.gives_up(status, throttles - 1)
+                delay = policy.delay(status, throttles - 1, retry_after, self.rng)
             else:
-                final = attempt >= self.api.max_retries
-                delay = max(retry_after or 0.0, self._backoff(attempt))
+                final = policy.gives_up(status, attempt)
+                delay = policy.delay(status, attempt, retry_after, self.rng)
                 attempt += 0 if final else 1
             stop = None if final else self.waits.before(delay, status, retry_after)
             if report is not None:
                 report(status, problem, number, final or stop is not None)
             if final:
-                return Answer(status, problem, ambiguous)
+                return Answer(status, problem, ambiguous, uncertain=verdict is Verdict.UNCERTAIN)
             if stop is not None:  # the other workers stop once this request's records are filed (fail)
                 self._stop = self._stop or stop
                 return Answer(status, problem, ambiguous, stopped=True)
@@ -302,6 +280,27 @@ class Sender(ABC):
             self.outcomes.timeline.add("retries")
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
+
+    def _succeeded(self, method: str, received: wire.Received, ambiguous: bool, number: int,
+                   report: Report | None) -> Answer:
+        """A 2xx: the documented answer, or one that is not (not retried: it may be processed, and come again)."""
+        unexpected = wire.unexpected(method, received)
+        if unexpected is None:
+            self.limiter.succeeded()
+            self._unexpected_in_a_row = 0
+            return Answer(received.status, wire.parse(received) if method == "GET" else None, ambiguous)
+        self._unexpected_kind = wire.kind(method, received)
+        if report is not None:
+            report(received.status, wire.parse(received), number, True)
+        return Answer(received.status, unexpected, True, unexpected=unexpected, uncertain=not self.policy.idempotent)
+
+    def _throttled(self, index: int, retry_after: float | None) -> None:
+        """A 429: counted, and the pace lowered (waiting out at most what the policy waits)."""
+        self.outcomes.throttled += 1
+        self.outcomes.timeline.add("throttled")
+        self.limiter.throttled(self.policy.waited(retry_after))
+        self.log.emit("throttled", chunk=index, retry_after_s=retry_after, rate=self.limiter.rate)
+        self._rate_changed()
 
     def stop_if_asked(self) -> None:
         """Once a worker found a reason to stop the run (``waits``, unexpected answers): ``Abort``."""
@@ -311,7 +310,8 @@ class Sender(ABC):
     def abort_if_refused(self, status: int | None) -> None:
         """401/403: the key was refused, so the whole sending stops (``Abort``)."""
         if status in (401, 403):
-            raise Abort(f"{ABORT_KEY} (HTTP {status}); no further requests were sent")
+            why = AbortReason.KEY_REFUSED
+            raise Abort(Aborted(why, f"{why.words} (HTTP {status}); no further requests were sent"))
 
     def accept(self, batch: Chunk, tally: Tally) -> None:
         """The API acknowledged these records: only now are they accepted (and ``on_accepted`` is told)."""
@@ -337,21 +337,27 @@ class Sender(ABC):
 
     def fail(self, batch: Chunk, answer: Answer, tally: Tally) -> None:
         """Records whose request got no final answer (retries exhausted, or the run stopped first), or an
-        answer that is not the documented one; then the run stops if that is what the answer asked."""
-        stopped = self._stop or self.outcomes.aborted or "the run stopped"
+        answer that is not the documented one; then the run stops if that is what the answer asked. Those of
+        an ``uncertain`` answer (it may have been processed) are filed as such, not as failed."""
+        stopped = (self._stop.message if self._stop else None) or self.outcomes.aborted or "the run stopped"
         reason = (f"not sent: {stopped}" if answer.stopped
                   else answer.unexpected or describe_problem(answer.status, answer.problem))
-        self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+        if answer.uncertain:
+            self.outcomes.uncertain.extend((rids, reason) for rids in batch.row_ids)
+            tally.uncertain += len(batch)
+        else:
+            self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+            self.outcomes.timeline.add("failed", len(batch))
+            tally.failed += len(batch)
         self.answered(batch)
-        self.outcomes.timeline.add("failed", len(batch))
-        tally.failed += len(batch)
         self.advance(len(batch))
         if answer.unexpected is not None:
             self._unexpected_in_a_row += 1
             if self._unexpected_in_a_row >= UNEXPECTED_IN_A_ROW:
-                self._stop = self._stop or (f"{ABORT_UNEXPECTED}: {self._unexpected_in_a_row} in a row (the last: "
-                                            f"{self._unexpected_kind}); is a proxy or a login page answering for "
-                                            f"the API? {RESUME}")
+                why = AbortReason.UNEXPECTED_ANSWERS
+                self._stop = self._stop or Aborted(why, f"{why.words}: {self._unexpected_in_a_row} in a row (the "
+                                                        f"last: {self._unexpected_kind}); is a proxy or a login page "
+                                                        f"answering for the API? {RESUME}")
         self.stop_if_asked()
 
     def answered(self, batch: Chunk) -> None:
@@ -363,9 +369,6 @@ class Sender(ABC):
     def advance(self, count: int) -> None:
         if self.progress is not None:
             self.progress.update(count)
-
-    def _backoff(self, attempt: int) -> float:
-        return backoff_delay(attempt, self.rng, self.api.backoff_base_s)
 
     def _rate_changed(self) -> None:
         decreases = self.limiter.decreases

@@ -14,7 +14,9 @@ Each record ends in exactly one outcome:
   not there; verify: the record is missing); elsewhere a 404 is a rejection;
 * rejected — a 400 (the API's errors, with the API's field names mapped to the input's columns);
 * failed — retries exhausted (429, 5xx, network), the run stopped before an answer, or a 2xx that is not
-  the documented answer (the engine's ``wire.unexpected``).
+  the documented answer (the engine's ``wire.unexpected``);
+* uncertain — under a ``RetryPolicy`` that is not idempotent (``policy``), a request that may have been
+  processed and is not sent again (``Outcomes.uncertain``).
 
 ``get_many`` reads a few paths (the settings lists) through the same engine. Nothing here reads files or
 knows what a record means beyond building its request.
@@ -33,6 +35,7 @@ from tqdm import tqdm
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import ApiErrorEvent, Tally
 from importer.delivery.problem_details import describe_problem
+from importer.delivery.retry_policy import RetryPolicy
 from importer.delivery.sender import Sender, run_loop
 from importer.records.chunking import Chunk, chunk_of
 from importer.settings import ApiSettings
@@ -65,8 +68,10 @@ class RecordSender(Sender):
         progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         interrupts: bool = False,
+        policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts)
+        super().__init__(api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts,
+                         policy=policy)
         self.operation = operation
         self.on_answer = on_answer
 

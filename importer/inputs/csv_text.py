@@ -40,11 +40,11 @@ from importer.settings import DEFAULT_LIMITS, ReadLimits
 
 BLOCK_BYTES = 8 << 20  # text parsed at a time; a piece ends at a record's end, so it may be longer
 RAMP = (3, 2, 1)  # the first pieces are BLOCK_BYTES >> 3, >> 2, >> 1 (1, 2, 4 MB): the second pass starts on
-# the first records sooner (a partition is handed on once the next piece is read; 1M order lines: ~3 % less time)
+# the first records sooner (a partition is handed on once the next piece is read)
 MAX_CELLS = 2_400_000  # a piece's rows × (columns + ROW_CELLS), at most, as far as the pieces before it tell:
-# memory follows rows and cells, not bytes (a sparse export's 8 MB held 49k lines of 20 columns and peaked at
-# 657 MB; a 50-column one, 42k lines, 865 MB); ROW_CELLS is a row's share of the frames its record is made with
-ROW_CELLS = 40  # (measured on order lines: ~9.4 KB per line of 20 columns, and ~0.2 KB more per further column)
+# memory follows rows and cells, not bytes (a sparse export's 8 MB hold many more lines than a dense one's: see
+# docs/benchmarks.md); ROW_CELLS is a row's share of the frames its record is made with
+ROW_CELLS = 40  # (measured on order lines: what a line holds beside its cells; docs/benchmarks.md)
 _SHOWN_CHARS = 200  # of an unreadable line, in its message
 
 
@@ -69,20 +69,19 @@ def iter_csv(text: Path | ByteStream, delimiter: str, source: Path, encoding: st
         if isinstance(text, Path):
             try:
                 with text.open("rb") as handle:
-                    yield from _parsed(handle, delimiter, source, encoding, limits)
+                    yield from _parsed(handle, delimiter, source, limits)
             except OSError as exc:
                 raise InputError(f"Cannot read {source}: {exc.strerror or exc}.",
                                  "Check the file's permissions.") from None
         else:
-            yield from _parsed(text, delimiter, source, encoding, limits)
+            yield from _parsed(text, delimiter, source, limits)
     except UnicodeDecodeError as exc:
         raise not_text(source, encoding) from exc
 
 
-def _parsed(handle: ByteStream, delimiter: str, source: Path, encoding: str,
-            limits: ReadLimits) -> Iterator[pl.DataFrame]:
+def _parsed(handle: ByteStream, delimiter: str, source: Path, limits: ReadLimits) -> Iterator[pl.DataFrame]:
     sizes = _Sizes()
-    yield from _frames(_pieces(handle, sizes, limits.line_bytes), delimiter, source, encoding, sizes, limits)
+    yield from _frames(_pieces(handle, sizes, limits.line_bytes), delimiter, source, sizes, limits)
 
 
 class _LongLine(Exception):
@@ -171,8 +170,8 @@ def _record_end(buffer: bytes | bytearray) -> int | None:
     return None
 
 
-def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, encoding: str,
-            sizes: _Sizes, limits: ReadLimits) -> Iterator[pl.DataFrame]:
+def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, sizes: _Sizes,
+            limits: ReadLimits) -> Iterator[pl.DataFrame]:
     """Parse each piece with polars when every line of it is sound, else record by record (``sizes`` is told
     what each piece held); a limit crossed is an InputError."""
     header: list[str] | None = None
@@ -232,7 +231,7 @@ def _quote_free_sound(piece: bytes, delimiter: str, width: int, height: int) -> 
     """``_lines_sound`` of a piece without quotes, blank lines or lone CRs (an export whose last column is
     often empty, as a shop's are), from byte counts: a line is a record, polars raised at a line with too
     many fields, so the lines are sound when they hold ``width - 1`` delimiters each, on average. None for
-    other pieces (the quote-aware check decides). ~15 ms for a 6 MB piece where that check takes ~85."""
+    other pieces (the quote-aware check decides). A fraction of that check's cost (docs/benchmarks.md)."""
     if b'"' in piece or b"\n\n" in piece or piece.startswith(b"\n"):
         return None
     if b"\r" in piece and (b"\n\r\n" in piece or piece.startswith(b"\r\n")

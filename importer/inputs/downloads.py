@@ -7,7 +7,7 @@ client always does, never from the command line:
 * ``s3://`` — botocore (extra ``[s3]``): ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``,
   ``AWS_PROFILE`` and ``~/.aws``, instance and container roles; ``AWS_ENDPOINT_URL`` (or
   ``AWS_ENDPOINT_URL_S3``) for an S3-compatible store (MinIO, Ceph, R2). botocore alone, not s3fs: the
-  object is read once from start to end, and s3fs' asynchronous stack costs 25 MB more of peak memory;
+  object is read once from start to end, and s3fs' asynchronous stack costs more peak memory;
 * ``gs://`` (``gcs://``) — fsspec with gcsfs (extra ``[gcs]``): ``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's
   login, the metadata server;
 * ``az://`` (``abfs://``, ``abfss://``) — fsspec with adlfs (extra ``[azure]``): ``AZURE_STORAGE_ACCOUNT_NAME``

@@ -57,7 +57,6 @@ from importer.inputs.streams import ByteStream, Utf8, limit_crossed, open_gzip, 
 from importer.records import normalise
 from importer.settings import DEFAULT_LIMITS, ReadLimits
 
-FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = r"^'[=+\-@\t\r]"
 _CSV_MEMBERS = (".csv", ".txt", ".tsv")
 PARQUET_BATCH_ROWS = 100_000

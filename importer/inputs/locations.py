@@ -10,7 +10,9 @@ A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az:
   the copy, not the network again;
 * a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet;
 * a ``SqlQuery`` (``importer.inputs.databases``) is run and its result streamed, a batch at a time, into a
-  Parquet file of text columns, read as Parquet; it is called by its database URL without the password.
+  Parquet file of text columns, read as Parquet; it is called by its database URL without the password;
+* a lake table or dataset (``importer.inputs.lake_tables``: ``delta://…``, ``iceberg://…``, a folder, prefix
+  or glob of Parquet files) is scanned and streamed into a Parquet file of text columns the same way.
 
 ``shown(path)`` is what rows, summaries and the journal call a copy: its URL without query, or
 ``DataFrame #1`` (so a nightly run of the same URL is the same input for ``--resume`` and
@@ -36,6 +38,8 @@ from importer import scratch
 from importer.errors import ImporterError
 from importer.inputs.databases import SqlQuery, export
 from importer.inputs.downloads import download, is_url
+from importer.inputs.lake_tables import export as export_table
+from importer.inputs.lake_tables import lake_table
 from importer.settings import public_url
 
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
@@ -62,7 +66,8 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
     """A local path for each source (local paths as they are), the copies removed afterwards. An
     ``ImporterError`` raised meanwhile names the sources, not their copies; ``label`` names a frame (else
     ``DataFrame #n``)."""
-    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame, SqlQuery))]
+    local = [Path(s) for s in sources if not is_url(s) and not isinstance(s, (pl.DataFrame, pl.LazyFrame, SqlQuery))
+             and lake_table(s) is None]
     if len(local) == len(sources):
         yield local
         return
@@ -77,6 +82,9 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
             elif isinstance(source, SqlQuery):
                 paths.append(export(source, folder / f"{number}-query.parquet"))
                 _name(paths[-1], source.shown, made)
+            elif (table := lake_table(source)) is not None:
+                paths.append(export_table(table, folder / f"{number}-{table.kind}.parquet"))
+                _name(paths[-1], table.shown, made)
             elif is_url(source):
                 assert isinstance(source, str)
                 paths.append(download(source, folder / f"{number}-{_basename(source)}"))
@@ -119,4 +127,12 @@ def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
 def described(sources: Sequence[Any]) -> list[str]:
     """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
     return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else s.shown if isinstance(s, SqlQuery)
-            else public_url(s) if is_url(s) else str(s) for n, s in enumerate(sources, start=1)]
+            else _described(s) for n, s in enumerate(sources, start=1)]
+
+
+def _described(source: Any) -> str:
+    try:
+        table = lake_table(source)
+    except ImporterError:  # a delta:// without a table: named as written
+        table = None
+    return table.shown if table is not None else public_url(source) if is_url(source) else str(source)

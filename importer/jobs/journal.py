@@ -4,7 +4,6 @@ Tables:
 
 * ``runs`` — one row per run: command, target, inputs (paths, sizes, SHA-256), options, status
   (``running`` until it ends; a run killed with -9 stays ``running``), exit code, summary, report dir;
-* ``chunks`` — per run and chunk: records, accepted, rejected, failed, when it was settled;
 * ``records`` — per target (public API URL + a hash of the key, never the key), kind and record key (order
   id, or the matched customer field): the fingerprint of the payload last *accepted*, and by which run.
   A row is written only after the API acknowledged the record, in the same transaction for a whole answer;
@@ -57,10 +56,6 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash TEXT NOT NULL,
     inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT, pid INTEGER
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    run_id TEXT NOT NULL, chunk INTEGER NOT NULL, records INTEGER NOT NULL, accepted INTEGER NOT NULL,
-    rejected INTEGER NOT NULL, failed INTEGER NOT NULL, settled_at TEXT NOT NULL, PRIMARY KEY (run_id, chunk)
 );
 CREATE TABLE IF NOT EXISTS records (
     target TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
@@ -291,7 +286,7 @@ class Journal:
         row = cursor.fetchone()
         return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
 
-    # -- records and chunks ------------------------------------------------------------------
+    # -- records -----------------------------------------------------------------------------
 
     @_journaled
     def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]],
@@ -312,13 +307,6 @@ class Journal:
                 " run_id = excluded.run_id, accepted_at = excluded.accepted_at",
                 [(target, kind, key, fp, run_id, now) for key, fp in keys],
             )
-
-    @_journaled
-    def chunk_settled(self, run_id: str, chunk: int, records: int, accepted: int, rejected: int, failed: int) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, chunk, records, accepted, rejected, failed, _now()),
-        )
 
     @_journaled
     def known(self, target: str, kind: str, run_ids: Sequence[str] | None = None) -> pl.DataFrame:

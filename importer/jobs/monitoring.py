@@ -8,8 +8,10 @@ export went missing shows up in the metrics and the webhook like one that reject
 * ``--metrics-file``: ``importer.report.metrics``, with the job's last success from the journal (the
   run's series, ``importer.jobs.drift.series_of``);
 * ``--notify-url``: when the exit code is 1 or more, the summary's counts and reasons as JSON (no rows,
-  no personal data, no key: a whitelist of fields) POSTed with up to 3 attempts, 10 s each, backing off;
-  a notification that cannot be delivered is a warning, never a different exit code.
+  no personal data, no key: a whitelist of fields) POSTed with up to 3 attempts, 10 s each, under the
+  delivery engine's retry rules (``NOTIFICATION``, a ``RetryPolicy``: network errors, 429 and 5xx are
+  tried again after 0.5 s, then 1 s, or the ``Retry-After`` asked when it is at most 10 s; a longer one is
+  not waited); a notification that cannot be delivered is a warning, never a different exit code.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 import httpx
 import orjson
 
+from importer.delivery.pacing import retry_after_seconds
+from importer.delivery.retry_policy import RetryPolicy, Verdict
 from importer.errors import ImporterError, LocalFault
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
@@ -30,9 +34,12 @@ from importer.jobs.results import RunResult, Warn
 from importer.report import metrics
 from importer.settings import ApiSettings, RunOptions, public_url
 
-ATTEMPTS, TIMEOUT_S, BACKOFF_S = 3, 10.0, 0.5
+TIMEOUT_S = 10.0
+# 3 attempts at most, whatever failed them; backoff without jitter (one request: nothing to spread out)
+NOTIFICATION = RetryPolicy(max_retries=2, max_throttles=2, backoff_base_s=0.5, jitter=False,
+                           max_retry_after_s=TIMEOUT_S, statuses=frozenset({429, *range(500, 600)}))
 NOTIFIED = ("command", "run_id", "exit_code", "api_url", "started_at", "duration_s", "report_dir", "stopped",
-            "aborted", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
+            "aborted", "abort_reason", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
 
 
 def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOptions,
@@ -79,23 +86,27 @@ def _last_success(run: RunOptions, series: str) -> float | None:
     return datetime.fromisoformat(finished).timestamp() if finished else None
 
 
-def notify(url: str, payload: dict[str, Any], attempts: int = ATTEMPTS, timeout_s: float = TIMEOUT_S) -> str | None:
-    """POST ``payload`` as JSON to ``url``; None when it was delivered (2xx), else the warning to give."""
+def notify(url: str, payload: dict[str, Any], policy: RetryPolicy = NOTIFICATION,
+           timeout_s: float = TIMEOUT_S) -> str | None:
+    """POST ``payload`` as JSON to ``url``, retried as ``policy`` says; None when it was delivered (2xx), else
+    the warning to give."""
     where = public_url(url).split("/", 3)
     shown = "/".join(where[:3])  # scheme and host only: a webhook's path often holds its token
-    last = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+    retry = 0
+    while True:
+        status, retry_after, error = None, None, None
         try:
             answer = httpx.post(url, content=orjson.dumps(payload), timeout=timeout_s,
                                 headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
-            last = type(exc).__name__
-            continue
-        if answer.is_success:
-            return None
-        last = f"HTTP {answer.status_code}"
-        if answer.status_code < 500 and answer.status_code != 429:
-            break  # the endpoint refuses it: sending it again will not help
-    return f"The notification to {shown} was not delivered ({last}); the run's exit code is unchanged."
+            last, error = type(exc).__name__, exc
+        else:
+            if answer.is_success:
+                return None
+            status, retry_after = answer.status_code, retry_after_seconds(answer.headers.get("retry-after"))
+            last = f"HTTP {status}"
+        if (policy.verdict(status, error, retry_after) is not Verdict.RETRY or policy.gives_up(status, retry)
+                or policy.too_long(retry_after)):  # (a refusal: sending it again will not help)
+            return f"The notification to {shown} was not delivered ({last}); the run's exit code is unchanged."
+        time.sleep(policy.delay(status, retry, retry_after))
+        retry += 1

@@ -6,7 +6,8 @@ the imports do, validate each row (``schemas.operations``), send one request per
 report as an import. Every input row ends in exactly one count: accepted, rejected (``rejected.csv``,
 stage ``validation`` or ``api``), failed (``failed.csv``: import it again to retry) or — deletes only —
 not found (``not_found.csv``: the platform holds no such order; not a failure of the run), so
-``rows_read = rows_accepted + rows_rejected + rows_failed + rows_not_found``.
+``rows_read = rows_accepted + rows_rejected + rows_failed + rows_not_found`` (a dry run accepts none: its
+valid rows are ``rows_would_send``).
 
 Rows repeating an order id with the same status (or, for deletes, at all) are one request: they share
 its outcome. Rows giving one order different statuses are all rejected: which one is meant is unknown,
@@ -27,7 +28,7 @@ import orjson
 import polars as pl
 
 from importer.delivery.event_log import EventLog, progress_bar
-from importer.delivery.outcomes import ApiErrorEvent, Outcomes
+from importer.delivery.outcomes import CTRL_C, ApiErrorEvent, Outcomes
 from importer.delivery.sender import run_loop
 from importer.delivery.single import Operation, RecordSender
 from importer.errors import InputError, UsageError
@@ -62,6 +63,9 @@ from importer.records.validation import (
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import OperationSummary, delivery_counts, recording, report_file, run_head
+from importer.resources import Resource
+from importer.resources.order_deletions import ORDER_DELETIONS
+from importer.resources.order_statuses import ORDER_STATUSES
 from importer.settings import ApiSettings, RunOptions
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
@@ -72,14 +76,40 @@ Confirm = Callable[[int], bool]
 
 @dataclass(frozen=True)
 class OperationSpec:
-    """One bulk operation: its rows, its request, and how its outcomes are named."""
+    """One bulk operation: its declaration (``importer.resources``), how its rows become records, its request."""
 
-    command: str
-    columns: tuple[str, ...]
+    declared: Resource
     prepare: Callable[[pl.DataFrame], Prepared]
     operation: Operation
-    done: str  # what an accepted record is, for the summary: "updated", "deleted"
-    id_in_path: bool  # the order id is sent in the URL path (else in the body)
+    command: str = ""  # the summary's command: the declaration's, unless given (``undo``)
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            object.__setattr__(self, "command", self.declared.command)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.declared.columns
+
+    @property
+    def done(self) -> str:  # what an accepted record is, for the summary: "updated", "deleted"
+        return self.declared.done
+
+    @property
+    def id_in_path(self) -> bool:  # the order id is sent in the URL path (else in the body)
+        return self.declared.key_in_path
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What an operation's run was asked, and when it started: the summary's head."""
+
+    run_id: str
+    paths: Sequence[Path]
+    api_url: str
+    dry_run: bool
+    started_at: datetime
+    clock: float  # time.monotonic() at the start
 
 
 def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple[dict[str, str], list[str]]:
@@ -103,7 +133,7 @@ def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple
 
 def prepare_status(frame: pl.DataFrame) -> Prepared:
     """Rows of ``id,status`` -> one ``{"orderId","orderStatus"}`` record per order."""
-    rename, ignored = plan(frame.columns, ("id", "status"), "order-status")
+    rename, ignored = plan(frame.columns, ORDER_STATUSES.columns, ORDER_STATUSES.command)
     rows = _rows(frame, rename).with_columns(normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES))
     required = {"id": "is required: the id of the order to update", "status": "is required"}
     valid, invalid = _validated(frame, rows, order_status_schema(), required)
@@ -127,7 +157,7 @@ def prepare_status(frame: pl.DataFrame) -> Prepared:
 
 def prepare_deletes(frame: pl.DataFrame) -> Prepared:
     """Rows of ``id`` -> one ``{"id"}`` record per order."""
-    rename, ignored = plan(frame.columns, ("id",), "delete-orders")
+    rename, ignored = plan(frame.columns, ORDER_DELETIONS.columns, ORDER_DELETIONS.command)
     required = {"id": "is required: the id of the order to delete"}
     valid, invalid = _validated(frame, _rows(frame, rename), order_id_schema(), required)
     records = _records(valid, json_text.obj([json_text.member("id", json_text.text(pl.col("id")))]))
@@ -155,25 +185,20 @@ def _records(rows: pl.DataFrame, body: pl.Expr, *first: pl.Expr) -> pl.DataFrame
 
 
 STATUS = OperationSpec(
-    command="order-status",
-    columns=("id", "status"),
-    prepare=prepare_status,
-    operation=Operation("PUT", lambda record: ("/orders/status", orjson.dumps(record)),
-                        missing="id: the platform holds no order with this id",
-                        fields={"orderId": "id", "orderStatus": "status"}),
-    done="updated",
-    id_in_path=False,
+    ORDER_STATUSES,
+    prepare_status,
+    Operation(ORDER_STATUSES.method, lambda record: (ORDER_STATUSES.path, orjson.dumps(record)),
+              missing="id: the platform holds no order with this id",
+              fields={"orderId": "id", "orderStatus": "status"}),
 )
 DELETE = OperationSpec(
-    command="delete-orders",
-    columns=("id",),
-    prepare=prepare_deletes,
-    operation=Operation("DELETE", lambda record: ("/orders/" + path_segment(record["id"]), None),
-                        not_found_apart=True,
-                        missing="not found: the platform holds no order with this id (never imported, or deleted)"),
-    done="deleted",
-    id_in_path=True,
+    ORDER_DELETIONS,
+    prepare_deletes,
+    Operation(ORDER_DELETIONS.method, lambda record: (ORDER_DELETIONS.path.format(id=path_segment(record["id"])), None),
+              not_found_apart=ORDER_DELETIONS.not_found_apart,
+              missing="not found: the platform holds no order with this id (never imported, or deleted)"),
 )
+OPERATIONS = (STATUS, DELETE)
 
 
 def update_order_status(paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult:
@@ -219,8 +244,8 @@ def run_operation(
             sender = _send(spec, chunks, api, report, frame, run)
     finally:
         report.close()
-    summary = _summary(spec, frame, prepared, chunks, sender, report, run_id=run_id, paths=paths, api=api,
-                       run=run, started_at=started_at, clock=clock, payloads=payloads, blank=blank,
+    asked = _Asked(run_id, paths, api.url, run.dry_run, started_at, clock)
+    summary = _summary(spec, frame, prepared, chunks, sender, report, asked=asked, payloads=payloads, blank=blank,
                        warnings=list(warn.messages))
     report.summary(summary.to_dict())
     if run.report_html:
@@ -247,7 +272,7 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
     try:
         run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
-        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        sender.outcomes.abort(CTRL_C)
     finally:
         if bar is not None:
             bar.close()
@@ -255,11 +280,10 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
 
 
 def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
-             sender: RecordSender | None, report: Report, *, run_id: str, paths: Sequence[Path], api: ApiSettings,
-             run: RunOptions, started_at: datetime, clock: float, payloads: Path | None,
-             blank: int, warnings: list[str]) -> OperationSummary:
-    """The report's files and the run's summary; in a dry run (no sender) every valid row counts as accepted
-    (``blank``: the blank rows left out of ``frame``)."""
+             sender: RecordSender | None, report: Report, *, asked: _Asked, payloads: Path | None, blank: int,
+             warnings: list[str]) -> OperationSummary:
+    """The report's files and the run's summary; in a dry run (no sender) every valid row would be sent and
+    none is accepted (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
     sent = [rids for c in chunks for rids in c.row_ids]
     failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
@@ -275,11 +299,12 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
              (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
     rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()
     return OperationSummary(
-        **run_head(spec.command, run_id, paths, api.url, started_at, clock, report.dir),
+        **run_head(spec.command, asked.run_id, asked.paths, asked.api_url, asked.started_at, asked.clock, report.dir),
         exit_code=outcomes.exit_code(bool(rows_rejected or rows_failed)),
         rows_read=frame.height + blank,
         rows_blank=blank,
-        rows_accepted=sum(len(rids) for rids in sent) if sender is None else outcomes.accepted_rows,
+        rows_accepted=0 if sender is None else outcomes.accepted_rows,
+        rows_would_send=sum(len(rids) for rids in sent) if sender is None else None,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
         rows_not_found=missing.get_column(RID_COL).n_unique(),
@@ -287,7 +312,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         rows_sent=outcomes.rows_sent,
         records_built=prepared.records.height,
         records_sent=outcomes.records_sent,
-        records_accepted=len(sent) if sender is None else outcomes.accepted_records,
+        records_accepted=outcomes.accepted_records,
         records_rejected=len(outcomes.rejected),
         records_failed=len(failed_items),
         records_not_found=len(outcomes.not_found),
@@ -296,7 +321,7 @@ def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunk
         failed_file=report_file(files["failed.csv"]),
         not_found_file=report_file(files["not_found.csv"]),
         ignored_columns=prepared.ignored,
-        dry_run=run.dry_run,
+        dry_run=asked.dry_run,
         payloads_file=report_file(payloads),
         done=spec.done,
         warnings=warnings,

@@ -109,4 +109,4 @@ def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSet
 
 def lists_reader(platform: PlatformSettings | None) -> Callable[[Sequence[str]], Lists | None]:
     """``platform.lists``, or a reader that gives None (no checks) when the run has no platform settings."""
-    return platform.lists if platform is not None else (lambda paths: None)
+    return platform.lists if platform is not None else (lambda _paths: None)

@@ -32,9 +32,9 @@ def log_warning(message: str) -> None:
 def finished(result: RunResult) -> str:
     """One line of what a run did, for a task's log: ``customers run 2026…: exit 1; 13 rows read, ...``."""
     counts = result.summary.to_dict()
-    accepted = "would be sent" if counts.get("dry_run") else "accepted"  # (a dry run attempted nothing)
     shown = [f"{counts[name]} {label}" for name, label in
-             (("rows_read", "read"), ("rows_accepted", accepted), ("rows_rejected", "rejected"),
+             (("rows_read", "read"), ("rows_accepted", "accepted"), ("rows_would_send", "would be sent"),
+              ("rows_rejected", "rejected"),
               ("rows_failed", "failed"), ("rows_held", "held back"), ("rows_not_found", "not found"),
               ("rows_different", "different"), ("rows_missing", "missing")) if counts.get(name)]
     return (f"{result.summary.command} run {result.summary.run_id}: exit {result.exit_code}; "

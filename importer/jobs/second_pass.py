@@ -1,4 +1,4 @@
-"""The second pass of a run: prepare the partitions (two at a time) and hand their records on as chunks.
+"""The second pass of a run: prepare the partitions (three at a time) and hand their records on as chunks.
 
 For each partition of the first pass (``importer.partitions.streamed`` as the input is read, or the hash
 partitions of ``importer.partitions.hashed``; both are ``Rows``): the resource's ``prepare`` validates and
@@ -50,7 +50,7 @@ from importer.report.files import Report, report_table
 from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
-# leave a core idle (1M order lines: ~7 % faster than two, ~50 MB more)
+# leave a core idle (docs/benchmarks.md: faster than two, for a little more memory)
 HELD_BACK = "held back, not sent (valid)"  # a held row's reason in held.csv, before the stop's own
 LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
@@ -60,7 +60,7 @@ class Counts:
     """What the second pass found, summed over partitions."""
 
     rows_rejected: int = 0  # by validation
-    rows_settled: int = 0  # counted as accepted without an answer: dry run, already accepted, unchanged
+    rows_settled: int = 0  # settled without an answer: already accepted, unchanged; a dry run's would-be-sent
     rows_withheld: int = 0  # valid, but held back: the run was stopped by its error budget or drift gate
     rows_left_out: int = 0  # order lines the mapping left out, kept for their order's cells (left_out.csv)
     records_built: int = 0
@@ -193,8 +193,8 @@ class SecondPass:
             if self.dry_run:
                 if self._payloads is None:  # opened late: a run stopped by its columns leaves no report
                     self._payloads = self.report.payloads()
-                # a write per body: measured here, writing a partition's bodies at once (tens of MB) cost
-                # the kernel three times as much; its pieces are written as they are (no copy joins them)
+                # a write per body: a partition's bodies at once (tens of MB) cost the kernel more (see
+                # docs/benchmarks.md); its pieces are written as they are (no copy joins them)
                 self._payloads.writelines((*chunk.body_parts(self.envelope), b"\n"))
                 counts.rows_settled += chunk.rows
             elif deliver is None or not deliver(chunk):
@@ -238,7 +238,7 @@ class SecondPass:
                 self.on_withheld(view)
             self.report.add_rows("held.csv", report_table(reasons, view))
         self.counts.rows_withheld += rids.len()
-        if self.dry_run:  # counted as would-be-accepted when written
+        if self.dry_run:  # counted as would-be-sent when written
             self.counts.rows_settled -= rids.len()
 
 

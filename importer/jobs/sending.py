@@ -13,7 +13,7 @@ import asyncio
 import threading
 
 from importer.delivery.chunk_queue import ChunkQueue
-from importer.delivery.outcomes import Outcomes
+from importer.delivery.outcomes import CTRL_C, Outcomes
 from importer.delivery.sender import Sender, run_loop
 from importer.jobs.second_pass import SecondPass
 from importer.partitions import Rows
@@ -46,7 +46,7 @@ def prepare_and_send(second_pass: SecondPass, rows: Rows, sender: Sender) -> Out
     try:
         outcomes = run_loop(deliver())
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
-        sender.outcomes.aborted = "interrupted (Ctrl-C)"
+        sender.outcomes.abort(CTRL_C)
         outcomes = sender.outcomes
     if failure:
         raise failure[0]

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ParamSpec
 
-from importer.delivery.outcomes import Outcomes
+from importer.delivery.outcomes import Aborted, Outcomes
 from importer.delivery.sender import Sender
-from importer.errors import EXIT_FAULT, EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, Interrupted, LocalFault
+from importer.errors import EXIT_FAULT, EXIT_ROWS_NOT_IMPORTED, EXIT_USAGE, AbortReason, Interrupted, LocalFault
 from importer.jobs.journal import Journal
 from importer.jobs.results import Warn
 from importer.report.files import Report
@@ -48,8 +48,7 @@ class Watch:
         if self.fault is None:
             self.fault = fault
         if self.sender is not None:
-            self.sender.stop(f"stopped: {fault.message}",
-                             f"Stopping: {fault.message} Finishing the requests in flight.")
+            self.sender.stop(stopped_by(fault), f"Stopping: {fault.message} Finishing the requests in flight.")
 
     def guarded(self, callback: Callable[P, None]) -> Callable[P, None]:
         """``callback`` whose ``LocalFault`` stops the sending (``note``) instead of breaking a worker."""
@@ -62,7 +61,8 @@ class Watch:
 
         return call
 
-    def reached(self, head: RunHead, exit_code: int, aborted: str, rows_read: int, api_errors: int) -> ImportSummary:
+    def reached(self, head: RunHead, exit_code: int, aborted: Aborted, rows_read: int, api_errors: int
+                ) -> ImportSummary:
         """The summary of a run stopped before its report was complete: the counts it reached."""
         outcomes = self.outcomes
         return ImportSummary(**head, exit_code=exit_code, rows_read=rows_read,
@@ -70,7 +70,7 @@ class Watch:
                              records_sent=outcomes.records_sent, records_accepted=outcomes.accepted_records,
                              records_rejected=len(outcomes.rejected), verified_after_ambiguous=outcomes.verified,
                              requests=outcomes.requests, retries=outcomes.retries, throttled=outcomes.throttled,
-                             aborted=aborted, api_errors=api_errors,
+                             aborted=aborted.message, abort_reason=aborted.reason, api_errors=api_errors,
                              timeline=outcomes.timeline.as_dict())
 
     def keep(self, summary: ImportSummary) -> ImportSummary:
@@ -88,11 +88,11 @@ class Watch:
         """The run's first fault, to raise, once its summary (the run's own, or the counts it reached) is kept
         with the fault as its ``aborted`` and the exit code that says whether anything was sent."""
         assert self.fault is not None
-        exit_code, reason = EXIT_FAULT if self.sent else EXIT_USAGE, f"stopped: {self.fault.message}"
+        exit_code, why = EXIT_FAULT if self.sent else EXIT_USAGE, stopped_by(self.fault)
         if summary is None:
-            summary = self.reached(head, exit_code, reason, rows_read, self.report.error_count)
+            summary = self.reached(head, exit_code, why, rows_read, self.report.error_count)
         else:
-            summary.exit_code, summary.aborted = exit_code, reason
+            summary.exit_code, summary.aborted, summary.abort_reason = exit_code, why.message, why.reason
         self.report.release()
         return self.fault.after_sending(self.sent, self.keep(summary))
 
@@ -100,8 +100,13 @@ class Watch:
         """Ctrl-C or SIGTERM outside sending (before it, or while the report was written): the counts kept."""
         sent = self.sent
         reason = "interrupted while writing the report" if sent else "interrupted before anything was sent"
-        self.keep(self.reached(head, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE, reason, rows_read,
-                               self.report.error_count))
+        self.keep(self.reached(head, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE,
+                               Aborted(AbortReason.INTERRUPTED, reason), rows_read, self.report.error_count))
         self.report.release()
         return Interrupted(f"The run was {reason}.", "Run the same command again with --resume: what the API "
                            "accepted is skipped.", sent=sent)
+
+
+def stopped_by(fault: LocalFault) -> Aborted:
+    """A run's ``aborted`` when a file of its own failed it."""
+    return Aborted(AbortReason.LOCAL_FAULT, f"{AbortReason.LOCAL_FAULT.words}: {fault.message}")

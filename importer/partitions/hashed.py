@@ -31,9 +31,9 @@ from importer.scratch import scratch_dir
 PART_COL = "_part"
 PARTITION_BYTES = 8 << 20  # of input text per partition (about 35k order lines; three are prepared at once)
 FLUSH_ROWS = 1_000_000  # rows held before the partitions' buffers are written out (or FLUSH_BYTES of them)
-FLUSH_BYTES = 192 << 20  # held (see ``held_bytes``); few flushes make few, large files (each costs ~3 ms)
+FLUSH_BYTES = 192 << 20  # held (see ``held_bytes``); few flushes make few, large files (each has its cost)
 # Inputs over LARGE_INPUT_BYTES (~4.6M order lines) have a 1 GB budget instead of 700 MB: partitions and
-# flushes this big make 10M lines ~1,500 files instead of ~5,000 and halve the per-partition overhead.
+# flushes this big make fewer files and less per-partition overhead (docs/benchmarks.md has the numbers).
 LARGE_INPUT_BYTES, LARGE_PARTITION_BYTES, LARGE_FLUSH_BYTES = 1 << 30, 16 << 20, 480 << 20
 VIEW_BYTES = 16  # what a text cell costs beside its text (polars' string view), which estimated_size leaves out
 _SEED = 0x5EED
@@ -151,7 +151,7 @@ class HashedPartitions:
 
 def held_bytes(frame: pl.DataFrame) -> int:
     """The memory ``frame`` holds: polars' estimate, and the views of its text cells, which the estimate
-    leaves out (1M lines of 50 columns, 30 of them empty: estimated 211 MB, held 1.2 GB)."""
+    leaves out (for a file of many empty cells, most of what it holds: docs/benchmarks.md)."""
     texts = sum(dtype == pl.String for dtype in frame.schema.dtypes())
     return int(frame.estimated_size()) + VIEW_BYTES * frame.height * texts
 

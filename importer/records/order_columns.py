@@ -43,7 +43,7 @@ def lookup_path(record: dict[str, Any]) -> str | None:
     return "/orders/" + path_segment(record["id"]) if record.get("id") is not None else None
 
 
-def key_expression(columns: list[str], customer_field: str) -> pl.Expr:
+def key_expression(columns: list[str]) -> pl.Expr:
     """The order id of a line (lines of one order share it); InputError when no column holds it."""
     source = next((c for c in columns if c.lower() == "id"), None)
     if source is None:

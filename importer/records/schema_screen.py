@@ -2,7 +2,7 @@
 pandera itself runs only where it has something to say.
 
 pandera's polars backend collects each check of each column on its own (two or three queries per
-check), which costs about 10 ms per validation however few rows there are, and a run validates three
+check), which costs the same per validation however few rows there are, and a run validates three
 schemas per partition. ``failing`` evaluates the very same ``Check`` objects as polars expressions in one
 ``select``: each check function is called as pandera's backend calls it (the polars variant of a
 built-in check, with the check's own arguments) on a stand-in for the frame that keeps the expression

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import polars as pl
 
-UNROUTABLE_CHARACTERS = "/\\%?"
 _UNROUTABLE = r"[/\\%?]"
 _EXAMPLES = 3
 

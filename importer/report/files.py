@@ -78,7 +78,7 @@ def open_private(path: Path, mode: str = "wb") -> IO[Any]:
 
     ``"wb"`` replaces an existing file by a new one rather than truncating it: ext4 writes a file that was
     truncated and written again to disk when it is closed (``auto_da_alloc``), which made a dry run into a
-    report folder used before wait ~0.2 s for its 360 MB ``payloads.jsonl``."""
+    report folder used before wait for its ``payloads.jsonl`` (docs/benchmarks.md)."""
     if "a" in mode:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     else:

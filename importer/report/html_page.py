@@ -24,6 +24,7 @@ from importer.report.files import open_private
 from importer.report.outcome import outcome
 from importer.report.reject_groups import RejectGroup, RejectSummary, summarise
 from importer.report.summary import ImportSummary, OperationSummary, RunSummary, window_text
+from importer.resources import find
 
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -77,6 +78,13 @@ def write(report_dir: Path) -> Path:
     return target
 
 
+def _rows_heading(s: ImportSummary | OperationSummary) -> str:
+    """"Rows", or what a row of the resource is where it is not a record ("Rows (order lines)")."""
+    declared = find(s.command) if isinstance(s, ImportSummary) else None
+    rows = declared.naming.rows if declared is not None else "rows"
+    return "<h2>Rows</h2>" if rows == "rows" else f"<h2>Rows ({escape(rows)})</h2>"
+
+
 def _present(report_dir: Path) -> list[str]:
     return [name for name, _ in LINKED_FILES if (report_dir / name).is_file()]
 
@@ -92,7 +100,7 @@ def render(s: ImportSummary | OperationSummary, rejects: RejectSummary, present:
         f'<p class="meta" id="window">window: {escape(window_text(s.window))}</p>'
         if isinstance(s, ImportSummary) and s.window else "",
         f'<p class="outcome {said.level}" id="outcome">{escape(said.sentence)}</p>',
-        "<h2>Rows (order lines)</h2>" if command == "orders" else "<h2>Rows</h2>", _funnel(s, rejects),
+        _rows_heading(s), _funnel(s, rejects),
         _rejects(rejects),
         _sending(s),
         _warnings(s.warnings if isinstance(s, ImportSummary) else []),
@@ -145,7 +153,7 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     held = s.rows_held if isinstance(s, ImportSummary) else 0
     if s.dry_run:
-        steps.append(("would be sent", accepted if not stopped else 0, charts.GREEN,
+        steps.append(("would be sent", (s.rows_would_send or 0) if not stopped else 0, charts.GREEN,
                       "dry run: nothing was sent" + (f" (and a real run would be stopped: {_n(held)} valid rows "
                                                      "held back)" if stopped else "")))
     else:

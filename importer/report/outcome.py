@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.errors import EXIT_ABORTED, EXIT_OK
+from importer.errors import EXIT_ABORTED, EXIT_OK, AbortReason
 from importer.report.summary import ImportSummary, OperationSummary
 
 
@@ -47,7 +47,7 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
                        f"{what}: {stopped.split(';')[0]}.{kept} The export looks broken (wrong delimiter, truncated "
                        "or changed columns?): check the reasons below, fix the export and run again.")
     if code == EXIT_ABORTED:
-        key = (s.aborted or "").startswith("the API rejected the key")  # (delivery.outcomes.ABORT_KEY)
+        key = s.abort_reason == AbortReason.KEY_REFUSED
         todo = "Check the API key of this business unit." if key else "Send the rest with --resume."
         return Outcome("stopped", f"STOPPED: {s.aborted}",
                        f"Stopped: {s.aborted}. {_rows(accepted)} of {read:,} accepted; {_rows(failed)} not sent "
@@ -62,7 +62,8 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
                            f"Dry run: all {_rows(read)} passed every check and would be sent{skipped}. Nothing was "
                            "sent.")
         return Outcome("problems", "dry run found problems, nothing sent",
-                       f"Dry run: {accepted:,} of {_rows(read)} would be sent; {problems}. Nothing was sent.")
+                       f"Dry run: {s.rows_would_send or 0:,} of {_rows(read)} would be sent; {problems}. Nothing was "
+                       "sent.")
     verb = "imported" if isinstance(s, ImportSummary) else "done"  # order-status, delete-orders
     if code == EXIT_OK:
         return Outcome("ok", verb, f"All {_rows(read)} are in the platform{skipped}.")

@@ -6,14 +6,15 @@ everything that shows a run: the console line and the cron line (``importer.cli.
 
     RunSummary          what every run has: command, files, where, when, how long, exit code, rows read
                         and failed, the delivery's requests, retries, 429s and abort, files of the report
-    ├── ImportSummary   customers and orders: accepted, rejected, valid, sent; first pass, shard, error
-    │                   budget, dry run, options in effect, where settings came from, warnings, timeline
+    ├── ImportSummary   customers and orders: accepted, rejected, valid, sent (a dry run: would send); first
+    │                   pass, shard, error budget, options in effect, where settings came from, warnings, timeline
     ├── OperationSummary order-status and delete-orders: as an import, plus the orders not found
     └── VerifySummary   verify: records checked, matching, different (and which fields), missing
 
 ``to_dict`` is ``summary.json`` (a field marked ``OMIT_IF_NONE`` is left out when it has no value, as the
 resource-specific ones are for the other resource); ``from_dict`` reads one back, older summaries
-included (a field they lack takes its default). Counts and names only: never the API key, never a value
+included (a field they lack takes its default; an ``abort_reason``, the ``errors.AbortReason`` of an
+``aborted`` run, is read from their ``aborted`` message). Counts and names only: never the API key, never a value
 of a row (those are personal data: the report's CSV files hold them, readable by the owner only).
 
 ``WarningLog`` keeps the warnings a run gave, so that the summary lists them even when nobody saw them
@@ -30,11 +31,12 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
+from importer.errors import AbortReason
 from importer.inputs.locations import shown
+from importer.resources import find
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
-OPERATIONS = ("order-status", "delete-orders")
 
 
 @dataclass(kw_only=True)
@@ -59,7 +61,8 @@ class RunSummary:
     requests: int = 0
     retries: int = 0
     throttled: int = 0  # 429 answers
-    aborted: str | None = None  # why sending stopped early (the key refused, Ctrl-C)
+    aborted: str | None = None  # why sending stopped early (the key refused, Ctrl-C), in words
+    abort_reason: AbortReason | None = field(default=None, metadata=OMIT_IF_NONE)  # and as a code
     api_errors: int = 0  # error answers in errors.jsonl
     ignored_columns: list[str] = field(default_factory=list)
     rejected_file: str | None = None
@@ -91,12 +94,17 @@ class RunSummary:
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> RunSummary:
         """A summary read back (``summary.json``, the journal), of the kind its command says; the fields an
-        older summary lacks take their defaults, keys this version does not know are left out."""
+        older summary lacks take their defaults, keys this version does not know are left out. A dry run
+        written when ``rows_accepted`` held its would-send count is read as a dry run is written now."""
         command = data.get("command")
+        declared = find(command) if isinstance(command, str) else None
         kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
-                                  if command in OPERATIONS else ImportSummary)
-        names = {f.name for f in fields(kind)}
-        return kind(**{key: value for key, value in data.items() if key in names})
+                                  if declared is not None and not declared.is_import else ImportSummary)
+        if data.get("dry_run") and kind is not VerifySummary and data.get("rows_accepted"):
+            data = {**data, "rows_would_send": data.get("rows_would_send", data["rows_accepted"]), "rows_accepted": 0,
+                    "records_accepted": 0}
+        names = {f.name for f in fields(kind)} - {"abort_reason"}
+        return kind(**{key: value for key, value in data.items() if key in names}, abort_reason=_abort_reason(data))
 
 
 @dataclass(kw_only=True)
@@ -113,7 +121,7 @@ class ImportSummary(RunSummary):
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
     # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
     orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
-    rows_accepted: int = 0  # in the platform (a dry run: the same count as rows_would_send, for older readers)
+    rows_accepted: int = 0  # in the platform (0 in a dry run: it attempts nothing)
     rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_held: int = 0  # valid, but held back and never sent: the run stopped before sending (held.csv)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
@@ -147,7 +155,8 @@ class ImportSummary(RunSummary):
 class OperationSummary(RunSummary):
     """``ecdp-import order-status`` and ``delete-orders``: one request per order."""
 
-    rows_accepted: int = 0
+    rows_accepted: int = 0  # (0 in a dry run: it attempts nothing)
+    rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_rejected: int = 0
     rows_valid: int | None = None
     rows_sent: int | None = None
@@ -214,13 +223,23 @@ class DeliveryCounts(TypedDict):
     retries: int
     throttled: int
     aborted: str | None
+    abort_reason: AbortReason | None
     api_errors: int
 
 
 def delivery_counts(outcomes: Outcomes, api_errors: int) -> DeliveryCounts:
     """The summary's fields of what sending took (``api_errors``: the answers in errors.jsonl)."""
     return {"requests": outcomes.requests, "retries": outcomes.retries, "throttled": outcomes.throttled,
-            "aborted": outcomes.aborted, "api_errors": api_errors}
+            "aborted": outcomes.aborted, "abort_reason": outcomes.abort_reason, "api_errors": api_errors}
+
+
+def _abort_reason(summary: Mapping[str, Any]) -> AbortReason | None:
+    """The reason a summary read back gives; an older summary's (or a later version's unknown to this one)
+    from its ``aborted`` message."""
+    given = summary.get("abort_reason")
+    if given in tuple(AbortReason):
+        return AbortReason(given)
+    return AbortReason.of_message(summary.get("aborted"))
 
 
 def report_file(path: Path | None) -> str | None:

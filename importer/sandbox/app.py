@@ -196,7 +196,7 @@ class Endpoints:
     def settings_list(settings: Sequence[Setting]) -> Endpoint:
         content = orjson.dumps({"status": 0, "data": [setting.as_json() for setting in settings]})
 
-        async def endpoint(request: Request) -> Response:
+        async def endpoint(_request: Request) -> Response:  # (a route's endpoint takes the request)
             return Response(content, media_type="application/json")
 
         return endpoint

@@ -36,6 +36,27 @@ def _route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
     return partial or UNMATCHED_ROUTE
 
 
+class _KeptBody:
+    """The body of a request as its route reads it, kept for the stats (None when it read none)."""
+
+    def __init__(self) -> None:
+        self.read = False
+        self.data = bytearray()
+
+    def keeping(self, source: Receive) -> Receive:
+        async def receive_and_keep() -> Message:
+            message = await source()
+            if message["type"] == "http.request":
+                self.read = True
+                self.data.extend(message.get("body", b""))
+            return message
+
+        return receive_and_keep
+
+    def kept(self) -> bytes | None:
+        return bytes(self.data) if self.read else None
+
+
 class Gate:
     """ASGI middleware: refuses requests without the API key, injects the configured faults into API
     requests (see `faults`), and records every request in the stats (a dropped one under status 0)."""
@@ -59,21 +80,9 @@ class Gate:
             await self.app(scope, receive, send)
             return
         method, route = scope["method"], _route_template(self.routes, scope)
-        status, body = 500, bytearray()
-        body_read = False
+        status, body = 500, _KeptBody()
         plan: Plan | None = None  # the faults of an API request, once it passed the API-key check
         drop = dropped = False  # drop: the answer of the processed request is to be dropped
-
-        def keeping(source: Receive) -> Receive:
-            async def receive_and_keep() -> Message:
-                nonlocal body_read
-                message = await source()
-                if message["type"] == "http.request":
-                    body_read = True
-                    body.extend(message.get("body", b""))
-                return message
-
-            return receive_and_keep
 
         sandbox_route = route.startswith(SANDBOX_ROUTES)
         recorded = sandbox_route  # the sandbox's own routes are not counted
@@ -82,7 +91,7 @@ class Gate:
             nonlocal recorded
             if not recorded:
                 recorded = True
-                self.stats.record(method, route, final_status, bytes(body) if body_read else None)
+                self.stats.record(method, route, final_status, body.kept())
 
         async def send_and_note(message: Message) -> None:
             nonlocal dropped
@@ -118,7 +127,7 @@ class Gate:
                     await _fault_response(fault, scope["path"])(scope, receive, send_and_note)
                     return
                 drop = plan.drop
-            await self.app(scope, keeping(app_receive) if method == "POST" else app_receive, send_and_note)
+            await self.app(scope, body.keeping(app_receive) if method == "POST" else app_receive, send_and_note)
         finally:
             note(status)  # no response started: counted as the 500 the server answers
 

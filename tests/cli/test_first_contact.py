@@ -44,7 +44,7 @@ def test_the_readme_samples_dry_run_within_its_budget_says_what_would_be_sent(tm
                   report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr
     s = run.summary
-    assert s["rows_would_send"] == s["rows_valid"] == s["rows_accepted"] and s["rows_held"] == 0
+    assert s["rows_would_send"] == s["rows_valid"] and s["rows_accepted"] == s["rows_held"] == 0
     assert f"rows:      {s['rows_valid']} valid (would be sent), {s['rows_rejected']} rejected" in run.stdout
     assert not NEVER.search(run.stdout), run.stdout
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")

@@ -135,6 +135,7 @@ def test_a_retry_after_of_a_day_stops_the_run_and_resume_sends_the_rest(serve, t
     assert_accounted(summary)
     accepted = summary["rows_accepted"]
     assert accepted == 6 and summary["rows_failed"] == 14 and summary["rows_rejected"] == 0
+    assert summary["abort_reason"] == "wait_too_long" and summary["aborted"].startswith(asked)
     assert server.store.counts().customers == accepted
     assert reasons(run.failed) == {f"not sent: {asked}; what was not sent is left for --resume"}
 
@@ -162,6 +163,7 @@ def test_throttling_past_max_throttle_wait_stops_the_run_and_long_waits_are_show
     summary = run.summary
     assert_accounted(summary)
     assert summary["rows_failed"] == 4 and summary["rows_accepted"] == 0 and server.store.counts().customers == 0
+    assert summary["abort_reason"] == "throttled_too_long"
 
 
 # -- a success answer must look like one ---------------------------------------------------------
@@ -177,6 +179,7 @@ def test_a_login_page_answered_200_is_not_an_acceptance(serve, tmp_path):
     summary = run.summary
     assert_accounted(summary)
     assert summary["rows_accepted"] == 0 and summary["rows_failed"] == 10 and summary["requests"] == 3
+    assert summary["abort_reason"] == "unexpected_answers"
     answered = [row for row in run.failed if not row["_error"].startswith("not sent")]
     assert len(answered) == 6  # the records of the 3 answers; the other 4 were not sent
     assert reasons(answered) == {"the API's answer is not the documented one: HTTP 200 (the API documents 201 "

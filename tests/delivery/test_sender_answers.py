@@ -16,8 +16,9 @@ import pytest
 
 from importer.delivery.bulk import BulkSender
 from importer.delivery.outcomes import ApiErrorEvent
-from importer.delivery.pacing import MIN_RAMP, RAMP, START_RATE, RateLimiter, backoff_delay, retry_after_seconds
+from importer.delivery.pacing import MIN_RAMP, RAMP, START_RATE, RateLimiter, retry_after_seconds
 from importer.delivery.problem_details import parse_record_errors
+from importer.delivery.retry_policy import RetryPolicy
 from importer.records.chunking import Chunk
 from importer.settings import ApiKey, ApiSettings
 
@@ -134,9 +135,10 @@ def test_retry_after_as_seconds_or_http_date():
 
 def test_backoff_has_full_jitter_and_a_cap():
     rng = random.Random(3)
-    delays = [backoff_delay(5, rng) for _ in range(200)]
+    policy = RetryPolicy()
+    delays = [policy.backoff(5, rng) for _ in range(200)]
     assert 0 <= min(delays) < 2 and 14 < max(delays) <= 16
-    assert max(backoff_delay(20, rng) for _ in range(200)) <= 30
+    assert max(policy.backoff(20, rng) for _ in range(200)) <= 30
 
 
 @pytest.mark.parametrize("start", [None, 30.0], ids=["unlimited", "rate-30"])

@@ -13,6 +13,8 @@ import pytest
 
 from importer.delivery import sender as engine
 from importer.delivery.bulk import BulkSender
+from importer.delivery.outcomes import Aborted
+from importer.errors import AbortReason
 from importer.records.chunking import Chunk
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings
@@ -36,7 +38,7 @@ def test_requests_in_flight_are_abandoned_when_the_grace_runs_out(monkeypatch: p
         async def stopped_mid_run() -> float:
             running = asyncio.ensure_future(sender.run(chunks))
             await asyncio.sleep(0.5)  # two requests in flight, waiting for their 4 s answers
-            sender.stop("stopped: the test")
+            sender.stop(Aborted(AbortReason.LOCAL_FAULT, "stopped: the test"))
             stopped = time.monotonic()
             await running
             return time.monotonic() - stopped
@@ -45,6 +47,7 @@ def test_requests_in_flight_are_abandoned_when_the_grace_runs_out(monkeypatch: p
     outcomes = sender.outcomes
     assert 0.4 < took < 2.5  # waited for the grace, not for the answers
     assert outcomes.aborted == "stopped: the test: requests in flight were abandoned after 0.5 s"
+    assert outcomes.abort_reason is AbortReason.LOCAL_FAULT and outcomes.exit_code(True) == 1
     assert outcomes.requests == 2 and outcomes.accepted_records == 0
     reasons = [why for _, _, why in outcomes.unanswered("it may be stored")]
     assert sum(why.startswith("sent, but no answer came") for why in reasons) == 10  # the two in flight

@@ -109,7 +109,7 @@ CASES = [
     case("wrong_types_customers.parquet", 2, says="The column 'firstName' holds nested values"),
     case("wrong_types_orders.parquet", 1, rows=3, says="totalValue: 'ten' is not a number"),
     # -- paths that are not files
-    case("a_directory.csv", 2, says="is a directory, not a file"),
+    case("a_directory.csv", 2, says="is a folder that holds no Parquet files"),  # (a folder is a Parquet dataset)
     case("missing.csv", 2, says="does not exist"),
 ]
 

@@ -169,7 +169,7 @@ def test_a_dry_run_counts_left_out_lines_and_sends_none_of_them(tmp_path):
                   report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stderr
     assert_accounted(run.summary)
-    assert (run.summary["rows_left_out"], run.summary["rows_accepted"]) == (2, 4)
+    assert (run.summary["rows_left_out"], run.summary["rows_would_send"]) == (2, 4)
     bodies = [orjson.loads(line) for line in (run.report_dir / "payloads.jsonl").read_bytes().splitlines()]
     orders = {o["id"]: o for body in bodies for o in body["data"]}
     assert set(orders) == {"#1001", "#1002", "#1004"}
@@ -318,4 +318,4 @@ def test_a_line_the_reader_cannot_parse_is_rejected_not_left_out(tmp_path):
     run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
                   report_dir=tmp_path / "r")
     assert_accounted(run.summary)
-    assert (run.summary["rows_left_out"], run.summary["rows_rejected"], run.summary["rows_accepted"]) == (0, 1, 1)
+    assert (run.summary["rows_left_out"], run.summary["rows_rejected"], run.summary["rows_would_send"]) == (0, 1, 1)

@@ -89,7 +89,7 @@ def test_a_missing_object_is_one_sentence_naming_it_and_nothing_is_sent(sandbox,
     assert copies_left() == []
 
 
-def test_a_refused_read_names_where_credentials_come_from(sandbox, s3, tmp_path, monkeypatch):
+def test_a_refused_read_names_where_credentials_come_from(sandbox, s3, tmp_path):
     s3.put_bucket_policy(Bucket="exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exports/locked/*"}]}))
     try:

@@ -51,7 +51,7 @@ def test_a_ragged_row_is_a_rejected_row_not_a_crash(tmp_path):
     path.write_bytes(b"email,firstName\na@example.com,A\nb@example.com,B,extra\nc@example.com,C\n")
     run = run_cli(["customers", str(path), "--dry-run", "--max-rejects", "100%"], report_dir=tmp_path / "r")
     assert run.exit_code == 1
-    assert (run.summary["rows_read"], run.summary["rows_accepted"], run.summary["rows_rejected"]) == (3, 2, 1)
+    assert (run.summary["rows_read"], run.summary["rows_would_send"], run.summary["rows_rejected"]) == (3, 2, 1)
     assert run.rejected[0]["_row"] == "3"
     assert (run.rejected[0]["_error"].startswith("Line 3 could not be read")
             and "is required" not in run.rejected[0]["_error"])

@@ -335,7 +335,7 @@ def test_input_column_named_unreadable_is_dropped_like_other_underscore_columns(
     assert frame.columns == ["email", "_file", "_row"]
 
 
-def test_files_with_and_without_unreadable_rows_stack(tmp_path):
+def test_files_with_and_without_unreadable_rows_stack():
     frame = read_inputs([FORMATS / "ragged.csv", FORMATS / "utf8_bom.csv"], ReadOptions())
     assert frame.height == 6 and frame.get_column(UNREADABLE_COL).null_count() == 4
     assert frame.get_column("_rid").to_list() == list(range(6))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from importer.sandbox import Faults, SandboxServer
@@ -296,3 +297,18 @@ def test_a_64_bit_cursor_compares_exactly_and_a_wrong_overlap_stops_a_first_run(
     write_csv(path, ["email", "version"], [["a@example.com", str(big)], ["b@example.com", str(big + 1)]])
     second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
     assert second.summary["records_sent"] == 1 and second.summary["window"]["up_to"] == str(big + 1)
+
+
+def test_a_parquet_dataset_is_windowed_as_its_rows_are_read(sandbox, tmp_path):
+    folder = tmp_path / "lake" / "customers"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"email": [f"p{n}@example.com" for n in range(6)],
+                  "updated_at": [T0 + timedelta(hours=n) for n in range(6)]}).write_parquet(folder / "part-0.parquet")
+    args = ["customers", str(folder), "--since-column", "updated_at", "--since-overlap", "0", "--state",
+            str(tmp_path / "s.db")]
+    assert run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r1").summary["records_sent"] == 6
+    pl.DataFrame({"email": ["p9@example.com"], "updated_at": [T0 + timedelta(days=2)]}).write_parquet(
+        folder / "part-1.parquet")
+    second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
+    assert second.summary["records_sent"] == 1 and second.summary["window"]["rows_outside"] == 6
+    assert customer(sandbox, "p9@example.com") is not None

@@ -34,8 +34,9 @@ def stored_status(server: SandboxServer, order_id: str) -> str | None:
 
 
 def assert_all_rows_counted(summary: dict) -> None:
-    assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_not_found"] + summary["rows_blank"])
+    assert summary["rows_read"] == (summary["rows_accepted"] + summary.get("rows_would_send", 0)
+                                    + summary["rows_rejected"] + summary["rows_failed"] + summary["rows_not_found"]
+                                    + summary["rows_blank"])
 
 
 def operation(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str,
@@ -100,6 +101,9 @@ def test_order_status_dry_run_writes_the_requests_and_sends_nothing(sandbox, tmp
     assert [orjson.loads(line) for line in lines] == [
         {"method": "PUT", "path": "/orders/status", "body": {"orderId": "o/1", "orderStatus": "paid"}}]
     assert sandbox.stats.total == 0
+    summary = run.summary  # a dry run accepts nothing: what a real run would send is rows_would_send
+    assert (summary["rows_accepted"], summary["records_accepted"], summary["rows_would_send"]) == (0, 0, 1)
+    assert "1 valid (would be sent)" in run.stdout
 
 
 def test_a_file_without_a_status_column_is_refused(sandbox, tmp_path):

@@ -7,6 +7,9 @@ import stat
 
 import orjson
 
+from importer.cli.rendering import summary_line
+from importer.report.metrics import exposition
+from importer.report.summary import RunSummary
 from tests.support import assert_accounted, customer, run_cli, sandbox_env, write_csv
 
 HEADER = ["email", "firstName", "phone"]
@@ -52,7 +55,7 @@ def test_wrong_key_aborts_at_once_and_reports_every_row_as_not_sent(sandbox, tmp
     assert sandbox.stats.count(status=201) == 0
     summary = run.summary
     assert_accounted(summary)
-    assert summary["rows_failed"] == 250 and summary["exit_code"] == 3
+    assert summary["rows_failed"] == 250 and summary["exit_code"] == 3 and summary["abort_reason"] == "key_refused"
     assert len(run.failed) == 250 and all(r["_stage"] == "api" for r in run.failed)
 
 
@@ -69,7 +72,29 @@ def test_dry_run_sends_nothing_and_writes_the_bodies(sandbox, tmp_path):
     assert bodies[0]["mode"] == "AddOrUpdate" and bodies[0]["matchBy"] == "Email"
     assert bodies[2]["data"][0] == {"email": "d4@example.com", "firstName": "D", "phone": "+48600000004"}
     summary = run.summary
-    assert (summary["rows_accepted"], summary["rows_rejected"], summary["records_sent"]) == (5, 1, 0)
+    assert (summary["rows_accepted"], summary["rows_would_send"], summary["rows_rejected"]) == (0, 5, 1)
+    assert (summary["records_sent"], summary["records_accepted"]) == (0, 0)  # a dry run accepts nothing
+    assert_accounted(summary)
+    assert "5 valid (would be sent)" in run.stdout and "accepted" not in run.stdout
+    metrics = exposition(summary, "customers", None, 0.0, None)
+    assert 'outcome="would_send"} 5' in metrics and 'ecdp_import_rows{command="customers",profile="default",' \
+        'outcome="accepted"} 0' in metrics
+
+
+def test_a_dry_run_summary_of_an_older_version_is_read_as_one_written_now():
+    """Before, a dry run's rows_accepted held the rows a real run would send (and rows_would_send, once it
+    existed, the same; order operations had no rows_would_send and counted records_accepted too)."""
+    older = {"command": "customers", "dry_run": True, "rows_read": 6, "rows_accepted": 5, "rows_rejected": 1,
+             "rows_blank": 0, "rows_unmatched": 0, "exit_code": 1}
+    summary = RunSummary.from_dict(older)
+    assert (summary.rows_accepted, summary.rows_would_send) == (0, 5)
+    assert_accounted(summary)
+    assert "5 would be sent" in summary_line(summary) and "accepted" not in summary_line(summary)
+    operation = RunSummary.from_dict({"command": "delete-orders", "dry_run": True, "rows_read": 3, "rows_accepted": 3,
+                                      "records_accepted": 2, "rows_blank": 0, "rows_unmatched": 0})
+    assert (operation.rows_accepted, operation.rows_would_send, operation.records_accepted) == (0, 3, 0)
+    real = {**older, "dry_run": False}
+    assert RunSummary.from_dict(real).rows_accepted == 5
 
 
 def test_a_report_folder_used_again_gets_new_files_not_old_ones_cut_short(sandbox, tmp_path):
@@ -146,7 +171,7 @@ def test_report_is_private_and_never_holds_the_key(sandbox, tmp_path):
     assert sandbox.api_key not in run.stdout + run.stderr
 
 
-def test_api_key_is_not_a_command_line_option(tmp_path):
+def test_api_key_is_not_a_command_line_option():
     run = run_cli(["customers", "--help"])
     assert run.exit_code == 0
     assert "--api-key-file" in run.stdout and "--api-key " not in run.stdout
