@@ -259,6 +259,11 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
 _PLACEHOLDERS = {"postgresql": "$1", "postgres": "$1", "sqlite": "?", "duckdb": "?"}
 
 
+def can_window(query: SqlQuery) -> bool:
+    """Whether the query's driver takes a bound parameter the importer knows how to write (``windowed``)."""
+    return query.scheme in _PLACEHOLDERS
+
+
 def column_type(query: SqlQuery, column: str) -> pl.DataType | None:
     """The type of the query's result column ``column`` as the driver gives it (None: no such column); the
     database plans the query without returning a row (SQLite, typed by its values, returns one)."""

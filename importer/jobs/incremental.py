@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from importer.errors import InputError
-from importer.inputs.databases import SqlQuery, column_type, windowed
+from importer.inputs.databases import SqlQuery, can_window, column_type, windowed
 from importer.inputs.locations import Source, described
 from importer.inputs.windows import Value, Watermark, Window, bound_for, check_overlap, cursor_kind, overlap_of, shown
 from importer.jobs import drift
@@ -79,7 +79,7 @@ def push_down(command: str, sources: Sequence[Source], api: ApiSettings, run: Ru
     column = run.since_column
     pushed: list[Source] = []
     for source in listed:
-        if isinstance(source, SqlQuery):
+        if isinstance(source, SqlQuery) and can_window(source):  # (other drivers: windowed as the rows are read)
             dtype = column_type(source, column)
             if dtype is None:
                 raise InputError(f"--since-column {column!r} is not a column of the query's result on {source.shown}.",
