@@ -34,7 +34,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from importer.errors import ImporterError, UsageError
 from importer.inputs.locations import Source, described, local_copies, renamed
-from importer.jobs import imports, order_operations
+from importer.jobs import imports, incremental, order_operations
 from importer.jobs import undo as undoing
 from importer.jobs import verify as verifying
 from importer.jobs.monitoring import after_run
@@ -56,6 +56,7 @@ from importer.settings import (
 
 API_KEY_FILE_ENV = "ECDP_API_KEY_FILE"
 Sources = Source | Sequence[Source]
+_IMPORT_COMMANDS = {r.command for r in IMPORTS}  # (--since-column is theirs)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -174,7 +175,9 @@ def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | Non
         target = api
         try:
             target = api or api_from_env(run.dry_run)
-            with local_copies(listed) as paths:
+            # (--since-column: a query's window in its SQL, so the database sends only the window's rows)
+            pushed = incremental.push_down(command, listed, target, run) if command in _IMPORT_COMMANDS else listed
+            with local_copies(pushed) as paths:
                 result = job(paths, target, named)
         except ImporterError as error:
             after_run(command, described(listed), target or _unresolved(), run, error, named)

@@ -336,7 +336,10 @@ class RunOptions:
     preflight: bool = True  # check attribute names, consent ids and values against the platform's settings
     max_rejects: Budget = DEFAULT_BUDGET  # the error budget: more rows rejected before sending stops the run
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, key source: for the report
-    full: bool = False  # a full load (--full): not judged against the series' median (importer.jobs.drift)
+    full: bool = False  # a full load (--full): not judged against the series' median (importer.jobs.drift); with
+    # since_column, every row read and the watermark started again
+    since_column: str | None = None  # incremental: only rows whose cursor is after the job's watermark (--since-column)
+    since_overlap: str | None = None  # the rows before the watermark read again: a duration (10m) or a number
     min_records: int | None = None  # fewer valid records stop the run before sending (--min-records)
     max_drift: float | None = 0.5  # the valid records may differ from the median of the series' last 5 runs so much
     accept_drift: bool = False  # let this one run through the drift gate

@@ -85,6 +85,9 @@ def import_run(common: dict[str, Any]) -> RunOptions:
     """The run options of an import (customers, orders)."""
     if common["changed_only"] and common["full"]:
         raise UsageError("--changed-only and --full contradict each other.", "Give one of them.")
+    if common["since_overlap"] is not None and not common["since_column"]:
+        raise UsageError("--since-overlap needs --since-column.", "Name the cursor column, e.g. --since-column "
+                                                                   "updated_at.")
     return command_run(
         common,
         state=common["state"] or default_state(),
@@ -106,6 +109,8 @@ def import_run(common: dict[str, Any]) -> RunOptions:
         max_drift=common["max_drift"],
         accept_drift=common["accept_drift"],
         series=common["series"],
+        since_column=common["since_column"],
+        since_overlap=common["since_overlap"],
     )
 
 

@@ -205,7 +205,14 @@ IMPORT_OPTIONS = [  # every import command
     click.option("--changed-only", is_flag=True,
                  help="Send only records that are new or changed since they were last accepted."),
     click.option("--full", is_flag=True,
-                 help="Send every record (overrides --changed-only); a full load is not judged by --max-drift."),
+                 help="Send every record (overrides --changed-only); a full load is not judged by --max-drift. "
+                      "With --since-column: read every row and start the watermark again."),
+    click.option("--since-column", metavar="COLUMN",
+                 help="Incremental load: read only the rows whose COLUMN (a time or number, e.g. updated_at) is "
+                      "after the watermark this job's last run left (see docs/input.md)."),
+    click.option("--since-overlap", metavar="DURATION|N",
+                 help="With --since-column: read again the rows this far before the watermark, so rows committed "
+                      "late are not skipped (default 10m for times, 0 for numbers; combine with --changed-only)."),
     click.option("--min-records", type=click.IntRange(min=0),
                  help="Fewer valid records than this stop the run before anything is sent (exit 2)."),
     click.option("--max-drift", type=ShareType(), default="50%", show_default=True, metavar="N%|off",

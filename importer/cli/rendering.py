@@ -34,6 +34,7 @@ from importer.report.summary import (
     RunSummary,
     VerifySummary,
     WarningLog,
+    window_text,
 )
 from importer.resources import find, resource
 
@@ -107,6 +108,8 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     if s.read_as:
         lines.append(_line("read as", s.read_as))
+    if s.window:
+        lines.append(_line("window", window_text(s.window)))
     if s.dry_run:
         valid = f"{s.rows_would_send or 0} valid (would be sent)" if not s.stopped else f"{s.rows_valid} valid"
         lines.append(_line("rows", f"{valid}, {s.rows_rejected} rejected{_blank(s)}"))

@@ -187,7 +187,7 @@ def runs(limit: int, state: Path | None, **_config: Any) -> None:  # (--config, 
         click.echo(f"{r['id']:<23} {r['command']:<9} {r['started_at'][:19]:<20} {r['status']:<11} "
                    f"{'' if r['exit_code'] is None else r['exit_code']:>4} {r['rows_read']:>8} {r['rows_accepted']:>8} "
                    f"{r['rows_rejected']:>8} {r['rows_failed']:>7}  {r['report_dir'] or '-'}  "
-                   f"{r['series_name'] or '-'}")
+                   f"{r['series_name'] or '-'}" + (f"  window {r['window']}" if r.get("window") else ""))
 
 
 @click.group(name="config")

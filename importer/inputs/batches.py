@@ -36,6 +36,7 @@ from importer.inputs.mapping import (
     unmapped_columns,
 )
 from importer.inputs.presets import Choice, choose_for_files, file_header, hint, preset_files
+from importer.inputs.windows import Window
 from importer.settings import OrderOptions, RunOptions
 
 _SOURCES = f"^{SOURCE_PREFIX.replace('.', '[.]')}.*$"
@@ -62,15 +63,17 @@ class Inputs:
 
 
 def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Callable[[str], None],
-                usage: str = "ecdp-import") -> Inputs:
+                usage: str = "ecdp-import", window: Window | None = None) -> Inputs:
     """The rows ``command`` (customers or orders) imports from ``paths`` with ``run``'s reading options,
-    mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind."""
+    mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind; with a
+    ``window`` (``--since-column``), only its rows (``importer.inputs.windows``)."""
     read = ReadOptions(encoding=run.encoding, delimiter=run.delimiter, limits=run.limits)
     mapping, choice = chosen_mapping(command, run, paths, usage, always=True)
     if mapping is None:
         for path in paths:
             check_path(path)  # now, not when first read: the journal reads every file before that
-        return Inputs(_hinted(iter_inputs(paths, read), command, warn), list(paths))
+        batches = _hinted(iter_inputs(paths, read), command, warn)
+        return Inputs(window.within(batches) if window else batches, list(paths))
     mapping_path = mapping.path
     try:
         mapped, original = apply_mapping(mapping, paths, read, warn)
@@ -85,7 +88,8 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
                                       if not is_own_column(c)])
     batch = mapped.join(kept, on=RID_COL, how="left")
-    return Inputs(iter([batch]), files, mapping_path, choice.read_as if choice else None)
+    batches = window.within(iter([batch])) if window else iter([batch])
+    return Inputs(batches, files, mapping_path, choice.read_as if choice else None)
 
 
 def mapping_for(command: str, run: RunOptions, usage: str = "ecdp-import",

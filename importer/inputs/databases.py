@@ -28,7 +28,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -70,6 +70,7 @@ class SqlQuery:
     url: str
     sql: str
     password: str | None = field(default=None, repr=False)
+    params: tuple[Any, ...] = field(default=(), repr=False)  # bound to the query's placeholders (``windowed``)
 
     def __post_init__(self) -> None:
         if not self.sql.strip():
@@ -263,12 +264,16 @@ def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
     errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
     with _connected(query) as connection:
         try:
+            bound = {"parameters": list(query.params)} if query.params else None
+            # (ADBC's PostgreSQL driver runs it inside COPY (...): a closing ";" or "-- comment" would break that)
+            sql = _bare(query.sql) + "\n"
             given = False
-            for batch in pl.read_database(query.sql, connection, iter_batches=True, batch_size=batch_rows):
+            for batch in pl.read_database(sql, connection, iter_batches=True, batch_size=batch_rows,
+                                          execute_options=bound):
                 given = True
                 yield batch
             if not given:  # no batch at all: an empty result, whose columns a read of it tells
-                yield pl.read_database(query.sql, connection)
+                yield pl.read_database(sql, connection, execute_options=bound)
         except errors as exc:
             raise _query_failed(query, _first_line(exc)) from None
 
@@ -323,3 +328,44 @@ def _connectorx_line(exc: BaseException) -> str:
     line = _first_line(exc)
     said = re.search(r"ERROR \d+ \(\w+\): (.*?)\s*\}?\s*$", line) or re.search(r"\w+Error \{ (.*?)\s*\}\s*$", line)
     return said.group(1).strip() if said else line
+
+
+#: scheme -> the placeholder of a query's first parameter
+_PLACEHOLDERS = {"postgresql": "$1", "postgres": "$1", "sqlite": "?", "duckdb": "?"}
+
+
+def can_window(query: SqlQuery) -> bool:
+    """Whether the query's driver takes a bound parameter the importer knows how to write (``windowed``)."""
+    return query.scheme in _PLACEHOLDERS
+
+
+def column_type(query: SqlQuery, column: str) -> pl.DataType | None:
+    """The type of the query's result column ``column`` as the driver gives it (None: no such column); the
+    database plans the query without returning a row (SQLite, typed by its values, returns one)."""
+    limit = 1 if query.scheme == "sqlite" else 0
+    driver = _driver(query)
+    errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
+    with _connected(query) as connection:
+        try:
+            schema = pl.read_database(f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q LIMIT {limit}", connection).schema
+        except errors as exc:
+            raise _query_failed(query, _first_line(exc)) from None
+    return schema.get(column)
+
+
+def windowed(query: SqlQuery, column: str, start: Any) -> SqlQuery:
+    """``query`` with only the rows whose ``column`` is greater than ``start`` (a bound parameter, never text
+    put into the SQL) or empty; ``query`` itself for a driver whose placeholder the importer does not know (the
+    rows are then windowed as they are read)."""
+    placeholder = _PLACEHOLDERS.get(query.scheme)
+    if placeholder is None:
+        return query
+    name = '"' + column.replace('"', '""') + '"'
+    sql = f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q WHERE {name} > {placeholder} OR {name} IS NULL"
+    return replace(query, sql=sql, params=(start,))
+
+
+def _bare(sql: str) -> str:
+    """A query without its closing semicolons (to be put inside another, on lines of its own: a closing
+    ``-- comment`` ends with its line)."""
+    return sql.strip().rstrip(";").strip()

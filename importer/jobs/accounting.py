@@ -12,6 +12,7 @@ over records.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,11 @@ class Accounted:
     failed_file: str | None
 
 
-def account(rows: Rows, outcomes: Outcomes, report: Report) -> Accounted:
+def account(rows: Rows, outcomes: Outcomes, report: Report,
+            not_landed: Callable[[pl.DataFrame], None] | None = None) -> Accounted:
     """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
     in at most one record, so row counts are sums over records; rows of records never answered (abort,
-    Ctrl-C) are failed."""
+    Ctrl-C) are failed. ``not_landed`` is shown the failed rows (as the user's file has them)."""
     failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
                                           "AddOrUpdate and AddOrReplace modes)")
@@ -62,6 +64,8 @@ def account(rows: Rows, outcomes: Outcomes, report: Report) -> Accounted:
         rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
         for found in rows.rows_of(pl.concat([api_rejected.get_column(RID_COL), failed.get_column(RID_COL)])):
             view = user_view(found)
+            if not_landed is not None:
+                not_landed(view.join(failed.select(RID_COL), on=RID_COL, how="semi"))
             for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
                 report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from importer.frame import (
 )
 from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts, with_preset_hint
 from importer.inputs.locations import shown
-from importer.jobs import drift
+from importer.jobs import drift, incremental
 from importer.jobs.accounting import account, left_out_file, unmatched_file, where
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
@@ -138,18 +139,20 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
     scratch.sweep()  # private temporary folders a killed run left behind
-    inputs = open_inputs(resource.command, paths, run, warn)
     target = target_of(api)
+    series = drift.series_of(resource.command, target, run, [shown(p) for p in paths])
+    window = incremental.window_for(journal, series, run)  # --since-column: the rows after the job's watermark
+    inputs = open_inputs(resource.command, paths, run, warn, window=window)
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it
     watch = Watch(report, journal, run_id, warn)
     shard = Shard.parse(run.shard) if run.shard else None
-    series = drift.series_of(resource.command, target, run, [shown(p) for p in paths])
-    drift_gate = drift.gate_for(journal, series.id, run) if journal is not None else None
+    # (a window's size is the changes', not the export's: its median judges nothing, as a --full load's)
+    drift_gate = drift.gate_for(journal, series.id, replace(run, full=True) if window else run) if journal else None
     gated = not run.max_rejects.disabled or drift_gate is not None  # records held until every row is prepared
     # Streamed when nothing is sent before every row is prepared: a dry run, or records held by a gate.
     streamed = run.partitions is None and (run.dry_run or gated)
     def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
-        return open_inputs(resource.command, paths, run, _quiet)
+        return open_inputs(resource.command, paths, run, _quiet, window=window)
 
     rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
                   if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
@@ -167,7 +170,8 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
                               report, run.chunk_size, resource.envelope, journaled=journal is not None,
                               known=list(known), dry_run=run.dry_run, gate=gate if gated else None,
-                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0)
+                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0,
+                              on_withheld=window.lowest_of if window else None)
         finished = False
         try:
             if run.dry_run:
@@ -198,7 +202,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
-        accounted = account(rows, outcomes, report)
+        accounted = account(rows, outcomes, report, window.lowest_of if window else None)
         left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
         held_file = report_file(report.finish_rows("held.csv"))
     except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
@@ -229,6 +233,8 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
     stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
+    next_mark = (incremental.next_watermark(window, lambda: open_inputs(resource.command, paths, run, _quiet).batches)
+                 if window else None)
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
     summary = ImportSummary(
@@ -279,11 +285,14 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         origin=dict(run.origin),
         warnings=list(warn.messages) if isinstance(warn, WarningLog) else [],
         timeline=outcomes.timeline.as_dict(),
+        window=incremental.closing(window, next_mark, journal is not None) if window else None,
     )
     try:
         if watch.fault is None:
             report.summary(summary.to_dict())
             if journal is not None:
+                if window is not None:  # (before the run is finished: a crash between leaves it running)
+                    incremental.store(journal, series, run, window, next_mark, run_id)
                 journal.finish_run(run_id, summary, report.dir)
             if run.report_html:
                 html_page.write(report.dir)

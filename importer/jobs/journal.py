@@ -10,7 +10,9 @@ Tables:
 * ``run_records`` — per run, every key it got accepted and whether it was *new* to the journal then (no
   earlier run had it accepted, and the mode could create it): what ``undo`` may delete;
 * ``paces`` — per target and endpoint, the request rate the adaptive limiter settled at and the chunk
-  size after a 413, so the next run starts there instead of finding the limit again with 429s.
+  size after a 413, so the next run starts there instead of finding the limit again with 429s;
+* ``watermarks`` — per job (a series and its ``--since-column``), the cursor value every row at or below
+  which landed, and the run that moved it there (``importer.jobs.incremental``).
 
 A run's ``series`` (a hash of what it reads and where it sends it: ``importer.jobs.drift.series_of``) groups
 the nightly runs of one job: the drift gate compares a run with the last successful ones of its series, the
@@ -67,6 +69,12 @@ CREATE INDEX IF NOT EXISTS run_records_by_key ON run_records (kind, key);
 CREATE TABLE IF NOT EXISTS paces (
     target TEXT NOT NULL, endpoint TEXT NOT NULL, rate REAL, max_records INTEGER, updated_at TEXT NOT NULL,
     PRIMARY KEY (target, endpoint)
+);
+"""
+_WATERMARKS = """
+CREATE TABLE IF NOT EXISTS watermarks (
+    job TEXT PRIMARY KEY, series TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL, value TEXT,
+    run_id TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 """
 P = ParamSpec("P")
@@ -173,6 +181,7 @@ class Journal:
         if "series_name" not in columns:  # a journal written before series were named (issue 31)
             self.db.execute("ALTER TABLE runs ADD COLUMN series_name TEXT")
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_by_series ON runs (series, started_at)")
+        self.db.executescript(_WATERMARKS)  # a journal written before incremental loads (issue 33)
 
     def close(self) -> None:
         self.db.close()
@@ -346,3 +355,21 @@ class Journal:
             "INSERT INTO paces (target, endpoint, rate, max_records, updated_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (target, endpoint) DO UPDATE SET rate = excluded.rate, max_records = excluded.max_records,"
             " updated_at = excluded.updated_at", (target, endpoint, rate, max_records, _now()))
+
+    # -- incremental loads' watermarks ---------------------------------------------------------
+
+    @_journaled
+    def watermark(self, job: str) -> tuple[str, str | None] | None:
+        """(kind, value) of ``job``'s watermark (value None: a run read everything and none landed in order);
+        None: no run of the job stored one."""
+        row = self.db.execute("SELECT kind, value FROM watermarks WHERE job = ?", (job,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    @_journaled
+    def move_watermark(self, job: str, series: str, column: str, kind: str, value: str | None, run_id: str) -> None:
+        """Store ``job``'s watermark (one transaction: the old one or the new one, never half)."""
+        self.db.execute(
+            "INSERT INTO watermarks (job, series, column_name, kind, value, run_id, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET kind = excluded.kind,"
+            " value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            (job, series, column, kind, value, run_id, _now()))

@@ -20,7 +20,7 @@ from importer.inputs.presets import choose_for_files
 from importer.jobs.imports import import_resource
 from importer.jobs.journal import Journal
 from importer.jobs.results import RunResult, Warn
-from importer.report.summary import ImportSummary, RunSummary
+from importer.report.summary import ImportSummary, RunSummary, window_text
 from importer.resources import resource
 from importer.settings import ApiSettings, RunOptions
 
@@ -41,6 +41,7 @@ def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
         summary = RunSummary.from_dict(orjson.loads(row.pop("summary") or "{}"))
         for count in ("rows_read", "rows_accepted", "rows_rejected", "rows_failed"):
             row[count] = getattr(summary, count, 0)
+        row["window"] = window_text(getattr(summary, "window", None), short=True)  # --since-column: what was read
     return rows
 
 

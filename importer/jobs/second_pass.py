@@ -94,6 +94,7 @@ class SecondPass:
     _hold_dir: Path | None = None
     _rest: pl.DataFrame | None = None  # records short of a whole chunk, waiting for the next ones
     workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
+    on_withheld: Callable[[pl.DataFrame], None] | None = None  # shown the held rows (as the user's file has them)
 
     def close(self, finished: bool) -> None:
         """Close payloads.jsonl (a finished dry run that may send and built nothing gets an empty one) and
@@ -232,7 +233,10 @@ class SecondPass:
                 pl.lit("").alias(FIELD_COL), pl.lit(f"{HELD_BACK}: {reason}").alias(ERROR_COL),
                 pl.lit("budget").alias(STAGE_COL),
             )
-            self.report.add_rows("held.csv", report_table(reasons, user_view(rows)))
+            view = user_view(rows)
+            if self.on_withheld is not None:
+                self.on_withheld(view)
+            self.report.add_rows("held.csv", report_table(reasons, view))
         self.counts.rows_withheld += rids.len()
         if self.dry_run:  # counted as would-be-sent when written
             self.counts.rows_settled -= rids.len()

@@ -23,7 +23,7 @@ from importer.report import charts
 from importer.report.files import open_private
 from importer.report.outcome import outcome
 from importer.report.reject_groups import RejectGroup, RejectSummary, summarise
-from importer.report.summary import ImportSummary, OperationSummary, RunSummary
+from importer.report.summary import ImportSummary, OperationSummary, RunSummary, window_text
 from importer.resources import find
 
 REPORT_NAME = "report.html"
@@ -97,6 +97,8 @@ def render(s: ImportSummary | OperationSummary, rejects: RejectSummary, present:
     body = [
         f"<h1>{escape(command)} import</h1>",
         f'<p class="meta">{_meta(s)}</p>',
+        f'<p class="meta" id="window">window: {escape(window_text(s.window))}</p>'
+        if isinstance(s, ImportSummary) and s.window else "",
         f'<p class="outcome {said.level}" id="outcome">{escape(said.sentence)}</p>',
         _rows_heading(s), _funnel(s, rejects),
         _rejects(rejects),

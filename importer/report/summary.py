@@ -146,6 +146,9 @@ class ImportSummary(RunSummary):
     options: dict[str, Any] = field(default_factory=dict)  # the options in effect, for the report
     origin: dict[str, str] = field(default_factory=dict)  # config file, profile, where the key came from
     timeline: dict[str, Any] = field(default_factory=dict)  # sending over time (Timeline.as_dict)
+    # --since-column: the window read (column, watermark, overlap, after, kind, rows_outside, rows_empty) and the
+    # watermark left (up_to; stored: False in a dry run) (importer.jobs.incremental)
+    window: dict[str, Any] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(kw_only=True)
@@ -264,6 +267,25 @@ def recording(warn: Callable[[str], None]) -> WarningLog:
     return warn if isinstance(warn, WarningLog) else WarningLog(warn)
 
 
+def window_text(window: Mapping[str, Any] | None, short: bool = False) -> str:
+    """The window an incremental run read (``--since-column``) and the watermark it left, as the console,
+    report.html and ``runs`` give it ("" for a run without one); ``short``: for a table."""
+    if not window:
+        return ""
+    column, after, up_to = window.get("column"), window.get("after"), window.get("up_to")
+    read = f"{column} after {after}" if after else f"{column}: every row"
+    if short:
+        return f"{read} -> {up_to or 'none'}"
+    if window.get("watermark"):
+        read += f" (the watermark {window['watermark']} less the overlap {window.get('overlap')})"
+    outside = window.get("rows_outside")
+    if outside:
+        read += f", {outside:,} row{'s' if outside != 1 else ''} before it not read"
+    if not window.get("stored"):
+        return f"{read}; the watermark would be {up_to or 'none'} (a dry run does not move it)"
+    return f"{read}; next run after {up_to} (less the overlap)" if up_to else f"{read}; next run reads every row"
+
+
 def options_in_effect(api: ApiSettings, run: RunOptions) -> dict[str, Any]:
     """The options a run used, as the report shows them (never the key: only where it came from)."""
     return {
@@ -281,6 +303,9 @@ def options_in_effect(api: ApiSettings, run: RunOptions) -> dict[str, Any]:
         "encoding": run.encoding,
         "delimiter": run.delimiter,
         "changed_only": run.changed_only,
+        "since_column": run.since_column,
+        "since_overlap": run.since_overlap,
+        "full": run.full,
         "resume": run.resume,
         "dry_run": run.dry_run,
         "state": None if run.dry_run else str(run.state),
