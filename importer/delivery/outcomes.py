@@ -25,9 +25,10 @@ from importer.records.chunking import Chunk
 ABORT_KEY = "the API rejected the key"
 ABORT_UNEXPECTED = "the API's success answers were not the documented ones"
 CERTIFICATE = "the API's TLS certificate failed verification"
+ABORT_UNKNOWN = "the platform does not know"  # a request's target (a custom event) does not exist
 SHORT = 300  # characters of an error answer's description where its body is not kept
 # aborts by what the API answered (exit 3): the key refused, a wait longer than allowed, answers that are not its own
-API_STOPS = (ABORT_KEY, "the API asked to wait", "the API throttled the run", ABORT_UNEXPECTED)
+API_STOPS = (ABORT_KEY, "the API asked to wait", "the API throttled the run", ABORT_UNEXPECTED, ABORT_UNKNOWN)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Outcomes:
     accepted_rows: int = 0
     rejected: list[ApiReason] = field(default_factory=list)  # rows, field, error, substatus, type
     failed: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error
+    uncertain: list[tuple[list[int], str]] = field(default_factory=list)  # rows, error: sent, may be stored
     not_found: list[tuple[list[int], str]] = field(default_factory=list)  # rows, reason: a 404 filed apart
     requests: int = 0
     answers: int = 0  # HTTP answers of any status
@@ -94,8 +96,17 @@ class Outcomes:
     def unanswered(self, after: str) -> list[Reason]:
         """Failed reasons (rows, field, error) for the records without an answer, after an abort or Ctrl-C:
         "not sent", or "sent, but no answer came …: ``after``" for those of a request in flight."""
+        return self.not_sent() + self.in_flight(after)
+
+    def not_sent(self) -> list[Reason]:
+        """Failed reasons of the records never sent (their chunks were not taken, or handed back)."""
         stopped = self.aborted or "the run stopped"
-        reasons: list[Reason] = [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+        return [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+
+    def in_flight(self, after: str) -> list[Reason]:
+        """Reasons of the records of requests in flight when the run stopped: sent, never answered."""
+        stopped = self.aborted or "the run stopped"
+        reasons: list[Reason] = []
         in_flight = f"sent, but no answer came before the run stopped ({stopped}): {after}"
         for chunk, answered in self.unfinished.values():
             done = set(pl.concat([part.rids for part in answered]).to_list()) if answered else set()

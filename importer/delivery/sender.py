@@ -64,6 +64,7 @@ from importer.version import __version__
 
 T = TypeVar("T")
 RETRIABLE = frozenset({429, 500, 502, 503, 504})
+NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout)  # no connection was made: the request never left
 UNEXPECTED_IN_A_ROW = 3  # successes in a row that are not the documented answer: the run stops
 STOP_GRACE_S = 10.0  # after a stop, requests in flight have this long to be answered, then they are abandoned
 SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}  # what a person or a supervisor sends to stop
@@ -92,7 +93,11 @@ class Abort(Exception):
 
 
 class Sender(ABC):
-    """Delivers the chunks of one run; the outcome of every record lands in ``outcomes``."""
+    """Delivers the chunks of one run; the outcome of every record lands in ``outcomes``. ``at_most_once``: a
+    request is retried only when it certainly did not reach the API (no connection, 429, 503 with
+    Retry-After), never after an attempt that may have been processed (its answer is then ``ambiguous``)."""
+
+    at_most_once = False
 
     def __init__(
         self,
@@ -258,7 +263,7 @@ class Sender(ABC):
                 if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
                     raise Abort(f"{CERTIFICATE} ({unverified})") from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
-                ambiguous = True
+                ambiguous = ambiguous or not isinstance(exc, NOT_CONNECTED)  # (never connected: nothing was sent)
             else:
                 status = received.status
                 self.outcomes.answers += 1
@@ -274,8 +279,10 @@ class Sender(ABC):
                     return Answer(status, unexpected, True, unexpected=unexpected)
                 problem = wire.parse(received)
                 retry_after = retry_after_seconds(received.retry_after)
-                ambiguous = ambiguous or status >= 500
+                ambiguous = ambiguous or (status >= 500 and not (status == 503 and retry_after is not None))
             if status is not None and status not in RETRIABLE:
+                final = True
+            elif self.at_most_once and ambiguous:  # it may have been processed: never sent again
                 final = True
             elif status == 429:
                 throttles += 1
@@ -341,7 +348,9 @@ class Sender(ABC):
         stopped = self._stop or self.outcomes.aborted or "the run stopped"
         reason = (f"not sent: {stopped}" if answer.stopped
                   else answer.unexpected or describe_problem(answer.status, answer.problem))
-        self.outcomes.failed.extend((rids, reason) for rids in batch.row_ids)
+        uncertain = self.at_most_once and answer.ambiguous  # it may be stored: never sent again by itself
+        filed = self.outcomes.uncertain if uncertain else self.outcomes.failed
+        filed.extend((rids, reason) for rids in batch.row_ids)
         self.answered(batch)
         self.outcomes.timeline.add("failed", len(batch))
         tally.failed += len(batch)

@@ -101,7 +101,8 @@ class RunSummary:
 
 @dataclass(kw_only=True)
 class ImportSummary(RunSummary):
-    """``ecdp-import customers`` and ``orders`` (and ``retry``, which imports a run's failed rows again)."""
+    """``ecdp-import customers``, ``orders`` and ``events`` (and ``retry``, which imports a run's failed rows
+    again)."""
 
     mapping: str | None = None
     preset: str | None = None
@@ -116,6 +117,9 @@ class ImportSummary(RunSummary):
     rows_accepted: int = 0  # in the platform (a dry run: the same count as rows_would_send, for older readers)
     rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_held: int = 0  # valid, but held back and never sent: the run stopped before sending (held.csv)
+    # custom events: sent, and whether the platform processed them is unknown (uncertain.csv): never resent by itself
+    rows_uncertain: int = 0
+    uncertain_file: str | None = field(default=None, metadata=OMIT_IF_NONE)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
     rows_valid: int | None = None  # (None: a summary written before it was counted)
     rows_sent: int | None = None

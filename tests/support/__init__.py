@@ -113,7 +113,7 @@ def assert_accounted(summary: dict[str, Any] | RunSummary) -> None:
         summary = summary.to_dict()
     assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
                                     + summary.get("rows_held", 0) + summary["rows_blank"] + summary["rows_unmatched"]
-                                    + summary.get("rows_left_out", 0))
+                                    + summary.get("rows_left_out", 0) + summary.get("rows_uncertain", 0))
 
 
 @contextlib.contextmanager
