@@ -35,13 +35,14 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from importer.errors import ImporterError, UsageError
 from importer.inputs.locations import Source, described, local_copies, renamed
-from importer.jobs import events as event_imports
 from importer.jobs import imports, order_operations
 from importer.jobs import undo as undoing
 from importer.jobs import verify as verifying
 from importer.jobs.monitoring import after_run
 from importer.jobs.results import LOGGER, RunResult, Warn, finished, log_warning
 from importer.jobs.verify import Sampling
+from importer.resources import IMPORTS, find
+from importer.resources.events import EVENTS
 from importer.settings import (
     API_KEY_ENV,
     API_URL_ENV,
@@ -96,8 +97,8 @@ def import_events(sources: Sources, *, api: ApiSettings | None = None, options: 
     not idempotent: ``--resume`` never resends one, those sent without an answer are listed as uncertain).
     ``options.event_id`` (or a ``customEventId`` column) says which custom event."""
     run = run or RunOptions()
-    return _call("events", sources, (), api, run, lambda paths, api_, warn_: event_imports.import_events(
-        paths, api_, options or EventOptions(), run, warn_), warn)
+    return _call("events", sources, (), api, run, lambda paths, api_, warn_: imports.import_resource(
+        EVENTS, paths, api_, options or EventOptions(), run, warn_), warn)
 
 
 def update_order_statuses(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
@@ -133,19 +134,16 @@ def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sou
     """Read the sources as an import would, read each record back and report what differs (exit 0: all
     match); ``sampling`` checks a random sample instead of every record."""
     run, sampling = run or RunOptions(), sampling or Sampling()
-    if kind == "customers":
-        if _listed(items):
-            raise UsageError("items are for orders.", "Verify customers from their files alone.")
-        customer_options = options if isinstance(options, CustomerOptions) else CustomerOptions()
-        return _call("verify", sources, (), api, replace(run, dry_run=False),
-                     lambda paths, api_, warn_: verifying.verify_customers(
-                         paths, api_, customer_options, run, sampling, warn_), warn)
-    if kind != "orders":
-        raise UsageError(f"verify: kind {kind!r} is neither customers nor orders.", "Pass 'customers' or 'orders'.")
-    order_options = options if isinstance(options, OrderOptions) else OrderOptions()
+    declared = find(kind)
+    if declared is None or not declared.verifiable:
+        names = " or ".join(r.command for r in IMPORTS if r.verifiable)
+        raise UsageError(f"verify: kind {kind!r} is not {names}.", f"Pass {names}.")
+    if _listed(items) and not declared.items:
+        raise UsageError(f"items are for orders, not {declared.naming.plural}.",
+                         f"Verify {declared.naming.plural} from their files alone.")
     return _call("verify", sources, items, api, replace(run, dry_run=False),
-                 lambda paths, api_, warn_: verifying.verify_orders(paths, api_, order_options, run, sampling, warn_),
-                 warn)
+                 lambda paths, api_, warn_: verifying.verify_resource(
+                     declared, paths, api_, declared.options(options), run, sampling, warn_), warn)
 
 
 def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, Any, RunResult]]:

@@ -27,6 +27,7 @@ as zeros). Such ids are wrong and collide with each other; the rows are rejected
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import pandera.polars as pa
@@ -204,4 +205,59 @@ def with_checks(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
             name: {"checks": [*column.checks, *_checks_for(column.metadata or {}), *text_checks()]}
             for name, column in schema.columns.items()
         }
+    )
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """One field of a schema model as its declaration says it, read once (``fields_of``): what the record
+    stages, the mapping and the tests need to know of it, so that no other module declares it again."""
+
+    name: str  # the column: "websiteId", "product.price", "customer.email"
+    member: str  # its JSON member, the column without its object's prefix: "price", "email"
+    required: bool  # not nullable
+    max_length: int | None  # UTF-16 code units (metadata ``max_length``)
+    whole_number: tuple[int, int] | None  # an integer within (minimum, maximum) (metadata ``whole_number``)
+    number: bool  # a finite decimal number (metadata ``number``)
+    identifier: bool  # an id a spreadsheet may have rewritten (metadata ``identifier``)
+    values: tuple[str, ...] | None  # the documented values (an ``isin`` check)
+    patterns: tuple[str, ...]  # the regular expressions it must match (``str_matches`` checks)
+
+    @property
+    def parent(self) -> str:
+        """The object it is a member of, by its column's prefix: "" (the record), "customer", "product"."""
+        return self.name.rsplit(".", 1)[0] if "." in self.name else ""
+
+    @property
+    def numeric(self) -> bool:
+        """Sent as a JSON number: a number or a whole number."""
+        return self.number or self.whole_number is not None
+
+
+def fields_of(model: type[pa.DataFrameModel]) -> tuple[FieldRules, ...]:
+    """The fields of a schema model, in its order, with what their declarations say (read once per model)."""
+    return _fields_of(model)
+
+
+@functools.cache
+def _fields_of(model: type[pa.DataFrameModel]) -> tuple[FieldRules, ...]:
+    return tuple(_rules(name, column) for name, column in model.to_schema().columns.items())
+
+
+def _rules(name: str, column: Any) -> FieldRules:
+    metadata = column.metadata or {}
+    values = next((tuple(str(v) for v in check.statistics["allowed_values"]) for check in column.checks
+                   if check.name == "isin"), None)
+    patterns = tuple(str(check.statistics["pattern"]) for check in column.checks if check.name == "str_matches")
+    whole = metadata.get(WHOLE_NUMBER)
+    return FieldRules(
+        name=name,
+        member=name.rsplit(".", 1)[-1],
+        required=not column.nullable,
+        max_length=int(metadata[MAX_LENGTH]) if MAX_LENGTH in metadata else None,
+        whole_number=(int(whole[0]), int(whole[1])) if whole is not None else None,
+        number=bool(metadata.get(NUMBER)),
+        identifier=bool(metadata.get(IDENTIFIER)),
+        values=values,
+        patterns=patterns,
     )

@@ -9,8 +9,9 @@ validation or HTTP logic here.
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 
@@ -29,13 +30,8 @@ from importer.cli.options import (
     options,
 )
 from importer.errors import UsageError
-from importer.settings import (
-    CUSTOMER_MATCH_FIELDS,
-    MATCH_BY_FIELDS,
-    CustomerOptions,
-    OrderOptions,
-    default_state,
-)
+from importer.resources import IMPORTS, resource
+from importer.settings import CUSTOMER_MATCH_FIELDS, MATCH_BY_FIELDS, default_state
 
 
 @click.command("order-status", cls=ConfiguredCommand)
@@ -69,7 +65,7 @@ def delete_orders(files: tuple[str, ...], yes: bool, **common: Any) -> None:
 
 
 @click.command(cls=ConfiguredCommand)
-@click.argument("kind", type=click.Choice(["customers", "orders"]))
+@click.argument("kind", type=click.Choice([r.command for r in IMPORTS if r.verifiable]))
 @click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
 @click.option("--sample", type=click.IntRange(min=1), help="Check this many records drawn at random (default: all).")
 @click.option("--seed", "sample_seed", type=int, help="Seed of the --sample draw, to check the same records again.")
@@ -97,11 +93,13 @@ def verify(kind: str, files: tuple[str, ...], sample: int | None, sample_seed: i
                       limits=read_limits(common))
     sampling = Sampling(size=sample, seed=sample_seed)
     with api_settings(common, identification=customer_match) as (api, target):
-        if kind == "customers" and items:
-            raise UsageError("--items is for orders.", "Verify customers from their files alone.")
-        options = CustomerOptions(match_by=match_by) if kind == "customers" else \
-            OrderOptions(customer_match=customer_match, time_zone_names=time_zone_names)
-        result = verify_records("customers" if kind == "customers" else "orders", list(files), items=list(items),
+        declared = resource(kind)
+        if items and not declared.items:
+            raise UsageError("--items is for orders.", f"Verify {declared.naming.plural} from their files alone.")
+        given = {"match_by": match_by, "customer_match": customer_match, "time_zone_names": time_zone_names}
+        options = declared.options_type(**{f.name: given[f.name] for f in fields(declared.options_type)
+                                           if f.name in given}) if declared.options_type else None
+        result = verify_records(cast(Literal["customers", "orders"], kind), list(files), items=list(items),
                                 api=api, options=options, run=run, sampling=sampling, warn=warn)
     console().show(result.summary, target)
     sys.exit(result.exit_code)

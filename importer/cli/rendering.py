@@ -35,6 +35,7 @@ from importer.report.summary import (
     VerifySummary,
     WarningLog,
 )
+from importer.resources import find, resource
 
 
 class Console:
@@ -123,8 +124,9 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
                                       f"({s.duration_s:.2f} s)"))
     taken = {name: n for name, n in (s.orders_conflicts_taken or {}).items() if n}
     if taken:
+        naming = resource(s.command).naming
         lines.append(_line("conflicts", "lines disagreed, one line's value taken (the mapping's conflict): "
-                           + ", ".join(f"{name} in {_count(n, 'order')}" for name, n in taken.items())))
+                           + ", ".join(f"{name} in {naming.count(n)}" for name, n in taken.items())))
     if s.stopped or s.aborted:
         lines.append(_line("stopped", s.stopped or s.aborted or ""))
     if s.rows_held:
@@ -142,20 +144,22 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
 
 def operation_lines(s: OperationSummary, target: str) -> list[str]:
     """order-status and delete-orders."""
-    deletes = s.command == "delete-orders"
+    declared = find(s.command)  # (None for undo: its deletes are counted as an operation's, not found left out)
+    deletes = declared is not None and declared.not_found_apart
+    noun = declared.naming.plural if declared is not None else "orders"  # (undo deletes the orders a run created)
     verb = "checked (dry run, nothing sent)" if s.dry_run else f"sent to {target}"
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     not_found = f", {s.rows_not_found} not found" if deletes else ""
     if s.dry_run:
         lines.append(_line("rows", f"{s.rows_accepted} valid (would be sent), {s.rows_rejected} rejected"
                                    f"{_blank(s)}"))
-        lines.append(_line("orders", f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
+        lines.append(_line(noun, f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
         lines.append(_line("payloads", str(s.payloads_file)))
     else:
         lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, "
                                    f"{s.rows_failed} failed{not_found}{_blank(s)}"))
         found = f", {s.records_not_found} not found" if deletes else ""
-        lines.append(_line("orders", f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
+        lines.append(_line(noun, f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
                                      f"{_count(s.requests, 'request')}, {s.records_accepted} {s.done}{found}"
                                      f"  ({s.duration_s:.2f} s)"))
     if s.aborted:

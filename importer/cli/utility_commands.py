@@ -25,6 +25,7 @@ from importer.cli.options import (
 )
 from importer.errors import UsageError
 from importer.settings import API_KEY_ENV, CUSTOMER_MATCH_FIELDS, default_state
+from schemas.targets import TARGETS
 
 
 @click.command(cls=ConfiguredCommand)
@@ -109,12 +110,12 @@ def _sandbox_settings(path: Path | None) -> Any:
 @click.command(cls=ConfiguredCommand)
 @click.argument("files", nargs=-1)  # text: a URL (s3://, https://) is a file too
 @options(ENCODING_OPTION, DELIMITER_OPTION, *READ_LIMIT_OPTIONS)
-@click.option("--suggest", type=click.Choice(["customers", "orders"]),
+@click.option("--suggest", type=click.Choice(list(TARGETS)),
               help="Also print a mapping file skeleton (TOML) for this kind of import.")
 @click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Instead, check this mapping's joins: how many rows of FILES each joined source matches.")
 @click.option("--preset", help="Like --mapping, with a preset's mapping (shopify, woocommerce, magento).")
-@click.option("--kind", type=click.Choice(["customers", "orders"]), default="orders", show_default=True,
+@click.option("--kind", type=click.Choice(list(TARGETS)), default="orders", show_default=True,
               help="The preset's kind, with --preset.")
 def inspect(files: tuple[str, ...], encoding: str | None, delimiter: str | None, suggest: str | None,
             mapping_file: Path | None, preset: str | None, kind: str, **limits: Any) -> None:

@@ -19,6 +19,7 @@ business unit's scenarios (an e-mail, an SMS), so sending one twice may message 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,6 +32,15 @@ from importer.delivery.sender import Sender
 from importer.delivery.single import record_errors
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings
+
+
+@dataclass(frozen=True)
+class AtMostOnce:
+    """How a resource that is not idempotent is sent: what stops its run, and whether ``--resume`` sends the
+    records whose earlier sending is uncertain again."""
+
+    stop_on: Callable[[Any, str], str | None]  # a 400's problem, its record -> why the run stops (all would fail)
+    resend_uncertain: bool = False
 
 
 class AtMostOnceSender(Sender):

@@ -147,9 +147,11 @@ def with_preset_hint(error: ImporterError, command: str, paths: Sequence[Path], 
     return error if looks_like is None else InputError(error.message, looks_like)
 
 
-def with_mapping_conflicts(options: OrderOptions, run: RunOptions, paths: Sequence[Path] = ()) -> OrderOptions:
-    """``options`` with the ``conflict`` settings of the run's mapping (the options' own come first)."""
-    mapping = mapping_for("orders", run, paths=paths)
+def with_mapping_conflicts(options: OrderOptions, run: RunOptions, paths: Sequence[Path] = (),
+                           command: str = "orders") -> OrderOptions:
+    """``options`` with the ``conflict`` settings of the run's mapping for ``command`` (the options' own come
+    first)."""
+    mapping = mapping_for(command, run, paths=paths)
     if mapping is None or not mapping.conflicts:
         return options
     return replace(options, conflicts={**mapping.conflicts, **options.conflicts})

@@ -42,18 +42,12 @@ from importer.frame import (
 from importer.inputs import joins, mapping_fields
 from importer.inputs.files import ReadOptions, read_file, read_inputs
 from importer.inputs.set_aside import without_blank_rows
-from schemas.customers import CUSTOMER_FIELDS
-from schemas.orders import ORDER_FIELDS, PRODUCT_FIELDS
+from schemas.targets import TARGETS
 
-TARGETS = {"customers": set(CUSTOMER_FIELDS), "orders": {*ORDER_FIELDS, *PRODUCT_FIELDS}}
-DYNAMIC_TARGETS = {"customers": ("attr.", "consent."), "orders": ("attr.", "product.attr.")}
 PRESETS = Path(__file__).resolve().parent / "presets"
-ATTRIBUTE_TARGETS = {"customers": {"customer": "attr."}, "orders": {"order": "attr.", "product": "product.attr."}}
 CONFLICTS = ("first", "last", "reject")  # when the lines of an order disagree on a field
 _SOURCE_KEYS = {"path", "encoding", "delimiter", "join", "null", "unmatched"}
 UNMATCHED_CHOICES = ("reject", "drop")
-IDENTIFIERS = {"customers": ("crmId", "email", "phone"), "orders": ("id",)}  # one must be read from the file
-WHOLE_NUMBER_TARGETS = {"product.quantity", "product.returned", "websiteId"}  # "2.0000" is 2 for these
 
 
 @dataclass(frozen=True)
@@ -104,9 +98,10 @@ def load_mapping(path: Path) -> Mapping:
         raise InputError(f"The mapping file {path} is not valid TOML: {exc}.", "See docs/mapping.md.") from None
     problems: list[str] = []
     kind = raw.get("kind")
-    if kind not in TARGETS:
-        problems.append(f"kind must be \"customers\" or \"orders\", not {kind!r}")
-        kind = "orders"
+    if not isinstance(kind, str) or kind not in TARGETS:
+        kinds = " or ".join(f'"{k}"' for k in TARGETS)
+        problems.append(f"kind must be {kinds}, not {kind!r}")
+        kind = list(TARGETS)[-1]  # (the other problems are checked as for the last kind)
     sources = _sources(raw.get("sources", {}), path.parent, problems)
     fields = {}
     for target, spec in raw.get("fields", {}).items():
@@ -116,12 +111,12 @@ def load_mapping(path: Path) -> Mapping:
         if level in ("ignore", "kind"):
             problems.append(f"{level} is inside [attributes]: in TOML a key after a [table] belongs to it, "
                             f"so put {level} = ... before the first [table]")
-        elif level not in ATTRIBUTE_TARGETS[kind]:
-            problems.append(f"attributes.{level}: use {' or '.join(ATTRIBUTE_TARGETS[kind])} for {kind}")
+        elif level not in TARGETS[kind].attributes:
+            problems.append(f"attributes.{level}: use {' or '.join(TARGETS[kind].attributes)} for {kind}")
         elif not isinstance(spec, dict) or not ({"columns", "prefix"} & set(spec)):
             problems.append(f"attributes.{level}: give columns = [...] or prefix = \"...\"")
     leave_out = mapping_fields.check_leave_out(raw.get("leave_out", []), problems)
-    identifiers = IDENTIFIERS[kind]
+    identifiers = TARGETS[kind].identifiers
     if fields and not set(identifiers) & set(fields):
         problems.append(f"fields: map {' or '.join(identifiers)}: a {kind[:-1]} is known by it")
     unknown = set(raw) - {"kind", "sources", "fields", "attributes", "ignore", "leave_out", "generation"}  # presets.py
@@ -163,7 +158,7 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
         problems.append("leave_out is inside [fields]: write the rules as [[leave_out]] tables after the fields, "
                         "or before the first [table]")
         return {}
-    if target not in TARGETS[kind] and not target.startswith(DYNAMIC_TARGETS[kind]):
+    if target not in TARGETS[kind].fields and not target.startswith(TARGETS[kind].dynamic):
         problems.append(f"fields.{target}: not a {kind} field")
     if isinstance(spec, str):
         return {"column": spec}
@@ -184,7 +179,7 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
     if "unless" in spec and not isinstance(spec["unless"], str):
         problems.append(f"fields.{target}: unless must name a column")
     if "conflict" in spec:
-        order_level = kind == "orders" and not target.startswith("product.")
+        order_level = TARGETS[kind].record_level(target)
         if spec["conflict"] not in CONFLICTS:
             problems.append(f"fields.{target}: conflict must be \"first\", \"last\" or \"reject\", not "
                             f"{spec['conflict']!r}")
@@ -210,7 +205,7 @@ def apply_mapping(
     available = set(table.columns)
     joined_well = not problems
     built = {target: mapping_fields.field_expression(target, spec, available, problems,
-                                                     target in WHOLE_NUMBER_TARGETS)
+                                                     target in TARGETS[mapping.kind].whole_numbers)
              for target, spec in mapping.fields.items()}
     attrs = _attribute_columns(mapping, available, problems)
     unidentified = _unidentified(mapping, available) if joined_well else None  # (a bad join hides columns too)
@@ -230,15 +225,17 @@ def apply_mapping(
     left_out = mapping_fields.left_out_reason(mapping.leave_out, available)
     if left_out is not None and UNREADABLE_COL in available:  # a line the reader could not parse is rejected
         left_out = pl.when(pl.col(UNREADABLE_COL).is_null()).then(left_out)
-    line = mapping.kind == "orders" and left_out is not None  # an order line left out keeps its order's cells
-    rejects = [pl.when(left_out.is_null()).then(b.reject) if left_out is not None and line and t.startswith("product.")
-               else b.reject for t, b in built.items() if b.reject is not None]
+    target = TARGETS[mapping.kind]
+    line = target.line_prefix is not None and left_out is not None  # an order line left out keeps its order's cells
+    rejects = [pl.when(left_out.is_null()).then(b.reject)
+               if left_out is not None and line and not target.record_level(t) else b.reject
+               for t, b in built.items() if b.reject is not None]
     reasons = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
     reject = [pl.when(reasons != "").then(reasons).alias(REJECT_COL)] if rejects else []
     noted = [left_out.alias(LEFT_OUT_COL)] if left_out is not None else []
     mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[b.expr for b in built.values()], *attrs, *reject, *noted,
                           *[c for c in (UNREADABLE_COL, UNJOINED_COL, UNMATCHED_COL) if c in table.columns])
-    limits = mapping_fields.max_lengths(mapping.kind)
+    limits = target.max_lengths
     mapped = mapping_fields.fit_long_values(mapped, {t: limits[t] for t, spec in mapping.fields.items()
                                                      if spec.get("fit") == "hash"})
     if line:
@@ -249,17 +246,17 @@ def apply_mapping(
 def _unidentified(mapping: Mapping, available: set[str]) -> str | None:
     """Why no record can be told apart (no field that identifies one is read from a column the file has);
     None when one is."""
-    fields = {t: spec for t, spec in mapping.fields.items() if t in IDENTIFIERS[mapping.kind]}
+    fields = {t: spec for t, spec in mapping.fields.items() if t in TARGETS[mapping.kind].identifiers}
     if not fields or any(_reads_present(spec, available) for spec in fields.values()):
         return None
     columns = list(dict.fromkeys(c for spec in fields.values() for c in mapping_fields.source_columns(spec)))
-    what = "an order" if mapping.kind == "orders" else "a customer"
+    what = TARGETS[mapping.kind].record
     return (f"the file has no column that identifies {what}: " + ", ".join(columns)
             + f" (the columns this mapping reads for {', '.join(sorted(fields))})")
 
 
 def _identifier_prefixes(mapping: Mapping) -> tuple[str, ...]:
-    return tuple(f"fields.{t}: no column" for t in IDENTIFIERS[mapping.kind])
+    return tuple(f"fields.{t}: no column" for t in TARGETS[mapping.kind].identifiers)
 
 
 def _reads_present(spec: dict[str, Any], available: set[str]) -> bool:
@@ -375,7 +372,7 @@ def join_rates(
 def _attribute_columns(mapping: Mapping, available: set[str], problems: list[str]) -> list[pl.Expr]:
     exprs = []
     for level, spec in mapping.attributes.items():
-        prefix = ATTRIBUTE_TARGETS[mapping.kind].get(level, "attr.")
+        prefix = TARGETS[mapping.kind].attributes.get(level, "attr.")
         columns = list(spec.get("columns", []))
         problems += [f"attributes.{level}: no column {c!r}" for c in columns if c not in available]
         if "prefix" in spec:

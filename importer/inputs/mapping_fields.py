@@ -25,9 +25,8 @@ import polars as pl
 from importer.frame import LEFT_LINE_COL, LEFT_OUT_COL
 from importer.inputs import conversions
 from importer.records import normalise
-from schemas.common import MAX_LENGTH, utf16_units
-from schemas.customers import Customer
-from schemas.orders import OrderLine, Product
+from schemas.common import utf16_units
+from schemas.targets import TARGETS
 
 SOURCE_KEYS = ("column", "columns", "value", "template", "rules")  # exactly one per field
 FIELD_KEYS = {*SOURCE_KEYS, "format", "dayfirst", "timezone", "number", "map", "default", "lower", "upper",
@@ -36,13 +35,6 @@ FITS = ("hash",)
 HASH_DIGITS = 8  # hex digits of the SHA-256 after "~" in a value shortened by fit = "hash"
 REJECT = "reject"
 TEMPLATE_NAME = re.compile(r"\{([^}]+)\}")
-
-
-def max_lengths(kind: str) -> dict[str, int]:
-    """Target field -> its maximum length (UTF-16 code units), from the schemas' metadata."""
-    models = (Customer,) if kind == "customers" else (OrderLine, Product)
-    return {name: int(column.metadata[MAX_LENGTH]) for model in models
-            for name, column in model.to_schema().columns.items() if column.metadata and MAX_LENGTH in column.metadata}
 
 
 def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str]) -> None:
@@ -66,7 +58,7 @@ def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str
     if "fit" in spec:
         if spec["fit"] not in FITS:
             problems.append(f"{where}: fit must be \"hash\", not {spec['fit']!r}")
-        elif target not in max_lengths(kind):
+        elif target not in TARGETS[kind].max_lengths:
             problems.append(f"{where}: fit = \"hash\" is for a field with a maximum length, which {target} has not")
     if "rules" in spec:
         rules = spec["rules"]

@@ -32,8 +32,9 @@ from importer.errors import InputError
 from importer.frame import is_own_column
 from importer.inputs.files import ReadOptions, Source, close_reader
 from importer.inputs.mapping import PRESETS
+from schemas.targets import TARGETS
 
-KINDS = ("customers", "orders")
+KINDS = tuple(TARGETS)  # the kinds of mapping a preset may be
 PLATFORM_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce", "magento": "Magento"}
 _GENERATION_KEYS = {"name", "columns", "without"}
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 from tqdm import tqdm
 
-from importer.delivery.at_most_once import AtMostOnceSender
+from importer.delivery.at_most_once import AtMostOnce, AtMostOnceSender
 from importer.delivery.event_log import EventLog
 from importer.delivery.outcomes import ApiErrorEvent
 from importer.errors import LocalFault, UsageError
@@ -47,15 +46,6 @@ CREATE TABLE IF NOT EXISTS dispatched (
     PRIMARY KEY (target, kind, key)
 ) WITHOUT ROWID;
 """
-
-
-@dataclass(frozen=True)
-class AtMostOnce:
-    """A resource whose requests are not idempotent: what stops its run, and whether ``--resume`` sends the
-    records whose earlier sending is uncertain again."""
-
-    stop_on: Callable[[Any, str], str | None]  # a 400's problem, its record -> why the run stops (all would fail)
-    resend_uncertain: bool = False
 
 
 def _now() -> str:

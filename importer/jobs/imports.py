@@ -1,7 +1,8 @@
 """Run an import end to end: read → prepare → encode → send → report, and account for every row.
 
 This is the library API the CLI calls: ``import_customers`` and ``import_orders`` return a ``RunResult``
-whose summary is also written to the report directory; both are ``run_import`` with a ``Resource``.
+whose summary is also written to the report directory; both are ``import_resource`` with their declaration
+(``importer.resources``), which ``run_import`` runs bound to the run's options (a ``Binding``).
 Every input row ends in exactly one count — accepted, rejected (validation or API, in ``rejected.csv``),
 failed (sending attempted, not in the platform, in ``failed.csv``), held (valid, held back by a stop
 before sending, in ``held.csv``), blank (skipped), unmatched (dropped by the mapping, in ``unmatched.csv``)
@@ -20,8 +21,8 @@ together; when they do not, the run forgets what it prepared and starts again pa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from importer import budget, scratch
-from importer.delivery.bulk import BulkSender, Lookup
+from importer.delivery.bulk import BulkSender
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
 from importer.delivery.sender import Sender
@@ -42,7 +43,7 @@ from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts,
 from importer.inputs.locations import shown
 from importer.jobs import drift
 from importer.jobs.accounting import account, left_out_file, unmatched_file, where
-from importer.jobs.dispatches import AtMostOnce, Dispatches, journal_start
+from importer.jobs.dispatches import Dispatches, journal_start
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
@@ -53,10 +54,9 @@ from importer.partitions import Rows, hashed
 from importer.partitions.hashed import HashedPartitions
 from importer.partitions.shards import Shard
 from importer.partitions.streamed import NotClustered, StreamedPartitions
-from importer.records import customers, order_columns, orders
+from importer.records import orders
 from importer.records.chunking import Chunk
-from importer.records.definitions import Lists
-from importer.records.validation import Prepared, ignored_warning
+from importer.records.validation import ignored_warning
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import (
@@ -69,6 +69,9 @@ from importer.report.summary import (
     report_file,
     run_head,
 )
+from importer.resources import Binding, Resource
+from importer.resources.customers import CUSTOMERS
+from importer.resources.orders import ORDERS
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -81,64 +84,31 @@ def _quiet(message: str) -> None:
     """Warnings of a run started again nobody needs twice (they were given the first time)."""
 
 
-@dataclass(frozen=True)
-class Resource:
-    """What differs between imports: the endpoint, the request envelope and how rows become records."""
-
-    command: str
-    kind: str  # what a record key means, for the journal: "orders", or "customers:<match field>"
-    path: str
-    envelope: dict[str, str]
-    prepare: Callable[[pl.DataFrame, Lists | None], Prepared]  # a partition, the settings lists it is checked against
-    settings_lists: Callable[[pl.DataFrame], list[str]]  # which lists ``prepare`` checks this partition against
-    key: Callable[[list[str]], pl.Expr]  # a record's key from a batch's columns (rows of one record share it)
-    options: dict[str, Any]  # as shown in the summary
-    lookup: Lookup | None = None  # GET path of a sent record, to verify ambiguous "already exists"
-    # not idempotent (custom events): a request per record, sent at most once (``importer.jobs.dispatches``)
-    at_most_once: AtMostOnce | None = None
-
-
 def import_customers(
     paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import customers from ``paths``; raises ImporterError (exit 2) before sending if it cannot start."""
-    match_field = options.match_field  # refuses GUID before any file is read
-    resource = Resource(
-        command="customers",
-        kind=f"customers:{options.match_field}",
-        path="/customers",
-        envelope={"mode": options.mode, "matchBy": options.match_by},
-        prepare=lambda frame, lists: customers.prepare(frame, options, lists),
-        settings_lists=lambda frame: customers.settings_lists(frame.columns, match_field),
-        key=lambda columns: customers.key_expression(columns, match_field),
-        options={"mode": options.mode, "match_by": options.match_by},
-        lookup=lambda record: customers.lookup_path(match_field, record),
-    )
-    return run_import(resource, paths, api, run, warn)
+    return import_resource(CUSTOMERS, paths, api, options, run, warn)
 
 
 def import_orders(
     paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Import orders from ``paths`` (order lines, orders and items files, or nested Parquet)."""
-    options = with_mapping_conflicts(options, run, paths)
-    resource = Resource(
-        command="orders",
-        kind="orders",
-        path="/orders",
-        envelope={"mode": options.mode},
-        prepare=lambda frame, lists: orders.prepare(frame, options, lists),
-        settings_lists=lambda frame: orders.settings_lists(frame, options.customer_field),
-        key=lambda columns: order_columns.key_expression(columns, options.customer_field),
-        options={"mode": options.mode, "customer_match": options.customer_match,
-                 "time_zone_names": options.time_zone_names},
-        lookup=order_columns.lookup_path,
-    )
-    return run_import(resource, paths, api, run, warn)
+    return import_resource(ORDERS, paths, api, options, run, warn)
+
+
+def import_resource(
+    declared: Resource, paths: Sequence[Path], api: ApiSettings, options: Any, run: RunOptions, warn: Warn = log_warning
+) -> RunResult:
+    """Import the resource ``declared`` from ``paths`` with its ``options`` (bound before any file is read)."""
+    if declared.line_conflicts:  # the mapping's ``conflict`` settings, under the options' own
+        options = with_mapping_conflicts(declared.options(options), run, paths, declared.command)
+    return run_import(declared.bind(options), paths, api, run, warn)
 
 
 def run_import(
-    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = log_warning
+    resource: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn = log_warning
 ) -> RunResult:
     """Read, prepare, send (or write, in a dry run) and report; the summary is in summary.json too.
 
@@ -147,6 +117,8 @@ def run_import(
     """
     if run.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
+    if resource.at_most_once is not None:  # a request per record, each journaled as dispatched before it leaves
+        run = replace(run, chunk_size=1)
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
@@ -167,7 +139,7 @@ def run_import(
 
 
 def _run(
-    resource: Resource, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
+    resource: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn, journal: Journal | None
 ) -> RunResult:
     started_at, clock = datetime.now(UTC), time.monotonic()
     run_id = new_run_id(started_at)
@@ -190,7 +162,7 @@ def _run(
     known: list[tuple[str, pl.DataFrame]] = []
     dispatches: Dispatches | None = None
     uncertain: pl.DataFrame | None = None  # --resume: what the run resumed sent without an answer
-    if journal is not None and resource.at_most_once is not None:
+    if journal is not None and resource.at_most_once is not None:  # (not idempotent: importer.jobs.dispatches)
         known, dispatches, uncertain = journal_start(journal, resource.command, resource.kind, inputs, run, run_id,
                                                      target, {**resource.options, "chunk_size": run.chunk_size},
                                                      series, warn, resource.at_most_once)
@@ -280,10 +252,7 @@ def _run(
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         read_as=inputs.read_as,
-        mode=resource.options["mode"],
-        match_by=resource.options.get("match_by"),
-        customer_match=resource.options.get("customer_match"),
-        time_zone_names=resource.options.get("time_zone_names"),
+        **_shown(resource),
         orders_total_computed=counts.notes.get("orders_total_computed"),
         orders_conflicts_taken=_conflicts_taken(counts.notes, resource),
         rows_read=read(),
@@ -348,10 +317,16 @@ def _run(
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _conflicts_taken(notes: dict[str, Any], resource: Resource) -> dict[str, int] | None:
-    """Orders import: per field with a ``conflict`` policy, in how many orders sent one line's value was
-    taken; None for customers."""
-    if resource.command != "orders":
+def _shown(resource: Binding) -> dict[str, Any]:
+    """The options the resource's summary shows (mode, match_by, customer_match, time_zone_names), as the run had
+    them."""
+    return {name: resource.options.get(name) for name in resource.resource.summary_options}
+
+
+def _conflicts_taken(notes: dict[str, Any], resource: Binding) -> dict[str, int] | None:
+    """A resource of records of several rows (orders): per field with a ``conflict`` policy, in how many
+    records sent one row's value was taken; None for the others."""
+    if not resource.resource.line_conflicts:
         return None
     return {name.removeprefix(orders.CONFLICTS_TAKEN): int(count) for name, count in notes.items()
             if name.startswith(orders.CONFLICTS_TAKEN)}
@@ -362,7 +337,7 @@ def _large(rows: Rows) -> bool:
     return isinstance(rows, HashedPartitions) and rows.large
 
 
-def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Shard | None) -> HashedPartitions:
+def _partitioned(inputs: Inputs, resource: Binding, run: RunOptions, shard: Shard | None) -> HashedPartitions:
     """The partitioned first pass: every row read and filed under its key's hash partition."""
     partitioned = hashed.for_inputs(inputs.files, shard, run.partitions)
     try:
@@ -373,7 +348,7 @@ def _partitioned(inputs: Inputs, resource: Resource, run: RunOptions, shard: Sha
     return partitioned
 
 
-def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: RunOptions, run_id: str, target: str,
+def _start_journal(journal: Journal, resource: Binding, inputs: Inputs, run: RunOptions, run_id: str, target: str,
                    warn: Warn, series: drift.Series) -> list[tuple[str, pl.DataFrame]]:
     """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
     mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
@@ -393,7 +368,7 @@ def _start_journal(journal: Journal, resource: Resource, inputs: Inputs, run: Ru
 
 
 def _send(
-    second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Resource, report: Report, run: RunOptions,
+    second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Binding, report: Report, run: RunOptions,
     journal: Journal, run_id: str, target: str, watch: Watch, dispatches: Dispatches | None = None,
 ) -> Outcomes:
     """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal (a fault writing
@@ -403,7 +378,7 @@ def _send(
         firsts = [first for first, _ in rows.starts]
         report.api_error(event.entry([where(rows.starts, firsts, rid) for rid in event.row_ids]))
 
-    may_create = resource.options["mode"] not in ("Replace", "Update")  # (those change existing records only)
+    may_create = resource.may_create
 
     def on_accepted(chunk: Chunk) -> None:
         frame = chunk.frame  # (its two columns as lists: a polars query per answer cost more than the lists)

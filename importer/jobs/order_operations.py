@@ -62,6 +62,9 @@ from importer.records.validation import (
 from importer.report import html_page
 from importer.report.files import Report, new_run_id
 from importer.report.summary import OperationSummary, delivery_counts, recording, report_file, run_head
+from importer.resources import Resource
+from importer.resources.order_deletions import ORDER_DELETIONS
+from importer.resources.order_statuses import ORDER_STATUSES
 from importer.settings import ApiSettings, RunOptions
 from schemas.operations import order_id_schema, order_status_schema
 from schemas.orders import STATUS_ALIASES, STATUSES
@@ -72,14 +75,28 @@ Confirm = Callable[[int], bool]
 
 @dataclass(frozen=True)
 class OperationSpec:
-    """One bulk operation: its rows, its request, and how its outcomes are named."""
+    """One bulk operation: its declaration (``importer.resources``), how its rows become records, its request."""
 
-    command: str
-    columns: tuple[str, ...]
+    declared: Resource
     prepare: Callable[[pl.DataFrame], Prepared]
     operation: Operation
-    done: str  # what an accepted record is, for the summary: "updated", "deleted"
-    id_in_path: bool  # the order id is sent in the URL path (else in the body)
+    command: str = ""  # the summary's command: the declaration's, unless given (``undo``)
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            object.__setattr__(self, "command", self.declared.command)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.declared.columns
+
+    @property
+    def done(self) -> str:  # what an accepted record is, for the summary: "updated", "deleted"
+        return self.declared.done
+
+    @property
+    def id_in_path(self) -> bool:  # the order id is sent in the URL path (else in the body)
+        return self.declared.key_in_path
 
 
 def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple[dict[str, str], list[str]]:
@@ -103,7 +120,7 @@ def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple
 
 def prepare_status(frame: pl.DataFrame) -> Prepared:
     """Rows of ``id,status`` -> one ``{"orderId","orderStatus"}`` record per order."""
-    rename, ignored = plan(frame.columns, ("id", "status"), "order-status")
+    rename, ignored = plan(frame.columns, ORDER_STATUSES.columns, ORDER_STATUSES.command)
     rows = _rows(frame, rename).with_columns(normalise.spelling(pl.col("status"), STATUSES, STATUS_ALIASES))
     required = {"id": "is required: the id of the order to update", "status": "is required"}
     valid, invalid = _validated(frame, rows, order_status_schema(), required)
@@ -127,7 +144,7 @@ def prepare_status(frame: pl.DataFrame) -> Prepared:
 
 def prepare_deletes(frame: pl.DataFrame) -> Prepared:
     """Rows of ``id`` -> one ``{"id"}`` record per order."""
-    rename, ignored = plan(frame.columns, ("id",), "delete-orders")
+    rename, ignored = plan(frame.columns, ORDER_DELETIONS.columns, ORDER_DELETIONS.command)
     required = {"id": "is required: the id of the order to delete"}
     valid, invalid = _validated(frame, _rows(frame, rename), order_id_schema(), required)
     records = _records(valid, json_text.obj([json_text.member("id", json_text.text(pl.col("id")))]))
@@ -155,25 +172,20 @@ def _records(rows: pl.DataFrame, body: pl.Expr, *first: pl.Expr) -> pl.DataFrame
 
 
 STATUS = OperationSpec(
-    command="order-status",
-    columns=("id", "status"),
-    prepare=prepare_status,
-    operation=Operation("PUT", lambda record: ("/orders/status", orjson.dumps(record)),
-                        missing="id: the platform holds no order with this id",
-                        fields={"orderId": "id", "orderStatus": "status"}),
-    done="updated",
-    id_in_path=False,
+    ORDER_STATUSES,
+    prepare_status,
+    Operation(ORDER_STATUSES.method, lambda record: (ORDER_STATUSES.path, orjson.dumps(record)),
+              missing="id: the platform holds no order with this id",
+              fields={"orderId": "id", "orderStatus": "status"}),
 )
 DELETE = OperationSpec(
-    command="delete-orders",
-    columns=("id",),
-    prepare=prepare_deletes,
-    operation=Operation("DELETE", lambda record: ("/orders/" + path_segment(record["id"]), None),
-                        not_found_apart=True,
-                        missing="not found: the platform holds no order with this id (never imported, or deleted)"),
-    done="deleted",
-    id_in_path=True,
+    ORDER_DELETIONS,
+    prepare_deletes,
+    Operation(ORDER_DELETIONS.method, lambda record: (ORDER_DELETIONS.path.format(id=path_segment(record["id"])), None),
+              not_found_apart=ORDER_DELETIONS.not_found_apart,
+              missing="not found: the platform holds no order with this id (never imported, or deleted)"),
 )
+OPERATIONS = (STATUS, DELETE)
 
 
 def update_order_status(paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult:

@@ -17,11 +17,12 @@ from importer.errors import UsageError
 from importer.inputs.files import ReadOptions
 from importer.inputs.mapping import load_mapping
 from importer.inputs.presets import choose_for_files
-from importer.jobs.imports import import_customers, import_orders
+from importer.jobs.imports import import_resource
 from importer.jobs.journal import Journal
 from importer.jobs.results import RunResult, Warn
 from importer.report.summary import ImportSummary, RunSummary
-from importer.settings import ApiSettings, CustomerOptions, OrderOptions, RunOptions
+from importer.resources import resource
+from importer.settings import ApiSettings, RunOptions
 
 
 def recent_runs(state: Path, limit: int = 20) -> list[dict[str, Any]]:
@@ -81,12 +82,8 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     files = [failed, *_joined_files(run_id, summary, recorded["command"], failed)] if mapping or preset else [failed]
     retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
                           "mapping": Path(mapping) if mapping else None, "preset": preset})
-    if recorded["command"] == "orders":
-        order_options = OrderOptions(mode=options["mode"], customer_match=options["customer_match"],
-                                     time_zone_names=options.get("time_zone_names", "windows"))
-        return import_orders(files, api, order_options, retry, warn)
-    customer_options = CustomerOptions(mode=options["mode"], match_by=options["match_by"])
-    return import_customers(files, api, customer_options, retry, warn)
+    declared = resource(recorded["command"])
+    return import_resource(declared, files, api, declared.recorded_options(options), retry, warn)
 
 
 def _joined_files(run_id: str, summary: ImportSummary, command: str, failed: Path) -> list[Path]:

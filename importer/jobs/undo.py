@@ -25,13 +25,13 @@ import polars as pl
 from importer.errors import UsageError
 from importer.inputs.locations import local_copies
 from importer.jobs.journal import Journal, target_of
-from importer.jobs.order_operations import DELETE, Confirm, run_operation
+from importer.jobs.order_operations import OPERATIONS, Confirm, OperationSpec, run_operation
 from importer.jobs.results import RunResult, Warn
 from importer.report.files import Report, new_run_id
 from importer.report.summary import OperationSummary, report_file, run_head
+from importer.resources import RESOURCES, Resource, Undo, find
 from importer.settings import ApiSettings, RunOptions
 
-UNDO = replace(DELETE, command="undo")
 NOT_UNDOABLE = "not_undoable.csv"
 
 
@@ -49,50 +49,63 @@ def undo_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn, confirm
             if found["target"] != target_of(api):
                 raise UsageError(f"Run {run_id} sent to another business unit (API URL or key) than this one.",
                                  "Undo it with the API URL and key (or profile) it was run with.")
-            if found["command"] == "customers":
-                return _customers(run_id, journal, api, run, warn)
-            if found["command"] != "orders":
+            declared = find(found["command"])
+            if declared is None or declared.journal_kind is None or declared.undo is Undo.NOT_AT_ALL:
+                undoable = " or ".join(r.command for r in RESOURCES if r.undo is Undo.DELETE_BY_ID)
                 raise UsageError(f"Run {run_id} is a {found['command']} run: only imports can be undone.",
-                                 "Undo an orders run (or see which customers a customers run sent).")
-            created = journal.created(run_id, "orders")
-            kept = len(journal.sent_keys(run_id, "orders")) - len(created)
+                                 f"Undo an {undoable} run (or see which records a run that cannot be undone sent).")
+            if declared.undo is Undo.LIST_ONLY:
+                return _listed_only(declared, run_id, journal, api, run, warn)
+            created = journal.created(run_id, declared.journal_kind)
+            kept = len(journal.sent_keys(run_id, declared.journal_kind)) - len(created)
     finally:
         journal.close()
     if kept:
-        warn(f"{kept} order{'s' if kept != 1 else ''} of run {run_id} existed before it (an earlier run had them "
+        warn(f"{declared.naming.count(kept)} of run {run_id} existed before it (an earlier run had them "
              "accepted, or the run only replaced them): kept.")
     if not created:
         return _nothing(run_id, api, run, kept)
-    with local_copies([pl.DataFrame({"id": created})], label=f"orders created by run {run_id}") as paths:
-        result = run_operation(UNDO, paths, api, run, warn, confirm)
+    deleting = replace(_operation(declared.undone_by), command="undo")
+    label = f"{declared.naming.plural} created by run {run_id}"
+    with local_copies([pl.DataFrame({"id": created})], label=label) as paths:
+        result = run_operation(deleting, paths, api, run, warn, confirm)
     return _with(result, run_id, kept)
 
 
-def _customers(run_id: str, journal: Journal, api: ApiSettings, run: RunOptions, warn: Warn) -> RunResult:
-    """A customers run: nothing is deleted; the keys it sent are listed."""
-    keys = journal.sent_keys(run_id, "customers")
-    warn(f"Customers cannot be undone: the API has no delete for them. The {len(keys)} customer"
-         f"{'s' if len(keys) != 1 else ''} run {run_id} sent are listed in {NOT_UNDOABLE}.")
-    return _nothing(run_id, api, run, customers=keys)
+def _operation(command: str | None) -> OperationSpec:
+    """The bulk operation that deletes a record by its key (``Resource.undone_by``)."""
+    found = next((spec for spec in OPERATIONS if spec.command == command), None)
+    if found is None:
+        raise TypeError(f"no bulk operation {command!r} deletes records")
+    return found
+
+
+def _listed_only(declared: Resource, run_id: str, journal: Journal, api: ApiSettings, run: RunOptions,
+                 warn: Warn) -> RunResult:
+    """A run of a resource the API cannot delete (customers): nothing is deleted; the keys it sent are listed."""
+    keys = journal.sent_keys(run_id, declared.journal_kind or declared.name)
+    warn(f"{declared.naming.plural.capitalize()} cannot be undone: the API has no delete for them. The "
+         f"{declared.naming.count(len(keys))} run {run_id} sent are listed in {NOT_UNDOABLE}.")
+    return _nothing(run_id, api, run, keys=keys, noun=declared.naming.plural)
 
 
 def _nothing(run_id: str, api: ApiSettings, run: RunOptions, kept: int = 0,
-             customers: list[str] | None = None) -> RunResult:
-    """The report of an undo that deletes nothing: no order the run created, or a customers run (its
-    ``customers`` listed in not_undoable.csv, exit 1 when there are any)."""
+             keys: list[str] | None = None, noun: str = "") -> RunResult:
+    """The report of an undo that deletes nothing: no order the run created, or a run of ``noun`` the API cannot
+    delete (customers: its ``keys`` listed in not_undoable.csv, exit 1 when there are any)."""
     started_at, clock = datetime.now(UTC), time.monotonic()
     undo_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / undo_id)
-    listed, count = None, len(customers or [])
-    if customers is not None:
+    listed, count = None, len(keys or [])
+    if keys is not None:
         listed = report.path(NOT_UNDOABLE)
-        pl.DataFrame({"key": customers}, schema={"key": pl.String}).write_csv(listed)
+        pl.DataFrame({"key": keys}, schema={"key": pl.String}).write_csv(listed)
         listed.chmod(0o600)
     summary = OperationSummary(**run_head("undo", undo_id, [], api.url, started_at, clock, report.dir),
                                exit_code=1 if count else 0, rows_read=count, done="deleted", undo_of=run_id,
                                records_kept=kept, not_undoable=count, not_undoable_file=report_file(listed),
-                               warnings=[f"customers cannot be undone: {count} listed in {NOT_UNDOABLE}"]
-                               if customers is not None else [])
+                               warnings=[f"{noun} cannot be undone: {count} listed in {NOT_UNDOABLE}"]
+                               if keys is not None else [])
     report.summary(summary.to_dict())
     report.close()
     return RunResult(summary=summary, report_dir=report.dir)

@@ -36,23 +36,15 @@ from importer.inputs.set_aside import SetAside
 from importer.jobs.accounting import left_out_file, unmatched_file
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn
-from importer.records import customers, order_columns, orders
 from importer.records.chunking import Chunk, in_chunks
-from importer.records.comparison import (
-    Difference,
-    customer_differences,
-    order_differences,
-)
-from importer.records.definitions import (
-    CUSTOMER_ATTRIBUTES,
-    ORDER_ATTRIBUTES,
-    PRODUCT_ATTRIBUTES,
-    Lists,
-)
+from importer.records.comparison import Difference
 from importer.records.url_paths import unroutable_warning
 from importer.records.validation import Prepared, ignored_warning
 from importer.report.files import Report, new_run_id, report_table
 from importer.report.summary import VerifySummary, delivery_counts, recording, report_file, run_head
+from importer.resources import IMPORTS, Binding, Resource
+from importer.resources.customers import CUSTOMERS
+from importer.resources.orders import ORDERS
 from importer.settings import (
     ApiSettings,
     CustomerOptions,
@@ -71,48 +63,33 @@ class Sampling:
     seed: int | None = None
 
 
-@dataclass(frozen=True)
-class _Kind:
-    noun: str
-    prepare: Callable[[pl.DataFrame, Lists | None], Prepared]
-    settings_lists: Callable[[pl.DataFrame], list[str]]  # the lists ``prepare`` checks a frame against
-    lookup: Callable[[dict[str, Any]], str | None]
-    key: str  # what a record's key (sent in the GET's path) is, for warnings: "order id"
-    compare: Callable[[dict[str, Any], dict[str, Any], Lists], list[Difference]]  # sent, stored, settings lists
-
-
 def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions,
                      sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the customers of ``paths`` with what the platform holds."""
-    match_field = options.match_field
-    if match_field not in customers.LOOKUP_PATHS:
-        raise UsageError(f"Customers matched by {options.match_by} cannot be read back: the API has no GET by "
-                         f"{match_field}.", "Verify with --match-by Email, PhoneNumber or CrmId.")
-    kind = _Kind("customers", lambda frame, lists: customers.prepare(frame, options, lists),
-                 lambda frame: customers.settings_lists(frame.columns, match_field),
-                 lambda record: customers.lookup_path(match_field, record), f"customer {match_field}",
-                 lambda sent, stored, lists: customer_differences(sent, stored, _types(lists, CUSTOMER_ATTRIBUTES)))
-    return _verify(kind, paths, api, run, sampling, warn)
+    return verify_resource(CUSTOMERS, paths, api, options, run, sampling, warn)
 
 
 def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
                   sampling: Sampling, warn: Warn) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
-    options = with_mapping_conflicts(options, run, paths)
-    kind = _Kind("orders", lambda frame, lists: orders.prepare(frame, options, lists),
-                 lambda frame: orders.settings_lists(frame, options.customer_field), order_columns.lookup_path,
-                 "order id",
-                 lambda sent, stored, lists: order_differences(sent, stored, _types(lists, ORDER_ATTRIBUTES),
-                                                               _types(lists, PRODUCT_ATTRIBUTES)))
+    return verify_resource(ORDERS, paths, api, options, run, sampling, warn)
+
+
+def verify_resource(declared: Resource, paths: Sequence[Path], api: ApiSettings, options: Any, run: RunOptions,
+                    sampling: Sampling, warn: Warn) -> RunResult:
+    """Compare the records of ``declared`` in ``paths`` with what the platform holds."""
+    if not declared.verifiable:
+        raise UsageError(f"{declared.naming.plural.capitalize()} cannot be verified: verify reads imported "
+                         "records back.", f"Verify one of {', '.join(r.command for r in IMPORTS if r.verifiable)}.")
+    if declared.line_conflicts:  # read as its import reads them
+        options = with_mapping_conflicts(declared.options(options), run, paths, declared.command)
+    kind = declared.bind(options)
+    if kind.cannot_verify is not None:
+        raise UsageError(*kind.cannot_verify)
     return _verify(kind, paths, api, run, sampling, warn)
 
 
-def _types(lists: Lists, path: str) -> dict[str, str]:
-    """Attribute name → type, from the definitions pre-flight read for this run's attribute columns."""
-    return {d.name: d.type for d in lists.get(path) or ()}
-
-
-def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
+def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
             warn: Warn) -> RunResult:
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if api.key is None:
@@ -121,7 +98,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     if sampling.size is not None and sampling.size < 1:
         raise UsageError("--sample must be at least 1.", "Leave it out to check every record.")
     started_at, clock = datetime.now(UTC), time.monotonic()
-    inputs = open_inputs(kind.noun, paths, run, warn, usage="ecdp-import verify")
+    inputs = open_inputs(kind.command, paths, run, warn, usage="ecdp-import verify")
     set_aside = SetAside()
     rows, files = set_aside.take(inputs.whole()), inputs.files
     frame = user_view(rows)  # as read, for the report
@@ -131,27 +108,30 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
     for warning in prepared.warnings:
         warn(warning)
     if prepared.ignored:
-        warn(ignored_warning(f"{kind.noun} fields", prepared.ignored))
+        warn(ignored_warning(f"{kind.command} fields", prepared.ignored))
     records = prepared.records
     checked = records
     if sampling.size is not None and sampling.size < records.height:
         checked = (records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed)
                    .sort("_pos").drop("_pos"))
-    if (risky := unroutable_warning(checked.get_column(KEY_COL), kind.key)):
+    if (risky := unroutable_warning(checked.get_column(KEY_COL), kind.key_name)):
         warn(risky)
     chunks = list(in_chunks(checked, 1))
     found: dict[int, list[Difference]] = {}
+    compare = kind.compare
+    assert compare is not None  # (every resource verify binds declares its comparison)
     texts = checked.get_column(JSON_COL).to_list()
 
     def on_answer(position: int, body: Any) -> None:
         stored = body.get("data") if isinstance(body, dict) else None
-        found[position] = (kind.compare(orjson.loads(texts[position]), stored, lists or {}) if isinstance(stored, dict)
+        found[position] = (compare(orjson.loads(texts[position]), stored, lists or {}) if isinstance(stored, dict)
                            else [Difference("(answer)", "a record", "no record in the answer")])
 
     run_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / run_id)
-    operation = Operation("GET", lambda record: (kind.lookup(record) or "", None), not_found_apart=True,
-                          missing="missing: the platform holds no such record")
+    lookup = kind.lookup
+    operation = Operation("GET", lambda record: ((lookup(record) if lookup else None) or "", None),
+                          not_found_apart=True, missing="missing: the platform holds no such record")
     bar = progress_bar(len(chunks), run.progress)
     sender = RecordSender(api, operation, lambda event: report.api_error(event.entry()),
                           on_answer=on_answer, log=EventLog(run.log_format), progress=bar,
@@ -165,7 +145,7 @@ def _verify(kind: _Kind, paths: Sequence[Path], api: ApiSettings, run: RunOption
         if bar is not None:
             bar.close()
     summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, run_id=run_id,
-                       kind=kind.noun, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock,
+                       kind=kind.command, files=files, api=api, sampling=sampling, started_at=started_at, clock=clock,
                        set_aside=set_aside, warnings=list(warn.messages))
     report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)

@@ -33,10 +33,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from schemas.common import fields_of
+from schemas.customers import Customer
+from schemas.orders import OrderLine, Product
+
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
 CASELESS = {"email", "gender", "status", "currency"}
 INSTANTS = {"dateOfBirth", "date"}
-NUMBERS = {"totalValue", "returnsValue", "websiteId", "price", "quantity", "returned"}
+NUMBERS = {f.member for model in (Customer, OrderLine, Product) for f in fields_of(model) if f.numeric}  # (as sent)
 SHOWN = 60
 
 

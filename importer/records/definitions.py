@@ -50,6 +50,11 @@ class Definition:
 Lists = Mapping[str, tuple[Definition, ...] | None]
 
 
+def types_of(lists: Lists, path: str) -> dict[str, str]:
+    """Attribute name -> type, from the definitions pre-flight read for a run's attribute columns."""
+    return {d.name: d.type for d in lists.get(path) or ()}
+
+
 def parse_definitions(path: str, body: Any) -> tuple[Definition, ...]:
     """The definitions in a settings answer; SettingsUnreadable when it is not the documented shape."""
     data = body.get("data") if isinstance(body, dict) else None

@@ -18,7 +18,20 @@ from dataclasses import dataclass, field
 import orjson
 import polars as pl
 
+from schemas.common import FieldRules
+
 _WRAP = '{"v":'
+
+
+def sent_as(rules: FieldRules) -> pl.Expr:
+    """A field's column as its JSON member is sent, by its schema's declaration: a whole number as an integer,
+    a number as a float (what does not parse is null: validation rejected it), any other field as its text."""
+    column = pl.col(rules.name)
+    if rules.whole_number is not None:
+        column = column.str.strip_chars().cast(pl.Int64, strict=False)
+    elif rules.number:
+        column = column.cast(pl.Float64, strict=False)
+    return column.alias(rules.member)
 
 
 def text(expr: pl.Expr) -> pl.Expr:

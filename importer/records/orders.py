@@ -62,10 +62,12 @@ from importer.records.validation import (
     sole_reasons,
 )
 from importer.settings import OrderOptions
-from schemas.common import text_value_schema
+from schemas.common import fields_of, text_value_schema
 from schemas.orders import (
     DEFAULT_TIME_ZONE,
     ORDER_PATTERN_MEANINGS,
+    OrderLine,
+    Product,
     order_line_schema,
     order_schema,
     product_schema,
@@ -74,10 +76,15 @@ from schemas.orders import (
 DISAGREE, ORDER_KEY = "_disagree", "_order"
 TAKEN = "_taken."  # + field: the order's lines disagreed on it, and one line's value was taken
 CONFLICTS_TAKEN = "conflicts_taken."  # + field: the notes' count of orders where a value was taken
-ORDER_MEMBERS = ("id", "date", "timeZone", "websiteId", "status", "currency", "totalValue", "returnsValue")
-CUSTOMER_MEMBERS = ("email", "phone", "crmId")
-PRODUCT_MEMBERS = ("id", "name", "price", "quantity", "returned", "url", "imageUrl", "category")
-PRODUCT_REQUIRED = ("product.id", "product.name", "product.price", "product.quantity")
+#: The members of an order, its customer and its products, as the schemas declare them (``schemas.orders``).
+ORDER_LEVEL = tuple(f for f in fields_of(OrderLine) if not f.parent)
+CUSTOMER_LEVEL = tuple(f for f in fields_of(OrderLine) if f.parent == "customer")
+PRODUCT_LEVEL = fields_of(Product)
+ORDER_MEMBERS = tuple(f.member for f in ORDER_LEVEL)
+CUSTOMER_MEMBERS = tuple(f.member for f in CUSTOMER_LEVEL)
+PRODUCT_MEMBERS = tuple(f.member for f in PRODUCT_LEVEL)
+PRODUCT_REQUIRED = tuple(f.name for f in PRODUCT_LEVEL if f.required)
+SENT_DEFAULTS = {"timeZone": pl.lit(DEFAULT_TIME_ZONE)}  # an order's member sent when its lines give none
 
 
 def settings_lists(frame: pl.DataFrame, customer_field: str) -> list[str]:
@@ -271,21 +278,11 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
     (``struct.json_encode``: strings escaped, numbers as polars renders them); members a record lacks are
     then cut from its text (``json_text.Absent``), so they are left out, never sent as null."""
     absent = json_text.Absent()
-
-    def integer(name: str) -> pl.Expr:
-        return pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)
-
-    def number(name: str) -> pl.Expr:
-        return pl.col(name).cast(pl.Float64, strict=False)
-
     if not lines.get_column(LINE).is_sorted():  # (they come in input order: sorting would copy every column)
         lines = lines.sort(LINE)
     key = _key(orders)
     products = lines.filter(pl.col(HAS_PRODUCT)).select(
-        pl.col(key).alias(ORDER_KEY), LINE, pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
-        number("product.price").alias("price"), integer("product.quantity").alias("quantity"),
-        integer("product.returned").alias("returned"),
-        *[pl.col(f"product.{f}").alias(f) for f in ("url", "imageUrl", "category")],
+        pl.col(key).alias(ORDER_KEY), LINE, *[json_text.sent_as(f) for f in PRODUCT_LEVEL],
         *columns.product_attributes,
     )
     products = json_text.name_values(products, LINE, columns.product_attributes, "productAttributes")
@@ -299,10 +296,9 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
               .rename({ORDER_KEY: key}))
     per_order = _beside(_beside(orders, rids, key), listed, key)
     values = per_order.select(
-        RID_COL, "id", "date", pl.col("timeZone").fill_null(DEFAULT_TIME_ZONE), integer("websiteId"),
-        "status", "currency",
-        number("totalValue"), number("returnsValue"),
-        *[pl.col(f"customer.{f}").alias(f) for f in CUSTOMER_MEMBERS],
+        RID_COL, *[json_text.sent_as(f).fill_null(SENT_DEFAULTS[f.name]) if f.name in SENT_DEFAULTS
+                   else json_text.sent_as(f) for f in ORDER_LEVEL],
+        *[json_text.sent_as(f) for f in CUSTOMER_LEVEL],
         "products", *columns.order_attributes,
     )
     values = values.with_columns(pl.col("products").fill_null(pl.lit([], dtype=values.schema["products"])))

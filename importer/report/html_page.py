@@ -24,6 +24,7 @@ from importer.report.files import open_private
 from importer.report.outcome import outcome
 from importer.report.reject_groups import RejectGroup, RejectSummary, summarise
 from importer.report.summary import ImportSummary, OperationSummary, RunSummary
+from importer.resources import find
 
 REPORT_NAME = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -77,6 +78,13 @@ def write(report_dir: Path) -> Path:
     return target
 
 
+def _rows_heading(s: ImportSummary | OperationSummary) -> str:
+    """"Rows", or what a row of the resource is where it is not a record ("Rows (order lines)")."""
+    declared = find(s.command) if isinstance(s, ImportSummary) else None
+    rows = declared.naming.rows if declared is not None else "rows"
+    return "<h2>Rows</h2>" if rows == "rows" else f"<h2>Rows ({escape(rows)})</h2>"
+
+
 def _present(report_dir: Path) -> list[str]:
     return [name for name, _ in LINKED_FILES if (report_dir / name).is_file()]
 
@@ -90,7 +98,7 @@ def render(s: ImportSummary | OperationSummary, rejects: RejectSummary, present:
         f"<h1>{escape(command)} import</h1>",
         f'<p class="meta">{_meta(s)}</p>',
         f'<p class="outcome {said.level}" id="outcome">{escape(said.sentence)}</p>',
-        "<h2>Rows (order lines)</h2>" if command == "orders" else "<h2>Rows</h2>", _funnel(s, rejects),
+        _rows_heading(s), _funnel(s, rejects),
         _rejects(rejects),
         _sending(s),
         _warnings(s.warnings if isinstance(s, ImportSummary) else []),

@@ -31,10 +31,10 @@ from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
 from importer.inputs.locations import shown
+from importer.resources import Sending, find
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
-OPERATIONS = ("order-status", "delete-orders")
 
 
 @dataclass(kw_only=True)
@@ -93,8 +93,9 @@ class RunSummary:
         """A summary read back (``summary.json``, the journal), of the kind its command says; the fields an
         older summary lacks take their defaults, keys this version does not know are left out."""
         command = data.get("command")
+        declared = find(command) if isinstance(command, str) else None
         kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
-                                  if command in OPERATIONS else ImportSummary)
+                                  if declared is not None and declared.sending is Sending.SINGLE else ImportSummary)
         names = {f.name for f in fields(kind)}
         return kind(**{key: value for key, value in data.items() if key in names})
 
@@ -111,6 +112,7 @@ class ImportSummary(RunSummary):
     match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
     customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders
     time_zone_names: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: how timeZone was sent
+    event_id: int | None = field(default=None, metadata=OMIT_IF_NONE)  # events: --event-id (None: a column's)
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
     # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
     orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
