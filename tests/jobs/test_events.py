@@ -228,3 +228,23 @@ def test_100k_events_are_each_stored_once(sandbox: SandboxServer, tmp_path: Path
     assert {row["_error"] for row in rejected} >= {"data.amount: 'x' is not a number (digits, optionally a sign "
                                                    "and a decimal point)"}
     print(f"100k events in {took:.1f} s: {rows / took:.0f} events/s")
+
+
+def test_a_mapping_of_kind_events_maps_identifiers_and_data_fields(sandbox: SandboxServer, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "till.csv", ["Card", "Mail", "Store", "Total"],
+                       [["L-1", "A@example.com", "Warsaw 3", "12,50"], ["L-2", "", "Gdansk", "3,00"]])
+    mapping = tmp_path / "events.toml"
+    mapping.write_text('kind = "events"\n\n[fields]\ncustomerCrmId = "Card"\ncustomerEmail = "Mail"\n\n'
+                       '[attributes]\nevent = { columns = ["Store", "Total"] }\n', encoding="utf-8")
+    run = import_events(sandbox, tmp_path, str(source), "--mapping", str(mapping), "--event-id", "3",
+                        "--field-type", "Total=String")
+
+    assert run.exit_code == 0, run.stderr
+    assert sandbox.store.custom_events() == [
+        {"customEventId": 3, "customerEmail": "a@example.com", "customerCrmId": "L-1", "dataFields": [
+            {"name": "Store", "type": "String", "value": "Warsaw 3"},
+            {"name": "Total", "type": "String", "value": "12,50"}]},
+        {"customEventId": 3, "customerCrmId": "L-2", "dataFields": [
+            {"name": "Store", "type": "String", "value": "Gdansk"},
+            {"name": "Total", "type": "String", "value": "3,00"}]},
+    ]
