@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,7 +146,8 @@ def test_an_unknown_custom_event_stops_the_run_within_its_first_requests(sandbox
 def test_a_lost_answer_is_uncertain_and_not_retried_a_throttled_request_is(tmp_path: Path) -> None:
     source = events_file(tmp_path / "e.csv", 200)
     with SandboxServer(faults=Faults(drop_rate=0.05, throttle_rate=0.02, retry_after_s=0, seed=3)) as server:
-        run = import_events(server, tmp_path, str(source), "--event-id", "1", "--concurrency", "4")
+        run = import_events(server, tmp_path, str(source), "--event-id", "1", "--concurrency", "4",
+                            "--metrics-file", str(tmp_path / "metrics.prom"))
         dropped = server.stats.count(*POST, 0)
         seqs = stored_seqs(server)
 
@@ -157,6 +159,8 @@ def test_a_lost_answer_is_uncertain_and_not_retried_a_throttled_request_is(tmp_p
     assert set(seqs) == {str(n) for n in range(200)}
     assert run.exit_code == 1
     assert_accounted(summary)
+    metrics = (tmp_path / "metrics.prom").read_text(encoding="utf-8")
+    assert re.search(rf'ecdp_import_rows{{[^}}]*outcome="uncertain"[^}}]*}} {dropped}(\.0)?$', metrics, re.M), metrics
 
 
 def test_a_killed_run_resumed_stores_no_event_twice_but_the_uncertain_and_loses_none(
