@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from importer.sandbox import Faults, SandboxServer
@@ -252,3 +253,14 @@ def test_a_mapping_of_kind_events_maps_identifiers_and_data_fields(sandbox: Sand
             {"name": "Store", "type": "String", "value": "Gdansk"},
             {"name": "Total", "type": "String", "value": "3,00"}]},
     ]
+
+
+def test_a_dry_run_writes_each_request_body_and_sends_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
+    source = events_file(tmp_path / "e.csv", 3)
+    run = import_events(sandbox, tmp_path, str(source), "--event-id", "2", "--dry-run")
+
+    assert run.exit_code == 0, run.stderr
+    bodies = [orjson.loads(line) for line in (run.report_dir / "payloads.jsonl").read_bytes().splitlines()]
+    assert bodies == [{"customEventId": 2, "customerEmail": f"c{n}@example.com",
+                       "dataFields": [{"name": "seq", "type": "String", "value": str(n)}]} for n in range(3)]
+    assert sandbox.stats.total == 0 and run.summary["rows_would_send"] == 3
