@@ -70,7 +70,7 @@ class Event(pa.DataFrameModel):
     """One custom event as POST /scenariocustomevents takes it (without its ``dataFields``)."""
 
     customEventId: Series[str] = pa.Field(nullable=False, metadata={WHOLE_NUMBER: (INT32_MIN, INT32_MAX)})
-    customerId: Series[str] = pa.Field(nullable=True, metadata={WHOLE_NUMBER: (0, INT32_MAX)})
+    customerId: Series[str] = pa.Field(nullable=True)  # the platform's own id: its page says string, its example 0
     customerEmail: Series[str] = pa.Field(nullable=True, str_matches=EMAIL_PATTERN, metadata=_max(EMAIL_MAX))
     customerEmailMd5: Series[str] = pa.Field(nullable=True, str_matches=MD5_PATTERN, metadata=_max(MD5_LENGTH))
     customerEmailSha256: Series[str] = pa.Field(nullable=True, str_matches=SHA256_PATTERN,

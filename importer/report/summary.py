@@ -31,7 +31,7 @@ from typing import Any, TypedDict
 
 from importer.delivery.outcomes import Outcomes
 from importer.inputs.locations import shown
-from importer.resources import Sending, find
+from importer.resources import find
 from importer.settings import ApiSettings, RunOptions, public_url
 
 OMIT_IF_NONE = {"omit_if_none": True}
@@ -95,7 +95,7 @@ class RunSummary:
         command = data.get("command")
         declared = find(command) if isinstance(command, str) else None
         kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
-                                  if declared is not None and declared.sending is Sending.SINGLE else ImportSummary)
+                                  if declared is not None and not declared.is_import else ImportSummary)
         names = {f.name for f in fields(kind)}
         return kind(**{key: value for key, value in data.items() if key in names})
 

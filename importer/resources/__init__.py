@@ -1,6 +1,6 @@
 """The resource registry: one declaration per endpoint this tool writes to, and the lookup everything asks.
 
-``RESOURCES`` lists them in order (customers, orders, custom events, order statuses, order deletions);
+``RESOURCES`` lists them in order (customers, orders, order statuses, order deletions, custom events);
 ``resource(name)`` finds one by its command or its name (``"orders"``, ``"delete-orders"``, ``"order deletions"``), and
 ``find(name)`` does the same or answers None (a summary of ``verify`` or ``undo``, which are no resource).
 Everything that used to ask "customers or orders?" asks the declaration instead: its endpoint, schemas,
@@ -23,7 +23,7 @@ from importer.resources.order_deletions import ORDER_DELETIONS
 from importer.resources.order_statuses import ORDER_STATUSES
 from importer.resources.orders import ORDERS
 
-RESOURCES: tuple[Resource, ...] = (CUSTOMERS, ORDERS, EVENTS, ORDER_STATUSES, ORDER_DELETIONS)
+RESOURCES: tuple[Resource, ...] = (CUSTOMERS, ORDERS, ORDER_STATUSES, ORDER_DELETIONS, EVENTS)
 IMPORTS: tuple[Resource, ...] = tuple(r for r in RESOURCES if r.is_import)  # customers, orders, events
 
 __all__ = ["IMPORTS", "RESOURCES", "Binding", "Naming", "Resource", "Sending", "Undo", "find", "resource"]

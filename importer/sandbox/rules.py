@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -89,10 +89,17 @@ PHONE = Shape(re.compile(r"\+?[0-9]+"), "must hold only digits, optionally after
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?")
 
 
-def string(*, max_length: int | None = None, min_length: int = 0, shape: Shape | None = None) -> Check:
-    """A JSON string of `min_length..max_length` UTF-16 code units; if non-empty, of `shape`."""
+@dataclass(frozen=True)
+class String:
+    """A JSON string of `min_length..max_length` UTF-16 code units; if non-empty, of `shape` (its limits are
+    read by `tests/sandbox/test_rules_match_schemas.py`, which holds them against the importer's schemas)."""
 
-    def check(value: Any, path: str) -> Iterator[str]:
+    max_length: int | None = None
+    min_length: int = 0
+    shape: Shape | None = None
+
+    def __call__(self, value: Any, path: str) -> Iterator[str]:
+        max_length, min_length, shape = self.max_length, self.min_length, self.shape
         if not isinstance(value, str):
             yield _fail(path, "must be a string.")
             return
@@ -109,7 +116,10 @@ def string(*, max_length: int | None = None, min_length: int = 0, shape: Shape |
         elif value and shape is not None and not shape.pattern.fullmatch(value):
             yield _fail(path, shape.complaint)
 
-    return check
+
+def string(*, max_length: int | None = None, min_length: int = 0, shape: Shape | None = None) -> Check:
+    """A JSON string of `min_length..max_length` UTF-16 code units; if non-empty, of `shape`."""
+    return String(max_length, min_length, shape)
 
 
 def number(value: Any, path: str) -> Iterator[str]:
@@ -118,16 +128,23 @@ def number(value: Any, path: str) -> Iterator[str]:
         yield _fail(path, "must be a number.")
 
 
-def integer(*, minimum: int = INT32_MIN, maximum: int = INT32_MAX) -> Check:
+@dataclass(frozen=True)
+class Integer:
     """A JSON integer (no decimal point) within int32 and `minimum..maximum`."""
 
-    def check(value: Any, path: str) -> Iterator[str]:
+    minimum: int = INT32_MIN
+    maximum: int = INT32_MAX
+
+    def __call__(self, value: Any, path: str) -> Iterator[str]:
         if isinstance(value, bool) or not isinstance(value, int):
             yield _fail(path, "must be an integer.")
-        elif not minimum <= value <= maximum:
-            yield _fail(path, f"must be between {minimum} and {maximum}.")
+        elif not self.minimum <= value <= self.maximum:
+            yield _fail(path, f"must be between {self.minimum} and {self.maximum}.")
 
-    return check
+
+def integer(*, minimum: int = INT32_MIN, maximum: int = INT32_MAX) -> Check:
+    """A JSON integer (no decimal point) within int32 and `minimum..maximum`."""
+    return Integer(minimum, maximum)
 
 
 def boolean(value: Any, path: str) -> Iterator[str]:
@@ -135,17 +152,30 @@ def boolean(value: Any, path: str) -> Iterator[str]:
         yield _fail(path, "must be true or false.")
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """One of the strings `choices`, spelt exactly unless `ignore_case`."""
+
+    choices: tuple[str, ...]
+    ignore_case: bool = False
+    accepted: frozenset[str] = field(init=False, repr=False, compare=False)
+    complaint: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        listed = ", ".join(f'"{choice}"' for choice in self.choices)
+        accepted = {choice.lower() for choice in self.choices} if self.ignore_case else set(self.choices)
+        object.__setattr__(self, "accepted", frozenset(accepted))
+        object.__setattr__(self, "complaint",
+                           f"must be one of {listed}{' (in any letter case)' if self.ignore_case else ''}.")
+
+    def __call__(self, value: Any, path: str) -> Iterator[str]:
+        if not isinstance(value, str) or (value.lower() if self.ignore_case else value) not in self.accepted:
+            yield _fail(path, self.complaint)
+
+
 def one_of(choices: tuple[str, ...], *, ignore_case: bool = False) -> Check:
     """One of the strings `choices`, spelt exactly unless `ignore_case`."""
-    accepted = {choice.lower() for choice in choices} if ignore_case else set(choices)
-    listed = ", ".join(f'"{choice}"' for choice in choices)
-    complaint = f"must be one of {listed}{' (in any letter case)' if ignore_case else ''}."
-
-    def check(value: Any, path: str) -> Iterator[str]:
-        if not isinstance(value, str) or (value.lower() if ignore_case else value) not in accepted:
-            yield _fail(path, complaint)
-
-    return check
+    return OneOf(choices, ignore_case)
 
 
 @cache
@@ -158,10 +188,13 @@ def _zone_names() -> frozenset[str]:
     return frozenset({*win_tz, *(zoneinfo.available_timezones() - {"Factory", "localtime", "posixrules"})})
 
 
+TIME_ZONE_MAX = 100
+
+
 def time_zone(value: Any, path: str) -> Iterator[str]:
     """A time zone's name, Windows (``Central European Standard Time``) or IANA (``Europe/Warsaw``), spelt
-    exactly; at most 100 characters."""
-    if not isinstance(value, str) or len(value) > 100:
+    exactly; at most TIME_ZONE_MAX characters."""
+    if not isinstance(value, str) or len(value) > TIME_ZONE_MAX:
         yield _fail(path, "must be a time zone name of at most 100 characters.")
     elif value not in _zone_names():
         yield _fail(path, f"must be a time zone name, Windows (e.g. Central European Standard Time) or IANA (e.g. "
