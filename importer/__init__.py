@@ -41,6 +41,8 @@ if TYPE_CHECKING:
         delete_orders_async,
         import_customers,
         import_customers_async,
+        import_events,
+        import_events_async,
         import_orders,
         import_orders_async,
         undo,
@@ -64,16 +66,26 @@ if TYPE_CHECKING:
     from importer.jobs.results import RunResult
     from importer.jobs.verify import Sampling
     from importer.report.summary import ImportSummary, OperationSummary, RunSummary, VerifySummary
-    from importer.settings import ApiKey, ApiSettings, CustomerOptions, OrderOptions, ReadLimits, RunOptions
+    from importer.settings import (
+        ApiKey,
+        ApiSettings,
+        CustomerOptions,
+        EventOptions,
+        OrderOptions,
+        ReadLimits,
+        RunOptions,
+    )
 
 #: public name -> the module that defines it; imported on first use, so ``import importer`` (and the
 #: CLI's start) stays cheap: polars and httpx load only when a function is called
 _WHERE = {
-    **dict.fromkeys(["import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
-                     "undo", "undo_async", "import_customers_async", "import_orders_async",
+    **dict.fromkeys(["import_customers", "import_orders", "import_events", "update_order_statuses", "delete_orders",
+                     "verify", "undo", "undo_async", "import_customers_async", "import_orders_async",
+                     "import_events_async",
                      "update_order_statuses_async", "delete_orders_async", "verify_async", "api_from_env"],
                     "importer.api"),
-    **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "ReadLimits"],
+    **dict.fromkeys(["ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "EventOptions", "RunOptions",
+                     "ReadLimits"],
                    "importer.settings"),
     **dict.fromkeys(["ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault",
                      "Interrupted"], "importer.errors"),
@@ -84,11 +96,11 @@ _WHERE = {
     "SqlQuery": "importer.inputs.databases",
 }
 __all__ = [
-    "import_customers", "import_orders", "update_order_statuses", "delete_orders", "verify",
-    "import_customers_async", "import_orders_async", "update_order_statuses_async", "delete_orders_async",
-    "verify_async", "undo", "undo_async", "api_from_env",
-    "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "RunOptions", "ReadLimits", "Sampling", "Budget",
-    "SqlQuery",
+    "import_customers", "import_orders", "import_events", "update_order_statuses", "delete_orders", "verify",
+    "import_customers_async", "import_orders_async", "import_events_async", "update_order_statuses_async",
+    "delete_orders_async", "verify_async", "undo", "undo_async", "api_from_env",
+    "ApiKey", "ApiSettings", "CustomerOptions", "OrderOptions", "EventOptions", "RunOptions", "ReadLimits", "Sampling",
+    "Budget", "SqlQuery",
     "RunResult", "RunSummary", "ImportSummary", "OperationSummary", "VerifySummary",
     "ImporterError", "UsageError", "InputError", "SettingsUnreadable", "ApiAbort", "LocalFault", "Interrupted",
     "__version__",

@@ -15,7 +15,8 @@ a worker thread and waits for it, instead of failing as ``asyncio.run`` would. A
 rows are never exceptions: they are counted and in ``result.rejected()``.
 
 After every run, one that could not start included, ``RunOptions.metrics_file`` and ``notify_url`` are
-served (``importer.jobs.monitoring``). ``undo`` deletes the orders an import run created.
+served (``importer.jobs.monitoring``). ``undo`` deletes the orders an import run created. ``import_events``
+triggers custom events, each at most once.
 
 ``api=None`` reads the target from the environment: ``ECDP_API_URL`` (default the production API) and
 the key from ``ECDP_API_KEY`` or the file named by ``ECDP_API_KEY_FILE``.
@@ -41,12 +42,14 @@ from importer.jobs.monitoring import after_run
 from importer.jobs.results import LOGGER, RunResult, Warn, finished, log_warning
 from importer.jobs.verify import Sampling
 from importer.resources import IMPORTS, find
+from importer.resources.events import EVENTS
 from importer.settings import (
     API_KEY_ENV,
     API_URL_ENV,
     DEFAULT_API_URL,
     ApiSettings,
     CustomerOptions,
+    EventOptions,
     OrderOptions,
     RunOptions,
     check_api_url,
@@ -87,6 +90,16 @@ def import_orders(sources: Sources, *, items: Sources = (), api: ApiSettings | N
     run = run or RunOptions()
     return _call("orders", sources, items, api, run, lambda paths, api_, warn_: imports.import_orders(
         paths, api_, options or OrderOptions(), run, warn_), warn)
+
+
+def import_events(sources: Sources, *, api: ApiSettings | None = None, options: EventOptions | None = None,
+                  run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+    """Trigger custom events (POST /scenariocustomevents), one per row; each is sent at most once (events are
+    not idempotent: ``--resume`` never resends one, those sent without an answer are listed as uncertain).
+    ``options.event_id`` (or a ``customEventId`` column) says which custom event."""
+    run = run or RunOptions()
+    return _call("events", sources, (), api, run, lambda paths, api_, warn_: imports.import_resource(
+        EVENTS, paths, api_, options or EventOptions(), run, warn_), warn)
 
 
 def update_order_statuses(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
@@ -148,6 +161,7 @@ def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, 
 
 import_customers_async = _async_twin(import_customers)
 import_orders_async = _async_twin(import_orders)
+import_events_async = _async_twin(import_events)
 update_order_statuses_async = _async_twin(update_order_statuses)
 delete_orders_async = _async_twin(delete_orders)
 verify_async = _async_twin(verify)

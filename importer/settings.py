@@ -239,6 +239,22 @@ class OrderOptions:
         return CUSTOMER_MATCH_FIELDS[self.customer_match]
 
 
+@dataclass(frozen=True)
+class EventOptions:
+    """What a custom events import sends: the event (``event_id`` for every row, else each row's
+    ``event_id_column``), the declared types of its data fields, and whether events whose earlier sending
+    is uncertain are sent again on ``--resume``."""
+
+    event_id: int | None = None
+    event_id_column: str = "customEventId"
+    field_types: Mapping[str, str] = field(default_factory=dict)  # data field -> its type (schemas.events)
+    resend_uncertain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.event_id is not None and not -(2**31) <= self.event_id < 2**31:
+            raise ValueError(f"event_id: {self.event_id} is not a 32-bit integer")
+
+
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2, "mib": 1 << 20,
                "g": 1000**3, "gb": 1000**3, "gib": 1 << 30, "t": 1000**4, "tb": 1000**4, "tib": 1 << 40}
 

@@ -16,6 +16,7 @@ import pandera.polars as pa
 
 from schemas.common import FieldRules, fields_of
 from schemas.customers import Customer
+from schemas.events import IDENTIFIERS, Event
 from schemas.orders import OrderLine, Product
 
 
@@ -63,4 +64,5 @@ CUSTOMERS = MappingTarget("customers", (Customer,), ("attr.", "consent."), {"cus
                           ("crmId", "email", "phone"), "a customer")
 ORDERS = MappingTarget("orders", (OrderLine, Product), ("attr.", "product.attr."),
                        {"order": "attr.", "product": "product.attr."}, ("id",), "an order", line_prefix="product.")
-TARGETS: Mapping[str, MappingTarget] = {target.kind: target for target in (CUSTOMERS, ORDERS)}
+EVENTS = MappingTarget("events", (Event,), ("data.",), {"event": "data."}, IDENTIFIERS, "an event")
+TARGETS: Mapping[str, MappingTarget] = {target.kind: target for target in (CUSTOMERS, ORDERS, EVENTS)}

@@ -93,8 +93,8 @@ def cli() -> None:
 
 
 for command in (
-    import_commands.customers, import_commands.orders, bulk_commands.order_status, bulk_commands.delete_orders,
-    bulk_commands.undo,
+    import_commands.customers, import_commands.orders, import_commands.events, bulk_commands.order_status,
+    bulk_commands.delete_orders, bulk_commands.undo,
     bulk_commands.verify, utility_commands.sandbox, utility_commands.inspect, utility_commands.runs,
     import_commands.retry, utility_commands.config_group, utility_commands.report,
 ):

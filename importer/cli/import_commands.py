@@ -1,4 +1,4 @@
-"""The import commands: ``customers``, ``orders`` and ``retry`` (a run's failed rows, sent again).
+"""The import commands: ``customers``, ``orders``, ``events`` and ``retry`` (a run's failed rows, sent again).
 
 Each parses its options, builds typed settings (``importer.cli.context``), calls one library function
 (``importer.api``, ``importer.jobs.run_history``) and prints the summary it returns; the exit
@@ -29,6 +29,7 @@ from importer.settings import (
     MATCH_BY_FIELDS,
     ORDER_MODES,
     CustomerOptions,
+    EventOptions,
     OrderOptions,
     default_state,
 )
@@ -82,6 +83,47 @@ def orders(files: tuple[str, ...], items: tuple[str, ...], mode: str, customer_m
     with api_settings(common, identification=customer_match) as (api, target):
         result = import_orders(sources, items=list(items), api=api, options=options, run=import_run(common),
                                warn=console().warnings)
+    console().show(result.summary, target)
+    sys.exit(result.exit_code)
+
+
+def _field_type(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """``--field-type NAME=TYPE`` (repeatable) as a mapping (the types are checked with the columns)."""
+    types: dict[str, str] = {}
+    for value in values:
+        name, equals, kind = value.partition("=")
+        if not equals or not name.strip() or not kind.strip():
+            raise click.BadParameter(f"{value!r} is not NAME=TYPE (e.g. amount=Money).", ctx, param)
+        types[name.strip()] = kind.strip()
+    return types
+
+
+@click.command(cls=ConfiguredCommand)
+@click.argument("files", nargs=-1)  # text, not click.Path: a Path would turn s3://b/k into s3:/b/k
+@click.option("--event-id", type=click.IntRange(-(2**31), 2**31 - 1), default=None,
+              help="The custom event every row triggers (Automation > Scenarios > Custom events).")
+@click.option("--event-id-column", default="customEventId", show_default=True,
+              help="Without --event-id: the column holding each row's custom event id.")
+@click.option("--field-type", "field_types", multiple=True, callback=_field_type, metavar="NAME=TYPE",
+              help="The type of the data field of column data.NAME (String, Text, Number, Money, Date, DateTime, "
+                   "Boolean, URL); repeatable. Undeclared fields are typed by their values.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="With --resume: send again the events the run resumed sent without an answer (they may be "
+                   "stored: a customer may get a scenario's message twice).")
+@sql_options
+@connection_options
+@import_options
+def events(files: tuple[str, ...], event_id: int | None, event_id_column: str, field_types: dict[str, str],
+           resend_uncertain: bool, **common: Any) -> None:
+    """Trigger custom events (POST /scenariocustomevents) from FILES or a SQL query (--db, --sql): one per
+    row, each sent at most once."""
+    from importer.api import import_events
+
+    sources = import_sources(files, common)
+    options = EventOptions(event_id=event_id, event_id_column=event_id_column, field_types=field_types,
+                           resend_uncertain=resend_uncertain)
+    with api_settings(common) as (api, target):
+        result = import_events(sources, api=api, options=options, run=import_run(common), warn=console().warnings)
     console().show(result.summary, target)
     sys.exit(result.exit_code)
 

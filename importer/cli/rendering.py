@@ -85,6 +85,7 @@ def summary_line(s: RunSummary) -> str:
         counts = (f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
                   f"{s.rows_rejected} rejected, {s.rows_failed} failed")
         counts += f", {held} held back (not sent)" if held else ""
+        counts += f", {s.rows_uncertain} uncertain" if isinstance(s, ImportSummary) and s.rows_uncertain else ""
     if isinstance(s, OperationSummary) and s.rows_not_found:
         counts += f", {s.rows_not_found} not found"
     counts += "".join(f", {c}" for c in s.set_aside_counts())
@@ -118,6 +119,7 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
             lines.append(_line("payloads", s.payloads_file))
     else:
         held = f", {s.rows_held} held back" if s.rows_held else ""
+        held += f", {s.rows_uncertain} uncertain (sent, no answer)" if s.rows_uncertain else ""
         lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"
                                    f"{held}{_blank(s)}"))
         lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
@@ -137,6 +139,7 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
     return lines + _files([(s.rejected_file, "rows to fix and re-import"),
                            (s.failed_file, "rows whose sending failed: import again to retry"),
+                           (s.uncertain_file, "events sent without an answer: perhaps stored, not resent by --resume"),
                            (s.held_file, "valid rows held back by the stop: import them with the fixed rows"),
                            (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
                            (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons")])

@@ -130,8 +130,17 @@ class Outcomes:
     def unanswered(self, after: str) -> list[Reason]:
         """Failed reasons (rows, field, error) for the records without an answer, after an abort or Ctrl-C:
         "not sent", or "sent, but no answer came …: ``after``" for those of a request in flight."""
+        return self.not_sent() + self.in_flight(after)
+
+    def not_sent(self) -> list[Reason]:
+        """Failed reasons of the records never sent (their chunks were not taken, or handed back)."""
         stopped = self.aborted or "the run stopped"
-        reasons: list[Reason] = [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+        return [(rids, "", f"not sent: {stopped}") for chunk in self.unsent for rids in chunk.row_ids]
+
+    def in_flight(self, after: str) -> list[Reason]:
+        """Reasons of the records of requests in flight when the run stopped: sent, never answered."""
+        stopped = self.aborted or "the run stopped"
+        reasons: list[Reason] = []
         in_flight = f"sent, but no answer came before the run stopped ({stopped}): {after}"
         for chunk, answered in self.unfinished.values():
             done = set(pl.concat([part.rids for part in answered]).to_list()) if answered else set()

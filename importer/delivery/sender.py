@@ -73,7 +73,8 @@ class Abort(Exception):
 
 
 class Sender(ABC):
-    """Delivers the chunks of one run; the outcome of every record lands in ``outcomes``."""
+    """Delivers the chunks of one run; the outcome of every record lands in ``outcomes``. What is retried is
+    the ``policy``'s: one that is not idempotent never sends again an attempt that may have been processed."""
 
     def __init__(
         self,

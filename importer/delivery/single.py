@@ -102,14 +102,14 @@ class RecordSender(Sender):
             self.answered(one)
             self.advance(1)
         elif status in (400, 404):
-            errors = _errors(answer.problem, operation.fields) if status == 400 else []
+            errors = record_errors(answer.problem, operation.fields) if status == 400 else []
             why = operation.missing if status == 404 else describe_problem(status, answer.problem)
             self.reject(one, errors or [("", why)], tally, answer.problem)
         else:
             self.fail(one, answer, tally)
 
 
-def _errors(problem: Any, fields: dict[str, str]) -> list[tuple[str, str]]:
+def record_errors(problem: Any, fields: dict[str, str]) -> list[tuple[str, str]]:
     """(column, "column: message") pairs from a 400's ``errors`` (a list of strings or a dictionary)."""
     errors = problem.get("errors") if isinstance(problem, dict) else None
     pairs: list[tuple[str, str]] = []

@@ -213,6 +213,14 @@ TARGETS: dict[str, tuple[_Target, ...]] = {
         _Target("product.category", ("category", "productcategory", "producttype", "categories", "kategoria"),
                 ("category",)),
     ),
+    "events": (
+        _Target("customEventId", ("customeventid", "eventid", "event"), ("eventid",)),
+        _Target("customerEmail", _EMAIL, ("email", "mail")),
+        _Target("customerEmailMd5", ("emailmd5", "md5", "customeremailmd5"), ("md5",)),
+        _Target("customerEmailSha256", ("emailsha256", "sha256", "customeremailsha256"), ("sha256",)),
+        _Target("customerPhone", _PHONE, ("phone", "telefon", "mobile")),
+        _Target("customerCrmId", _CRM, ("customerid", "clientid", "crmid")),
+    ),
 }
 
 

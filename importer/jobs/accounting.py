@@ -1,7 +1,9 @@
 """The report's row files of an import, once its rows are sent: who was rejected, failed or dropped.
 
 ``account`` writes ``rejected.csv`` (the API's rejections, with the problem answer's ``substatus`` and
-``type``) and ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and counts their rows;
+``type``), ``failed.csv`` (no answer, 5xx after retries, abort, Ctrl-C) and, for requests that are not
+idempotent, ``uncertain.csv`` (sent, and perhaps processed: never sent again by themselves) and counts
+their rows;
 ``unmatched_file`` writes ``unmatched.csv``, the rows a mapping dropped because a join found nothing, and
 ``left_out_file`` ``left_out.csv``, the rows its ``[[leave_out]]`` rules left out (with the order lines the
 second pass added: those kept for their order's cells, of orders it made a record of); ``where`` names a
@@ -48,34 +50,51 @@ class Accounted:
     records_failed: int
     rejected_file: str | None
     failed_file: str | None
+    rows_uncertain: int = 0  # sent, and whether the API processed them is unknown (uncertain.csv)
+    uncertain_file: str | None = None
 
 
-def account(rows: Rows, outcomes: Outcomes, report: Report,
-            not_landed: Callable[[pl.DataFrame], None] | None = None) -> Accounted:
+UNCERTAIN_HINT = ("it may be stored; it is not sent again by --resume unless --resend-uncertain is given (a second "
+                  "event may message the customer twice)")
+
+
+def account(rows: Rows, outcomes: Outcomes, report: Report, not_landed: Callable[[pl.DataFrame], None] | None = None,
+            at_most_once: bool = False) -> Accounted:
     """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
     in at most one record, so row counts are sums over records; rows of records never answered (abort,
-    Ctrl-C) are failed. ``not_landed`` is shown the failed rows (as the user's file has them)."""
+    Ctrl-C) are failed. ``at_most_once`` (custom events): records whose request may have been processed
+    (``Outcomes.uncertain``, and those in flight when the run stopped) go to uncertain.csv instead.
+    ``not_landed`` is shown the failed rows (as the user's file has them)."""
     failed_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
-    failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in the "
-                                          "AddOrUpdate and AddOrReplace modes)")
+    uncertain_reasons: list[Reason] = [(rids, "", e) for rids, e in outcomes.uncertain]
+    if at_most_once:
+        failed_reasons += outcomes.not_sent()
+        uncertain_reasons += outcomes.in_flight(UNCERTAIN_HINT)
+    else:
+        failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in "
+                                              "the AddOrUpdate and AddOrReplace modes)")
     api_rejected = api_reasons_of(outcomes.rejected)
-    failed = reasons_of(failed_reasons)
-    if api_rejected.height or failed.height:
-        rejected_api, failed_api = (r.with_columns(pl.lit("api").alias(STAGE_COL)) for r in (api_rejected, failed))
-        for found in rows.rows_of(pl.concat([api_rejected.get_column(RID_COL), failed.get_column(RID_COL)])):
+    failed, uncertain = reasons_of(failed_reasons), reasons_of(uncertain_reasons)
+    files = (("rejected.csv", api_rejected), ("failed.csv", failed), ("uncertain.csv", uncertain))
+    if any(reasons.height for _, reasons in files):
+        staged = [(name, reasons.with_columns(pl.lit("api").alias(STAGE_COL))) for name, reasons in files]
+        for found in rows.rows_of(pl.concat([reasons.get_column(RID_COL) for _, reasons in files])):
             view = user_view(found)
             if not_landed is not None:
                 not_landed(view.join(failed.select(RID_COL), on=RID_COL, how="semi"))
-            for name, reasons in (("rejected.csv", rejected_api), ("failed.csv", failed_api)):
+            for name, reasons in staged:
                 report.add_rows(name, report_table(reasons.join(view.select(RID_COL), on=RID_COL, how="semi"), view))
     rejected_file = report.finish_rows("rejected.csv")
     failed_file = report.finish_rows("failed.csv")
+    uncertain_file = report.finish_rows("uncertain.csv")
     return Accounted(
         rows_rejected=api_rejected.get_column(RID_COL).n_unique(),
         rows_failed=failed.get_column(RID_COL).n_unique(),
         records_failed=len(failed_reasons),
         rejected_file=report_file(rejected_file),
         failed_file=report_file(failed_file),
+        rows_uncertain=uncertain.get_column(RID_COL).n_unique(),
+        uncertain_file=report_file(uncertain_file),
     )
 
 

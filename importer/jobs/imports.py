@@ -6,10 +6,12 @@ whose summary is also written to the report directory; both are ``import_resourc
 Every input row ends in exactly one count — accepted, rejected (validation or API, in ``rejected.csv``),
 failed (sending attempted, not in the platform, in ``failed.csv``), held (valid, held back by a stop
 before sending, in ``held.csv``), blank (skipped), unmatched (dropped by the mapping, in ``unmatched.csv``)
-or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``) — so ``rows_read =
-rows_accepted + rows_rejected + rows_failed + rows_held + rows_blank + rows_unmatched + rows_left_out``
-always holds (a dry run accepts none: its valid rows are ``rows_would_send``, in place of accepted); rows
-the sender never got an answer for (abort, Ctrl-C) are counted as failed (``importer.jobs.accounting``).
+or left out (by the mapping's ``[[leave_out]]`` rules, in ``left_out.csv``), or, for custom events,
+uncertain (sent, and perhaps processed: ``uncertain.csv``) — so ``rows_read = rows_accepted +
+rows_rejected + rows_failed + rows_uncertain + rows_held + rows_blank + rows_unmatched + rows_left_out``
+always holds (a dry run accepts none: its valid rows are ``rows_would_send``, in place of accepted);
+rows the sender never got an answer for (abort, Ctrl-C) are counted as failed, or for custom events as
+uncertain (``importer.jobs.accounting``).
 
 The first pass is streamed (``importer.partitions.streamed``: partitions as the input is read) when nothing is sent
 before every row is prepared — a dry run, or an error budget — and the records' rows turn out to lie
@@ -32,6 +34,7 @@ from importer import budget, scratch
 from importer.delivery.bulk import BulkSender
 from importer.delivery.event_log import EventLog, progress_bar
 from importer.delivery.outcomes import ApiErrorEvent, Outcomes
+from importer.delivery.sender import Sender
 from importer.errors import ImporterError, Interrupted, LocalFault, UsageError, file_fault
 from importer.frame import (
     FINGERPRINT_COL,
@@ -41,6 +44,7 @@ from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts,
 from importer.inputs.locations import shown
 from importer.jobs import drift, incremental
 from importer.jobs.accounting import account, left_out_file, unmatched_file, where
+from importer.jobs.dispatches import Dispatches, journal_start
 from importer.jobs.journal import Journal, describe_inputs, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
@@ -114,6 +118,8 @@ def run_import(
     """
     if run.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.", "The default is 100 records per request.")
+    if resource.at_most_once is not None:  # a request per record, each journaled as dispatched before it leaves
+        run = replace(run, chunk_size=1)
     if not run.dry_run and api.key is None:
         raise UsageError("No API key.", "Set ECDP_API_KEY, pass --api-key-file, or use --dry-run.")
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
@@ -157,7 +163,13 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
     rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
                   if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
-    if journal is not None:
+    dispatches: Dispatches | None = None
+    uncertain: pl.DataFrame | None = None  # --resume: what the run resumed sent without an answer
+    if journal is not None and resource.at_most_once is not None:  # (not idempotent: importer.jobs.dispatches)
+        known, dispatches, uncertain = journal_start(journal, resource.command, resource.kind, inputs, run, run_id,
+                                                     target, {**resource.options, "chunk_size": run.chunk_size},
+                                                     series, warn, resource.at_most_once)
+    elif journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn, series)
 
     read_lists = lists_reader(platform_for(api, run, warn))  # pre-flight: each settings list read once, if needed
@@ -170,7 +182,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
                               report, run.chunk_size, resource.envelope, journaled=journal is not None,
                               known=list(known), dry_run=run.dry_run, gate=gate if gated else None,
-                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0,
+                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0, uncertain=uncertain,
                               on_withheld=window.lowest_of if window else None)
         finished = False
         try:
@@ -179,7 +191,8 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch)
+                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch,
+                                 dispatches)
             finished = True
         finally:
             watch.rows_settled = 0 if run.dry_run else second_pass.counts.rows_settled  # (a dry run accepts none)
@@ -202,7 +215,8 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
-        accounted = account(rows, outcomes, report, window.lowest_of if window else None)
+        accounted = account(rows, outcomes, report, window.lowest_of if window else None,
+                            at_most_once=resource.at_most_once is not None)
         left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
         held_file = report_file(report.finish_rows("held.csv"))
     except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
@@ -237,9 +251,11 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
                  if window else None)
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
+    rows_uncertain = counts.rows_uncertain + accounted.rows_uncertain
     summary = ImportSummary(
         **head(),
-        exit_code=budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed)),
+        exit_code=(budget.EXIT_STOPPED if stopped
+                   else outcomes.exit_code(bool(rows_rejected or rows_failed or rows_uncertain))),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         read_as=inputs.read_as,
@@ -255,6 +271,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         rows_held=counts.rows_withheld,
         rows_rejected=rows_rejected,
         rows_failed=rows_failed,
+        rows_uncertain=rows_uncertain,
         rows_valid=None if verdict.rows_valid is None else verdict.rows_valid - counts.rows_left_out,
         rows_sent=outcomes.rows_sent,
         records_built=counts.records_built,
@@ -268,6 +285,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         **delivery_counts(outcomes, report.error_count),
         rejected_file=accounted.rejected_file,
         failed_file=accounted.failed_file,
+        uncertain_file=accounted.uncertain_file,
         unmatched_file=unmatched,
         left_out_file=report_file(left_out),
         shard=run.shard,
@@ -359,9 +377,9 @@ def _start_journal(journal: Journal, resource: Binding, inputs: Inputs, run: Run
     return known
 
 
-def _send(
+def _send(  # noqa: PLR0913 (a run's parts, handed on as they are)
     second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Binding, report: Report, run: RunOptions,
-    journal: Journal, run_id: str, target: str, watch: Watch,
+    journal: Journal, run_id: str, target: str, watch: Watch, dispatches: Dispatches | None = None,
 ) -> Outcomes:
     """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal (a fault writing
     either stops the sending gracefully: ``watch``)."""
@@ -382,13 +400,19 @@ def _send(
     pace, max_records = journal.pace(target, resource.path)  # where the last run to this endpoint settled
     if pace is not None and (api.rate is None or pace < api.rate):
         log.emit("pace", f"Starting at {pace:.1f} requests/s, the pace the API allowed the last run.", rate=pace)
-    sender = BulkSender(api, resource.path, resource.envelope, watch.guarded(on_error), lookup=resource.lookup,
-                        on_accepted=watch.guarded(on_accepted), log=log, progress=bar, interrupts=run.interrupts,
-                        pace=pace, max_records=max_records)
+    sender: Sender
+    if dispatches is not None and resource.at_most_once is not None:
+        sender = dispatches.sender(api, resource.path, watch, watch.guarded(on_error), resource.at_most_once,
+                                   log=log, progress=bar, interrupts=run.interrupts, pace=pace)
+    else:
+        sender = BulkSender(api, resource.path, resource.envelope, watch.guarded(on_error), lookup=resource.lookup,
+                            on_accepted=watch.guarded(on_accepted), log=log, progress=bar, interrupts=run.interrupts,
+                            pace=pace, max_records=max_records)
     watch.sender = sender
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
-        watch.guarded(journal.remember_pace)(target, resource.path, sender.limiter.settled(), sender.max_records)
+        watch.guarded(journal.remember_pace)(target, resource.path, sender.limiter.settled(),
+                                              sender.max_records if isinstance(sender, BulkSender) else None)

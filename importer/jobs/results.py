@@ -35,7 +35,8 @@ def finished(result: RunResult) -> str:
     shown = [f"{counts[name]} {label}" for name, label in
              (("rows_read", "read"), ("rows_accepted", "accepted"), ("rows_would_send", "would be sent"),
               ("rows_rejected", "rejected"),
-              ("rows_failed", "failed"), ("rows_held", "held back"), ("rows_not_found", "not found"),
+              ("rows_failed", "failed"), ("rows_held", "held back"), ("rows_uncertain", "uncertain"),
+              ("rows_not_found", "not found"),
               ("rows_different", "different"), ("rows_missing", "missing")) if counts.get(name)]
     return (f"{result.summary.command} run {result.summary.run_id}: exit {result.exit_code}; "
             f"{', '.join(shown) or 'no rows'}; report in {result.report_dir}")

@@ -25,7 +25,7 @@ import shutil
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +39,7 @@ from importer.frame import (
     KEY_COL,
     RID_COL,
     STAGE_COL,
+    no_reasons,
 )
 from importer.inputs.batches import mapped, user_view
 from importer.jobs.journal import fingerprints
@@ -51,6 +52,8 @@ from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (docs/benchmarks.md: faster than two, for a little more memory)
+UNCERTAIN = ("sent by run {} without an answer: it may be stored, so it is not sent again (--resend-uncertain sends "
+             "it, at the risk of a second event)")
 HELD_BACK = "held back, not sent (valid)"  # a held row's reason in held.csv, before the stop's own
 LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
@@ -63,6 +66,7 @@ class Counts:
     rows_settled: int = 0  # settled without an answer: already accepted, unchanged; a dry run's would-be-sent
     rows_withheld: int = 0  # valid, but held back: the run was stopped by its error budget or drift gate
     rows_left_out: int = 0  # order lines the mapping left out, kept for their order's cells (left_out.csv)
+    rows_uncertain: int = 0  # --resume of custom events: sent by the run resumed, never answered (uncertain.csv)
     records_built: int = 0
     records_unchanged: int = 0
     records_already_accepted: int = 0
@@ -95,6 +99,9 @@ class SecondPass:
     _rest: pl.DataFrame | None = None  # records short of a whole chunk, waiting for the next ones
     workers: int = 0  # partitions prepared at once; 0: PREPARE_WORKERS
     on_withheld: Callable[[pl.DataFrame], None] | None = None  # shown the held rows (as the user's file has them)
+    # --resume of custom events: the keys the run resumed sent without an answer (``_key``, ``run_id``): their
+    # records are not sent again but reported as uncertain (``importer.jobs.dispatches``)
+    uncertain: pl.DataFrame | None = None
 
     def close(self, finished: bool) -> None:
         """Close payloads.jsonl (a finished dry run that may send and built nothing gets an empty one) and
@@ -112,7 +119,7 @@ class SecondPass:
         gate, the held records are then handed on, or withheld."""
         workers = self.workers or PREPARE_WORKERS
         with ThreadPoolExecutor(workers, thread_name_prefix="ecdp-prepare") as pool:
-            pending: deque[Future[tuple[Prepared, pl.DataFrame, pl.DataFrame]]] = deque()
+            pending: deque[Future[tuple[Prepared, pl.DataFrame, pl.DataFrame, pl.DataFrame]]] = deque()
             for frame in partitions:
                 pending.append(pool.submit(self._prepare, frame, self.lists_for(frame)))
                 del frame  # the worker holds it only while preparing
@@ -130,20 +137,30 @@ class SecondPass:
         else:
             self._withhold(partitions, self.stopped)
 
-    def _prepare(self, frame: pl.DataFrame, lists: Lists | None) -> tuple[Prepared, pl.DataFrame, pl.DataFrame]:
+    def _prepare(self, frame: pl.DataFrame, lists: Lists | None
+                 ) -> tuple[Prepared, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """What ``prepare`` makes of the partition, and the report's rows of those it rejects and of the
         lines it left out (the rows as the user's file has them, with their reasons): made here, in a
         worker, so the partition need not be kept until it is settled, and settling, which is done one
         partition at a time, has less to do."""
         prepared = self.prepare(mapped(frame), lists)
-        return prepared, _table(frame, prepared.reasons, "validation"), _table(frame, prepared.left_out, "mapping")
+        uncertain = no_reasons()
+        if self.uncertain is not None and self.uncertain.height and prepared.records.height:
+            uncertain = as_row_lists(prepared.records.join(self.uncertain, on=KEY_COL)).select(
+                pl.col(RID_COL).explode(), pl.lit("").alias(FIELD_COL), pl.format(UNCERTAIN, "run_id").alias(ERROR_COL))
+            prepared = replace(prepared, records=prepared.records.join(self.uncertain, on=KEY_COL, how="anti"))
+        return (prepared, _table(frame, prepared.reasons, "validation"), _table(frame, prepared.left_out, "mapping"),
+                _table(frame, uncertain, "resume"))
 
-    def settle(self, prepared: Prepared, rejected: pl.DataFrame, left_out: pl.DataFrame,
+    def settle(self, prepared: Prepared, rejected: pl.DataFrame, left_out: pl.DataFrame, uncertain: pl.DataFrame,
                deliver: Callable[[Chunk], bool] | None) -> None:
-        """Count and report what ``prepare`` made of a partition (``rejected`` and ``left_out``: the report's
-        rows of those it rejects and of the order lines the mapping left out, see ``_prepare``), and hand on
-        its chunks."""
+        """Count and report what ``prepare`` made of a partition (``rejected``, ``left_out`` and ``uncertain``:
+        the report's rows of those it rejects, of the order lines the mapping left out and of the events a
+        resumed run left uncertain, see ``_prepare``), and hand on its chunks."""
         counts = self.counts
+        if uncertain.height:
+            counts.rows_uncertain += uncertain.height
+            self.report.add_rows("uncertain.csv", uncertain)
         counts.ignored = counts.ignored or prepared.ignored
         for warning in prepared.warnings:  # (the run's warning log gives each once)
             self.warn(warning)

@@ -18,10 +18,14 @@ from importer.delivery.sender import Sender, run_loop
 from importer.jobs.second_pass import SecondPass
 from importer.partitions import Rows
 
+RECORDS_QUEUED = 256  # records prepared ahead of the workers at least
+
 
 def prepare_and_send(second_pass: SecondPass, rows: Rows, sender: Sender) -> Outcomes:
     """Every partition of ``rows`` prepared by ``second_pass`` and sent by ``sender``; their outcomes."""
-    queue = ChunkQueue(capacity=max(4, 2 * sender.api.concurrency))
+    # (chunks of one record, as at-most-once sending makes them, queue more of them: the preparing thread is
+    # woken per chunk, and a short queue left the workers waiting for it)
+    queue = ChunkQueue(capacity=max(4, 2 * sender.api.concurrency, RECORDS_QUEUED // second_pass.chunk_size))
     failure: list[BaseException] = []
 
     def prepare_in_thread() -> None:

@@ -82,7 +82,10 @@ def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
 
 def body_pieces(envelope: dict[str, str], joined: bytes) -> tuple[bytes, bytes, bytes]:
     """``{<envelope>,"data":[records]}`` in three pieces (the envelope's head, the records' texts joined by
-    ``,`` as UTF-8, the tail)."""
+    ``,`` as UTF-8, the tail); without an envelope (a request of one record, as custom events are sent) the
+    record's text alone."""
+    if not envelope:
+        return b"", joined, b""
     return orjson.dumps(envelope)[:-1] + b',"data":[', joined, b"]}"
 
 

@@ -168,7 +168,9 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
                 why.append(s.aborted)
             steps.append(("sent", sent, charts.BLUE, ": ".join(why)))
         lost = [f"{_n(api_rejected)} rejected by the API" if api_rejected else "",
-                f"{_n(failed)} failed (failed.csv)" if failed else ""]
+                f"{_n(failed)} failed (failed.csv)" if failed else "",
+                f"{_n(s.rows_uncertain)} uncertain: sent, no answer (uncertain.csv)"
+                if isinstance(s, ImportSummary) and s.rows_uncertain else ""]
         steps.append(("accepted", accepted, charts.GREEN, ", ".join(x for x in lost if x)))
     top = max(read, 1)
     cells = []

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ROWS = ("read", "accepted", "would_send", "rejected", "failed", "held", "blank", "unmatched", "left_out", "not_found",
-        "different", "missing", "in_other_shards")
+ROWS = ("read", "accepted", "would_send", "rejected", "failed", "uncertain", "held", "blank", "unmatched", "left_out",
+        "not_found", "different", "missing", "in_other_shards")
 RECORDS = ("built", "sent", "accepted", "rejected", "failed", "unchanged", "already_accepted", "not_found")
 SCALARS = (  # (metric, summary field, help)
     ("requests", "requests", "HTTP requests the run sent"),

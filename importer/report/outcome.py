@@ -37,7 +37,10 @@ def outcome(s: ImportSummary | OperationSummary) -> Outcome:
     stopped = s.stopped if isinstance(s, ImportSummary) else None
     fix = f"{_rows(rejected)} rejected (fix them in rejected.csv)" if rejected else ""
     retry = f"{_rows(failed)} failed (import failed.csv again)" if failed else ""
-    problems = "; ".join(p for p in (fix, retry) if p)
+    uncertain = s.rows_uncertain if isinstance(s, ImportSummary) else 0
+    unsure = (f"{_rows(uncertain)} uncertain (sent without an answer: perhaps stored, see uncertain.csv)"
+              if uncertain else "")
+    problems = "; ".join(p for p in (fix, retry, unsure) if p)
     if stopped:
         what = "Dry run: a real run would be stopped before sending" if dry else "Stopped before sending anything"
         held = s.rows_held if isinstance(s, ImportSummary) else 0

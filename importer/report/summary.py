@@ -109,7 +109,8 @@ class RunSummary:
 
 @dataclass(kw_only=True)
 class ImportSummary(RunSummary):
-    """``ecdp-import customers`` and ``orders`` (and ``retry``, which imports a run's failed rows again)."""
+    """``ecdp-import customers``, ``orders`` and ``events`` (and ``retry``, which imports a run's failed rows
+    again)."""
 
     mapping: str | None = None
     preset: str | None = None
@@ -118,12 +119,16 @@ class ImportSummary(RunSummary):
     match_by: str | None = field(default=None, metadata=OMIT_IF_NONE)  # customers
     customer_match: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders
     time_zone_names: str | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: how timeZone was sent
+    event_id: int | None = field(default=None, metadata=OMIT_IF_NONE)  # events: --event-id (None: a column's)
     orders_total_computed: int | None = field(default=None, metadata=OMIT_IF_NONE)  # orders: Σ price × quantity
     # orders: per field with a conflict policy, the orders sent whose lines disagreed and one line's value was taken
     orders_conflicts_taken: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
     rows_accepted: int = 0  # in the platform (0 in a dry run: it attempts nothing)
     rows_would_send: int | None = field(default=None, metadata=OMIT_IF_NONE)  # dry run: valid rows a real run sends
     rows_held: int = 0  # valid, but held back and never sent: the run stopped before sending (held.csv)
+    # custom events: sent, and whether the platform processed them is unknown (uncertain.csv): never resent by itself
+    rows_uncertain: int = 0
+    uncertain_file: str | None = field(default=None, metadata=OMIT_IF_NONE)
     rows_rejected: int = 0  # by validation or by the API (rejected.csv)
     rows_valid: int | None = None  # (None: a summary written before it was counted)
     rows_sent: int | None = None

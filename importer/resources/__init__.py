@@ -1,7 +1,7 @@
 """The resource registry: one declaration per endpoint this tool writes to, and the lookup everything asks.
 
-``RESOURCES`` lists them in order (customers, orders, order statuses, order deletions); ``resource(name)``
-finds one by its command or its name (``"orders"``, ``"delete-orders"``, ``"order deletions"``), and
+``RESOURCES`` lists them in order (customers, orders, order statuses, order deletions, custom events);
+``resource(name)`` finds one by its command or its name (``"orders"``, ``"delete-orders"``, ``"order deletions"``), and
 ``find(name)`` does the same or answers None (a summary of ``verify`` or ``undo``, which are no resource).
 Everything that used to ask "customers or orders?" asks the declaration instead: its endpoint, schemas,
 journal kind, sending (bulk chunks in an envelope, or one record per request), verify and undo, whether it
@@ -18,12 +18,13 @@ from __future__ import annotations
 from importer.errors import UsageError
 from importer.resources.customers import CUSTOMERS
 from importer.resources.declaration import Binding, Naming, Resource, Sending, Undo
+from importer.resources.events import EVENTS
 from importer.resources.order_deletions import ORDER_DELETIONS
 from importer.resources.order_statuses import ORDER_STATUSES
 from importer.resources.orders import ORDERS
 
-RESOURCES: tuple[Resource, ...] = (CUSTOMERS, ORDERS, ORDER_STATUSES, ORDER_DELETIONS)
-IMPORTS: tuple[Resource, ...] = tuple(r for r in RESOURCES if r.is_import)  # customers, orders
+RESOURCES: tuple[Resource, ...] = (CUSTOMERS, ORDERS, ORDER_STATUSES, ORDER_DELETIONS, EVENTS)
+IMPORTS: tuple[Resource, ...] = tuple(r for r in RESOURCES if r.is_import)  # customers, orders, events
 
 __all__ = ["IMPORTS", "RESOURCES", "Binding", "Naming", "Resource", "Sending", "Undo", "find", "resource"]
 

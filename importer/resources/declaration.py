@@ -17,6 +17,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from importer.delivery.at_most_once import AtMostOnce
 from importer.records.comparison import Difference
 from importer.records.definitions import Lists
 from importer.records.validation import Prepared
@@ -68,6 +69,7 @@ class Binding:
     compare: Compare | None = None  # sent against stored, for verify
     key_name: str = "key"  # what a key is, for warnings: "order id", "customer email"
     cannot_verify: tuple[str, str] | None = None  # (message, hint) when verify cannot read these records back
+    at_most_once: AtMostOnce | None = None  # not idempotent: each record journaled and sent at most once
 
     @property
     def command(self) -> str:
