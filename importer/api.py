@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from importer.errors import ImporterError, UsageError
-from importer.inputs.locations import Source, described, local_copies, renamed
+from importer.inputs.locations import Source, local_copies, renamed, series_names
 from importer.jobs import imports, incremental, order_operations
 from importer.jobs import undo as undoing
 from importer.jobs import verify as verifying
@@ -194,10 +194,10 @@ def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | Non
             with local_copies(pushed) as paths:
                 result = job(paths, target, named)
         except ImporterError as error:
-            after_run(command, described(listed), target or _unresolved(), run, error, named)
+            after_run(command, series_names(listed), target or _unresolved(), run, error, named)
             raise
         LOGGER.info("%s", finished(result))
-        after_run(command, described(listed), target, run, result, named)
+        after_run(command, series_names(listed), target, run, result, named)
         return result
 
     return _outside_loop(work)

@@ -21,6 +21,7 @@ It may be in the URL, in ``SqlQuery.password`` (``--db-password-file``), or in `
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import re
@@ -44,6 +45,8 @@ DB_PASSWORD_ENV = "ECDP_DB_PASSWORD"
 BATCH_ROWS = 50_000  # rows a batch, and a row group of the copy: files.PARQUET_BATCH_ROWS reads one at a time
 CONNECT_TIMEOUT_S = 15
 HIDDEN = "***"
+QUERY_DIGEST = 12  # hex digits of the SQL's SHA-256 in a query's identity (48 bits: two jobs' queries never meet)
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 #: scheme -> (extra, module to import, what it is)
 _DRIVERS = {
@@ -71,6 +74,7 @@ class SqlQuery:
     sql: str
     password: str | None = field(default=None, repr=False)
     params: tuple[Any, ...] = field(default=(), repr=False)  # bound to the query's placeholders (``windowed``)
+    written: str = field(default="", repr=False)  # the SQL as the user wrote it, when ``windowed`` wrapped ``sql``
 
     def __post_init__(self) -> None:
         if not self.sql.strip():
@@ -106,6 +110,14 @@ class SqlQuery:
         port = parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1].partition(":")[2]  # as written, checked or not
         user = f"{parts.username}@" if parts.username else ""
         return f"{parts.scheme}://{user}{host}{':' + port if port else ''}{parts.path}"
+
+    @property
+    def identity(self) -> str:
+        """What the query is in a run's series (``importer.jobs.drift.series_of``): ``shown`` and a digest of the
+        SQL as the user wrote it (before ``windowed``), in letters (``a``-``p`` for hex digits, which the series
+        would mask): ``sqlite:///shop.db (query kbfhnmdpaeoc)``. Two queries on one database are two jobs."""
+        digest = hashlib.sha256((self.written or self.sql).strip().encode()).hexdigest()[:QUERY_DIGEST]
+        return f"{self.shown} (query {digest.translate(_LETTERS)})"
 
     def secret(self) -> str | None:
         """The password in use: the URL's (``user:pw@`` or libpq's ``?password=``), else ``password``, else
@@ -362,7 +374,7 @@ def windowed(query: SqlQuery, column: str, start: Any) -> SqlQuery:
         return query
     name = '"' + column.replace('"', '""') + '"'
     sql = f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q WHERE {name} > {placeholder} OR {name} IS NULL"
-    return replace(query, sql=sql, params=(start,))
+    return replace(query, sql=sql, params=(start,), written=query.written or query.sql)
 
 
 def _bare(sql: str) -> str:

@@ -16,7 +16,8 @@ A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az:
 
 ``shown(path)`` is what rows, summaries and the journal call a copy: its URL without query, or
 ``DataFrame #1`` (so a nightly run of the same URL is the same input for ``--resume`` and
-``--changed-only``); ``renamed(text)`` puts those names into a warning or an error message. The copies are
+``--changed-only``), and ``series_name(path)`` what it is in a run's series (a query's URL and a digest of its
+SQL: ``SqlQuery.identity``); ``renamed(text)`` puts those names into a warning or an error message. The copies are
 removed when the run ends (a killed run's by the next run's sweep of dead processes' scratch folders).
 """
 
@@ -44,6 +45,7 @@ from importer.settings import public_url
 
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
 _SHOWN: dict[str, str] = {}
+_SERIES: dict[str, str] = {}  # a query's copy -> its identity in a run's series (``SqlQuery.identity``)
 _LOCK = threading.Lock()
 _SCOPES = threading.local()  # the open local_copies of each thread (a run's job runs in the thread that opened it)
 
@@ -51,6 +53,14 @@ _SCOPES = threading.local()  # the open local_copies of each thread (a run's job
 def shown(path: Path | str) -> str:
     """What a local copy stands for (a URL, ``DataFrame #1``), or the path itself."""
     return _SHOWN.get(str(path), str(path))
+
+
+def series_name(path: Path | str) -> str:
+    """What a local copy is in a run's series (``importer.jobs.drift.series_of``): a query's ``identity`` (its
+    URL and a digest of its SQL), else ``shown(path)``; ``series_names`` says the same of the sources."""
+    with _LOCK:
+        found = _SERIES.get(str(path))
+    return found or shown(path)
 
 
 def renamed(text: str) -> str:
@@ -77,7 +87,7 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
                 scope.name(paths[-1], label or f"DataFrame #{number}")
             elif isinstance(source, SqlQuery):
                 paths.append(export(source, scope.folder() / f"{number}-query.parquet"))
-                scope.name(paths[-1], source.shown)
+                scope.name(paths[-1], source.shown, source.identity)
             elif (table := lake_table(source)) is not None:
                 paths.append(export_table(table, scope.folder() / f"{number}-{table.kind}.parquet"))
                 scope.name(paths[-1], table.shown)
@@ -108,7 +118,7 @@ def query_copy(query: SqlQuery) -> Path:
     scope = stack[-1]
     if query not in scope.queries:
         path = export(query, scope.folder() / f"source-{len(scope.queries) + 1}-query.parquet")
-        scope.name(path, query.shown)
+        scope.name(path, query.shown, query.identity)
         scope.queries[query] = path
     return scope.queries[query]
 
@@ -126,15 +136,18 @@ class _Scope:
             self._folder = scratch.scratch_dir("copy")
         return self._folder
 
-    def name(self, path: Path, name: str) -> None:
+    def name(self, path: Path, name: str, series: str | None = None) -> None:
         with _LOCK:
             _SHOWN[str(path)] = name
+            if series is not None:
+                _SERIES[str(path)] = series
         self.made.append(str(path))
 
     def close(self) -> None:
         with _LOCK:
             for key in self.made:
                 _SHOWN.pop(key, None)
+                _SERIES.pop(key, None)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
@@ -157,6 +170,13 @@ def described(sources: Sequence[Any]) -> list[str]:
     """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
     return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else s.shown if isinstance(s, SqlQuery)
             else _described(s) for n, s in enumerate(sources, start=1)]
+
+
+def series_names(sources: Sequence[Any]) -> list[str]:
+    """What sources are in a run's series before they are copied: ``described``, a query by its ``identity``
+    (as ``series_name`` calls its copy)."""
+    named = zip(sources, described(sources), strict=True)
+    return [source.identity if isinstance(source, SqlQuery) else name for source, name in named]
 
 
 def _described(source: Any) -> str:

@@ -53,8 +53,9 @@ class Source:
         return query_copy(self.query) if self.query is not None else self.path
 
     def shown(self) -> str | None:
-        """What the source is called where the mapping's identity is kept (drift series): its path or its URL."""
-        return self.query.shown if self.query is not None else str(self.path.resolve()) if self.path else None
+        """What the source is called where the mapping's identity is kept (drift series): its path, or its query's
+        ``identity`` (its URL and a digest of its SQL, which a ``sql_file`` keeps out of the mapping's own hash)."""
+        return self.query.identity if self.query is not None else str(self.path.resolve()) if self.path else None
 
     @property
     def join(self) -> joins.Join:

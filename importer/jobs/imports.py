@@ -41,7 +41,7 @@ from importer.frame import (
     KEY_COL,
 )
 from importer.inputs.batches import Inputs, open_inputs, with_mapping_conflicts, with_preset_hint
-from importer.inputs.locations import shown
+from importer.inputs.locations import series_name
 from importer.jobs import drift, incremental
 from importer.jobs.accounting import account, left_out_file, unmatched_file, where
 from importer.jobs.dispatches import Dispatches, journal_start
@@ -146,7 +146,7 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
     run_id = new_run_id(started_at)
     scratch.sweep()  # private temporary folders a killed run left behind
     target = target_of(api)
-    series = drift.series_of(resource.command, target, run, [shown(p) for p in paths])
+    series = drift.series_of(resource.command, target, run, [series_name(p) for p in paths])
     window = incremental.window_for(journal, series, run)  # --since-column: the rows after the job's watermark
     inputs = open_inputs(resource.command, paths, run, warn, window=window)
     report = Report(run.report_dir or Path("reports") / run_id)  # its folder is made when the run holds it

@@ -33,7 +33,7 @@ import polars as pl
 
 from importer.errors import InputError
 from importer.inputs.databases import SqlQuery, can_window, column_type, windowed
-from importer.inputs.locations import Source, described
+from importer.inputs.locations import Source, series_names
 from importer.inputs.windows import Value, Watermark, Window, bound_for, check_overlap, cursor_kind, overlap_of, shown
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
@@ -74,7 +74,7 @@ def push_down(command: str, sources: Sequence[Source], api: ApiSettings, run: Ru
     listed = list(sources)
     if not run.since_column or not any(isinstance(source, SqlQuery) for source in listed):
         return listed
-    window = window_for(None, drift.series_of(command, target_of(api), run, described(listed)), run)
+    window = window_for(None, drift.series_of(command, target_of(api), run, series_names(listed)), run)
     assert window is not None
     column = run.since_column
     pushed: list[Source] = []

@@ -69,6 +69,7 @@ class Watch:
                              rows_accepted=self.rows_settled + outcomes.accepted_rows, rows_sent=outcomes.rows_sent,
                              records_sent=outcomes.records_sent, records_accepted=outcomes.accepted_records,
                              records_rejected=len(outcomes.rejected), verified_after_ambiguous=outcomes.verified,
+                             rows_uncertain=len({row for rows, _ in outcomes.uncertain for row in rows}),
                              requests=outcomes.requests, retries=outcomes.retries, throttled=outcomes.throttled,
                              aborted=aborted.message, abort_reason=aborted.reason, api_errors=api_errors,
                              timeline=outcomes.timeline.as_dict())

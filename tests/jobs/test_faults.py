@@ -10,10 +10,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import orjson
 import pytest
 
+from importer.delivery.outcomes import Aborted, Outcomes
+from importer.errors import AbortReason
+from importer.jobs.stops import Watch
+from importer.report.files import Report
+from importer.report.summary import RunHead
 from importer.sandbox import Faults, SandboxServer
 from tests.support import run_cli, sandbox_env, write_csv
 
@@ -185,3 +192,18 @@ def test_a_second_run_into_a_report_folder_in_use_is_refused_before_it_sends(tmp
         assert summary["run_id"] and summary["rows_accepted"] == 360 and summary["rows_rejected"] == 40
         assert len((report / "rejected.csv").read_text().splitlines()) == 41
         assert server.store.counts().customers == 360  # none of the second run's customers
+
+
+def test_the_counts_reached_name_the_custom_events_sent_without_an_answer(tmp_path):
+    """A fault that stops a run of custom events keeps, of the rows sent without an answer (perhaps stored),
+    how many there were: ``rows_uncertain``, each row once, apart from the accepted ones."""
+    watch = Watch(Report(tmp_path / "report"), None, "r1", lambda message: None)
+    outcomes = Outcomes(accepted_records=3, accepted_rows=3, requests=6, records_sent=6, rows_sent=6,
+                        uncertain=[([4], "timed out"), ([5], "timed out"), ([5], "connection reset")])
+    sender: Any = SimpleNamespace(outcomes=outcomes)  # (what the sender counted: only its outcomes are read)
+    watch.sender = sender
+    head: RunHead = {"command": "events", "run_id": "r1", "files": ["e.csv"], "api_url": "http://127.0.0.1",
+                     "started_at": "2026-12-01T08:00:00+00:00", "duration_s": 1.0, "report_dir": str(tmp_path)}
+    reached = watch.reached(head, 4, Aborted(AbortReason.LOCAL_FAULT, "disk full"), 10, 0)
+    assert reached.rows_uncertain == 2 and reached.rows_accepted == 3
+    assert reached.rows_accepted + reached.rows_uncertain <= reached.rows_read

@@ -312,3 +312,58 @@ def test_a_parquet_dataset_is_windowed_as_its_rows_are_read(sandbox, tmp_path):
     second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
     assert second.summary["records_sent"] == 1 and second.summary["window"]["rows_outside"] == 6
     assert customer(sandbox, "p9@example.com") is not None
+
+
+def _sqlite_job(source: Source, sql: str) -> list[str]:
+    return ["--db", f"sqlite:///{source.tmp_path / 'shop.db'}", "--sql", sql]
+
+
+def test_two_queries_on_one_database_are_two_jobs_with_their_own_watermarks(sandbox, tmp_path):
+    source = Source("sqlite", tmp_path)
+    source.put(people(10, name="Ann", at=T0 + timedelta(days=1)) + people(5, start=10, name="Bea"))  # Bea's older
+    env, state = sandbox_env(sandbox), str(tmp_path / "state.db")
+    runs = {}
+    for name in ("Ann", "Bea"):
+        done = run_cli(["customers", *_sqlite_job(source, f"SELECT * FROM customers WHERE firstName = '{name}'"),
+                        "--since-column", "updated_at", "--state", state], env=env, report_dir=tmp_path / name)
+        assert done.exit_code == 0, done.stderr + done.stdout
+        assert_accounted(done.summary)
+        runs[name] = done
+    # (one watermark of both, Ann's a day after Bea's rows, would have made Bea's first run read none of them)
+    assert runs["Bea"].summary["rows_read"] == 5 and runs["Bea"].summary["records_sent"] == 5
+    assert runs["Bea"].summary["window"]["after"] is None
+    assert runs["Ann"].summary["files"] == runs["Bea"].summary["files"]  # (the source's name is its URL alone)
+    with sqlite3.connect(state) as db:
+        marks = dict(db.execute("SELECT series, value FROM watermarks").fetchall())
+        names = [row[0] for row in db.execute("SELECT DISTINCT series_name FROM runs")]
+    assert sorted(marks.values()) == [(T0 + timedelta(seconds=14)).isoformat(),
+                                      (T0 + timedelta(days=1, seconds=9)).isoformat()]
+    assert len(names) == 2 and all("shop.db (query " in name for name in names)
+
+
+def test_a_query_windowed_then_full_then_dry_is_one_job(sandbox, tmp_path):
+    def put(count: int) -> None:  # (a number cursor: SQLite's is pushed into the SQL, a text one is not)
+        with sqlite3.connect(tmp_path / "shop.db") as db:
+            db.execute("CREATE TABLE IF NOT EXISTS customers (email TEXT PRIMARY KEY, version INTEGER)")
+            db.executemany("INSERT OR IGNORE INTO customers VALUES (?, ?)",
+                           [(f"c{n}@example.com", n) for n in range(count)])
+
+    put(6)
+    job = ["--db", f"sqlite:///{tmp_path / 'shop.db'}", "--sql", "SELECT * FROM customers;\n",
+           "--since-column", "version", "--state", str(tmp_path / "state.db")]
+    env = sandbox_env(sandbox)
+    first = run_cli(["customers", *job], env=env, report_dir=tmp_path / "r1")  # (no watermark yet: the SQL as written)
+    put(8)
+    windowed = run_cli(["customers", *job, "--since-overlap", "0"], env=env, report_dir=tmp_path / "r2")
+    assert windowed.summary["window"]["after"] == "5"
+    assert windowed.summary["rows_read"] == 2 and windowed.summary["window"]["rows_outside"] == 0  # (the SQL's)
+    full = run_cli(["customers", *job, "--full"], env=env, report_dir=tmp_path / "r3")
+    assert full.summary["rows_read"] == 8
+    dry = run_cli(["customers", *job, "--dry-run"], env=env, report_dir=tmp_path / "dry")
+    assert dry.summary["window"]["watermark"] == "7"  # the dry run found the job's watermark
+    for done in (first, windowed, full, dry):
+        assert done.exit_code == 0, done.stderr + done.stdout
+        assert_accounted(done.summary)
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert len(db.execute("SELECT DISTINCT series FROM runs").fetchall()) == 1
+        assert db.execute("SELECT value FROM watermarks").fetchall() == [("7",)]
