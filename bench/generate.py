@@ -37,7 +37,7 @@ def _rand(seed: int, modulo: int) -> pl.Expr:
 
 
 def _pick(values: list[str], seed: int) -> pl.Expr:
-    return pl.lit(pl.Series(values)).get(_rand(seed, len(values)))
+    return pl.lit(pl.Series(values)).gather(_rand(seed, len(values)))
 
 
 def order_lines(lines: int) -> pl.DataFrame:
@@ -56,7 +56,7 @@ def order_lines(lines: int) -> pl.DataFrame:
     email = pl.format("{}.{}@example.com", _pick(["anna", "jan", "zofia", "piotr", "ewa"], 2), pl.col("i") % 200_000)
     date = ((pl.datetime(2024, 1, 1) + pl.duration(seconds=_rand(3, 365 * 86_400)))
             .dt.strftime("%Y-%m-%dT%H:%M:%S+01:00"))
-    product = pl.lit(pl.Series(PRODUCTS)).get((pl.col("i") + pl.col("line")).hash(7) % len(PRODUCTS))
+    product = pl.lit(pl.Series(PRODUCTS)).gather((pl.col("i") + pl.col("line")).hash(7) % len(PRODUCTS))
     return frame.select(
         pl.format("ORD-{}", pl.col("i") + 100_000).alias("id"),
         date.alias("date"),
@@ -72,7 +72,7 @@ def order_lines(lines: int) -> pl.DataFrame:
         pl.when(pl.col("i").hash(16) % 5 == 0).then(pl.lit("AUTUMN10")).alias("attr.couponCode"),
         pl.format("SKU-{}", (pl.col("i") + pl.col("line")).hash(8) % 5000).alias("product.id"),
         pl.when(invalid & (kind == 3)).then(pl.lit("x" * 300)).otherwise(product).alias("product.name"),
-        pl.lit(pl.Series(CATEGORIES)).get((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES))
+        pl.lit(pl.Series(CATEGORIES)).gather((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES))
         .alias("product.category"),
         pl.format("{}.{}", (pl.col("i") + pl.col("line")).hash(10) % 500 + 1, pl.col("i").hash(11) % 90 + 10)
         .alias("product.price"),
