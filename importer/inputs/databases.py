@@ -54,6 +54,8 @@ _DRIVERS = {
     "mysql": ("mysql", "connectorx", "ConnectorX"),
     "mssql": ("mssql", "connectorx", "ConnectorX"),
 }
+#: the schemes whose run reads PostgreSQL's own CSV text (``importer.inputs.postgres_copy``), not Arrow batches
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
 CONNECTORX_SCHEMES = ("mysql", "mssql")
 #: scheme -> the URL parameter that bounds connecting (a server behind a firewall that drops packets)
