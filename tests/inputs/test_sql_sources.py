@@ -208,6 +208,14 @@ def test_a_missing_driver_names_the_extra_to_install(tmp_path, monkeypatch):
     assert "pip install 'ecdp-importer[duckdb]'" in run.stderr and "Traceback" not in run.stderr
 
 
+
+def test_a_missing_psycopg_names_the_postgres_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as where the [postgres] extra is not installed
+    run = run_cli(["customers", "--db", "postgresql://reader@127.0.0.1:1/shop", "--sql", "SELECT 1", "--dry-run"],
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 2, run.stderr
+    assert "pip install 'ecdp-importer[postgres]'" in run.stderr and "Traceback" not in run.stderr
+
 # -- errors a person can act on -------------------------------------------------------------------------
 
 def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, postgres_server, tmp_path):
