@@ -57,6 +57,8 @@ _DRIVERS = {
     "mysql": ("mysql", "connectorx", "ConnectorX"),
     "mssql": ("mssql", "connectorx", "ConnectorX"),
 }
+#: the schemes whose run reads PostgreSQL's own CSV text (``importer.inputs.postgres_copy``), not Arrow batches
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
 CONNECTORX_SCHEMES = ("mysql", "mssql")
 #: scheme -> the URL parameter that bounds connecting (a server behind a firewall that drops packets)
@@ -342,6 +344,7 @@ def _connectorx_line(exc: BaseException) -> str:
     return said.group(1).strip() if said else line
 
 
+WINDOW_MARKER = "\n) AS q WHERE "  # where ``windowed`` puts its condition after the user's query (``postgres_copy``)
 #: scheme -> the placeholder of a query's first parameter
 _PLACEHOLDERS = {"postgresql": "$1", "postgres": "$1", "sqlite": "?", "duckdb": "?"}
 
@@ -373,7 +376,7 @@ def windowed(query: SqlQuery, column: str, start: Any) -> SqlQuery:
     if placeholder is None:
         return query
     name = '"' + column.replace('"', '""') + '"'
-    sql = f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q WHERE {name} > {placeholder} OR {name} IS NULL"
+    sql = f"SELECT * FROM (\n{_bare(query.sql)}{WINDOW_MARKER}{name} > {placeholder} OR {name} IS NULL"
     return replace(query, sql=sql, params=(start,), written=query.written or query.sql)
 
 

@@ -53,6 +53,7 @@ from importer.inputs.csv_dialect import (
 )
 from importer.inputs.csv_text import clean_header, iter_csv, not_text
 from importer.inputs.locations import shown
+from importer.inputs.postgres_copy import dialect
 from importer.inputs.streams import ByteStream, Utf8, limit_crossed, open_gzip, open_zip_member
 from importer.records import normalise
 from importer.settings import DEFAULT_LIMITS, ReadLimits
@@ -181,6 +182,8 @@ class Source:
         path, options = self.path, self.options
         encoding = None if options.encoding is None else encoding_name(options.encoding)
         delimiter = None if options.delimiter is None else delimiter_char(options.delimiter)
+        if (own := dialect(path)) is not None:  # a copy the run wrote itself: its dialect is known, not the user's
+            encoding, delimiter = own
         with _open_bytes(path, kind, options.limits) as (stream, member), _broken_stream(path, kind):
             head = stream.read(SAMPLE_BYTES + 1)
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)

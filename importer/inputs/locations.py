@@ -10,7 +10,8 @@ A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az:
   the copy, not the network again;
 * a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet;
 * a ``SqlQuery`` (``importer.inputs.databases``) is run and its result streamed, a batch at a time, into a
-  Parquet file of text columns, read as Parquet; it is called by its database URL without the password;
+  Parquet file of text columns, read as Parquet; PostgreSQL's as the server's own CSV text into a CSV file
+  (``importer.inputs.postgres_copy``), read as CSV; it is called by its database URL without the password;
 * a lake table or dataset (``importer.inputs.lake_tables``: ``delta://…``, ``iceberg://…``, a folder, prefix
   or glob of Parquet files) is scanned and streamed into a Parquet file of text columns the same way.
 
@@ -37,10 +38,11 @@ import polars as pl
 
 from importer import scratch
 from importer.errors import ImporterError, UsageError
-from importer.inputs.databases import SqlQuery, export
+from importer.inputs.databases import POSTGRES_SCHEMES, SqlQuery, export
 from importer.inputs.downloads import download, is_url
 from importer.inputs.lake_tables import export as export_table
 from importer.inputs.lake_tables import lake_table
+from importer.inputs.postgres_copy import export as copy_from_postgres
 from importer.settings import public_url
 
 Source = str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | SqlQuery
@@ -86,7 +88,7 @@ def local_copies(sources: Sequence[Source], label: str | None = None) -> Iterato
                 paths.append(_frame_copy(source, scope.folder() / f"{number}-dataframe.parquet"))
                 scope.name(paths[-1], label or f"DataFrame #{number}")
             elif isinstance(source, SqlQuery):
-                paths.append(export(source, scope.folder() / f"{number}-query.parquet"))
+                paths.append(_query_copy(source, scope.folder() / f"{number}-query"))
                 scope.name(paths[-1], source.shown, source.identity)
             elif (table := lake_table(source)) is not None:
                 paths.append(export_table(table, scope.folder() / f"{number}-{table.kind}.parquet"))
@@ -117,10 +119,18 @@ def query_copy(query: SqlQuery) -> Path:
         raise UsageError("A mapping's SQL source is read only within a run.", "Call the importer through importer.api.")
     scope = stack[-1]
     if query not in scope.queries:
-        path = export(query, scope.folder() / f"source-{len(scope.queries) + 1}-query.parquet")
+        path = _query_copy(query, scope.folder() / f"source-{len(scope.queries) + 1}-query")
         scope.name(path, query.shown, query.identity)
         scope.queries[query] = path
     return scope.queries[query]
+
+
+def _query_copy(query: SqlQuery, stem: Path) -> Path:
+    """The query's result as a file: PostgreSQL's own CSV text (``COPY``, ``importer.inputs.postgres_copy``),
+    every other database's Arrow batches as a Parquet file of text columns (``importer.inputs.databases``)."""
+    if query.scheme in POSTGRES_SCHEMES:
+        return copy_from_postgres(query, stem.with_name(stem.name + ".csv"))
+    return export(query, stem.with_name(stem.name + ".parquet"))
 
 
 class _Scope:

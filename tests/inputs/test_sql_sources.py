@@ -15,7 +15,9 @@ import pytest
 
 import importer
 from bench.generate import order_lines
+from importer.inputs import postgres_copy
 from importer.inputs.databases import SqlQuery, export
+from importer.inputs.files import ReadOptions, read_file
 from importer.sandbox import SandboxServer
 from tests.support import assert_accounted, customer, run_cli, sandbox_env
 
@@ -117,6 +119,42 @@ def test_a_uuid_column_must_be_cast_to_text(postgres_server, tmp_path):
     assert export(SqlQuery(postgres_server.url, "SELECT gen_random_uuid()::text AS key"), tmp_path / "u.parquet")
 
 
+def test_postgres_copies_its_rows_as_the_same_text_the_arrow_path_gives(postgres_server, tmp_path):
+    postgres_server.sql(
+        "DROP TABLE IF EXISTS typed; CREATE TABLE typed (price numeric(12,2), at timestamptz, day date, "
+        "ok boolean, local timestamp, n integer, ratio double precision, note text, doc jsonb); "
+        "INSERT INTO typed VALUES (19.90, '2024-03-01 10:15:00.123456+01', '2024-03-01', true, "
+        "'2024-03-01 10:15:00', 7, 0.5, 'zażółć, \"1\"\nline 2', '{\"a\": 1}'), "
+        "(0.10, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL)")
+    query = SqlQuery(postgres_server.url, "SELECT * FROM typed ORDER BY price DESC; -- the query as a file holds it")
+    target = postgres_copy.export(query, tmp_path / "t.csv")
+    # read as the run reads it: the dialect fixed, whatever --delimiter says for the user's files
+    rows = read_file(target, ReadOptions(delimiter=";")).drop("_file", "_row").to_dicts()
+    assert rows[0] == {"price": "19.90", "at": "2024-03-01T09:15:00.123Z", "day": "2024-03-01", "ok": "True",
+                       "local": "2024-03-01T10:15:00.000", "n": "7", "ratio": "0.5", "note": 'zażółć, "1"\nline 2',
+                       "doc": '{"a": 1}'}
+    assert rows[1] == {"price": "0.10", "at": None, "day": None, "ok": "False", "local": None, "n": None,
+                       "ratio": None, "note": None, "doc": None}
+    arrow = export(SqlQuery(postgres_server.url, "SELECT * FROM typed ORDER BY price DESC"), tmp_path / "t.parquet")
+    assert rows == pl.read_parquet(arrow).to_dicts()  # the same text as ADBC's batches turned by polars
+
+
+def test_a_postgres_copy_keeps_a_one_column_row_of_null_and_refuses_bytes(postgres_server, tmp_path):
+    one = postgres_copy.export(SqlQuery(postgres_server.url, "SELECT v FROM (VALUES ('a'), (NULL), ('c')) AS t (v)"),
+                               tmp_path / "one.csv")
+    frame = read_file(one)
+    assert frame.get_column("v").to_list() == ["a", None, "c"] and frame.get_column("_row").to_list() == [2, 3, 4]
+    uuid = postgres_copy.export(SqlQuery(postgres_server.url, "SELECT '0cc103b7-08ad-455f-bbf7-749f478debf1'::uuid "
+                                         "AS key"), tmp_path / "u.csv")
+    assert read_file(uuid).get_column("key").to_list() == ["0cc103b7-08ad-455f-bbf7-749f478debf1"]
+    with pytest.raises(importer.InputError, match=r"'blob' as bytes") as caught:
+        postgres_copy.export(SqlQuery(postgres_server.url, "SELECT 'x'::bytea AS blob"), tmp_path / "b.csv")
+    assert "encode(blob, 'hex')" in str(caught.value.hint)
+    with pytest.raises(importer.InputError, match='relation "nowhere" does not exist'):
+        postgres_copy.export(SqlQuery(postgres_server.url, "SELECT * FROM nowhere"), tmp_path / "n.csv")
+    assert not (tmp_path / "n.csv").exists()
+
+
 # -- SQLite and DuckDB files ----------------------------------------------------------------------------
 
 def make_sqlite(path: Path) -> str:
@@ -169,6 +207,14 @@ def test_a_missing_driver_names_the_extra_to_install(tmp_path, monkeypatch):
     assert run.exit_code == 2
     assert "pip install 'ecdp-importer[duckdb]'" in run.stderr and "Traceback" not in run.stderr
 
+
+
+def test_a_missing_psycopg_names_the_postgres_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as where the [postgres] extra is not installed
+    run = run_cli(["customers", "--db", "postgresql://reader@127.0.0.1:1/shop", "--sql", "SELECT 1", "--dry-run"],
+                  report_dir=tmp_path / "r")
+    assert run.exit_code == 2, run.stderr
+    assert "pip install 'ecdp-importer[postgres]'" in run.stderr and "Traceback" not in run.stderr
 
 # -- errors a person can act on -------------------------------------------------------------------------
 
