@@ -27,6 +27,7 @@ demo: $(STAMP)
 # and the import-layer contracts (import-linter, in pyproject.toml: layers one way, no circles).
 check: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

@@ -70,14 +70,31 @@ BOMBS = {  # name -> (writer, file name, head, block)
 
 def run(path: Path, extra: list[str], report: Path) -> dict[str, object]:
     started = time.perf_counter()
-    process = subprocess.Popen([str(BIN / "ecdp-import"), "customers", str(path), "--dry-run", "--no-progress",
-                                "--output", "line", "--report-dir", str(report), *extra],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            str(BIN / "ecdp-import"),
+            "customers",
+            str(path),
+            "--dry-run",
+            "--no-progress",
+            "--output",
+            "line",
+            "--report-dir",
+            str(report),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    return {"exit": os.waitstatus_to_exitcode(status), "wall_s": round(wall, 2),
-            "peak_mb": round(usage.ru_maxrss / 1024), "message": stderr.splitlines()[0] if stderr else ""}
+    return {
+        "exit": os.waitstatus_to_exitcode(status),
+        "wall_s": round(wall, 2),
+        "peak_mb": round(usage.ru_maxrss / 1024),
+        "message": stderr.splitlines()[0] if stderr else "",
+    }
 
 
 def main() -> int:
@@ -97,12 +114,18 @@ def main() -> int:
                 if limits != "default limits" and write is plain_of:
                     continue
                 result = run(path, extra, folder / "report")
-                ok = result["exit"] == 2 and float(str(result["wall_s"])) <= MAX_WALL_S \
+                ok = (
+                    result["exit"] == 2
+                    and float(str(result["wall_s"])) <= MAX_WALL_S
                     and int(str(result["peak_mb"])) <= MAX_PEAK_MB
+                )
                 failures += not ok
-                print(f"{'ok ' if ok else 'BAD'} {name} ({path.stat().st_size / MiB:.1f} MiB), {limits}: "
-                      f"exit {result['exit']}, {result['wall_s']} s, peak {result['peak_mb']} MB\n"
-                      f"    {result['message']}", flush=True)
+                print(
+                    f"{'ok ' if ok else 'BAD'} {name} ({path.stat().st_size / MiB:.1f} MiB), {limits}: "
+                    f"exit {result['exit']}, {result['wall_s']} s, peak {result['peak_mb']} MB\n"
+                    f"    {result['message']}",
+                    flush=True,
+                )
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

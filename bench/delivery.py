@@ -38,7 +38,9 @@ def sandbox_process(*fault_options: str) -> Iterator[tuple[str, str]]:
     key, port = secrets.token_urlsafe(16), _free_port()
     process = subprocess.Popen(
         [BIN / "ecdp-import", "sandbox", "--port", str(port), *fault_options],
-        env={**os.environ, "ECDP_API_KEY": key}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "ECDP_API_KEY": key},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,7 +67,9 @@ def _run(url: str, key: str, source: Path, report: Path, state: Path | None = No
     """One import; its own journal unless ``state`` is given (a remembered pace would change what is measured)."""
     chunk_size = api.pop("chunk_size")
     result = import_customers(
-        [source], ApiSettings(url=url, key=ApiKey(key), **api), CustomerOptions(),
+        [source],
+        ApiSettings(url=url, key=ApiKey(key), **api),
+        CustomerOptions(),
         RunOptions(chunk_size=chunk_size, report_dir=report, progress=False, state=state or report / "state.db"),
     )
     return result.summary.to_dict()
@@ -78,12 +82,17 @@ def concurrency_scaling(records: int = 20_000, latency_ms: int = 50) -> list[dic
         source = _customers(Path(tmp), records)
         for concurrency in (1, 4, 16):
             summary = _run(url, key, source, Path(tmp) / f"r{concurrency}", concurrency=concurrency, chunk_size=100)
-            rows.append({
-                "concurrency": concurrency, "latency_ms": latency_ms, "records": records,
-                "requests": summary["requests"], "seconds": summary["duration_s"],
-                "records_per_s": round(records / summary["duration_s"]),
-                "accepted": summary["records_accepted"],
-            })
+            rows.append(
+                {
+                    "concurrency": concurrency,
+                    "latency_ms": latency_ms,
+                    "records": records,
+                    "requests": summary["requests"],
+                    "seconds": summary["duration_s"],
+                    "records_per_s": round(records / summary["duration_s"]),
+                    "accepted": summary["records_accepted"],
+                }
+            )
     base = rows[0]["records_per_s"]
     for row in rows:
         row["speedup"] = round(row["records_per_s"] / base, 2)
@@ -98,11 +107,16 @@ def rate_limited(limit: float = 20.0, seconds: float = 60.0, concurrency: int = 
         summary = _run(url, key, source, Path(tmp) / "r", concurrency=concurrency, chunk_size=10)
     accepted_requests = summary["requests"] - summary["throttled"]
     return {
-        "limit_per_s": limit, "concurrency": concurrency, "requests": summary["requests"],
-        "throttled": summary["throttled"], "throttled_share": round(summary["throttled"] / summary["requests"], 4),
-        "seconds": summary["duration_s"], "achieved_per_s": round(accepted_requests / summary["duration_s"], 2),
+        "limit_per_s": limit,
+        "concurrency": concurrency,
+        "requests": summary["requests"],
+        "throttled": summary["throttled"],
+        "throttled_share": round(summary["throttled"] / summary["requests"], 4),
+        "seconds": summary["duration_s"],
+        "achieved_per_s": round(accepted_requests / summary["duration_s"], 2),
         "achieved_share_of_limit": round(accepted_requests / summary["duration_s"] / limit, 3),
-        "rows_accepted": summary["rows_accepted"], "rows_read": summary["rows_read"],
+        "rows_accepted": summary["rows_accepted"],
+        "rows_read": summary["rows_read"],
     }
 
 
@@ -119,14 +133,17 @@ def first_runs(limit: float = 20.0, seconds: float = 40.0, concurrency: int = 8,
             through = _through_per_second(summary["timeline"])
             reached = _first_second(through, 0.9 * limit)
             steady = through[reached:] if reached is not None else []
-            measured.append({
-                "requests": summary["requests"], "throttled": summary["throttled"],
-                "throttled_share": round(summary["throttled"] / summary["requests"], 4),
-                "seconds": summary["duration_s"],
-                "achieved_per_s": round((summary["requests"] - summary["throttled"]) / summary["duration_s"], 2),
-                "reached_per_s": round(sum(steady) / len(steady), 2) if steady else None,
-                "seconds_to_90_percent": reached + WINDOW_S if reached is not None else None,
-            })
+            measured.append(
+                {
+                    "requests": summary["requests"],
+                    "throttled": summary["throttled"],
+                    "throttled_share": round(summary["throttled"] / summary["requests"], 4),
+                    "seconds": summary["duration_s"],
+                    "achieved_per_s": round((summary["requests"] - summary["throttled"]) / summary["duration_s"], 2),
+                    "reached_per_s": round(sum(steady) / len(steady), 2) if steady else None,
+                    "seconds_to_90_percent": reached + WINDOW_S if reached is not None else None,
+                }
+            )
     return {"limit_per_s": limit, "concurrency": concurrency, "chunk_size": 5, "runs": measured}
 
 
@@ -159,11 +176,23 @@ def remembered_pace(limit: float = 20.0, seconds: float = 12.0, concurrency: int
     with tempfile.TemporaryDirectory() as tmp, sandbox_process("--rate-limit", str(limit)) as (url, key):
         source = _customers(Path(tmp), int(limit * seconds * 5))
         for n in (1, 2):
-            summary = _run(url, key, source, Path(tmp) / f"r{n}", state=Path(tmp) / "state.db",
-                           concurrency=concurrency, chunk_size=5)
+            summary = _run(
+                url,
+                key,
+                source,
+                Path(tmp) / f"r{n}",
+                state=Path(tmp) / "state.db",
+                concurrency=concurrency,
+                chunk_size=5,
+            )
             accepted = summary["requests"] - summary["throttled"]
-            runs.append({"requests": summary["requests"], "throttled": summary["throttled"],
-                         "throttled_share": round(summary["throttled"] / summary["requests"], 4),
-                         "seconds": summary["duration_s"],
-                         "achieved_share_of_limit": round(accepted / summary["duration_s"] / limit, 3)})
+            runs.append(
+                {
+                    "requests": summary["requests"],
+                    "throttled": summary["throttled"],
+                    "throttled_share": round(summary["throttled"] / summary["requests"], 4),
+                    "seconds": summary["duration_s"],
+                    "achieved_share_of_limit": round(accepted / summary["duration_s"] / limit, 3),
+                }
+            )
     return {"limit_per_s": limit, "concurrency": concurrency, "chunk_size": 5, "first": runs[0], "second": runs[1]}

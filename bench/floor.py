@@ -14,8 +14,17 @@ import sys
 
 import polars as pl
 
-ORDER = ["date", "status", "currency", "timeZone", "websiteId", "customer.email", "customer.phone",
-         "attr.channel", "attr.couponCode"]
+ORDER = [
+    "date",
+    "status",
+    "currency",
+    "timeZone",
+    "websiteId",
+    "customer.email",
+    "customer.phone",
+    "attr.channel",
+    "attr.couponCode",
+]
 
 
 def encode(path: str) -> int:

@@ -25,8 +25,18 @@ import polars as pl
 
 FIRST = ["Anna", "Łukasz", "Zofia", "Jürgen", "Małgorzata", "Paweł", "Günther", "Žofie", "Kasia 🌸", "Ola"]
 LAST = ["Kowalska", "Nowak", "Wiśniewski", "Müller", "Schröder", "Dąbrowska", "Lewandowski", "Zieliński"]
-PRODUCTS = ["Słuchawki bezprzewodowe", "Koszulka lniana", "Kubek 350 ml", "Buty do biegania", "Plecak 🎒",
-            "Füller aus Messing", "Lampa biurkowa", "Zegarek sportowy", "Kawa ziarnista 1 kg", "Książka"]
+PRODUCTS = [
+    "Słuchawki bezprzewodowe",
+    "Koszulka lniana",
+    "Kubek 350 ml",
+    "Buty do biegania",
+    "Plecak 🎒",
+    "Füller aus Messing",
+    "Lampa biurkowa",
+    "Zegarek sportowy",
+    "Kawa ziarnista 1 kg",
+    "Książka",
+]
 STATUSES = ["placed", "paid", "completed", "canceled"]
 CATEGORIES = ["Electronics", "Fashion", "Home", "Sport", "Books"]
 
@@ -43,19 +53,19 @@ def _pick(values: list[str], seed: int) -> pl.Expr:
 def order_lines(lines: int) -> pl.DataFrame:
     """``lines`` order lines of about lines/3 orders, lines of one order adjacent (as exports hold them)."""
     orders = lines // 2 + 1  # 1–5 lines each: more than enough lines, cut at ``lines``
-    sizes = (
-        pl.DataFrame({"i": pl.int_range(orders, eager=True)})
-        .select("i", (_rand(1, 5) + 1).alias("n"))
-    )
+    sizes = pl.DataFrame({"i": pl.int_range(orders, eager=True)}).select("i", (_rand(1, 5) + 1).alias("n"))
     frame = (
-        sizes.with_columns(pl.int_ranges(0, "n").alias("line")).explode("line").head(lines)
+        sizes.with_columns(pl.int_ranges(0, "n").alias("line"))
+        .explode("line")
+        .head(lines)
         .with_columns(pl.int_range(pl.len()).alias("row"))
     )
     invalid = (pl.col("row").hash(99) % 100) == 0  # ~1 % of lines
     kind = pl.col("row").hash(98) % 4
     email = pl.format("{}.{}@example.com", _pick(["anna", "jan", "zofia", "piotr", "ewa"], 2), pl.col("i") % 200_000)
-    date = ((pl.datetime(2024, 1, 1) + pl.duration(seconds=_rand(3, 365 * 86_400)))
-            .dt.strftime("%Y-%m-%dT%H:%M:%S+01:00"))
+    date = (pl.datetime(2024, 1, 1) + pl.duration(seconds=_rand(3, 365 * 86_400))).dt.strftime(
+        "%Y-%m-%dT%H:%M:%S+01:00"
+    )
     product = pl.lit(pl.Series(PRODUCTS)).gather((pl.col("i") + pl.col("line")).hash(7) % len(PRODUCTS))
     return frame.select(
         pl.format("ORD-{}", pl.col("i") + 100_000).alias("id"),
@@ -65,35 +75,51 @@ def order_lines(lines: int) -> pl.DataFrame:
         pl.lit("Europe/Warsaw").alias("timeZone"),
         pl.lit("1").alias("websiteId"),
         pl.when(invalid & (kind == 0)).then(pl.lit("not-an-email")).otherwise(email).alias("customer.email"),
-        pl.format("+48 60{} {} {}", pl.col("i") % 10, pl.col("i").hash(14) % 900 + 100,
-                  pl.col("i").hash(15) % 900 + 100)
-        .alias("customer.phone"),
+        pl.format(
+            "+48 60{} {} {}", pl.col("i") % 10, pl.col("i").hash(14) % 900 + 100, pl.col("i").hash(15) % 900 + 100
+        ).alias("customer.phone"),
         _pick(["web", "app", "store"], 5).alias("attr.channel"),
         pl.when(pl.col("i").hash(16) % 5 == 0).then(pl.lit("AUTUMN10")).alias("attr.couponCode"),
         pl.format("SKU-{}", (pl.col("i") + pl.col("line")).hash(8) % 5000).alias("product.id"),
         pl.when(invalid & (kind == 3)).then(pl.lit("x" * 300)).otherwise(product).alias("product.name"),
-        pl.lit(pl.Series(CATEGORIES)).gather((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES))
+        pl.lit(pl.Series(CATEGORIES))
+        .gather((pl.col("i") + pl.col("line")).hash(9) % len(CATEGORIES))
         .alias("product.category"),
-        pl.format("{}.{}", (pl.col("i") + pl.col("line")).hash(10) % 500 + 1, pl.col("i").hash(11) % 90 + 10)
-        .alias("product.price"),
-        pl.when(invalid & (kind == 2)).then(pl.lit("-1")).otherwise(((pl.col("row").hash(12) % 3) + 1).cast(pl.String))
+        pl.format("{}.{}", (pl.col("i") + pl.col("line")).hash(10) % 500 + 1, pl.col("i").hash(11) % 90 + 10).alias(
+            "product.price"
+        ),
+        pl.when(invalid & (kind == 2))
+        .then(pl.lit("-1"))
+        .otherwise(((pl.col("row").hash(12) % 3) + 1).cast(pl.String))
         .alias("product.quantity"),
         pl.when(pl.col("row").hash(17) % 20 == 0).then(pl.lit("1")).alias("product.returned"),
         pl.format("https://shop.example.com/p/{}", (pl.col("i") + pl.col("line")).hash(8) % 5000).alias("product.url"),
-        pl.format("https://cdn.example.com/img/{}.jpg", (pl.col("i") + pl.col("line")).hash(8) % 5000)
-        .alias("product.imageUrl"),
+        pl.format("https://cdn.example.com/img/{}.jpg", (pl.col("i") + pl.col("line")).hash(8) % 5000).alias(
+            "product.imageUrl"
+        ),
         _pick(["black", "white", "red", "zielony"], 13).alias("product.attr.color"),
         _pick(["S", "M", "L", "XL"], 18).alias("product.attr.size"),
     )
 
 
-ORDER_COLUMNS = ["date", "status", "currency", "timeZone", "websiteId", "customer.email", "customer.phone",
-                 "attr.channel", "attr.couponCode"]  # an order's own columns (the rest describe a line)
+ORDER_COLUMNS = [
+    "date",
+    "status",
+    "currency",
+    "timeZone",
+    "websiteId",
+    "customer.email",
+    "customer.phone",
+    "attr.channel",
+    "attr.couponCode",
+]  # an order's own columns (the rest describe a line)
 SHAPES = ("clustered", "sparse", "shuffled", "wide")
 #: Columns a shop's export carries and the import does not use, empty on most lines (the ``wide`` shape).
-UNUSED_COLUMNS = [f"{part} {field}" for part in ("Billing", "Shipping", "Fulfillment")
-                  for field in ("Name", "Company", "Street", "Address 2", "City", "Zip", "Province", "Country",
-                                "Phone", "Notes")]
+UNUSED_COLUMNS = [
+    f"{part} {field}"
+    for part in ("Billing", "Shipping", "Fulfillment")
+    for field in ("Name", "Company", "Street", "Address 2", "City", "Zip", "Province", "Country", "Phone", "Notes")
+]
 
 
 def shaped(frame: pl.DataFrame, shape: str) -> pl.DataFrame:
@@ -116,14 +142,18 @@ def customers(rows: int) -> pl.DataFrame:
     kind = pl.col("i").hash(98) % 4
     first, last = _pick(FIRST, 1), _pick(LAST, 2)
     return frame.select(
-        pl.when(invalid & (kind == 0)).then(pl.lit("not-an-email"))
-        .otherwise(pl.format("customer{}@example.com", pl.col("i"))).alias("email"),
+        pl.when(invalid & (kind == 0))
+        .then(pl.lit("not-an-email"))
+        .otherwise(pl.format("customer{}@example.com", pl.col("i")))
+        .alias("email"),
         pl.format("+48 6{} {} {}", _rand(3, 90) + 10, _rand(4, 900) + 100, _rand(5, 900) + 100).alias("phone"),
         pl.format("CRM-{}", pl.col("i")).alias("crmId"),
         first.alias("firstName"),
         pl.when(invalid & (kind == 1)).then(pl.lit("y" * 300)).otherwise(last).alias("lastName"),
         pl.format("19{}-0{}-1{}", _rand(6, 80) + 20, _rand(7, 9) + 1, _rand(8, 9)).alias("dateOfBirth"),
-        pl.when(invalid & (kind == 2)).then(pl.lit("robot")).otherwise(_pick(["Female", "Male", "NotSpecified"], 9))
+        pl.when(invalid & (kind == 2))
+        .then(pl.lit("robot"))
+        .otherwise(_pick(["Female", "Male", "NotSpecified"], 9))
         .alias("gender"),
         _pick(["gold", "silver", "bronze"], 10).alias("attr.loyaltyTier"),
         pl.when(invalid & (kind == 3)).then(pl.lit("maybe")).otherwise(_pick(["True", "False"], 11)).alias("consent.1"),

@@ -37,12 +37,21 @@ def build_orders(path: str) -> list[dict]:
                 "orderAttributes": [{"name": "channel", "value": row["attr.channel"]}],
             }
         price, quantity = float(row["product.price"]), int(row["product.quantity"])
-        order["products"].append({
-            "id": row["product.id"], "name": row["product.name"], "price": price, "quantity": quantity,
-            "url": row["product.url"], "imageUrl": row["product.imageUrl"], "category": row["product.category"],
-            "productAttributes": [{"name": "color", "value": row["product.attr.color"]},
-                                  {"name": "size", "value": row["product.attr.size"]}],
-        })
+        order["products"].append(
+            {
+                "id": row["product.id"],
+                "name": row["product.name"],
+                "price": price,
+                "quantity": quantity,
+                "url": row["product.url"],
+                "imageUrl": row["product.imageUrl"],
+                "category": row["product.category"],
+                "productAttributes": [
+                    {"name": "color", "value": row["product.attr.color"]},
+                    {"name": "size", "value": row["product.attr.size"]},
+                ],
+            }
+        )
         order["totalValue"] += price * quantity
     return list(orders.values())
 
@@ -59,10 +68,11 @@ def main() -> None:
     session = requests.Session()
     sent = 0
     for start in range(0, len(orders), args.chunk_size):
-        body = json.dumps({"mode": "AddOrReplace", "data": orders[start:start + args.chunk_size]})
+        body = json.dumps({"mode": "AddOrReplace", "data": orders[start : start + args.chunk_size]})
         if not args.dry_run:
-            session.post(args.url + "/orders", data=body, headers={"x-api-key": args.key,
-                                                                   "content-type": "application/json"})
+            session.post(
+                args.url + "/orders", data=body, headers={"x-api-key": args.key, "content-type": "application/json"}
+            )
         sent += len(body)
     print(f"{len(orders)} orders, {sent} bytes of JSON")
 

@@ -30,20 +30,27 @@ BIN = Path(sys.executable).parent
 # installed, cost each run ~0.1 s and ~40 MB that users do not pay). The floor runs with its python (polars).
 INSTALLED = Path(os.environ["ECDP_BENCH_VENV"]) / "bin" if os.environ.get("ECDP_BENCH_VENV") else BIN
 # The naive baseline's interpreter (pandas, requests): a venv of its own (see the Makefile's bench target).
-NAIVE_PYTHON = Path(os.environ.get("ECDP_BENCH_NAIVE_PYTHON")
-                    or Path(__file__).resolve().parent.parent / ".venv-naive" / "bin" / "python")
+NAIVE_PYTHON = Path(
+    os.environ.get("ECDP_BENCH_NAIVE_PYTHON")
+    or Path(__file__).resolve().parent.parent / ".venv-naive" / "bin" / "python"
+)
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def measure(command: list[str | Path], env: dict[str, str] | None = None,
-            ok: tuple[int, ...] = (0, 1), report: Path | None = None) -> dict[str, Any]:
+def measure(
+    command: list[str | Path],
+    env: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (0, 1),
+    report: Path | None = None,
+) -> dict[str, Any]:
     """Wall time (s), user and system CPU time (s, the kernel's accounting of the process and its children),
     peak RSS (MB) and exit code of a command run to its end (one of ``ok``). ``report``: the folder the
     command writes its report to, removed afterwards, so each run writes a new one (as the default
     ``reports/<run-id>/`` does)."""
     started = time.perf_counter()
-    process = subprocess.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        [str(c) for c in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -52,15 +59,24 @@ def measure(command: list[str | Path], env: dict[str, str] | None = None,
         shutil.rmtree(report, ignore_errors=True)
     if code not in ok:
         raise RuntimeError(f"{command} exited {code}: {stderr[-500:]}")
-    return {"wall_s": round(wall, 2), "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit_code": code}
+    return {
+        "wall_s": round(wall, 2),
+        "user_s": round(usage.ru_utime, 2),
+        "sys_s": round(usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "exit_code": code,
+    }
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Runs of one command: the median wall, user and system times, every wall time, the highest peak RSS."""
-    return {"wall_s": median_high(run["wall_s"] for run in runs), "walls_s": [run["wall_s"] for run in runs],
-            "user_s": median_high(run["user_s"] for run in runs), "sys_s": median_high(run["sys_s"] for run in runs),
-            "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+    return {
+        "wall_s": median_high(run["wall_s"] for run in runs),
+        "walls_s": [run["wall_s"] for run in runs],
+        "user_s": median_high(run["user_s"] for run in runs),
+        "sys_s": median_high(run["sys_s"] for run in runs),
+        "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+    }
 
 
 def ratios(numerators: list[dict[str, Any]], denominators: list[dict[str, Any]], figure: str) -> list[float]:
@@ -74,8 +90,11 @@ def input_file(kind: str, size: int) -> Path:
     measured child includes what it inherited from this process at fork, so this one must stay small."""
     path = DATA / f"{kind}_{size}.csv"
     if not path.exists():
-        subprocess.run([BIN / "python", Path(__file__).with_name("generate.py"), kind, str(size), path],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [BIN / "python", Path(__file__).with_name("generate.py"), kind, str(size), path],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return path
 
 
@@ -90,9 +109,18 @@ def shapes_side_by_side(size: int, report: Path, repeat: int, with_naive: bool =
     for shape in SHAPES:
         kind = "orders" if shape == "clustered" else f"orders-{shape}"
         path = input_file(kind, size)
-        commands = {"importer": [INSTALLED / "ecdp-import", "orders", path, "--dry-run", "--no-progress",
-                                 "--report-dir", report / shape],
-                    "floor": [INSTALLED / "python", Path(__file__).with_name("floor.py"), path]}
+        commands = {
+            "importer": [
+                INSTALLED / "ecdp-import",
+                "orders",
+                path,
+                "--dry-run",
+                "--no-progress",
+                "--report-dir",
+                report / shape,
+            ],
+            "floor": [INSTALLED / "python", Path(__file__).with_name("floor.py"), path],
+        }
         if with_naive and shape == "clustered":
             commands["naive"] = [NAIVE_PYTHON, Path(__file__).with_name("naive.py"), path, "--dry-run"]
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
@@ -116,10 +144,17 @@ def dry_run(kind: str, size: int, report: Path, repeat: int = 1) -> dict[str, An
     """``--dry-run`` of ``size`` lines, ``repeat`` times (this machine's speed drifts by a third from one
     minute to the next): the median wall time, the highest peak RSS, and every wall time."""
     path = input_file(kind, size)
-    runs = [measure([INSTALLED / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report],
-                    report=report) for _ in range(repeat)]
-    result = {**runs[0], "wall_s": median_high(run["wall_s"] for run in runs),
-              "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+    runs = [
+        measure(
+            [INSTALLED / "ecdp-import", kind, path, "--dry-run", "--no-progress", "--report-dir", report], report=report
+        )
+        for _ in range(repeat)
+    ]
+    result = {
+        **runs[0],
+        "wall_s": median_high(run["wall_s"] for run in runs),
+        "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+    }
     if repeat > 1:
         result["walls_s"] = [run["wall_s"] for run in runs]
     return {"kind": kind, "lines": size, **result, "lines_per_s": round(size / result["wall_s"])}
@@ -129,26 +164,52 @@ def alternating(kind: str, size: int, other: Path, report: Path, pairs: int) -> 
     """``--dry-run`` of this checkout and of ``other`` (a checkout with its own ``.venv``), in turn, ``pairs``
     times: each one's median wall time and highest peak RSS, and the median of the pairs' ratios."""
     path = input_file(kind, size)
-    commands = {name: [binary, kind, path, "--dry-run", "--no-progress", "--report-dir", report / name]
-                for name, binary in (("this", BIN / "ecdp-import"), ("other", other / ".venv" / "bin" / "ecdp-import"))}
+    commands = {
+        name: [binary, kind, path, "--dry-run", "--no-progress", "--report-dir", report / name]
+        for name, binary in (("this", BIN / "ecdp-import"), ("other", other / ".venv" / "bin" / "ecdp-import"))
+    }
     runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
     for _ in range(pairs):
         for name, command in commands.items():
             runs[name].append(measure(command, report=report / name))
     per_pair = ratios(runs["this"], runs["other"], "wall_s")
-    return {"kind": kind, "lines": size, "against": str(other), "pairs": pairs, "this": summary(runs["this"]),
-            "other": summary(runs["other"]), "wall_ratio_median": round(median_high(per_pair), 3),
-            "wall_ratio_range": [round(min(per_pair), 3), round(max(per_pair), 3)]}
+    return {
+        "kind": kind,
+        "lines": size,
+        "against": str(other),
+        "pairs": pairs,
+        "this": summary(runs["this"]),
+        "other": summary(runs["other"]),
+        "wall_ratio_median": round(median_high(per_pair), 3),
+        "wall_ratio_range": [round(min(per_pair), 3), round(max(per_pair), 3)],
+    }
 
 
 def end_to_end(size: int, report: Path) -> dict[str, Any]:
     """Order lines into a sandbox with 50 ms latency, concurrency 16, 100 orders per request."""
     path = input_file("orders", size)
     with sandbox_process("--latency-ms", "50") as (url, key):
-        result = measure([INSTALLED / "ecdp-import", "orders", path, "--concurrency", "16", "--no-progress",
-                          "--report-dir", report, "--state", report / "state.db"],
-                         env={"ECDP_API_KEY": key, "ECDP_API_URL": url})
+        result = measure(
+            [
+                INSTALLED / "ecdp-import",
+                "orders",
+                path,
+                "--concurrency",
+                "16",
+                "--no-progress",
+                "--report-dir",
+                report,
+                "--state",
+                report / "state.db",
+            ],
+            env={"ECDP_API_KEY": key, "ECDP_API_URL": url},
+        )
     summary = __import__("json").loads((report / "summary.json").read_text())
-    return {"lines": size, **result, "orders_accepted": summary["records_accepted"],
-            "orders_per_s": round(summary["records_accepted"] / result["wall_s"]),
-            "lines_per_s": round(size / result["wall_s"]), "requests": summary["requests"]}
+    return {
+        "lines": size,
+        **result,
+        "orders_accepted": summary["records_accepted"],
+        "orders_per_s": round(summary["records_accepted"] / result["wall_s"]),
+        "lines_per_s": round(size / result["wall_s"]),
+        "requests": summary["requests"],
+    }

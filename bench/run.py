@@ -43,47 +43,76 @@ def offline(quick: bool, ten_million: bool) -> dict[str, object]:
     size = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
         shapes = shapes_side_by_side(size, Path(tmp) / "s", ROUNDS)
-        print_shapes(f"Order lines by shape ({size:,} lines; importer --dry-run, bare polars floor, naive script; "
-                     f"medians of {ROUNDS} rounds of runs in turn; ratios: the median of the rounds' ratios)", shapes)
+        print_shapes(
+            f"Order lines by shape ({size:,} lines; importer --dry-run, bare polars floor, naive script; "
+            f"medians of {ROUNDS} rounds of runs in turn; ratios: the median of the rounds' ratios)",
+            shapes,
+        )
         shapes_10m = shapes_side_by_side(10 * size, Path(tmp) / "s10", 1, with_naive=False) if ten_million else None
         if shapes_10m:
-            print_shapes(f"Order lines by shape ({10 * size:,} lines, one run each; the naive script is left out: "
-                         "it would take a quarter of an hour)", shapes_10m)
+            print_shapes(
+                f"Order lines by shape ({10 * size:,} lines, one run each; the naive script is left out: "
+                "it would take a quarter of an hour)",
+                shapes_10m,
+            )
         customers = dry_run("customers", size, Path(tmp) / "c", repeat=REPEAT)
         e2e = end_to_end(size // 10, Path(tmp) / "e")
     clustered = shapes["clustered"]
-    orders = {"kind": "orders", "lines": size, **clustered["importer"], "lines_per_s": round(
-        size / clustered["importer"]["wall_s"])}
+    orders = {
+        "kind": "orders",
+        "lines": size,
+        **clustered["importer"],
+        "lines_per_s": round(size / clustered["importer"]["wall_s"]),
+    }
     baseline = {"lines": size, **clustered["naive"], "lines_per_s": round(size / clustered["naive"]["wall_s"])}
     ratio = clustered["naive_per_importer"]  # (the median of the rounds' ratios)
     print(f"Offline (--dry-run, a fresh process each; {size:,} lines)")
     print(f"{'run':<28} {'wall s':>7} {'lines/s':>10} {'peak RSS MB':>12}")
-    for name, row in (("importer, order lines", orders), ("importer, customers", customers),
-                      ("naive baseline, order lines", baseline)):
+    for name, row in (
+        ("importer, order lines", orders),
+        ("importer, customers", customers),
+        ("naive baseline, order lines", baseline),
+    ):
         print(f"{name:<28} {row['wall_s']:>7} {row['lines_per_s']:>10,} {row['peak_rss_mb']:>12}")
-    print(f"(importer rows: the median of {ROUNDS} runs of order lines, {REPEAT} of customers; order lines took "
-          f"{orders.get('walls_s')} s)")
+    print(
+        f"(importer rows: the median of {ROUNDS} runs of order lines, {REPEAT} of customers; order lines took "
+        f"{orders.get('walls_s')} s)"
+    )
     print(f"importer vs naive on order lines: {ratio}x faster")
-    print(f"\nEnd to end into the sandbox (50 ms latency, concurrency 16): {e2e['lines']:,} lines, "
-          f"{e2e['orders_accepted']:,} orders in {e2e['wall_s']} s = {e2e['orders_per_s']:,} orders/s "
-          f"({e2e['lines_per_s']:,} lines/s), {e2e['requests']} requests, peak RSS {e2e['peak_rss_mb']} MB\n")
-    return {"dry_run_orders": orders, "dry_run_customers": customers, "naive_orders": baseline,
-            "speedup_vs_naive": ratio, "end_to_end_orders": e2e, "order_line_shapes": shapes,
-            **({"order_line_shapes_10x": shapes_10m} if shapes_10m else {})}  # (--offline keeps an earlier 10M run's)
+    print(
+        f"\nEnd to end into the sandbox (50 ms latency, concurrency 16): {e2e['lines']:,} lines, "
+        f"{e2e['orders_accepted']:,} orders in {e2e['wall_s']} s = {e2e['orders_per_s']:,} orders/s "
+        f"({e2e['lines_per_s']:,} lines/s), {e2e['requests']} requests, peak RSS {e2e['peak_rss_mb']} MB\n"
+    )
+    return {
+        "dry_run_orders": orders,
+        "dry_run_customers": customers,
+        "naive_orders": baseline,
+        "speedup_vs_naive": ratio,
+        "end_to_end_orders": e2e,
+        "order_line_shapes": shapes,
+        **({"order_line_shapes_10x": shapes_10m} if shapes_10m else {}),
+    }  # (--offline keeps an earlier 10M run's)
 
 
 def print_shapes(title: str, shapes: dict[str, Any]) -> None:
     print(title)
-    print(f"{'shape':<10} {'importer s':>10} {'floor s':>8} {'naive s':>8} {'imp÷floor':>9} {'naive÷imp':>9} "
-          f"{'user÷':>6} {'floor sys s':>11} {'importer MB':>11} {'floor MB':>8}")
+    print(
+        f"{'shape':<10} {'importer s':>10} {'floor s':>8} {'naive s':>8} {'imp÷floor':>9} {'naive÷imp':>9} "
+        f"{'user÷':>6} {'floor sys s':>11} {'importer MB':>11} {'floor MB':>8}"
+    )
     for shape, row in shapes.items():
         naive_s = row.get("naive", {}).get("wall_s", "")
-        print(f"{shape:<10} {row['importer']['wall_s']:>10} {row['floor']['wall_s']:>8} {naive_s:>8} "
-              f"{row['importer_per_floor']:>9} {row.get('naive_per_importer', ''):>9} "
-              f"{row['importer_per_floor_user_cpu']:>6} {row['floor']['sys_s']:>11} "
-              f"{row['importer']['peak_rss_mb']:>11} {row['floor']['peak_rss_mb']:>8}")
-    print("(imp÷floor and naive÷imp: wall time; user÷: importer ÷ floor in user CPU time, which the floor's "
-          "page faults, its system time, do not move)")
+        print(
+            f"{shape:<10} {row['importer']['wall_s']:>10} {row['floor']['wall_s']:>8} {naive_s:>8} "
+            f"{row['importer_per_floor']:>9} {row.get('naive_per_importer', ''):>9} "
+            f"{row['importer_per_floor_user_cpu']:>6} {row['floor']['sys_s']:>11} "
+            f"{row['importer']['peak_rss_mb']:>11} {row['floor']['peak_rss_mb']:>8}"
+        )
+    print(
+        "(imp÷floor and naive÷imp: wall time; user÷: importer ÷ floor in user CPU time, which the floor's "
+        "page faults, its system time, do not move)"
+    )
     print()
 
 
@@ -100,15 +129,19 @@ def against(other: Path, quick: bool) -> dict[str, object]:
     """Alternating dry runs of this checkout and of ``other``: ratios of this / other."""
     size = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        found = {kind: alternating(kind, size, other, Path(tmp) / kind, pairs=REPEAT + 2)
-                 for kind in ("orders", "customers")}
+        found = {
+            kind: alternating(kind, size, other, Path(tmp) / kind, pairs=REPEAT + 2) for kind in ("orders", "customers")
+        }
     print(f"Against {other} (--dry-run, {size:,} lines, alternating runs, this / that)")
-    print(f"{'run':<12} {'this wall s':>11} {'that wall s':>11} {'ratio':>7} {'ratios':>15} {'this MB':>8} "
-          f"{'that MB':>8}")
+    print(
+        f"{'run':<12} {'this wall s':>11} {'that wall s':>11} {'ratio':>7} {'ratios':>15} {'this MB':>8} {'that MB':>8}"
+    )
     for kind, row in found.items():
         this, that = row["this"], row["other"]
-        print(f"{kind:<12} {this['wall_s']:>11} {that['wall_s']:>11} {row['wall_ratio_median']:>7} "
-              f"{str(row['wall_ratio_range']):>15} {this['peak_rss_mb']:>8} {that['peak_rss_mb']:>8}")
+        print(
+            f"{kind:<12} {this['wall_s']:>11} {that['wall_s']:>11} {row['wall_ratio_median']:>7} "
+            f"{str(row['wall_ratio_range']):>15} {this['peak_rss_mb']:>8} {that['peak_rss_mb']:>8}"
+        )
     print()
     return {"against_other_checkout": found}
 
@@ -116,21 +149,27 @@ def against(other: Path, quick: bool) -> dict[str, object]:
 def measure_first_runs(quick: bool) -> dict[str, Any]:
     """The first runs against the sandbox's 20 requests/s (issue 31), printed."""
     first = first_runs(seconds=20 if quick else 40)
-    print(f"\nFirst runs (no remembered pace) against {first['limit_per_s']:g} requests/s (concurrency "
-          f"{first['concurrency']}, chunks of 5): rate reached, 429s, seconds to 90 % of the limit")
+    print(
+        f"\nFirst runs (no remembered pace) against {first['limit_per_s']:g} requests/s (concurrency "
+        f"{first['concurrency']}, chunks of 5): rate reached, 429s, seconds to 90 % of the limit"
+    )
     for row in first["runs"]:
-        print(f"  {row['reached_per_s']} requests/s ({row['achieved_per_s']} over the run of {row['seconds']} s), "
-              f"429s {row['throttled']} of {row['requests']} ({row['throttled_share']:.2%}), "
-              f"90 % after {row['seconds_to_90_percent']} s")
+        print(
+            f"  {row['reached_per_s']} requests/s ({row['achieved_per_s']} over the run of {row['seconds']} s), "
+            f"429s {row['throttled']} of {row['requests']} ({row['throttled_share']:.2%}), "
+            f"90 % after {row['seconds_to_90_percent']} s"
+        )
     return first
 
 
 def send_cpu(quick: bool) -> dict[str, object]:
     """Send ÷ dry-run CPU of the importer, the same file and chunk size, the sandbox in its own process."""
     found = send_cpu_ratio(lines=30_000 if quick else 120_000, rounds=3 if quick else 5)
-    print(f"\nSending ÷ dry run, CPU (user + system) of the importer: {found['lines']:,} sparse order lines, chunks "
-          f"of {found['chunk_size']}, {found['rounds']} alternating pairs: median {found['send_per_dry_run_cpu']} "
-          f"(rounds {found['ratios']}; dry run {found['dry_run_cpu_s']} s, sending {found['send_cpu_s']} s)")
+    print(
+        f"\nSending ÷ dry run, CPU (user + system) of the importer: {found['lines']:,} sparse order lines, chunks "
+        f"of {found['chunk_size']}, {found['rounds']} alternating pairs: median {found['send_per_dry_run_cpu']} "
+        f"(rounds {found['ratios']}; dry run {found['dry_run_cpu_s']} s, sending {found['send_cpu_s']} s)"
+    )
     return {"send_per_dry_run_cpu": found}
 
 
@@ -140,8 +179,10 @@ def wide(rounds: int) -> dict[str, Any]:
     print("\nFiles of many columns, 2 rows, dry run (median of alternating runs):")
     for width, row in found["widths"].items():
         print(f"  {int(width):>6,} columns: {row['wall_s']} s wall, {row['user_s']} s user, {row['peak_rss_mb']} MB")
-    print(f"  4,000 / 1,000 columns: {found['wall_4000_per_1000']}x the time; "
-          f"output of the 10,000-column run: {found['output_bytes_10000']:,} bytes")
+    print(
+        f"  4,000 / 1,000 columns: {found['wall_4000_per_1000']}x the time; "
+        f"output of the 10,000-column run: {found['output_bytes_10000']:,} bytes"
+    )
     return found
 
 
@@ -153,10 +194,12 @@ def sql_source(quick: bool) -> dict[str, Any]:
         print(f"\nOrder lines from PostgreSQL: skipped ({found['skipped']})")
         return found
     pg, csv, copy = found["postgres"], found["csv"], found["server_copy"]
-    print(f"\n{found['lines']:,} order lines from PostgreSQL vs the same from CSV (--dry-run, medians of "
-          f"{len(pg['walls_s'])} rounds): PG {pg['wall_s']} s, {pg['peak_rss_mb']} MB peak RSS (goal 700); CSV "
-          f"{csv['wall_s']} s, {csv['peak_rss_mb']} MB; PG ÷ CSV {found['postgres_per_csv']}x (goal 1.5; rounds "
-          f"{found['postgres_per_csv_rounds']}); the server's own COPY of the rows to nowhere: {copy['wall_s']} s")
+    print(
+        f"\n{found['lines']:,} order lines from PostgreSQL vs the same from CSV (--dry-run, medians of "
+        f"{len(pg['walls_s'])} rounds): PG {pg['wall_s']} s, {pg['peak_rss_mb']} MB peak RSS (goal 700); CSV "
+        f"{csv['wall_s']} s, {csv['peak_rss_mb']} MB; PG ÷ CSV {found['postgres_per_csv']}x (goal 1.5; rounds "
+        f"{found['postgres_per_csv_rounds']}); the server's own COPY of the rows to nowhere: {copy['wall_s']} s"
+    )
     return found
 
 
@@ -166,23 +209,59 @@ def main() -> None:
     if "--first-runs" in sys.argv:
         first = measure_first_runs(quick)
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier, "first_runs_measured_at": datetime.now(UTC).isoformat(
-            timespec="seconds"), "delivery_first_runs": first}, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    **earlier,
+                    "first_runs_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "delivery_first_runs": first,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         return
     if "--wide" in sys.argv:  # this row alone; the other results of an earlier run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier, "wide_measured_at": datetime.now(UTC).isoformat(
-            timespec="seconds"), "wide_columns": wide(3)}, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    **earlier,
+                    "wide_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "wide_columns": wide(3),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         return
     if "--sql-source" in sys.argv:  # this row alone; the other results of an earlier run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier, "sql_source_measured_at": datetime.now(UTC).isoformat(
-            timespec="seconds"), "postgres_vs_csv": sql_source(quick)}, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    **earlier,
+                    "sql_source_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "postgres_vs_csv": sql_source(quick),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         return
     if "--send-cpu" in sys.argv:  # this row alone; the other results of an earlier run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier, "send_cpu_measured_at": datetime.now(UTC).isoformat(
-            timespec="seconds"), **send_cpu(quick)}, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(
+                {**earlier, "send_cpu_measured_at": datetime.now(UTC).isoformat(timespec="seconds"), **send_cpu(quick)},
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         return
     other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
     if other is not None:
@@ -190,27 +269,45 @@ def main() -> None:
     measured = {**(against(other, quick) if other is not None else {}), **offline(quick, "--10m" in sys.argv)}
     if "--offline" in sys.argv:  # the delivery results of an earlier full run are kept
         earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**earlier,
-                                       "offline_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                                       "quick": quick, **measured}, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    **earlier,
+                    "offline_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "quick": quick,
+                    **measured,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         return
     scaling = concurrency_scaling(records=4_000 if quick else 20_000)
     print("Delivery vs concurrency (sandbox latency 50 ms, 100 records/request)")
     print(f"{'concurrency':>11} {'records/s':>10} {'speedup':>8} {'seconds':>8} {'requests':>9}")
     for row in scaling:
-        print(f"{row['concurrency']:>11} {row['records_per_s']:>10} {row['speedup']:>8} {row['seconds']:>8} "
-              f"{row['requests']:>9}")
+        print(
+            f"{row['concurrency']:>11} {row['records_per_s']:>10} {row['speedup']:>8} {row['seconds']:>8} "
+            f"{row['requests']:>9}"
+        )
     limited = rate_limited(seconds=15 if quick else 60)
-    print(f"\nAgainst a sandbox rate limit of {limited['limit_per_s']:g} requests/s "
-          f"(concurrency {limited['concurrency']}, {limited['seconds']} s):")
-    print(f"  achieved {limited['achieved_per_s']} requests/s = {limited['achieved_share_of_limit']:.1%} of the limit; "
-          f"429 answers: {limited['throttled']} of {limited['requests']} ({limited['throttled_share']:.2%})")
+    print(
+        f"\nAgainst a sandbox rate limit of {limited['limit_per_s']:g} requests/s "
+        f"(concurrency {limited['concurrency']}, {limited['seconds']} s):"
+    )
+    print(
+        f"  achieved {limited['achieved_per_s']} requests/s = {limited['achieved_share_of_limit']:.1%} of the limit; "
+        f"429 answers: {limited['throttled']} of {limited['requests']} ({limited['throttled_share']:.2%})"
+    )
     first = measure_first_runs(quick)
     pace = remembered_pace()
-    print(f"\nTwo identical runs against {pace['limit_per_s']:g} requests/s (concurrency {pace['concurrency']}, "
-          f"chunks of 5): 429s {pace['first']['throttled_share']:.1%} of the first run's requests, "
-          f"{pace['second']['throttled_share']:.1%} of the second's (at "
-          f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)")
+    print(
+        f"\nTwo identical runs against {pace['limit_per_s']:g} requests/s (concurrency {pace['concurrency']}, "
+        f"chunks of 5): 429s {pace['first']['throttled_share']:.1%} of the first run's requests, "
+        f"{pace['second']['throttled_share']:.1%} of the second's (at "
+        f"{pace['second']['achieved_share_of_limit']:.0%} of the limit)"
+    )
     sending = send_cpu(quick)
     columns = wide(1 if quick else 3)
     from_postgres = sql_source(quick)

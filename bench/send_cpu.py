@@ -28,18 +28,35 @@ def send_cpu_ratio(lines: int = 120_000, rounds: int = 3, chunk_size: int = 100)
     with tempfile.TemporaryDirectory() as tmp, sandbox_process() as (url, key):
         env = {"ECDP_API_KEY": key}
         for n in range(rounds):
-            command: list[str | Path] = [INSTALLED / "ecdp-import", "orders", source, "--api-url", url,
-                                         "--chunk-size", str(chunk_size), "--no-progress", "--output", "line"]
-            dry = measure([*command, "--dry-run", "--report-dir", Path(tmp) / f"d{n}"], env,
-                          report=Path(tmp) / f"d{n}")
-            sent = measure([*command, "--report-dir", Path(tmp) / f"s{n}", "--state", Path(tmp) / f"s{n}.db"], env,
-                           report=Path(tmp) / f"s{n}")  # (a journal of its own: nothing is skipped as accepted before)
+            command: list[str | Path] = [
+                INSTALLED / "ecdp-import",
+                "orders",
+                source,
+                "--api-url",
+                url,
+                "--chunk-size",
+                str(chunk_size),
+                "--no-progress",
+                "--output",
+                "line",
+            ]
+            dry = measure([*command, "--dry-run", "--report-dir", Path(tmp) / f"d{n}"], env, report=Path(tmp) / f"d{n}")
+            sent = measure(
+                [*command, "--report-dir", Path(tmp) / f"s{n}", "--state", Path(tmp) / f"s{n}.db"],
+                env,
+                report=Path(tmp) / f"s{n}",
+            )  # (a journal of its own: nothing is skipped as accepted before)
             runs.append((dry, sent))
     cpu = [(d["user_s"] + d["sys_s"], s["user_s"] + s["sys_s"]) for d, s in runs]
     ratios = [round(s / d, 3) for d, s in cpu]
     return {
-        "lines": lines, "chunk_size": chunk_size, "rounds": rounds,
-        "send_per_dry_run_cpu": round(median(ratios), 3), "ratios": ratios,
-        "dry_run_cpu_s": [round(d, 2) for d, _ in cpu], "send_cpu_s": [round(s, 2) for _, s in cpu],
-        "send_wall_s": [s["wall_s"] for _, s in runs], "dry_run_wall_s": [d["wall_s"] for d, _ in runs],
+        "lines": lines,
+        "chunk_size": chunk_size,
+        "rounds": rounds,
+        "send_per_dry_run_cpu": round(median(ratios), 3),
+        "ratios": ratios,
+        "dry_run_cpu_s": [round(d, 2) for d, _ in cpu],
+        "send_cpu_s": [round(s, 2) for _, s in cpu],
+        "send_wall_s": [s["wall_s"] for _, s in runs],
+        "dry_run_wall_s": [d["wall_s"] for d, _ in runs],
     }

@@ -20,8 +20,13 @@ from bench.offline import INSTALLED, input_file, measure, ratios, summary
 from tests.support.postgres import PostgresServer, find_binaries
 
 #: the order lines' columns as a shop's database types them (the rest text)
-TYPES = {"date": "timestamptz", "websiteId": "integer", "product.price": "numeric(12,2)",
-         "product.quantity": "integer", "product.returned": "integer"}
+TYPES = {
+    "date": "timestamptz",
+    "websiteId": "integer",
+    "product.price": "numeric(12,2)",
+    "product.quantity": "integer",
+    "product.returned": "integer",
+}
 
 
 def load(server: PostgresServer, csv: Path) -> str:
@@ -45,21 +50,54 @@ def postgres_vs_csv(size: int, report: Path, rounds: int) -> dict[str, Any]:
     with PostgresServer(binaries) as server:
         select = load(server, csv)
         env = {"ECDP_DB_PASSWORD": server.password, "PGPASSWORD": server.password}
-        psql = [server.binaries / "psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(server.port), "-U", "ecdp_test",
-                "-d", "shop", "-c", f"COPY ({select}) TO STDOUT"]
+        psql = [
+            server.binaries / "psql",
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-U",
+            "ecdp_test",
+            "-d",
+            "shop",
+            "-c",
+            f"COPY ({select}) TO STDOUT",
+        ]
         commands = {
             "server_copy": psql,
-            "postgres": [INSTALLED / "ecdp-import", "orders", "--db", server.url_without_password, "--sql", select,
-                         "--dry-run", "--no-progress", "--report-dir", report / "pg"],
-            "csv": [INSTALLED / "ecdp-import", "orders", csv, "--dry-run", "--no-progress", "--report-dir",
-                    report / "csv"],
+            "postgres": [
+                INSTALLED / "ecdp-import",
+                "orders",
+                "--db",
+                server.url_without_password,
+                "--sql",
+                select,
+                "--dry-run",
+                "--no-progress",
+                "--report-dir",
+                report / "pg",
+            ],
+            "csv": [
+                INSTALLED / "ecdp-import",
+                "orders",
+                csv,
+                "--dry-run",
+                "--no-progress",
+                "--report-dir",
+                report / "csv",
+            ],
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
         for _ in range(rounds):
             for name, command in commands.items():
                 runs[name].append(measure(command, env=env, report=report / ("csv" if name == "csv" else "pg")))
     per_csv = ratios(runs["postgres"], runs["csv"], "wall_s")
-    return {"lines": size, **{name: summary(measured) for name, measured in runs.items()},
-            "postgres_per_csv": round(median_high(per_csv), 2),
-            "postgres_per_csv_rounds": [round(r, 2) for r in per_csv],
-            "goals": {"peak_rss_mb": 700, "postgres_per_csv": 1.5}}
+    return {
+        "lines": size,
+        **{name: summary(measured) for name, measured in runs.items()},
+        "postgres_per_csv": round(median_high(per_csv), 2),
+        "postgres_per_csv_rounds": [round(r, 2) for r in per_csv],
+        "goals": {"peak_rss_mb": 700, "postgres_per_csv": 1.5},
+    }

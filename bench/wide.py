@@ -36,17 +36,49 @@ def wide_columns(rows: int = 2, rounds: int = 3) -> dict[str, Any]:
         for n in range(rounds):
             for width, path in files.items():
                 report = Path(tmp) / f"r{width}-{n}"
-                runs[width].append(measure([INSTALLED / "ecdp-import", "customers", path, "--dry-run",
-                                            "--no-progress", "--report-dir", report], report=report))
+                runs[width].append(
+                    measure(
+                        [
+                            INSTALLED / "ecdp-import",
+                            "customers",
+                            path,
+                            "--dry-run",
+                            "--no-progress",
+                            "--report-dir",
+                            report,
+                        ],
+                        report=report,
+                    )
+                )
         path = files[WIDTHS[-1]]
-        shown = subprocess.run([str(INSTALLED / "ecdp-import"), "customers", str(path), "--dry-run", "--no-progress",
-                                "--report-dir", str(Path(tmp) / "shown")], capture_output=True, check=False)
-    widths = {str(width): {"wall_s": median(r["wall_s"] for r in runs[width]),
-                           "user_s": median(r["user_s"] for r in runs[width]),
-                           "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[width])} for width in WIDTHS}
-    return {"rows": rows, "rounds": rounds, "widths": widths,
-            "wall_4000_per_1000": round(widths["4000"]["wall_s"] / widths["1000"]["wall_s"], 2),
-            "output_bytes_10000": len(shown.stdout) + len(shown.stderr)}
+        shown = subprocess.run(
+            [
+                str(INSTALLED / "ecdp-import"),
+                "customers",
+                str(path),
+                "--dry-run",
+                "--no-progress",
+                "--report-dir",
+                str(Path(tmp) / "shown"),
+            ],
+            capture_output=True,
+            check=False,
+        )
+    widths = {
+        str(width): {
+            "wall_s": median(r["wall_s"] for r in runs[width]),
+            "user_s": median(r["user_s"] for r in runs[width]),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[width]),
+        }
+        for width in WIDTHS
+    }
+    return {
+        "rows": rows,
+        "rounds": rounds,
+        "widths": widths,
+        "wall_4000_per_1000": round(widths["4000"]["wall_s"] / widths["1000"]["wall_s"], 2),
+        "output_bytes_10000": len(shown.stdout) + len(shown.stderr),
+    }
 
 
 if __name__ == "__main__":

@@ -31,10 +31,15 @@ def export(path: Path, rows: int = 6000) -> None:
         writer = csv.writer(out)
         writer.writerow(["email", "phone", "firstName", "lastName", "dateOfBirth", "gender", "consent.1"])
         for i in range(rows):
-            email, phone = (f"user{i}@example.com",
-                            f"+48 6{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}")
-            birth, gender, consent = (f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                                      "Female", "True")
+            email, phone = (
+                f"user{i}@example.com",
+                f"+48 6{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
+            )
+            birth, gender, consent = (
+                f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                "Female",
+                "True",
+            )
             luck = rng.random()
             if luck < 0.02:
                 email = f"user{i}.example.com"
@@ -50,19 +55,33 @@ def export(path: Path, rows: int = 6000) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as work, \
-            SandboxServer(faults=Faults(rate_limit=25, error_rate=0.05, seed=3)) as server:
+    with (
+        tempfile.TemporaryDirectory() as work,
+        SandboxServer(faults=Faults(rate_limit=25, error_rate=0.05, seed=3)) as server,
+    ):
         base = Path(work)
         source = base / "customers.csv"
         export(source)
         os.chdir(base)
-        result = CliRunner().invoke(cli, [
-            "customers", str(source), "--chunk-size", "25", "--report-dir", str(base / "report"), "--output", "line",
-        ], env={"ECDP_API_KEY": server.api_key, "ECDP_API_URL": server.url, "ECDP_STATE": str(base / "state.db")})
+        result = CliRunner().invoke(
+            cli,
+            [
+                "customers",
+                str(source),
+                "--chunk-size",
+                "25",
+                "--report-dir",
+                str(base / "report"),
+                "--output",
+                "line",
+            ],
+            env={"ECDP_API_KEY": server.api_key, "ECDP_API_URL": server.url, "ECDP_STATE": str(base / "state.db")},
+        )
         print(result.stdout, end="")
         with Browser(base / "chromium") as browser:
-            seen = browser.open((base / "report" / "report.html").as_uri(), ["#outcome"],
-                                screenshot=ROOT / "docs" / "report.png")
+            seen = browser.open(
+                (base / "report" / "report.html").as_uri(), ["#outcome"], screenshot=ROOT / "docs" / "report.png"
+            )
         if seen.errors:
             raise SystemExit(f"the page had errors: {seen.errors}")
 

@@ -74,64 +74,139 @@ def api_from_env(dry_run: bool = False) -> ApiSettings:
     return ApiSettings(url=url, key=load_api_key(Path(key_file) if key_file else None))
 
 
-def import_customers(sources: Sources, *, api: ApiSettings | None = None, options: CustomerOptions | None = None,
-                     run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+def import_customers(
+    sources: Sources,
+    *,
+    api: ApiSettings | None = None,
+    options: CustomerOptions | None = None,
+    run: RunOptions | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Import customers (POST /customers) from CSV, xlsx or Parquet sources, frames or ``SqlQuery`` results."""
     run = run or RunOptions()
-    return _call("customers", sources, (), api, run, lambda paths, api_, warn_: imports.import_customers(
-        paths, api_, options or CustomerOptions(), run, warn_), warn)
+    return _call(
+        "customers",
+        sources,
+        (),
+        api,
+        run,
+        lambda paths, api_, warn_: imports.import_customers(paths, api_, options or CustomerOptions(), run, warn_),
+        warn,
+    )
 
 
-def import_orders(sources: Sources, *, items: Sources = (), api: ApiSettings | None = None,
-                  options: OrderOptions | None = None, run: RunOptions | None = None,
-                  warn: Warn = log_warning) -> RunResult:
+def import_orders(
+    sources: Sources,
+    *,
+    items: Sources = (),
+    api: ApiSettings | None = None,
+    options: OrderOptions | None = None,
+    run: RunOptions | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Import orders (POST /orders): order lines, or orders with ``items`` (their lines, joined on the
     order id), or nested Parquet."""
     run = run or RunOptions()
-    return _call("orders", sources, items, api, run, lambda paths, api_, warn_: imports.import_orders(
-        paths, api_, options or OrderOptions(), run, warn_), warn)
+    return _call(
+        "orders",
+        sources,
+        items,
+        api,
+        run,
+        lambda paths, api_, warn_: imports.import_orders(paths, api_, options or OrderOptions(), run, warn_),
+        warn,
+    )
 
 
-def import_events(sources: Sources, *, api: ApiSettings | None = None, options: EventOptions | None = None,
-                  run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+def import_events(
+    sources: Sources,
+    *,
+    api: ApiSettings | None = None,
+    options: EventOptions | None = None,
+    run: RunOptions | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Trigger custom events (POST /scenariocustomevents), one per row; each is sent at most once (events are
     not idempotent: ``--resume`` never resends one, those sent without an answer are listed as uncertain).
     ``options.event_id`` (or a ``customEventId`` column) says which custom event."""
     run = run or RunOptions()
-    return _call("events", sources, (), api, run, lambda paths, api_, warn_: imports.import_resource(
-        EVENTS, paths, api_, options or EventOptions(), run, warn_), warn)
+    return _call(
+        "events",
+        sources,
+        (),
+        api,
+        run,
+        lambda paths, api_, warn_: imports.import_resource(EVENTS, paths, api_, options or EventOptions(), run, warn_),
+        warn,
+    )
 
 
-def update_order_statuses(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
-                          warn: Warn = log_warning) -> RunResult:
+def update_order_statuses(
+    sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None, warn: Warn = log_warning
+) -> RunResult:
     """Set order statuses (PUT /orders/status) from rows of ``id,status``."""
     run = run or RunOptions()
-    return _call("order-status", sources, (), api, run, lambda paths, api_, warn_: order_operations.update_order_status(
-        paths, api_, run, warn_), warn)
+    return _call(
+        "order-status",
+        sources,
+        (),
+        api,
+        run,
+        lambda paths, api_, warn_: order_operations.update_order_status(paths, api_, run, warn_),
+        warn,
+    )
 
 
-def delete_orders(sources: Sources, *, api: ApiSettings | None = None, run: RunOptions | None = None,
-                  confirm: Callable[[int], bool] | None = None, warn: Warn = log_warning) -> RunResult:
+def delete_orders(
+    sources: Sources,
+    *,
+    api: ApiSettings | None = None,
+    run: RunOptions | None = None,
+    confirm: Callable[[int], bool] | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Delete the orders (DELETE /orders/{id}) of rows of ``id``; ``confirm(count)``, when given, is asked
     first, and a False answer sends nothing and raises ``UsageError``. A library call is its caller's decision:
     without ``confirm`` it asks nobody."""
     run = run or RunOptions()
-    return _call("delete-orders", sources, (), api, run, lambda paths, api_, warn_: order_operations.delete_orders(
-        paths, api_, run, warn_, confirm), warn)
+    return _call(
+        "delete-orders",
+        sources,
+        (),
+        api,
+        run,
+        lambda paths, api_, warn_: order_operations.delete_orders(paths, api_, run, warn_, confirm),
+        warn,
+    )
 
 
-def undo(run_id: str, *, api: ApiSettings | None = None, run: RunOptions | None = None,
-         confirm: Callable[[int], bool] | None = None, warn: Warn = log_warning) -> RunResult:
+def undo(
+    run_id: str,
+    *,
+    api: ApiSettings | None = None,
+    run: RunOptions | None = None,
+    confirm: Callable[[int], bool] | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Delete the orders import run ``run_id`` created (recorded in ``run.state``), leaving every order
     that existed before it; a customers run deletes nothing (the API has no delete) and lists its keys."""
     run = run or RunOptions()
-    return _call("undo", (), (), api, run, lambda _, api_, warn_: undoing.undo_run(
-        run_id, api_, run, warn_, confirm), warn)
+    return _call(
+        "undo", (), (), api, run, lambda _, api_, warn_: undoing.undo_run(run_id, api_, run, warn_, confirm), warn
+    )
 
 
-def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sources = (),
-           api: ApiSettings | None = None, options: CustomerOptions | OrderOptions | None = None,
-           sampling: Sampling | None = None, run: RunOptions | None = None, warn: Warn = log_warning) -> RunResult:
+def verify(
+    kind: Literal["customers", "orders"],
+    sources: Sources,
+    *,
+    items: Sources = (),
+    api: ApiSettings | None = None,
+    options: CustomerOptions | OrderOptions | None = None,
+    sampling: Sampling | None = None,
+    run: RunOptions | None = None,
+    warn: Warn = log_warning,
+) -> RunResult:
     """Read the sources as an import would, read each record back and report what differs (exit 0: all
     match); ``sampling`` checks a random sample instead of every record."""
     run, sampling = run or RunOptions(), sampling or Sampling()
@@ -140,11 +215,21 @@ def verify(kind: Literal["customers", "orders"], sources: Sources, *, items: Sou
         names = " or ".join(r.command for r in IMPORTS if r.verifiable)
         raise UsageError(f"verify: kind {kind!r} is not {names}.", f"Pass {names}.")
     if _listed(items) and not declared.items:
-        raise UsageError(f"items are for orders, not {declared.naming.plural}.",
-                         f"Verify {declared.naming.plural} from their files alone.")
-    return _call("verify", sources, items, api, replace(run, dry_run=False),
-                 lambda paths, api_, warn_: verifying.verify_resource(
-                     declared, paths, api_, declared.options(options), run, sampling, warn_), warn)
+        raise UsageError(
+            f"items are for orders, not {declared.naming.plural}.",
+            f"Verify {declared.naming.plural} from their files alone.",
+        )
+    return _call(
+        "verify",
+        sources,
+        items,
+        api,
+        replace(run, dry_run=False),
+        lambda paths, api_, warn_: verifying.verify_resource(
+            declared, paths, api_, declared.options(options), run, sampling, warn_
+        ),
+        warn,
+    )
 
 
 def _async_twin(function: Callable[P, RunResult]) -> Callable[P, Coroutine[Any, Any, RunResult]]:
@@ -175,8 +260,15 @@ def _listed(sources: Sources) -> list[Source]:
     return list(sources)
 
 
-def _call(command: str, sources: Sources, items: Sources, api: ApiSettings | None, run: RunOptions,
-          job: Callable[[list[Path], ApiSettings, Warn], RunResult], warn: Warn) -> RunResult:
+def _call(
+    command: str,
+    sources: Sources,
+    items: Sources,
+    api: ApiSettings | None,
+    run: RunOptions,
+    job: Callable[[list[Path], ApiSettings, Warn], RunResult],
+    warn: Warn,
+) -> RunResult:
     """Run ``job`` on local paths for the sources (copies of URLs and frames), outside any running loop,
     with the copies' temporary names replaced by what they stand for in warnings and errors; then tell
     monitoring (metrics file, notification) what became of it, a run that could not start included."""

@@ -42,8 +42,9 @@ class Budget:
             text = str(text)
         found = _BUDGET.match(str(text))
         if found is None:
-            raise ValueError(f"{str(text)[:40]!r} is not a number of rows (e.g. 50) or a share of the rows read "
-                             "(e.g. 10%)")
+            raise ValueError(
+                f"{str(text)[:40]!r} is not a number of rows (e.g. 50) or a share of the rows read (e.g. 10%)"
+            )
         number, percent = float(found.group(1)), bool(found.group(2))
         if percent and number > 100:
             raise ValueError(f"{number:g}% is more than 100% (100% already turns the check off)")
@@ -85,8 +86,10 @@ class Verdict:
             return None
         share = _share(self.rows_invalid, self.rows_read, self.budget)
         limit = f"{self.budget}" if self.budget.percent else f"{self.budget} rows"
-        sentence = (f"error budget: {self.rows_invalid} of {self.rows_read} rows rejected ({share}) > {limit} "
-                    f"(--max-rejects); nothing was sent")
+        sentence = (
+            f"error budget: {self.rows_invalid} of {self.rows_read} rows rejected ({share}) > {limit} "
+            f"(--max-rejects); nothing was sent"
+        )
         return sentence.replace("nothing was sent", "a real run would send nothing") if self.dry_run else sentence
 
     @property

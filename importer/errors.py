@@ -77,15 +77,25 @@ class AbortReason(StrEnum):
         return next((reason for reason, words in _WORDS.items() if (aborted or "").startswith(words)), None)
 
 
-_BY_API = frozenset({AbortReason.KEY_REFUSED, AbortReason.WAIT_TOO_LONG, AbortReason.THROTTLED_TOO_LONG,
-                     AbortReason.UNEXPECTED_ANSWERS, AbortReason.UNKNOWN_TARGET})
-_WORDS = {AbortReason.KEY_REFUSED: "the API rejected the key",
-          AbortReason.CERTIFICATE: "the API's TLS certificate failed verification",
-          AbortReason.WAIT_TOO_LONG: "the API asked to wait",
-          AbortReason.THROTTLED_TOO_LONG: "the API throttled the run",
-          AbortReason.UNEXPECTED_ANSWERS: "the API's success answers were not the documented ones",
-          AbortReason.UNKNOWN_TARGET: "the platform does not know",
-          AbortReason.INTERRUPTED: "interrupted", AbortReason.LOCAL_FAULT: "stopped"}
+_BY_API = frozenset(
+    {
+        AbortReason.KEY_REFUSED,
+        AbortReason.WAIT_TOO_LONG,
+        AbortReason.THROTTLED_TOO_LONG,
+        AbortReason.UNEXPECTED_ANSWERS,
+        AbortReason.UNKNOWN_TARGET,
+    }
+)
+_WORDS = {
+    AbortReason.KEY_REFUSED: "the API rejected the key",
+    AbortReason.CERTIFICATE: "the API's TLS certificate failed verification",
+    AbortReason.WAIT_TOO_LONG: "the API asked to wait",
+    AbortReason.THROTTLED_TOO_LONG: "the API throttled the run",
+    AbortReason.UNEXPECTED_ANSWERS: "the API's success answers were not the documented ones",
+    AbortReason.UNKNOWN_TARGET: "the platform does not know",
+    AbortReason.INTERRUPTED: "interrupted",
+    AbortReason.LOCAL_FAULT: "stopped",
+}
 
 
 class ImporterError(Exception):
@@ -137,8 +147,10 @@ class LocalFault(ImporterError):
         self.summary = summary
         accepted = getattr(summary, "records_accepted", None)
         if sent and accepted is not None:
-            self.message += (f" {accepted:,} records were accepted before the run stopped (exit {EXIT_FAULT}); the "
-                             "report and the journal keep what could still be written.")
+            self.message += (
+                f" {accepted:,} records were accepted before the run stopped (exit {EXIT_FAULT}); the "
+                "report and the journal keep what could still be written."
+            )
             self.args = (self.message,)
         return self
 
@@ -163,11 +175,18 @@ def file_fault(exc: OSError, path: Path | str, what: str, option: str) -> LocalF
     folder = where.parent if where.suffix or not where.is_dir() else where
     reason = exc.strerror or type(exc).__name__
     if exc.errno in _FULL:
-        return LocalFault(f"No space left to write {what} {where} ({reason}).",
-                          f"Free space on that disk (df -h {folder}) or give {option} another place; then run the "
-                          "same command with --resume to send what was not sent.", where)
+        return LocalFault(
+            f"No space left to write {what} {where} ({reason}).",
+            f"Free space on that disk (df -h {folder}) or give {option} another place; then run the "
+            "same command with --resume to send what was not sent.",
+            where,
+        )
     if exc.errno in _DENIED:
-        return LocalFault(f"Cannot write {what} {where}: {reason}.",
-                          f"Let this user write to {folder}, or give {option} a folder it can write.", where)
-    return LocalFault(f"Cannot write {what} {where}: {reason}.", f"Check {folder}, or give {option} another place.",
-                      where)
+        return LocalFault(
+            f"Cannot write {what} {where}: {reason}.",
+            f"Let this user write to {folder}, or give {option} a folder it can write.",
+            where,
+        )
+    return LocalFault(
+        f"Cannot write {what} {where}: {reason}.", f"Check {folder}, or give {option} another place.", where
+    )

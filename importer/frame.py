@@ -51,10 +51,27 @@ SUBSTATUS_COL, TYPE_COL = "_substatus", "_type"
 JSON_COL, KEY_COL, FINGERPRINT_COL = "_json", "_key", "_fp"
 HEADER_ROWS = 1  # lines of a file before its first row (a spreadsheet's row 1)
 #: The columns the importer names itself: a file's columns of these names (a report read again) are dropped.
-OWN_COLUMNS = frozenset({
-    FILE_COL, ROW_COL, RID_COL, UNREADABLE_COL, REJECT_COL, UNJOINED_COL, UNMATCHED_COL, LEFT_OUT_COL, LEFT_LINE_COL,
-    FIELD_COL, ERROR_COL, STAGE_COL, SUBSTATUS_COL, TYPE_COL, JSON_COL, KEY_COL, FINGERPRINT_COL,
-})
+OWN_COLUMNS = frozenset(
+    {
+        FILE_COL,
+        ROW_COL,
+        RID_COL,
+        UNREADABLE_COL,
+        REJECT_COL,
+        UNJOINED_COL,
+        UNMATCHED_COL,
+        LEFT_OUT_COL,
+        LEFT_LINE_COL,
+        FIELD_COL,
+        ERROR_COL,
+        STAGE_COL,
+        SUBSTATUS_COL,
+        TYPE_COL,
+        JSON_COL,
+        KEY_COL,
+        FINGERPRINT_COL,
+    }
+)
 
 REASONS_SCHEMA = pl.Schema({RID_COL: pl.Int64(), FIELD_COL: pl.String(), ERROR_COL: pl.String()})
 API_REASONS_SCHEMA = pl.Schema({**REASONS_SCHEMA, SUBSTATUS_COL: pl.String(), TYPE_COL: pl.String()})
@@ -79,25 +96,33 @@ def no_reasons() -> pl.DataFrame:
 
 def reasons_of(items: Sequence[Reason]) -> pl.DataFrame:
     """A reasons frame from (row ids, field, error) items: one row per input row of each item."""
-    return pl.DataFrame(
-        {
-            RID_COL: [rids for rids, _, _ in items],
-            FIELD_COL: [f for _, f, _ in items],
-            ERROR_COL: [e for _, _, e in items],
-        },
-        schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
-    ).explode(RID_COL).cast(REASONS_SCHEMA)
+    return (
+        pl.DataFrame(
+            {
+                RID_COL: [rids for rids, _, _ in items],
+                FIELD_COL: [f for _, f, _ in items],
+                ERROR_COL: [e for _, _, e in items],
+            },
+            schema={RID_COL: pl.List(pl.Int64), FIELD_COL: pl.String, ERROR_COL: pl.String},
+        )
+        .explode(RID_COL)
+        .cast(REASONS_SCHEMA)
+    )
 
 
 def api_reasons_of(items: Sequence[ApiReason]) -> pl.DataFrame:
     """A reasons frame with ``_substatus`` and ``_type`` from (row ids, field, error, substatus, type) items."""
-    return pl.DataFrame(
-        {
-            RID_COL: [item[0] for item in items],
-            FIELD_COL: [item[1] for item in items],
-            ERROR_COL: [item[2] for item in items],
-            SUBSTATUS_COL: [item[3] for item in items],
-            TYPE_COL: [item[4] for item in items],
-        },
-        schema={RID_COL: pl.List(pl.Int64), **{c: pl.String for c in API_REASONS_SCHEMA if c != RID_COL}},
-    ).explode(RID_COL).cast(API_REASONS_SCHEMA)
+    return (
+        pl.DataFrame(
+            {
+                RID_COL: [item[0] for item in items],
+                FIELD_COL: [item[1] for item in items],
+                ERROR_COL: [item[2] for item in items],
+                SUBSTATUS_COL: [item[3] for item in items],
+                TYPE_COL: [item[4] for item in items],
+            },
+            schema={RID_COL: pl.List(pl.Int64), **{c: pl.String for c in API_REASONS_SCHEMA if c != RID_COL}},
+        )
+        .explode(RID_COL)
+        .cast(API_REASONS_SCHEMA)
+    )

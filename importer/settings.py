@@ -35,6 +35,7 @@ def default_state() -> Path:
     """The run journal: ``$ECDP_STATE``, else ``.ecdp-import/state.db`` in the working directory."""
     return Path(os.environ.get(STATE_ENV) or Path(".ecdp-import") / "state.db")
 
+
 CUSTOMER_MODES = ("Add", "Update", "AddOrUpdate")
 MATCH_BY_FIELDS = {
     "Email": "email",
@@ -116,8 +117,7 @@ def url_hint(url: str) -> str:
     be reached: the default one is named as such, so a user who never set one learns the setting's name."""
     shown = public_url(url)
     if shown == DEFAULT_API_URL:
-        return (f"{shown} is the default API URL: set {API_URL_ENV} (or pass --api-url) to your platform's "
-                "address")
+        return f"{shown} is the default API URL: set {API_URL_ENV} (or pass --api-url) to your platform's address"
     return f"Check the API URL {shown} ({API_URL_ENV} or --api-url)"
 
 
@@ -255,8 +255,22 @@ class EventOptions:
             raise ValueError(f"event_id: {self.event_id} is not a 32-bit integer")
 
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2, "mib": 1 << 20,
-               "g": 1000**3, "gb": 1000**3, "gib": 1 << 30, "t": 1000**4, "tb": 1000**4, "tib": 1 << 40}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1 << 10,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1 << 20,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1 << 30,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1 << 40,
+}
 
 
 def parse_size(text: str | int) -> int:
@@ -265,7 +279,7 @@ def parse_size(text: str | int) -> int:
         return text
     value = text.strip().lower().replace(" ", "").replace("_", "")
     number = value.rstrip("kmgtib")
-    unit = value[len(number):]
+    unit = value[len(number) :]
     if unit not in _SIZE_UNITS or not number:
         raise ValueError(f"{text!r} is not a size such as 64MiB, 20GB or 1500 (bytes)")
     try:
@@ -300,9 +314,13 @@ class ReadLimits:
     zip_bytes: int = 20 << 30  # the sizes a zip's entries declare, together
 
     OPTIONS: ClassVar[dict[str, str]] = {  # the command line's option of each limit
-        "line_bytes": "--max-line-size", "cell_bytes": "--max-cell-size", "columns": "--max-columns",
-        "decompressed_bytes": "--max-decompressed-size", "compression_ratio": "--max-compression-ratio",
-        "zip_entries": "--max-zip-entries", "zip_bytes": "--max-zip-size",
+        "line_bytes": "--max-line-size",
+        "cell_bytes": "--max-cell-size",
+        "columns": "--max-columns",
+        "decompressed_bytes": "--max-decompressed-size",
+        "compression_ratio": "--max-compression-ratio",
+        "zip_entries": "--max-zip-entries",
+        "zip_bytes": "--max-zip-size",
     }
     RATIO_FROM: ClassVar[int] = 16 << 20  # the ratio is judged past this much decompressed text (a small file may
     # be dense: a template of empty columns, one row)

@@ -45,8 +45,24 @@ SPREADSHEET_NUMBER_PATTERN = r"^\s*(\d([.,]\d+)?[eE]\+\d{1,3}|\d{6,}0{6})\s*$"
 CONTROL_PATTERN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{FEFF}]"
 #: Error values of Excel (2010-2024), LibreOffice (Err:nnn) and Google Sheets, upper-cased.
 SPREADSHEET_ERRORS = (
-    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!",
-    "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#PYTHON!", "#ERROR!",
+    "#NULL!",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#N/A",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+    "#UNKNOWN!",
+    "#EXTERNAL!",
+    "#PYTHON!",
+    "#ERROR!",
 )
 
 
@@ -84,7 +100,9 @@ def whole_number(minimum: int, maximum: int) -> pa.Check:
         return data.lazyframe.select(written.is_null() | decided)
 
     return pa.Check(
-        within, name=WHOLE_NUMBER, statistics={"min_value": minimum, "max_value": maximum},
+        within,
+        name=WHOLE_NUMBER,
+        statistics={"min_value": minimum, "max_value": maximum},
         error=f"{WHOLE_NUMBER}({minimum}, {maximum})",
     )
 
@@ -108,9 +126,10 @@ def no_control_characters() -> pa.Check:
         return data.lazyframe.select(value.is_null() | ~value.str.contains(CONTROL_PATTERN))
 
     return pa.Check(
-        clean, name=CONTROL_CHARACTER,
+        clean,
+        name=CONTROL_CHARACTER,
         error="contains a control character (such as NUL or ESC) or a byte order mark: the file may be "
-              "damaged, in another encoding, or several files joined",
+        "damaged, in another encoding, or several files joined",
     )
 
 
@@ -246,8 +265,10 @@ def _fields_of(model: type[pa.DataFrameModel]) -> tuple[FieldRules, ...]:
 
 def _rules(name: str, column: Any) -> FieldRules:
     metadata = column.metadata or {}
-    values = next((tuple(str(v) for v in check.statistics["allowed_values"]) for check in column.checks
-                   if check.name == "isin"), None)
+    values = next(
+        (tuple(str(v) for v in check.statistics["allowed_values"]) for check in column.checks if check.name == "isin"),
+        None,
+    )
     patterns = tuple(str(check.statistics["pattern"]) for check in column.checks if check.name == "str_matches")
     whole = metadata.get(WHOLE_NUMBER)
     return FieldRules(

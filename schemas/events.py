@@ -73,8 +73,7 @@ class Event(pa.DataFrameModel):
     customerId: Series[str] = pa.Field(nullable=True)  # the platform's own id: its page says string, its example 0
     customerEmail: Series[str] = pa.Field(nullable=True, str_matches=EMAIL_PATTERN, metadata=_max(EMAIL_MAX))
     customerEmailMd5: Series[str] = pa.Field(nullable=True, str_matches=MD5_PATTERN, metadata=_max(MD5_LENGTH))
-    customerEmailSha256: Series[str] = pa.Field(nullable=True, str_matches=SHA256_PATTERN,
-                                                metadata=_max(SHA256_LENGTH))
+    customerEmailSha256: Series[str] = pa.Field(nullable=True, str_matches=SHA256_PATTERN, metadata=_max(SHA256_LENGTH))
     customerPhone: Series[str] = pa.Field(nullable=True, str_matches=PHONE_PATTERN, metadata=identifier(PHONE_MAX))
     customerCrmId: Series[str] = pa.Field(nullable=True, metadata=identifier(CRM_ID_MAX))
 
@@ -121,4 +120,3 @@ _TYPE_CHECKS = {
 def data_field_schema(field_type: str) -> pa.DataFrameSchema:
     """The value schema (``schemas.common.value_schema``) of data fields of ``field_type`` (made once, shared)."""
     return value_schema([*_TYPE_CHECKS.get(field_type, list)(), *text_checks()])
-

@@ -60,9 +60,17 @@ def _names(models: tuple[type[pa.DataFrameModel], ...]) -> frozenset[str]:
     return frozenset(f.name for model in models for f in fields_of(model))
 
 
-CUSTOMERS = MappingTarget("customers", (Customer,), ("attr.", "consent."), {"customer": "attr."},
-                          ("crmId", "email", "phone"), "a customer")
-ORDERS = MappingTarget("orders", (OrderLine, Product), ("attr.", "product.attr."),
-                       {"order": "attr.", "product": "product.attr."}, ("id",), "an order", line_prefix="product.")
+CUSTOMERS = MappingTarget(
+    "customers", (Customer,), ("attr.", "consent."), {"customer": "attr."}, ("crmId", "email", "phone"), "a customer"
+)
+ORDERS = MappingTarget(
+    "orders",
+    (OrderLine, Product),
+    ("attr.", "product.attr."),
+    {"order": "attr.", "product": "product.attr."},
+    ("id",),
+    "an order",
+    line_prefix="product.",
+)
 EVENTS = MappingTarget("events", (Event,), ("data.",), {"event": "data."}, IDENTIFIERS, "an event")
 TARGETS: Mapping[str, MappingTarget] = {target.kind: target for target in (CUSTOMERS, ORDERS, EVENTS)}

@@ -74,6 +74,7 @@ def platform(platform_server: SandboxServer) -> SandboxServer:
 
 # -- object storage: a real S3-compatible server (moto's) on loopback, one per test session --------------
 
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """moto's S3 server on a free loopback port: its endpoint URL. Any access key is accepted."""
@@ -94,8 +95,12 @@ def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     from (``AWS_*``, as on a real machine) and an empty bucket ``exports``."""
     import botocore.session
 
-    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": s3_server}
+    environment = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": s3_server,
+    }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
@@ -113,6 +118,7 @@ def _has_bucket(client: Any) -> bool:
 
 
 # -- a real PostgreSQL server (Debian's package; make test installs it), one per test session and worker --
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:

@@ -14,7 +14,8 @@ def test_the_shapes_hold_the_same_lines():
     assert wide.select(sparse.columns).equals(sparse) and wide.width == lines.width + 30
     assert all(wide[column].null_count() == wide.height for column in UNUSED_COLUMNS)
     assert shuffled.sort("id", "product.id", "product.quantity").equals(
-        lines.sort("id", "product.id", "product.quantity"))
+        lines.sort("id", "product.id", "product.quantity")
+    )
     assert shuffled["id"].to_list() != lines["id"].to_list()  # (not in the order generated)
     first = lines.select(pl.col("id") != pl.col("id").shift(1).fill_null(""))["id"]
     for column in ORDER_COLUMNS:  # an order's own columns on its first line only

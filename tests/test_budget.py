@@ -41,8 +41,10 @@ def test_a_half_broken_export_sends_nothing_and_says_why(sandbox, tmp_path):
     assert "held.csv: valid rows held back by the stop" in run.stdout and "failed.csv" not in run.stdout
     assert "rows:      0 accepted, 5 rejected, 0 failed, 5 held back" in run.stdout
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")
-    assert ("Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10% (--max-rejects). "
-            "5 valid rows held back, none sent (held.csv).") in html
+    assert (
+        "Stopped before sending anything: error budget: 5 of 10 rows rejected (50%) &gt; 10% (--max-rejects). "
+        "5 valid rows held back, none sent (held.csv)."
+    ) in html
     assert "5 valid rows held back (held.csv)" in html and 'href="held.csv"' in html
 
 
@@ -72,8 +74,11 @@ def test_a_dry_run_says_that_a_real_run_would_be_stopped(tmp_path):
     ids=["at-the-limit", "over", "off", "zero", "count-at-limit", "count-over", "fraction"],
 )
 def test_budget_limits(sandbox, tmp_path, budget, good, bad, stopped):
-    run = run_cli(["customers", str(half_bad(tmp_path, good, bad)), "--max-rejects", budget],
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(half_bad(tmp_path, good, bad)), "--max-rejects", budget],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == (2 if stopped else 1), run.stdout + run.stderr
     assert (run.summary["stopped"] is not None) == stopped
     assert run.summary["rows_accepted"] == (0 if stopped else good)
@@ -86,8 +91,9 @@ def test_budget_from_the_config_file_and_the_command_line_wins(sandbox, tmp_path
     source = half_bad(tmp_path)
     allowed = run_cli(["customers", str(source)], env=sandbox_env(sandbox), report_dir=tmp_path / "r1")
     assert allowed.exit_code == 1 and allowed.summary["max_rejects"] == "60%"
-    stopped = run_cli(["customers", str(source), "--max-rejects", "40%"], env=sandbox_env(sandbox),
-                      report_dir=tmp_path / "r2")
+    stopped = run_cli(
+        ["customers", str(source), "--max-rejects", "40%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r2"
+    )
     assert stopped.exit_code == 2 and stopped.summary["max_rejects"] == "40%"
 
 
@@ -108,8 +114,9 @@ def test_budget_parsing_and_the_sentence():
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["sent", "dry-run"])
 @pytest.mark.parametrize(("budget", "stopped"), [("10%", True), ("20%", False)])
-def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandbox, tmp_path, monkeypatch,
-                                                                           budget, stopped, dry_run):
+def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(
+    sandbox, tmp_path, monkeypatch, budget, stopped, dry_run
+):
     """Partitions are prepared one by one; nothing may go out before the last one is validated, whichever
     partition the bad rows are in. Held records live in a private temporary folder, removed at the end."""
     temp = tmp_path / "tmp"
@@ -118,18 +125,21 @@ def test_a_partitioned_run_holds_every_record_until_all_rows_are_validated(sandb
     good = [[f"ok{i}@example.com", "Ok"] for i in range(170)]
     bad = [[f"broken-{i}", "Bad"] for i in range(30)]  # 15 %, all at the end of the file
     source = write_csv(tmp_path / "export.csv", HEADER, good + bad)
-    run = RunOptions(report_dir=tmp_path / "r", progress=False, partitions=4, max_rejects=Budget.parse(budget),
-                     dry_run=dry_run)
-    summary = import_customers([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
-                               CustomerOptions(), run).summary.to_dict()
+    run = RunOptions(
+        report_dir=tmp_path / "r", progress=False, partitions=4, max_rejects=Budget.parse(budget), dry_run=dry_run
+    )
+    summary = import_customers(
+        [source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), CustomerOptions(), run
+    ).summary.to_dict()
     assert_accounted(summary)
     assert summary["partitions"] == 4 and summary["rows_rejected"] == 30
     if stopped:
         assert summary["exit_code"] == 2 and sandbox.stats.count("POST", "/customers") == 0
         assert (summary["rows_held"], summary["rows_failed"], summary["rows_accepted"]) == (170, 0, 0)
         held = (tmp_path / "r" / "held.csv").read_text(encoding="utf-8").splitlines()
-        assert len(held) == 171 and all("held back, not sent (valid): error budget: 30 of 200 rows rejected" in f
-                                        for f in held[1:])
+        assert len(held) == 171 and all(
+            "held back, not sent (valid): error budget: 30 of 200 rows rejected" in f for f in held[1:]
+        )
         assert not (tmp_path / "r" / "failed.csv").exists()
         assert not (tmp_path / "r" / "payloads.jsonl").exists()
     else:

@@ -46,8 +46,10 @@ PATHS = frozenset({"api_key_file", "mapping", "items", "report_dir", "state"})  
 _SECRET = re.compile(r"^(x_)?(api_?)?(key|token|secret|password)s?$|^(ecdp_)?api_?key$")
 _KEYLIKE = re.compile(r"[A-Za-z0-9+/=_.-]{20,}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_NO_KEY = ("the config file must not hold the API key itself: name the environment variable that holds it "
-           "(api-key-env = \"ECDP_KEY_SHOP_PL\") or the file (api-key-file = \"/etc/ecdp/shop-pl.key\", chmod 600)")
+_NO_KEY = (
+    "the config file must not hold the API key itself: name the environment variable that holds it "
+    '(api-key-env = "ECDP_KEY_SHOP_PL") or the file (api-key-file = "/etc/ecdp/shop-pl.key", chmod 600)'
+)
 Catalogue = Mapping[str, Mapping[str, click.Option]]  # command name -> option name -> option
 
 
@@ -96,15 +98,19 @@ def load(path: Path) -> ConfigFile:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"Cannot read the config file {path}: {exc.strerror or exc}.",
-                         "Check the path given to --config (or ECDP_CONFIG).") from None
+        raise UsageError(
+            f"Cannot read the config file {path}: {exc.strerror or exc}.",
+            "Check the path given to --config (or ECDP_CONFIG).",
+        ) from None
     except UnicodeDecodeError:
         raise UsageError(f"The config file {path} is not UTF-8 text.", "Save it as UTF-8.") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"The config file {path} is not valid TOML: {exc}.",
-                         "Strings need quotes: chunk-size = 200, mode = \"AddOrUpdate\".") from None
+        raise UsageError(
+            f"The config file {path} is not valid TOML: {exc}.",
+            'Strings need quotes: chunk-size = 200, mode = "AddOrUpdate".',
+        ) from None
     return ConfigFile(path, data)
 
 
@@ -116,8 +122,9 @@ def _shown(key: str) -> str:
     return key.replace("_", "-")
 
 
-def problems(config: ConfigFile, catalogue: Catalogue, profile: str | None = None,
-             every_profile: bool = True) -> list[Problem]:
+def problems(
+    config: ConfigFile, catalogue: Catalogue, profile: str | None = None, every_profile: bool = True
+) -> list[Problem]:
     """Every problem of the file (``every_profile``), or of the parts a run with ``profile`` uses (and any key)."""
     found: list[Problem] = []
     every_option = {name for options in catalogue.values() for name in options}
@@ -145,8 +152,9 @@ def problems(config: ConfigFile, catalogue: Catalogue, profile: str | None = Non
     return found
 
 
-def _table(config: ConfigFile, where: str, table: Any, catalogue: Catalogue,
-           command: str | None = None) -> list[Problem]:
+def _table(
+    config: ConfigFile, where: str, table: Any, catalogue: Catalogue, command: str | None = None
+) -> list[Problem]:
     """Problems of one table of settings; command tables (``[where.orders]``) are checked inside."""
     if not isinstance(table, dict):
         return [Problem(where, "must be a table of settings ([" + where + "])")]
@@ -163,8 +171,9 @@ def _table(config: ConfigFile, where: str, table: Any, catalogue: Catalogue,
         elif command is None and key in catalogue and isinstance(value, dict):
             found += _table(config, at, value, catalogue, command=key)
         elif name in META:
-            found.append(Problem(at, f"{_shown(name)} is chosen on the command line (--{_shown(name)}), "
-                                     "not in the file"))
+            found.append(
+                Problem(at, f"{_shown(name)} is chosen on the command line (--{_shown(name)}), not in the file")
+            )
         elif name not in known:
             found.append(_unknown(where, key, [*sorted(known), *(() if command else catalogue)]))
         else:
@@ -183,8 +192,14 @@ def _value(config: ConfigFile, at: str, name: str, value: Any, scope: Catalogue)
     """Type, range and choice of one value, checked as the command line checks it, for each command."""
     if name == "api_key_env":
         if not isinstance(value, str) or not _ENV_NAME.match(value) or _looks_secret(value):
-            return [Problem(at, "must be the name of an environment variable (letters, digits, _), such as "
-                                "ECDP_KEY_SHOP_PL; the value is not shown, in case it is the key itself", secret=True)]
+            return [
+                Problem(
+                    at,
+                    "must be the name of an environment variable (letters, digits, _), such as "
+                    "ECDP_KEY_SHOP_PL; the value is not shown, in case it is the key itself",
+                    secret=True,
+                )
+            ]
         return []
     if isinstance(value, str) and name not in PATHS and _looks_like_key(value):
         return [Problem(at, "the value is not shown: it looks like an API key. " + _NO_KEY, secret=True)]
@@ -204,8 +219,10 @@ def _value(config: ConfigFile, at: str, name: str, value: Any, scope: Catalogue)
     if failed:
         base, key = at.rsplit(".", 1)
         tables = " and ".join(f"[{base}.{c}]" for c in having)
-        return [Problem(at, f"{message} (for {command}): set {key} per command, under {tables}")
-                for command, message in failed.items()]
+        return [
+            Problem(at, f"{message} (for {command}): set {key} per command, under {tables}")
+            for command, message in failed.items()
+        ]
     if name == "api_url":
         try:
             check_api_url(value)
@@ -243,8 +260,14 @@ def _missing_files(config: ConfigFile, at: str, name: str, value: Any) -> list[P
             continue
         looks_like_path = "/" in item or "." in item or item.startswith("~")
         if name == "api_key_file" and not looks_like_path:
-            found.append(Problem(at, "no such file (the value is not shown: it does not look like a path; is it the "
-                                     "key itself? Name the file that holds the key)", secret=True))
+            found.append(
+                Problem(
+                    at,
+                    "no such file (the value is not shown: it does not look like a path; is it the "
+                    "key itself? Name the file that holds the key)",
+                    secret=True,
+                )
+            )
         else:
             found.append(Problem(at, f"no such file: {path}"))
     return found
@@ -261,8 +284,9 @@ def _looks_like_key(value: str) -> bool:
     return bool(_KEYLIKE.fullmatch(value)) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
-def defaults_for(config: ConfigFile, command: str, options: Mapping[str, click.Option],
-                 profile: str | None) -> dict[str, Any]:
+def defaults_for(
+    config: ConfigFile, command: str, options: Mapping[str, click.Option], profile: str | None
+) -> dict[str, Any]:
     """The ``default_map`` of one command: file defaults, then its command table, then the profile's two.
 
     A table that names a key source (api-key-env or api-key-file) replaces the key source of the tables

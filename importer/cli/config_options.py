@@ -49,7 +49,7 @@ def _peek(args: Sequence[str], names: tuple[str, ...]) -> str | None:
             if arg == name and i + 1 < len(args):
                 value = args[i + 1]
             elif arg.startswith(name + "="):
-                value = arg[len(name) + 1:]
+                value = arg[len(name) + 1 :]
     return value
 
 
@@ -63,9 +63,11 @@ class ConfiguredCommand(click.Command):
             path = config_file.find(Path(explicit) if explicit else None)
             profile = _peek(args, ("--profile",)) or os.environ.get(config_file.PROFILE_ENV) or None
             if path is None and profile is not None:
-                raise UsageError(f"--profile {profile}: there is no config file ({config_file.CONFIG_NAME} in the "
-                                 "working directory, --config PATH or ECDP_CONFIG).",
-                                 "Create one (docs/configuration.md has an example) or leave out --profile.")
+                raise UsageError(
+                    f"--profile {profile}: there is no config file ({config_file.CONFIG_NAME} in the "
+                    "working directory, --config PATH or ECDP_CONFIG).",
+                    "Create one (docs/configuration.md has an example) or leave out --profile.",
+                )
             if path is not None:
                 root = ctx.find_root().command
                 assert isinstance(root, click.Group)
@@ -92,8 +94,9 @@ def _source(ctx: click.Context, name: str) -> ParameterSource | None:
     return ctx.get_parameter_source(name) if name in ctx.params else None
 
 
-def key_source(ctx: click.Context, common: Mapping[str, Any],
-               environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+def key_source(
+    ctx: click.Context, common: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
     """(``file`` or ``env``, path or variable name) of the API key, by the documented precedence; None: none."""
     env = os.environ if environ is None else environ
     key_file, key_env = common.get("api_key_file"), common.get("api_key_env")
@@ -110,8 +113,9 @@ def key_source(ctx: click.Context, common: Mapping[str, Any],
     return None
 
 
-def load_key(ctx: click.Context, common: Mapping[str, Any], dry_run: bool,
-             warn: Callable[[str], None]) -> ApiKey | None:
+def load_key(
+    ctx: click.Context, common: Mapping[str, Any], dry_run: bool, warn: Callable[[str], None]
+) -> ApiKey | None:
     """The API key for a run; None for a dry run without one. A key that is named but missing is an error,
     except in a dry run for a variable named by the config file (the job's environment may set it)."""
     source = key_source(ctx, common)
@@ -125,8 +129,10 @@ def load_key(ctx: click.Context, common: Mapping[str, Any], dry_run: bool,
         return ApiKey(value)
     if dry_run and _source(ctx, "api_key_env") == ParameterSource.DEFAULT_MAP:
         return None
-    raise UsageError(f"No API key: the environment variable {where} is not set or empty.",
-                     f"Set {where} in the job's environment (crontab, systemd EnvironmentFile), or use --api-key-file.")
+    raise UsageError(
+        f"No API key: the environment variable {where} is not set or empty.",
+        f"Set {where} in the job's environment (crontab, systemd EnvironmentFile), or use --api-key-file.",
+    )
 
 
 def origin(ctx: click.Context, common: Mapping[str, Any]) -> dict[str, str]:
@@ -140,8 +146,11 @@ def origin(ctx: click.Context, common: Mapping[str, Any]) -> dict[str, str]:
     else:
         source = key_source(ctx, common)
         if source is not None:
-            by = " (config file)" if _source(ctx, f"api_key_{source[0]}") == ParameterSource.DEFAULT_MAP \
-                and source[1] != API_KEY_ENV else ""
+            by = (
+                " (config file)"
+                if _source(ctx, f"api_key_{source[0]}") == ParameterSource.DEFAULT_MAP and source[1] != API_KEY_ENV
+                else ""
+            )
             found["key"] = ("file " if source[0] == "file" else "environment variable ") + source[1] + by
     return found
 
@@ -150,8 +159,11 @@ def check(explicit: Path | None, profile: str | None, root: click.Group) -> str:
     """``config check``: every problem at once (UsageError), or what the file sets up, in a few lines."""
     path = config_file.find(explicit)
     if path is None:
-        raise UsageError(f"There is no config file: no {config_file.CONFIG_NAME} in the working directory, and no "
-                         "--config or ECDP_CONFIG.", "Create one: docs/configuration.md has an example.")
+        raise UsageError(
+            f"There is no config file: no {config_file.CONFIG_NAME} in the working directory, and no "
+            "--config or ECDP_CONFIG.",
+            "Create one: docs/configuration.md has an example.",
+        )
     loaded = config_file.load(path)
     found = config_file.problems(loaded, catalogue(root), profile, every_profile=True)
     if found:

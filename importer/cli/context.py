@@ -60,7 +60,7 @@ def import_sources(files: tuple[str, ...], common: dict[str, Any]) -> list[Any]:
     password_file = common.pop("db_password_file")
     if sql is None and sql_file is None:
         if db or password_file:
-            raise UsageError("--db and --db-password-file need a query.", "Add --sql \"SELECT ...\" or --sql-file.")
+            raise UsageError("--db and --db-password-file need a query.", 'Add --sql "SELECT ..." or --sql-file.')
         return list(files)
     if sql is not None and sql_file is not None:
         raise UsageError("--sql and --sql-file contradict each other.", "Give one of them.")
@@ -68,16 +68,19 @@ def import_sources(files: tuple[str, ...], common: dict[str, Any]) -> list[Any]:
         try:
             sql = sql_file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"Cannot read the SQL file {sql_file}: {exc.strerror or exc}.",
-                             "Check the path.") from None
+            raise UsageError(
+                f"Cannot read the SQL file {sql_file}: {exc.strerror or exc}.", "Check the path."
+            ) from None
     url = db or os.environ.get(DB_URL_ENV)
     if not url:
         raise UsageError("--sql needs a database.", f"Give --db URL or set {DB_URL_ENV}.")
     password = read_password_file(password_file) if password_file else None
     query = SqlQuery(url, sql, password=password)
     if db and query.secret() and query.secret() != password and query.secret() != os.environ.get(DB_PASSWORD_ENV):
-        warn(f"The --db URL holds a password: other users of this machine can read a command line. Give it by "
-             f"{DB_PASSWORD_ENV}, --db-password-file or {DB_URL_ENV} instead.")
+        warn(
+            f"The --db URL holds a password: other users of this machine can read a command line. Give it by "
+            f"{DB_PASSWORD_ENV}, --db-password-file or {DB_URL_ENV} instead."
+        )
     return [*files, query]
 
 
@@ -86,8 +89,9 @@ def import_run(common: dict[str, Any]) -> RunOptions:
     if common["changed_only"] and common["full"]:
         raise UsageError("--changed-only and --full contradict each other.", "Give one of them.")
     if common["since_overlap"] is not None and not common["since_column"]:
-        raise UsageError("--since-overlap needs --since-column.", "Name the cursor column, e.g. --since-column "
-                                                                   "updated_at.")
+        raise UsageError(
+            "--since-overlap needs --since-column.", "Name the cursor column, e.g. --since-column updated_at."
+        )
     return command_run(
         common,
         state=common["state"] or default_state(),
@@ -117,9 +121,15 @@ def import_run(common: dict[str, Any]) -> RunOptions:
 def command_run(common: dict[str, Any], **fields: Any) -> RunOptions:
     """Run options with what every command that writes a report shares: its report folder, the progress
     bar, Ctrl-C handled, where its settings came from, the metrics file and notification; and ``fields``."""
-    return RunOptions(report_dir=common["report_dir"], progress=not common["no_progress"], interrupts=True,
-                      origin=config_options.origin(click.get_current_context(), common),
-                      metrics_file=common.get("metrics_file"), notify_url=common.get("notify_url"), **fields)
+    return RunOptions(
+        report_dir=common["report_dir"],
+        progress=not common["no_progress"],
+        interrupts=True,
+        origin=config_options.origin(click.get_current_context(), common),
+        metrics_file=common.get("metrics_file"),
+        notify_url=common.get("notify_url"),
+        **fields,
+    )
 
 
 def confirmer(yes: bool, question: Callable[[int], str]) -> Callable[[int], bool]:
@@ -139,16 +149,27 @@ def confirmer(yes: bool, question: Callable[[int], str]) -> Callable[[int], bool
 
 def operation_run(common: dict[str, Any]) -> RunOptions:
     """The run options of order-status and delete-orders."""
-    return command_run(common, dry_run=common["dry_run"], log_format=common["log_format"],
-                       encoding=common["encoding"], delimiter=common["delimiter"], limits=read_limits(common))
+    return command_run(
+        common,
+        dry_run=common["dry_run"],
+        log_format=common["log_format"],
+        encoding=common["encoding"],
+        delimiter=common["delimiter"],
+        limits=read_limits(common),
+    )
 
 
 def read_limits(common: dict[str, Any]) -> ReadLimits:
     """The read limits of the ``--max-line-size``... options (``importer.cli.options.READ_LIMIT_OPTIONS``)."""
-    return ReadLimits(line_bytes=common["max_line_size"], cell_bytes=common["max_cell_size"],
-                      columns=common["max_columns"], decompressed_bytes=common["max_decompressed_size"],
-                      compression_ratio=common["max_compression_ratio"], zip_entries=common["max_zip_entries"],
-                      zip_bytes=common["max_zip_size"])
+    return ReadLimits(
+        line_bytes=common["max_line_size"],
+        cell_bytes=common["max_cell_size"],
+        columns=common["max_columns"],
+        decompressed_bytes=common["max_decompressed_size"],
+        compression_ratio=common["max_compression_ratio"],
+        zip_entries=common["max_zip_entries"],
+        zip_bytes=common["max_zip_size"],
+    )
 
 
 def console() -> Console:

@@ -54,14 +54,17 @@ def _explain(ctx: click.Context, exc: BaseException) -> None:
         _fail(exc.message, exc.hint)
         ctx.exit(exc.exit_code)
     if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
-        fault = file_fault(exc, exc.filename if isinstance(exc.filename, str) else ".", "the file",
-                           "--report-dir or --state")
+        fault = file_fault(
+            exc, exc.filename if isinstance(exc.filename, str) else ".", "the file", "--report-dir or --state"
+        )
         _fail(fault.message, fault.hint)
         ctx.exit(EXIT_FAULT)
     if os.environ.get("ECDP_DEBUG") or not isinstance(exc, Exception):
         raise exc
-    _fail(f"unexpected {type(exc).__name__}: {exc}",
-          "this is a bug in ecdp-import; run again with ECDP_DEBUG=1 to see where.")
+    _fail(
+        f"unexpected {type(exc).__name__}: {exc}",
+        "this is a bug in ecdp-import; run again with ECDP_DEBUG=1 to see where.",
+    )
     ctx.exit(EXIT_USAGE)
 
 
@@ -93,10 +96,19 @@ def cli() -> None:
 
 
 for command in (
-    import_commands.customers, import_commands.orders, import_commands.events, bulk_commands.order_status,
-    bulk_commands.delete_orders, bulk_commands.undo,
-    bulk_commands.verify, utility_commands.sandbox, utility_commands.inspect, utility_commands.runs,
-    import_commands.retry, utility_commands.config_group, utility_commands.report,
+    import_commands.customers,
+    import_commands.orders,
+    import_commands.events,
+    bulk_commands.order_status,
+    bulk_commands.delete_orders,
+    bulk_commands.undo,
+    bulk_commands.verify,
+    utility_commands.sandbox,
+    utility_commands.inspect,
+    utility_commands.runs,
+    import_commands.retry,
+    utility_commands.config_group,
+    utility_commands.report,
 ):
     cli.add_command(command)
 

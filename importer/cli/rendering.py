@@ -68,8 +68,10 @@ def summary_line(s: RunSummary) -> str:
     """The one line: command (profile), outcome, exit code, row counts, and the report to open."""
     if isinstance(s, VerifySummary):  # its own counts, and no report.html (see importer.jobs.verify)
         found = "all match" if s.exit_code == 0 else "differences or problems found"
-        counts = (f"{s.rows_read} read, {s.records_checked} checked, {s.records_matching} match, "
-                  f"{s.records_different} different, {s.records_missing} missing, {s.records_failed} failed")
+        counts = (
+            f"{s.rows_read} read, {s.records_checked} checked, {s.records_matching} match, "
+            f"{s.records_different} different, {s.records_missing} missing, {s.records_failed} failed"
+        )
         counts += "".join(f", {c}" for c in s.set_aside_counts())
         return f"verify {s.kind}: {found} (exit {s.exit_code}): {counts}; report {s.report_dir}"
     assert isinstance(s, (ImportSummary, OperationSummary))
@@ -82,8 +84,10 @@ def summary_line(s: RunSummary) -> str:
         counts = f"{s.rows_read} read, {valid} valid{would}, {s.rows_rejected} rejected"
         counts += f", {held} held back (a real run would send none)" if held else ""
     else:
-        counts = (f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
-                  f"{s.rows_rejected} rejected, {s.rows_failed} failed")
+        counts = (
+            f"{s.rows_read} read, {valid} valid, {s.rows_sent or 0} sent, {s.rows_accepted} accepted, "
+            f"{s.rows_rejected} rejected, {s.rows_failed} failed"
+        )
         counts += f", {held} held back (not sent)" if held else ""
         counts += f", {s.rows_uncertain} uncertain" if isinstance(s, ImportSummary) and s.rows_uncertain else ""
     if isinstance(s, OperationSummary) and s.rows_not_found:
@@ -120,16 +124,30 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
     else:
         held = f", {s.rows_held} held back" if s.rows_held else ""
         held += f", {s.rows_uncertain} uncertain (sent, no answer)" if s.rows_uncertain else ""
-        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed"
-                                   f"{held}{_blank(s)}"))
-        lines.append(_line(s.command, f"{s.records_built} built, {s.records_sent} sent in "
-                                      f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
-                                      f"({s.duration_s:.2f} s)"))
+        lines.append(
+            _line(
+                "rows",
+                f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed{held}{_blank(s)}",
+            )
+        )
+        lines.append(
+            _line(
+                s.command,
+                f"{s.records_built} built, {s.records_sent} sent in "
+                f"{_count(s.requests, 'request')}, {s.records_accepted} accepted  "
+                f"({s.duration_s:.2f} s)",
+            )
+        )
     taken = {name: n for name, n in (s.orders_conflicts_taken or {}).items() if n}
     if taken:
         naming = resource(s.command).naming
-        lines.append(_line("conflicts", "lines disagreed, one line's value taken (the mapping's conflict): "
-                           + ", ".join(f"{name} in {naming.count(n)}" for name, n in taken.items())))
+        lines.append(
+            _line(
+                "conflicts",
+                "lines disagreed, one line's value taken (the mapping's conflict): "
+                + ", ".join(f"{name} in {naming.count(n)}" for name, n in taken.items()),
+            )
+        )
     if s.stopped or s.aborted:
         lines.append(_line("stopped", s.stopped or s.aborted or ""))
     if s.rows_held:
@@ -137,12 +155,16 @@ def import_lines(s: ImportSummary, target: str) -> list[str]:
         lines.append(_line("held back", f"{_count(s.rows_held, 'valid row')}: {sent}"))
     lines.append(_line("report", s.report_dir))
     lines.append(_line("", "report.html: the run at a glance (open it in a browser)"))
-    return lines + _files([(s.rejected_file, "rows to fix and re-import"),
-                           (s.failed_file, "rows whose sending failed: import again to retry"),
-                           (s.uncertain_file, "events sent without an answer: perhaps stored, not resent by --resume"),
-                           (s.held_file, "valid rows held back by the stop: import them with the fixed rows"),
-                           (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
-                           (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons")])
+    return lines + _files(
+        [
+            (s.rejected_file, "rows to fix and re-import"),
+            (s.failed_file, "rows whose sending failed: import again to retry"),
+            (s.uncertain_file, "events sent without an answer: perhaps stored, not resent by --resume"),
+            (s.held_file, "valid rows held back by the stop: import them with the fixed rows"),
+            (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
+            (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons"),
+        ]
+    )
 
 
 def operation_lines(s: OperationSummary, target: str) -> list[str]:
@@ -154,25 +176,37 @@ def operation_lines(s: OperationSummary, target: str) -> list[str]:
     lines = [f"{s.command}: {s.rows_read} rows read from {', '.join(s.files)}, {verb}"]
     not_found = f", {s.rows_not_found} not found" if deletes else ""
     if s.dry_run:
-        lines.append(_line("rows", f"{s.rows_would_send or 0} valid (would be sent), {s.rows_rejected} rejected"
-                                   f"{_blank(s)}"))
+        lines.append(
+            _line("rows", f"{s.rows_would_send or 0} valid (would be sent), {s.rows_rejected} rejected{_blank(s)}")
+        )
         lines.append(_line(noun, f"{s.records_built} to be {s.done}  ({s.duration_s:.2f} s)"))
         lines.append(_line("payloads", str(s.payloads_file)))
     else:
-        lines.append(_line("rows", f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, "
-                                   f"{s.rows_failed} failed{not_found}{_blank(s)}"))
+        lines.append(
+            _line(
+                "rows",
+                f"{s.rows_accepted} accepted, {s.rows_rejected} rejected, {s.rows_failed} failed{not_found}{_blank(s)}",
+            )
+        )
         found = f", {s.records_not_found} not found" if deletes else ""
-        lines.append(_line(noun, f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
-                                     f"{_count(s.requests, 'request')}, {s.records_accepted} {s.done}{found}"
-                                     f"  ({s.duration_s:.2f} s)"))
+        lines.append(
+            _line(
+                noun,
+                f"{s.records_built} to be {s.done}, {s.records_sent} sent in "
+                f"{_count(s.requests, 'request')}, {s.records_accepted} {s.done}{found}"
+                f"  ({s.duration_s:.2f} s)",
+            )
+        )
     if s.aborted:
         lines.append(_line("stopped", s.aborted))
     lines.append(_line("report", s.report_dir))
-    return lines + _files([
-        (s.rejected_file, "rows to fix and send again"),
-        (s.failed_file, f"rows to send again (ecdp-import {s.command} failed.csv)"),
-        (s.not_found_file, "orders the platform does not hold: check these ids"),
-    ])
+    return lines + _files(
+        [
+            (s.rejected_file, "rows to fix and send again"),
+            (s.failed_file, f"rows to send again (ecdp-import {s.command} failed.csv)"),
+            (s.not_found_file, "orders the platform does not hold: check these ids"),
+        ]
+    )
 
 
 def verify_lines(s: VerifySummary, target: str) -> list[str]:
@@ -181,9 +215,12 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
     sampled = f"a sample of {s.records_checked} of {s.records_built}" if s.sample else "all"
     lines = [
         f"verify {noun}: {s.rows_read} rows read from {', '.join(s.files)}, compared with {target}",
-        _line(noun, f"{s.records_checked} checked ({sampled}): {s.records_matching} match, "
-                    f"{s.records_different} different, {s.records_missing} missing, "
-                    f"{s.records_failed} failed  ({s.duration_s:.2f} s)"),
+        _line(
+            noun,
+            f"{s.records_checked} checked ({sampled}): {s.records_matching} match, "
+            f"{s.records_different} different, {s.records_missing} missing, "
+            f"{s.records_failed} failed  ({s.duration_s:.2f} s)",
+        ),
     ]
     if s.fields_different:
         counts = ", ".join(f"{name} ({n})" for name, n in s.fields_different.items())
@@ -191,27 +228,42 @@ def verify_lines(s: VerifySummary, target: str) -> list[str]:
     if s.rows_invalid:
         lines.append(_line("rows", f"{s.rows_invalid} not checked: invalid in the file, so never sent"))
     if s.rows_set_aside:
-        lines.append(_line("rows", "; ".join(s.set_aside_counts(blank="blank, skipped",
-                                                                 unmatched="unmatched, dropped by the mapping",
-                                                                 left_out="left out by the mapping"))))
+        lines.append(
+            _line(
+                "rows",
+                "; ".join(
+                    s.set_aside_counts(
+                        blank="blank, skipped",
+                        unmatched="unmatched, dropped by the mapping",
+                        left_out="left out by the mapping",
+                    )
+                ),
+            )
+        )
     if s.aborted:
         lines.append(_line("stopped", s.aborted))
     lines.append(_line("report", s.report_dir))
-    return lines + _files([
-        (s.mismatched_file, "rows whose record differs in the platform (_error names the fields)"),
-        (s.missing_file, "rows whose record the platform does not hold: import it to fill the gap"),
-        (s.failed_file, "rows that could not be read back (verify it again)"),
-        (s.rejected_file, "rows invalid in the file"),
-        (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
-        (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons"),
-    ])
+    return lines + _files(
+        [
+            (s.mismatched_file, "rows whose record differs in the platform (_error names the fields)"),
+            (s.missing_file, "rows whose record the platform does not hold: import it to fill the gap"),
+            (s.failed_file, "rows that could not be read back (verify it again)"),
+            (s.rejected_file, "rows invalid in the file"),
+            (s.unmatched_file, "rows the mapping dropped: no match in a joined file"),
+            (s.left_out_file, "rows the mapping's leave_out rules left out, with the reasons"),
+        ]
+    )
 
 
 def _blank(s: RunSummary) -> str:
     """The rows set aside, for a summary's rows line: ", 3 blank (skipped), 2 unmatched (dropped), 1 left out
     (by the mapping)"."""
-    return "".join(f", {c}" for c in s.set_aside_counts(blank="blank (skipped)", unmatched="unmatched (dropped)",
-                                                         left_out="left out (by the mapping)"))
+    return "".join(
+        f", {c}"
+        for c in s.set_aside_counts(
+            blank="blank (skipped)", unmatched="unmatched (dropped)", left_out="left out (by the mapping)"
+        )
+    )
 
 
 def _files(files: list[tuple[str | None, str]]) -> list[str]:

@@ -64,8 +64,17 @@ class AtMostOnceSender(Sender):
         interrupts: bool = False,
         pace: float | None = None,
     ) -> None:
-        super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
-                         interrupts=interrupts, pace=pace, policy=RetryPolicy.of(api, idempotent=False))
+        super().__init__(
+            api,
+            on_error,
+            on_accepted=on_accepted,
+            log=log,
+            progress=progress,
+            transport=transport,
+            interrupts=interrupts,
+            pace=pace,
+            policy=RetryPolicy.of(api, idempotent=False),
+        )
         self.path = path
         self.on_dispatch, self.on_settled, self.stop_on = on_dispatch, on_settled, stop_on
 

@@ -66,8 +66,18 @@ class BulkSender(Sender):
         max_records: int | None = None,
         policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(api, on_error, on_accepted=on_accepted, log=log, progress=progress, transport=transport,
-                         rng=rng, interrupts=interrupts, pace=pace, policy=policy)
+        super().__init__(
+            api,
+            on_error,
+            on_accepted=on_accepted,
+            log=log,
+            progress=progress,
+            transport=transport,
+            rng=rng,
+            interrupts=interrupts,
+            pace=pace,
+            policy=policy,
+        )
         # An import's first run (no pace remembered for the endpoint) starts slowly (pacing.RateLimiter).
         self.limiter = RateLimiter(api.rate, remembered=pace, slow_start=True)
         self.path, self.envelope, self.lookup = path, envelope, lookup
@@ -106,8 +116,9 @@ class BulkSender(Sender):
         too_big = status == 413 or (status == 400 and is_too_big(status, problem))
         if status == 400 or too_big:
             if len(batch) == 1:
-                message = ("the record alone is larger than the API accepts" if too_big
-                           else describe_problem(status, problem))
+                message = (
+                    "the record alone is larger than the API accepts" if too_big else describe_problem(status, problem)
+                )
                 self.reject(batch, [("", message)], tally, problem)
                 return
             half = len(batch) // 2
@@ -117,8 +128,11 @@ class BulkSender(Sender):
                 return
             if self.max_records is None or half < self.max_records:
                 self.max_records = half
-                self.log.emit("chunk_size", f"The API refused a request as too large: sending at most {half} "
-                              "records per request from now on.", chunk_size=half)
+                self.log.emit(
+                    "chunk_size",
+                    f"The API refused a request as too large: sending at most {half} records per request from now on.",
+                    chunk_size=half,
+                )
             await self._deliver_in_pieces(client, batch, ambiguous, tally)
             return
         self.fail(batch, answer, tally)
@@ -128,8 +142,11 @@ class BulkSender(Sender):
 
         def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
             split = final and status in (400, 413) and len(batch) > 1 and not parse_record_errors(problem, len(batch))
-            self.on_error(ApiErrorEvent(batch.index, status, problem, batch.rids.to_list(), batch.records, attempt,
-                                        final and not split))
+            self.on_error(
+                ApiErrorEvent(
+                    batch.index, status, problem, batch.rids.to_list(), batch.records, attempt, final and not split
+                )
+            )
 
         return await self.request(client, batch.index, "POST", self.path, batch.body(self.envelope), report)
 

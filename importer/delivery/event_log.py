@@ -46,8 +46,12 @@ class EventLog:
             notable = event in NOTABLE and message
             if not LOGGER.isEnabledFor(logging.INFO if notable else logging.DEBUG):
                 return  # nobody listens: its fields are not encoded (a chunk event comes with every answer)
-            LOGGER.log(logging.INFO if notable else logging.DEBUG, message if notable else "%s %s", *(
-                () if notable else (event, orjson.dumps(fields).decode())), extra={"event": event})
+            LOGGER.log(
+                logging.INFO if notable else logging.DEBUG,
+                message if notable else "%s %s",
+                *(() if notable else (event, orjson.dumps(fields).decode())),
+                extra={"event": event},
+            )
             return
         stream = self.stream or sys.stderr
         if self.fmt == "json":

@@ -74,8 +74,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 class RateLimiter:
     """Paces request starts; adapts to 429s. One instance per run, shared by all senders."""
 
-    def __init__(self, rate: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 remembered: float | None = None, slow_start: bool = False) -> None:
+    def __init__(
+        self,
+        rate: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        remembered: float | None = None,
+        slow_start: bool = False,
+    ) -> None:
         self.ceiling = rate  # the user's --rate: never exceeded
         self.remembered = remembered if rate is None or remembered is None else min(rate, remembered)
         self.slow_start = slow_start and self.remembered is None and rate is None  # nothing known of the limit
@@ -191,7 +196,10 @@ class RateLimiter:
         """The highest rate that went through from a 429 to a later point of ``ends`` (429s, or the last
         success) ``MEASURED_S`` or more after it: a lower bound of the limit; None without one. The answers
         in flight at the 429 went out before it, when the bucket still held tokens: they do not count."""
-        bounds = [(n_end - n_start - flight) / (t_end - t_start)
-                  for i, (t_start, n_start, flight) in enumerate(self._marks)
-                  for t_end, n_end, _ in ends[i + 1:] if t_end - t_start >= MEASURED_S and n_end > n_start + flight]
+        bounds = [
+            (n_end - n_start - flight) / (t_end - t_start)
+            for i, (t_start, n_start, flight) in enumerate(self._marks)
+            for t_end, n_end, _ in ends[i + 1 :]
+            if t_end - t_start >= MEASURED_S and n_end > n_start + flight
+        ]
         return max(bounds) if bounds else None

@@ -82,16 +82,22 @@ class RetryPolicy:
     @classmethod
     def of(cls, api: ApiSettings, *, idempotent: bool = True) -> RetryPolicy:
         """The policy the run's settings (``--max-retries``, ``--max-retry-after``, ...) say."""
-        return cls(max_retries=api.max_retries, max_throttles=api.max_throttles, backoff_base_s=api.backoff_base_s,
-                   max_retry_after_s=api.max_retry_after_s, max_throttle_wait_s=api.max_throttle_wait_s,
-                   idempotent=idempotent)
+        return cls(
+            max_retries=api.max_retries,
+            max_throttles=api.max_throttles,
+            backoff_base_s=api.backoff_base_s,
+            max_retry_after_s=api.max_retry_after_s,
+            max_throttle_wait_s=api.max_throttle_wait_s,
+            idempotent=idempotent,
+        )
 
     def not_idempotent(self) -> RetryPolicy:
         """This policy for requests that must not be processed twice."""
         return replace(self, idempotent=False)
 
-    def verdict(self, status: int | None, error: BaseException | None = None,
-                retry_after: float | None = None) -> Verdict:
+    def verdict(
+        self, status: int | None, error: BaseException | None = None, retry_after: float | None = None
+    ) -> Verdict:
         """After an error answer of ``status`` (None: no answer, ``error`` why) that asked to wait
         ``retry_after`` seconds (None: it did not say): try again, stop there, or stop uncertain."""
         if self.idempotent:
@@ -110,8 +116,9 @@ class RetryPolicy:
         ceiling = min(self.backoff_cap_s, self.backoff_base_s * self.backoff_factor**retry)
         return (rng or random).uniform(0, ceiling) if self.jitter else ceiling
 
-    def delay(self, status: int | None, retry: int, retry_after: float | None,
-              rng: random.Random | None = None) -> float:
+    def delay(
+        self, status: int | None, retry: int, retry_after: float | None, rng: random.Random | None = None
+    ) -> float:
         """Seconds to wait before retry number ``retry`` (of its kind) after an answer of ``status``: a 429
         waits what the API asked; anything else the backoff, or longer when the API asked for longer."""
         if status == 429:
@@ -125,4 +132,3 @@ class RetryPolicy:
     def too_long(self, retry_after: float | None) -> bool:
         """The API asked for a longer wait than this policy waits out."""
         return retry_after is not None and retry_after > self.max_retry_after_s
-

@@ -133,9 +133,11 @@ class Sender(ABC):
                 await self._run_workers(client, pending)
         if self.outcomes.abort_reason is AbortReason.CERTIFICATE and not self.outcomes.answers:
             why = (self.outcomes.aborted or "").removeprefix(AbortReason.CERTIFICATE.words)
-            raise UsageError(f"The TLS certificate of {client.base_url.host} failed verification{why}: nothing was "
-                             "sent.", "Check the API URL; behind a company proxy with its own CA, point SSL_CERT_FILE "
-                             "at that CA's certificate.")
+            raise UsageError(
+                f"The TLS certificate of {client.base_url.host} failed verification{why}: nothing was sent.",
+                "Check the API URL; behind a company proxy with its own CA, point SSL_CERT_FILE "
+                "at that CA's certificate.",
+            )
         return self.outcomes
 
     async def _run_workers(self, client: httpx.AsyncClient, pending: ChunkQueue) -> None:
@@ -176,13 +178,21 @@ class Sender(ABC):
     def _interrupt(self, name: str) -> None:
         if not self.stopping:
             self._stopped_by = name
-            self.stop(Aborted(AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} ({name})"),
-                      f"Stopping: finishing the requests in flight ({name} again to abandon them).")
+            self.stop(
+                Aborted(AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} ({name})"),
+                f"Stopping: finishing the requests in flight ({name} again to abandon them).",
+            )
             return
-        again = f"{name} twice" if name == self._stopped_by or self._stopped_by is None else (
-            f"{self._stopped_by}, then {name}")
-        self._abandon(Aborted(AbortReason.INTERRUPTED,
-                              f"{AbortReason.INTERRUPTED.words} ({again}): requests in flight were abandoned"))
+        again = (
+            f"{name} twice"
+            if name == self._stopped_by or self._stopped_by is None
+            else (f"{self._stopped_by}, then {name}")
+        )
+        self._abandon(
+            Aborted(
+                AbortReason.INTERRUPTED, f"{AbortReason.INTERRUPTED.words} ({again}): requests in flight were abandoned"
+            )
+        )
 
     def stop(self, why: Aborted, note: str | None = None) -> None:
         """Take no new chunk: requests in flight get ``STOP_GRACE_S`` to be answered, then are abandoned; the
@@ -223,7 +233,12 @@ class Sender(ABC):
     # -- for the subclasses: one request with its retries, and the outcome of records ------------------
 
     async def request(
-        self, client: httpx.AsyncClient, index: int, method: str, path: str, body: bytes | None,
+        self,
+        client: httpx.AsyncClient,
+        index: int,
+        method: str,
+        path: str,
+        body: bytes | None,
         report: Report | None = None,
     ) -> Answer:
         """Send with retries (as ``policy`` says); the final answer, and whether an earlier attempt may have been
@@ -245,8 +260,9 @@ class Sender(ABC):
                 received = await wire.exchange(client, method, path, body, self.api.timeout_s)
             except httpx.TransportError as exc:  # a timeout, a dropped connection: it may have been processed
                 if (unverified := certificate_failure(exc)) is not None:  # no retry fixes that; nothing was sent
-                    raise Abort(Aborted(AbortReason.CERTIFICATE,
-                                        f"{AbortReason.CERTIFICATE.words} ({unverified})")) from None
+                    raise Abort(
+                        Aborted(AbortReason.CERTIFICATE, f"{AbortReason.CERTIFICATE.words} ({unverified})")
+                    ) from None
                 status, problem, retry_after = None, f"network error: {type(exc).__name__}: {exc}".rstrip(": "), None
                 error = exc
             else:
@@ -282,8 +298,9 @@ class Sender(ABC):
             self.log.emit("retry", chunk=index, attempt=attempt + throttles, status=status, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
 
-    def _succeeded(self, method: str, received: wire.Received, ambiguous: bool, number: int,
-                   report: Report | None) -> Answer:
+    def _succeeded(
+        self, method: str, received: wire.Received, ambiguous: bool, number: int, report: Report | None
+    ) -> Answer:
         """A 2xx: the documented answer, or one that is not (not retried: it may be processed, and come again)."""
         unexpected = wire.unexpected(method, received)
         if unexpected is None:
@@ -341,8 +358,11 @@ class Sender(ABC):
         answer that is not the documented one; then the run stops if that is what the answer asked. Those of
         an ``uncertain`` answer (it may have been processed) are filed as such, not as failed."""
         stopped = (self._stop.message if self._stop else None) or self.outcomes.aborted or "the run stopped"
-        reason = (f"not sent: {stopped}" if answer.stopped
-                  else answer.unexpected or describe_problem(answer.status, answer.problem))
+        reason = (
+            f"not sent: {stopped}"
+            if answer.stopped
+            else answer.unexpected or describe_problem(answer.status, answer.problem)
+        )
         if answer.uncertain:
             self.outcomes.uncertain.extend((rids, reason) for rids in batch.row_ids)
             tally.uncertain += len(batch)
@@ -356,9 +376,12 @@ class Sender(ABC):
             self._unexpected_in_a_row += 1
             if self._unexpected_in_a_row >= UNEXPECTED_IN_A_ROW:
                 why = AbortReason.UNEXPECTED_ANSWERS
-                self._stop = self._stop or Aborted(why, f"{why.words}: {self._unexpected_in_a_row} in a row (the "
-                                                        f"last: {self._unexpected_kind}); is a proxy or a login page "
-                                                        f"answering for the API? {RESUME}")
+                self._stop = self._stop or Aborted(
+                    why,
+                    f"{why.words}: {self._unexpected_in_a_row} in a row (the "
+                    f"last: {self._unexpected_kind}); is a proxy or a login page "
+                    f"answering for the API? {RESUME}",
+                )
         self.stop_if_asked()
 
     def answered(self, batch: Chunk) -> None:

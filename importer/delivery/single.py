@@ -70,8 +70,9 @@ class RecordSender(Sender):
         interrupts: bool = False,
         policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts,
-                         policy=policy)
+        super().__init__(
+            api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts, policy=policy
+        )
         self.operation = operation
         self.on_answer = on_answer
 
@@ -85,8 +86,9 @@ class RecordSender(Sender):
 
         def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
             if not (status == 404 and operation.not_found_apart):  # an expected outcome, not an error
-                self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt,
-                                            final))
+                self.on_error(
+                    ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt, final)
+                )
 
         answer = await self.request(client, one.index, operation.method, path, body, report)
         status = answer.status
@@ -137,8 +139,13 @@ def get_many(api: ApiSettings, paths: Sequence[str], log_format: str = "text") -
     bodies: dict[int, Any] = {}
     chunks = [chunk_of(i, [orjson.dumps({"path": p}).decode()], [[i]]) for i, p in enumerate(paths)]
     errors: list[ApiErrorEvent] = []
-    sender = RecordSender(api, Operation("GET", lambda record: (record["path"], None)), errors.append,
-                             on_answer=bodies.__setitem__, log=EventLog(log_format))
+    sender = RecordSender(
+        api,
+        Operation("GET", lambda record: (record["path"], None)),
+        errors.append,
+        on_answer=bodies.__setitem__,
+        log=EventLog(log_format),
+    )
     outcomes = run_loop(sender.run(chunks))
     if outcomes.aborted:
         last = errors[-1].status if errors else None

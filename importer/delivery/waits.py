@@ -48,8 +48,11 @@ class Waits:
         if retry_after is None or not self.policy.too_long(retry_after):
             return None
         reason = AbortReason.WAIT_TOO_LONG
-        return Aborted(reason, f"{reason.words} {retry_after:.0f} s (Retry-After), more than the "
-                               f"{self.max_retry_after_s:g} s --max-retry-after allows; {RESUME}")
+        return Aborted(
+            reason,
+            f"{reason.words} {retry_after:.0f} s (Retry-After), more than the "
+            f"{self.max_retry_after_s:g} s --max-retry-after allows; {RESUME}",
+        )
 
     def before(self, delay: float, status: int | None, retry_after: float | None) -> Aborted | None:
         """Account for a wait of ``delay`` seconds about to start after an answer of ``status`` (None: no
@@ -63,15 +66,23 @@ class Waits:
             added = max(0.0, end - max(now, self._throttled_until))
             if self.throttled_s + added > self.max_throttle_wait_s:
                 reason = AbortReason.THROTTLED_TOO_LONG
-                return Aborted(reason, f"{reason.words}: it would have waited {self.throttled_s + added:.0f} s in "
-                                       f"all on 429 answers, more than the {self.max_throttle_wait_s:g} s "
-                                       f"--max-throttle-wait allows; {RESUME}")
+                return Aborted(
+                    reason,
+                    f"{reason.words}: it would have waited {self.throttled_s + added:.0f} s in "
+                    f"all on 429 answers, more than the {self.max_throttle_wait_s:g} s "
+                    f"--max-throttle-wait allows; {RESUME}",
+                )
             self.throttled_s += added
             self._throttled_until = max(self._throttled_until, end)
         if delay >= SHOWN_S and end > self._shown_until + 1.0:
             self._shown_until = end
             why = "no answer" if status is None else f"HTTP {status}"
             asked = f", Retry-After {retry_after:g} s" if retry_after is not None else ""
-            self.log.emit("wait", f"Waiting {delay:.0f} s before sending again ({why}{asked}).",
-                          delay_s=round(delay, 3), status=status, retry_after_s=retry_after)
+            self.log.emit(
+                "wait",
+                f"Waiting {delay:.0f} s before sending again ({why}{asked}).",
+                delay_s=round(delay, 3),
+                status=status,
+                retry_after_s=retry_after,
+            )
         return None

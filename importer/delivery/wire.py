@@ -50,8 +50,7 @@ class Received:
         return 200 <= self.status < 300
 
 
-async def exchange(client: httpx.AsyncClient, method: str, path: str, body: bytes | None,
-                   timeout_s: float) -> Received:
+async def exchange(client: httpx.AsyncClient, method: str, path: str, body: bytes | None, timeout_s: float) -> Received:
     """Send one request and read its answer (the body up to its cap), all within ``timeout_s``."""
     try:
         async with asyncio.timeout(timeout_s), client.stream(method, path, content=body) as response:
@@ -102,8 +101,9 @@ def unexpected(method: str, received: Received) -> str | None:
 def kind(method: str, received: Received) -> str:
     """An answer's status (and the documented one, when they differ) and content type, without its body."""
     expected = DOCUMENTED_SUCCESS.get(method)
-    wrong = f" (the API documents {expected} for {method})" if expected is not None and received.status != expected \
-        else ""
+    wrong = (
+        f" (the API documents {expected} for {method})" if expected is not None and received.status != expected else ""
+    )
     media = received.content_type.partition(";")[0].strip() or "no Content-Type"
     return f"HTTP {received.status}{wrong}, {media}"
 

@@ -62,8 +62,14 @@ class Inputs:
         return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
 
 
-def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Callable[[str], None],
-                usage: str = "ecdp-import", window: Window | None = None) -> Inputs:
+def open_inputs(
+    command: str,
+    paths: Sequence[Path],
+    run: RunOptions,
+    warn: Callable[[str], None],
+    usage: str = "ecdp-import",
+    window: Window | None = None,
+) -> Inputs:
     """The rows ``command`` (customers or orders) imports from ``paths`` with ``run``'s reading options,
     mapping or preset; ``usage`` starts the command line suggested for a mapping of the other kind; with a
     ``window`` (``--since-column``), only its rows (``importer.inputs.windows``)."""
@@ -85,22 +91,25 @@ def open_inputs(command: str, paths: Sequence[Path], run: RunOptions, warn: Call
     if unmapped:
         warn("Columns the mapping neither uses nor ignores: " + listed(unmapped) + ".")
     files = read_files(mapping, paths)
-    kept = original.select(RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns
-                                      if not is_own_column(c)])
+    kept = original.select(
+        RID_COL, *[pl.col(c).alias(SOURCE_PREFIX + c) for c in original.columns if not is_own_column(c)]
+    )
     batch = mapped.join(kept, on=RID_COL, how="left")
     batches = window.within(iter([batch])) if window else iter([batch])
     return Inputs(batches, files, mapping_path, choice.read_as if choice else None)
 
 
-def mapping_for(command: str, run: RunOptions, usage: str = "ecdp-import",
-                paths: Sequence[Path] = ()) -> Mapping | None:
+def mapping_for(
+    command: str, run: RunOptions, usage: str = "ecdp-import", paths: Sequence[Path] = ()
+) -> Mapping | None:
     """The checked mapping of ``run`` (``--mapping`` or ``--preset``, its generation chosen by the header of
     the first of ``paths``) for ``command``; None without one."""
     return chosen_mapping(command, run, paths, usage)[0]
 
 
-def chosen_mapping(command: str, run: RunOptions, paths: Sequence[Path], usage: str = "ecdp-import",
-                   always: bool = False) -> tuple[Mapping | None, Choice | None]:
+def chosen_mapping(
+    command: str, run: RunOptions, paths: Sequence[Path], usage: str = "ecdp-import", always: bool = False
+) -> tuple[Mapping | None, Choice | None]:
     """The checked mapping of ``run`` and, for a preset, the generation of its export the files are read as
     (the header is read only when the preset has several files, or ``always``)."""
     if run.mapping is not None and run.preset is not None:
@@ -118,8 +127,10 @@ def chosen_mapping(command: str, run: RunOptions, paths: Sequence[Path], usage: 
         return None, None
     mapping = load_mapping(mapping_path)
     if mapping.kind != command:
-        raise UsageError(f"The mapping {mapping_path} is for {mapping.kind}, not {command}.",
-                         f"Use it with: {usage} {mapping.kind} --mapping {mapping_path}")
+        raise UsageError(
+            f"The mapping {mapping_path} is for {mapping.kind}, not {command}.",
+            f"Use it with: {usage} {mapping.kind} --mapping {mapping_path}",
+        )
     return mapping, choice
 
 
@@ -151,8 +162,9 @@ def with_preset_hint(error: ImporterError, command: str, paths: Sequence[Path], 
     return error if looks_like is None else InputError(error.message, looks_like)
 
 
-def with_mapping_conflicts(options: OrderOptions, run: RunOptions, paths: Sequence[Path] = (),
-                           command: str = "orders") -> OrderOptions:
+def with_mapping_conflicts(
+    options: OrderOptions, run: RunOptions, paths: Sequence[Path] = (), command: str = "orders"
+) -> OrderOptions:
     """``options`` with the ``conflict`` settings of the run's mapping for ``command`` (the options' own come
     first)."""
     mapping = mapping_for(command, run, paths=paths)
@@ -170,5 +182,5 @@ def user_view(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows as the user's file has them: ``_rid``, ``_file``, ``_row`` and the user's columns."""
     sources = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)]
     if sources:
-        return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX):]) for c in sources])
+        return frame.select(RID_COL, FILE_COL, ROW_COL, *[pl.col(c).alias(c[len(SOURCE_PREFIX) :]) for c in sources])
     return frame.select(RID_COL, FILE_COL, ROW_COL, *[c for c in frame.columns if not is_own_column(c)])

@@ -14,8 +14,17 @@ import polars as pl
 from importer.records import normalise
 
 NAIVE_FORMAT = "%Y-%m-%dT%H:%M:%S%.3f"  # a clock time without a zone, for the resource to place
-DAYFIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
-             "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
+DAYFIRST = (
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+)
 
 
 def value_map(target: str, expr: pl.Expr, table: dict[str, Any], default: str) -> tuple[pl.Expr, pl.Expr | None]:
@@ -72,11 +81,15 @@ def date_time(expr: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
 
     formats = [spec["format"]] if "format" in spec else (list(DAYFIRST) if spec.get("dayfirst") else [])
     candidates = [
-        utc_text(expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")) if "%z" in f
+        utc_text(expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC"))
+        if "%z" in f
         else naive_text(expr.str.to_datetime(f, strict=False, time_unit="us"))
         for f in formats
     ]
     iso = normalise.instant(expr)  # ISO input stays accepted; its naive form is read as said above
-    candidates.append(pl.when(expr.str.contains(normalise.SAYS_OFFSET)).then(utc_text(iso))
-                      .otherwise(naive_text(iso.dt.replace_time_zone(None))))
+    candidates.append(
+        pl.when(expr.str.contains(normalise.SAYS_OFFSET))
+        .then(utc_text(iso))
+        .otherwise(naive_text(iso.dt.replace_time_zone(None)))
+    )
     return pl.coalesce(candidates).fill_null(expr)

@@ -87,7 +87,7 @@ def encoding_name(name: str) -> str:
 def delimiter_char(value: str) -> str:
     """The delimiter the user named: one character, or comma / semicolon / tab / pipe."""
     char = DELIMITER_NAMES.get(value.lower(), value)
-    if len(char) != 1 or char in "\"\r\n":
+    if len(char) != 1 or char in '"\r\n':
         raise InputError(
             f"Unusable delimiter {value!r}.",
             "Give one character such as ',' ';' '|', or 'tab'; or leave it out to have it detected.",

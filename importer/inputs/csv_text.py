@@ -57,8 +57,9 @@ def not_text(source: Path, encoding: str, offset: int | None = None) -> InputErr
     )
 
 
-def iter_csv(text: Path | ByteStream, delimiter: str, source: Path, encoding: str,
-             limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[pl.DataFrame]:
+def iter_csv(
+    text: Path | ByteStream, delimiter: str, source: Path, encoding: str, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[pl.DataFrame]:
     """The records of UTF-8 CSV text as frames of strings, a piece of about ``BLOCK_BYTES`` at a time.
 
     The first frame has the header's columns even when the file has no records; a frame gets an
@@ -71,8 +72,9 @@ def iter_csv(text: Path | ByteStream, delimiter: str, source: Path, encoding: st
                 with text.open("rb") as handle:
                     yield from _parsed(handle, delimiter, source, limits)
             except OSError as exc:
-                raise InputError(f"Cannot read {source}: {exc.strerror or exc}.",
-                                 "Check the file's permissions.") from None
+                raise InputError(
+                    f"Cannot read {source}: {exc.strerror or exc}.", "Check the file's permissions."
+                ) from None
         else:
             yield from _parsed(text, delimiter, source, limits)
     except UnicodeDecodeError as exc:
@@ -170,8 +172,9 @@ def _record_end(buffer: bytes | bytearray) -> int | None:
     return None
 
 
-def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, sizes: _Sizes,
-            limits: ReadLimits) -> Iterator[pl.DataFrame]:
+def _frames(
+    pieces: Iterator[bytes], delimiter: str, source: Path, sizes: _Sizes, limits: ReadLimits
+) -> Iterator[pl.DataFrame]:
     """Parse each piece with polars when every line of it is sound, else record by record (``sizes`` is told
     what each piece held); a limit crossed is an InputError."""
     header: list[str] | None = None
@@ -214,8 +217,15 @@ def _frames(pieces: Iterator[bytes], delimiter: str, source: Path, sizes: _Sizes
 def _fast(piece: bytes, delimiter: str, header: list[str]) -> pl.DataFrame | None:
     """polars' parse of the piece, or None when a line of it has a problem polars would hide or raise."""
     try:
-        frame = pl.read_csv(piece, has_header=False, new_columns=header, schema=dict.fromkeys(header, pl.String),
-                            separator=delimiter, encoding="utf8", raise_if_empty=False)
+        frame = pl.read_csv(
+            piece,
+            has_header=False,
+            new_columns=header,
+            schema=dict.fromkeys(header, pl.String),
+            separator=delimiter,
+            encoding="utf8",
+            raise_if_empty=False,
+        )
     except pl.exceptions.PolarsError:
         return None
     if frame.width != len(header):
@@ -234,8 +244,9 @@ def _quote_free_sound(piece: bytes, delimiter: str, width: int, height: int) -> 
     other pieces (the quote-aware check decides). A fraction of that check's cost (docs/benchmarks.md)."""
     if b'"' in piece or b"\n\n" in piece or piece.startswith(b"\n"):
         return None
-    if b"\r" in piece and (b"\n\r\n" in piece or piece.startswith(b"\r\n")
-                            or piece.count(b"\r") != piece.count(b"\r\n")):
+    if b"\r" in piece and (
+        b"\n\r\n" in piece or piece.startswith(b"\r\n") or piece.count(b"\r") != piece.count(b"\r\n")
+    ):
         return None
     lines = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
     return lines == height and piece.count(delimiter.encode()) == (width - 1) * lines
@@ -249,8 +260,9 @@ def _lines_sound(piece: bytes, delimiter: str, width: int, height: int) -> bool:
     """
     line, quotes, inside = pl.col("line"), pl.col("quotes"), pl.col("inside")
     after_close = line.str.replace(r'^[^"]*"', "")  # the line after the quote closing an earlier one
-    outside = (pl.when(inside).then(after_close).otherwise(line)
-               .str.replace_all(r'"[^"]*"', "").str.replace(r'"[^"]*$', ""))
+    outside = (
+        pl.when(inside).then(after_close).otherwise(line).str.replace_all(r'"[^"]*"', "").str.replace(r'"[^"]*$', "")
+    )
     plain = pl.when(inside).then(0).otherwise(line.str.count_matches(delimiter, literal=True))
     delimiters = pl.when(quotes == 0).then(plain).otherwise(outside.str.count_matches(delimiter, literal=True))
     text = pl.Series([piece.decode("utf-8", errors="replace")]).str.strip_suffix("\n")
@@ -278,13 +290,16 @@ def _header(piece: bytes, delimiter: str, source: Path, fields: int) -> tuple[li
         return [], len(piece), 0
     _, names, raw, problem = first
     if problem:
-        raise InputError(f"The header line of {source} cannot be read: {problem}.",
-                         "The first line must be the column names, separated by the delimiter.")
+        raise InputError(
+            f"The header line of {source} cannot be read: {problem}.",
+            "The first line must be the column names, separated by the delimiter.",
+        )
     return clean_header(names, source), bom + len(raw.encode("utf-8")), raw.count("\n")
 
 
-def _slow(text: str, delimiter: str, header: list[str], first_line: int,
-          most_fields: int) -> tuple[pl.DataFrame, pl.Series | None]:
+def _slow(
+    text: str, delimiter: str, header: list[str], first_line: int, most_fields: int
+) -> tuple[pl.DataFrame, pl.Series | None]:
     """The piece record by record with Python's csv module; a record that cannot be read becomes a null
     row whose ``_unreadable`` column says why, quoting the line (_WideLine for a line of more fields than
     ``most_fields``: the csv module would make a list of them)."""

@@ -62,9 +62,11 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
 CONNECTORX_SCHEMES = ("mysql", "mssql")
 #: scheme -> the URL parameter that bounds connecting (a server behind a firewall that drops packets)
-_TIMEOUT_PARAMETERS = {"postgresql": f"connect_timeout={CONNECT_TIMEOUT_S}",
-                       "postgres": f"connect_timeout={CONNECT_TIMEOUT_S}",
-                       "mysql": f"tcp_connect_timeout_ms={CONNECT_TIMEOUT_S * 1000}"}
+_TIMEOUT_PARAMETERS = {
+    "postgresql": f"connect_timeout={CONNECT_TIMEOUT_S}",
+    "postgres": f"connect_timeout={CONNECT_TIMEOUT_S}",
+    "mysql": f"tcp_connect_timeout_ms={CONNECT_TIMEOUT_S * 1000}",
+}
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,15 @@ class SqlQuery:
         except ValueError:  # not a number, or out of range
             port = -1
         if port == -1:
-            raise UsageError(f"The database URL {self.shown} has no valid port.",
-                             "Write it as postgresql://user@host:5432/database.")
+            raise UsageError(
+                f"The database URL {self.shown} has no valid port.", "Write it as postgresql://user@host:5432/database."
+            )
         if self.scheme not in _DRIVERS:
             known = ", ".join(f"{s}://" for s in _DRIVERS)
-            raise UsageError(f"The database URL {self.shown} is not one the importer reads (scheme {self.scheme!r}).",
-                             f"Use one of {known} (e.g. duckdb:////data/shop.duckdb).")
+            raise UsageError(
+                f"The database URL {self.shown} is not one the importer reads (scheme {self.scheme!r}).",
+                f"Use one of {known} (e.g. duckdb:////data/shop.duckdb).",
+            )
 
     def __repr__(self) -> str:
         return f"SqlQuery(url={self.shown!r}, sql={self.sql!r})"
@@ -169,8 +174,10 @@ def read_password_file(path: Path) -> str:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise UsageError(f"Cannot read the database password file {path}: {exc.strerror or exc}.",
-                         "Check the path and its permissions.") from None
+        raise UsageError(
+            f"Cannot read the database password file {path}: {exc.strerror or exc}.",
+            "Check the path and its permissions.",
+        ) from None
     if not lines or not lines[0].strip():
         raise UsageError(f"The database password file {path} is empty.", "Write the password on its first line.")
     return lines[0].strip()
@@ -183,8 +190,9 @@ def _driver(query: SqlQuery) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(f"Reading {query.scheme}:// needs {name}, which is not installed.",
-                         f"pip install 'ecdp-importer[{extra}]'") from None
+        raise UsageError(
+            f"Reading {query.scheme}:// needs {name}, which is not installed.", f"pip install 'ecdp-importer[{extra}]'"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -222,9 +230,10 @@ def _connected(query: SqlQuery) -> Iterator[Any]:
         else:
             connection = driver.connect(query.connection_url())
     except errors as exc:
-        raise InputError(f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-                         "Check the host, port, database, user and password (ECDP_DB_PASSWORD or "
-                         "--db-password-file).") from None
+        raise InputError(
+            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
+            "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
+        ) from None
     try:
         yield connection
     finally:
@@ -244,8 +253,10 @@ def _as_text(query: SqlQuery, batch: pl.DataFrame) -> pl.DataFrame:
     for name, dtype in batch.schema.items():
         if dtype == pl.Binary:
             cast = f"{name}::text" if query.scheme.startswith("postgres") else f"CAST({name} AS CHAR)"
-            raise InputError(f"The query on {query.shown} returns column {name!r} as bytes (a uuid or bytea?).",
-                             f"Cast it to text in the query (e.g. {cast}).")
+            raise InputError(
+                f"The query on {query.shown} returns column {name!r} as bytes (a uuid or bytea?).",
+                f"Cast it to text in the query (e.g. {cast}).",
+            )
     return batch.select(normalise.as_text(name, dtype) for name, dtype in batch.schema.items())
 
 
@@ -282,8 +293,9 @@ def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
             # (ADBC's PostgreSQL driver runs it inside COPY (...): a closing ";" or "-- comment" would break that)
             sql = _bare(query.sql) + "\n"
             given = False
-            for batch in pl.read_database(sql, connection, iter_batches=True, batch_size=batch_rows,
-                                          execute_options=bound):
+            for batch in pl.read_database(
+                sql, connection, iter_batches=True, batch_size=batch_rows, execute_options=bound
+            ):
                 given = True
                 yield batch
             if not given:  # no batch at all: an empty result, whose columns a read of it tells
@@ -293,8 +305,10 @@ def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
 
 
 def _query_failed(query: SqlQuery, said: str) -> InputError:
-    return InputError(f"The query on {query.shown} failed: {query.scrub(said)}",
-                      "Check the table and column names in the query (--sql or --sql-file).")
+    return InputError(
+        f"The query on {query.shown} failed: {query.scrub(said)}",
+        "Check the table and column names in the query (--sql or --sql-file).",
+    )
 
 
 def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
@@ -305,8 +319,9 @@ def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFra
     connectorx = _driver(query)
     _reachable(query)
     try:
-        reader = connectorx.read_sql(query.connection_url(), query.sql, return_type="arrow_stream",
-                                     batch_size=batch_rows)
+        reader = connectorx.read_sql(
+            query.connection_url(), query.sql, return_type="arrow_stream", batch_size=batch_rows
+        )
         given = False
         for record_batch in reader:
             given = True
@@ -316,9 +331,10 @@ def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFra
     except RuntimeError as exc:
         said = _connectorx_line(exc)
         if "waiting for connection" in str(exc) or "Unknown URL parameter" in str(exc):
-            raise InputError(f"Cannot connect to {query.shown}: {query.scrub(said)}",
-                             "Check the host, port, database, user and password (ECDP_DB_PASSWORD or "
-                             "--db-password-file).") from None
+            raise InputError(
+                f"Cannot connect to {query.shown}: {query.scrub(said)}",
+                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
+            ) from None
         raise _query_failed(query, said) from None
 
 
@@ -332,8 +348,10 @@ def _reachable(query: SqlQuery) -> None:
     try:
         socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise InputError(f"Cannot connect to {query.shown}: {exc.strerror or exc}.",
-                         "Check the host and port, and that the server is running and reachable from here.") from None
+        raise InputError(
+            f"Cannot connect to {query.shown}: {exc.strerror or exc}.",
+            "Check the host and port, and that the server is running and reachable from here.",
+        ) from None
 
 
 def _connectorx_line(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ EXTRAS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
 WEB = ("http", "https")
 _CREDENTIALS_HINT = {
     "s3": "Check the AWS credentials in the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL for an "
-          "S3-compatible store) and the object's permissions.",
+    "S3-compatible store) and the object's permissions.",
     "gcs": "Check GOOGLE_APPLICATION_CREDENTIALS (or gcloud's login) and the object's permissions.",
     "azure": "Check AZURE_STORAGE_ACCOUNT_NAME with its key, connection string or SAS token, and the permissions.",
 }
@@ -55,8 +55,10 @@ def download(url: str, target: Path) -> Path:
     """The object at ``url`` streamed into ``target`` (a new file, owner-only), a block at a time."""
     scheme = url.split("://", 1)[0].lower()
     if scheme not in WEB and scheme not in EXTRAS:
-        raise InputError(f"Cannot read {public_url(url)}: {scheme}:// is not a source the importer reads.",
-                         "Use a local path, s3://, gs://, az:// or https://.")
+        raise InputError(
+            f"Cannot read {public_url(url)}: {scheme}:// is not a source the importer reads.",
+            "Use a local path, s3://, gs://, az:// or https://.",
+        )
     with open(target, "xb") as out:
         os.chmod(target, 0o600)
         if scheme in WEB:
@@ -72,18 +74,22 @@ def _fetch_web(url: str, out: IO[bytes]) -> None:
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
             if response.status_code != 200:
-                raise InputError(f"Cannot read {public_url(url)}: HTTP {response.status_code}.",
-                                 "Check the URL (a presigned one may have expired).")
+                raise InputError(
+                    f"Cannot read {public_url(url)}: HTTP {response.status_code}.",
+                    "Check the URL (a presigned one may have expired).",
+                )
             for block in response.iter_bytes(BLOCK):
                 out.write(block)
     except httpx.HTTPError as exc:
-        raise InputError(f"Cannot read {public_url(url)}: {type(exc).__name__}.",
-                         "Check the URL and the network.") from None
+        raise InputError(
+            f"Cannot read {public_url(url)}: {type(exc).__name__}.", "Check the URL and the network."
+        ) from None
 
 
 def _missing_extra(scheme: str, extra: str) -> InputError:
-    return InputError(f"Reading {scheme}:// needs the importer's {extra} extra.",
-                      f"Install it: pip install 'ecdp-importer[{extra}]'.")
+    return InputError(
+        f"Reading {scheme}:// needs the importer's {extra} extra.", f"Install it: pip install 'ecdp-importer[{extra}]'."
+    )
 
 
 def _fetch_s3(url: str, out: IO[bytes]) -> None:
@@ -104,8 +110,9 @@ def _fetch_s3(url: str, out: IO[bytes]) -> None:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise InputError(f"{public_url(url)} does not exist ({code}).",
-                             "Check the bucket and the object's name.") from None
+            raise InputError(
+                f"{public_url(url)} does not exist ({code}).", "Check the bucket and the object's name."
+            ) from None
         raise InputError(f"Cannot read {public_url(url)}: {code or _reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None
     except BotoCoreError as exc:
         raise InputError(f"Cannot read {public_url(url)}: {_reason(exc)}.", _CREDENTIALS_HINT["s3"]) from None

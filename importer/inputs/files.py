@@ -189,8 +189,9 @@ class Source:
             encoding = encoding or detect_encoding(head[:SAMPLE_BYTES], complete=len(head) <= SAMPLE_BYTES)
             if delimiter is None:
                 sample = head[: SAMPLE_BYTES // 4]
-                delimiter = sniff_delimiter(sample.decode(encoding, errors="replace"),
-                                            complete=len(sample) == len(head))
+                delimiter = sniff_delimiter(
+                    sample.decode(encoding, errors="replace"), complete=len(sample) == len(head)
+                )
             self.info = SourceInfo(path, kind, encoding, delimiter, member)
             found = encoding
             text = Utf8(head, stream, found, found in UTF8, lambda offset: not_text(path, found, offset))
@@ -241,8 +242,10 @@ def _zip_member(archive: zipfile.ZipFile, path: Path) -> str:
         return tables[0]
     listing = ", ".join(files) if files else "nothing"
     found = "no CSV file" if not tables else f"{len(tables)} CSV files"
-    raise InputError(f"{path} holds {found} (members: {listing}).",
-                     "Put exactly one CSV file in the zip, or unpack it and name the files.")
+    raise InputError(
+        f"{path} holds {found} (members: {listing}).",
+        "Put exactly one CSV file in the zip, or unpack it and name the files.",
+    )
 
 
 @contextmanager
@@ -251,8 +254,9 @@ def _broken_stream(path: Path, kind: str) -> Iterator[None]:
     try:
         yield
     except (gzip.BadGzipFile, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise InputError(f"Cannot read {path} as {kind}: {exc or 'it is truncated'}.",
-                         "Check that the file is complete.") from None
+        raise InputError(
+            f"Cannot read {path} as {kind}: {exc or 'it is truncated'}.", "Check that the file is complete."
+        ) from None
 
 
 # -- typed formats --------------------------------------------------------------------------------
@@ -283,22 +287,41 @@ def _read_xlsx(path: Path) -> pl.DataFrame:
     for column N" for a column without values when it guesses). Only the columns whose text may come from a
     date or boolean cell are read again with their types, to render those cells as a CSV export holds them
     (ISO dates, ``True``/``False``); each of them has a value, so its type is found without a warning."""
+
     def sheet(**options: Any) -> pl.DataFrame:
-        read: pl.DataFrame = pl.read_excel(path, sheet_id=1, drop_empty_rows=False, drop_empty_cols=False,
-                                           raise_if_empty=False, infer_schema_length=0, **options)
+        read: pl.DataFrame = pl.read_excel(
+            path,
+            sheet_id=1,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+            infer_schema_length=0,
+            **options,
+        )
         return read
 
     try:
         header = sheet(has_header=False, read_options={"n_rows": 1})
         texts = sheet()
-        maybe_typed = [name for name in texts.columns
-                       if texts.get_column(name).str.contains(_TYPED_CELL_TEXT).any()]
-        typed = (pl.read_excel(path, sheet_id=1, drop_empty_rows=False, drop_empty_cols=False, raise_if_empty=False,
-                               infer_schema_length=None, columns=maybe_typed) if maybe_typed else pl.DataFrame())
+        maybe_typed = [name for name in texts.columns if texts.get_column(name).str.contains(_TYPED_CELL_TEXT).any()]
+        typed = (
+            pl.read_excel(
+                path,
+                sheet_id=1,
+                drop_empty_rows=False,
+                drop_empty_cols=False,
+                raise_if_empty=False,
+                infer_schema_length=None,
+                columns=maybe_typed,
+            )
+            if maybe_typed
+            else pl.DataFrame()
+        )
     except Exception as exc:  # noqa: BLE001 - fastexcel raises its own types; any of them means "cannot read"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"Cannot read {path} as an xlsx workbook: {first}",
-                         "Check that the file is complete.") from None
+        raise InputError(
+            f"Cannot read {path} as an xlsx workbook: {first}", "Check that the file is complete."
+        ) from None
     names = ["" if v is None else str(v) for v in (header.row(0) if header.height else ())]
     clean_header(names, path)  # fastexcel renames a repeated or blank header; the user should fix it
     rendered = [name for name, dtype in typed.schema.items() if dtype == pl.Boolean or dtype.is_temporal()]

@@ -83,14 +83,21 @@ def note_misses(joined: pl.DataFrame, join: Join) -> pl.DataFrame:
         .then(pl.format("{}: no row with {} = '{}' (join on {})", name, own, value, on))
     )
     several: pl.Expr = pl.when(fresh & (pl.col(MATCHES) > 1)).then(
-        pl.format("{}: {} different rows with {} = '{}' (join on {}): which one is meant is unknown",
-                  name, pl.col(MATCHES), own, value, on)
+        pl.format(
+            "{}: {} different rows with {} = '{}' (join on {}): which one is meant is unknown",
+            name,
+            pl.col(MATCHES),
+            own,
+            value,
+            on,
+        )
     )
     notes: dict[str, list[pl.Expr]] = {UNJOINED_COL: [several], UNMATCHED_COL: []}
     notes[UNMATCHED_COL if join.drop else UNJOINED_COL].append(missing)
     return joined.with_columns(
         pl.coalesce([*(pl.col(c) for c in (column,) if c in joined.columns), *exprs]).alias(column)
-        for column, exprs in notes.items() if exprs
+        for column, exprs in notes.items()
+        if exprs
     )
 
 
@@ -111,19 +118,24 @@ class JoinRate:
         """One line, e.g. ``orders (orders.csv), order_id = orders.id: 950 of 1,000 rows match (95.0%); ...``."""
         j = self.join
         share = f"{100 * self.matched / self.rows:.1f}%" if self.rows else "no rows"
-        parts = [f"{j.source} ({self.file}), {j.on} = {j.column}: {self.matched:,} of {self.rows:,} rows match "
-                 f"({share})"]
+        parts = [
+            f"{j.source} ({self.file}), {j.on} = {j.column}: {self.matched:,} of {self.rows:,} rows match ({share})"
+        ]
         if self.missing:
             shown = ", ".join(repr(e) for e in self.examples) + (", ..." if self.missing > len(self.examples) else "")
             parts.append(f"{self.missing:,} {_verb(self.missing, 'finds', 'find')} no row (e.g. {shown})")
         if self.empty:
             parts.append(f"{self.empty:,} {_verb(self.empty, 'has', 'have')} no {j.on}")
         if self.several:
-            parts.append(f"{self.several:,} {_verb(self.several, 'finds', 'find')} several different rows "
-                         "(rejected: which one is meant is unknown)")
+            parts.append(
+                f"{self.several:,} {_verb(self.several, 'finds', 'find')} several different rows "
+                "(rejected: which one is meant is unknown)"
+            )
         if self.missing or self.empty:
-            parts.append("rows without a match are " + ("dropped (unmatched = \"drop\")" if j.drop
-                                                        else "rejected (unmatched = \"drop\" drops them)"))
+            parts.append(
+                "rows without a match are "
+                + ('dropped (unmatched = "drop")' if j.drop else 'rejected (unmatched = "drop" drops them)')
+            )
         return "; ".join(parts)
 
 
@@ -143,7 +155,21 @@ def rate(joined: pl.DataFrame, join: Join, file: str) -> JoinRate:
         (pl.col(MATCHES) > 1).sum().alias("several"),
         key.is_null().sum().alias("empty"),
     ).row(0, named=True)
-    examples = (tried.filter(key.is_not_null() & pl.col(MATCHES).is_null()).select(key.alias("k"))
-                .unique(maintain_order=True).head(_EXAMPLES).get_column("k").to_list())
-    return JoinRate(join, file, counts["rows"], counts["matched"], counts["missing"], counts["several"],
-                    counts["empty"], tuple(examples))
+    examples = (
+        tried.filter(key.is_not_null() & pl.col(MATCHES).is_null())
+        .select(key.alias("k"))
+        .unique(maintain_order=True)
+        .head(_EXAMPLES)
+        .get_column("k")
+        .to_list()
+    )
+    return JoinRate(
+        join,
+        file,
+        counts["rows"],
+        counts["matched"],
+        counts["missing"],
+        counts["several"],
+        counts["empty"],
+        tuple(examples),
+    )

@@ -44,8 +44,10 @@ from importer.settings import public_url
 Kind = Literal["delta", "iceberg", "parquet"]
 PREFIXES: dict[str, Kind] = {"delta://": "delta", "iceberg://": "iceberg"}
 #: kind -> (extra, module polars needs for it, what it is)
-EXTRAS = {"delta": ("delta", "deltalake", "delta-rs (the deltalake package)"),
-          "iceberg": ("iceberg", "pyiceberg", "PyIceberg")}
+EXTRAS = {
+    "delta": ("delta", "deltalake", "delta-rs (the deltalake package)"),
+    "iceberg": ("iceberg", "pyiceberg", "PyIceberg"),
+}
 STORES = ("s3", "gs", "gcs", "az", "abfs", "abfss")
 ROW_GROUP_ROWS = 50_000  # the copy's row groups: what the run's Parquet reader then holds at a time
 PREFETCH_ENV = "POLARS_ROW_GROUP_PREFETCH_SIZE"
@@ -81,11 +83,13 @@ def lake_table(source: object) -> LakeTable | None:
         return None
     text = os.fspath(source)
     for prefix, kind in PREFIXES.items():
-        if text[:len(prefix)].lower() == prefix:
-            location = text[len(prefix):]
+        if text[: len(prefix)].lower() == prefix:
+            location = text[len(prefix) :]
             if not location.strip():
-                raise UsageError(f"{text} names no table.", f"Write it as {prefix}/data/lake/orders or "
-                                 f"{prefix}s3://bucket/lake/orders.")
+                raise UsageError(
+                    f"{text} names no table.",
+                    f"Write it as {prefix}/data/lake/orders or {prefix}s3://bucket/lake/orders.",
+                )
             return LakeTable(kind, location)
     if _URL.match(text):
         scheme = text.split("://", 1)[0].lower()
@@ -119,8 +123,10 @@ def _needs(table: LakeTable) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        raise UsageError(f"Reading {table.kind}:// tables needs {name}, which is not installed.",
-                         f"pip install 'ecdp-importer[{extra}]'") from None
+        raise UsageError(
+            f"Reading {table.kind}:// tables needs {name}, which is not installed.",
+            f"pip install 'ecdp-importer[{extra}]'",
+        ) from None
 
 
 def _iceberg_metadata(location: str) -> str:
@@ -135,9 +141,11 @@ def _iceberg_metadata(location: str) -> str:
         return location  # (PyIceberg reads the hint itself)
     found = sorted(metadata.glob("*.metadata.json"), key=lambda p: (_leading_number(p.name), p.name))
     if not found:
-        raise InputError(f"{LakeTable('iceberg', location).shown} is not an Iceberg table: {metadata} holds no "
-                         "*.metadata.json.", "Name the table's folder or its metadata file "
-                         "(iceberg:///data/lake/orders/metadata/00002-….metadata.json).")
+        raise InputError(
+            f"{LakeTable('iceberg', location).shown} is not an Iceberg table: {metadata} holds no *.metadata.json.",
+            "Name the table's folder or its metadata file "
+            "(iceberg:///data/lake/orders/metadata/00002-….metadata.json).",
+        )
     return str(found[-1])
 
 
@@ -149,8 +157,9 @@ def _leading_number(name: str) -> int:
 def _hive_columns(location: str, options: dict[str, str] | None) -> dict[str, pl.DataType]:
     """The dataset's hive partition columns (``year=2026/`` folders), each to be read as the folder's text."""
     plain = pl.scan_parquet(location, hive_partitioning=False, storage_options=options).collect_schema()
-    hived = pl.scan_parquet(location, hive_partitioning=True, try_parse_hive_dates=False,
-                            storage_options=options).collect_schema()
+    hived = pl.scan_parquet(
+        location, hive_partitioning=True, try_parse_hive_dates=False, storage_options=options
+    ).collect_schema()
     return {name: pl.String() for name in hived if name not in plain}
 
 
@@ -161,11 +170,15 @@ def _not_a_table(location: str) -> None:
     if _URL.match(location) or not folder.is_dir():
         return
     if (folder / "_delta_log").is_dir():
-        raise InputError(f"{location} is a Delta table: read as a folder of Parquet files it would bring back "
-                         "deleted rows.", f"Write it as delta://{location}.")
+        raise InputError(
+            f"{location} is a Delta table: read as a folder of Parquet files it would bring back deleted rows.",
+            f"Write it as delta://{location}.",
+        )
     if any((folder / "metadata").glob("*.metadata.json")):
-        raise InputError(f"{location} is an Iceberg table: read as a folder of Parquet files it would bring back "
-                         "deleted rows.", f"Write it as iceberg://{location}.")
+        raise InputError(
+            f"{location} is an Iceberg table: read as a folder of Parquet files it would bring back deleted rows.",
+            f"Write it as iceberg://{location}.",
+        )
 
 
 def scan(table: LakeTable) -> pl.LazyFrame:
@@ -178,33 +191,49 @@ def scan(table: LakeTable) -> pl.LazyFrame:
         return pl.scan_iceberg(_iceberg_metadata(table.location), storage_options=options)
     _not_a_table(table.location)
     hive = _hive_columns(table.location, options)
-    return pl.scan_parquet(table.location, hive_partitioning=True, hive_schema=hive or None,
-                           try_parse_hive_dates=False, storage_options=options)
+    return pl.scan_parquet(
+        table.location,
+        hive_partitioning=True,
+        hive_schema=hive or None,
+        try_parse_hive_dates=False,
+        storage_options=options,
+    )
 
 
 def _not_readable(table: LakeTable, exc: BaseException) -> InputError:
     """What went wrong, as one sentence naming the table (its URL without credentials) and what to check."""
     said = _first_line(exc).replace(table.location, table.shown.removeprefix(f"{table.kind}://"))
-    if table.kind == "delta" and ("TableNotFound" in type(exc).__name__ or "No files in log segment" in said
-                                  or "not a Delta table" in said.lower()):
-        return InputError(f"{table.shown} is not a Delta table (no _delta_log in it).",
-                          "Name the table's root folder, the one that holds _delta_log.")
+    if table.kind == "delta" and (
+        "TableNotFound" in type(exc).__name__
+        or "No files in log segment" in said
+        or "not a Delta table" in said.lower()
+    ):
+        return InputError(
+            f"{table.shown} is not a Delta table (no _delta_log in it).",
+            "Name the table's root folder, the one that holds _delta_log.",
+        )
     if table.kind == "iceberg" and isinstance(exc, (FileNotFoundError, IsADirectoryError)):
-        return InputError(f"{table.shown} is not an Iceberg table (no metadata file there).",
-                          "Name the table's metadata file (…/metadata/00002-….metadata.json) or, locally, its folder.")
+        return InputError(
+            f"{table.shown} is not an Iceberg table (no metadata file there).",
+            "Name the table's metadata file (…/metadata/00002-….metadata.json) or, locally, its folder.",
+        )
     if table.kind == "parquet" and "expanded paths were empty" in said:
-        return InputError(f"{table.shown} is a folder that holds no Parquet files.",
-                          "Name the files to read, or a folder, prefix (ending in /) or glob (**/*.parquet) of "
-                          "Parquet files.")
+        return InputError(
+            f"{table.shown} is a folder that holds no Parquet files.",
+            "Name the files to read, or a folder, prefix (ending in /) or glob (**/*.parquet) of Parquet files.",
+        )
     if isinstance(exc, FileNotFoundError):
         return InputError(f"{table.shown} does not exist.", "Check the path or URL.")
     if table.kind == "parquet" and table.scheme == "file":
-        return InputError(f"Cannot read {table.shown} as a folder of Parquet files: {said}",
-                          "Every file in it must be a complete Parquet file; name CSV or xlsx files one by one.")
-    hint = {"file": "Check the path and that every file in it is complete.",
-            "s3": "Check the AWS credentials in the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL "
-                  "for an S3-compatible store) and the permissions."}.get(
-        table.scheme, "Check the store's credentials in the environment and the permissions.")
+        return InputError(
+            f"Cannot read {table.shown} as a folder of Parquet files: {said}",
+            "Every file in it must be a complete Parquet file; name CSV or xlsx files one by one.",
+        )
+    hint = {
+        "file": "Check the path and that every file in it is complete.",
+        "s3": "Check the AWS credentials in the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL "
+        "for an S3-compatible store) and the permissions.",
+    }.get(table.scheme, "Check the store's credentials in the environment and the permissions.")
     return InputError(f"Cannot read {table.shown}: {said}", hint)
 
 

@@ -178,8 +178,14 @@ def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
 
 def described(sources: Sequence[Any]) -> list[str]:
     """How sources are named in messages before they are copied (a frame as ``DataFrame #n``)."""
-    return [f"DataFrame #{n}" if isinstance(s, (pl.DataFrame, pl.LazyFrame)) else s.shown if isinstance(s, SqlQuery)
-            else _described(s) for n, s in enumerate(sources, start=1)]
+    return [
+        f"DataFrame #{n}"
+        if isinstance(s, (pl.DataFrame, pl.LazyFrame))
+        else s.shown
+        if isinstance(s, SqlQuery)
+        else _described(s)
+        for n, s in enumerate(sources, start=1)
+    ]
 
 
 def series_names(sources: Sequence[Any]) -> list[str]:

@@ -88,12 +88,14 @@ def load_mapping(path: Path) -> Mapping:
     attributes = raw.get("attributes", {})
     for level, spec in attributes.items():
         if level in ("ignore", "kind"):
-            problems.append(f"{level} is inside [attributes]: in TOML a key after a [table] belongs to it, "
-                            f"so put {level} = ... before the first [table]")
+            problems.append(
+                f"{level} is inside [attributes]: in TOML a key after a [table] belongs to it, "
+                f"so put {level} = ... before the first [table]"
+            )
         elif level not in TARGETS[kind].attributes:
             problems.append(f"attributes.{level}: use {' or '.join(TARGETS[kind].attributes)} for {kind}")
         elif not isinstance(spec, dict) or not ({"columns", "prefix"} & set(spec)):
-            problems.append(f"attributes.{level}: give columns = [...] or prefix = \"...\"")
+            problems.append(f'attributes.{level}: give columns = [...] or prefix = "..."')
     leave_out = mapping_fields.check_leave_out(raw.get("leave_out", []), problems)
     identifiers = TARGETS[kind].identifiers
     if fields and not set(identifiers) & set(fields):
@@ -110,8 +112,10 @@ def load_mapping(path: Path) -> Mapping:
 
 def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, Any]:
     if target == "leave_out":
-        problems.append("leave_out is inside [fields]: write the rules as [[leave_out]] tables after the fields, "
-                        "or before the first [table]")
+        problems.append(
+            "leave_out is inside [fields]: write the rules as [[leave_out]] tables after the fields, "
+            "or before the first [table]"
+        )
         return {}
     if target not in TARGETS[kind].fields and not target.startswith(TARGETS[kind].dynamic):
         problems.append(f"fields.{target}: not a {kind} field")
@@ -127,8 +131,9 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
         try:
             ZoneInfo(str(spec["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"fields.{target}: unknown time zone {spec['timezone']!r} "
-                            "(use an IANA name, e.g. Europe/Warsaw)")
+            problems.append(
+                f"fields.{target}: unknown time zone {spec['timezone']!r} (use an IANA name, e.g. Europe/Warsaw)"
+            )
     if "map" in spec and not isinstance(spec["map"], dict):
         problems.append(f"fields.{target}: map must be a table of value = replacement")
     if "unless" in spec and not isinstance(spec["unless"], str):
@@ -136,16 +141,19 @@ def _field(target: str, spec: Any, kind: str, problems: list[str]) -> dict[str, 
     if "conflict" in spec:
         order_level = TARGETS[kind].record_level(target)
         if spec["conflict"] not in CONFLICTS:
-            problems.append(f"fields.{target}: conflict must be \"first\", \"last\" or \"reject\", not "
-                            f"{spec['conflict']!r}")
+            problems.append(f'fields.{target}: conflict must be "first", "last" or "reject", not {spec["conflict"]!r}')
         elif not order_level or target == "id":
-            problems.append(f"fields.{target}: conflict is for the order-level fields of orders (date, status, "
-                            "customer.email, attr.*, ...): a product's fields are its line's own")
+            problems.append(
+                f"fields.{target}: conflict is for the order-level fields of orders (date, status, "
+                "customer.email, attr.*, ...): a product's fields are its line's own"
+            )
     return spec
 
 
 def apply_mapping(
-    mapping: Mapping, files: Sequence[Path], options: ReadOptions | None = None,
+    mapping: Mapping,
+    files: Sequence[Path],
+    options: ReadOptions | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(canonical frame, driving table as read): sources read, joined and mapped; ``warn`` is given what the
@@ -159,20 +167,27 @@ def apply_mapping(
         table = _join(table, source, given.get(source.name) or source.local_file(), options, problems)
     available = set(table.columns)
     joined_well = not problems
-    built = {target: mapping_fields.field_expression(target, spec, available, problems,
-                                                     target in TARGETS[mapping.kind].whole_numbers)
-             for target, spec in mapping.fields.items()}
+    built = {
+        target: mapping_fields.field_expression(
+            target, spec, available, problems, target in TARGETS[mapping.kind].whole_numbers
+        )
+        for target, spec in mapping.fields.items()
+    }
     attrs = _attribute_columns(mapping, available, problems)
     unidentified = _unidentified(mapping, available) if joined_well else None  # (a bad join hides columns too)
     if unidentified is not None:
         problems = [unidentified, *[p for p in problems if not p.startswith(_identifier_prefixes(mapping))]]
         if len(problems) == 1:
-            raise InputError(unidentified[0].upper() + unidentified[1:] + ".",
-                             "Export the file again with one of them; `ecdp-import inspect FILE` lists its columns.")
+            raise InputError(
+                unidentified[0].upper() + unidentified[1:] + ".",
+                "Export the file again with one of them; `ecdp-import inspect FILE` lists its columns.",
+            )
     if problems:
         order = f" (FILEs are read as: {_file_order(mapping)})" if given else ""
-        raise InputError(f"The mapping {mapping.path} does not fit the input{order}: " + listed(problems, "; ") + ".",
-                         "Check the column names with `ecdp-import inspect FILE`.")
+        raise InputError(
+            f"The mapping {mapping.path} does not fit the input{order}: " + listed(problems, "; ") + ".",
+            "Check the column names with `ecdp-import inspect FILE`.",
+        )
     warnings = [w for b in built.values() for w in b.warnings]
     for message in warnings + mapping_fields.leave_out_warnings(mapping.leave_out, available):
         if warn is not None:
@@ -182,17 +197,30 @@ def apply_mapping(
         left_out = pl.when(pl.col(UNREADABLE_COL).is_null()).then(left_out)
     target = TARGETS[mapping.kind]
     line = target.line_prefix is not None and left_out is not None  # an order line left out keeps its order's cells
-    rejects = [pl.when(left_out.is_null()).then(b.reject)
-               if left_out is not None and line and not target.record_level(t) else b.reject
-               for t, b in built.items() if b.reject is not None]
+    rejects = [
+        pl.when(left_out.is_null()).then(b.reject)
+        if left_out is not None and line and not target.record_level(t)
+        else b.reject
+        for t, b in built.items()
+        if b.reject is not None
+    ]
     reasons = pl.concat_str(rejects, separator="; ", ignore_nulls=True)
     reject = [pl.when(reasons != "").then(reasons).alias(REJECT_COL)] if rejects else []
     noted = [left_out.alias(LEFT_OUT_COL)] if left_out is not None else []
-    mapped = table.select(RID_COL, FILE_COL, ROW_COL, *[b.expr for b in built.values()], *attrs, *reject, *noted,
-                          *[c for c in (UNREADABLE_COL, UNJOINED_COL, UNMATCHED_COL) if c in table.columns])
+    mapped = table.select(
+        RID_COL,
+        FILE_COL,
+        ROW_COL,
+        *[b.expr for b in built.values()],
+        *attrs,
+        *reject,
+        *noted,
+        *[c for c in (UNREADABLE_COL, UNJOINED_COL, UNMATCHED_COL) if c in table.columns],
+    )
     limits = target.max_lengths
-    mapped = mapping_fields.fit_long_values(mapped, {t: limits[t] for t, spec in mapping.fields.items()
-                                                     if spec.get("fit") == "hash"})
+    mapped = mapping_fields.fit_long_values(
+        mapped, {t: limits[t] for t, spec in mapping.fields.items() if spec.get("fit") == "hash"}
+    )
     if line:
         mapped = mapping_fields.left_out_lines(mapped)
     return mapped, original
@@ -206,8 +234,11 @@ def _unidentified(mapping: Mapping, available: set[str]) -> str | None:
         return None
     columns = list(dict.fromkeys(c for spec in fields.values() for c in mapping_fields.source_columns(spec)))
     what = TARGETS[mapping.kind].record
-    return (f"the file has no column that identifies {what}: " + ", ".join(columns)
-            + f" (the columns this mapping reads for {', '.join(sorted(fields))})")
+    return (
+        f"the file has no column that identifies {what}: "
+        + ", ".join(columns)
+        + f" (the columns this mapping reads for {', '.join(sorted(fields))})"
+    )
 
 
 def _identifier_prefixes(mapping: Mapping) -> tuple[str, ...]:
@@ -246,7 +277,8 @@ def _files_for_sources(mapping: Mapping, files: list[Path]) -> tuple[list[Path],
             f"The mapping {mapping.path} reads {1 + len(wanted)} files, in this order: {_file_order(mapping)}; "
             f"{len(files)} given.",
             f"Give them in that order, e.g. ecdp-import {mapping.kind} "
-            + " ".join(f"{name}.csv" for name in [driving.name, *wanted]) + f" {_mapping_option(mapping)}",
+            + " ".join(f"{name}.csv" for name in [driving.name, *wanted])
+            + f" {_mapping_option(mapping)}",
         )
     return [files[0]], dict(zip(wanted, files[1:], strict=True))
 
@@ -269,15 +301,17 @@ def _nulls(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
     if source.null is None:
         return frame
     columns = [c for c in frame.columns if c not in (RID_COL, FILE_COL, ROW_COL, UNREADABLE_COL)]
-    return frame.with_columns(pl.when(pl.col(c).cast(pl.String) != source.null).then(pl.col(c)).alias(c)
-                              for c in columns)
+    return frame.with_columns(
+        pl.when(pl.col(c).cast(pl.String) != source.null).then(pl.col(c)).alias(c) for c in columns
+    )
 
 
 def _read_options(source: Source, options: ReadOptions | None) -> ReadOptions:
     """The source's own encoding/delimiter, else the command line's, else detection."""
     base = options or ReadOptions()
-    return ReadOptions(encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter,
-                       limits=base.limits)
+    return ReadOptions(
+        encoding=source.encoding or base.encoding, delimiter=source.delimiter or base.delimiter, limits=base.limits
+    )
 
 
 def _joined_source(
@@ -317,8 +351,10 @@ def join_rates(
         path = given.get(source.name) or source.local_file()
         other = _joined_source(table, source, path, options, problems)
         if other is None:
-            raise InputError(f"The mapping {mapping.path} does not fit the input: " + listed(problems, "; ") + ".",
-                             "Check the column names with `ecdp-import inspect FILE`.")
+            raise InputError(
+                f"The mapping {mapping.path} does not fit the input: " + listed(problems, "; ") + ".",
+                "Check the column names with `ecdp-import inspect FILE`.",
+            )
         matched = joins.with_matches(table, other, source.join)
         rates.append(joins.rate(matched, source.join, _label(source, path)))
         table = joins.note_misses(matched, source.join).drop(joins.MATCHES)

@@ -29,8 +29,22 @@ from schemas.common import utf16_units
 from schemas.targets import TARGETS
 
 SOURCE_KEYS = ("column", "columns", "value", "template", "rules")  # exactly one per field
-FIELD_KEYS = {*SOURCE_KEYS, "format", "dayfirst", "timezone", "number", "map", "default", "lower", "upper",
-              "unless", "conflict", "optional", "strip_prefix", "fit"}
+FIELD_KEYS = {
+    *SOURCE_KEYS,
+    "format",
+    "dayfirst",
+    "timezone",
+    "number",
+    "map",
+    "default",
+    "lower",
+    "upper",
+    "unless",
+    "conflict",
+    "optional",
+    "strip_prefix",
+    "fit",
+}
 FITS = ("hash",)
 HASH_DIGITS = 8  # hex digits of the SHA-256 after "~" in a value shortened by fit = "hash"
 REJECT = "reject"
@@ -43,23 +57,24 @@ def check_field(target: str, spec: dict[str, Any], kind: str, problems: list[str
     if len(set(SOURCE_KEYS) & set(spec)) != 1:
         problems.append(f"{where}: give exactly one of column, columns, value, template, rules")
     problems += [f"{where}: unknown setting {k!r}" for k in sorted(set(spec) - FIELD_KEYS)]
-    if "columns" in spec and not (isinstance(spec["columns"], list) and spec["columns"]
-                                  and all(isinstance(c, str) and c for c in spec["columns"])):
-        problems.append(f"{where}: columns must be a list of column names, e.g. columns = [\"SKU\", \"Name\"]")
+    if "columns" in spec and not (
+        isinstance(spec["columns"], list) and spec["columns"] and all(isinstance(c, str) and c for c in spec["columns"])
+    ):
+        problems.append(f'{where}: columns must be a list of column names, e.g. columns = ["SKU", "Name"]')
     if "optional" in spec:
         if not isinstance(spec["optional"], bool):
             problems.append(f"{where}: optional must be true or false")
         elif spec["optional"] and not ({"column", "columns"} & set(spec)):
             problems.append(f"{where}: optional is for a field read from column or columns")
     if "strip_prefix" in spec and not (isinstance(spec["strip_prefix"], str) and spec["strip_prefix"]):
-        problems.append(f"{where}: strip_prefix must be the characters to remove, e.g. strip_prefix = \"'\"")
+        problems.append(f'{where}: strip_prefix must be the characters to remove, e.g. strip_prefix = "\'"')
     elif "strip_prefix" in spec and not ({"column", "columns"} & set(spec)):
         problems.append(f"{where}: strip_prefix is for a field read from column or columns")
     if "fit" in spec:
         if spec["fit"] not in FITS:
-            problems.append(f"{where}: fit must be \"hash\", not {spec['fit']!r}")
+            problems.append(f'{where}: fit must be "hash", not {spec["fit"]!r}')
         elif target not in TARGETS[kind].max_lengths:
-            problems.append(f"{where}: fit = \"hash\" is for a field with a maximum length, which {target} has not")
+            problems.append(f'{where}: fit = "hash" is for a field with a maximum length, which {target} has not')
     if "rules" in spec:
         _check_rules(where, spec, problems)
 
@@ -68,14 +83,14 @@ def _check_rules(where: str, spec: dict[str, Any], problems: list[str]) -> None:
     """Note the problems of a field given by ``rules`` (and of what goes with them: no map, a default)."""
     rules = spec["rules"]
     if not isinstance(rules, list) or not rules:
-        problems.append(f"{where}: rules must be a list of {{ when = {{ ... }}, then = \"...\" }}")
+        problems.append(f'{where}: rules must be a list of {{ when = {{ ... }}, then = "..." }}')
     else:
         for number, rule in enumerate(rules, 1):
             _check_rule(f"{where}: rule {number}", rule, "then", problems)
     if "map" in spec:
         problems.append(f"{where}: rules and map cannot be combined (give each rule's value in its then)")
     if "default" in spec and not isinstance(spec["default"], str | int | float):
-        problems.append(f"{where}: default must be a value or \"reject\"")
+        problems.append(f'{where}: default must be a value or "reject"')
 
 
 def check_leave_out(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
@@ -90,14 +105,14 @@ def check_leave_out(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
 
 def _check_rule(where: str, rule: Any, outcome: str, problems: list[str]) -> None:
     if not isinstance(rule, dict):
-        problems.append(f"{where}: give a table {{ when = {{ ... }}, {outcome} = \"...\" }}")
+        problems.append(f'{where}: give a table {{ when = {{ ... }}, {outcome} = "..." }}')
         return
     problems += [f"{where}: unknown setting {k!r}" for k in sorted(set(rule) - {"when", outcome})]
     if not isinstance(rule.get(outcome), str | int | float) or (outcome == "reason" and not rule[outcome]):
-        problems.append(f"{where}: give {outcome} = \"...\"")
+        problems.append(f'{where}: give {outcome} = "..."')
     when = rule.get("when")
     if not isinstance(when, dict) or not when:
-        problems.append(f"{where}: give when = {{ \"Column\" = ... }}, the conditions on the row's cells")
+        problems.append(f'{where}: give when = {{ "Column" = ... }}, the conditions on the row\'s cells')
         return
     for column, condition in when.items():
         problem = _condition_problem(condition)
@@ -116,7 +131,7 @@ def _condition_problem(condition: Any) -> str | None:
         except pl.exceptions.PolarsError:
             return f"matches {condition['matches']!r} is not a regular expression"
         return None
-    return "a condition is true, false, a text, a list of texts or { matches = \"regex\" }"
+    return 'a condition is true, false, a text, a list of texts or { matches = "regex" }'
 
 
 def rule_columns(spec: dict[str, Any]) -> list[str]:
@@ -171,8 +186,9 @@ def all_of(when: dict[str, Any], available: set[str]) -> pl.Expr:
     return pl.all_horizontal([condition(name, test, available) for name, test in when.items()])
 
 
-def field_expression(target: str, spec: dict[str, Any], available: set[str], problems: list[str],
-                     whole_number: bool) -> Built:
+def field_expression(
+    target: str, spec: dict[str, Any], available: set[str], problems: list[str], whole_number: bool
+) -> Built:
     """The target column from its source and conversions; problems noted for columns the file lacks
     (unless the field is optional: then a warning)."""
     built = _source(target, spec, available, problems)
@@ -220,11 +236,16 @@ def _source(target: str, spec: dict[str, Any], available: set[str], problems: li
     if not present and not spec.get("optional"):
         problems.append(f"{where}: no column " + " or ".join(repr(c) for c in chain))
     elif not present:
-        warnings.append(f"{where} is left empty: the file has no column " + " or ".join(repr(c) for c in chain)
-                        + " (optional)")
+        warnings.append(
+            f"{where} is left empty: the file has no column " + " or ".join(repr(c) for c in chain) + " (optional)"
+        )
     elif absent:
-        warnings.append(f"{where}: the file has no column " + ", ".join(repr(c) for c in absent)
-                        + "; read from " + ", ".join(repr(c) for c in present))
+        warnings.append(
+            f"{where}: the file has no column "
+            + ", ".join(repr(c) for c in absent)
+            + "; read from "
+            + ", ".join(repr(c) for c in present)
+        )
     expr = pl.coalesce([cell(c, available, strip) for c in present]) if present else pl.lit(None, dtype=pl.String)
     return Built(expr, None, warnings)
 
@@ -235,8 +256,15 @@ def _rules(target: str, spec: dict[str, Any], available: set[str]) -> Built:
     order's later lines, without its order-level cells, give no value rather than the default)."""
     columns = rule_columns(spec)
     absent = [c for c in columns if c not in available]
-    warnings = [f"fields.{target}: the file has no column " + ", ".join(repr(c) for c in absent)
-                + "; its rules read it as empty"] if absent else []
+    warnings = (
+        [
+            f"fields.{target}: the file has no column "
+            + ", ".join(repr(c) for c in absent)
+            + "; its rules read it as empty"
+        ]
+        if absent
+        else []
+    )
     read = pl.any_horizontal([cell(c, available).is_not_null() for c in columns])
     default = spec.get("default")
     chosen: Any = pl
@@ -250,8 +278,10 @@ def _rules(target: str, spec: dict[str, Any], available: set[str]) -> Built:
     if default == REJECT:
         cells = [pl.format("{} '{}'", pl.lit(c), cell(c, available).fill_null("")) for c in columns]
         reject = pl.when(read & expr.is_null()).then(
-            pl.format("{}: no rule of the mapping fits the cells {}", pl.lit(target),
-                      pl.concat_str(cells, separator=", ")))
+            pl.format(
+                "{}: no rule of the mapping fits the cells {}", pl.lit(target), pl.concat_str(cells, separator=", ")
+            )
+        )
     return Built(expr, reject, warnings)
 
 
@@ -269,8 +299,11 @@ def left_out_reason(rules: list[dict[str, Any]], available: set[str]) -> pl.Expr
 def leave_out_warnings(rules: list[dict[str, Any]], available: set[str]) -> list[str]:
     """One warning naming the columns ``[[leave_out]]`` reads that the file lacks (read as empty)."""
     columns = dict.fromkeys(c for rule in rules for c in rule["when"] if c not in available)
-    return (["leave_out: the file has no column " + ", ".join(repr(c) for c in columns)
-             + "; its rules read it as empty"] if columns else [])
+    return (
+        ["leave_out: the file has no column " + ", ".join(repr(c) for c in columns) + "; its rules read it as empty"]
+        if columns
+        else []
+    )
 
 
 def left_out_lines(frame: pl.DataFrame) -> pl.DataFrame:
@@ -308,8 +341,9 @@ def shortened(value: str, limit: int) -> str:
     return "".join(kept) + "~" + digest
 
 
-def fit_long_values(frame: pl.DataFrame, limits: dict[str, int],
-                    shorten: Callable[[str, int], str] = shortened) -> pl.DataFrame:
+def fit_long_values(
+    frame: pl.DataFrame, limits: dict[str, int], shorten: Callable[[str, int], str] = shortened
+) -> pl.DataFrame:
     """``frame`` with each value of a ``limits`` column longer than its limit shortened (``fit = "hash"``):
     one polars pass finds them; only those are touched in Python."""
     for target, limit in limits.items():

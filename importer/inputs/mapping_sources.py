@@ -69,26 +69,34 @@ def read_sources(raw: dict[str, Any], base: Path, problems: list[str]) -> list[S
     for position, (name, spec) in enumerate(raw.items()):
         join = spec.get("join")
         if position > 0 and not (isinstance(join, dict) and {"on", "to"} <= set(join)):
-            problems.append(f"sources.{name}: a joined source needs join = {{ on = \"...\", to = \"...\" }}")
+            problems.append(f'sources.{name}: a joined source needs join = {{ on = "...", to = "..." }}')
             join = None
         problems += [f"sources.{name}: unknown setting {k!r}" for k in sorted(set(spec) - _SOURCE_KEYS)]
         null = spec.get("null")
         if null is not None and not isinstance(null, str):
-            problems.append(f"sources.{name}: null must be a text, e.g. null = \"NULL\"")
+            problems.append(f'sources.{name}: null must be a text, e.g. null = "NULL"')
             null = None
         unmatched = spec.get("unmatched", "reject")
         if unmatched not in UNMATCHED_CHOICES:
-            problems.append(f"sources.{name}: unmatched must be \"reject\" or \"drop\", not {unmatched!r}")
+            problems.append(f'sources.{name}: unmatched must be "reject" or "drop", not {unmatched!r}')
             unmatched = "reject"
         elif position == 0 and "unmatched" in spec:
             problems.append(f"sources.{name}: unmatched belongs on a joined source, not the driving table")
         path = spec.get("path")
-        sources.append(Source(name, base / path if path else None, spec.get("encoding"), spec.get("delimiter"),
-                              join["on"] if join else None, join["to"] if join else None, null, unmatched,
-                              query_source(name, spec, base, problems)))
+        sources.append(
+            Source(
+                name,
+                base / path if path else None,
+                spec.get("encoding"),
+                spec.get("delimiter"),
+                join["on"] if join else None,
+                join["to"] if join else None,
+                null,
+                unmatched,
+                query_source(name, spec, base, problems),
+            )
+        )
     return sources or [Source("main", None)]
-
-
 
 
 def query_source(name: str, spec: dict[str, Any], base: Path, problems: list[str]) -> SqlQuery | None:
@@ -102,7 +110,7 @@ def query_source(name: str, spec: dict[str, Any], base: Path, problems: list[str
         return None
     sql, sql_file = spec.get("sql"), spec.get("sql_file")
     if (sql is None) == (sql_file is None):
-        problems.append(f"{where}: give the query as sql = \"SELECT ...\" or sql_file = \"query.sql\" (one of them)")
+        problems.append(f'{where}: give the query as sql = "SELECT ..." or sql_file = "query.sql" (one of them)')
         return None
     if sql_file is not None:
         try:
@@ -112,11 +120,13 @@ def query_source(name: str, spec: dict[str, Any], base: Path, problems: list[str
             return None
     url = spec.get("db") or os.environ.get(DB_URL_ENV)
     if not isinstance(url, str) or not url:
-        problems.append(f"{where}: the query needs db = \"postgresql://user@host:5432/database\" (or {DB_URL_ENV})")
+        problems.append(f'{where}: the query needs db = "postgresql://user@host:5432/database" (or {DB_URL_ENV})')
         return None
     if "db" in spec and _holds_password(url):
-        problems.append(f"{where}: db holds a password, and a mapping file is no place for one: remove it and give "
-                        f"it by {DB_PASSWORD_ENV} or password_file = \"...\"")
+        problems.append(
+            f"{where}: db holds a password, and a mapping file is no place for one: remove it and give "
+            f'it by {DB_PASSWORD_ENV} or password_file = "..."'
+        )
         return None
     try:
         password = read_password_file(base / str(spec["password_file"])) if "password_file" in spec else None

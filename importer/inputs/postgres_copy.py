@@ -60,9 +60,10 @@ def export(query: SqlQuery, target: Path) -> Path:
     try:
         connection = psycopg.connect(query.connection_url())
     except psycopg.Error as exc:
-        raise InputError(f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-                         "Check the host, port, database, user and password (ECDP_DB_PASSWORD or "
-                         "--db-password-file).") from None
+        raise InputError(
+            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
+            "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
+        ) from None
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(_SESSION)
@@ -83,8 +84,9 @@ def _psycopg(query: SqlQuery) -> Any:
         import psycopg
         import psycopg.sql
     except ImportError:
-        raise UsageError(f"Reading {query.scheme}:// needs psycopg, which is not installed.",
-                         "pip install 'ecdp-importer[postgres]'") from None
+        raise UsageError(
+            f"Reading {query.scheme}:// needs psycopg, which is not installed.", "pip install 'ecdp-importer[postgres]'"
+        ) from None
     return psycopg
 
 
@@ -105,8 +107,10 @@ def _bound(query: SqlQuery, text: str, sql: Any) -> Any:
         return sql.SQL(text)
     head, marker, tail = text.rpartition(WINDOW_MARKER)
     if not marker or "$1" not in tail:
-        raise UsageError(f"The query on {query.shown} has parameters the importer did not put there.",
-                         "Write the query without $1 placeholders.")
+        raise UsageError(
+            f"The query on {query.shown} has parameters the importer did not put there.",
+            "Write the query without $1 placeholders.",
+        )
     before, _, after = tail.partition("$1")
     return sql.Composed([sql.SQL(head + marker + before), sql.Literal(query.params[0]), sql.SQL(after)])
 
@@ -117,20 +121,25 @@ def _columns(query: SqlQuery, cursor: Any, sql: Any) -> list[tuple[str, int]]:
     columns = [(column.name, column.type_code) for column in cursor.description or ()]
     for name, oid in columns:
         if oid == _BYTEA:
-            raise InputError(f"The query on {query.shown} returns column {name!r} as bytes (bytea).",
-                             f"Cast it to text in the query (e.g. encode({name}, 'hex')).")
+            raise InputError(
+                f"The query on {query.shown} returns column {name!r} as bytes (bytea).",
+                f"Cast it to text in the query (e.g. encode({name}, 'hex')).",
+            )
     return columns
 
 
 def _copy_statement(query: SqlQuery, sql: Any, columns: list[tuple[str, int]]) -> Any:
     """``COPY (SELECT <each column as text> FROM (<query>) AS q (c1, ...)) TO STDOUT (FORMAT csv, HEADER)``."""
     renamed = [sql.Identifier(f"c{number}") for number in range(1, len(columns) + 1)]
-    cells = [sql.SQL("{} AS {}").format(sql.SQL(_AS_TEXT.get(oid, "{}")).format(column), sql.Identifier(name))
-             for column, (name, oid) in zip(renamed, columns, strict=True)]
+    cells = [
+        sql.SQL("{} AS {}").format(sql.SQL(_AS_TEXT.get(oid, "{}")).format(column), sql.Identifier(name))
+        for column, (name, oid) in zip(renamed, columns, strict=True)
+    ]
     if len(cells) == 1:
         cells.append(sql.SQL("1 AS {}").format(sql.Identifier(_FILLER)))
     inner = _inner(query, sql)
     if renamed:
         inner = sql.SQL("{} ({})").format(inner, sql.SQL(", ").join(renamed))
     return sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
-        sql.SQL(", ").join(cells), inner)
+        sql.SQL(", ").join(cells), inner
+    )

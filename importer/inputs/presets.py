@@ -89,7 +89,8 @@ class Choice:
         if self.fits:
             return self.generation.name
         differences = ([f"lacks {', '.join(self.lacking)}"] if self.lacking else []) + (
-            [f"has {', '.join(self.unexpected)}"] if self.unexpected else [])
+            [f"has {', '.join(self.unexpected)}"] if self.unexpected else []
+        )
         return f"{self.generation.name} (the closest: the header {' and '.join(differences)})"
 
 
@@ -100,8 +101,10 @@ def preset_names() -> list[str]:
 
 def preset_files(name: str, kind: str) -> list[Path]:
     """The mapping files of a preset for ``kind``, the plain ``<name>-<kind>.toml`` first; InputError if none."""
-    files = sorted((p for p in PRESETS.glob(f"{name}-{kind}*.toml") if _split(p) == (name, kind)),
-                   key=lambda p: (p.stem != f"{name}-{kind}", p.name))
+    files = sorted(
+        (p for p in PRESETS.glob(f"{name}-{kind}*.toml") if _split(p) == (name, kind)),
+        key=lambda p: (p.stem != f"{name}-{kind}", p.name),
+    )
     if not files:
         known = sorted({platform for platform, k in _split_names() if k == kind})
         raise InputError(f"There is no preset {name!r} for {kind}.", "Presets: " + ", ".join(known) + ".")
@@ -134,8 +137,12 @@ def choose_for_files(name: str, kind: str, paths: Sequence[Path], options: ReadO
 def recognise(header: Iterable[str]) -> Generation | None:
     """The generation of any preset (any kind) that ``header`` fits, the most specific; None if none."""
     columns = set(header)
-    fitting = [g for platform, kind in _split_names() for g in generations(platform, kind)
-               if len(g.columns) > 1 and g.fits(columns)]
+    fitting = [
+        g
+        for platform, kind in _split_names()
+        for g in generations(platform, kind)
+        if len(g.columns) > 1 and g.fits(columns)
+    ]
     return max(fitting, key=lambda g: g.specificity) if fitting else None
 
 
@@ -209,8 +216,10 @@ def _file_generations(path: Path) -> list[Generation]:
         if not problems:
             found.append(Generation(spec["name"], platform, kind, path, tuple(columns or ()), tuple(without)))
     if problems:
-        raise InputError(f"The preset file {path} has {len(problems)} problem(s): " + "; ".join(problems) + ".",
-                         "See docs/mapping.md, \"Presets and the generations they read\".")
+        raise InputError(
+            f"The preset file {path} has {len(problems)} problem(s): " + "; ".join(problems) + ".",
+            'See docs/mapping.md, "Presets and the generations they read".',
+        )
     return found
 
 

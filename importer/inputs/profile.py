@@ -29,14 +29,32 @@ SAMPLES, SAMPLE_CHARS = 3, 40
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y.%m.%d")
 _DATETIME_FORMATS = (  # of formats that fit equally well, the first is suggested: plain strptime ones first
-    "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S %z",
-    "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
-    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p",
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
 )
 # Forms the importer reads without a format (importer.records.normalise.instant).
-_ISO = {"%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"}
+_ISO = {
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+}
 _BOOLEANS = ("true", "false", "yes", "no", "t", "f", "y", "n", "tak", "nie", "ja", "nein")
 _DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$"
 _THOUSANDS_DOT = r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$"
@@ -75,8 +93,13 @@ def inspect_file(path: Path, options: ReadOptions = ReadOptions()) -> Inspection
     readable = frame.filter(pl.col(UNREADABLE_COL).is_null()) if unreadable else frame
     names = [c for c in frame.columns if c not in (UNREADABLE_COL, FILE_COL, ROW_COL)]
     return Inspection(
-        path=path, format=info.format, encoding=info.encoding, delimiter=info.delimiter, rows=frame.height,
-        unreadable_rows=unreadable, columns=tuple(profile(readable.get_column(name)) for name in names),
+        path=path,
+        format=info.format,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        rows=frame.height,
+        unreadable_rows=unreadable,
+        columns=tuple(profile(readable.get_column(name)) for name in names),
     )
 
 
@@ -165,8 +188,19 @@ class _Target:
 
 
 _EMAIL = ("email", "emailaddress", "mail", "customeremail", "contactemail", "buyeremail", "adresemail")
-_PHONE = ("phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cellphone", "customerphone",
-          "billingphone", "telefon", "numertelefonu")
+_PHONE = (
+    "phone",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "mobile",
+    "mobilephone",
+    "cellphone",
+    "customerphone",
+    "billingphone",
+    "telefon",
+    "numertelefonu",
+)
 _CRM = ("crmid", "customerid", "clientid", "customernumber", "externalid", "contactid", "idklienta")
 TARGETS: dict[str, tuple[_Target, ...]] = {
     "customers": (
@@ -174,44 +208,114 @@ TARGETS: dict[str, tuple[_Target, ...]] = {
         _Target("phone", _PHONE, ("phone", "telefon", "mobile")),
         _Target("crmId", (*_CRM, "id"), ("customerid", "clientid", "crmid")),
         _Target("visitorId", ("visitorid", "cookieid", "anonymousid"), ("visitor",)),
-        _Target("firstName", ("firstname", "givenname", "forename", "first", "imie", "vorname", "prenom"),
-                ("firstname",)),
-        _Target("lastName", ("lastname", "surname", "familyname", "last", "nazwisko", "nachname", "nom"),
-                ("lastname", "surname")),
-        _Target("dateOfBirth", ("dateofbirth", "birthdate", "birthday", "dob", "dataurodzenia", "geburtsdatum"),
-                ("birth",), "date"),
+        _Target(
+            "firstName", ("firstname", "givenname", "forename", "first", "imie", "vorname", "prenom"), ("firstname",)
+        ),
+        _Target(
+            "lastName",
+            ("lastname", "surname", "familyname", "last", "nazwisko", "nachname", "nom"),
+            ("lastname", "surname"),
+        ),
+        _Target(
+            "dateOfBirth",
+            ("dateofbirth", "birthdate", "birthday", "dob", "dataurodzenia", "geburtsdatum"),
+            ("birth",),
+            "date",
+        ),
         _Target("gender", ("gender", "sex", "plec", "geschlecht", "sexe"), ("gender",)),
     ),
     "orders": (
-        _Target("id", ("orderid", "ordernumber", "orderno", "name", "id", "order", "ordername", "orderreference",
-                       "numerzamowienia"), ("orderid", "ordernumber", "orderno")),
-        _Target("date", ("createdat", "orderdate", "date", "created", "orderedat", "placedat", "purchasedate",
-                         "datazamowienia", "placed", "orderplaced"), ("orderdate", "createdat"), "date"),
-        _Target("totalValue", ("total", "ordertotal", "totalvalue", "grandtotal", "totalprice", "totalamount",
-                               "amount", "ordervalue", "wartosc"), ("total",), "number"),
+        _Target(
+            "id",
+            (
+                "orderid",
+                "ordernumber",
+                "orderno",
+                "name",
+                "id",
+                "order",
+                "ordername",
+                "orderreference",
+                "numerzamowienia",
+            ),
+            ("orderid", "ordernumber", "orderno"),
+        ),
+        _Target(
+            "date",
+            (
+                "createdat",
+                "orderdate",
+                "date",
+                "created",
+                "orderedat",
+                "placedat",
+                "purchasedate",
+                "datazamowienia",
+                "placed",
+                "orderplaced",
+            ),
+            ("orderdate", "createdat"),
+            "date",
+        ),
+        _Target(
+            "totalValue",
+            (
+                "total",
+                "ordertotal",
+                "totalvalue",
+                "grandtotal",
+                "totalprice",
+                "totalamount",
+                "amount",
+                "ordervalue",
+                "wartosc",
+            ),
+            ("total",),
+            "number",
+        ),
         _Target("currency", ("currency", "currencycode", "waluta", "wahrung"), ("currency",)),
         _Target("status", ("status", "financialstatus", "orderstatus", "paymentstatus"), ("status",)),
         _Target("timeZone", ("timezone", "tz"), ("timezone",)),
         _Target("websiteId", ("websiteid", "website", "storeid", "shopid", "store"), ("website",)),
-        _Target("returnsValue", ("returnsvalue", "returnvalue", "refundedamount", "refundamount", "refunds", "returns"),
-                ("refund", "return"), "number"),
+        _Target(
+            "returnsValue",
+            ("returnsvalue", "returnvalue", "refundedamount", "refundamount", "refunds", "returns"),
+            ("refund", "return"),
+            "number",
+        ),
         _Target("customer.email", (*_EMAIL, "billingemail"), ("email", "mail")),
         _Target("customer.phone", _PHONE, ("phone", "telefon", "mobile")),
         _Target("customer.crmId", (*_CRM, "userid"), ("customerid", "clientid", "crmid")),
-        _Target("product.id", ("sku", "lineitemsku", "productid", "itemid", "variantsku", "productsku", "productcode",
-                               "itemsku", "ean"), ("sku",)),
-        _Target("product.name", ("lineitemname", "productname", "itemname", "product", "producttitle", "title",
-                                 "nazwaproduktu"), ("productname", "itemname")),
-        _Target("product.price", ("lineitemprice", "price", "unitprice", "itemprice", "productprice", "cena"),
-                ("price",), "number"),
-        _Target("product.quantity", ("lineitemquantity", "quantity", "qty", "itemquantity", "ilosc", "menge"),
-                ("quantity", "qty"), "number"),
-        _Target("product.returned", ("returned", "returnedquantity", "refundedquantity", "lineitemreturned"),
-                ("returned",)),
+        _Target(
+            "product.id",
+            ("sku", "lineitemsku", "productid", "itemid", "variantsku", "productsku", "productcode", "itemsku", "ean"),
+            ("sku",),
+        ),
+        _Target(
+            "product.name",
+            ("lineitemname", "productname", "itemname", "product", "producttitle", "title", "nazwaproduktu"),
+            ("productname", "itemname"),
+        ),
+        _Target(
+            "product.price",
+            ("lineitemprice", "price", "unitprice", "itemprice", "productprice", "cena"),
+            ("price",),
+            "number",
+        ),
+        _Target(
+            "product.quantity",
+            ("lineitemquantity", "quantity", "qty", "itemquantity", "ilosc", "menge"),
+            ("quantity", "qty"),
+            "number",
+        ),
+        _Target(
+            "product.returned", ("returned", "returnedquantity", "refundedquantity", "lineitemreturned"), ("returned",)
+        ),
         _Target("product.url", ("producturl", "url", "link", "productlink", "itemurl"), ("url",)),
         _Target("product.imageUrl", ("imageurl", "image", "imagesrc", "picture", "productimage"), ("image",)),
-        _Target("product.category", ("category", "productcategory", "producttype", "categories", "kategoria"),
-                ("category",)),
+        _Target(
+            "product.category", ("category", "productcategory", "producttype", "categories", "kategoria"), ("category",)
+        ),
     ),
     "events": (
         _Target("customEventId", ("customeventid", "eventid", "event"), ("eventid",)),
@@ -246,15 +350,18 @@ def suggest_mapping(ins: Inspection, kind: str) -> str:
     for target in targets:
         column = chosen.get(target.field)
         if column is None:
-            lines.append(f"# {_key(target.field)} = \"\"  # no column found")
+            lines.append(f'# {_key(target.field)} = ""  # no column found')
             continue
         col = by_name[column]
         note = ", ".join(_str(s) for s in col.samples[:2])
         lines.append(f"{_key(target.field)} = {_field_value(target, col)}" + (f"  # e.g. {note}" if note else ""))
     rest = [c.name for c in ins.columns if c.name not in chosen.values()]
     if rest:
-        lines += ["", "# Columns not mapped (send them as attributes, or list them in ignore):",
-                  "# " + ", ".join(_str(name) for name in rest)]
+        lines += [
+            "",
+            "# Columns not mapped (send them as attributes, or list them in ignore):",
+            "# " + ", ".join(_str(name) for name in rest),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -284,7 +391,8 @@ def _score(target: _Target, col: ColumnProfile) -> int:
     else:
         return 0
     fits = (target.value == "date" and col.type in ("date", "datetime")) or (
-        target.value == "number" and col.type in ("integer", "number"))
+        target.value == "number" and col.type in ("integer", "number")
+    )
     return score + (10 if fits else 0)
 
 

@@ -25,8 +25,9 @@ def without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     White space is looked for where it can matter: the text column with the fewest empty cells shows a
     value for nearly every row of an export, and only the rows it shows none for are looked at whole, so
     the check costs one pass over one column, not a regular expression over every cell."""
-    user = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)] or [c for c in frame.columns
-                                                                        if not is_bookkeeping(c)]
+    user = [c for c in frame.columns if c.startswith(SOURCE_PREFIX)] or [
+        c for c in frame.columns if not is_bookkeeping(c)
+    ]
     if not frame.height or not user:
         return frame, 0
     schema = frame.schema  # (made anew at each access: a file of 10,000 columns would pay it 10,000 times)

@@ -47,8 +47,8 @@ def limit_crossed(source: Path, found: str, name: str, limits: ReadLimits) -> In
     option = ReadLimits.OPTIONS[name]
     return InputError(
         f"Reading {shown(source)} stopped at the limit {option} {limits.shown(name)}: {found}.",
-        f"If the file is genuine, raise the limit with {option} (ReadLimits.{name} in the library); "
-        "nothing was sent.")
+        f"If the file is genuine, raise the limit with {option} (ReadLimits.{name} in the library); nothing was sent.",
+    )
 
 
 def check_cells(frame: pl.DataFrame, rows: int, source: Path, limits: ReadLimits) -> None:
@@ -80,12 +80,12 @@ class Decompressed:
         self.count += len(data)
         limits = self._limits
         if self.count > limits.decompressed_bytes:
-            raise limit_crossed(self._source, "it decompresses to more",
-                                "decompressed_bytes", limits)
+            raise limit_crossed(self._source, "it decompresses to more", "decompressed_bytes", limits)
         if self.count > ReadLimits.RATIO_FROM and self.count > limits.compression_ratio * max(1, self._compressed()):
             ratio = self.count / max(1, self._compressed())
-            raise limit_crossed(self._source, f"it decompresses {ratio:.0f} times its compressed size",
-                                "compression_ratio", limits)
+            raise limit_crossed(
+                self._source, f"it decompresses {ratio:.0f} times its compressed size", "compression_ratio", limits
+            )
         return data
 
 
@@ -97,8 +97,11 @@ def open_gzip(path: Path, limits: ReadLimits) -> Iterator[Decompressed]:
 
 
 @contextmanager
-def open_zip_member(path: Path, limits: ReadLimits, choose: Callable[[zipfile.ZipFile], str],
-                    ) -> Iterator[tuple[Decompressed, str]]:
+def open_zip_member(
+    path: Path,
+    limits: ReadLimits,
+    choose: Callable[[zipfile.ZipFile], str],
+) -> Iterator[tuple[Decompressed, str]]:
     """The member ``choose`` picks of a zip file, decompressed as read; the archive's entries and declared sizes
     are judged first (``zipfile.BadZipFile`` for a file that is not a zip)."""
     with path.open("rb") as raw:
@@ -118,8 +121,9 @@ def open_zip_member(path: Path, limits: ReadLimits, choose: Callable[[zipfile.Zi
             raise limit_crossed(path, f"{member} declares {format_size(info.file_size)}", "decompressed_bytes", limits)
         ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > ReadLimits.RATIO_FROM and ratio > limits.compression_ratio:
-            raise limit_crossed(path, f"{member} decompresses {ratio:.0f} times its compressed size",
-                                "compression_ratio", limits)
+            raise limit_crossed(
+                path, f"{member} decompresses {ratio:.0f} times its compressed size", "compression_ratio", limits
+            )
         with archive.open(info) as stream:
             yield Decompressed(stream, lambda: info.compress_size, path, limits), member
 
@@ -134,7 +138,7 @@ def zip_entries(raw: IO[bytes]) -> int | None:
         return None
     entries: int = _EOCD.unpack_from(tail, at)[4]
     locator = at - _EOCD64_LOCATOR.size
-    if locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
         offset = _EOCD64_LOCATOR.unpack_from(tail, locator)[2]
         raw.seek(offset)
         record = raw.read(_EOCD64.size)
@@ -148,8 +152,9 @@ class Utf8:
     else decoded from ``encoding`` and encoded again a block at a time (``InputError`` where it is not that
     encoding's text, made by ``not_text(offset)``)."""
 
-    def __init__(self, head: bytes, stream: ByteStream, encoding: str, utf8: bool,
-                 not_text: Callable[[int], InputError]) -> None:
+    def __init__(
+        self, head: bytes, stream: ByteStream, encoding: str, utf8: bool, not_text: Callable[[int], InputError]
+    ) -> None:
         self._head, self._stream, self._not_text = head, stream, not_text
         self._decoder = None if utf8 else codecs.getincrementaldecoder(encoding)(errors="strict")
         self._offset, self._done = 0, False  # bytes of the input decoded before this block

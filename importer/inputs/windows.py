@@ -59,8 +59,10 @@ class Watermark:
     def parsed(self) -> Value:
         parsed = parse_value(self.value, self.kind)
         if parsed is None:
-            raise InputError(f"The stored watermark {self.value!r} is not a {self.kind}.",
-                             "Run once with --full to read everything and start the watermark again.")
+            raise InputError(
+                f"The stored watermark {self.value!r} is not a {self.kind}.",
+                "Run once with --full to read everything and start the watermark again.",
+            )
         return parsed
 
 
@@ -114,8 +116,10 @@ def overlap_of(text: str | None, kind: str) -> Decimal | timedelta:
 def check_overlap(text: str | None) -> None:
     """Refuse an overlap that fits no cursor, before anything is read."""
     if text is not None and not (_DURATION.match(text) or _NUMBER.match(text)):
-        raise UsageError(f"--since-overlap {text.strip()!r} is neither a duration nor a number.",
-                         "Give a duration such as 10m, 2h or 1d for a time cursor, a number for a numeric one.")
+        raise UsageError(
+            f"--since-overlap {text.strip()!r} is neither a duration nor a number.",
+            "Give a duration such as 10m, 2h or 1d for a time cursor, a number for a numeric one.",
+        )
 
 
 @dataclass
@@ -176,8 +180,10 @@ class Window:
             if name in batch.columns:
                 return name
         shown_columns = ", ".join(c for c in batch.columns if not c.startswith("_"))
-        raise InputError(f"--since-column {self.column!r} is not a column of the input (it has: {shown_columns}).",
-                         "Name the column that holds when a row last changed (e.g. updated_at).")
+        raise InputError(
+            f"--since-column {self.column!r} is not a column of the input (it has: {shown_columns}).",
+            "Name the column that holds when a row last changed (e.g. updated_at).",
+        )
 
     def _values(self, batch: pl.DataFrame, column: str) -> pl.Expr:
         """The batch's cursor values in their kind (decided by the first values, then held to)."""
@@ -192,10 +198,11 @@ class Window:
                     self.kind = kind
                 return parsed(text, kind)
         what = f"{self.kind}s (as the watermark)" if self.kind else "numbers or ISO 8601 dates and times"
-        raise InputError(f"--since-column {self.column!r} cannot order the rows: its values are not all {what} "
-                         f"(e.g. {str(unreadable.item(0, 0))[:40]!r}).",
-                         "Name a column of numbers or ISO 8601 times, or run once with --full after its values "
-                         "changed kind.")
+        raise InputError(
+            f"--since-column {self.column!r} cannot order the rows: its values are not all {what} "
+            f"(e.g. {str(unreadable.item(0, 0))[:40]!r}).",
+            "Name a column of numbers or ISO 8601 times, or run once with --full after its values changed kind.",
+        )
 
     def _see(self, values: pl.Series, texts: pl.Series) -> None:
         top = values.max()
@@ -224,8 +231,10 @@ class Window:
         start = self.start()
         for batch in batches:
             column = self.cursor_column(batch)
-            kept = batch.select(parsed(pl.col(column).cast(pl.String), self.kind or NUMBER).alias("v"),
-                                pl.col(column).cast(pl.String).alias("t"))
+            kept = batch.select(
+                parsed(pl.col(column).cast(pl.String), self.kind or NUMBER).alias("v"),
+                pl.col(column).cast(pl.String).alias("t"),
+            )
             kept = kept.filter(pl.col("v") < limit, *([pl.col("v") > start] if start is not None else []))
             if kept.is_empty():
                 continue
@@ -239,10 +248,15 @@ class Window:
     def summary(self) -> dict[str, Any]:
         """What the report says of the window read (``up_to`` is added by the job)."""
         start = self.start()
-        return {"column": self.column, "watermark": self.watermark.value if self.watermark else None,
-                "overlap": (self.overlap or DEFAULT_OVERLAP[self.kind]) if self.kind else self.overlap,
-                "after": shown(start) if start is not None else None, "kind": self.kind,
-                "rows_outside": self.rows_outside, "rows_empty": self.rows_empty}
+        return {
+            "column": self.column,
+            "watermark": self.watermark.value if self.watermark else None,
+            "overlap": (self.overlap or DEFAULT_OVERLAP[self.kind]) if self.kind else self.overlap,
+            "after": shown(start) if start is not None else None,
+            "kind": self.kind,
+            "rows_outside": self.rows_outside,
+            "rows_empty": self.rows_empty,
+        }
 
 
 def bound_for(window: Window, dtype: pl.DataType) -> Any | None:

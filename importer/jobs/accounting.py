@@ -54,12 +54,19 @@ class Accounted:
     uncertain_file: str | None = None
 
 
-UNCERTAIN_HINT = ("it may be stored; it is not sent again by --resume unless --resend-uncertain is given (a second "
-                  "event may message the customer twice)")
+UNCERTAIN_HINT = (
+    "it may be stored; it is not sent again by --resume unless --resend-uncertain is given (a second "
+    "event may message the customer twice)"
+)
 
 
-def account(rows: Rows, outcomes: Outcomes, report: Report, not_landed: Callable[[pl.DataFrame], None] | None = None,
-            at_most_once: bool = False) -> Accounted:
+def account(
+    rows: Rows,
+    outcomes: Outcomes,
+    report: Report,
+    not_landed: Callable[[pl.DataFrame], None] | None = None,
+    at_most_once: bool = False,
+) -> Accounted:
     """rejected.csv and failed.csv, with the rows the API rejected and those that failed. Each input row is
     in at most one record, so row counts are sums over records; rows of records never answered (abort,
     Ctrl-C) are failed. ``at_most_once`` (custom events): records whose request may have been processed
@@ -71,8 +78,9 @@ def account(rows: Rows, outcomes: Outcomes, report: Report, not_landed: Callable
         failed_reasons += outcomes.not_sent()
         uncertain_reasons += outcomes.in_flight(UNCERTAIN_HINT)
     else:
-        failed_reasons += outcomes.unanswered("it may be stored; importing failed.csv again settles it (safe in "
-                                              "the AddOrUpdate and AddOrReplace modes)")
+        failed_reasons += outcomes.unanswered(
+            "it may be stored; importing failed.csv again settles it (safe in the AddOrUpdate and AddOrReplace modes)"
+        )
     api_rejected = api_reasons_of(outcomes.rejected)
     failed, uncertain = reasons_of(failed_reasons), reasons_of(uncertain_reasons)
     files = (("rejected.csv", api_rejected), ("failed.csv", failed), ("uncertain.csv", uncertain))
@@ -112,8 +120,9 @@ def left_out_file(set_aside: SetAside, report: Report) -> Path | None:
 
 def _mapping_file(name: str, frames: list[pl.DataFrame], column: str, report: Report) -> Path | None:
     for rows in frames:
-        reasons = rows.select(RID_COL, pl.lit("").alias(FIELD_COL), pl.col(column).alias(ERROR_COL),
-                              pl.lit("mapping").alias(STAGE_COL))
+        reasons = rows.select(
+            RID_COL, pl.lit("").alias(FIELD_COL), pl.col(column).alias(ERROR_COL), pl.lit("mapping").alias(STAGE_COL)
+        )
         report.add_rows(name, report_table(reasons, user_view(rows)))
     return report.finish_rows(name)
 

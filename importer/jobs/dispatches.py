@@ -74,8 +74,10 @@ class Dispatches:
         now = _now()
         with _journaled(self.journal) as db, db:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO dispatched VALUES (?, ?, ?, ?, ?)",
-                           [(self.target, self.kind, key, self.run_id, now) for key in keys])
+            db.executemany(
+                "INSERT OR REPLACE INTO dispatched VALUES (?, ?, ?, ?, ?)",
+                [(self.target, self.kind, key, self.run_id, now) for key in keys],
+            )
 
     def accept(self, keys: Sequence[tuple[str, str]]) -> None:
         """(key, fingerprint) pairs the API acknowledged: in ``records``, no longer dispatched (one transaction)."""
@@ -86,20 +88,35 @@ class Dispatches:
                 "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
                 " run_id = excluded.run_id, accepted_at = excluded.accepted_at",
-                [(self.target, self.kind, key, fp, self.run_id, now) for key, fp in keys])
-            db.executemany("DELETE FROM dispatched WHERE target = ? AND kind = ? AND key = ?",
-                           [(self.target, self.kind, key) for key, _ in keys])
+                [(self.target, self.kind, key, fp, self.run_id, now) for key, fp in keys],
+            )
+            db.executemany(
+                "DELETE FROM dispatched WHERE target = ? AND kind = ? AND key = ?",
+                [(self.target, self.kind, key) for key, _ in keys],
+            )
 
     def settle(self, keys: Sequence[str]) -> None:
         """These records certainly are not stored (refused, or never sent): a later run may send them."""
         with _journaled(self.journal) as db, db:
             db.execute("BEGIN")
-            db.executemany("DELETE FROM dispatched WHERE target = ? AND kind = ? AND key = ?",
-                           [(self.target, self.kind, key) for key in keys])
+            db.executemany(
+                "DELETE FROM dispatched WHERE target = ? AND kind = ? AND key = ?",
+                [(self.target, self.kind, key) for key in keys],
+            )
 
-    def sender(self, api: ApiSettings, path: str, watch: Watch, on_error: Callable[[ApiErrorEvent], None],
-               resource: AtMostOnce, *, log: EventLog, progress: tqdm[Any] | None, interrupts: bool,
-               pace: float | None) -> AtMostOnceSender:
+    def sender(
+        self,
+        api: ApiSettings,
+        path: str,
+        watch: Watch,
+        on_error: Callable[[ApiErrorEvent], None],
+        resource: AtMostOnce,
+        *,
+        log: EventLog,
+        progress: tqdm[Any] | None,
+        interrupts: bool,
+        pace: float | None,
+    ) -> AtMostOnceSender:
         """The run's sender, its records journaled as dispatched, accepted and settled (a fault writing the
         journal stops the sending, ``watch``; records not journaled as dispatched are never sent)."""
 
@@ -113,22 +130,35 @@ class Dispatches:
 
         def on_accepted(chunk: Chunk) -> None:
             frame = chunk.frame
-            self.accept(list(zip(frame.get_column(KEY_COL).to_list(), frame.get_column(FINGERPRINT_COL).to_list(),
-                                 strict=True)))
+            self.accept(
+                list(zip(frame.get_column(KEY_COL).to_list(), frame.get_column(FINGERPRINT_COL).to_list(), strict=True))
+            )
 
         def on_settled(chunk: Chunk) -> None:
             self.settle(chunk.frame.get_column(KEY_COL).to_list())
 
-        return AtMostOnceSender(api, path, on_error, on_dispatch=on_dispatch, on_settled=watch.guarded(on_settled),
-                                on_accepted=watch.guarded(on_accepted), stop_on=resource.stop_on, log=log,
-                                progress=progress, interrupts=interrupts, pace=pace)
+        return AtMostOnceSender(
+            api,
+            path,
+            on_error,
+            on_dispatch=on_dispatch,
+            on_settled=watch.guarded(on_settled),
+            on_accepted=watch.guarded(on_accepted),
+            stop_on=resource.stop_on,
+            log=log,
+            progress=progress,
+            interrupts=interrupts,
+            pace=pace,
+        )
 
     def uncertain(self, run_ids: Sequence[str]) -> pl.DataFrame:
         """The keys (``_key``) that ``run_ids`` dispatched and never settled, with the run (``run_id``)."""
         with _journaled(self.journal) as db:
             rows = db.execute(
                 f"SELECT key, run_id FROM dispatched WHERE target = ? AND kind = ? AND run_id IN"
-                f" ({', '.join('?' * len(run_ids))})", (self.target, self.kind, *run_ids)).fetchall()
+                f" ({', '.join('?' * len(run_ids))})",
+                (self.target, self.kind, *run_ids),
+            ).fetchall()
         return pl.DataFrame(rows, schema={KEY_COL: pl.String, "run_id": pl.String}, orient="row")
 
 
@@ -137,7 +167,9 @@ def chain(journal: Journal, command: str, target: str, inputs_hash: str) -> Resu
     with _journaled(journal) as db:
         row = db.execute(
             "SELECT id, resume_of FROM runs WHERE command = ? AND target = ? AND inputs_hash = ?"
-            " ORDER BY started_at DESC, rowid DESC LIMIT 1", (command, target, inputs_hash)).fetchone()
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (command, target, inputs_hash),
+        ).fetchone()
         if row is None:
             return None
         root = row[1] or row[0]
@@ -146,15 +178,27 @@ def chain(journal: Journal, command: str, target: str, inputs_hash: str) -> Resu
 
 
 def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._start_journal records)
-    journal: Journal, command: str, kind: str, inputs: Inputs, run: RunOptions, run_id: str, target: str,
-    options: dict[str, Any], series: Series, warn: Callable[[str], None], resource: AtMostOnce,
+    journal: Journal,
+    command: str,
+    kind: str,
+    inputs: Inputs,
+    run: RunOptions,
+    run_id: str,
+    target: str,
+    options: dict[str, Any],
+    series: Series,
+    warn: Callable[[str], None],
+    resource: AtMostOnce,
 ) -> tuple[list[tuple[str, pl.DataFrame]], Dispatches, pl.DataFrame | None]:
     """Record the run in the journal; what it need not send (``--resume``: what the run resumed got accepted),
     its ``Dispatches``, and the keys whose sending the run resumed left uncertain (None: none, or they are
     sent again: ``resend_uncertain``). The kind's records are those of these inputs (``kind:<hash>``)."""
     if run.changed_only:
-        raise UsageError(f"--changed-only does not apply to {command}: they have no key of their own, so nothing "
-                         "says an event is one the platform already has.", "Use --resume to continue a run.")
+        raise UsageError(
+            f"--changed-only does not apply to {command}: they have no key of their own, so nothing "
+            "says an event is one the platform already has.",
+            "Use --resume to continue a run.",
+        )
     mapping = [inputs.mapping] if inputs.mapping else []
     described, inputs_hash = describe_inputs([*inputs.files, *mapping])
     dispatches = Dispatches(journal, run_id, target, f"{kind}:{inputs_hash[:16]}")
@@ -167,6 +211,15 @@ def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._star
         known.append(("records_already_accepted", journal.known(target, dispatches.kind, resume.run_ids)))
         if not resource.resend_uncertain:
             uncertain = dispatches.uncertain(resume.run_ids)
-    journal.start_run(run_id, command, target, described, inputs_hash, options, resume.root if resume else None,
-                      series.id, series.name)
+    journal.start_run(
+        run_id,
+        command,
+        target,
+        described,
+        inputs_hash,
+        options,
+        resume.root if resume else None,
+        series.id,
+        series.name,
+    )
     return known, dispatches, uncertain

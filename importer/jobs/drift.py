@@ -111,9 +111,11 @@ class DriftGate:
         deviation = (records - median) / median
         if abs(deviation) <= self.max_drift or abs(records - median) < MIN_DIFFERENCE:
             return None
-        return (f"volume drift: {records:,} valid records, {deviation:+.0%} from the median {median:,.0f} of the "
-                f"last {len(self.history)} successful run{'s' if len(self.history) != 1 else ''} "
-                f"(--max-drift {self.max_drift:.0%}); {let_through}")
+        return (
+            f"volume drift: {records:,} valid records, {deviation:+.0%} from the median {median:,.0f} of the "
+            f"last {len(self.history)} successful run{'s' if len(self.history) != 1 else ''} "
+            f"(--max-drift {self.max_drift:.0%}); {let_through}"
+        )
 
 
 def gate_for(journal: Journal, series: str, run: RunOptions) -> DriftGate | None:

@@ -135,8 +135,9 @@ def run_import(
         finally:
             journal.close()
     except KeyboardInterrupt:  # (once it sends, _run says so itself)
-        raise Interrupted("The run was interrupted before anything was sent.", "Run the same command again.",
-                          sent=False) from None
+        raise Interrupted(
+            "The run was interrupted before anything was sent.", "Run the same command again.", sent=False
+        ) from None
 
 
 def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step after another)
@@ -157,18 +158,32 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
     gated = not run.max_rejects.disabled or drift_gate is not None  # records held until every row is prepared
     # Streamed when nothing is sent before every row is prepared: a dry run, or records held by a gate.
     streamed = run.partitions is None and (run.dry_run or gated)
+
     def reopen() -> Inputs:  # the inputs again, from the start (their warnings were given the first time)
         return open_inputs(resource.command, paths, run, _quiet, window=window)
 
-    rows: Rows = (StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
-                  if streamed else _partitioned(inputs, resource, run, shard))  # (input problems stop it here)
+    rows: Rows = (
+        StreamedPartitions(inputs.batches, resource.key, shard, lambda: reopen().batches)
+        if streamed
+        else _partitioned(inputs, resource, run, shard)
+    )  # (input problems stop it here)
     known: list[tuple[str, pl.DataFrame]] = []
     dispatches: Dispatches | None = None
     uncertain: pl.DataFrame | None = None  # --resume: what the run resumed sent without an answer
     if journal is not None and resource.at_most_once is not None:  # (not idempotent: importer.jobs.dispatches)
-        known, dispatches, uncertain = journal_start(journal, resource.command, resource.kind, inputs, run, run_id,
-                                                     target, {**resource.options, "chunk_size": run.chunk_size},
-                                                     series, warn, resource.at_most_once)
+        known, dispatches, uncertain = journal_start(
+            journal,
+            resource.command,
+            resource.kind,
+            inputs,
+            run,
+            run_id,
+            target,
+            {**resource.options, "chunk_size": run.chunk_size},
+            series,
+            warn,
+            resource.at_most_once,
+        )
     elif journal is not None:
         known = _start_journal(journal, resource, inputs, run, run_id, target, warn, series)
 
@@ -179,11 +194,21 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
             stopped = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run).stopped
             return stopped or (drift_gate.judge(counts.records_built) if drift_gate is not None else None)
 
-        second_pass = SecondPass(resource.prepare, lambda frame: read_lists(resource.settings_lists(frame)), warn,
-                              report, run.chunk_size, resource.envelope, journaled=journal is not None,
-                              known=list(known), dry_run=run.dry_run, gate=gate if gated else None,
-                              workers=LARGE_PARTITION_WORKERS if _large(rows) else 0, uncertain=uncertain,
-                              on_withheld=window.lowest_of if window else None)
+        second_pass = SecondPass(
+            resource.prepare,
+            lambda frame: read_lists(resource.settings_lists(frame)),
+            warn,
+            report,
+            run.chunk_size,
+            resource.envelope,
+            journaled=journal is not None,
+            known=list(known),
+            dry_run=run.dry_run,
+            gate=gate if gated else None,
+            workers=LARGE_PARTITION_WORKERS if _large(rows) else 0,
+            uncertain=uncertain,
+            on_withheld=window.lowest_of if window else None,
+        )
         finished = False
         try:
             if run.dry_run:
@@ -191,8 +216,9 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
                 outcomes = Outcomes()
             else:
                 assert journal is not None  # run_import opens one for every run that sends
-                outcomes = _send(second_pass, rows, api, resource, report, run, journal, run_id, target, watch,
-                                 dispatches)
+                outcomes = _send(
+                    second_pass, rows, api, resource, report, run, journal, run_id, target, watch, dispatches
+                )
             finished = True
         finally:
             watch.rows_settled = 0 if run.dry_run else second_pass.counts.rows_settled  # (a dry run accepts none)
@@ -215,8 +241,9 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
             inputs.close()  # (the reader of the first attempt holds a piece of the file)
             rows = _partitioned(reopen(), resource, run, shard)
             second_pass, outcomes = attempt(rows)
-        accounted = account(rows, outcomes, report, window.lowest_of if window else None,
-                            at_most_once=resource.at_most_once is not None)
+        accounted = account(
+            rows, outcomes, report, window.lowest_of if window else None, at_most_once=resource.at_most_once is not None
+        )
         left_out = left_out_file(rows.set_aside, report)  # (with the lines the second pass left out: before close)
         held_file = report_file(report.finish_rows("held.csv"))
     except LocalFault as fault:  # a file of the run failed it (disk full, ...): say so, keep the counts reached
@@ -228,8 +255,13 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         report.discard(abandon=True)  # a run stopped before it could start leaves no report
         report.release()
         if journal is not None:
-            journal.finish_run(run_id, ImportSummary(command=resource.command, run_id=run_id, exit_code=error.exit_code,
-                                                     aborted=error.message), report.dir)
+            journal.finish_run(
+                run_id,
+                ImportSummary(
+                    command=resource.command, run_id=run_id, exit_code=error.exit_code, aborted=error.message
+                ),
+                report.dir,
+            )
         hinted = with_preset_hint(error, resource.command, paths, run)  # a platform's export without --preset
         if hinted is not error:
             raise hinted from None
@@ -247,15 +279,19 @@ def _run(  # noqa: C901, PLR0912, PLR0915 (the import's whole course, one step a
         warn(ignored_warning(f"{resource.command} fields", counts.ignored))
     verdict = budget.judge(run.max_rejects, rows.rows, counts.rows_rejected, run.dry_run)
     stopped = verdict.stopped or second_pass.stopped  # the error budget's, or the drift gate's
-    next_mark = (incremental.next_watermark(window, lambda: open_inputs(resource.command, paths, run, _quiet).batches)
-                 if window else None)
+    next_mark = (
+        incremental.next_watermark(window, lambda: open_inputs(resource.command, paths, run, _quiet).batches)
+        if window
+        else None
+    )
     rows_rejected = counts.rows_rejected + accounted.rows_rejected
     rows_failed = accounted.rows_failed  # attempted and failed; the rows a stop held back are rows_held
     rows_uncertain = counts.rows_uncertain + accounted.rows_uncertain
     summary = ImportSummary(
         **head(),
-        exit_code=(budget.EXIT_STOPPED if stopped
-                   else outcomes.exit_code(bool(rows_rejected or rows_failed or rows_uncertain))),
+        exit_code=(
+            budget.EXIT_STOPPED if stopped else outcomes.exit_code(bool(rows_rejected or rows_failed or rows_uncertain))
+        ),
         mapping=str(run.mapping) if run.mapping else None,
         preset=run.preset,
         read_as=inputs.read_as,
@@ -338,8 +374,11 @@ def _conflicts_taken(notes: dict[str, Any], resource: Binding) -> dict[str, int]
     records sent one row's value was taken; None for the others."""
     if not resource.resource.line_conflicts:
         return None
-    return {name.removeprefix(orders.CONFLICTS_TAKEN): int(count) for name, count in notes.items()
-            if name.startswith(orders.CONFLICTS_TAKEN)}
+    return {
+        name.removeprefix(orders.CONFLICTS_TAKEN): int(count)
+        for name, count in notes.items()
+        if name.startswith(orders.CONFLICTS_TAKEN)
+    }
 
 
 def _large(rows: Rows) -> bool:
@@ -358,8 +397,16 @@ def _partitioned(inputs: Inputs, resource: Binding, run: RunOptions, shard: Shar
     return partitioned
 
 
-def _start_journal(journal: Journal, resource: Binding, inputs: Inputs, run: RunOptions, run_id: str, target: str,
-                   warn: Warn, series: drift.Series) -> list[tuple[str, pl.DataFrame]]:
+def _start_journal(
+    journal: Journal,
+    resource: Binding,
+    inputs: Inputs,
+    run: RunOptions,
+    run_id: str,
+    target: str,
+    warn: Warn,
+    series: drift.Series,
+) -> list[tuple[str, pl.DataFrame]]:
     """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
     mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
     described, inputs_hash = describe_inputs([*inputs.files, *mapping])
@@ -371,15 +418,32 @@ def _start_journal(journal: Journal, resource: Binding, inputs: Inputs, run: Run
         known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
     if run.changed_only:
         known.append(("records_unchanged", journal.known(target, resource.kind)))
-    journal.start_run(run_id, resource.command, target, described, inputs_hash,
-                      {**resource.options, "chunk_size": run.chunk_size}, resume.root if resume else None, series.id,
-                      series.name)
+    journal.start_run(
+        run_id,
+        resource.command,
+        target,
+        described,
+        inputs_hash,
+        {**resource.options, "chunk_size": run.chunk_size},
+        resume.root if resume else None,
+        series.id,
+        series.name,
+    )
     return known
 
 
 def _send(  # noqa: PLR0913 (a run's parts, handed on as they are)
-    second_pass: SecondPass, rows: Rows, api: ApiSettings, resource: Binding, report: Report, run: RunOptions,
-    journal: Journal, run_id: str, target: str, watch: Watch, dispatches: Dispatches | None = None,
+    second_pass: SecondPass,
+    rows: Rows,
+    api: ApiSettings,
+    resource: Binding,
+    report: Report,
+    run: RunOptions,
+    journal: Journal,
+    run_id: str,
+    target: str,
+    watch: Watch,
+    dispatches: Dispatches | None = None,
 ) -> Outcomes:
     """Prepare and send at once; API errors go to errors.jsonl, accepted records to the journal (a fault writing
     either stops the sending gracefully: ``watch``)."""
@@ -402,17 +466,40 @@ def _send(  # noqa: PLR0913 (a run's parts, handed on as they are)
         log.emit("pace", f"Starting at {pace:.1f} requests/s, the pace the API allowed the last run.", rate=pace)
     sender: Sender
     if dispatches is not None and resource.at_most_once is not None:
-        sender = dispatches.sender(api, resource.path, watch, watch.guarded(on_error), resource.at_most_once,
-                                   log=log, progress=bar, interrupts=run.interrupts, pace=pace)
+        sender = dispatches.sender(
+            api,
+            resource.path,
+            watch,
+            watch.guarded(on_error),
+            resource.at_most_once,
+            log=log,
+            progress=bar,
+            interrupts=run.interrupts,
+            pace=pace,
+        )
     else:
-        sender = BulkSender(api, resource.path, resource.envelope, watch.guarded(on_error), lookup=resource.lookup,
-                            on_accepted=watch.guarded(on_accepted), log=log, progress=bar, interrupts=run.interrupts,
-                            pace=pace, max_records=max_records)
+        sender = BulkSender(
+            api,
+            resource.path,
+            resource.envelope,
+            watch.guarded(on_error),
+            lookup=resource.lookup,
+            on_accepted=watch.guarded(on_accepted),
+            log=log,
+            progress=bar,
+            interrupts=run.interrupts,
+            pace=pace,
+            max_records=max_records,
+        )
     watch.sender = sender
     try:
         return prepare_and_send(second_pass, rows, sender)
     finally:
         if bar is not None:
             bar.close()
-        watch.guarded(journal.remember_pace)(target, resource.path, sender.limiter.settled(),
-                                              sender.max_records if isinstance(sender, BulkSender) else None)
+        watch.guarded(journal.remember_pace)(
+            target,
+            resource.path,
+            sender.limiter.settled(),
+            sender.max_records if isinstance(sender, BulkSender) else None,
+        )

@@ -82,17 +82,23 @@ def push_down(command: str, sources: Sequence[Source], api: ApiSettings, run: Ru
         if isinstance(source, SqlQuery) and can_window(source):  # (other drivers: windowed as the rows are read)
             dtype = column_type(source, column)
             if dtype is None:
-                raise InputError(f"--since-column {column!r} is not a column of the query's result on {source.shown}.",
-                                 "Select the column that holds when a row last changed (e.g. updated_at).")
+                raise InputError(
+                    f"--since-column {column!r} is not a column of the query's result on {source.shown}.",
+                    "Select the column that holds when a row last changed (e.g. updated_at).",
+                )
             kind = cursor_kind(dtype)
             if kind is None:
-                raise InputError(f"--since-column {column!r} of the query on {source.shown} is of type {dtype}, "
-                                 "which cannot order rows.",
-                                 "Name a timestamp, date or number column (or cast it in the query).")
+                raise InputError(
+                    f"--since-column {column!r} of the query on {source.shown} is of type {dtype}, "
+                    "which cannot order rows.",
+                    "Name a timestamp, date or number column (or cast it in the query).",
+                )
             if kind and window.kind and kind != window.kind:
-                raise InputError(f"--since-column {column!r} of the query on {source.shown} holds {kind}s, but the "
-                                 f"job's watermark is a {window.kind}.",
-                                 "Run once with --full to read everything and start the watermark again.")
+                raise InputError(
+                    f"--since-column {column!r} of the query on {source.shown} holds {kind}s, but the "
+                    f"job's watermark is a {window.kind}.",
+                    "Run once with --full to read everything and start the watermark again.",
+                )
             if kind:
                 overlap_of(run.since_overlap, kind)  # (one that does not fit the column: refused now)
             bound = bound_for(window, dtype) if kind else None
@@ -137,13 +143,13 @@ def closing(window: Window, next_mark: Watermark | None, stored: bool) -> dict[s
     return {**window.summary(), "up_to": next_mark.value if next_mark else None, "stored": stored}
 
 
-def store(journal: Journal, series: drift.Series, run: RunOptions, window: Window, mark: Watermark | None,
-          run_id: str) -> None:
+def store(
+    journal: Journal, series: drift.Series, run: RunOptions, window: Window, mark: Watermark | None, run_id: str
+) -> None:
     """Keep the job's new watermark (before the run is marked finished)."""
     assert run.since_column is not None
     kind = mark.kind if mark else window.kind or ""
-    journal.move_watermark(job_of(series, run), series.id, run.since_column, kind, mark.value if mark else None,
-                           run_id)
+    journal.move_watermark(job_of(series, run), series.id, run.since_column, kind, mark.value if mark else None, run_id)
 
 
 def _key(value: Value) -> Decimal:

@@ -116,20 +116,27 @@ def journal_fault(exc: sqlite3.Error | OSError, path: Path) -> LocalFault:
         return file_fault(exc, path, "the journal", "--state")
     text = str(exc)
     if "full" in text or "I/O error" in text:
-        return LocalFault(f"Could not write the journal {path} ({text}: the disk is full, at a size limit, or "
-                          "failing).",
-                          f"Free space on that disk (df -h {path.parent}) or give --state another place; then run "
-                          "the same command with --resume to send what was not sent.", path)
+        return LocalFault(
+            f"Could not write the journal {path} ({text}: the disk is full, at a size limit, or failing).",
+            f"Free space on that disk (df -h {path.parent}) or give --state another place; then run "
+            "the same command with --resume to send what was not sent.",
+            path,
+        )
     if "not a database" in text or "malformed" in text or "disk image" in text:
-        return LocalFault(f"The journal {path} is damaged ({text}).",
-                          f"Move it aside with its -wal and -shm files (mv {path} {path}.damaged) and run again, or "
-                          "give --state another file: a new journal starts empty, so --resume and --changed-only "
-                          "forget earlier runs (the next run sends every record once) and runs, retry and undo no "
-                          "longer know them.", path)
-    return LocalFault(f"The journal {path} cannot be written ({text}).",
-                      f"Let this user write {path} and its folder (and its -wal and -shm files), or give --state "
-                      "another file (a new journal forgets earlier runs: --resume and --changed-only start over).",
-                      path)
+        return LocalFault(
+            f"The journal {path} is damaged ({text}).",
+            f"Move it aside with its -wal and -shm files (mv {path} {path}.damaged) and run again, or "
+            "give --state another file: a new journal starts empty, so --resume and --changed-only "
+            "forget earlier runs (the next run sends every record once) and runs, retry and undo no "
+            "longer know them.",
+            path,
+        )
+    return LocalFault(
+        f"The journal {path} cannot be written ({text}).",
+        f"Let this user write {path} and its folder (and its -wal and -shm files), or give --state "
+        "another file (a new journal forgets earlier runs: --resume and --changed-only start over).",
+        path,
+    )
 
 
 def _journaled(method: Callable[Concatenate[Journal, P], T]) -> Callable[Concatenate[Journal, P], T]:
@@ -220,14 +227,34 @@ class Journal:
     # -- runs --------------------------------------------------------------------------------
 
     @_journaled
-    def start_run(self, run_id: str, command: str, target: str, inputs: list[dict[str, Any]], inputs_hash: str,
-                  options: dict[str, Any], resume_of: str | None, series: str | None = None,
-                  series_name: str | None = None) -> None:
+    def start_run(
+        self,
+        run_id: str,
+        command: str,
+        target: str,
+        inputs: list[dict[str, Any]],
+        inputs_hash: str,
+        options: dict[str, Any],
+        resume_of: str | None,
+        series: str | None = None,
+        series_name: str | None = None,
+    ) -> None:
         self.db.execute(
             "INSERT INTO runs (id, command, target, inputs_hash, inputs, options, resume_of, started_at, status, pid,"
             " series, series_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (run_id, command, target, inputs_hash, orjson.dumps(inputs).decode(), orjson.dumps(options).decode(),
-             resume_of, _now(), os.getpid(), series, series_name),
+            (
+                run_id,
+                command,
+                target,
+                inputs_hash,
+                orjson.dumps(inputs).decode(),
+                orjson.dumps(options).decode(),
+                resume_of,
+                _now(),
+                os.getpid(),
+                series,
+                series_name,
+            ),
         )
 
     @_journaled
@@ -235,14 +262,16 @@ class Journal:
         """The summaries of the last ``limit`` successful runs of ``series`` (exit 0 or 1), newest first."""
         rows = self.db.execute(
             f"SELECT summary FROM runs WHERE series = ? AND {_SUCCEEDED} ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            (series, limit)).fetchall()
+            (series, limit),
+        ).fetchall()
         return [RunSummary.from_dict(orjson.loads(summary)) for (summary,) in rows if summary]
 
     @_journaled
     def last_success(self, series: str) -> str | None:
         """When the last successful run of ``series`` finished (ISO 8601), or None."""
-        row = self.db.execute(f"SELECT MAX(finished_at) FROM runs WHERE series = ? AND {_SUCCEEDED}",
-                              (series,)).fetchone()
+        row = self.db.execute(
+            f"SELECT MAX(finished_at) FROM runs WHERE series = ? AND {_SUCCEEDED}", (series,)
+        ).fetchone()
         return row[0] if row else None
 
     @_journaled
@@ -275,7 +304,8 @@ class Journal:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         cursor = self.db.execute(
             "SELECT id, command, started_at, finished_at, status, exit_code, summary, report_dir, inputs, options, pid,"
-            " series_name FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,),
+            " series_name FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (limit,),
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
@@ -289,8 +319,9 @@ class Journal:
     # -- records -----------------------------------------------------------------------------
 
     @_journaled
-    def accepted(self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]],
-                 may_create: bool = True) -> None:
+    def accepted(
+        self, run_id: str, target: str, kind: str, keys: Sequence[tuple[str, str]], may_create: bool = True
+    ) -> None:
         """Record (key, fingerprint) pairs the API acknowledged, in one transaction, and for the run which
         keys were new to the journal (never accepted before; ``may_create``: the mode can create records)."""
         now = _now()
@@ -329,7 +360,9 @@ class Journal:
             "SELECT r.key FROM run_records r JOIN runs this ON this.id = r.run_id WHERE r.run_id = ? AND r.kind = ?"
             " AND r.new = 1 AND NOT EXISTS (SELECT 1 FROM run_records e JOIN runs earlier ON earlier.id = e.run_id"
             " WHERE e.kind = r.kind AND e.key = r.key AND earlier.target = this.target AND e.run_id != r.run_id"
-            " AND earlier.started_at <= this.started_at) ORDER BY r.key", (run_id, kind)).fetchall()
+            " AND earlier.started_at <= this.started_at) ORDER BY r.key",
+            (run_id, kind),
+        ).fetchall()
         return [key for (key,) in rows]
 
     @_journaled
@@ -337,7 +370,8 @@ class Journal:
         """Every key of ``kind`` (``orders``; ``customers`` for any match field) run ``run_id`` got accepted."""
         rows = self.db.execute(
             "SELECT key FROM run_records WHERE run_id = ? AND (kind = ? OR kind LIKE ?) ORDER BY key",
-            (run_id, kind, kind + ":%")).fetchall()
+            (run_id, kind, kind + ":%"),
+        ).fetchall()
         return [key for (key,) in rows]
 
     # -- the remembered pace -----------------------------------------------------------------
@@ -345,8 +379,9 @@ class Journal:
     @_journaled
     def pace(self, target: str, endpoint: str) -> tuple[float | None, int | None]:
         """The rate (requests/s) and chunk size the last run to ``endpoint`` of ``target`` settled at."""
-        row = self.db.execute("SELECT rate, max_records FROM paces WHERE target = ? AND endpoint = ?",
-                              (target, endpoint)).fetchone()
+        row = self.db.execute(
+            "SELECT rate, max_records FROM paces WHERE target = ? AND endpoint = ?", (target, endpoint)
+        ).fetchone()
         return (None, None) if row is None else (row[0], row[1])
 
     @_journaled
@@ -354,7 +389,9 @@ class Journal:
         self.db.execute(
             "INSERT INTO paces (target, endpoint, rate, max_records, updated_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (target, endpoint) DO UPDATE SET rate = excluded.rate, max_records = excluded.max_records,"
-            " updated_at = excluded.updated_at", (target, endpoint, rate, max_records, _now()))
+            " updated_at = excluded.updated_at",
+            (target, endpoint, rate, max_records, _now()),
+        )
 
     # -- incremental loads' watermarks ---------------------------------------------------------
 
@@ -372,4 +409,5 @@ class Journal:
             "INSERT INTO watermarks (job, series, column_name, kind, value, run_id, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET kind = excluded.kind,"
             " value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at",
-            (job, series, column, kind, value, run_id, _now()))
+            (job, series, column, kind, value, run_id, _now()),
+        )

@@ -36,14 +36,42 @@ from importer.settings import ApiSettings, RunOptions, public_url
 
 TIMEOUT_S = 10.0
 # 3 attempts at most, whatever failed them; backoff without jitter (one request: nothing to spread out)
-NOTIFICATION = RetryPolicy(max_retries=2, max_throttles=2, backoff_base_s=0.5, jitter=False,
-                           max_retry_after_s=TIMEOUT_S, statuses=frozenset({429, *range(500, 600)}))
-NOTIFIED = ("command", "run_id", "exit_code", "api_url", "started_at", "duration_s", "report_dir", "stopped",
-            "aborted", "abort_reason", "dry_run", "shard", "requests", "retries", "throttled", "api_errors")
+NOTIFICATION = RetryPolicy(
+    max_retries=2,
+    max_throttles=2,
+    backoff_base_s=0.5,
+    jitter=False,
+    max_retry_after_s=TIMEOUT_S,
+    statuses=frozenset({429, *range(500, 600)}),
+)
+NOTIFIED = (
+    "command",
+    "run_id",
+    "exit_code",
+    "api_url",
+    "started_at",
+    "duration_s",
+    "report_dir",
+    "stopped",
+    "aborted",
+    "abort_reason",
+    "dry_run",
+    "shard",
+    "requests",
+    "retries",
+    "throttled",
+    "api_errors",
+)
 
 
-def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOptions,
-              outcome: RunResult | ImporterError, warn: Warn) -> None:
+def after_run(
+    command: str,
+    names: Sequence[str],
+    api: ApiSettings,
+    run: RunOptions,
+    outcome: RunResult | ImporterError,
+    warn: Warn,
+) -> None:
     """Write the metrics file and send the notification that ``run`` asks for."""
     if run.metrics_file is None and not run.notify_url:
         return
@@ -59,8 +87,9 @@ def after_run(command: str, names: Sequence[str], api: ApiSettings, run: RunOpti
         except OSError as exc:
             warn(f"Could not write the metrics file {run.metrics_file}: {exc.strerror or exc}.")
     if run.notify_url and int(summary["exit_code"]) >= 1:
-        problem = notify(run.notify_url, {**{k: summary.get(k) for k in NOTIFIED}, "profile": profile,
-                                          **_counts(summary)})
+        problem = notify(
+            run.notify_url, {**{k: summary.get(k) for k in NOTIFIED}, "profile": profile, **_counts(summary)}
+        )
         if problem:
             warn(problem)
 
@@ -86,8 +115,9 @@ def _last_success(run: RunOptions, series: str) -> float | None:
     return datetime.fromisoformat(finished).timestamp() if finished else None
 
 
-def notify(url: str, payload: dict[str, Any], policy: RetryPolicy = NOTIFICATION,
-           timeout_s: float = TIMEOUT_S) -> str | None:
+def notify(
+    url: str, payload: dict[str, Any], policy: RetryPolicy = NOTIFICATION, timeout_s: float = TIMEOUT_S
+) -> str | None:
     """POST ``payload`` as JSON to ``url``, retried as ``policy`` says; None when it was delivered (2xx), else
     the warning to give."""
     where = public_url(url).split("/", 3)
@@ -96,8 +126,9 @@ def notify(url: str, payload: dict[str, Any], policy: RetryPolicy = NOTIFICATION
     while True:
         status, retry_after, error = None, None, None
         try:
-            answer = httpx.post(url, content=orjson.dumps(payload), timeout=timeout_s,
-                                headers={"content-type": "application/json"})
+            answer = httpx.post(
+                url, content=orjson.dumps(payload), timeout=timeout_s, headers={"content-type": "application/json"}
+            )
         except httpx.HTTPError as exc:
             last, error = type(exc).__name__, exc
         else:
@@ -105,8 +136,11 @@ def notify(url: str, payload: dict[str, Any], policy: RetryPolicy = NOTIFICATION
                 return None
             status, retry_after = answer.status_code, retry_after_seconds(answer.headers.get("retry-after"))
             last = f"HTTP {status}"
-        if (policy.verdict(status, error, retry_after) is not Verdict.RETRY or policy.gives_up(status, retry)
-                or policy.too_long(retry_after)):  # (a refusal: sending it again will not help)
+        if (
+            policy.verdict(status, error, retry_after) is not Verdict.RETRY
+            or policy.gives_up(status, retry)
+            or policy.too_long(retry_after)
+        ):  # (a refusal: sending it again will not help)
             return f"The notification to {shown} was not delivered ({last}); the run's exit code is unchanged."
         time.sleep(policy.delay(status, retry, retry_after))
         retry += 1

@@ -126,8 +126,10 @@ def plan(columns: Sequence[str], wanted: tuple[str, ...], command: str) -> tuple
             ignored.append(column)
     missing = [w for w in wanted if w not in rename.values()]
     if missing:
-        raise InputError(f"The input has no {missing[0]!r} column, which {command} needs.",
-                         f"Give it the columns {', '.join(wanted)} (a header line first).")
+        raise InputError(
+            f"The input has no {missing[0]!r} column, which {command} needs.",
+            f"Give it the columns {', '.join(wanted)} (a header line first).",
+        )
     return rename, ignored
 
 
@@ -140,17 +142,23 @@ def prepare_status(frame: pl.DataFrame) -> Prepared:
     where = pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
     seen = (
         valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL)
-        .group_by("id", "status", maintain_order=True).agg(where.first().alias("_where"))
+        .group_by("id", "status", maintain_order=True)
+        .agg(where.first().alias("_where"))
         .group_by("id", maintain_order=True)
         .agg(pl.format("'{}' ({})", pl.col("status"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
         .filter(pl.col("len") > 1)
     )
     conflicts = valid.join(seen, on="id").select(
-        RID_COL, pl.lit("status").alias(FIELD_COL),
+        RID_COL,
+        pl.lit("status").alias(FIELD_COL),
         pl.format("status: order {} is given different statuses: {}", pl.col("id"), pl.col("_seen")).alias(ERROR_COL),
     )
-    body = json_text.obj([json_text.member("orderId", json_text.text(pl.col("id"))),
-                       json_text.member("orderStatus", json_text.text(pl.col("status")))])
+    body = json_text.obj(
+        [
+            json_text.member("orderId", json_text.text(pl.col("id"))),
+            json_text.member("orderStatus", json_text.text(pl.col("status"))),
+        ]
+    )
     records = _records(valid.join(conflicts.select(RID_COL), on=RID_COL, how="anti"), body, pl.col("status"))
     return Prepared(records, combine([invalid, conflicts]), ignored=ignored)
 
@@ -168,8 +176,9 @@ def _rows(frame: pl.DataFrame, rename: dict[str, str]) -> pl.DataFrame:
     return frame.select(RID_COL, *[normalise.blank_to_null(pl.col(s)).alias(t) for s, t in rename.items()])
 
 
-def _validated(frame: pl.DataFrame, rows: pl.DataFrame, schema: Any, required: dict[str, str]
-               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validated(
+    frame: pl.DataFrame, rows: pl.DataFrame, schema: Any, required: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     checked = rows.join(readable(frame).select(RID_COL), on=RID_COL, how="semi")
     invalid = pl.concat([pre_rejected(frame), schema_reasons(checked, schema, {}, required)])
     return rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti"), invalid
@@ -187,16 +196,22 @@ def _records(rows: pl.DataFrame, body: pl.Expr, *first: pl.Expr) -> pl.DataFrame
 STATUS = OperationSpec(
     ORDER_STATUSES,
     prepare_status,
-    Operation(ORDER_STATUSES.method, lambda record: (ORDER_STATUSES.path, orjson.dumps(record)),
-              missing="id: the platform holds no order with this id",
-              fields={"orderId": "id", "orderStatus": "status"}),
+    Operation(
+        ORDER_STATUSES.method,
+        lambda record: (ORDER_STATUSES.path, orjson.dumps(record)),
+        missing="id: the platform holds no order with this id",
+        fields={"orderId": "id", "orderStatus": "status"},
+    ),
 )
 DELETE = OperationSpec(
     ORDER_DELETIONS,
     prepare_deletes,
-    Operation(ORDER_DELETIONS.method, lambda record: (ORDER_DELETIONS.path.format(id=path_segment(record["id"])), None),
-              not_found_apart=ORDER_DELETIONS.not_found_apart,
-              missing="not found: the platform holds no order with this id (never imported, or deleted)"),
+    Operation(
+        ORDER_DELETIONS.method,
+        lambda record: (ORDER_DELETIONS.path.format(id=path_segment(record["id"])), None),
+        not_found_apart=ORDER_DELETIONS.not_found_apart,
+        missing="not found: the platform holds no order with this id (never imported, or deleted)",
+    ),
 )
 OPERATIONS = (STATUS, DELETE)
 
@@ -214,7 +229,11 @@ def delete_orders(
 
 
 def run_operation(
-    spec: OperationSpec, paths: Sequence[Path], api: ApiSettings, run: RunOptions, warn: Warn,
+    spec: OperationSpec,
+    paths: Sequence[Path],
+    api: ApiSettings,
+    run: RunOptions,
+    warn: Warn,
     confirm: Confirm | None = None,
 ) -> RunResult:
     """Read, validate, (confirm,) send or write (dry run), and report; the summary is in summary.json too."""
@@ -227,11 +246,13 @@ def run_operation(
     if prepared.ignored:
         warn(ignored_warning(", ".join(spec.columns), prepared.ignored))
     records = prepared.records
-    if (risky := unroutable_warning(records.get_column(KEY_COL), "order id", in_body=not spec.id_in_path)):
+    if risky := unroutable_warning(records.get_column(KEY_COL), "order id", in_body=not spec.id_in_path):
         warn(risky)
     if confirm is not None and not run.dry_run and records.height and not confirm(records.height):
-        raise UsageError(f"Nothing was sent: {spec.command} of {records.height} orders was not confirmed.",
-                         "Answer y, or pass --yes to go ahead without asking (e.g. under cron).")
+        raise UsageError(
+            f"Nothing was sent: {spec.command} of {records.height} orders was not confirmed.",
+            "Answer y, or pass --yes to go ahead without asking (e.g. under cron).",
+        )
     run_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / run_id)
     chunks = list(in_chunks(records, 1))
@@ -245,8 +266,18 @@ def run_operation(
     finally:
         report.close()
     asked = _Asked(run_id, paths, api.url, run.dry_run, started_at, clock)
-    summary = _summary(spec, frame, prepared, chunks, sender, report, asked=asked, payloads=payloads, blank=blank,
-                       warnings=list(warn.messages))
+    summary = _summary(
+        spec,
+        frame,
+        prepared,
+        chunks,
+        sender,
+        report,
+        asked=asked,
+        payloads=payloads,
+        blank=blank,
+        warnings=list(warn.messages),
+    )
     report.summary(summary.to_dict())
     if run.report_html:
         html_page.write(report.dir)
@@ -259,16 +290,18 @@ def _request_line(operation: Operation, record: str) -> bytes:
     return orjson.dumps({"method": operation.method, "path": path, **({"body": orjson.loads(body)} if body else {})})
 
 
-def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Report, frame: pl.DataFrame,
-          run: RunOptions) -> RecordSender:
+def _send(
+    spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Report, frame: pl.DataFrame, run: RunOptions
+) -> RecordSender:
     files, rows = frame.get_column(FILE_COL), frame.get_column(ROW_COL)
 
     def on_error(event: ApiErrorEvent) -> None:
         report.api_error(event.entry([{"file": files[rid], "row": rows[rid]} for rid in event.row_ids]))
 
     bar = progress_bar(len(chunks), run.progress)
-    sender = RecordSender(api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar,
-                          interrupts=run.interrupts)
+    sender = RecordSender(
+        api, spec.operation, on_error, log=EventLog(run.log_format), progress=bar, interrupts=run.interrupts
+    )
     try:
         run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
@@ -279,24 +312,39 @@ def _send(spec: OperationSpec, chunks: list[Chunk], api: ApiSettings, report: Re
     return sender
 
 
-def _summary(spec: OperationSpec, frame: pl.DataFrame, prepared: Prepared, chunks: list[Chunk],
-             sender: RecordSender | None, report: Report, *, asked: _Asked, payloads: Path | None, blank: int,
-             warnings: list[str]) -> OperationSummary:
+def _summary(
+    spec: OperationSpec,
+    frame: pl.DataFrame,
+    prepared: Prepared,
+    chunks: list[Chunk],
+    sender: RecordSender | None,
+    report: Report,
+    *,
+    asked: _Asked,
+    payloads: Path | None,
+    blank: int,
+    warnings: list[str],
+) -> OperationSummary:
     """The report's files and the run's summary; in a dry run (no sender) every valid row would be sent and
     none is accepted (``blank``: the blank rows left out of ``frame``)."""
     outcomes = sender.outcomes if sender is not None else Outcomes()
     sent = [rids for c in chunks for rids in c.row_ids]
     failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_items += outcomes.unanswered(f"it may have been applied; running {spec.command} on failed.csv settles it")
-    rejected = pl.concat([
-        prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
-        api_reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
-    ], how="diagonal")
+    rejected = pl.concat(
+        [
+            prepared.reasons.with_columns(pl.lit("validation").alias(STAGE_COL)),
+            api_reasons_of(outcomes.rejected).with_columns(pl.lit("api").alias(STAGE_COL)),
+        ],
+        how="diagonal",
+    )
     failed = reasons_of(failed_items).with_columns(pl.lit("api").alias(STAGE_COL))
     missing = reasons_of([(rids, "id", e) for rids, e in outcomes.not_found])
     missing = missing.with_columns(pl.lit("api").alias(STAGE_COL))
-    files = {name: report.rows(name, reasons, frame) for name, reasons in
-             (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))}
+    files = {
+        name: report.rows(name, reasons, frame)
+        for name, reasons in (("rejected.csv", rejected), ("failed.csv", failed), ("not_found.csv", missing))
+    }
     rows_rejected, rows_failed = rejected.get_column(RID_COL).n_unique(), failed.get_column(RID_COL).n_unique()
     return OperationSummary(
         **run_head(spec.command, asked.run_id, asked.paths, asked.api_url, asked.started_at, asked.clock, report.dir),

@@ -36,9 +36,13 @@ class PlatformSettings:
     (path → definitions) and no request is made for those.
     """
 
-    def __init__(self, load: Load | None, warn: Warn = _quiet,
-                 known: dict[str, tuple[Definition, ...] | None] | None = None,
-                 unavailable_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        load: Load | None,
+        warn: Warn = _quiet,
+        known: dict[str, tuple[Definition, ...] | None] | None = None,
+        unavailable_reason: str | None = None,
+    ) -> None:
         self.load = load
         self.warn = warn
         self.known: dict[str, tuple[Definition, ...] | None] = dict(known or {})
@@ -63,8 +67,10 @@ class PlatformSettings:
         if self.unavailable_reason is not None:
             if not self._warned:
                 self._warned = True
-                self.warn(f"{self.unavailable_reason}: attribute names, consent ids and attribute values were not "
-                          "checked against the platform's settings.")
+                self.warn(
+                    f"{self.unavailable_reason}: attribute names, consent ids and attribute values were not "
+                    "checked against the platform's settings."
+                )
             return None
         for path in paths:
             if path not in self.known:
@@ -90,12 +96,16 @@ def fetch(api: ApiSettings, warn: Warn, log_format: str = "text") -> PlatformSet
             [body] = get_many(api, [path], log_format)
         except GetFailed as failed:
             if failed.status == 404:
-                warn(f"This platform does not expose {path} (HTTP 404): {CHECKS.get(path, 'its settings')} were not "
-                     "checked against it.")
+                warn(
+                    f"This platform does not expose {path} (HTTP 404): {CHECKS.get(path, 'its settings')} were not "
+                    "checked against it."
+                )
                 return None
             if failed.key_refused:
-                raise ApiAbort(f"The API rejected the key while reading the platform's settings (GET {path}: "
-                               f"{failed.reason}).", "Check ECDP_API_KEY or --api-key-file.") from None
+                raise ApiAbort(
+                    f"The API rejected the key while reading the platform's settings (GET {path}: {failed.reason}).",
+                    "Check ECDP_API_KEY or --api-key-file.",
+                ) from None
             raise SettingsUnreadable(
                 f"Could not read the platform's settings from {public_url(api.url)}: GET {path} failed "
                 f"({failed.reason}).",

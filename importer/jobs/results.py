@@ -20,8 +20,19 @@ from importer.report.summary import RunSummary
 
 Warn = Callable[[str], None]
 LOGGER = logging.getLogger("ecdp_importer")
-REPORT_FILES = ("summary.json", "report.html", "rejected.csv", "failed.csv", "held.csv", "unmatched.csv",
-                "not_found.csv", "mismatched.csv", "missing.csv", "errors.jsonl", "payloads.jsonl")
+REPORT_FILES = (
+    "summary.json",
+    "report.html",
+    "rejected.csv",
+    "failed.csv",
+    "held.csv",
+    "unmatched.csv",
+    "not_found.csv",
+    "mismatched.csv",
+    "missing.csv",
+    "errors.jsonl",
+    "payloads.jsonl",
+)
 
 
 def log_warning(message: str) -> None:
@@ -32,14 +43,26 @@ def log_warning(message: str) -> None:
 def finished(result: RunResult) -> str:
     """One line of what a run did, for a task's log: ``customers run 2026…: exit 1; 13 rows read, ...``."""
     counts = result.summary.to_dict()
-    shown = [f"{counts[name]} {label}" for name, label in
-             (("rows_read", "read"), ("rows_accepted", "accepted"), ("rows_would_send", "would be sent"),
-              ("rows_rejected", "rejected"),
-              ("rows_failed", "failed"), ("rows_held", "held back"), ("rows_uncertain", "uncertain"),
-              ("rows_not_found", "not found"),
-              ("rows_different", "different"), ("rows_missing", "missing")) if counts.get(name)]
-    return (f"{result.summary.command} run {result.summary.run_id}: exit {result.exit_code}; "
-            f"{', '.join(shown) or 'no rows'}; report in {result.report_dir}")
+    shown = [
+        f"{counts[name]} {label}"
+        for name, label in (
+            ("rows_read", "read"),
+            ("rows_accepted", "accepted"),
+            ("rows_would_send", "would be sent"),
+            ("rows_rejected", "rejected"),
+            ("rows_failed", "failed"),
+            ("rows_held", "held back"),
+            ("rows_uncertain", "uncertain"),
+            ("rows_not_found", "not found"),
+            ("rows_different", "different"),
+            ("rows_missing", "missing"),
+        )
+        if counts.get(name)
+    ]
+    return (
+        f"{result.summary.command} run {result.summary.run_id}: exit {result.exit_code}; "
+        f"{', '.join(shown) or 'no rows'}; report in {result.report_dir}"
+    )
 
 
 @dataclass(frozen=True)

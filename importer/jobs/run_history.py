@@ -68,12 +68,15 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
         raise UsageError(f"There is no run {run_id!r} in {run.state}.", "List the runs with: ecdp-import runs")
     summary = RunSummary.from_dict(orjson.loads(recorded["summary"] or "{}"))
     if not isinstance(summary, ImportSummary):  # (the journal records imports only)
-        raise UsageError(f"Run {run_id} is not an import: only imports can be retried.",
-                         "List the runs with: ecdp-import runs")
+        raise UsageError(
+            f"Run {run_id} is not an import: only imports can be retried.", "List the runs with: ecdp-import runs"
+        )
     failed = Path(summary.failed_file) if summary.failed_file else None
     if recorded["status"] == "running":
-        raise UsageError(f"Run {run_id} never finished (it has no report of failed rows).",
-                         "Continue it with --resume on the same inputs.")
+        raise UsageError(
+            f"Run {run_id} never finished (it has no report of failed rows).",
+            "Continue it with --resume on the same inputs.",
+        )
     if failed is None:
         return None
     if not failed.exists():
@@ -81,8 +84,14 @@ def retry_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn) -> Run
     options = orjson.loads(recorded["options"])
     mapping, preset = summary.mapping, summary.preset
     files = [failed, *_joined_files(run_id, summary, recorded["command"], failed)] if mapping or preset else [failed]
-    retry = RunOptions(**{**run.__dict__, "chunk_size": options.get("chunk_size", run.chunk_size),
-                          "mapping": Path(mapping) if mapping else None, "preset": preset})
+    retry = RunOptions(
+        **{
+            **run.__dict__,
+            "chunk_size": options.get("chunk_size", run.chunk_size),
+            "mapping": Path(mapping) if mapping else None,
+            "preset": preset,
+        }
+    )
     declared = resource(recorded["command"])
     return import_resource(declared, files, api, declared.recorded_options(options), retry, warn)
 
@@ -91,13 +100,18 @@ def _joined_files(run_id: str, summary: ImportSummary, command: str, failed: Pat
     """The command-line files a mapping or preset joined onto the first one (failed.csv holds the first
     one's columns, so a retry reads it in the first file's place and the joined files as the run did;
     sources the mapping names a path for are read from there again)."""
-    path = (Path(summary.mapping) if summary.mapping
-            else choose_for_files(summary.preset or "", command, [failed], ReadOptions()).generation.path)
+    path = (
+        Path(summary.mapping)
+        if summary.mapping
+        else choose_for_files(summary.preset or "", command, [failed], ReadOptions()).generation.path
+    )
     _, *joined_sources = load_mapping(path).sources
     from_command_line = sum(1 for source in joined_sources if source.from_command_line)
     joined = [Path(name) for name in summary.files[1 : 1 + from_command_line]]
     gone = [path for path in joined if not path.is_file()]
     if gone:
-        raise UsageError(f"Run {run_id} joined {gone[0]} onto its rows, and that file is gone.",
-                         "Put it back where it was, or import the export again.")
+        raise UsageError(
+            f"Run {run_id} joined {gone[0]} onto its rows, and that file is gone.",
+            "Put it back where it was, or import the export again.",
+        )
     return joined

@@ -52,8 +52,10 @@ from importer.scratch import scratch_dir
 
 PREPARE_WORKERS = 3  # partitions prepared at once: more than the two cores, so one's Python parts (GIL) do not
 # leave a core idle (docs/benchmarks.md: faster than two, for a little more memory)
-UNCERTAIN = ("sent by run {} without an answer: it may be stored, so it is not sent again (--resend-uncertain sends "
-             "it, at the risk of a second event)")
+UNCERTAIN = (
+    "sent by run {} without an answer: it may be stored, so it is not sent again (--resend-uncertain sends "
+    "it, at the risk of a second event)"
+)
 HELD_BACK = "held back, not sent (valid)"  # a held row's reason in held.csv, before the stop's own
 LARGE_PARTITION_WORKERS = 2  # for the hashed first pass's 16 MB partitions of inputs over 1 GB (memory)
 
@@ -137,8 +139,9 @@ class SecondPass:
         else:
             self._withhold(partitions, self.stopped)
 
-    def _prepare(self, frame: pl.DataFrame, lists: Lists | None
-                 ) -> tuple[Prepared, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    def _prepare(
+        self, frame: pl.DataFrame, lists: Lists | None
+    ) -> tuple[Prepared, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """What ``prepare`` makes of the partition, and the report's rows of those it rejects and of the
         lines it left out (the rows as the user's file has them, with their reasons): made here, in a
         worker, so the partition need not be kept until it is settled, and settling, which is done one
@@ -147,13 +150,24 @@ class SecondPass:
         uncertain = no_reasons()
         if self.uncertain is not None and self.uncertain.height and prepared.records.height:
             uncertain = as_row_lists(prepared.records.join(self.uncertain, on=KEY_COL)).select(
-                pl.col(RID_COL).explode(), pl.lit("").alias(FIELD_COL), pl.format(UNCERTAIN, "run_id").alias(ERROR_COL))
+                pl.col(RID_COL).explode(), pl.lit("").alias(FIELD_COL), pl.format(UNCERTAIN, "run_id").alias(ERROR_COL)
+            )
             prepared = replace(prepared, records=prepared.records.join(self.uncertain, on=KEY_COL, how="anti"))
-        return (prepared, _table(frame, prepared.reasons, "validation"), _table(frame, prepared.left_out, "mapping"),
-                _table(frame, uncertain, "resume"))
+        return (
+            prepared,
+            _table(frame, prepared.reasons, "validation"),
+            _table(frame, prepared.left_out, "mapping"),
+            _table(frame, uncertain, "resume"),
+        )
 
-    def settle(self, prepared: Prepared, rejected: pl.DataFrame, left_out: pl.DataFrame, uncertain: pl.DataFrame,
-               deliver: Callable[[Chunk], bool] | None) -> None:
+    def settle(
+        self,
+        prepared: Prepared,
+        rejected: pl.DataFrame,
+        left_out: pl.DataFrame,
+        uncertain: pl.DataFrame,
+        deliver: Callable[[Chunk], bool] | None,
+    ) -> None:
         """Count and report what ``prepare`` made of a partition (``rejected``, ``left_out`` and ``uncertain``:
         the report's rows of those it rejects, of the order lines the mapping left out and of the events a
         resumed run left uncertain, see ``_prepare``), and hand on its chunks."""
@@ -247,7 +261,8 @@ class SecondPass:
         rids = pl.concat(held)
         for rows in partitions.rows_of(rids):
             reasons = rows.select(RID_COL).with_columns(
-                pl.lit("").alias(FIELD_COL), pl.lit(f"{HELD_BACK}: {reason}").alias(ERROR_COL),
+                pl.lit("").alias(FIELD_COL),
+                pl.lit(f"{HELD_BACK}: {reason}").alias(ERROR_COL),
                 pl.lit("budget").alias(STAGE_COL),
             )
             view = user_view(rows)

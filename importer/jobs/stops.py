@@ -61,23 +61,37 @@ class Watch:
 
         return call
 
-    def reached(self, head: RunHead, exit_code: int, aborted: Aborted, rows_read: int, api_errors: int
-                ) -> ImportSummary:
+    def reached(
+        self, head: RunHead, exit_code: int, aborted: Aborted, rows_read: int, api_errors: int
+    ) -> ImportSummary:
         """The summary of a run stopped before its report was complete: the counts it reached."""
         outcomes = self.outcomes
-        return ImportSummary(**head, exit_code=exit_code, rows_read=rows_read,
-                             rows_accepted=self.rows_settled + outcomes.accepted_rows, rows_sent=outcomes.rows_sent,
-                             records_sent=outcomes.records_sent, records_accepted=outcomes.accepted_records,
-                             records_rejected=len(outcomes.rejected), verified_after_ambiguous=outcomes.verified,
-                             rows_uncertain=len({row for rows, _ in outcomes.uncertain for row in rows}),
-                             requests=outcomes.requests, retries=outcomes.retries, throttled=outcomes.throttled,
-                             aborted=aborted.message, abort_reason=aborted.reason, api_errors=api_errors,
-                             timeline=outcomes.timeline.as_dict())
+        return ImportSummary(
+            **head,
+            exit_code=exit_code,
+            rows_read=rows_read,
+            rows_accepted=self.rows_settled + outcomes.accepted_rows,
+            rows_sent=outcomes.rows_sent,
+            records_sent=outcomes.records_sent,
+            records_accepted=outcomes.accepted_records,
+            records_rejected=len(outcomes.rejected),
+            verified_after_ambiguous=outcomes.verified,
+            rows_uncertain=len({row for rows, _ in outcomes.uncertain for row in rows}),
+            requests=outcomes.requests,
+            retries=outcomes.retries,
+            throttled=outcomes.throttled,
+            aborted=aborted.message,
+            abort_reason=aborted.reason,
+            api_errors=api_errors,
+            timeline=outcomes.timeline.as_dict(),
+        )
 
     def keep(self, summary: ImportSummary) -> ImportSummary:
         """Write ``summary`` to summary.json and the journal, each where it still can be."""
-        for write in (lambda: self.report.summary(summary.to_dict()),
-                      lambda: self.journal.finish_run(self.run_id, summary, self.report.dir) if self.journal else None):
+        for write in (
+            lambda: self.report.summary(summary.to_dict()),
+            lambda: self.journal.finish_run(self.run_id, summary, self.report.dir) if self.journal else None,
+        ):
             try:
                 write()
             except LocalFault as again:  # (the same disk, often): the first fault is what the run ends with
@@ -101,11 +115,21 @@ class Watch:
         """Ctrl-C or SIGTERM outside sending (before it, or while the report was written): the counts kept."""
         sent = self.sent
         reason = "interrupted while writing the report" if sent else "interrupted before anything was sent"
-        self.keep(self.reached(head, EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE,
-                               Aborted(AbortReason.INTERRUPTED, reason), rows_read, self.report.error_count))
+        self.keep(
+            self.reached(
+                head,
+                EXIT_ROWS_NOT_IMPORTED if sent else EXIT_USAGE,
+                Aborted(AbortReason.INTERRUPTED, reason),
+                rows_read,
+                self.report.error_count,
+            )
+        )
         self.report.release()
-        return Interrupted(f"The run was {reason}.", "Run the same command again with --resume: what the API "
-                           "accepted is skipped.", sent=sent)
+        return Interrupted(
+            f"The run was {reason}.",
+            "Run the same command again with --resume: what the API accepted is skipped.",
+            sent=sent,
+        )
 
 
 def stopped_by(fault: LocalFault) -> Aborted:

@@ -38,8 +38,10 @@ NOT_UNDOABLE = "not_undoable.csv"
 def undo_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn, confirm: Confirm | None = None) -> RunResult:
     """Delete the orders run ``run_id`` created (``confirm(count)`` first, when given)."""
     if not run.state.exists():
-        raise UsageError(f"There is no journal at {run.state}: no run can be undone.",
-                         "Give the --state file the run was recorded in.")
+        raise UsageError(
+            f"There is no journal at {run.state}: no run can be undone.",
+            "Give the --state file the run was recorded in.",
+        )
     journal = Journal(run.state)
     try:
         with journal.lock():
@@ -47,13 +49,17 @@ def undo_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn, confirm
             if found is None:
                 raise UsageError(f"The journal {run.state} has no run {run_id}.", "ecdp-import runs lists the runs.")
             if found["target"] != target_of(api):
-                raise UsageError(f"Run {run_id} sent to another business unit (API URL or key) than this one.",
-                                 "Undo it with the API URL and key (or profile) it was run with.")
+                raise UsageError(
+                    f"Run {run_id} sent to another business unit (API URL or key) than this one.",
+                    "Undo it with the API URL and key (or profile) it was run with.",
+                )
             declared = find(found["command"])
             if declared is None or declared.journal_kind is None or declared.undo is Undo.NOT_AT_ALL:
                 undoable = " or ".join(r.command for r in RESOURCES if r.undo is Undo.DELETE_BY_ID)
-                raise UsageError(f"Run {run_id} is a {found['command']} run: only imports can be undone.",
-                                 f"Undo an {undoable} run (or see which records a run that cannot be undone sent).")
+                raise UsageError(
+                    f"Run {run_id} is a {found['command']} run: only imports can be undone.",
+                    f"Undo an {undoable} run (or see which records a run that cannot be undone sent).",
+                )
             if declared.undo is Undo.LIST_ONLY:
                 return _listed_only(declared, run_id, journal, api, run, warn)
             created = journal.created(run_id, declared.journal_kind)
@@ -61,8 +67,10 @@ def undo_run(run_id: str, api: ApiSettings, run: RunOptions, warn: Warn, confirm
     finally:
         journal.close()
     if kept:
-        warn(f"{declared.naming.count(kept)} of run {run_id} existed before it (an earlier run had them "
-             "accepted, or the run only replaced them): kept.")
+        warn(
+            f"{declared.naming.count(kept)} of run {run_id} existed before it (an earlier run had them "
+            "accepted, or the run only replaced them): kept."
+        )
     if not created:
         return _nothing(run_id, api, run, kept)
     deleting = replace(_operation(declared.undone_by), command="undo")
@@ -80,17 +88,21 @@ def _operation(command: str | None) -> OperationSpec:
     return found
 
 
-def _listed_only(declared: Resource, run_id: str, journal: Journal, api: ApiSettings, run: RunOptions,
-                 warn: Warn) -> RunResult:
+def _listed_only(
+    declared: Resource, run_id: str, journal: Journal, api: ApiSettings, run: RunOptions, warn: Warn
+) -> RunResult:
     """A run of a resource the API cannot delete (customers): nothing is deleted; the keys it sent are listed."""
     keys = journal.sent_keys(run_id, declared.journal_kind or declared.name)
-    warn(f"{declared.naming.plural.capitalize()} cannot be undone: the API has no delete for them. The "
-         f"{declared.naming.count(len(keys))} run {run_id} sent are listed in {NOT_UNDOABLE}.")
+    warn(
+        f"{declared.naming.plural.capitalize()} cannot be undone: the API has no delete for them. The "
+        f"{declared.naming.count(len(keys))} run {run_id} sent are listed in {NOT_UNDOABLE}."
+    )
     return _nothing(run_id, api, run, keys=keys, noun=declared.naming.plural)
 
 
-def _nothing(run_id: str, api: ApiSettings, run: RunOptions, kept: int = 0,
-             keys: list[str] | None = None, noun: str = "") -> RunResult:
+def _nothing(
+    run_id: str, api: ApiSettings, run: RunOptions, kept: int = 0, keys: list[str] | None = None, noun: str = ""
+) -> RunResult:
     """The report of an undo that deletes nothing: no order the run created, or a run of ``noun`` the API cannot
     delete (customers: its ``keys`` listed in not_undoable.csv, exit 1 when there are any)."""
     started_at, clock = datetime.now(UTC), time.monotonic()
@@ -101,11 +113,17 @@ def _nothing(run_id: str, api: ApiSettings, run: RunOptions, kept: int = 0,
         listed = report.path(NOT_UNDOABLE)
         pl.DataFrame({"key": keys}, schema={"key": pl.String}).write_csv(listed)
         listed.chmod(0o600)
-    summary = OperationSummary(**run_head("undo", undo_id, [], api.url, started_at, clock, report.dir),
-                               exit_code=1 if count else 0, rows_read=count, done="deleted", undo_of=run_id,
-                               records_kept=kept, not_undoable=count, not_undoable_file=report_file(listed),
-                               warnings=[f"{noun} cannot be undone: {count} listed in {NOT_UNDOABLE}"]
-                               if keys is not None else [])
+    summary = OperationSummary(
+        **run_head("undo", undo_id, [], api.url, started_at, clock, report.dir),
+        exit_code=1 if count else 0,
+        rows_read=count,
+        done="deleted",
+        undo_of=run_id,
+        records_kept=kept,
+        not_undoable=count,
+        not_undoable_file=report_file(listed),
+        warnings=[f"{noun} cannot be undone: {count} listed in {NOT_UNDOABLE}"] if keys is not None else [],
+    )
     report.summary(summary.to_dict())
     report.close()
     return RunResult(summary=summary, report_dir=report.dir)

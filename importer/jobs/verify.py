@@ -62,24 +62,35 @@ class Sampling:
     seed: int | None = None
 
 
-def verify_customers(paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions,
-                     sampling: Sampling, warn: Warn) -> RunResult:
+def verify_customers(
+    paths: Sequence[Path], api: ApiSettings, options: CustomerOptions, run: RunOptions, sampling: Sampling, warn: Warn
+) -> RunResult:
     """Compare the customers of ``paths`` with what the platform holds."""
     return verify_resource(CUSTOMERS, paths, api, options, run, sampling, warn)
 
 
-def verify_orders(paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions,
-                  sampling: Sampling, warn: Warn) -> RunResult:
+def verify_orders(
+    paths: Sequence[Path], api: ApiSettings, options: OrderOptions, run: RunOptions, sampling: Sampling, warn: Warn
+) -> RunResult:
     """Compare the orders of ``paths`` with what the platform holds."""
     return verify_resource(ORDERS, paths, api, options, run, sampling, warn)
 
 
-def verify_resource(declared: Resource, paths: Sequence[Path], api: ApiSettings, options: Any, run: RunOptions,
-                    sampling: Sampling, warn: Warn) -> RunResult:
+def verify_resource(
+    declared: Resource,
+    paths: Sequence[Path],
+    api: ApiSettings,
+    options: Any,
+    run: RunOptions,
+    sampling: Sampling,
+    warn: Warn,
+) -> RunResult:
     """Compare the records of ``declared`` in ``paths`` with what the platform holds."""
     if not declared.verifiable:
-        raise UsageError(f"{declared.naming.plural.capitalize()} cannot be verified: verify reads imported "
-                         "records back.", f"Verify one of {', '.join(r.command for r in IMPORTS if r.verifiable)}.")
+        raise UsageError(
+            f"{declared.naming.plural.capitalize()} cannot be verified: verify reads imported records back.",
+            f"Verify one of {', '.join(r.command for r in IMPORTS if r.verifiable)}.",
+        )
     if declared.line_conflicts:  # read as its import reads them
         options = with_mapping_conflicts(declared.options(options), run, paths, declared.command)
     kind = declared.bind(options)
@@ -101,12 +112,14 @@ class _Asked:
     clock: float  # time.monotonic() at the start
 
 
-def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling,
-            warn: Warn) -> RunResult:
+def _verify(
+    kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOptions, sampling: Sampling, warn: Warn
+) -> RunResult:
     warn = recording(warn)  # the summary lists the warnings: under cron nobody sees them printed
     if api.key is None:
-        raise UsageError("No API key: verify reads records back from the platform.",
-                         "Set ECDP_API_KEY or pass --api-key-file.")
+        raise UsageError(
+            "No API key: verify reads records back from the platform.", "Set ECDP_API_KEY or pass --api-key-file."
+        )
     if sampling.size is not None and sampling.size < 1:
         raise UsageError("--sample must be at least 1.", "Leave it out to check every record.")
     started_at, clock = datetime.now(UTC), time.monotonic()
@@ -124,9 +137,8 @@ def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOpti
     records = prepared.records
     checked = records
     if sampling.size is not None and sampling.size < records.height:
-        checked = (records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed)
-                   .sort("_pos").drop("_pos"))
-    if (risky := unroutable_warning(checked.get_column(KEY_COL), kind.key_name)):
+        checked = records.with_row_index("_pos").sample(n=sampling.size, seed=sampling.seed).sort("_pos").drop("_pos")
+    if risky := unroutable_warning(checked.get_column(KEY_COL), kind.key_name):
         warn(risky)
     chunks = list(in_chunks(checked, 1))
     found: dict[int, list[Difference]] = {}
@@ -136,18 +148,31 @@ def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOpti
 
     def on_answer(position: int, body: Any) -> None:
         stored = body.get("data") if isinstance(body, dict) else None
-        found[position] = (compare(orjson.loads(texts[position]), stored, lists or {}) if isinstance(stored, dict)
-                           else [Difference("(answer)", "a record", "no record in the answer")])
+        found[position] = (
+            compare(orjson.loads(texts[position]), stored, lists or {})
+            if isinstance(stored, dict)
+            else [Difference("(answer)", "a record", "no record in the answer")]
+        )
 
     run_id = new_run_id(started_at)
     report = Report(run.report_dir or Path("reports") / run_id)
     lookup = kind.lookup
-    operation = Operation("GET", lambda record: ((lookup(record) if lookup else None) or "", None),
-                          not_found_apart=True, missing="missing: the platform holds no such record")
+    operation = Operation(
+        "GET",
+        lambda record: ((lookup(record) if lookup else None) or "", None),
+        not_found_apart=True,
+        missing="missing: the platform holds no such record",
+    )
     bar = progress_bar(len(chunks), run.progress)
-    sender = RecordSender(api, operation, lambda event: report.api_error(event.entry()),
-                          on_answer=on_answer, log=EventLog(run.log_format), progress=bar,
-                          interrupts=run.interrupts)
+    sender = RecordSender(
+        api,
+        operation,
+        lambda event: report.api_error(event.entry()),
+        on_answer=on_answer,
+        log=EventLog(run.log_format),
+        progress=bar,
+        interrupts=run.interrupts,
+    )
     try:
         run_loop(sender.run(chunks))
     except KeyboardInterrupt:  # only where the sender cannot handle SIGINT itself (not the main thread)
@@ -157,21 +182,43 @@ def _verify(kind: Binding, paths: Sequence[Path], api: ApiSettings, run: RunOpti
         if bar is not None:
             bar.close()
     asked = _Asked(run_id, kind.command, files, api.url, sampling, started_at, clock)
-    summary = _summary(frame, prepared, checked, chunks, sender.outcomes, found, report, asked=asked,
-                       set_aside=set_aside, warnings=list(warn.messages))
+    summary = _summary(
+        frame,
+        prepared,
+        checked,
+        chunks,
+        sender.outcomes,
+        found,
+        report,
+        asked=asked,
+        set_aside=set_aside,
+        warnings=list(warn.messages),
+    )
     report.summary(summary.to_dict())
     return RunResult(summary=summary, report_dir=report.dir)
 
 
-def _summary(frame: pl.DataFrame, prepared: Prepared, checked: pl.DataFrame, chunks: list[Chunk], outcomes: Outcomes,
-             found: dict[int, list[Difference]], report: Report, *, asked: _Asked, set_aside: SetAside,
-             warnings: list[str]) -> VerifySummary:
+def _summary(
+    frame: pl.DataFrame,
+    prepared: Prepared,
+    checked: pl.DataFrame,
+    chunks: list[Chunk],
+    outcomes: Outcomes,
+    found: dict[int, list[Difference]],
+    report: Report,
+    *,
+    asked: _Asked,
+    set_aside: SetAside,
+    warnings: list[str],
+) -> VerifySummary:
     """The report's files, and the run's summary (``set_aside``: the blank rows and those the mapping
     drops, left out of ``frame``)."""
     rows_of = {c.index: c.row_ids[0] for c in chunks}
     different = {p: d for p, d in found.items() if d}
-    mismatched: list[Reason] = [(rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)),
-                                 "; ".join(d.describe() for d in diffs)) for p, diffs in different.items()]
+    mismatched: list[Reason] = [
+        (rows_of[p], ";".join(dict.fromkeys(d.field for d in diffs)), "; ".join(d.describe() for d in diffs))
+        for p, diffs in different.items()
+    ]
     failed_items: list[Reason] = [(rids, "", e) for rids, e in outcomes.failed]
     failed_items += [(rids, field, error) for rids, field, error, *_ in outcomes.rejected]
     failed_items += outcomes.unanswered("it may have been applied; verify again")
@@ -225,8 +272,9 @@ def _left_out_file(set_aside: SetAside, prepared: Prepared, frame: pl.DataFrame,
     """left_out.csv: the rows set aside by the mapping's rules, and the order lines it left out of records."""
     if prepared.left_out.height:
         lines = frame.join(prepared.left_out.select(RID_COL), on=RID_COL, how="semi")
-        report.add_rows("left_out.csv", report_table(prepared.left_out.with_columns(pl.lit("mapping").alias(STAGE_COL)),
-                                                     lines))
+        report.add_rows(
+            "left_out.csv", report_table(prepared.left_out.with_columns(pl.lit("mapping").alias(STAGE_COL)), lines)
+        )
     return left_out_file(set_aside, report)
 
 

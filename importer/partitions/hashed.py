@@ -61,8 +61,9 @@ def for_inputs(paths: list[Path], shard: Shard | None = None, partitions: int | 
 class HashedPartitions:
     """Rows spread over ``partitions`` partitions; in memory while there is one, on disk otherwise."""
 
-    def __init__(self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None,
-                 large: bool = False) -> None:
+    def __init__(
+        self, partitions: int, shard: Shard | None = None, flush_bytes: int | None = None, large: bool = False
+    ) -> None:
         self.partitions = partitions
         self.large = large  # an input over LARGE_INPUT_BYTES (its partitions are larger: fewer at once)
         self.shard = shard
@@ -109,8 +110,9 @@ class HashedPartitions:
             if frames:
                 target = self._dir / f"{part:05d}"
                 target.mkdir(exist_ok=True)
-                _concat(frames).write_parquet(target / f"{self._flushes:06d}.parquet", compression="lz4",
-                                              statistics=False)
+                _concat(frames).write_parquet(
+                    target / f"{self._flushes:06d}.parquet", compression="lz4", statistics=False
+                )
         self._buffers = [[] for _ in range(self.partitions)]
         self._buffered, self._buffered_bytes, self._flushes = 0, 0, self._flushes + 1
 

@@ -29,14 +29,15 @@ class Shard:
     def parse(cls, text: str) -> Shard:
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
-            raise UsageError(f"--shard {text!r} is not K/N with 1 ≤ K ≤ N.",
-                             "For example --shard 2/4 takes the second of four shares.")
+            raise UsageError(
+                f"--shard {text!r} is not K/N with 1 ≤ K ≤ N.",
+                "For example --shard 2/4 takes the second of four shares.",
+            )
         return cls(int(match[1]), int(match[2]))
 
     def mask(self, key: pl.Series, rid: pl.Series) -> pl.Series:
         """Which rows belong to this shard."""
-        crc = pl.Series([None if k is None else zlib.crc32(k.encode("utf-8")) for k in key.to_list()],
-                        dtype=pl.Int64)
+        crc = pl.Series([None if k is None else zlib.crc32(k.encode("utf-8")) for k in key.to_list()], dtype=pl.Int64)
         bucket = crc.fill_null(rid) % self.count
         return bucket == self.number - 1
 

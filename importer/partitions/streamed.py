@@ -44,8 +44,13 @@ class NotClustered(Exception):
 class StreamedPartitions:
     """Partitions of whole records, made from the input's batches as they are read."""
 
-    def __init__(self, batches: Iterable[pl.DataFrame], key: Callable[[list[str]], pl.Expr],
-                 shard: Shard | None, reread: Callable[[], Iterable[pl.DataFrame]]) -> None:
+    def __init__(
+        self,
+        batches: Iterable[pl.DataFrame],
+        key: Callable[[list[str]], pl.Expr],
+        shard: Shard | None,
+        reread: Callable[[], Iterable[pl.DataFrame]],
+    ) -> None:
         self._batches, self._key, self._shard, self._reread = batches, key, shard, reread
         self.rows = 0  # rows kept (this shard's)
         self.set_aside = SetAside()  # blank rows of this shard, and those the mapping drops: left out

@@ -75,8 +75,9 @@ class Chunk:
 
 def chunk_of(index: int, records: list[str], row_ids: list[list[int]]) -> Chunk:
     """A chunk from Python lists (for small runs built record by record, such as GETs)."""
-    frame = pl.DataFrame({JSON_COL: records, RID_COL: row_ids},
-                         schema={JSON_COL: pl.String, RID_COL: pl.List(pl.Int64)})
+    frame = pl.DataFrame(
+        {JSON_COL: records, RID_COL: row_ids}, schema={JSON_COL: pl.String, RID_COL: pl.List(pl.Int64)}
+    )
     return Chunk(index, frame)
 
 
@@ -106,6 +107,7 @@ def in_chunks(records: pl.DataFrame, chunk_size: int, first_index: int = 0) -> I
         .group_by(pl.col("_pos") // chunk_size, maintain_order=True)
         .agg(pl.col(JSON_COL).str.join(",").cast(pl.Binary), pl.col("_rows").sum())
     )
-    for number, (text, rows) in enumerate(zip(per_chunk.get_column(JSON_COL).to_list(),
-                                              per_chunk.get_column("_rows").to_list(), strict=True)):
+    for number, (text, rows) in enumerate(
+        zip(per_chunk.get_column(JSON_COL).to_list(), per_chunk.get_column("_rows").to_list(), strict=True)
+    ):
         yield Chunk(first_index + number, records.slice(number * chunk_size, chunk_size), text, int(rows))

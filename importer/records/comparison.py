@@ -137,13 +137,20 @@ def _products(sent: list[dict[str, Any]], stored: list[Any], types: Mapping[str,
             continue
         for name, value in product.items():
             if name == "productAttributes":
-                found += [Difference(d.field, d.in_file, d.in_platform, where)
-                          for d in _attributes(value, held.get(name), "product.attr.", types)]
+                found += [
+                    Difference(d.field, d.in_file, d.in_platform, where)
+                    for d in _attributes(value, held.get(name), "product.attr.", types)
+                ]
             elif name != "id":
-                found += [Difference(d.field, d.in_file, d.in_platform, where)
-                          for d in _field(f"product.{name}", value, held.get(name, ABSENT), name)]
-    found += [Difference("product.id", ABSENT, key[0], f"product {key[0]}")
-              for key in held_products if key not in file_products]
+                found += [
+                    Difference(d.field, d.in_file, d.in_platform, where)
+                    for d in _field(f"product.{name}", value, held.get(name, ABSENT), name)
+                ]
+    found += [
+        Difference("product.id", ABSENT, key[0], f"product {key[0]}")
+        for key in held_products
+        if key not in file_products
+    ]
     return found
 
 

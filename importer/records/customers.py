@@ -177,12 +177,14 @@ def records(rows: pl.DataFrame, columns: CustomerColumns, match_field: str) -> p
     values = json_text.name_values(rows, RID_COL, columns.attributes, "customAttributes")
     values = json_text.name_values(values, RID_COL, columns.consents, "_consents", name="id")
     values = values.with_columns(
-        pl.when(pl.col("_consents").is_not_null()).then(pl.struct(pl.col("_consents").alias("consents")))
+        pl.when(pl.col("_consents").is_not_null())
+        .then(pl.struct(pl.col("_consents").alias("consents")))
         .alias("consentsData")
     )
     customer = pl.struct(absent.members(values, [*CUSTOMER_FIELDS, "customAttributes", "consentsData"]))
-    return values.select(RID_COL, absent.cut(customer.struct.json_encode()).alias(JSON_COL),
-                         pl.col(match_field).alias(KEY_COL))
+    return values.select(
+        RID_COL, absent.cut(customer.struct.json_encode()).alias(JSON_COL), pl.col(match_field).alias(KEY_COL)
+    )
 
 
 def settings_lists(columns: list[str], match_field: str) -> list[str]:
@@ -203,19 +205,26 @@ def prepare(frame: pl.DataFrame, options: CustomerOptions, lists: Lists | None =
     checked = readable_rows(rows, frame)
     attributes = AttributeColumns(columns.attributes, CUSTOMER_ATTRIBUTES, "customer attribute")
     platform, warnings = preflight_check(checked, [attributes], columns.consents, lists)
-    invalid = pl.concat([
-        pre_rejected(frame),
-        schema_reasons(checked, schema, PATTERN_MEANINGS, required),
-        column_group_reasons(checked, list(columns.attributes), text_value_schema(), PATTERN_MEANINGS),
-        column_group_reasons(checked, list(columns.consents),
-                             consent_value_schema(options.allow_confirmation_emails), PATTERN_MEANINGS),
-        platform,
-    ])
+    invalid = pl.concat(
+        [
+            pre_rejected(frame),
+            schema_reasons(checked, schema, PATTERN_MEANINGS, required),
+            column_group_reasons(checked, list(columns.attributes), text_value_schema(), PATTERN_MEANINGS),
+            column_group_reasons(
+                checked,
+                list(columns.consents),
+                consent_value_schema(options.allow_confirmation_emails),
+                PATTERN_MEANINGS,
+            ),
+            platform,
+        ]
+    )
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     repeated = _repeated(valid.join(frame.select(RID_COL, FILE_COL, ROW_COL), on=RID_COL), match_field)
     valid = valid.join(repeated.select(RID_COL), on=RID_COL, how="anti")
-    return Prepared(records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored,
-                    warnings=warnings)
+    return Prepared(
+        records(valid, columns, match_field), combine([invalid, repeated]), ignored=columns.ignored, warnings=warnings
+    )
 
 
 def _repeated(rows: pl.DataFrame, match_field: str) -> pl.DataFrame:

@@ -60,7 +60,7 @@ def parse_definitions(path: str, body: Any) -> tuple[Definition, ...]:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in data):
         raise SettingsUnreadable(
-            f"GET {path} did not answer with a list of definitions ({{\"data\": [{{\"id\", \"name\", \"type\"}}]}}).",
+            f'GET {path} did not answer with a list of definitions ({{"data": [{{"id", "name", "type"}}]}}).',
             "Check --api-url; pass --no-preflight to import without the platform checks.",
         )
     return tuple(

@@ -82,10 +82,12 @@ def plan_columns(columns: list[str], options: EventOptions) -> EventColumns:
         if lower in wanted:
             target = wanted[lower]
         elif lower.startswith(DATA_PREFIX):
-            name = column[len(DATA_PREFIX):].strip()
+            name = column[len(DATA_PREFIX) :].strip()
             if not 1 <= len(name) <= FIELD_NAME_MAX:
-                raise InputError(f"Column {column!r}: a data field's name must have 1 to {FIELD_NAME_MAX} "
-                                 "characters.", "Name the column data.<the field's name>.")
+                raise InputError(
+                    f"Column {column!r}: a data field's name must have 1 to {FIELD_NAME_MAX} characters.",
+                    "Name the column data.<the field's name>.",
+                )
             target = DATA_PREFIX + name
             data[target] = name
         else:
@@ -97,32 +99,42 @@ def plan_columns(columns: list[str], options: EventOptions) -> EventColumns:
         rename[column] = target
     _check_event_id(rename, options)
     if not set(IDENTIFIERS) & set(rename.values()):
-        raise InputError(f"The input has no column that identifies a customer: give one of {', '.join(IDENTIFIERS)}.",
-                         "Name a column as the API names the identifier (e.g. customerEmail), or map one.")
+        raise InputError(
+            f"The input has no column that identifies a customer: give one of {', '.join(IDENTIFIERS)}.",
+            "Name a column as the API names the identifier (e.g. customerEmail), or map one.",
+        )
     return EventColumns(rename, data, _declared_types(data, options), ignored)
 
 
 def _check_event_id(rename: dict[str, str], options: EventOptions) -> None:
     column = next((source for source, target in rename.items() if target == EVENT_ID), None)
     if options.event_id is not None and column is not None:
-        raise UsageError(f"--event-id {options.event_id} and the column {column!r} both give the custom event.",
-                         "Drop --event-id to use each row's id, or leave the column out of the file.")
+        raise UsageError(
+            f"--event-id {options.event_id} and the column {column!r} both give the custom event.",
+            "Drop --event-id to use each row's id, or leave the column out of the file.",
+        )
     if options.event_id is None and column is None:
-        raise UsageError(f"No custom event: the input has no {options.event_id_column!r} column and no --event-id "
-                         "was given.", "Give --event-id N (Automation > Scenarios > Custom events), or "
-                         "--event-id-column COLUMN for an id per row.")
+        raise UsageError(
+            f"No custom event: the input has no {options.event_id_column!r} column and no --event-id was given.",
+            "Give --event-id N (Automation > Scenarios > Custom events), or "
+            "--event-id-column COLUMN for an id per row.",
+        )
 
 
 def _declared_types(data: dict[str, str], options: EventOptions) -> dict[str, str]:
     unknown = {name: kind for name, kind in options.field_types.items() if kind not in DATA_FIELD_TYPES}
     if unknown:
-        raise UsageError(f"Unknown data field type: {listed([f'{n}={k}' for n, k in unknown.items()])}.",
-                         f"The types are {', '.join(DATA_FIELD_TYPES)}.")
+        raise UsageError(
+            f"Unknown data field type: {listed([f'{n}={k}' for n, k in unknown.items()])}.",
+            f"The types are {', '.join(DATA_FIELD_TYPES)}.",
+        )
     by_name = {name: column for column, name in data.items()}
     missing = [name for name in options.field_types if name not in by_name]
     if missing:
-        raise UsageError(f"A type is declared for data fields the input has no column for: {listed(missing)}.",
-                         "Name the columns data.<field name>, or correct the field names given with --field-type.")
+        raise UsageError(
+            f"A type is declared for data fields the input has no column for: {listed(missing)}.",
+            "Name the columns data.<field name>, or correct the field names given with --field-type.",
+        )
     return {by_name[name]: kind for name, kind in options.field_types.items()}
 
 
@@ -149,15 +161,19 @@ def normalise_rows(frame: pl.DataFrame, columns: EventColumns, options: EventOpt
     given = {*present.columns, *(EVENT_ID for _ in event_id)}
     missing = [pl.lit(None, dtype=pl.String).alias(f) for f in EVENT_FIELDS if f not in given]
     rows = present.with_columns(*event_id, *missing).with_columns(
-        normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL)
+        normalise.blank_to_null(pl.col(c)).alias(c) for c in present.columns if c != RID_COL
+    )
     typed = {column: columns.types.get(column) for column in columns.data}
     rows = rows.with_columns(
         normalise.email(pl.col("customerEmail")),
         pl.col("customerEmailMd5").str.to_lowercase(),
         pl.col("customerEmailSha256").str.to_lowercase(),
         normalise.phone(pl.col("customerPhone")),
-        *[pl.col(c).str.to_lowercase().replace_strict(BOOLEAN_ALIASES, default=pl.col(c).str.to_lowercase())
-          for c, kind in typed.items() if kind == "Boolean"],
+        *[
+            pl.col(c).str.to_lowercase().replace_strict(BOOLEAN_ALIASES, default=pl.col(c).str.to_lowercase())
+            for c, kind in typed.items()
+            if kind == "Boolean"
+        ],
     )
     for column, kind in typed.items():
         if kind == "DateTime":
@@ -165,9 +181,16 @@ def normalise_rows(frame: pl.DataFrame, columns: EventColumns, options: EventOpt
         elif kind is None and rows.select(pl.col(column).str.contains(INSTANT).any()).item():
             # an undeclared value is sent as the API's instant only where it looks like one (a date stays a date)
             at = normalise.per_value(rows.select(RID_COL, column), column, normalise.api_datetimes)
-            rows = rows.with_columns(at.get_column(column).alias("_at")).with_columns(
-                pl.when(pl.col(column).str.contains(INSTANT)).then(pl.col("_at")).otherwise(pl.col(column))
-                .alias(column)).drop("_at")
+            rows = (
+                rows.with_columns(at.get_column(column).alias("_at"))
+                .with_columns(
+                    pl.when(pl.col(column).str.contains(INSTANT))
+                    .then(pl.col("_at"))
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                )
+                .drop("_at")
+            )
     return rows
 
 
@@ -192,9 +215,14 @@ def _data_fields(rows: pl.DataFrame, columns: EventColumns) -> pl.DataFrame:
         .unpivot(on=order, index=RID_COL, variable_name="_column", value_name="value")
         .drop_nulls("value")
         .with_columns(pl.col("_column").replace_strict(order, declared, return_dtype=pl.String).alias("_declared"))
-        .select(RID_COL, pl.struct(pl.col("_column").replace_strict(order, list(columns.data.values())).alias("name"),
-                                   pl.coalesce("_declared", inferred_type(pl.col("value"))).alias("type"),
-                                   "value").alias("dataFields"))
+        .select(
+            RID_COL,
+            pl.struct(
+                pl.col("_column").replace_strict(order, list(columns.data.values())).alias("name"),
+                pl.coalesce("_declared", inferred_type(pl.col("value"))).alias("type"),
+                "value",
+            ).alias("dataFields"),
+        )
     )
     lists = cells.group_by(RID_COL, maintain_order=True).agg("dataFields")
     return rows.join(lists, on=RID_COL, how="left", maintain_order="left")
@@ -210,13 +238,17 @@ def prepare(frame: pl.DataFrame, options: EventOptions) -> Prepared:
     by_type: dict[str, list[str]] = {}
     for column in columns.data:
         by_type.setdefault(columns.types.get(column, "String"), []).append(column)
-    invalid = pl.concat([
-        pre_rejected(frame),
-        schema_reasons(checked, event_schema(), EVENT_PATTERN_MEANINGS, required),
-        *[column_group_reasons(checked, group, data_field_schema(kind), EVENT_PATTERN_MEANINGS)
-          for kind, group in by_type.items()],
-        _without_identifier(checked),
-    ])
+    invalid = pl.concat(
+        [
+            pre_rejected(frame),
+            schema_reasons(checked, event_schema(), EVENT_PATTERN_MEANINGS, required),
+            *[
+                column_group_reasons(checked, group, data_field_schema(kind), EVENT_PATTERN_MEANINGS)
+                for kind, group in by_type.items()
+            ],
+            _without_identifier(checked),
+        ]
+    )
     valid = rows.join(invalid.select(RID_COL).unique(), on=RID_COL, how="anti")
     return Prepared(records(valid, columns, frame), combine([invalid]), ignored=columns.ignored)
 
@@ -224,6 +256,7 @@ def prepare(frame: pl.DataFrame, options: EventOptions) -> Prepared:
 def _without_identifier(rows: pl.DataFrame) -> pl.DataFrame:
     """Reasons for the rows that give no customer identifier at all."""
     return rows.filter(pl.all_horizontal(pl.col(c).is_null() for c in IDENTIFIERS)).select(
-        RID_COL, pl.lit(NO_IDENTIFIER).alias(FIELD_COL),
-        pl.lit(f"no customer identifier: give one of {', '.join(IDENTIFIERS)}").alias(ERROR_COL))
-
+        RID_COL,
+        pl.lit(NO_IDENTIFIER).alias(FIELD_COL),
+        pl.lit(f"no customer identifier: give one of {', '.join(IDENTIFIERS)}").alias(ERROR_COL),
+    )

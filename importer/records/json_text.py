@@ -70,8 +70,9 @@ def array(items: Sequence[pl.Expr]) -> pl.Expr:
 def name_value(name: str, value: pl.Expr) -> pl.Expr:
     """``{"name":"<name>","value":"<value>"}`` for an attribute, null when the value is absent."""
     return pl.when(value.is_not_null()).then(
-        pl.concat_str([pl.lit("{" + key("name") + orjson.dumps(name).decode() + "," + key("value")), text(value),
-                       pl.lit("}")])
+        pl.concat_str(
+            [pl.lit("{" + key("name") + orjson.dumps(name).decode() + "," + key("value")), text(value), pl.lit("}")]
+        )
     )
 
 
@@ -102,13 +103,15 @@ class Absent:
         for name in sorted(self.names):
             encoded = encoded.str.replace_all("," + key(name) + "null", "", literal=True)
         for name in sorted(self.first):  # after the others: a first member is followed by a value then
-            encoded = (encoded.str.replace_all("{" + key(name) + "null,", "{", literal=True)
-                       .str.replace_all("{" + key(name) + "null}", "{}", literal=True))
+            encoded = encoded.str.replace_all("{" + key(name) + "null,", "{", literal=True).str.replace_all(
+                "{" + key(name) + "null}", "{}", literal=True
+            )
         return encoded
 
 
-def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int], into: str,
-                name: str = "name") -> pl.DataFrame:
+def name_values(
+    frame: pl.DataFrame, index: str, columns: Mapping[str, str | int], into: str, name: str = "name"
+) -> pl.DataFrame:
     """``frame`` with ``into``: per row, the list of ``{name, value}`` structs of its non-null cells among
     ``columns`` (column -> the name to send), in column order; null when it has none."""
     if not columns:
@@ -118,8 +121,12 @@ def name_values(frame: pl.DataFrame, index: str, columns: Mapping[str, str | int
         frame.select(index, *columns)
         .unpivot(on=list(columns), index=index, variable_name="_column", value_name="value")
         .drop_nulls("value")
-        .select(index, pl.struct(pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values())))
-                                 .alias(name), "value").alias(into))
+        .select(
+            index,
+            pl.struct(
+                pl.col("_column").replace_strict(list(columns), pl.Series(list(columns.values()))).alias(name), "value"
+            ).alias(into),
+        )
     )
     if rows and long.height == rows * width:  # every row has every cell: its list is its cells in column
         at = pl.int_range(rows * width, dtype=pl.Int64)  # order, so they are put in row order and cut into

@@ -78,9 +78,7 @@ def flatten_orders(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             reasons.append(duplicates)
     frame = frame.drop(_KEY)
     bookkeeping = (RID_COL, FILE_COL, ROW_COL)
-    frame = frame.select(
-        pl.col(c) if c in bookkeeping else as_text(c, dtype) for c, dtype in frame.schema.items()
-    )
+    frame = frame.select(pl.col(c) if c in bookkeeping else as_text(c, dtype) for c, dtype in frame.schema.items())
     return frame, pl.concat(reasons)
 
 

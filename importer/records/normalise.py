@@ -93,8 +93,11 @@ def api_datetime(expr: pl.Expr) -> pl.Expr:
 
 def api_datetimes(values: pl.Series) -> pl.Series:
     """``api_datetime`` of each value, with the usual forms parsed first (``instants``)."""
-    return pl.DataFrame({values.name: values, "_moment": instants(values)}).select(
-        _as_api(pl.col("_moment"), pl.col(values.name)).alias(values.name)).to_series()
+    return (
+        pl.DataFrame({values.name: values, "_moment": instants(values)})
+        .select(_as_api(pl.col("_moment"), pl.col(values.name)).alias(values.name))
+        .to_series()
+    )
 
 
 def instants(values: pl.Series) -> pl.Series:
@@ -104,11 +107,17 @@ def instants(values: pl.Series) -> pl.Series:
     it is ``instant``'s date at midnight. The other formats are tried only on the values neither parses."""
     raw = pl.col(values.name)
     plain = ~raw.str.contains(" ", literal=True) & ~raw.str.ends_with("Z") & ~raw.str.ends_with("z")
-    usual = pl.when(raw.str.contains(_USUAL_SHAPE)).then(_by_parts(raw)).otherwise(
-        raw.str.to_datetime(_FIRST_FORMAT, strict=False, time_zone="UTC", time_unit="us"))
+    usual = (
+        pl.when(raw.str.contains(_USUAL_SHAPE))
+        .then(_by_parts(raw))
+        .otherwise(raw.str.to_datetime(_FIRST_FORMAT, strict=False, time_zone="UTC", time_unit="us"))
+    )
     day = raw.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    moments = values.to_frame().select(pl.when(plain & (raw.str.len_bytes() == 10)).then(day)
-                                       .when(plain).then(usual)).to_series()
+    moments = (
+        values.to_frame()
+        .select(pl.when(plain & (raw.str.len_bytes() == 10)).then(day).when(plain).then(usual))
+        .to_series()
+    )
     others = (moments.is_null() & values.is_not_null()).arg_true()
     if others.len():
         moments = moments.scatter(others, values.gather(others).to_frame().select(instant(raw)).to_series())

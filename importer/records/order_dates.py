@@ -54,8 +54,17 @@ def localise(heads: pl.DataFrame, names: str) -> pl.DataFrame:
         shown, skipped = _in_zone(these, zone)
         sent = shown if rows is None else sent.scatter(rows, shown)
         gap = skipped if rows is None else gap.scatter(rows, skipped)
-    problem = pl.when(gap).then(pl.format("date: '{}' does not exist in {} (the clocks skip it when summer time "
-                                          "starts)", pl.col("date"), pl.col(ZONE))).otherwise(pl.col("_name_problem"))
+    problem = (
+        pl.when(gap)
+        .then(
+            pl.format(
+                "date: '{}' does not exist in {} (the clocks skip it when summer time starts)",
+                pl.col("date"),
+                pl.col(ZONE),
+            )
+        )
+        .otherwise(pl.col("_name_problem"))
+    )
     return heads.with_columns(
         problem.alias(ZONE_PROBLEM),
         pl.coalesce(sent.alias("_sent"), pl.col("date")).alias("date"),
@@ -72,11 +81,20 @@ def _zone_names(written: pl.Series, names: str) -> pl.DataFrame:
         time_zones.iana_expr(canonical).alias(ZONE),
         sent.alias("_sent_name"),
         pl.when(pl.col("timeZone").is_not_null() & canonical.is_null())
-        .then(pl.format("timeZone: '{}' is not a time zone: use an IANA name (e.g. Europe/Warsaw) or a Windows "
-                        "one (e.g. Central European Standard Time)", pl.col("timeZone")))
+        .then(
+            pl.format(
+                "timeZone: '{}' is not a time zone: use an IANA name (e.g. Europe/Warsaw) or a Windows "
+                "one (e.g. Central European Standard Time)",
+                pl.col("timeZone"),
+            )
+        )
         .when(canonical.is_not_null() & sent.is_null())
-        .then(pl.format("timeZone: '{}' has no Windows name in CLDR's windowsZones; --time-zone-names iana sends "
-                        "IANA names", pl.col("timeZone")))
+        .then(
+            pl.format(
+                "timeZone: '{}' has no Windows name in CLDR's windowsZones; --time-zone-names iana sends IANA names",
+                pl.col("timeZone"),
+            )
+        )
         .alias("_name_problem"),
     )
 
@@ -86,28 +104,34 @@ def _in_zone(dates: pl.Series, zone: str | None) -> tuple[pl.Series, pl.Series]:
     worked out once per distinct date. A date that cannot be placed is null (the caller keeps it as
     written, and validation rejects it with that value)."""
     if zone is None:
-        return normalise.per_value(dates.to_frame(), "date", normalise.api_datetimes).get_column("date"), \
-            pl.repeat(False, dates.len(), eager=True).alias("_gap")
+        return normalise.per_value(dates.to_frame(), "date", normalise.api_datetimes).get_column("date"), pl.repeat(
+            False, dates.len(), eager=True
+        ).alias("_gap")
     sample = dates.head(2_000)
     mostly_distinct = sample.n_unique() * 2 > sample.len()  # then worked out row by row: no join
     distinct = dates if mostly_distinct else dates.unique().drop_nulls()
     moments = normalise.instants(distinct)
     table = pl.DataFrame({"date": distinct, "_moment": moments}).with_columns(
-        pl.col("date").str.contains(normalise.SAYS_OFFSET).alias("_offset"))
-    local = (pl.col("_moment").dt.replace_time_zone(None)
-             .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC"))
+        pl.col("date").str.contains(normalise.SAYS_OFFSET).alias("_offset")
+    )
+    local = (
+        pl.col("_moment")
+        .dt.replace_time_zone(None)
+        .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
     moment = pl.when(pl.col("_offset")).then(pl.col("_moment")).otherwise(local)
     if table.get_column("_offset").all():  # every date says its offset (as exports with one usually do)
         moment = pl.col("_moment")
     fmt = normalise.API_DATETIME_FORMAT if time_zones.is_utc(zone) else LOCAL_FORMAT
     table = table.with_columns(moment.alias("_placed")).select(
         "date",
-        pl.when(pl.col("_placed").dt.year().is_between(1, 9999)).then(
-            pl.col("_placed").dt.convert_time_zone(zone).dt.strftime(fmt)).alias("_sent"),
+        pl.when(pl.col("_placed").dt.year().is_between(1, 9999))
+        .then(pl.col("_placed").dt.convert_time_zone(zone).dt.strftime(fmt))
+        .alias("_sent"),
         (~pl.col("_offset") & pl.col("_moment").is_not_null() & pl.col("_placed").is_null()).alias("_gap"),
     )
-    placed = table if mostly_distinct else dates.to_frame().join(table, on="date", how="left",
-                                                                   maintain_order="left")
+    placed = table if mostly_distinct else dates.to_frame().join(table, on="date", how="left", maintain_order="left")
     return placed.get_column("_sent"), placed.get_column("_gap").fill_null(False)
 
 

@@ -34,8 +34,9 @@ _POSITION = "_position"
 BLOCK = "_block"  # a stretch of adjacent runs (so lines) of one order id, numbered in input order
 
 
-def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True,
-                time_zone_names: str = "windows") -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_lines(
+    frame: pl.DataFrame, columns: OrderColumns, runs: bool = True, time_zone_names: str = "windows"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(lines, heads): the order lines with their product columns normalised, and their *runs*.
 
     A run is a stretch of adjacent lines whose order-level cells (and readability, and join misses) are
@@ -70,14 +71,17 @@ def split_lines(frame: pl.DataFrame, columns: OrderColumns, runs: bool = True,
     heads = order_dates.localise(heads, time_zone_names)
     heads = normalise.per_value(heads, "customer.phone", normalise.of_series(normalise.phone))
     product_columns = [*PRODUCT_FIELDS, *columns.product_attributes]
-    lines = frame.select(RID_COL, FILE_COL, ROW_COL,
-                         *[pl.col(source[c]).alias(c) for c in product_columns if c in source])
+    lines = frame.select(
+        RID_COL, FILE_COL, ROW_COL, *[pl.col(source[c]).alias(c) for c in product_columns if c in source]
+    )
     lines = (
         lines.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in PRODUCT_FIELDS if c not in lines.columns)
         .with_columns(normalise.blank_to_null(pl.col(c)).alias(c) for c in product_columns if c in source)
         .with_columns(
             pl.any_horizontal(pl.col(c).is_not_null() for c in product_columns).alias(HAS_PRODUCT),
-            run, heads.get_column("id").gather(run).alias("id"), heads.get_column(BLOCK).gather(run).alias(BLOCK),
+            run,
+            heads.get_column("id").gather(run).alias("id"),
+            heads.get_column(BLOCK).gather(run).alias(BLOCK),
         )
         .with_row_index(LINE)
     )

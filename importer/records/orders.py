@@ -107,17 +107,29 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     attribute_reasons, warnings = _preflight(checked, heads, columns, lists)
     zone_reasons = order_dates.zone_reasons(checked_heads, RUN)  # (a date its zone skips: that reason alone)
     runs = checked_heads.with_columns(pl.col(RUN).cast(pl.Int64).alias(RID_COL))
-    run_reasons = pl.concat([schema_reasons(
-        runs, order_line_schema(), ORDER_PATTERN_MEANINGS, {"id": "is required: every line needs the id of its order"},
-    ).join(zone_reasons.select(RID_COL, FIELD_COL), on=[RID_COL, FIELD_COL], how="anti"), zone_reasons,
-        column_group_reasons(runs, list(columns.order_attributes), text_value_schema(), ORDER_PATTERN_MEANINGS)])
+    run_reasons = pl.concat(
+        [
+            schema_reasons(
+                runs,
+                order_line_schema(),
+                ORDER_PATTERN_MEANINGS,
+                {"id": "is required: every line needs the id of its order"},
+            ).join(zone_reasons.select(RID_COL, FIELD_COL), on=[RID_COL, FIELD_COL], how="anti"),
+            zone_reasons,
+            column_group_reasons(runs, list(columns.order_attributes), text_value_schema(), ORDER_PATTERN_MEANINGS),
+        ]
+    )
     products = _with_product(checked)
     line_reasons = [
         nested_reasons,
         pre_rejected(flat),
         per_line(run_reasons, lines),
-        schema_reasons(products, product_schema(), ORDER_PATTERN_MEANINGS,
-                       {f: "is required on a product line" for f in PRODUCT_REQUIRED}),
+        schema_reasons(
+            products,
+            product_schema(),
+            ORDER_PATTERN_MEANINGS,
+            {f: "is required on a product line" for f in PRODUCT_REQUIRED},
+        ),
         column_group_reasons(products, list(columns.product_attributes), text_value_schema(), ORDER_PATTERN_MEANINGS),
         attribute_reasons,
     ]
@@ -127,7 +139,8 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
         _conflicts(heads, orders, [c for c in columns.order_level if c not in taken]),
         _order_schema_reasons(orders, options.customer_field),
         orders.filter(pl.col("_products") == 0).select(
-            "id", pl.lit("product.id").alias(FIELD_COL),
+            "id",
+            pl.lit("product.id").alias(FIELD_COL),
             pl.format("order {} has no product lines", pl.col("id")).alias(ERROR_COL),
         ),
     ]
@@ -140,11 +153,15 @@ def prepare(frame: pl.DataFrame, options: OrderOptions, lists: Lists | None = No
     left_out = no_reasons()
     if LEFT_LINE_COL in good_lines.columns:  # counted as left out, not with their order's record
         left_out = good_lines.filter(pl.col(LEFT_LINE_COL).is_not_null()).select(
-            pl.col(RID_COL).cast(pl.Int64), pl.lit("").alias(FIELD_COL), pl.col(LEFT_LINE_COL).alias(ERROR_COL))
-    notes = {"orders_total_computed": good_orders.get_column("_total_computed").sum(),
-             **{f"{CONFLICTS_TAKEN}{f}": good_orders.get_column(TAKEN + f).sum() for f in taken}}
-    return Prepared(records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings,
-                    left_out=left_out)
+            pl.col(RID_COL).cast(pl.Int64), pl.lit("").alias(FIELD_COL), pl.col(LEFT_LINE_COL).alias(ERROR_COL)
+        )
+    notes = {
+        "orders_total_computed": good_orders.get_column("_total_computed").sum(),
+        **{f"{CONFLICTS_TAKEN}{f}": good_orders.get_column(TAKEN + f).sum() for f in taken},
+    }
+    return Prepared(
+        records=records, reasons=reasons, ignored=columns.ignored, notes=notes, warnings=warnings, left_out=left_out
+    )
 
 
 def _with_product(lines: pl.DataFrame) -> pl.DataFrame:
@@ -159,8 +176,9 @@ def _attribute_groups(columns: OrderColumns) -> list[AttributeColumns]:
     ]
 
 
-def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, lists: Lists | None
-               ) -> tuple[pl.DataFrame, list[str]]:
+def _preflight(
+    lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, lists: Lists | None
+) -> tuple[pl.DataFrame, list[str]]:
     """The pre-flight's reasons for attribute values, per line (each line with its run's order attributes),
     and its warnings."""
     if lists is None:
@@ -170,8 +188,9 @@ def _preflight(lines: pl.DataFrame, heads: pl.DataFrame, columns: OrderColumns, 
     return preflight_check(lines, _attribute_groups(columns), {}, lists)
 
 
-def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns,
-                 taken: dict[str, str] | None = None) -> pl.DataFrame:
+def _consolidate(
+    heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns, taken: dict[str, str] | None = None
+) -> pl.DataFrame:
     """One row per order id: the first value given for each order-level column (the last, for a field
     ``taken`` says "last" of; from the runs: each run holds its lines' values), whether they disagree on a
     field that must agree (``_disagree``) or on one ``taken`` (``_taken.<field>``), and its products counted
@@ -186,14 +205,18 @@ def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns
         return pl.col(column).drop_nulls().n_unique() > 1
 
     merged = (  # each order's first (or last) value of each column, and whether its runs disagree
-        *[(pl.col(c).drop_nulls().last() if taken.get(c) == "last" else pl.col(c).drop_nulls().first())
-          for c in level],
+        *[(pl.col(c).drop_nulls().last() if taken.get(c) == "last" else pl.col(c).drop_nulls().first()) for c in level],
         (pl.any_horizontal(*[differs(c) for c in agreeing]) if agreeing else pl.lit(False)).alias(DISAGREE),
         *[differs(c).alias(TAKEN + c) for c in taken],
     )
     if orders_given == keyed.height:  # one run per order, as usual: nothing to merge,
-        orders = keyed.select(BLOCK, "id", *level, pl.lit(False).alias(DISAGREE),  # and orders are known by block
-                              *[pl.lit(False).alias(TAKEN + c) for c in taken])
+        orders = keyed.select(
+            BLOCK,
+            "id",
+            *level,
+            pl.lit(False).alias(DISAGREE),  # and orders are known by block
+            *[pl.lit(False).alias(TAKEN + c) for c in taken],
+        )
     elif orders_given == keyed.get_column(BLOCK).n_unique():  # each order's lines together: grouped by block
         orders = keyed.group_by(_grouped(BLOCK, BLOCK), maintain_order=True).agg(pl.col("id").first(), *merged)
     else:
@@ -201,15 +224,22 @@ def _consolidate(heads: pl.DataFrame, lines: pl.DataFrame, columns: OrderColumns
     price = pl.col("product.price").cast(pl.Float64, strict=False)
     quantity = pl.col("product.quantity").cast(pl.Int64, strict=False)
     key = _key(orders)
-    products = lines.filter(pl.col("id").is_not_null()).group_by(_grouped(key, key), maintain_order=True).agg(
-        pl.col(HAS_PRODUCT).sum().alias("_products"),
-        # rounded: a float sum depends on the lines' order (1947.2 vs 1947.1999999999998)
-        (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().round(6).alias("_computed_total"),
+    products = (
+        lines.filter(pl.col("id").is_not_null())
+        .group_by(_grouped(key, key), maintain_order=True)
+        .agg(
+            pl.col(HAS_PRODUCT).sum().alias("_products"),
+            # rounded: a float sum depends on the lines' order (1947.2 vs 1947.1999999999998)
+            (price * quantity).filter(pl.col(HAS_PRODUCT)).sum().round(6).alias("_computed_total"),
+        )
     )
     orders = _beside(orders, products, key)
     computed = pl.col("totalValue").is_null() & (pl.col("_products") > 0)
     return orders.with_columns(
-        pl.when(computed).then(pl.col("_computed_total").cast(pl.String)).otherwise(pl.col("totalValue")).alias("totalValue"),
+        pl.when(computed)
+        .then(pl.col("_computed_total").cast(pl.String))
+        .otherwise(pl.col("totalValue"))
+        .alias("totalValue"),
         computed.alias("_total_computed"),
     )
 
@@ -233,9 +263,16 @@ def _conflicts(heads: pl.DataFrame, orders: pl.DataFrame, order_level: list[str]
         seen.group_by("id", FIELD_COL, maintain_order=True)
         .agg(pl.format("'{}' ({})", pl.col("_value"), pl.col("_where")).str.join(", ").alias("_seen"), pl.len())
         .filter(pl.col("len") > 1)
-        .select("id", FIELD_COL, pl.format(
-            "{}: the lines of order {} disagree: {} (a mapping's conflict = \"first\" or \"last\" takes one)",
-            pl.col(FIELD_COL), pl.col("id"), pl.col("_seen")).alias(ERROR_COL))
+        .select(
+            "id",
+            FIELD_COL,
+            pl.format(
+                '{}: the lines of order {} disagree: {} (a mapping\'s conflict = "first" or "last" takes one)',
+                pl.col(FIELD_COL),
+                pl.col("id"),
+                pl.col("_seen"),
+            ).alias(ERROR_COL),
+        )
     )
 
 
@@ -247,31 +284,41 @@ def _order_schema_reasons(orders: pl.DataFrame, customer_field: str) -> pl.DataF
     return reasons.join(indexed.select(RID_COL, "id"), on=RID_COL).select("id", FIELD_COL, ERROR_COL)
 
 
-def _spread(lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame,
-            one_line_a_row: bool = False) -> pl.DataFrame:
+def _spread(
+    lines: pl.DataFrame, line_reasons: pl.DataFrame, order_reasons: pl.DataFrame, one_line_a_row: bool = False
+) -> pl.DataFrame:
     """Per input row: its own reasons, its order's reasons, or why it falls with its order."""
     by_line = lines.select(RID_COL, "id", ROW_COL, FILE_COL)
     if not one_line_a_row:
         by_line = by_line.unique(RID_COL, keep="first", maintain_order=True)
     from_orders = order_reasons.join(by_line.select(RID_COL, "id"), on="id").select(RID_COL, FIELD_COL, ERROR_COL)
     invalid_rows = by_line.join(line_reasons.select(RID_COL), on=RID_COL, how="semi")
-    culprits = invalid_rows.filter(pl.col("id").is_not_null()).group_by("id").agg(
-        pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL)).sort().str.join(", ")
-        .alias("_culprits")
+    culprits = (
+        invalid_rows.filter(pl.col("id").is_not_null())
+        .group_by("id")
+        .agg(
+            pl.format("{} row {}", pl.col(FILE_COL).str.split("/").list.last(), pl.col(ROW_COL))
+            .sort()
+            .str.join(", ")
+            .alias("_culprits")
+        )
     )
     already = pl.concat([line_reasons.select(RID_COL), from_orders.select(RID_COL)])
     bystanders = (
         by_line.join(culprits, on="id")
         .join(already, on=RID_COL, how="anti")
-        .select(RID_COL, pl.lit("").alias(FIELD_COL),
-                pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits"))
-                .alias(ERROR_COL))
+        .select(
+            RID_COL,
+            pl.lit("").alias(FIELD_COL),
+            pl.format("another line of order {} is invalid ({})", pl.col("id"), pl.col("_culprits")).alias(ERROR_COL),
+        )
     )
     return combine([line_reasons, from_orders, bystanders])
 
 
-def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
-             one_line_a_row: bool = False) -> pl.DataFrame:
+def _records(
+    lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns, one_line_a_row: bool = False
+) -> pl.DataFrame:
     """One JSON record per order, products in input order; ``_rid`` lists the order's input rows.
 
     Products and orders are typed structs and each order is encoded by polars in one pass
@@ -282,7 +329,9 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
         lines = lines.sort(LINE)
     key = _key(orders)
     products = lines.filter(pl.col(HAS_PRODUCT)).select(
-        pl.col(key).alias(ORDER_KEY), LINE, *[json_text.sent_as(f) for f in PRODUCT_LEVEL],
+        pl.col(key).alias(ORDER_KEY),
+        LINE,
+        *[json_text.sent_as(f) for f in PRODUCT_LEVEL],
         *columns.product_attributes,
     )
     products = json_text.name_values(products, LINE, columns.product_attributes, "productAttributes")
@@ -292,22 +341,29 @@ def _records(lines: pl.DataFrame, orders: pl.DataFrame, columns: OrderColumns,
         rid = rid.filter(pl.col(LEFT_LINE_COL).is_null())
     rid = rid if one_line_a_row else rid.unique(maintain_order=True)
     rids = lines.group_by(_grouped(key, key), maintain_order=True).agg(rid)
-    listed = (products.group_by(_grouped(ORDER_KEY, key), maintain_order=True).agg(product.alias("products"))
-              .rename({ORDER_KEY: key}))
+    listed = (
+        products.group_by(_grouped(ORDER_KEY, key), maintain_order=True)
+        .agg(product.alias("products"))
+        .rename({ORDER_KEY: key})
+    )
     per_order = _beside(_beside(orders, rids, key), listed, key)
     values = per_order.select(
-        RID_COL, *[json_text.sent_as(f).fill_null(SENT_DEFAULTS[f.name]) if f.name in SENT_DEFAULTS
-                   else json_text.sent_as(f) for f in ORDER_LEVEL],
+        RID_COL,
+        *[
+            json_text.sent_as(f).fill_null(SENT_DEFAULTS[f.name]) if f.name in SENT_DEFAULTS else json_text.sent_as(f)
+            for f in ORDER_LEVEL
+        ],
         *[json_text.sent_as(f) for f in CUSTOMER_LEVEL],
-        "products", *columns.order_attributes,
+        "products",
+        *columns.order_attributes,
     )
     values = values.with_columns(pl.col("products").fill_null(pl.lit([], dtype=values.schema["products"])))
     values = json_text.name_values(values, "id", columns.order_attributes, "orderAttributes")
     customer = pl.struct(absent.members(values, CUSTOMER_MEMBERS)).alias("customer")
-    order = pl.struct(*absent.members(values, ORDER_MEMBERS), customer,
-                      *absent.members(values, ["products", "orderAttributes"]))
-    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(JSON_COL),
-                         pl.col("id").alias(KEY_COL))
+    order = pl.struct(
+        *absent.members(values, ORDER_MEMBERS), customer, *absent.members(values, ["products", "orderAttributes"])
+    )
+    return values.select(RID_COL, absent.cut(order.struct.json_encode()).alias(JSON_COL), pl.col("id").alias(KEY_COL))
 
 
 def _key(orders: pl.DataFrame) -> str:

@@ -103,19 +103,25 @@ def check(
             if found is not None:
                 known[column] = found
                 if found.name != name:
-                    warnings.append(f"Column {column}: the platform spells the {group.label} {found.name!r}; "
-                                    "it is sent as the column names it.")
+                    warnings.append(
+                        f"Column {column}: the platform spells the {group.label} {found.name!r}; "
+                        "it is sent as the column names it."
+                    )
             elif column in filled:
                 missing.append(column)
                 problems.append(f"{column} ({group.label} {name!r}" + _closest(name, definitions) + ")")
             else:
                 empty.append(column)
         if len(empty) == 1:
-            warnings.append(f"Column {empty[0]} names no {group.label} the platform defines; it is empty, so "
-                            "nothing is sent for it.")
+            warnings.append(
+                f"Column {empty[0]} names no {group.label} the platform defines; it is empty, so "
+                "nothing is sent for it."
+            )
         elif empty:
-            warnings.append(f"Columns {listed(empty)} ({len(empty):,}) name no {group.label} the platform "
-                            "defines; they are empty, so nothing is sent for them.")
+            warnings.append(
+                f"Columns {listed(empty)} ({len(empty):,}) name no {group.label} the platform "
+                "defines; they are empty, so nothing is sent for them."
+            )
         if missing:
             hints.append(f"{group.label}s defined: {_listed([d.name for d in definitions])} ({WHERE[group.path]})")
     defined = lists.get(CONSENTS, ())
@@ -129,7 +135,8 @@ def check(
         count = f"{len(problems):,} column{'s' if len(problems) > 1 else ''}"
         raise InputError(
             f"The platform defines no attribute or consent for {count} of the input: " + listed(problems, "; ") + ".",
-            "Rename the columns or define them in the platform; " + "; ".join(hints)
+            "Rename the columns or define them in the platform; "
+            + "; ".join(hints)
             + ". --no-preflight sends them anyway.",
         )
     return value_reasons(frame, known), warnings
@@ -148,10 +155,13 @@ def value_reasons(frame: pl.DataFrame, known: Mapping[str, Definition]) -> pl.Da
             frame.filter(value.is_not_null() & ~valid(value).fill_null(False)).select(
                 pl.col(RID_COL),
                 pl.lit(column).alias(FIELD_COL),
-                pl.concat_str([
-                    pl.lit(f"{column}: '"), _shorten(value),
-                    pl.lit(f"' {complaint} (attribute '{definition.name}' in the platform's settings)"),
-                ]).alias(ERROR_COL),
+                pl.concat_str(
+                    [
+                        pl.lit(f"{column}: '"),
+                        _shorten(value),
+                        pl.lit(f"' {complaint} (attribute '{definition.name}' in the platform's settings)"),
+                    ]
+                ).alias(ERROR_COL),
             )
         )
     return pl.concat([r.cast(REASONS_SCHEMA) for r in reasons])
@@ -165,8 +175,10 @@ def _rule(definition: Definition) -> tuple[Callable[[pl.Expr], pl.Expr], str] | 
     if kind == "money":
         return (lambda v: v.str.contains(MONEY_PATTERN)), NOT_A[kind]
     if kind == "date":
-        return (lambda v: v.str.contains(DATE_PATTERN) & v.str.to_date("%Y-%m-%d", strict=False).is_not_null(),
-                NOT_A[kind])
+        return (
+            lambda v: v.str.contains(DATE_PATTERN) & v.str.to_date("%Y-%m-%d", strict=False).is_not_null(),
+            NOT_A[kind],
+        )
     if kind == "datetime":
         return (lambda v: v.str.contains(DATETIME_PATTERN) & normalise.instant(v).is_not_null()), NOT_A[kind]
     if kind == "boolean":
@@ -200,6 +212,8 @@ def _listed(names: list[str]) -> str:
 
 
 def _shorten(value: pl.Expr) -> pl.Expr:
-    return pl.when(value.str.len_chars() > MAX_VALUE_SHOWN).then(
-        value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…")
-    ).otherwise(value)
+    return (
+        pl.when(value.str.len_chars() > MAX_VALUE_SHOWN)
+        .then(value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…"))
+        .otherwise(value)
+    )

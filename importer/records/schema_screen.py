@@ -61,8 +61,12 @@ class Failing:
         columns = {}
         for name in self.columns:
             column = schema.columns[name]
-            columns[name] = pa.Column(column.dtype, checks=[column.checks[i] for i in self.checks.get(name, [])],
-                                      nullable=name not in self.nulls, name=name)
+            columns[name] = pa.Column(
+                column.dtype,
+                checks=[column.checks[i] for i in self.checks.get(name, [])],
+                nullable=name not in self.nulls,
+                name=name,
+            )
         return pa.DataFrameSchema(columns)
 
 
@@ -76,8 +80,9 @@ class _Outcome:
     passed: pl.Expr
 
 
-def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
-            coarse: Mapping[str, Callable[[str], pl.Expr]] | None = None) -> Failing | None:
+def failing(
+    frame: pl.DataFrame, schema: pa.DataFrameSchema, coarse: Mapping[str, Callable[[str], pl.Expr]] | None = None
+) -> Failing | None:
     """Where ``frame`` breaks ``schema``'s row checks, or None when the schema cannot be screened.
 
     ``coarse`` may give, per check name, a cheaper expression of a column's name that fails at least
@@ -105,8 +110,7 @@ def failing(frame: pl.DataFrame, schema: pa.DataFrameSchema,
             if not outcome.checks:
                 nulls.add(name)
             checks.setdefault(name, []).extend(outcome.checks)
-    return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c},
-                   screened.exact)
+    return Failing(bad.get_column(_ROW), columns, nulls, {n: sorted(c) for n, c in checks.items() if c}, screened.exact)
 
 
 def failure_cases(frame: pl.DataFrame, found: Failing) -> pl.DataFrame:
@@ -114,18 +118,28 @@ def failure_cases(frame: pl.DataFrame, found: Failing) -> pl.DataFrame:
     failing rows ``found``, positions from 0), in pandera's order: by column in the schema's order, then
     the nullability rule, then each check in order, rows ascending. Checks a coarse expression stood in
     for are evaluated exactly here, so a row the coarse expression flagged in vain gives no case."""
-    rules = [(name, number) for name in found.columns
-             for number in ([None] if name in found.nulls else []) + found.checks.get(name, [])]
+    rules = [
+        (name, number)
+        for name in found.columns
+        for number in ([None] if name in found.nulls else []) + found.checks.get(name, [])
+    ]
     failed = frame.select((~found.exact[rule]).alias(str(position)) for position, rule in enumerate(rules))
     cases = [
-        frame.select(pl.lit(name).alias("column"), pl.lit(number, dtype=pl.Int32).alias("check_number"),
-                     pl.int_range(pl.len(), dtype=pl.Int32).alias("index"),
-                     pl.col(name).cast(pl.String).alias("failure_case"))
-        .filter(failed.get_column(str(position)))
+        frame.select(
+            pl.lit(name).alias("column"),
+            pl.lit(number, dtype=pl.Int32).alias("check_number"),
+            pl.int_range(pl.len(), dtype=pl.Int32).alias("index"),
+            pl.col(name).cast(pl.String).alias("failure_case"),
+        ).filter(failed.get_column(str(position)))
         for position, (name, number) in enumerate(rules)
     ]
-    return pl.concat(cases) if cases else pl.DataFrame(
-        schema={"column": pl.String, "check_number": pl.Int32, "index": pl.Int32, "failure_case": pl.String})
+    return (
+        pl.concat(cases)
+        if cases
+        else pl.DataFrame(
+            schema={"column": pl.String, "check_number": pl.Int32, "index": pl.Int32, "failure_case": pl.String}
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -220,12 +234,21 @@ def _screenable(schema: pa.DataFrameSchema, dtypes: pl.Schema, narwhals: bool) -
     if schema.strict or schema.checks or schema.unique or schema.coerce or schema.parsers or schema.drop_invalid_rows:
         return False
     for name, column in schema.columns.items():
-        if (column.regex or column.unique or column.coerce or column.parsers or column.default is not None
-                or column.drop_invalid_rows or name not in dtypes):
+        if (
+            column.regex
+            or column.unique
+            or column.coerce
+            or column.parsers
+            or column.default is not None
+            or column.drop_invalid_rows
+            or name not in dtypes
+        ):
             return False
         if column.dtype is not None and not column.dtype.check(polars_engine.Engine.dtype(dtypes[name])):
             return False
-        if any(check.element_wise or check.groupby is not None or check.n_failure_cases is not None
-               for check in column.checks):
+        if any(
+            check.element_wise or check.groupby is not None or check.n_failure_cases is not None
+            for check in column.checks
+        ):
             return False
     return True

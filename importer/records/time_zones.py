@@ -51,8 +51,7 @@ def _windows_of() -> dict[str, str]:
 
 def canonical_expr(expr: pl.Expr) -> pl.Expr:
     """The name in its own spelling (``europe/warsaw`` -> ``Europe/Warsaw``); null for a name that is no zone."""
-    return expr.str.strip_chars().str.to_lowercase().replace_strict(_canonical(), default=None,
-                                                                      return_dtype=pl.String)
+    return expr.str.strip_chars().str.to_lowercase().replace_strict(_canonical(), default=None, return_dtype=pl.String)
 
 
 def iana_expr(canonical: pl.Expr) -> pl.Expr:

@@ -34,8 +34,12 @@ def unroutable_warning(keys: pl.Series, noun: str, *, in_body: bool = False) -> 
     shown = ", ".join(repr(v) for v in risky.head(_EXAMPLES).to_list()) + (", ..." if count > _EXAMPLES else "")
     what = f"{count} {noun}{'' if count == 1 else 's'} contain{'s' if count == 1 else ''} /, \\, % or ? ({shown})"
     if in_body:
-        return (f"{what}: this command sends them in the request body, but reading them back (verify) and "
-                "delete-orders put them in the URL path, which the platform may not route; check those orders "
-                "in the platform.")
-    return (f"{what}: they are sent escaped in the URL path (/ as %2F), which the platform may not route, so "
-            "they may fail or be reported as not found; check them in the platform.")
+        return (
+            f"{what}: this command sends them in the request body, but reading them back (verify) and "
+            "delete-orders put them in the URL path, which the platform may not route; check those orders "
+            "in the platform."
+        )
+    return (
+        f"{what}: they are sent escaped in the URL path (/ as %2F), which the platform may not route, so "
+        "they may fail or be reported as not found; check them in the platform."
+    )

@@ -77,9 +77,11 @@ def pre_rejected(frame: pl.DataFrame) -> pl.DataFrame:
     reason = pl.concat_str([pl.col(c) for c in present], separator="; ", ignore_nulls=True)
     for column in reversed([c for c in SOLE_REASON_COLUMNS if c in present]):
         reason = pl.when(pl.col(column).is_not_null()).then(pl.col(column)).otherwise(reason)
-    return frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
-        RID_COL, pl.lit("").alias(FIELD_COL), reason.alias(ERROR_COL)
-    ).unique(RID_COL, keep="first", maintain_order=True)
+    return (
+        frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present))
+        .select(RID_COL, pl.lit("").alias(FIELD_COL), reason.alias(ERROR_COL))
+        .unique(RID_COL, keep="first", maintain_order=True)
+    )
 
 
 def _sole(frame: pl.DataFrame) -> pl.Expr | None:
@@ -134,7 +136,6 @@ def ignored_warning(what: str, columns: Sequence[str], shown: int = 20) -> str:
     return f"Ignored columns (not {what}): {listed(columns, shown=shown)}{more}."
 
 
-
 def schema_reasons(
     frame: pl.DataFrame,
     schema: pa.DataFrameSchema,
@@ -167,12 +168,20 @@ def schema_reasons(
         raise InputError(f"Internal schema mismatch on column {first['column']}: {first['check']}.")
     templates = pl.DataFrame(
         [
-            (*_template(schema, column, check_number, pattern_meanings, required_meanings),
-             _stands_alone(schema, column, check_number))
+            (
+                *_template(schema, column, check_number, pattern_meanings, required_meanings),
+                _stands_alone(schema, column, check_number),
+            )
             for column, check_number in cases.select("column", "check_number").unique().iter_rows()
         ],
-        schema={"column": pl.String, "check_number": pl.Int32, "prefix": pl.String, "shows": pl.String,
-                "suffix": pl.String, "alone": pl.Boolean},
+        schema={
+            "column": pl.String,
+            "check_number": pl.Int32,
+            "prefix": pl.String,
+            "shows": pl.String,
+            "suffix": pl.String,
+            "alone": pl.Boolean,
+        },
         orient="row",
     )
     # A reason that stands alone for its value (an id a spreadsheet rewrote is not also "not a phone number").
@@ -180,8 +189,9 @@ def schema_reasons(
     value = pl.col("failure_case").cast(pl.String)
     # Each value as its reason shows it, first: the cases' values go no further (a 50 MB cell that fails
     # three checks would be copied by every join and branch below, ~17 times the cell in all).
-    cases = cases.select("column", "check_number", "index", utf16_units(value).alias("length"),
-                         _shorten(value).alias("value"))
+    cases = cases.select(
+        "column", "check_number", "index", utf16_units(value).alias("length"), _shorten(value).alias("value")
+    )
     shown = (
         pl.when(pl.col("shows") == "length")
         .then(pl.col("length").cast(pl.String))
@@ -214,16 +224,19 @@ def column_group_reasons(
     checks = schema.columns[VALUE]
     skip_empty = checks.nullable and all(check.ignore_na for check in checks.checks)  # (an empty cell passes)
     cells = frame.select(RID_COL, *[pl.col(c).cast(pl.String) for c in columns]).unpivot(
-        index=RID_COL, on=list(columns), variable_name=FIELD_COL, value_name=VALUE)
+        index=RID_COL, on=list(columns), variable_name=FIELD_COL, value_name=VALUE
+    )
     if skip_empty:
         cells = cells.filter(pl.col(VALUE).is_not_null())
     cells = cells.with_row_index(_CELL, offset=0)
-    reasons = schema_reasons(cells.select(pl.col(_CELL).cast(pl.Int64).alias(RID_COL), VALUE), schema,
-                             pattern_meanings, {})
+    reasons = schema_reasons(
+        cells.select(pl.col(_CELL).cast(pl.Int64).alias(RID_COL), VALUE), schema, pattern_meanings, {}
+    )
     if reasons.is_empty():
         return reasons
-    named = reasons.join(cells.select(pl.col(_CELL).cast(pl.Int64), RID_COL, FIELD_COL),
-                         left_on=RID_COL, right_on=_CELL, suffix="_cell")
+    named = reasons.join(
+        cells.select(pl.col(_CELL).cast(pl.Int64), RID_COL, FIELD_COL), left_on=RID_COL, right_on=_CELL, suffix="_cell"
+    )
     return named.sort(f"{RID_COL}_cell", RID_COL, maintain_order=True).select(  # (a row's columns in file order)
         pl.col(f"{RID_COL}_cell").alias(RID_COL),
         pl.col(f"{FIELD_COL}_cell").alias(FIELD_COL),
@@ -263,8 +276,13 @@ def _template(
     if check.name == NUMBER:
         return column, check_number, "'", "value", "' is not a number (digits, optionally a sign and a decimal point)"
     if check.name == SPREADSHEET_ERROR:
-        return (column, check_number, "'", "value",
-                "' is a spreadsheet error value, not data (a formula failed before the export)")
+        return (
+            column,
+            check_number,
+            "'",
+            "value",
+            "' is a spreadsheet error value, not data (a formula failed before the export)",
+        )
     if check.name == SPREADSHEET_NUMBER:
         return column, check_number, "'", "value", SPREADSHEET_NUMBER_REASON
     if check.name == "isin" and not _has_custom_error(check):
@@ -285,9 +303,11 @@ def _has_custom_error(check: pa.Check) -> bool:
 
 
 def _shorten(value: pl.Expr) -> pl.Expr:
-    return pl.when(value.str.len_chars() > MAX_VALUE_SHOWN).then(
-        value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…")
-    ).otherwise(value)
+    return (
+        pl.when(value.str.len_chars() > MAX_VALUE_SHOWN)
+        .then(value.str.slice(0, MAX_VALUE_SHOWN - 1) + pl.lit("…"))
+        .otherwise(value)
+    )
 
 
 def combine(reasons: list[pl.DataFrame]) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-FONT = "font-family=\"system-ui,-apple-system,'Segoe UI',sans-serif\" font-size=\"12\""
+FONT = 'font-family="system-ui,-apple-system,\'Segoe UI\',sans-serif" font-size="12"'
 MIN_BUCKETS = 3
 GREEN, BLUE, AMBER, RED, GREY = "#2e7d32", "#1565c0", "#ef8f00", "#c62828", "#90a4ae"
 
@@ -23,8 +23,9 @@ def _clip(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def bars(items: list[tuple[str, int]], *, color: str = RED, width: int = 760, label_chars: int = 62,
-         title: str = "") -> str:
+def bars(
+    items: list[tuple[str, int]], *, color: str = RED, width: int = 760, label_chars: int = 62, title: str = ""
+) -> str:
     """One horizontal bar per (label, count), longest first as given; labels left of the bars."""
     if not items:
         return ""
@@ -32,8 +33,10 @@ def bars(items: list[tuple[str, int]], *, color: str = RED, width: int = 760, la
     bar_w = width - label_w - 60
     most = max(count for _, count in items) or 1
     height = top + row * len(items) + 4
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-             f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>{escape(title)}</title>']
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>{escape(title)}</title>'
+    ]
     for i, (label, count) in enumerate(items):
         y = top + i * row
         length = max(2.0, bar_w * count / most)
@@ -78,8 +81,10 @@ def over_time(timeline: dict[str, Any], *, width: int = 760) -> str:
     rate = [a / bucket for a in accepted]
     peak = max(rate) or 1
     worst = max(max(r, t) for r, t in zip(retries, throttled, strict=True)) or 1
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-             f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>Sending over time</title>']
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>Sending over time</title>'
+    ]
     parts.append(_text(left, top - 6, "records accepted per second", fill=GREEN, bold=True))
     base = top + main_h
     parts.append(f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#b0bec5"/>')
@@ -88,8 +93,10 @@ def over_time(timeline: dict[str, Any], *, width: int = 760) -> str:
     for i, value in enumerate(rate):
         h = main_h * value / peak
         if h > 0:
-            parts.append(f'<rect x="{left + i * step:.1f}" y="{base - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                         f'fill="{GREEN}"/>')
+            parts.append(
+                f'<rect x="{left + i * step:.1f}" y="{base - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{GREEN}"/>'
+            )
     small_top = base + gap
     small_base = small_top + small_h
     parts.append(_text(left, small_top - 6, "retries", fill=AMBER, bold=True))
@@ -102,11 +109,14 @@ def over_time(timeline: dict[str, Any], *, width: int = 760) -> str:
         h_t = small_h * t / worst
         h_r = small_h * r / worst
         if h_t > 0:
-            parts.append(f'<rect x="{x:.1f}" y="{small_base - h_t:.1f}" width="{bar:.1f}" height="{h_t:.1f}" '
-                         f'fill="{RED}"/>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{small_base - h_t:.1f}" width="{bar:.1f}" height="{h_t:.1f}" fill="{RED}"/>'
+            )
         if h_r > h_t:  # retries include the retried 429s: the amber part is the other retries
-            parts.append(f'<rect x="{x:.1f}" y="{small_base - h_r:.1f}" width="{bar:.1f}" height="{h_r - h_t:.1f}" '
-                         f'fill="{AMBER}"/>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{small_base - h_r:.1f}" width="{bar:.1f}" height="{h_r - h_t:.1f}" '
+                f'fill="{AMBER}"/>'
+            )
     end = starts[-1] + bucket
     parts.append(_text(left, small_base + 16, "0 s"))
     parts.append(_text(left + plot_w / 2, small_base + 16, _duration(end / 2), anchor="middle"))

@@ -138,9 +138,11 @@ class Report:
         except BlockingIOError:
             os.close(held)
             self._refused = True
-            raise UsageError(f"The report folder {self.dir} is in use by another run: nothing was sent.",
-                             "Give each run its own --report-dir (the default, reports/<run id>, is new for "
-                             "every run), or wait for the other run to end.") from None
+            raise UsageError(
+                f"The report folder {self.dir} is in use by another run: nothing was sent.",
+                "Give each run its own --report-dir (the default, reports/<run id>, is new for "
+                "every run), or wait for the other run to end.",
+            ) from None
         self._held = held
 
     def release(self) -> None:
@@ -181,7 +183,8 @@ class Report:
         number = self._parts.get(name, 0)
         with open_private(parts / f"{number:06d}.parquet") as out:  # sorted, in small row groups: see finish_rows
             table.sort(RID_COL, maintain_order=True).write_parquet(
-                out, compression="lz4", row_group_size=_PART_GROUP_ROWS)
+                out, compression="lz4", row_group_size=_PART_GROUP_ROWS
+            )
         self._parts[name] = number + 1
 
     def rows(self, name: str, reasons: pl.DataFrame, inputs: pl.DataFrame) -> Path | None:
@@ -266,16 +269,18 @@ def report_table(reasons: pl.DataFrame, view: pl.DataFrame) -> pl.DataFrame:
     and the user's columns (``view``, see ``importer.inputs.batches.user_view``), formula cells
     neutralised; ``_rid`` kept for ordering."""
     originals = [c for c in view.columns if not is_own_column(c)]
-    reasons = reasons.with_columns(pl.lit(None, pl.String).alias(c) for c in (SUBSTATUS_COL, TYPE_COL)
-                                   if c not in reasons.columns)
+    reasons = reasons.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in (SUBSTATUS_COL, TYPE_COL) if c not in reasons.columns
+    )
     schema = view.schema  # (made anew at each access: once, not once per column)
     as_text = [  # a CSV cell holds text: nested Parquet values are written as their JSON
-        (json_text.text(pl.col(c)) if schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c)
-        for c in originals
+        (json_text.text(pl.col(c)) if schema[c].is_nested() else pl.col(c).cast(pl.String)).alias(c) for c in originals
     ]
     return (
         reasons.join(view.select(RID_COL, FILE_COL, ROW_COL, *as_text), on=RID_COL, how="left")
         .select(RID_COL, *REPORT_COLUMNS, *originals)
-        .with_columns(neutralise(pl.col(c)).alias(c)
-                      for c in (ERROR_COL, FIELD_COL, SUBSTATUS_COL, TYPE_COL, FILE_COL, *originals))
+        .with_columns(
+            neutralise(pl.col(c)).alias(c)
+            for c in (ERROR_COL, FIELD_COL, SUBSTATUS_COL, TYPE_COL, FILE_COL, *originals)
+        )
     )

@@ -65,12 +65,16 @@ def write(report_dir: Path) -> Path:
     """Render ``report.html`` in ``report_dir`` from its ``summary.json`` and ``rejected.csv``."""
     summary_file = report_dir / "summary.json"
     if not summary_file.is_file():
-        raise UsageError(f"{report_dir} has no summary.json: it is not a report directory of ecdp-import.",
-                         "Give a directory under reports/ (ecdp-import runs lists them).")
+        raise UsageError(
+            f"{report_dir} has no summary.json: it is not a report directory of ecdp-import.",
+            "Give a directory under reports/ (ecdp-import runs lists them).",
+        )
     summary = RunSummary.from_dict(orjson.loads(summary_file.read_bytes()))
     if not isinstance(summary, (ImportSummary, OperationSummary)):
-        raise UsageError(f"{report_dir} is the report of a verify run, which has no report.html.",
-                         "Its files (mismatched.csv, missing.csv) and summary.json are the report.")
+        raise UsageError(
+            f"{report_dir} is the report of a verify run, which has no report.html.",
+            "Its files (mismatched.csv, missing.csv) and summary.json are the report.",
+        )
     page = render(summary, summarise(report_dir / "rejected.csv"), present=_present(report_dir))
     target = report_dir / REPORT_NAME
     with open_private(target) as out:
@@ -79,7 +83,7 @@ def write(report_dir: Path) -> Path:
 
 
 def _rows_heading(s: ImportSummary | OperationSummary) -> str:
-    """"Rows", or what a row of the resource is where it is not a record ("Rows (order lines)")."""
+    """ "Rows", or what a row of the resource is where it is not a record ("Rows (order lines)")."""
     declared = find(s.command) if isinstance(s, ImportSummary) else None
     rows = declared.naming.rows if declared is not None else "rows"
     return "<h2>Rows</h2>" if rows == "rows" else f"<h2>Rows ({escape(rows)})</h2>"
@@ -98,17 +102,20 @@ def render(s: ImportSummary | OperationSummary, rejects: RejectSummary, present:
         f"<h1>{escape(command)} import</h1>",
         f'<p class="meta">{_meta(s)}</p>',
         f'<p class="meta" id="window">window: {escape(window_text(s.window))}</p>'
-        if isinstance(s, ImportSummary) and s.window else "",
+        if isinstance(s, ImportSummary) and s.window
+        else "",
         f'<p class="outcome {said.level}" id="outcome">{escape(said.sentence)}</p>',
-        _rows_heading(s), _funnel(s, rejects),
+        _rows_heading(s),
+        _funnel(s, rejects),
         _rejects(rejects),
         _sending(s),
         _warnings(s.warnings if isinstance(s, ImportSummary) else []),
-        "<h2>Options</h2>", _options(s),
+        "<h2>Options</h2>",
+        _options(s),
         _files(present or []),
     ]
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n"
@@ -144,18 +151,26 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
     stopped = s.stopped if isinstance(s, ImportSummary) else None
     steps = [("read", read, charts.GREY, "")]
     before = read - blank - valid  # rejected before sending
-    notes = [f"{_n(before)} rejected before sending (see below)" if before else "",
-             f"{_n(s.rows_blank)} blank rows skipped (every cell empty)" if s.rows_blank else "",
-             f"{_n(s.rows_unmatched)} rows dropped by the mapping (no match in a joined file)"
-             if s.rows_unmatched else "",
-             f"{_n(s.rows_left_out)} rows left out by the mapping's leave_out rules (left_out.csv)"
-             if s.rows_left_out else ""]
+    notes = [
+        f"{_n(before)} rejected before sending (see below)" if before else "",
+        f"{_n(s.rows_blank)} blank rows skipped (every cell empty)" if s.rows_blank else "",
+        f"{_n(s.rows_unmatched)} rows dropped by the mapping (no match in a joined file)" if s.rows_unmatched else "",
+        f"{_n(s.rows_left_out)} rows left out by the mapping's leave_out rules (left_out.csv)"
+        if s.rows_left_out
+        else "",
+    ]
     steps.append(("valid", valid, charts.BLUE, "; ".join(n for n in notes if n)))
     held = s.rows_held if isinstance(s, ImportSummary) else 0
     if s.dry_run:
-        steps.append(("would be sent", (s.rows_would_send or 0) if not stopped else 0, charts.GREEN,
-                      "dry run: nothing was sent" + (f" (and a real run would be stopped: {_n(held)} valid rows "
-                                                     "held back)" if stopped else "")))
+        steps.append(
+            (
+                "would be sent",
+                (s.rows_would_send or 0) if not stopped else 0,
+                charts.GREEN,
+                "dry run: nothing was sent"
+                + (f" (and a real run would be stopped: {_n(held)} valid rows held back)" if stopped else ""),
+            )
+        )
     else:
         if sent is not None:
             skipped = valid - sent
@@ -167,17 +182,22 @@ def _funnel(s: ImportSummary | OperationSummary, rejects: RejectSummary) -> str:
             elif skipped > 0 and s.aborted:
                 why.append(s.aborted)
             steps.append(("sent", sent, charts.BLUE, ": ".join(why)))
-        lost = [f"{_n(api_rejected)} rejected by the API" if api_rejected else "",
-                f"{_n(failed)} failed (failed.csv)" if failed else "",
-                f"{_n(s.rows_uncertain)} uncertain: sent, no answer (uncertain.csv)"
-                if isinstance(s, ImportSummary) and s.rows_uncertain else ""]
+        lost = [
+            f"{_n(api_rejected)} rejected by the API" if api_rejected else "",
+            f"{_n(failed)} failed (failed.csv)" if failed else "",
+            f"{_n(s.rows_uncertain)} uncertain: sent, no answer (uncertain.csv)"
+            if isinstance(s, ImportSummary) and s.rows_uncertain
+            else "",
+        ]
         steps.append(("accepted", accepted, charts.GREEN, ", ".join(x for x in lost if x)))
     top = max(read, 1)
     cells = []
     for label, value, color, note in steps:
         width = 100 * value / top
-        cells.append(f'<div class="label">{escape(label)}</div><div class="track"><div class="bar" '
-                     f'style="width:{width:.1f}%;background:{color}"></div></div><div class="n">{_n(value)}</div>')
+        cells.append(
+            f'<div class="label">{escape(label)}</div><div class="track"><div class="bar" '
+            f'style="width:{width:.1f}%;background:{color}"></div></div><div class="n">{_n(value)}</div>'
+        )
         if note:
             cells.append(f'<div></div><div class="note">{escape(note)}</div>')
     return f'<div class="funnel" id="funnel">{"".join(cells)}</div>'
@@ -190,11 +210,14 @@ def _group_label(group: RejectGroup) -> str:
 def _rejects(rejects: RejectSummary) -> str:
     if not rejects.groups:
         return "<h2>Rejected rows</h2><p>No row was rejected.</p>"
-    head = (f"<h2>Why {_n(rejects.rows)} rows were rejected</h2>"
-            f'<p class="muted">Grouped by field and reason (a row can fail in several fields); the full list, '
-            f'ready to fix and import again, is <a href="rejected.csv">rejected.csv</a>.</p>')
-    chart = charts.bars([(_group_label(g), g.rows) for g in rejects.groups[:MAX_CHART_BARS]],
-                        title="Rejected rows by reason")
+    head = (
+        f"<h2>Why {_n(rejects.rows)} rows were rejected</h2>"
+        f'<p class="muted">Grouped by field and reason (a row can fail in several fields); the full list, '
+        f'ready to fix and import again, is <a href="rejected.csv">rejected.csv</a>.</p>'
+    )
+    chart = charts.bars(
+        [(_group_label(g), g.rows) for g in rejects.groups[:MAX_CHART_BARS]], title="Rejected rows by reason"
+    )
     rows = []
     for g in rejects.groups[:MAX_GROUPS]:
         examples = "<br>".join(
@@ -202,27 +225,38 @@ def _rejects(rejects: RejectSummary) -> str:
             for e in g.examples
         )
         stage = "API" if g.stage == "api" else g.stage
-        rows.append(f'<tr><td class="n">{_n(g.rows)}</td><td>{escape(g.field) or "<span class=muted>(row)</span>"}'
-                    f'</td><td>{escape(g.reason)} <span class="tag {escape(g.stage)}">{escape(stage)}</span></td>'
-                    f'<td class="ex">{examples}</td></tr>')
+        rows.append(
+            f'<tr><td class="n">{_n(g.rows)}</td><td>{escape(g.field) or "<span class=muted>(row)</span>"}'
+            f'</td><td>{escape(g.reason)} <span class="tag {escape(g.stage)}">{escape(stage)}</span></td>'
+            f'<td class="ex">{examples}</td></tr>'
+        )
     more = len(rejects.groups) - MAX_GROUPS
     tail = f'<p class="muted">…and {more} more reasons in rejected.csv.</p>' if more > 0 else ""
-    return (head + chart + '<table id="rejects"><thead><tr><th>rows</th><th>field</th><th>reason</th>'
-            "<th>examples (file, row, value)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + tail)
+    return (
+        head + chart + '<table id="rejects"><thead><tr><th>rows</th><th>field</th><th>reason</th>'
+        "<th>examples (file, row, value)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + tail
+    )
 
 
 def _sending(s: ImportSummary | OperationSummary) -> str:
     if not s.requests:
         stopped = s.stopped if isinstance(s, ImportSummary) else None
-        why = "this was a dry run" if s.dry_run else "the run was stopped before sending" \
-            if stopped else "there was nothing to send"
+        why = (
+            "this was a dry run"
+            if s.dry_run
+            else "the run was stopped before sending"
+            if stopped
+            else "there was nothing to send"
+        )
         return f"<h2>Sending</h2><p>Nothing was sent: {escape(why)}.</p>"
     chart = charts.over_time(s.timeline if isinstance(s, ImportSummary) else {})
     duration = s.duration_s
     speed = f", {s.records_accepted / duration:,.0f} records/s on average" if duration else ""
-    facts = (f"{_count(s.records_sent, 'record')} in {_count(s.requests, 'request')}{speed}; "
-             f"{_count(s.retries, 'retry', 'retries')}, {_count(s.throttled, 'answer')} 429 (slow down), "
-             f"{_count(s.api_errors, 'error answer')} in errors.jsonl.")
+    facts = (
+        f"{_count(s.records_sent, 'record')} in {_count(s.requests, 'request')}{speed}; "
+        f"{_count(s.retries, 'retry', 'retries')}, {_count(s.throttled, 'answer')} 429 (slow down), "
+        f"{_count(s.api_errors, 'error answer')} in errors.jsonl."
+    )
     short = "" if chart else '<p class="muted">(Too short a run to draw over time.)</p>'
     return f"<h2>Sending over time</h2><p>{escape(facts)}</p>{chart}{short}"
 
@@ -242,8 +276,11 @@ def _warnings(warnings: list[str]) -> str:
 def _options(s: ImportSummary | OperationSummary) -> str:
     origin = s.origin if isinstance(s, ImportSummary) else {}
     used = s.options if isinstance(s, ImportSummary) else {}
-    resource = [("read as", s.read_as), ("mode", s.mode), ("match by", s.match_by),
-                ("customer match", s.customer_match)] if isinstance(s, ImportSummary) else []
+    resource = (
+        [("read as", s.read_as), ("mode", s.mode), ("match by", s.match_by), ("customer match", s.customer_match)]
+        if isinstance(s, ImportSummary)
+        else []
+    )
     rows: list[tuple[str, Any]] = [
         ("command", s.command),
         ("files", ", ".join(s.files)),
@@ -266,6 +303,7 @@ def _files(present: list[str]) -> str:
     if not present:
         return ""
     meaning = dict(LINKED_FILES)
-    items = "".join(f'<li><a href="{escape(name)}">{escape(name)}</a>: {escape(meaning[name])}</li>'
-                    for name in present)
+    items = "".join(
+        f'<li><a href="{escape(name)}">{escape(name)}</a>: {escape(meaning[name])}</li>' for name in present
+    )
     return f"<h2>Files in this report</h2><ul>{items}</ul>"

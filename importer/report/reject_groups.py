@@ -69,17 +69,27 @@ class RejectSummary:
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
 _RULES: list[Rule] = [
     (re.compile(r"^'(?P<value>.*)'(?P<rest> [^']*)$", re.S), lambda m: m["rest"].strip()),
-    (re.compile(r"^has (?:\d+) characters; (?P<rest>at most \d+) are allowed$"),
-     lambda m: f"is too long ({m['rest']} characters are allowed)"),
-    (re.compile(r"^another line of order (?P<value>.*) is invalid \(.*\)$", re.S),
-     lambda _m: "another line of the same order is invalid (the order is sent whole or not at all)"),
-    (re.compile(r"^the lines of order (?P<value>.*?) disagree: .*$", re.S),
-     lambda _m: "the lines of the order give different values"),
+    (
+        re.compile(r"^has (?:\d+) characters; (?P<rest>at most \d+) are allowed$"),
+        lambda m: f"is too long ({m['rest']} characters are allowed)",
+    ),
+    (
+        re.compile(r"^another line of order (?P<value>.*) is invalid \(.*\)$", re.S),
+        lambda _m: "another line of the same order is invalid (the order is sent whole or not at all)",
+    ),
+    (
+        re.compile(r"^the lines of order (?P<value>.*?) disagree: .*$", re.S),
+        lambda _m: "the lines of the order give different values",
+    ),
     (re.compile(r"^order (?P<value>.*) has no product lines$", re.S), lambda _m: "the order has no product lines"),
-    (re.compile(r"^the same (?P<what>\S+) as row \d+ of .*; only the first row of a customer is imported$", re.S),
-     lambda m: f"the same {m['what']} as an earlier row (only the first row of a customer is imported)"),
-    (re.compile(r"^Line \d+ could not be read because (?P<why>.*?): (?P<value>.*)$", re.S),
-     lambda m: f"the line could not be read because {m['why']}"),
+    (
+        re.compile(r"^the same (?P<what>\S+) as row \d+ of .*; only the first row of a customer is imported$", re.S),
+        lambda m: f"the same {m['what']} as an earlier row (only the first row of a customer is imported)",
+    ),
+    (
+        re.compile(r"^Line \d+ could not be read because (?P<why>.*?): (?P<value>.*)$", re.S),
+        lambda m: f"the line could not be read because {m['why']}",
+    ),
 ]
 
 
@@ -102,7 +112,7 @@ def pieces(fields: str, error: str) -> list[tuple[str, str]]:
     if not found or found[0].start() != 0:
         return [(names[0] if len(names) == 1 else "", error)]
     ends = [m.start() for m in found[1:]] + [len(error)]
-    return [(m.group(1), error[m.end():end]) for m, end in zip(found, ends, strict=True)]
+    return [(m.group(1), error[m.end() : end]) for m, end in zip(found, ends, strict=True)]
 
 
 def shorten(value: str, limit: int = MAX_VALUE) -> str:
@@ -141,9 +151,13 @@ def summarise(path: Path, max_examples: int = MAX_EXAMPLES) -> RejectSummary:
     for group in groups.values():
         for i in group.candidates:
             row = rows[i]
-            quoted = {(name, reason): value for name, message in pieces(_FORMULA.sub("", row[FIELD_COL] or ""),
-                                                                      _FORMULA.sub("", row[ERROR_COL] or ""))
-                      for reason, value in [reason_of(message)]}
+            quoted = {
+                (name, reason): value
+                for name, message in pieces(
+                    _FORMULA.sub("", row[FIELD_COL] or ""), _FORMULA.sub("", row[ERROR_COL] or "")
+                )
+                for reason, value in [reason_of(message)]
+            }
             value = quoted.get((group.field, group.reason))
             shown = value if value is not None else row.get(columns.get(group.field.lower(), ""), "") or ""
             group.examples.append(Example(_file_name(row[FILE_COL] or ""), row[ROW_COL] or "", shorten(shown)))

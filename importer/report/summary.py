@@ -77,8 +77,9 @@ class RunSummary:
         ``[[leave_out]]`` rules leave out."""
         return self.rows_blank + self.rows_unmatched + self.rows_left_out
 
-    def set_aside_counts(self, blank: str = "blank", unmatched: str = "unmatched", prose: bool = False,
-                         left_out: str = "left out") -> list[str]:
+    def set_aside_counts(
+        self, blank: str = "blank", unmatched: str = "unmatched", prose: bool = False, left_out: str = "left out"
+    ) -> list[str]:
         """``["3 blank", "2 unmatched", "4 left out"]``: the rows set aside, each kind named only when there
         are some (``prose``: "1,000 rows blank", for sentences)."""
         counts = [(self.rows_blank, blank), (self.rows_unmatched, unmatched), (self.rows_left_out, left_out)]
@@ -88,8 +89,11 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``summary.json`` holds it."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if not (f.metadata.get("omit_if_none") and getattr(self, f.name) is None)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not (f.metadata.get("omit_if_none") and getattr(self, f.name) is None)
+        }
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> RunSummary:
@@ -98,11 +102,20 @@ class RunSummary:
         written when ``rows_accepted`` held its would-send count is read as a dry run is written now."""
         command = data.get("command")
         declared = find(command) if isinstance(command, str) else None
-        kind: type[RunSummary] = (VerifySummary if command == "verify" else OperationSummary
-                                  if declared is not None and not declared.is_import else ImportSummary)
+        kind: type[RunSummary] = (
+            VerifySummary
+            if command == "verify"
+            else OperationSummary
+            if declared is not None and not declared.is_import
+            else ImportSummary
+        )
         if data.get("dry_run") and kind is not VerifySummary and data.get("rows_accepted"):
-            data = {**data, "rows_would_send": data.get("rows_would_send", data["rows_accepted"]), "rows_accepted": 0,
-                    "records_accepted": 0}
+            data = {
+                **data,
+                "rows_would_send": data.get("rows_would_send", data["rows_accepted"]),
+                "rows_accepted": 0,
+                "records_accepted": 0,
+            }
         names = {f.name for f in fields(kind)} - {"abort_reason"}
         return kind(**{key: value for key, value in data.items() if key in names}, abort_reason=_abort_reason(data))
 
@@ -213,12 +226,19 @@ class RunHead(TypedDict):
     report_dir: str
 
 
-def run_head(command: str, run_id: str, files: Sequence[Path], api_url: str, started_at: datetime, clock: float,
-             report_dir: Path) -> RunHead:
+def run_head(
+    command: str, run_id: str, files: Sequence[Path], api_url: str, started_at: datetime, clock: float, report_dir: Path
+) -> RunHead:
     """The summary's fields of what ran, where and when (``clock``: ``time.monotonic()`` at the start)."""
-    return {"command": command, "run_id": run_id, "files": [shown(p) for p in files], "api_url": public_url(api_url),
-            "started_at": started_at.isoformat(timespec="seconds"), "duration_s": round(time.monotonic() - clock, 3),
-            "report_dir": str(report_dir)}
+    return {
+        "command": command,
+        "run_id": run_id,
+        "files": [shown(p) for p in files],
+        "api_url": public_url(api_url),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - clock, 3),
+        "report_dir": str(report_dir),
+    }
 
 
 class DeliveryCounts(TypedDict):
@@ -234,8 +254,14 @@ class DeliveryCounts(TypedDict):
 
 def delivery_counts(outcomes: Outcomes, api_errors: int) -> DeliveryCounts:
     """The summary's fields of what sending took (``api_errors``: the answers in errors.jsonl)."""
-    return {"requests": outcomes.requests, "retries": outcomes.retries, "throttled": outcomes.throttled,
-            "aborted": outcomes.aborted, "abort_reason": outcomes.abort_reason, "api_errors": api_errors}
+    return {
+        "requests": outcomes.requests,
+        "retries": outcomes.retries,
+        "throttled": outcomes.throttled,
+        "aborted": outcomes.aborted,
+        "abort_reason": outcomes.abort_reason,
+        "api_errors": api_errors,
+    }
 
 
 def _abort_reason(summary: Mapping[str, Any]) -> AbortReason | None:

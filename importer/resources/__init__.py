@@ -41,6 +41,8 @@ def resource(command_or_name: str) -> Resource:
     """The resource a command or name stands for; UsageError naming the known ones when there is none."""
     found = find(command_or_name)
     if found is None:
-        raise UsageError(f"{command_or_name!r} is no resource of this tool.",
-                         f"Use one of {', '.join(r.command for r in RESOURCES)}.")
+        raise UsageError(
+            f"{command_or_name!r} is no resource of this tool.",
+            f"Use one of {', '.join(r.command for r in RESOURCES)}.",
+        )
     return found

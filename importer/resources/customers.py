@@ -26,8 +26,10 @@ def bind(options: CustomerOptions) -> Binding:
 
     cannot = None
     if match_field not in customers.LOOKUP_PATHS:
-        cannot = (f"Customers matched by {options.match_by} cannot be read back: the API has no GET by {match_field}.",
-                  "Verify with --match-by Email, PhoneNumber or CrmId.")
+        cannot = (
+            f"Customers matched by {options.match_by} cannot be read back: the API has no GET by {match_field}.",
+            "Verify with --match-by Email, PhoneNumber or CrmId.",
+        )
     return Binding(
         resource=CUSTOMERS,
         kind=f"customers:{match_field}",

@@ -44,8 +44,12 @@ def bind(options: EventOptions) -> Binding:
         prepare=lambda frame, _lists: events.prepare(frame, options),
         settings_lists=lambda _frame: [],
         key=events.key_expression,
-        options={"event_id": options.event_id, "event_id_column": options.event_id_column,
-                 "field_types": dict(options.field_types), "resend_uncertain": options.resend_uncertain},
+        options={
+            "event_id": options.event_id,
+            "event_id_column": options.event_id_column,
+            "field_types": dict(options.field_types),
+            "resend_uncertain": options.resend_uncertain,
+        },
         key_name="row",
         at_most_once=AtMostOnce(unknown_event, options.resend_uncertain),
     )
@@ -53,8 +57,11 @@ def bind(options: EventOptions) -> Binding:
 
 def recorded(options: Mapping[str, Any]) -> EventOptions:
     """The options an events run recorded in the journal (``retry`` sends its failed rows: never sent)."""
-    return EventOptions(event_id=options.get("event_id"), event_id_column=options.get("event_id_column",
-                        events.EVENT_ID), field_types=options.get("field_types") or {})
+    return EventOptions(
+        event_id=options.get("event_id"),
+        event_id_column=options.get("event_id_column", events.EVENT_ID),
+        field_types=options.get("field_types") or {},
+    )
 
 
 EVENTS = Resource(

@@ -31,8 +31,11 @@ def bind(options: OrderOptions) -> Binding:
         prepare=lambda frame, lists: orders.prepare(frame, options, lists),
         settings_lists=lambda frame: orders.settings_lists(frame, options.customer_field),
         key=lambda columns: order_columns.key_expression(columns),
-        options={"mode": options.mode, "customer_match": options.customer_match,
-                 "time_zone_names": options.time_zone_names},
+        options={
+            "mode": options.mode,
+            "customer_match": options.customer_match,
+            "time_zone_names": options.time_zone_names,
+        },
         lookup=order_columns.lookup_path,
         compare=compare,
         key_name="order id",
@@ -41,8 +44,11 @@ def bind(options: OrderOptions) -> Binding:
 
 def recorded(options: Mapping[str, Any]) -> OrderOptions:
     """The options an orders run recorded in the journal."""
-    return OrderOptions(mode=options["mode"], customer_match=options["customer_match"],
-                        time_zone_names=options.get("time_zone_names", "windows"))
+    return OrderOptions(
+        mode=options["mode"],
+        customer_match=options["customer_match"],
+        time_zone_names=options.get("time_zone_names", "windows"),
+    )
 
 
 ORDERS = Resource(

@@ -103,10 +103,12 @@ def big_problem(size: int, detail: str, instance: str) -> Response:
     return StreamingResponse(body(), 400, headers, media_type="application/problem+json")
 
 
-LOGIN_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n"
-              b"<body><form method=\"post\" action=\"/login\"><input name=\"user\">"
-              b"<input name=\"password\" type=\"password\">"
-              b"<button>Sign in</button></form></body></html>\n")
+LOGIN_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n"
+    b'<body><form method="post" action="/login"><input name="user">'
+    b'<input name="password" type="password">'
+    b"<button>Sign in</button></form></body></html>\n"
+)
 
 
 def login_page() -> Response:

@@ -208,11 +208,17 @@ class Endpoints:
         return json_response({**self.stats.as_json(bodies=int(wanted)), "store": self.store.counts().as_json()})
 
     async def get_custom_events(self, request: Request) -> Response:
-        after, limit = (request.query_params.get(name, default) for name, default in
-                        (("after", "0"), ("limit", str(CUSTOM_EVENTS_PAGE))))
+        after, limit = (
+            request.query_params.get(name, default)
+            for name, default in (("after", "0"), ("limit", str(CUSTOM_EVENTS_PAGE)))
+        )
         if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= CUSTOM_EVENTS_PAGE:
-            raise invalid([f"after, limit: after must be a whole number and limit one of 1 to {CUSTOM_EVENTS_PAGE}, "
-                           f"not {after!r} and {limit!r}."])
+            raise invalid(
+                [
+                    f"after, limit: after must be a whole number and limit one of 1 to {CUSTOM_EVENTS_PAGE}, "
+                    f"not {after!r} and {limit!r}."
+                ]
+            )
         events = self.store.custom_events(after=int(after), limit=int(limit))
         return json_response({"status": 0, "total": self.store.counts().custom_events, "data": events})
 
@@ -253,8 +259,9 @@ def create_app(
 
     async def on_rejected(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Rejected)
-        return problem(exc.status, exc.detail, request.url.path, exc.errors, config.errors_style,
-                       substatus=exc.substatus)
+        return problem(
+            exc.status, exc.detail, request.url.path, exc.errors, config.errors_style, substatus=exc.substatus
+        )
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -66,6 +66,8 @@ def validate_custom_event_request(body: Any, known_event_ids: Collection[int]) -
     event_id = body.get("customEventId")
     id_valid = event_id is not None and not any(error.startswith("customEventId:") for error in errors)
     if id_valid and event_id not in known_event_ids:
-        errors.append(f"customEventId: No custom event with id {event_id} is defined in this business unit "
-                      "(Automation > Scenarios > Custom events).")
+        errors.append(
+            f"customEventId: No custom event with id {event_id} is defined in this business unit "
+            "(Automation > Scenarios > Custom events)."
+        )
     return errors

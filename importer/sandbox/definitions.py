@@ -88,8 +88,10 @@ def parse_settings(raw: Any, source: str = "settings") -> dict[str, Declared]:
             continue
         if most is not None and len(entries) > most:
             problems.append(f"{key}: {len(entries)} defined; the platform allows at most {most}")
-        settings = [_setting(entry, f"{key}[{i}]", i + 1, types, key == "customerConsents", problems)
-                    for i, entry in enumerate(entries)]
+        settings = [
+            _setting(entry, f"{key}[{i}]", i + 1, types, key == "customerConsents", problems)
+            for i, entry in enumerate(entries)
+        ]
         declared = fields[name] = tuple(s for s in settings if s is not None)
         names = [s.name.lower() for s in declared]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -126,8 +128,9 @@ def _custom_events(entries: Any, problems: list[str]) -> tuple[CustomEvent, ...]
     return tuple(events)
 
 
-def _setting(entry: Any, where: str, position: int, types: tuple[str, ...], needs_id: bool,
-             problems: list[str]) -> Setting | None:
+def _setting(
+    entry: Any, where: str, position: int, types: tuple[str, ...], needs_id: bool, problems: list[str]
+) -> Setting | None:
     if not isinstance(entry, dict):
         problems.append(f"{where}: must be an object with name and type")
         return None
@@ -149,15 +152,21 @@ def _setting(entry: Any, where: str, position: int, types: tuple[str, ...], need
         problems.append(f"{where}.id: must be a whole number")
         ok = False
     if options is not None and (
-        not isinstance(kind, str) or kind.lower() != "singleselect"
-        or not isinstance(options, list) or not all(isinstance(o, str) and o for o in options)
+        not isinstance(kind, str)
+        or kind.lower() != "singleselect"
+        or not isinstance(options, list)
+        or not all(isinstance(o, str) and o for o in options)
     ):
         problems.append(f"{where}.options: a SingleSelect's list of non-empty texts, and only for SingleSelect")
         ok = False
     if not ok or not isinstance(name, str) or not isinstance(kind, str):
         return None
-    return Setting(given_id if given_id is not None else position, name, spelling[kind.lower()],
-                   tuple(options) if options else None)
+    return Setting(
+        given_id if given_id is not None else position,
+        name,
+        spelling[kind.lower()],
+        tuple(options) if options else None,
+    )
 
 
 # -- enforcement ----------------------------------------------------------------------------------
@@ -169,13 +178,18 @@ def customers_errors(customers: list[Any], config: SandboxConfig) -> list[str]:
     consent_ids = None if config.consents is None else {c.id for c in config.consents}
     errors: list[str] = []
     for i, customer in enumerate(customers):
-        errors += _attributes(customer.get("customAttributes"), f"data[{i}].customAttributes",
-                              config.customer_attributes, "Settings > Customer attributes")
+        errors += _attributes(
+            customer.get("customAttributes"),
+            f"data[{i}].customAttributes",
+            config.customer_attributes,
+            "Settings > Customer attributes",
+        )
         consents = (customer.get("consentsData") or {}).get("consents") or []
         errors += [
             f"data[{i}].consentsData.consents[{j}].id: No consent with id {c['id']} is defined in this business "
             "unit (Settings > Consents)."
-            for j, c in enumerate(consents) if consent_ids is not None and c["id"] not in consent_ids
+            for j, c in enumerate(consents)
+            if consent_ids is not None and c["id"] not in consent_ids
         ]
     return errors
 
@@ -184,11 +198,19 @@ def orders_errors(orders: list[Any], config: SandboxConfig) -> list[str]:
     """Errors of orders (already valid by `rules`) against the declared order and product attributes."""
     errors: list[str] = []
     for i, order in enumerate(orders):
-        errors += _attributes(order.get("orderAttributes"), f"data[{i}].orderAttributes",
-                              config.order_attributes, "Settings > Order attributes")
+        errors += _attributes(
+            order.get("orderAttributes"),
+            f"data[{i}].orderAttributes",
+            config.order_attributes,
+            "Settings > Order attributes",
+        )
         for j, product in enumerate(order.get("products") or []):
-            errors += _attributes(product.get("productAttributes"), f"data[{i}].products[{j}].productAttributes",
-                                  config.product_attributes, "Settings > Product attributes")
+            errors += _attributes(
+                product.get("productAttributes"),
+                f"data[{i}].products[{j}].productAttributes",
+                config.product_attributes,
+                "Settings > Product attributes",
+            )
     return errors
 
 
@@ -200,8 +222,9 @@ def _attributes(given: Any, path: str, defined: Settings, where: str) -> list[st
     for j, attribute in enumerate(given or []):
         setting = by_name.get(attribute["name"].lower())
         if setting is None:
-            errors.append(f"{path}[{j}].name: The attribute {attribute['name']!r} is not defined in this business "
-                          f"unit ({where}).")
+            errors.append(
+                f"{path}[{j}].name: The attribute {attribute['name']!r} is not defined in this business unit ({where})."
+            )
         elif attribute.get("value") is not None:
             errors += [f"{path}[{j}].value: {message}" for message in _value_errors(attribute["value"], setting)]
     return errors

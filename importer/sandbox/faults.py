@@ -115,10 +115,14 @@ class Faults:
             raise ValueError(f"max_body must be a positive whole number of bytes (or None), not {self.max_body!r}.")
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
             raise ValueError(f"seed must be a whole number (or None), not {self.seed!r}.")
-        if not isinstance(self.big_error_bytes, int) or isinstance(self.big_error_bytes, bool) \
-                or self.big_error_bytes < 256:
-            raise ValueError(f"big_error_bytes must be a whole number of bytes, 256 or more, "
-                             f"not {self.big_error_bytes!r}.")
+        if (
+            not isinstance(self.big_error_bytes, int)
+            or isinstance(self.big_error_bytes, bool)
+            or self.big_error_bytes < 256
+        ):
+            raise ValueError(
+                f"big_error_bytes must be a whole number of bytes, 256 or more, not {self.big_error_bytes!r}."
+            )
         if not _is_number(self.drip_interval_s) or self.drip_interval_s <= 0:
             raise ValueError(f"drip_interval_s must be a positive number of seconds, not {self.drip_interval_s!r}.")
 
@@ -234,8 +238,9 @@ class FaultInjector:
         with self._lock:
             draw = self._random.random
             throttle, error, error_status, drop = draw(), draw(), self._random.choice(ERROR_STATUSES), draw()
-            big, html, drip = (draw() if rate else 1.0 for rate in (faults.big_error_rate, faults.html_rate,
-                                                                     faults.drip_rate))
+            big, html, drip = (
+                draw() if rate else 1.0 for rate in (faults.big_error_rate, faults.html_rate, faults.drip_rate)
+            )
             wait = self._bucket.take(time.monotonic()) if self._bucket is not None else 0.0
         limited = None
         if wait > 0:
@@ -349,7 +354,7 @@ async def drip(message: dict[str, Any], send: Send, interval_s: float, scope: Sc
         if transport is not None and transport.is_closing():
             return
         last = i == len(body) - 1
-        await send({"type": "http.response.body", "body": body[i:i + 1], "more_body": more or not last})
+        await send({"type": "http.response.body", "body": body[i : i + 1], "more_body": more or not last})
         if not last:
             await asyncio.sleep(interval_s)
     if not body:

@@ -166,5 +166,3 @@ def _fault_response(fault: Fault, path: str) -> Response:
     if fault.body_bytes is not None:
         return big_problem(fault.body_bytes, fault.detail, path)
     return problem(fault.status, fault.detail, path, headers=fault.headers)
-
-

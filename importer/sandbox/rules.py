@@ -165,8 +165,9 @@ class OneOf:
         listed = ", ".join(f'"{choice}"' for choice in self.choices)
         accepted = {choice.lower() for choice in self.choices} if self.ignore_case else set(self.choices)
         object.__setattr__(self, "accepted", frozenset(accepted))
-        object.__setattr__(self, "complaint",
-                           f"must be one of {listed}{' (in any letter case)' if self.ignore_case else ''}.")
+        object.__setattr__(
+            self, "complaint", f"must be one of {listed}{' (in any letter case)' if self.ignore_case else ''}."
+        )
 
     def __call__(self, value: Any, path: str) -> Iterator[str]:
         if not isinstance(value, str) or (value.lower() if self.ignore_case else value) not in self.accepted:
@@ -197,8 +198,11 @@ def time_zone(value: Any, path: str) -> Iterator[str]:
     if not isinstance(value, str) or len(value) > TIME_ZONE_MAX:
         yield _fail(path, "must be a time zone name of at most 100 characters.")
     elif value not in _zone_names():
-        yield _fail(path, f"must be a time zone name, Windows (e.g. Central European Standard Time) or IANA (e.g. "
-                          f"Europe/Warsaw): {value!r} is neither.")
+        yield _fail(
+            path,
+            f"must be a time zone name, Windows (e.g. Central European Standard Time) or IANA (e.g. "
+            f"Europe/Warsaw): {value!r} is neither.",
+        )
 
 
 def date_time(value: Any, path: str) -> Iterator[str]:
@@ -350,9 +354,7 @@ def _customers_request(match_field: str | None) -> Schema:
 def _orders_request(identification: str) -> Schema:
     customer = ORDER_CUSTOMER.requiring(IDENTIFICATION_FIELDS[identification])
     order = Schema({**ORDER.fields, "customer": customer}, ORDER.required)
-    return Schema(
-        {"mode": one_of(ORDER_MODES), "data": array(order, min_items=1)}, frozenset({"mode", "data"})
-    )
+    return Schema({"mode": one_of(ORDER_MODES), "data": array(order, min_items=1)}, frozenset({"mode", "data"}))
 
 
 def whole_body(schema: Schema, body: Any) -> list[str]:

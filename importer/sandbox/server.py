@@ -179,8 +179,9 @@ def serve(
     uvicorn logs where it listens and each request line; the API key appears in neither.
     """
     faults = Faults() if faults is None else faults
-    config = SandboxConfig(api_key=api_key, identification=identification, faults=faults,
-                           **_declared(settings, custom_events))
+    config = SandboxConfig(
+        api_key=api_key, identification=identification, faults=faults, **_declared(settings, custom_events)
+    )
     store = Store(db)
     try:
         uvicorn.run(create_app(config, store), host=host, port=port, log_level="info", lifespan="off")

@@ -61,9 +61,7 @@ class RequestStats:
     def _keep(self, recorded: RecordedBody) -> None:
         self._bodies.append(recorded)
         self._body_bytes += len(recorded.body)
-        while len(self._bodies) > self.max_bodies or (
-            self._body_bytes > self.max_body_bytes and len(self._bodies) > 1
-        ):
+        while len(self._bodies) > self.max_bodies or (self._body_bytes > self.max_body_bytes and len(self._bodies) > 1):
             self._body_bytes -= len(self._bodies.popleft().body)
 
     def reset(self) -> None:

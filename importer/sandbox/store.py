@@ -67,8 +67,12 @@ class StoreCounts:
     custom_events: int = 0
 
     def as_json(self) -> dict[str, int]:
-        return {"customers": self.customers, "orders": self.orders, "deletedOrders": self.deleted_orders,
-                "customEvents": self.custom_events}
+        return {
+            "customers": self.customers,
+            "orders": self.orders,
+            "deletedOrders": self.deleted_orders,
+            "customEvents": self.custom_events,
+        }
 
 
 def _key(field: str, value: Any) -> str | None:

@@ -49,18 +49,33 @@ chunk-size = 20
         (LAYERED, ["--profile", "shop-pl"], {}, "https://profile.example", 20),
         (LAYERED, [], {"ECDP_PROFILE": "shop-pl"}, "https://profile.example", 20),
         (LAYERED, ["--profile", "shop-pl"], {"ECDP_API_URL": "https://env.example"}, "https://env.example", 20),
-        (LAYERED, ["--profile", "shop-pl", "--api-url", "https://cli.example", "--chunk-size", "10"],
-         {"ECDP_API_URL": "https://env.example"}, "https://cli.example", 10),
+        (
+            LAYERED,
+            ["--profile", "shop-pl", "--api-url", "https://cli.example", "--chunk-size", "10"],
+            {"ECDP_API_URL": "https://env.example"},
+            "https://cli.example",
+            10,
+        ),
     ],
-    ids=["built-in", "file-defaults", "command-table-over-defaults", "profile", "profile-from-env",
-         "env-over-profile", "command-line-over-all"],
+    ids=[
+        "built-in",
+        "file-defaults",
+        "command-table-over-defaults",
+        "profile",
+        "profile-from-env",
+        "env-over-profile",
+        "command-line-over-all",
+    ],
 )
 def test_precedence(tmp_path, monkeypatch, file, args, env, url, chunk):
     if file is not None:
         config(tmp_path, file)
     monkeypatch.chdir(tmp_path)
-    run = run_cli(["customers", export(tmp_path), "--dry-run", *args],
-                  env={"ECDP_API_URL": None, "ECDP_PROFILE": None, **env}, report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", export(tmp_path), "--dry-run", *args],
+        env={"ECDP_API_URL": None, "ECDP_PROFILE": None, **env},
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 0, run.stderr
     summary = run.summary
     assert (summary["api_url"], summary["chunk_size"]) == (url, chunk)
@@ -85,15 +100,21 @@ def test_profile_names_the_variable_that_holds_the_key(sandbox, tmp_path, monkey
     for name in ("summary.json", "report.html"):
         assert sandbox.api_key not in (run.report_dir / name).read_text(encoding="utf-8")
     # ECDP_API_KEY (the environment) comes before the profile: a wrong one is refused by the API
-    wrong = run_cli(["customers", export(tmp_path), "--profile", "shop-pl"], env={**env, "ECDP_API_KEY": "wrong"},
-                    report_dir=tmp_path / "r2")
+    wrong = run_cli(
+        ["customers", export(tmp_path), "--profile", "shop-pl"],
+        env={**env, "ECDP_API_KEY": "wrong"},
+        report_dir=tmp_path / "r2",
+    )
     assert wrong.exit_code == 3 and wrong.summary["origin"]["key"] == "environment variable ECDP_API_KEY"
     # and the command line comes before both
     key_file = tmp_path / "cli.key"
     key_file.write_text(sandbox.api_key)
     key_file.chmod(0o600)
-    cli = run_cli(["customers", export(tmp_path), "--profile", "shop-pl", "--api-key-file", str(key_file)],
-                  env={**env, "ECDP_API_KEY": "wrong"}, report_dir=tmp_path / "r3")
+    cli = run_cli(
+        ["customers", export(tmp_path), "--profile", "shop-pl", "--api-key-file", str(key_file)],
+        env={**env, "ECDP_API_KEY": "wrong"},
+        report_dir=tmp_path / "r3",
+    )
     assert cli.exit_code == 0 and cli.summary["origin"]["key"] == f"file {key_file}"
 
 
@@ -106,8 +127,11 @@ def test_profile_key_file_is_relative_to_the_config_file(sandbox, tmp_path, monk
     elsewhere = tmp_path / "work"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    run = run_cli(["customers", export(tmp_path), "--config", str(etc / "ecdp-import.toml"), "--profile", "shop-pl"],
-                  env={"ECDP_API_KEY": None, "ECDP_API_URL": None}, report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", export(tmp_path), "--config", str(etc / "ecdp-import.toml"), "--profile", "shop-pl"],
+        env={"ECDP_API_KEY": None, "ECDP_API_URL": None},
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 0, run.stderr
     assert run.summary["origin"]["key"] == f"file {etc / 'keys' / 'shop.key'} (config file)"
 
@@ -119,14 +143,18 @@ def test_a_missing_profile_variable_is_one_sentence(sandbox, tmp_path, monkeypat
     run = run_cli(["customers", export(tmp_path), "--profile", "shop-pl"], env=env, report_dir=tmp_path / "r")
     assert run.exit_code == 2
     assert run.stderr.startswith("Error: No API key: the environment variable SHOP_PL_KEY is not set or empty.")
-    dry = run_cli(["customers", export(tmp_path), "--profile", "shop-pl", "--dry-run"], env=env,
-                  report_dir=tmp_path / "r2")
+    dry = run_cli(
+        ["customers", export(tmp_path), "--profile", "shop-pl", "--dry-run"], env=env, report_dir=tmp_path / "r2"
+    )
     assert dry.exit_code == 0, dry.stderr  # a dry run needs no key; the job's environment may set it
     assert sandbox.stats.total == 0
 
 
-@pytest.mark.parametrize("line", ['api-key = "{key}"', 'token = "{key}"', 'api-key-env = "{key}"', 'mode = "{key}"'],
-                         ids=["api-key", "token", "key-as-variable-name", "key-in-another-setting"])
+@pytest.mark.parametrize(
+    "line",
+    ['api-key = "{key}"', 'token = "{key}"', 'api-key-env = "{key}"', 'mode = "{key}"'],
+    ids=["api-key", "token", "key-as-variable-name", "key-in-another-setting"],
+)
 def test_a_key_written_in_the_file_is_refused_by_every_run(sandbox, tmp_path, monkeypatch, line):
     key = "Zk3v9QpLm2Xr8TnB4wYc7Hd"  # looks like a key, as a real one does
     config(tmp_path, f'[profiles.other]\n{line.format(key=key)}\n[profiles.shop-pl]\napi-url = "{sandbox.url}"\n')
@@ -223,8 +251,11 @@ def test_help_works_even_with_a_broken_config_file(tmp_path, monkeypatch):
 def test_config_check_describes_a_good_file_without_any_key(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "de.key").write_text("secret-key-value\n")
-    config(tmp_path, '[defaults]\nmax-rejects = "5%"\n[profiles.shop-pl]\napi-key-env = "SHOP_PL_KEY"\n'
-                     '[profiles.shop-pl.customers]\nmatch-by = "CrmId"\n[profiles.shop-de]\napi-key-file = "de.key"\n')
+    config(
+        tmp_path,
+        '[defaults]\nmax-rejects = "5%"\n[profiles.shop-pl]\napi-key-env = "SHOP_PL_KEY"\n'
+        '[profiles.shop-pl.customers]\nmatch-by = "CrmId"\n[profiles.shop-de]\napi-key-file = "de.key"\n',
+    )
     run = run_cli(["config", "check"], env={"SHOP_PL_KEY": "also-secret"}, imports=False)
     assert run.exit_code == 0, run.stderr
     assert run.stdout.splitlines() == [

@@ -27,9 +27,20 @@ def test_python_m_importer_and_console_script_agree():
 
 def test_demo_command_imports_the_sample_into_a_built_in_sandbox(tmp_path):
     done = subprocess.run(
-        [BIN / "ecdp-import", "customers", ROOT / "sample_data/customers.csv", "--sandbox", "--max-rejects", "25%",
-         "--report-dir", tmp_path / "report"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "ECDP_API_KEY": ""},
+        [
+            BIN / "ecdp-import",
+            "customers",
+            ROOT / "sample_data/customers.csv",
+            "--sandbox",
+            "--max-rejects",
+            "25%",
+            "--report-dir",
+            tmp_path / "report",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ECDP_API_KEY": ""},
     )
     assert done.returncode == 1, done.stderr
     assert "20 accepted, 3 rejected, 0 failed" in done.stdout
@@ -46,7 +57,10 @@ def _free_port() -> int:
 def _start_sandbox(port: int, db: Path, key: str, *options: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [BIN / "ecdp-import", "sandbox", "--port", str(port), "--db", db, *options],
-        env={**os.environ, "ECDP_API_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "ECDP_API_KEY": key},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -74,8 +88,12 @@ def test_sandbox_command_keeps_data_in_its_db_across_a_restart(tmp_path):
     process = _start_sandbox(port, db, key)
     try:
         assert httpx.get(f"{url}/customerattributes", timeout=5).status_code == 401
-        created = httpx.post(f"{url}/customers", headers=headers, timeout=5,
-                             json={"mode": "Add", "matchBy": "Email", "data": [{"email": "kept@example.com"}]})
+        created = httpx.post(
+            f"{url}/customers",
+            headers=headers,
+            timeout=5,
+            json={"mode": "Add", "matchBy": "Email", "data": [{"email": "kept@example.com"}]},
+        )
         assert created.status_code == 201
     finally:
         stderr = _stop(process)
@@ -94,9 +112,15 @@ def test_sandbox_command_knows_the_custom_events_given_and_keeps_those_received(
     url = f"http://127.0.0.1:{port}"
     process = _start_sandbox(port, db, key, "--custom-event", "41", "--custom-event", "42")
     try:
-        statuses = [httpx.post(f"{url}/scenariocustomevents", headers=headers, timeout=5,
-                               json={"customEventId": event_id, "customerEmail": "e@example.com"}).status_code
-                    for event_id in (41, 1, 42)]
+        statuses = [
+            httpx.post(
+                f"{url}/scenariocustomevents",
+                headers=headers,
+                timeout=5,
+                json={"customEventId": event_id, "customerEmail": "e@example.com"},
+            ).status_code
+            for event_id in (41, 1, 42)
+        ]
         assert statuses == [201, 400, 201]  # 1: a demo event, replaced by those given
     finally:
         _stop(process)

@@ -100,13 +100,17 @@ def manifest_command() -> str:
 
 
 def test_the_indexed_job_gives_each_pod_its_own_shard_and_state_and_together_they_send_everything(
-        sandbox, tmp_path, nightly_lines):
+    sandbox, tmp_path, nightly_lines
+):
     source, valid_orders = nightly_lines
     command = manifest_command()
     assert command.startswith("exec ecdp-import orders s3://")
-    local = (command.replace("exec ecdp-import", f"exec {BIN / 'ecdp-import'}")
-             .replace("s3://exports/2026-12-03/order-lines.csv.gz", str(source))
-             .replace("/state/", f"{tmp_path}/state/").replace("/reports/", f"{tmp_path}/reports/"))
+    local = (
+        command.replace("exec ecdp-import", f"exec {BIN / 'ecdp-import'}")
+        .replace("s3://exports/2026-12-03/order-lines.csv.gz", str(source))
+        .replace("/state/", f"{tmp_path}/state/")
+        .replace("/reports/", f"{tmp_path}/reports/")
+    )
     (tmp_path / "state").mkdir()
     exits = []
     for index in range(3):
@@ -127,7 +131,7 @@ def test_shell_completion_is_clicks_and_completes_commands():
     env = {**os.environ, "_ECDP_IMPORT_COMPLETE": "bash_complete", "COMP_WORDS": "ecdp-import cust", "COMP_CWORD": "1"}
     words = subprocess.run([BIN / "ecdp-import"], env=env, capture_output=True, text=True, timeout=60)
     assert words.stdout.split() == ["plain,customers"]
-    assert '_ECDP_IMPORT_COMPLETE=bash_source ecdp-import' in PAGE
+    assert "_ECDP_IMPORT_COMPLETE=bash_source ecdp-import" in PAGE
 
 
 def test_version_is_the_packages():

@@ -34,14 +34,24 @@ from importer.settings import (
 from tests.support import ROOT, Run, run_cli, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "phone"]
-ORDERS = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-          "product.quantity"]
+ORDERS = [
+    "id",
+    "date",
+    "totalValue",
+    "customer.email",
+    "product.id",
+    "product.name",
+    "product.price",
+    "product.quantity",
+]
 
 
 def people(count: int) -> list[list[str]]:
     """Distinctive personal data, easy to find if it leaks; the last row is invalid (an API-less reject)."""
-    rows = [[f"zq.person{i}@privacy-canary.example", f"Xanthippe{i}", f"Quirinus{i}", f"+4860055{i:04d}"]
-            for i in range(count)]
+    rows = [
+        [f"zq.person{i}@privacy-canary.example", f"Xanthippe{i}", f"Quirinus{i}", f"+4860055{i:04d}"]
+        for i in range(count)
+    ]
     return [*rows, ["not-an-address", "Xanthippe-bad", "Quirinus-bad", ""]]
 
 
@@ -62,7 +72,7 @@ def artefacts(run: Run, *paths: Path) -> dict[str, bytes]:
 
 
 def assert_absent(secret: str, found: dict[str, bytes]) -> None:
-    needles = {secret.encode(), secret[len(secret) // 3: 2 * len(secret) // 3].encode()}  # a part of it too
+    needles = {secret.encode(), secret[len(secret) // 3 : 2 * len(secret) // 3].encode()}  # a part of it too
     leaks = [name for name, data in found.items() if any(needle in data for needle in needles)]
     assert not leaks, f"the key appears in {leaks}"
 
@@ -85,8 +95,9 @@ def test_no_command_takes_the_key_on_the_command_line() -> None:
 @pytest.mark.parametrize("args", [[], *[[name] for name in sorted(cli.commands)]], ids=lambda a: a[0] if a else "top")
 def test_help_never_shows_the_key(args: list[str]) -> None:
     key = canary_key()
-    run = run_cli([*args, "--help"], env={"ECDP_API_KEY": key, "ECDP_API_URL": f"https://user:{key}@h.example"},
-                  imports=False)
+    run = run_cli(
+        [*args, "--help"], env={"ECDP_API_KEY": key, "ECDP_API_URL": f"https://user:{key}@h.example"}, imports=False
+    )
     assert run.exit_code == 0
     assert_absent(key, artefacts(run))
 
@@ -107,8 +118,14 @@ def test_the_key_is_in_no_artefact_of_real_runs(tmp_path: Path, monkeypatch: pyt
     state = tmp_path / "state" / "state.db"
     monkeypatch.setenv("ECDP_STATE", str(state))
     customers = write_csv(tmp_path / "customers.csv", CUSTOMERS, people(60))
-    orders = write_csv(tmp_path / "orders.csv", ORDERS, [[f"o{i}", "2024-11-01", "2", f"zq.person{i}@privacy-canary"
-                                                          ".example", f"p{i}", "P", "2", "1"] for i in range(20)])
+    orders = write_csv(
+        tmp_path / "orders.csv",
+        ORDERS,
+        [
+            [f"o{i}", "2024-11-01", "2", f"zq.person{i}@privacy-canary.example", f"p{i}", "P", "2", "1"]
+            for i in range(20)
+        ],
+    )
     key_file, wrong_file = tmp_path / "key", tmp_path / "wrong"
     for path, value in ((key_file, key), (wrong_file, wrong)):
         path.write_text(value + "\n")
@@ -117,17 +134,42 @@ def test_the_key_is_in_no_artefact_of_real_runs(tmp_path: Path, monkeypatch: pyt
     json = ["--log-format", "json", "--chunk-size", "10", "--max-retries", "1"]
     with SandboxServer(api_key=key, faults=Faults(error_rate=0.4, throttle_rate=0.1, retry_after_s=0, seed=4)) as flaky:
         env = {"ECDP_API_URL": flaky.url}
-        runs.append(run_cli(["customers", str(customers), *json], env={**env, "ECDP_API_KEY": key},
-                            report_dir=tmp_path / "reports" / "env"))
-        runs.append(run_cli(["orders", str(orders), "--api-key-file", str(key_file), *json], env=env,
-                            report_dir=tmp_path / "reports" / "file"))
-        runs.append(run_cli(["customers", str(customers), "--api-key-file", str(wrong_file), *json], env=env,
-                            report_dir=tmp_path / "reports" / "refused"))
-        runs.append(run_cli(["customers", str(tmp_path / "missing.csv"), *json], env={**env, "ECDP_API_KEY": key},
-                            report_dir=tmp_path / "reports" / "broken"))
+        runs.append(
+            run_cli(
+                ["customers", str(customers), *json],
+                env={**env, "ECDP_API_KEY": key},
+                report_dir=tmp_path / "reports" / "env",
+            )
+        )
+        runs.append(
+            run_cli(
+                ["orders", str(orders), "--api-key-file", str(key_file), *json],
+                env=env,
+                report_dir=tmp_path / "reports" / "file",
+            )
+        )
+        runs.append(
+            run_cli(
+                ["customers", str(customers), "--api-key-file", str(wrong_file), *json],
+                env=env,
+                report_dir=tmp_path / "reports" / "refused",
+            )
+        )
+        runs.append(
+            run_cli(
+                ["customers", str(tmp_path / "missing.csv"), *json],
+                env={**env, "ECDP_API_KEY": key},
+                report_dir=tmp_path / "reports" / "broken",
+            )
+        )
         failed_run = runs[0].summary["run_id"]
-        runs.append(run_cli(["retry", failed_run, "--log-format", "json"], env={**env, "ECDP_API_KEY": key},
-                            report_dir=tmp_path / "reports" / "retry"))
+        runs.append(
+            run_cli(
+                ["retry", failed_run, "--log-format", "json"],
+                env={**env, "ECDP_API_KEY": key},
+                report_dir=tmp_path / "reports" / "retry",
+            )
+        )
     runs.append(run_cli(["runs"], imports=False))
     assert [r.exit_code for r in runs] == [1, 0, 3, 2, 0, 0], [r.stderr for r in runs]
     assert runs[0].summary["api_errors"] > 0 and runs[0].summary["rows_failed"] > 0  # errors did happen
@@ -135,8 +177,9 @@ def test_the_key_is_in_no_artefact_of_real_runs(tmp_path: Path, monkeypatch: pyt
     for number, run in enumerate(runs):
         found |= {f"run {number} {name}": data for name, data in artefacts(run).items()}
     found |= artefacts(runs[0], tmp_path / "reports", state.parent)
-    assert any(name.endswith("errors.jsonl") for name in found) and any(name.endswith("-wal") or name.endswith(
-        "state.db") for name in found)
+    assert any(name.endswith("errors.jsonl") for name in found) and any(
+        name.endswith("-wal") or name.endswith("state.db") for name in found
+    )
     assert_absent(key, found)
     assert_absent(wrong, found)
 
@@ -152,13 +195,35 @@ def test_personal_data_never_reaches_the_logs(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", CUSTOMERS, people(40))
     with SandboxServer(api_key=key, faults=Faults(error_rate=0.3, throttle_rate=0.1, retry_after_s=0, seed=8)) as api:
         seed = write_csv(tmp_path / "seed.csv", CUSTOMERS, people(3)[:3])
-        assert run_cli(["customers", str(seed)], env={"ECDP_API_KEY": key, "ECDP_API_URL": api.url, },
-                       report_dir=tmp_path / "seed").summary["rows_accepted"] == 3
+        assert (
+            run_cli(
+                ["customers", str(seed)],
+                env={
+                    "ECDP_API_KEY": key,
+                    "ECDP_API_URL": api.url,
+                },
+                report_dir=tmp_path / "seed",
+            ).summary["rows_accepted"]
+            == 3
+        )
         outputs = []
         for log_format in ("json", "text"):
-            run = run_cli(["customers", str(source), "--mode", "Add", "--log-format", log_format, "--chunk-size", "5",
-                           "--max-retries", "1"], env={"ECDP_API_KEY": key, "ECDP_API_URL": api.url},
-                          report_dir=tmp_path / log_format)
+            run = run_cli(
+                [
+                    "customers",
+                    str(source),
+                    "--mode",
+                    "Add",
+                    "--log-format",
+                    log_format,
+                    "--chunk-size",
+                    "5",
+                    "--max-retries",
+                    "1",
+                ],
+                env={"ECDP_API_KEY": key, "ECDP_API_URL": api.url},
+                report_dir=tmp_path / log_format,
+            )
             assert run.summary["api_errors"] > 0 and run.summary["rows_rejected"] >= 4  # API and local rejects
             outputs.append(run.stdout + run.stderr)
     assert any('"event": "retry"' in o or '"event":"retry"' in o for o in outputs)
@@ -169,18 +234,22 @@ def test_personal_data_never_reaches_the_logs(tmp_path: Path) -> None:
     assert "privacy-canary" in errors  # the private report is where such details go
 
 
-def test_reports_and_state_are_owner_only_whatever_the_umask(sandbox, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reports_and_state_are_owner_only_whatever_the_umask(
+    sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = tmp_path / "state" / "state.db"
     monkeypatch.setenv("ECDP_STATE", str(state))
     source = write_csv(tmp_path / "in.csv", CUSTOMERS, people(5))
     previous = os.umask(0)  # the most permissive umask: modes must not depend on it
     try:
-        sent = run_cli(["customers", str(source), "--mode", "Add", "--max-rejects", "100%"],
-                       env={"ECDP_API_KEY": sandbox.api_key, "ECDP_API_URL": sandbox.url},
-                       report_dir=tmp_path / "reports" / "sent")
-        dry = run_cli(["customers", str(source), "--dry-run", "--max-rejects", "100%"],
-                      report_dir=tmp_path / "reports" / "dry")
+        sent = run_cli(
+            ["customers", str(source), "--mode", "Add", "--max-rejects", "100%"],
+            env={"ECDP_API_KEY": sandbox.api_key, "ECDP_API_URL": sandbox.url},
+            report_dir=tmp_path / "reports" / "sent",
+        )
+        dry = run_cli(
+            ["customers", str(source), "--dry-run", "--max-rejects", "100%"], report_dir=tmp_path / "reports" / "dry"
+        )
     finally:
         os.umask(previous)
     assert (sent.exit_code, dry.exit_code) == (1, 1)
@@ -203,39 +272,73 @@ def test_a_key_file_readable_by_others_is_warned_about(tmp_path: Path) -> None:
 # -- transport -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.9.9.9", "http://localhost:1/x",
-                                 "http://LOCALHOST.", "http://[::1]:8080", "https://api.ecdp.app",
-                                 "https://10.0.0.1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://127.9.9.9",
+        "http://localhost:1/x",
+        "http://LOCALHOST.",
+        "http://[::1]:8080",
+        "https://api.ecdp.app",
+        "https://10.0.0.1",
+    ],
+)
 def test_https_and_loopback_http_are_accepted(url: str) -> None:
     assert check_api_url(url) == url.rstrip("/")
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.9.9.9", True), ("localhost", True), ("LOCALHOST.", True), ("::1", True),
-    ("10.0.0.1", False), ("0.0.0.0", False), ("::", False), ("::ffff:127.0.0.1", False), ("api.ecdp.app", False),
-    ("localhost.evil.example", False), ("127.0.0.1.nip.io", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("::1", True),
+        ("10.0.0.1", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("::ffff:127.0.0.1", False),
+        ("api.ecdp.app", False),
+        ("localhost.evil.example", False),
+        ("127.0.0.1.nip.io", False),
+    ],
+)
 def test_loopback_means_this_machine(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-@pytest.mark.parametrize("url", ["http://api.ecdp.app", "http://10.0.0.1", "http://192.168.1.5:8080",
-                                 "http://0.0.0.0:8080", "http://localhost.evil.example", "http://127.0.0.1.nip.io",
-                                 "http://[::ffff:10.0.0.1]"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.ecdp.app",
+        "http://10.0.0.1",
+        "http://192.168.1.5:8080",
+        "http://0.0.0.0:8080",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.nip.io",
+        "http://[::ffff:10.0.0.1]",
+    ],
+)
 def test_plain_http_to_another_machine_is_refused_unless_allowed(url: str, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", CUSTOMERS, people(1)[:1])
     refused = run_cli(["customers", str(source), "--api-url", url, "--dry-run"], report_dir=tmp_path / "r1")
     assert refused.exit_code == 2
     assert refused.stderr.startswith("Error: The API URL") and "plain http to another machine" in refused.stderr
     assert "Hint: Use https://, or pass --allow-insecure-http" in refused.stderr
-    allowed = run_cli(["customers", str(source), "--api-url", url, "--allow-insecure-http", "--dry-run"],
-                      report_dir=tmp_path / "r2")
+    allowed = run_cli(
+        ["customers", str(source), "--api-url", url, "--allow-insecure-http", "--dry-run"], report_dir=tmp_path / "r2"
+    )
     assert allowed.exit_code == 0, allowed.stderr
 
 
 def test_retry_refuses_plain_http_too(tmp_path: Path) -> None:
-    run = run_cli(["retry", "some-run", "--api-url", "http://api.ecdp.app"], env={"ECDP_API_KEY": canary_key()},
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["retry", "some-run", "--api-url", "http://api.ecdp.app"],
+        env={"ECDP_API_KEY": canary_key()},
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 2 and "plain http" in run.stderr
 
 
@@ -243,8 +346,12 @@ def test_no_option_or_code_turns_tls_verification_off() -> None:
     names = {opt for command in cli.commands.values() for param in command.params for opt in param.opts}
     assert not [n for n in names if any(word in n for word in ("verify", "insecure-tls", "no-ssl", "cacert"))]
     root = ROOT / "importer"
-    offenders = [str(p) for p in root.rglob("*.py") if "sandbox" not in p.parts
-                 and any(s in p.read_text(encoding="utf-8") for s in ("verify=False", "CERT_NONE", "check_hostname"))]
+    offenders = [
+        str(p)
+        for p in root.rglob("*.py")
+        if "sandbox" not in p.parts
+        and any(s in p.read_text(encoding="utf-8") for s in ("verify=False", "CERT_NONE", "check_hostname"))
+    ]
     assert not offenders
 
 
@@ -291,9 +398,30 @@ def self_signed(tmp_path: Path) -> Iterator[tuple[TlsServer, Path]]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = TlsServer(cert, key)
     yield server, cert
     server.close()
@@ -308,16 +436,22 @@ def test_a_self_signed_certificate_gets_no_request_and_no_key(self_signed, tmp_p
     assert run.exit_code == 2 and "certificate" in run.stderr
     assert server.requests == [] and server.refused_handshakes >= 1  # nothing, the key least of all, was sent
     # The control: once the certificate is trusted (SSL_CERT_FILE, as for a company CA), the request arrives.
-    trusted = run_cli(["customers", str(source), "--max-retries", "0"], env={**env, "SSL_CERT_FILE": str(cert)},
-                      report_dir=tmp_path / "trusted")
+    trusted = run_cli(
+        ["customers", str(source), "--max-retries", "0"],
+        env={**env, "SSL_CERT_FILE": str(cert)},
+        report_dir=tmp_path / "trusted",
+    )
     assert trusted.exit_code == 1 and len(server.requests) == 1 and key.encode() in server.requests[0]
 
 
 def test_a_certificate_failure_stops_the_run_with_one_sentence(self_signed, tmp_path: Path) -> None:
     server, _ = self_signed
     source = write_csv(tmp_path / "in.csv", CUSTOMERS, people(3)[:3])
-    run = run_cli(["customers", str(source), "--max-retries", "1"],
-                  env={"ECDP_API_KEY": canary_key(), "ECDP_API_URL": server.url}, report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--max-retries", "1"],
+        env={"ECDP_API_KEY": canary_key(), "ECDP_API_URL": server.url},
+        report_dir=tmp_path / "r",
+    )
     lines = run.stderr.splitlines()
     assert run.exit_code == 2 and "certificate" in lines[0] and "nothing was sent" in lines[0], run.stderr
     assert len(lines) == 2 and lines[1].startswith("Hint: ") and "SSL_CERT_FILE" in lines[1]

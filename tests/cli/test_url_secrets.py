@@ -20,21 +20,28 @@ def canary() -> str:
     return "URLCANARY" + secrets.token_hex(12)
 
 
-@pytest.mark.parametrize(("shape", "said"), [
-    ("http://reader:{secret}@{host}", "carries credentials"),
-    ("http://{secret}@{host}", "carries credentials"),
-    ("http://{host}/?key={secret}", "query string"),
-    ("http://{host}?{secret}", "query string"),
-    ("http://{host}#{secret}", "fragment"),
-], ids=["user-password", "user", "query", "bare-query", "fragment"])
+@pytest.mark.parametrize(
+    ("shape", "said"),
+    [
+        ("http://reader:{secret}@{host}", "carries credentials"),
+        ("http://{secret}@{host}", "carries credentials"),
+        ("http://{host}/?key={secret}", "query string"),
+        ("http://{host}?{secret}", "query string"),
+        ("http://{host}#{secret}", "fragment"),
+    ],
+    ids=["user-password", "user", "query", "bare-query", "fragment"],
+)
 @pytest.mark.parametrize("given", ["option", "environment"])
 def test_an_api_url_with_a_secret_in_it_is_refused_and_never_echoed(sandbox, tmp_path, shape, said, given):
     secret = canary()
     url = shape.format(secret=secret, host=sandbox.url.removeprefix("http://"))
     source = write_csv(tmp_path / "in.csv", ["email"], [["a@example.com"]])
     env = {**sandbox_env(sandbox), **({"ECDP_API_URL": url} if given == "environment" else {})}
-    run = run_cli(["customers", str(source), *(["--api-url", url] if given == "option" else [])], env=env,
-                  report_dir=tmp_path / "report")
+    run = run_cli(
+        ["customers", str(source), *(["--api-url", url] if given == "option" else [])],
+        env=env,
+        report_dir=tmp_path / "report",
+    )
     assert run.exit_code == 2, run.stderr
     assert said in run.stderr and "ECDP_API_KEY" in run.stderr
     assert secret not in run.stdout + run.stderr
@@ -73,15 +80,18 @@ def test_an_input_urls_credentials_and_query_are_in_no_artefact(sandbox, tmp_pat
         missing = f"http://reader:{password}@{host}/exports/gone.csv?X-Signature={signature}"
         common = ["--log-format", "json", "--state", str(state), "--metrics-file", str(tmp_path / "m" / "run.prom")]
         done = run_cli(["customers", url, *common], env=sandbox_env(sandbox), report_dir=tmp_path / "reports" / "ok")
-        gone = run_cli(["customers", missing, *common], env=sandbox_env(sandbox),
-                       report_dir=tmp_path / "reports" / "gone")
+        gone = run_cli(
+            ["customers", missing, *common], env=sandbox_env(sandbox), report_dir=tmp_path / "reports" / "gone"
+        )
     listed = run_cli(["runs", "--state", str(state)], imports=False)
     assert done.exit_code == 0, done.stderr
     assert done.summary["rows_accepted"] == 30 and done.summary["files"] == [f"{base}/exports/customers.csv"]
     assert gone.exit_code == 2 and f"{base}/exports/gone.csv" in gone.stderr  # named, without its secrets
-    found = {**artefacts(done, tmp_path / "reports", state.parent, tmp_path / "m"),
-             **{f"gone {k}": v for k, v in artefacts(gone).items()}, **{f"runs {k}": v for k, v in
-                                                                       artefacts(listed).items()}}
+    found = {
+        **artefacts(done, tmp_path / "reports", state.parent, tmp_path / "m"),
+        **{f"gone {k}": v for k, v in artefacts(gone).items()},
+        **{f"runs {k}": v for k, v in artefacts(listed).items()},
+    }
     assert any(name.endswith("state.db") for name in found) and any(name.endswith(".prom") for name in found)
     assert_absent(password, found)
     assert_absent(signature, found)

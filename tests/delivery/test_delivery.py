@@ -37,8 +37,13 @@ def servers() -> Iterator[list[SandboxServer]]:
 def api_for(server: SandboxServer, **overrides) -> ApiSettings:
     """Settings for these delivery tests: quick backoff, and a ceiling of 1,000 requests/s, so a run starts
     at full pace (the random 429s of a faulty sandbox are no rate limit; pacing is tested on its own)."""
-    settings = {"url": server.url, "key": ApiKey(server.api_key), "backoff_base_s": 0.01, "timeout_s": 10.0,
-                "rate": 1000.0}
+    settings = {
+        "url": server.url,
+        "key": ApiKey(server.api_key),
+        "backoff_base_s": 0.01,
+        "timeout_s": 10.0,
+        "rate": 1000.0,
+    }
     return ApiSettings(**{**settings, **overrides})
 
 
@@ -49,7 +54,9 @@ def customers_file(tmp_path: Path, count: int, bad: set[int] = frozenset()) -> P
 
 def run_customers(server, tmp_path, source, mode="AddOrUpdate", chunk_size=100, **api):
     result = import_customers(
-        [source], api_for(server, **api), CustomerOptions(mode=mode),
+        [source],
+        api_for(server, **api),
+        CustomerOptions(mode=mode),
         RunOptions(chunk_size=chunk_size, report_dir=tmp_path / "report", progress=False),
     )
     assert_accounted(result.summary)
@@ -64,8 +71,9 @@ def test_faulty_network_every_record_lands_exactly_once(servers, tmp_path):
     faults = Faults(error_rate=0.10, throttle_rate=0.05, retry_after_s=0.01, drop_rate=0.01, seed=11)
     server = start(faults=faults)
     servers.append(server)
-    summary = run_customers(server, tmp_path, customers_file(tmp_path, 3000), chunk_size=20, concurrency=8,
-                            max_retries=12)
+    summary = run_customers(
+        server, tmp_path, customers_file(tmp_path, 3000), chunk_size=20, concurrency=8, max_retries=12
+    )
     assert summary["exit_code"] == 0, summary
     assert summary["rows_accepted"] == 3000 and stored_emails(server) == 3000
     assert summary["retries"] > 0 and summary["throttled"] > 0
@@ -77,13 +85,27 @@ def test_faulty_network_every_record_lands_exactly_once(servers, tmp_path):
 def test_faulty_network_orders_land_exactly_once(servers, tmp_path):
     server = start(faults=Faults(error_rate=0.10, throttle_rate=0.05, retry_after_s=0.01, drop_rate=0.02, seed=5))
     servers.append(server)
-    header = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-              "product.quantity"]
-    rows = [[f"o{i // 2}", "2024-11-01", "2", f"c{i}@example.com" if i % 2 == 0 else "", f"p{i}", "P", "1", "1"]
-            for i in range(1000)]
+    header = [
+        "id",
+        "date",
+        "totalValue",
+        "customer.email",
+        "product.id",
+        "product.name",
+        "product.price",
+        "product.quantity",
+    ]
+    rows = [
+        [f"o{i // 2}", "2024-11-01", "2", f"c{i}@example.com" if i % 2 == 0 else "", f"p{i}", "P", "1", "1"]
+        for i in range(1000)
+    ]
     source = write_csv(tmp_path / "orders.csv", header, rows)
-    result = import_orders([source], api_for(server, concurrency=8, max_retries=12), OrderOptions(),
-                           RunOptions(chunk_size=10, report_dir=tmp_path / "report", progress=False))
+    result = import_orders(
+        [source],
+        api_for(server, concurrency=8, max_retries=12),
+        OrderOptions(),
+        RunOptions(chunk_size=10, report_dir=tmp_path / "report", progress=False),
+    )
     assert_accounted(result.summary)
     assert result.summary.exit_code == 0 and result.summary.records_accepted == 500
     assert server.store.counts().orders == 500
@@ -119,8 +141,9 @@ def test_413_splits_and_lowers_the_chunk_size(servers, tmp_path):
 def test_401_stops_with_at_most_concurrency_requests_after_it(servers, tmp_path):
     server = start(faults=Faults(latency_ms=30))
     servers.append(server)
-    summary = run_customers(server, tmp_path, customers_file(tmp_path, 2000), chunk_size=10, concurrency=4,
-                            key=ApiKey("wrong"))
+    summary = run_customers(
+        server, tmp_path, customers_file(tmp_path, 2000), chunk_size=10, concurrency=4, key=ApiKey("wrong")
+    )
     assert summary["exit_code"] == 3 and summary["rows_failed"] == 2000
     assert server.stats.total <= 4  # the first 401 and at most the others already in flight
 
@@ -140,8 +163,7 @@ def test_retry_after_is_honoured(servers, tmp_path):
 def test_add_after_a_lost_answer_is_verified_not_rejected(servers, tmp_path):
     server = start(faults=Faults(drop_rate=0.3, seed=3))
     servers.append(server)
-    summary = run_customers(server, tmp_path, customers_file(tmp_path, 40), mode="Add", chunk_size=5,
-                            concurrency=1)
+    summary = run_customers(server, tmp_path, customers_file(tmp_path, 40), mode="Add", chunk_size=5, concurrency=1)
     assert server.stats.count(status=0) > 0  # some answers were lost after the data was stored
     assert summary["exit_code"] == 0 and summary["rows_accepted"] == 40
     assert summary["verified_after_ambiguous"] > 0
@@ -152,7 +174,9 @@ def test_json_event_log_has_no_personal_data_or_key(servers, tmp_path, capsys):
     server = start(faults=Faults(error_rate=0.3, seed=2))
     servers.append(server)
     result = import_customers(
-        [customers_file(tmp_path, 50)], api_for(server), CustomerOptions(),
+        [customers_file(tmp_path, 50)],
+        api_for(server),
+        CustomerOptions(),
         RunOptions(chunk_size=10, report_dir=tmp_path / "report", progress=False, log_format="json"),
     )
     events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
@@ -169,8 +193,14 @@ def test_concurrency_hides_latency(servers, tmp_path):
     for concurrency in (1, 8):
         server.reset()
         began = time.monotonic()
-        run_customers(server, tmp_path / str(concurrency), customers_file(tmp_path, 160), chunk_size=5,
-                      concurrency=concurrency, rate=1000.0)  # (a known pace: no slow start, concurrency alone)
+        run_customers(
+            server,
+            tmp_path / str(concurrency),
+            customers_file(tmp_path, 160),
+            chunk_size=5,
+            concurrency=concurrency,
+            rate=1000.0,
+        )  # (a known pace: no slow start, concurrency alone)
         timings[concurrency] = time.monotonic() - began
     # 32 requests of 100 ms: 3.2 s one at a time, 0.4 s eight at a time (plus the run's own ~0.3 s)
     assert timings[1] >= 3.2 and timings[8] < timings[1] / 4
@@ -182,8 +212,10 @@ def test_httpx_transport_error_classes_are_retried(servers, tmp_path):
     url = server.url
     server.stop()
     result = import_customers(
-        [customers_file(tmp_path, 3)], ApiSettings(url=url, key=ApiKey("k"), max_retries=2, backoff_base_s=0.01),
-        CustomerOptions(), RunOptions(report_dir=tmp_path / "report", progress=False),
+        [customers_file(tmp_path, 3)],
+        ApiSettings(url=url, key=ApiKey("k"), max_retries=2, backoff_base_s=0.01),
+        CustomerOptions(),
+        RunOptions(report_dir=tmp_path / "report", progress=False),
     )
     assert result.summary.rows_failed == 3 and result.summary.requests == 3
     assert "ConnectError" in (tmp_path / "report" / "failed.csv").read_text()

@@ -43,8 +43,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
 
 
 def customers(tmp_path: Path, count: int) -> Path:
-    return write_csv(tmp_path / "customers.csv", ["email", "firstName"],
-                     [[f"c{i}@example.com", f"Name {i}"] for i in range(count)])
+    return write_csv(
+        tmp_path / "customers.csv", ["email", "firstName"], [[f"c{i}@example.com", f"Name {i}"] for i in range(count)]
+    )
 
 
 def reasons(rows: list[dict[str, str]]) -> set[str]:
@@ -56,8 +57,11 @@ def reasons(rows: list[dict[str, str]]) -> set[str]:
 
 def test_an_answer_that_drips_is_cut_at_the_timeout(serve, tmp_path):
     server = serve(Faults(drip_rate=1, drip_interval_s=0.8))  # {"status":0}: 12 bytes, 8.8 s; never 1 s apart
-    run = run_cli(["customers", str(customers(tmp_path, 6)), "--chunk-size", "3", "--timeout", "1",
-                   "--max-retries", "1"], env=sandbox_env(server), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(customers(tmp_path, 6)), "--chunk-size", "3", "--timeout", "1", "--max-retries", "1"],
+        env=sandbox_env(server),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1, run.stderr
     summary = run.summary
     assert_accounted(summary)
@@ -88,10 +92,27 @@ cli.main(sys.argv[2:], prog_name="ecdp-import")
 def import_in_a_process(server: SandboxServer, args: list[str], tmp_path: Path, name: str) -> tuple[int, int, str]:
     """(exit code, peak RSS in kB, stderr) of ``ecdp-import ARGS`` run in a process of its own."""
     peak = tmp_path / f"{name}.peak"
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(peak), *args, "--no-progress", "--output", "full",
-                           "--report-dir", str(tmp_path / name), "--state", str(tmp_path / f"{name}.db")],
-                          env={**os.environ, **sandbox_env(server)}, capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(peak),
+            *args,
+            "--no-progress",
+            "--output",
+            "full",
+            "--report-dir",
+            str(tmp_path / name),
+            "--state",
+            str(tmp_path / f"{name}.db"),
+        ],
+        env={**os.environ, **sandbox_env(server)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     return done.returncode, int(peak.read_text()), done.stderr
 
 
@@ -151,14 +172,19 @@ def test_a_retry_after_of_a_day_stops_the_run_and_resume_sends_the_rest(serve, t
 def test_throttling_past_max_throttle_wait_stops_the_run_and_long_waits_are_shown(serve, tmp_path):
     server = serve(Faults(throttle_rate=1, retry_after_s=5))
     began = time.monotonic()
-    run = run_cli(["customers", str(customers(tmp_path, 4)), "--chunk-size", "2", "--max-throttle-wait", "8"],
-                  env=sandbox_env(server), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(customers(tmp_path, 4)), "--chunk-size", "2", "--max-throttle-wait", "8"],
+        env=sandbox_env(server),
+        report_dir=tmp_path / "r",
+    )
     took = time.monotonic() - began
     assert run.exit_code == 3, run.stderr
     assert "Waiting 5 s before sending again (HTTP 429, Retry-After 5 s)." in run.stderr  # shown once, not twice
     assert run.stderr.count("Waiting 5 s") == 1
-    assert ("the API throttled the run: it would have waited 10 s in all on 429 answers, more than the 8 s "
-            "--max-throttle-wait allows") in run.stderr
+    assert (
+        "the API throttled the run: it would have waited 10 s in all on 429 answers, more than the 8 s "
+        "--max-throttle-wait allows"
+    ) in run.stderr
     assert 5 <= took < 12
     summary = run.summary
     assert_accounted(summary)
@@ -171,20 +197,27 @@ def test_throttling_past_max_throttle_wait_stops_the_run_and_long_waits_are_show
 
 def test_a_login_page_answered_200_is_not_an_acceptance(serve, tmp_path):
     server = serve(Faults(html_rate=1))
-    run = run_cli(["customers", str(customers(tmp_path, 10)), "--chunk-size", "2", "--concurrency", "1"],
-                  env=sandbox_env(server), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(customers(tmp_path, 10)), "--chunk-size", "2", "--concurrency", "1"],
+        env=sandbox_env(server),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 3, run.stderr
-    assert ("the API's success answers were not the documented ones: 3 in a row (the last: HTTP 200 (the API "
-            "documents 201 for POST), text/html)") in run.stderr
+    assert (
+        "the API's success answers were not the documented ones: 3 in a row (the last: HTTP 200 (the API "
+        "documents 201 for POST), text/html)"
+    ) in run.stderr
     summary = run.summary
     assert_accounted(summary)
     assert summary["rows_accepted"] == 0 and summary["rows_failed"] == 10 and summary["requests"] == 3
     assert summary["abort_reason"] == "unexpected_answers"
     answered = [row for row in run.failed if not row["_error"].startswith("not sent")]
     assert len(answered) == 6  # the records of the 3 answers; the other 4 were not sent
-    assert reasons(answered) == {"the API's answer is not the documented one: HTTP 200 (the API documents 201 "
-                                 "for POST), text/html, body '<!DOCTYPE html> <html><head><title>Sign in - "
-                                 "Corporate Proxy</title></head> <bod'…"}  # (the first 80 bytes)
+    assert reasons(answered) == {
+        "the API's answer is not the documented one: HTTP 200 (the API documents 201 "
+        "for POST), text/html, body '<!DOCTYPE html> <html><head><title>Sign in - "
+        "Corporate Proxy</title></head> <bod'…"
+    }  # (the first 80 bytes)
     assert server.store.counts().customers == 0
 
 
@@ -192,8 +225,9 @@ def test_a_login_page_with_the_documented_status_is_not_an_acceptance_either(ser
     # PUT /orders/status documents 200, and the login page is a 200: its content type and body give it away
     server = serve(Faults(html_rate=1))
     source = write_csv(tmp_path / "statuses.csv", ["id", "status"], [[f"o{i}", "paid"] for i in range(5)])
-    run = run_cli(["order-status", str(source), "--concurrency", "1"], env=sandbox_env(server),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["order-status", str(source), "--concurrency", "1"], env=sandbox_env(server), report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 3, run.stderr
     assert "3 in a row (the last: HTTP 200, text/html)" in run.stderr
     summary = run.summary
@@ -201,5 +235,9 @@ def test_a_login_page_with_the_documented_status_is_not_an_acceptance_either(ser
     assert summary["rows_accepted"] == 0 and summary["rows_failed"] == 5 and summary["requests"] == 3
     answered = [row for row in run.failed if not row["_error"].startswith("not sent")]
     assert len(answered) == 3
-    assert all(row["_error"].startswith("the API's answer is not the documented one: HTTP 200, text/html, body "
-                                        "'<!DOCTYPE html>") for row in answered)
+    assert all(
+        row["_error"].startswith(
+            "the API's answer is not the documented one: HTTP 200, text/html, body '<!DOCTYPE html>"
+        )
+        for row in answered
+    )

@@ -25,15 +25,23 @@ EVENT = 1  # a custom event the sandbox knows (DEMO_CUSTOM_EVENTS)
 
 
 def api_for(url: str, key: str = "k", **overrides) -> ApiSettings:
-    settings = {"url": url, "key": ApiKey(key), "backoff_base_s": 0.01, "timeout_s": 5.0, "rate": 1000.0,
-                "max_retries": 3, "concurrency": 2}
+    settings = {
+        "url": url,
+        "key": ApiKey(key),
+        "backoff_base_s": 0.01,
+        "timeout_s": 5.0,
+        "rate": 1000.0,
+        "max_retries": 3,
+        "concurrency": 2,
+    }
     return ApiSettings(**{**settings, **overrides})
 
 
 def send_events(api: ApiSettings, count: int, policy: RetryPolicy | None) -> Outcomes:
     """``count`` custom events, one request each, through the engine under ``policy``."""
-    records = [orjson.dumps({"customEventId": EVENT, "customerEmail": f"e{i}@example.com"}).decode()
-               for i in range(count)]
+    records = [
+        orjson.dumps({"customEventId": EVENT, "customerEmail": f"e{i}@example.com"}).decode() for i in range(count)
+    ]
     chunks = [chunk_of(i, [record], [[i]]) for i, record in enumerate(records)]
     operation = Operation("POST", lambda record: ("/scenariocustomevents", orjson.dumps(record)))
     sender = RecordSender(api, operation, lambda event: None, policy=policy)
@@ -71,7 +79,8 @@ def test_an_answer_cut_by_the_timeout_is_uncertain(tmp_path):
         held = stored(server)
     assert outcomes.requests == 2 and len(held) == 2 and len(outcomes.uncertain) == 2
     assert {reason for _, reason in outcomes.uncertain} == {
-        "network error: AnswerTimeout: no complete answer within 1 s (--timeout)"}
+        "network error: AnswerTimeout: no complete answer within 1 s (--timeout)"
+    }
 
 
 def test_throttled_events_are_retried_and_each_stored_once(tmp_path):
@@ -93,7 +102,8 @@ def test_a_refused_connection_is_retried_and_then_failed_not_uncertain():
     outcomes = send_events(api, 1, RetryPolicy.of(api, idempotent=False))
     assert outcomes.requests == 3 and outcomes.retries == 2
     assert not outcomes.uncertain and [reason for _, reason in outcomes.failed][0].startswith(
-        "network error: ConnectError")
+        "network error: ConnectError"
+    )
 
 
 def test_what_each_policy_retries():
@@ -101,12 +111,15 @@ def test_what_each_policy_retries():
     once = sent.not_idempotent()
     connect, dropped = httpx.ConnectError("refused"), httpx.RemoteProtocolError("Server disconnected")
     assert [sent.verdict(s) for s in (429, 500, 502, 503, 504, 400, 404, 413)] == [Verdict.RETRY] * 5 + [
-        Verdict.FINAL] * 3
+        Verdict.FINAL
+    ] * 3
     assert sent.verdict(None, dropped) is Verdict.RETRY and sent.verdict(None, AnswerTimeout("t")) is Verdict.RETRY
-    assert once.verdict(None, connect) is Verdict.RETRY and once.verdict(None, httpx.ConnectTimeout("t")) is \
-        Verdict.RETRY
-    assert once.verdict(None, dropped) is Verdict.UNCERTAIN and once.verdict(None, AnswerTimeout("t")) is \
-        Verdict.UNCERTAIN
+    assert (
+        once.verdict(None, connect) is Verdict.RETRY and once.verdict(None, httpx.ConnectTimeout("t")) is Verdict.RETRY
+    )
+    assert (
+        once.verdict(None, dropped) is Verdict.UNCERTAIN and once.verdict(None, AnswerTimeout("t")) is Verdict.UNCERTAIN
+    )
     assert once.verdict(429) is Verdict.RETRY and once.verdict(503, retry_after=2.0) is Verdict.RETRY
     assert once.verdict(503) is Verdict.UNCERTAIN and once.verdict(500, retry_after=2.0) is Verdict.UNCERTAIN
     assert once.verdict(400) is Verdict.FINAL and once.verdict(401) is Verdict.FINAL
@@ -116,11 +129,16 @@ def test_what_each_policy_retries():
 
 
 def test_backoff_retry_after_and_attempts_follow_the_settings():
-    api = ApiSettings(max_retries=4, max_throttles=7, backoff_base_s=0.2, max_retry_after_s=60.0,
-                      max_throttle_wait_s=90.0)
+    api = ApiSettings(
+        max_retries=4, max_throttles=7, backoff_base_s=0.2, max_retry_after_s=60.0, max_throttle_wait_s=90.0
+    )
     policy = RetryPolicy.of(api)
     assert (policy.max_retries, policy.max_throttles, policy.max_retry_after_s, policy.max_throttle_wait_s) == (
-        4, 7, 60.0, 90.0) and policy.idempotent
+        4,
+        7,
+        60.0,
+        90.0,
+    ) and policy.idempotent
     assert not policy.gives_up(500, 3) and policy.gives_up(500, 4)
     assert not policy.gives_up(429, 6) and policy.gives_up(429, 7)
     rng = random.Random(1)

@@ -27,8 +27,10 @@ API = ApiSettings(url="http://api.test", key=ApiKey("k"), concurrency=2, max_ret
 
 def chunk(index: int, emails: list[str], first_rid: int = 0) -> Chunk:
     records = [orjson.dumps({"email": e}).decode() for e in emails]
-    frame = pl.DataFrame({"_json": records, "_rid": [[first_rid + i] for i in range(len(emails))], "_key": emails},
-                         schema={"_json": pl.String, "_rid": pl.List(pl.Int64), "_key": pl.String})
+    frame = pl.DataFrame(
+        {"_json": records, "_rid": [[first_rid + i] for i in range(len(emails))], "_key": emails},
+        schema={"_json": pl.String, "_rid": pl.List(pl.Int64), "_key": pl.String},
+    )
     return Chunk(index, frame)
 
 
@@ -42,8 +44,14 @@ def accepted(outcomes, chunks) -> list[int]:
 
 def run(handler, chunks, api=API):
     events: list[ApiErrorEvent] = []
-    sender = BulkSender(api, "/customers", {"mode": "Add", "matchBy": "Email"}, events.append,
-                    transport=httpx.MockTransport(handler), rng=random.Random(1))
+    sender = BulkSender(
+        api,
+        "/customers",
+        {"mode": "Add", "matchBy": "Email"},
+        events.append,
+        transport=httpx.MockTransport(handler),
+        rng=random.Random(1),
+    )
     return asyncio.run(sender.run(chunks)), events
 
 
@@ -108,16 +116,19 @@ def test_400_saying_too_big_splits_like_413_and_lowers_the_chunk_size():
         return httpx.Response(201)
 
     api = ApiSettings(**{**API.__dict__, "concurrency": 1})
-    outcomes, _ = run(handler, [chunk(0, [f"a{i}@x" for i in range(8)]),
-                                chunk(1, [f"b{i}@x" for i in range(8)], 8)], api)
+    outcomes, _ = run(
+        handler, [chunk(0, [f"a{i}@x" for i in range(8)]), chunk(1, [f"b{i}@x" for i in range(8)], 8)], api
+    )
     assert outcomes.accepted_records == 16 and not outcomes.rejected
     assert sizes == [8, 4, 2, 2, 2, 2, 2, 2, 2, 2]  # the second chunk goes out in pieces of the lowered size
 
 
 def test_dictionary_style_errors_name_the_records():
     problem = {"errors": {"data[1].email": ["The email field is not valid."], "$.data[0].phone": ["Too long."]}}
-    assert parse_record_errors(problem, 2) == {1: [("email", "The email field is not valid.")],
-                                               0: [("phone", "Too long.")]}
+    assert parse_record_errors(problem, 2) == {
+        1: [("email", "The email field is not valid.")],
+        0: [("phone", "Too long.")],
+    }
     assert parse_record_errors({"errors": ["data[7].email: out of range"]}, 2) == {}
     assert parse_record_errors({"title": "no errors member"}, 2) == {}
     assert parse_record_errors("<html>502</html>", 2) == {}

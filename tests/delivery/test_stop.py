@@ -22,9 +22,14 @@ from importer.settings import ApiKey, ApiSettings
 
 def chunk(index: int, size: int) -> Chunk:
     emails = [f"s{index}-{i}@example.com" for i in range(size)]
-    frame = pl.DataFrame({"_json": [orjson.dumps({"email": e}).decode() for e in emails],
-                          "_rid": [[index * size + i] for i in range(size)], "_key": emails},
-                         schema={"_json": pl.String, "_rid": pl.List(pl.Int64), "_key": pl.String})
+    frame = pl.DataFrame(
+        {
+            "_json": [orjson.dumps({"email": e}).decode() for e in emails],
+            "_rid": [[index * size + i] for i in range(size)],
+            "_key": emails,
+        },
+        schema={"_json": pl.String, "_rid": pl.List(pl.Int64), "_key": pl.String},
+    )
     return Chunk(index, frame)
 
 

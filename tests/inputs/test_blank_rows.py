@@ -27,17 +27,20 @@ def test_a_spreadsheet_saved_csv_with_100000_trailing_blank_rows_imports_as_the_
 
 
 def test_white_space_is_blank_but_one_value_or_an_unreadable_line_is_not(sandbox, tmp_path):
-    text = ("email,firstName\n"
-            "a@example.com,A\n"
-            " , \t\n"                 # white space only: blank
-            "\u00a0,\u3000\n"          # no-break and ideographic spaces: blank
-            ",Bob\n"                   # a name but no e-mail: rejected, not blank
-            '"broken,quote\n'          # a line that cannot be read: rejected, not blank
-            "\n")                       # an empty line: blank
+    text = (
+        "email,firstName\n"
+        "a@example.com,A\n"
+        " , \t\n"  # white space only: blank
+        "\u00a0,\u3000\n"  # no-break and ideographic spaces: blank
+        ",Bob\n"  # a name but no e-mail: rejected, not blank
+        '"broken,quote\n'  # a line that cannot be read: rejected, not blank
+        "\n"
+    )  # an empty line: blank
     source = tmp_path / "in.csv"
     source.write_text(text, encoding="utf-8")
-    run = run_cli(["customers", str(source), "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r"
+    )
     summary = run.summary
     assert summary["rows_accepted"] == 1 and summary["rows_rejected"] == 2, run.rejected
     assert summary["rows_blank"] == summary["rows_read"] - 3
@@ -56,14 +59,23 @@ def test_the_error_budget_counts_the_rows_that_are_not_blank(sandbox, tmp_path):
 
 
 def test_blank_lines_between_order_lines_change_no_order(sandbox, tmp_path):
-    header = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-              "product.quantity"]
+    header = [
+        "id",
+        "date",
+        "totalValue",
+        "customer.email",
+        "product.id",
+        "product.name",
+        "product.price",
+        "product.quantity",
+    ]
     line = ["o1", "2024-11-06T10:10:00Z", "20", "a@example.com", "p1", "Mug", "10", "1"]
     rows = [line, [""] * 8, {**dict(zip(header, line, strict=True)), "product.id": "p2"}.values(), [" "] * 8]
     source = write_csv(tmp_path / "orders.csv", header, [list(r) for r in rows])
     for first_pass in ("streamed", "partitioned"):
-        args = ["orders", str(source)] + (["--max-rejects", "100%", "--max-drift", "off"] if first_pass == "partitioned"
-                                          else [])
+        args = ["orders", str(source)] + (
+            ["--max-rejects", "100%", "--max-drift", "off"] if first_pass == "partitioned" else []
+        )
         run = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / first_pass)
         assert run.exit_code == 0, run.stderr
         assert (run.summary["first_pass"], run.summary["rows_blank"]) == (first_pass, 2)
@@ -90,11 +102,15 @@ def test_the_bulk_operations_and_verify_skip_blank_rows_too(sandbox, tmp_path):
     assert (summary["rows_read"], summary["rows_blank"], summary["rows_rejected"]) == (3, 2, 1)  # o1 is unknown
     customers = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"], [""]])
     run_cli(["customers", str(customers)], env=sandbox_env(sandbox), report_dir=tmp_path / "c")
-    verified = run_cli(["verify", "customers", str(customers)], env=sandbox_env(sandbox), report_dir=tmp_path / "v",
-                       imports=False)
+    verified = run_cli(
+        ["verify", "customers", str(customers)], env=sandbox_env(sandbox), report_dir=tmp_path / "v", imports=False
+    )
     assert verified.exit_code == 0, verified.stderr
-    assert (verified.summary["rows_read"], verified.summary["rows_blank"], verified.summary["records_matching"]) \
-        == (2, 1, 1)
+    assert (verified.summary["rows_read"], verified.summary["rows_blank"], verified.summary["records_matching"]) == (
+        2,
+        1,
+        1,
+    )
 
 
 def test_without_blank_rows_keeps_a_frame_with_none_as_it_is():

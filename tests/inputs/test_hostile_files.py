@@ -42,9 +42,14 @@ cli(sys.argv[1:], prog_name="ecdp-import")
 
 def _measured(args: list[str], server, tmp_path: Path) -> tuple[int, str, int]:
     """(exit code, stderr without the peak line, peak RSS in MB) of ``ecdp-import ARGS`` into ``server``."""
-    done = subprocess.run([sys.executable, "-c", _CHILD, *args, "--no-progress", "--report-dir", str(tmp_path / "r")],
-                          env={**os.environ, **sandbox_env(server), "ECDP_STATE": str(tmp_path / "state.db")},
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args, "--no-progress", "--report-dir", str(tmp_path / "r")],
+        env={**os.environ, **sandbox_env(server), "ECDP_STATE": str(tmp_path / "state.db")},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     peak = int(re.search(r"PEAK_KB (\d+)", done.stderr)[1]) // 1024
     return done.returncode, done.stderr.split("\nPEAK_KB")[0].strip(), peak
 
@@ -93,8 +98,9 @@ def test_a_gzip_bomb_of_nul_bytes_stops_at_the_ratio_limit_in_bounded_memory(san
 def test_one_endless_line_stops_at_the_line_limit(sandbox, tmp_path, kind, header):
     head = HEADER if header else b""
     write = _gzip if kind == "gz" else _zip
-    bomb = write(tmp_path / f"customers.csv.{kind}" if kind == "gz" else tmp_path / "customers.zip",
-                 head, b"x" * MiB, 12)  # one 12 MiB line (under the ratio's 16 MiB floor)
+    bomb = write(
+        tmp_path / f"customers.csv.{kind}" if kind == "gz" else tmp_path / "customers.zip", head, b"x" * MiB, 12
+    )  # one 12 MiB line (under the ratio's 16 MiB floor)
     code, stderr, peak = _measured(["customers", str(bomb), "--max-line-size", "2MiB"], sandbox, tmp_path)
     assert code == 2
     _stopped(stderr, "--max-line-size")
@@ -113,8 +119,10 @@ def test_a_zip_of_too_many_entries_is_refused_before_its_entries_are_listed(tmp_
     assert run.exit_code == 2
     _stopped(run.stderr, "--max-zip-entries")
     assert "the zip file has 6 entries" in run.stderr
-    assert run_cli(["customers", str(path), "--dry-run", "--max-zip-entries", "6"],
-                   report_dir=tmp_path / "r2").exit_code == 0
+    assert (
+        run_cli(["customers", str(path), "--dry-run", "--max-zip-entries", "6"], report_dir=tmp_path / "r2").exit_code
+        == 0
+    )
 
 
 def test_a_zip_whose_entries_declare_too_much_is_refused(tmp_path):
@@ -154,8 +162,10 @@ def test_a_cell_over_the_limit_stops_the_run_naming_its_row_and_column(tmp_path)
     assert run.exit_code == 2
     _stopped(run.stderr, "--max-cell-size")
     assert "row 4 has a longer cell (column 'first_name')" in run.stderr
-    assert run_cli(["customers", str(path), "--dry-run", "--max-cell-size", "4MiB"],
-                   report_dir=tmp_path / "r2").exit_code == 0
+    assert (
+        run_cli(["customers", str(path), "--dry-run", "--max-cell-size", "4MiB"], report_dir=tmp_path / "r2").exit_code
+        == 0
+    )
 
 
 @pytest.mark.parametrize("gated", [True, False], ids=["streamed-first-pass", "partitioned-first-pass"])
@@ -166,8 +176,11 @@ def test_a_limit_crossed_deep_into_a_file_sends_nothing_from_it(sandbox, tmp_pat
     good.write_bytes(HEADER + _rows(100))
     bad = _gzip(tmp_path / "b.csv.gz", HEADER, _rows(20_000, 1000), 10)  # ~6 MB of rows
     budget = ["--max-rejects", "10%"] if gated else ["--max-rejects", "100%"]
-    run = run_cli(["customers", str(good), str(bad), "--max-decompressed-size", "4MiB", *budget],
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(good), str(bad), "--max-decompressed-size", "4MiB", *budget],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 2
     _stopped(run.stderr, "--max-decompressed-size")
     assert sandbox.stats.total == 0 and sandbox.store.counts().customers == 0
@@ -185,10 +198,18 @@ def test_the_config_file_and_the_library_raise_a_limit(tmp_path, monkeypatch):
     (tmp_path / "ecdp-import.toml").write_text('[defaults]\nmax-cell-size = "3MiB"\n')
     assert run_cli(["customers", str(path), "--dry-run"], report_dir=tmp_path / "r3").exit_code == 0
     with pytest.raises(importer.InputError, match="--max-cell-size"):
-        importer.import_customers(str(path), run=importer.RunOptions(
-            dry_run=True, report_dir=tmp_path / "r4", limits=importer.ReadLimits(cell_bytes=MiB)))
-    result = importer.import_customers(str(path), run=importer.RunOptions(
-        dry_run=True, report_dir=tmp_path / "r5", limits=importer.ReadLimits(cell_bytes="3MiB")))
+        importer.import_customers(
+            str(path),
+            run=importer.RunOptions(
+                dry_run=True, report_dir=tmp_path / "r4", limits=importer.ReadLimits(cell_bytes=MiB)
+            ),
+        )
+    result = importer.import_customers(
+        str(path),
+        run=importer.RunOptions(
+            dry_run=True, report_dir=tmp_path / "r5", limits=importer.ReadLimits(cell_bytes="3MiB")
+        ),
+    )
     assert result.summary.rows_read == 1
 
 

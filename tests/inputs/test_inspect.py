@@ -30,12 +30,23 @@ def test_types_null_shares_and_samples():
     assert (ins.format, ins.encoding, ins.delimiter, ins.rows, ins.unreadable_rows) == ("csv", "utf-8", ",", 4, 0)
     cols = columns(ins)
     assert {name: c.type for name, c in cols.items()} == {
-        "Customer ID": "integer", "Email Address": "text", "First Name": "text", "Last Name": "text",
-        "Phone": "text", "Birthday": "date", "Gender": "text", "VIP": "boolean", "Points": "integer",
+        "Customer ID": "integer",
+        "Email Address": "text",
+        "First Name": "text",
+        "Last Name": "text",
+        "Phone": "text",
+        "Birthday": "date",
+        "Gender": "text",
+        "VIP": "boolean",
+        "Points": "integer",
         "Balance": "number",
     }
     assert {name: c.null_share for name, c in cols.items() if c.null_share} == {
-        "Phone": 0.5, "Birthday": 0.25, "Gender": 0.25, "Points": 0.25}
+        "Phone": 0.5,
+        "Birthday": 0.25,
+        "Gender": 0.25,
+        "Points": 0.25,
+    }
     assert cols["Gender"].samples == ("F", "M")
     assert cols["Customer ID"].samples == ("17", "18", "19")
     assert cols["Last Name"].samples == ("Lee", "Ode", "Young")  # at most 3 of the 4 distinct values
@@ -119,7 +130,11 @@ def test_us_dates_and_decimal_commas_get_conversions():
     fields = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "us_orders.csv"), "orders"))["fields"]
     assert fields["date"] == {"column": "Order Date", "format": "%m/%d/%Y %H:%M"}
     assert (fields["id"], fields["customer.email"], fields["totalValue"], fields["product.id"]) == (
-        "Order ID", "Customer Email", "Amount", "SKU")
+        "Order ID",
+        "Customer Email",
+        "Amount",
+        "SKU",
+    )
     fields = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "semicolon_decimal_comma.csv"), "orders"))["fields"]
     assert fields["product.price"] == {"column": "price", "number": {"decimal": ",", "thousands": "."}}
     assert fields["id"] == "order_id" and fields["product.quantity"] == "quantity"
@@ -129,7 +144,9 @@ def test_polish_customers_mapping():
     mapping = tomllib.loads(suggest_mapping(inspect_file(FORMATS / "cp1250_polish.csv"), "customers"))
     assert mapping["sources"]["main"] == {"path": "cp1250_polish.csv", "encoding": "cp1250", "delimiter": ";"}
     assert mapping["fields"] == {
-        "email": "E-mail", "firstName": "Imię", "lastName": "Nazwisko",
+        "email": "E-mail",
+        "firstName": "Imię",
+        "lastName": "Nazwisko",
         "dateOfBirth": {"column": "Data urodzenia", "format": "%d.%m.%Y"},
     }
 
@@ -149,17 +166,32 @@ def skeleton(*names: str, delimiter: str = ",") -> Inspection:
 @pytest.mark.parametrize(
     ("kind", "column", "field"),
     [
-        ("customers", "E-mail", "email"), ("customers", "Email Address", "email"),
-        ("customers", "customer_email", "email"), ("orders", "E-mail", "customer.email"),
-        ("orders", "customer.email", "customer.email"), ("orders", "Order ID", "id"), ("orders", "Name", "id"),
-        ("orders", "order_number", "id"), ("orders", "Lineitem name", "product.name"),
-        ("orders", "Lineitem quantity", "product.quantity"), ("orders", "Lineitem price", "product.price"),
-        ("orders", "Created at", "date"), ("orders", "Order Date", "date"), ("orders", "Total", "totalValue"),
-        ("orders", "Currency", "currency"), ("orders", "Financial Status", "status"), ("orders", "Status", "status"),
-        ("customers", "Phone", "phone"), ("orders", "Phone", "customer.phone"),
-        ("customers", "First Name", "firstName"), ("customers", "Last Name", "lastName"),
-        ("orders", "SKU", "product.id"), ("customers", "Imię", "firstName"), ("customers", "Płeć", "gender"),
-        ("customers", "Mobile Phone Number", "phone"), ("orders", "Image URL", "product.imageUrl"),
+        ("customers", "E-mail", "email"),
+        ("customers", "Email Address", "email"),
+        ("customers", "customer_email", "email"),
+        ("orders", "E-mail", "customer.email"),
+        ("orders", "customer.email", "customer.email"),
+        ("orders", "Order ID", "id"),
+        ("orders", "Name", "id"),
+        ("orders", "order_number", "id"),
+        ("orders", "Lineitem name", "product.name"),
+        ("orders", "Lineitem quantity", "product.quantity"),
+        ("orders", "Lineitem price", "product.price"),
+        ("orders", "Created at", "date"),
+        ("orders", "Order Date", "date"),
+        ("orders", "Total", "totalValue"),
+        ("orders", "Currency", "currency"),
+        ("orders", "Financial Status", "status"),
+        ("orders", "Status", "status"),
+        ("customers", "Phone", "phone"),
+        ("orders", "Phone", "customer.phone"),
+        ("customers", "First Name", "firstName"),
+        ("customers", "Last Name", "lastName"),
+        ("orders", "SKU", "product.id"),
+        ("customers", "Imię", "firstName"),
+        ("customers", "Płeć", "gender"),
+        ("customers", "Mobile Phone Number", "phone"),
+        ("orders", "Image URL", "product.imageUrl"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -169,8 +201,9 @@ def test_field_guesses_by_column_name(kind, column, field):
 
 
 def test_the_stronger_name_wins_and_columns_are_used_once():
-    fields = tomllib.loads(suggest_mapping(skeleton("Fulfillment Status", "Financial Status", "Subtotal", "Total"),
-                                           "orders"))["fields"]
+    fields = tomllib.loads(
+        suggest_mapping(skeleton("Fulfillment Status", "Financial Status", "Subtotal", "Total"), "orders")
+    )["fields"]
     assert fields == {"status": "Financial Status", "totalValue": "Total"}
 
 

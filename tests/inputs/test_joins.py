@@ -32,10 +32,16 @@ def test_a_row_an_earlier_join_missed_gets_no_second_reason_and_drop_goes_apart(
     first = joins.join(ITEMS, ORDERS, joins.Join("orders", "order_id", "id", drop=True))
     second = joins.join(first, BUYERS, joins.Join("buyers", "orders.buyer", "id"))
     assert second.get_column(UNMATCHED_COL).to_list() == [
-        None, "orders: no row with id = 'o2' (join on order_id)", "orders: no row to join (order_id is empty)",
-        None, None]
+        None,
+        "orders: no row with id = 'o2' (join on order_id)",
+        "orders: no row to join (order_id is empty)",
+        None,
+        None,
+    ]
     assert second.get_column(UNJOINED_COL).to_list() == [
-        None, None, None,
+        None,
+        None,
+        None,
         "orders: 2 different rows with id = 'o3' (join on order_id): which one is meant is unknown",
         "buyers: no row to join (orders.buyer is empty)",  # o4's order names no buyer
     ]
@@ -48,21 +54,28 @@ def test_the_rate_of_a_join_counts_matches_misses_empty_keys_and_duplicates():
     assert rate.describe() == (
         "orders (orders.csv), order_id = orders.id: 2 of 5 rows match (40.0%); 1 finds no row (e.g. 'o2'); "
         "1 has no order_id; 1 finds several different rows (rejected: which one is meant is unknown); rows "
-        "without a match are rejected (unmatched = \"drop\" drops them)")
+        'without a match are rejected (unmatched = "drop" drops them)'
+    )
 
 
 def test_keys_compare_as_text_so_a_number_finds_its_digits():
     numbers = pl.DataFrame({"order_id": [42, 7]})
-    joined = joins.join(numbers, pl.DataFrame({"orders.id": ["42"], "orders.total": ["9.5"]}),
-                        joins.Join("orders", "order_id", "id"))
+    joined = joins.join(
+        numbers, pl.DataFrame({"orders.id": ["42"], "orders.total": ["9.5"]}), joins.Join("orders", "order_id", "id")
+    )
     assert joined.get_column("orders.total").to_list() == ["9.5", None]
 
 
-@pytest.mark.parametrize(("setting", "complaint"), [
-    ('unmatched = "skip"', 'unmatched must be "reject" or "drop", not \'skip\''),
-    ('unmatched = "drop"\n[sources.other]\npath = "b.csv"\njoin = { on = "id", to = "id" }',
-     "unmatched belongs on a joined source, not the driving table"),
-])
+@pytest.mark.parametrize(
+    ("setting", "complaint"),
+    [
+        ('unmatched = "skip"', 'unmatched must be "reject" or "drop", not \'skip\''),
+        (
+            'unmatched = "drop"\n[sources.other]\npath = "b.csv"\njoin = { on = "id", to = "id" }',
+            "unmatched belongs on a joined source, not the driving table",
+        ),
+    ],
+)
 def test_unmatched_is_checked_in_the_mapping(tmp_path, setting, complaint):
     write_csv(tmp_path / "a.csv", ["id"], [["1"]])
     mapping = tmp_path / "m.toml"

@@ -29,8 +29,10 @@ def api_of(server: SandboxServer) -> importer.ApiSettings:
 
 def typed(frame: pl.DataFrame) -> pl.DataFrame:
     """The order lines as a lake table types them: integers, a decimal(12,2) price; the rest text."""
-    return frame.with_columns(pl.col("websiteId", "product.quantity", "product.returned").cast(pl.Int64),
-                              pl.col("product.price").cast(pl.Decimal(12, 2)))
+    return frame.with_columns(
+        pl.col("websiteId", "product.quantity", "product.returned").cast(pl.Int64),
+        pl.col("product.price").cast(pl.Decimal(12, 2)),
+    )
 
 
 def write_delta(frame: pl.DataFrame, where: str, storage_options: dict[str, str] | None = None) -> str:
@@ -47,8 +49,9 @@ def write_iceberg(frame: pl.DataFrame, folder: Path, warehouse: str | None = Non
     from pyiceberg.catalog.sql import SqlCatalog
 
     folder.mkdir()
-    catalog = SqlCatalog("local", uri=f"sqlite:///{folder}/catalog.db", warehouse=warehouse or f"file://{folder}",
-                         **properties)
+    catalog = SqlCatalog(
+        "local", uri=f"sqlite:///{folder}/catalog.db", warehouse=warehouse or f"file://{folder}", **properties
+    )
     catalog.create_namespace("shop")
     table = catalog.create_table("shop.lines", schema=frame.to_arrow().schema)
     ids = frame.get_column(frame.columns[0])  # (order lines: cut where the order id changes)
@@ -80,6 +83,7 @@ def stored_orders(server: SandboxServer, ids: list[str]) -> dict[str, Any]:
 def reasons(run: Any, numbered: bool) -> list[tuple[str, str]]:
     """Each rejected row's reasons; a reason names another row by its input's last name (lines.csv, lines) and,
     where the order of rows is the same, its row number."""
+
     def said(reason: str) -> str:
         return re.sub(r"\(lines(?:\.csv)? row (\d+)\)", r"(row \1)" if numbered else "(row)", reason)
 
@@ -87,6 +91,7 @@ def reasons(run: Any, numbered: bool) -> list[tuple[str, str]]:
 
 
 # -- the same rows from a lake table as from CSV -------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["delta", "iceberg", "hive"])
 def test_orders_from_a_lake_table_are_stored_rejected_and_counted_as_the_same_csv(kind, sandbox, tmp_path):
@@ -102,13 +107,15 @@ def test_orders_from_a_lake_table_are_stored_rejected_and_counted_as_the_same_cs
     else:
         source = shown = str(write_hive(frame, tmp_path / "lines"))
 
-    from_lake = run_cli(["orders", source, "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                        report_dir=tmp_path / "lake")
+    from_lake = run_cli(
+        ["orders", source, "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "lake"
+    )
     assert from_lake.exit_code in (0, 1), from_lake.stderr
     lake_orders = stored_orders(sandbox, ids)
     sandbox.reset()
-    from_csv = run_cli(["orders", str(csv), "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                       report_dir=tmp_path / "csv")
+    from_csv = run_cli(
+        ["orders", str(csv), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "csv"
+    )
     assert from_csv.exit_code == from_lake.exit_code, from_csv.stderr
 
     assert lake_orders == stored_orders(sandbox, ids)  # (a partition column comes last: its attribute too)
@@ -125,9 +132,15 @@ def test_orders_from_a_lake_table_are_stored_rejected_and_counted_as_the_same_cs
 
 
 def test_typed_lake_columns_and_partitions_become_text(tmp_path):
-    frame = pl.DataFrame({"price": [Decimal("19.90"), Decimal("5.00")], "n": [1, 2], "ok": [True, False],
-                          "at": pl.Series([0, 86_400_000_000], dtype=pl.Datetime("us", "UTC"))},
-                         schema_overrides={"price": pl.Decimal(12, 2)})
+    frame = pl.DataFrame(
+        {
+            "price": [Decimal("19.90"), Decimal("5.00")],
+            "n": [1, 2],
+            "ok": [True, False],
+            "at": pl.Series([0, 86_400_000_000], dtype=pl.Datetime("us", "UTC")),
+        },
+        schema_overrides={"price": pl.Decimal(12, 2)},
+    )
     delta = LakeTable("delta", write_delta(frame, str(tmp_path / "t")))
     copy = pl.read_parquet(export(delta, tmp_path / "t.parquet"))
     assert copy.to_dicts()[0] == {"price": "19.90", "n": "1", "ok": "True", "at": "1970-01-01T00:00:00.000Z"}
@@ -156,6 +169,7 @@ def test_what_a_source_names(tmp_path):
 
 # -- every command, and the library -------------------------------------------------------------------
 
+
 def test_customers_from_a_delta_table_through_the_library_verify_and_inspect(sandbox, tmp_path):
     people = pl.DataFrame({"email": ["ann@example.com", "bob@example.com"], "firstName": ["Ann", "Bob"]})
     table = "delta://" + write_delta(people, str(tmp_path / "people"))
@@ -173,31 +187,43 @@ def test_customers_from_a_delta_table_through_the_library_verify_and_inspect(san
 def test_order_status_and_delete_orders_read_a_lake_table(sandbox, tmp_path):
     frame = order_lines(30)
     ids = frame.get_column("id").unique(maintain_order=True).to_list()
-    first = run_cli(["orders", "delta://" + write_delta(frame, str(tmp_path / "lines")), "--max-rejects", "100%"],
-                    env=sandbox_env(sandbox), report_dir=tmp_path / "import")
+    first = run_cli(
+        ["orders", "delta://" + write_delta(frame, str(tmp_path / "lines")), "--max-rejects", "100%"],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "import",
+    )
     stored = [order_id for order_id in ids if sandbox.store.order(order_id) is not None]
     assert first.exit_code in (0, 1) and stored
     statuses = pl.DataFrame({"id": stored, "status": ["Cancelled"] * len(stored)})
-    run = run_cli(["order-status", str(write_hive(statuses.with_columns(pl.lit("web").alias("attr.channel")),
-                                                  tmp_path / "statuses"))],
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "status")
+    run = run_cli(
+        [
+            "order-status",
+            str(write_hive(statuses.with_columns(pl.lit("web").alias("attr.channel")), tmp_path / "statuses")),
+        ],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "status",
+    )
     assert run.exit_code == 0, run.stderr
     assert {sandbox.store.order(order_id)["status"] for order_id in stored} == {"canceled"}  # as the API stores it
-    gone = run_cli(["delete-orders", "--yes", "delta://" + write_delta(statuses.select("id"), str(tmp_path / "ids"))],
-                   env=sandbox_env(sandbox), report_dir=tmp_path / "delete")
+    gone = run_cli(
+        ["delete-orders", "--yes", "delta://" + write_delta(statuses.select("id"), str(tmp_path / "ids"))],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "delete",
+    )
     assert gone.exit_code == 0, gone.stderr
     assert all(sandbox.store.order(order_id) is None for order_id in stored)
 
 
 # -- object storage (moto's S3 server) ------------------------------------------------------------------
 
+
 def test_a_delta_table_and_a_partitioned_dataset_in_s3(sandbox, s3, s3_server, tmp_path):
-    people = pl.DataFrame({"email": ["s3a@example.com", "s3b@example.com", "not-an-email"],
-                           "firstName": ["A", "B", "X"]})
+    people = pl.DataFrame(
+        {"email": ["s3a@example.com", "s3b@example.com", "not-an-email"], "firstName": ["A", "B", "X"]}
+    )
     write_delta(people, "s3://exports/lake/people", {"AWS_ALLOW_HTTP": "true"})
     table = "delta://s3://exports/lake/people"
-    run = run_cli(["customers", table, "--max-rejects", "50%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "delta")
+    run = run_cli(["customers", table, "--max-rejects", "50%"], env=sandbox_env(sandbox), report_dir=tmp_path / "delta")
     assert run.exit_code == 1, run.stderr  # one row rejected
     assert customer(sandbox, "s3b@example.com")["firstName"] == "B"
     assert run.summary["files"] == [table] and {r["_file"] for r in run.rejected} == {table}
@@ -207,8 +233,9 @@ def test_a_delta_table_and_a_partitioned_dataset_in_s3(sandbox, s3, s3_server, t
         path = tmp_path / f"{day}.parquet"
         pl.DataFrame({"email": [f"d{day}@example.com"], "firstName": [f"D{day}"]}).write_parquet(path)
         s3.put_object(Bucket="exports", Key=f"ds/day={day}/part-0.parquet", Body=path.read_bytes())
-    result = importer.import_customers("s3://exports/ds/", api=api_of(sandbox),
-                                       run=importer.RunOptions(report_dir=tmp_path / "ds"))
+    result = importer.import_customers(
+        "s3://exports/ds/", api=api_of(sandbox), run=importer.RunOptions(report_dir=tmp_path / "ds")
+    )
     assert result.exit_code == 0 and result.summary.rows_accepted == 2
     assert customer(sandbox, "d02@example.com")["firstName"] == "D02"
     assert result.summary.files == ["s3://exports/ds/"]
@@ -216,9 +243,17 @@ def test_a_delta_table_and_a_partitioned_dataset_in_s3(sandbox, s3, s3_server, t
 
 def test_an_iceberg_table_in_s3_by_its_metadata_file(sandbox, s3, s3_server, tmp_path):
     people = pl.DataFrame({"email": ["ice1@example.com", "ice2@example.com"], "firstName": ["I1", "I2"]})
-    metadata = write_iceberg(people, tmp_path / "catalog", "s3://exports/warehouse", **{
-        "s3.endpoint": s3_server, "s3.region": "us-east-1", "s3.access-key-id": "testing",
-        "s3.secret-access-key": "testing"})
+    metadata = write_iceberg(
+        people,
+        tmp_path / "catalog",
+        "s3://exports/warehouse",
+        **{
+            "s3.endpoint": s3_server,
+            "s3.region": "us-east-1",
+            "s3.access-key-id": "testing",
+            "s3.secret-access-key": "testing",
+        },
+    )
     assert metadata.startswith("s3://exports/warehouse/shop/lines/metadata/")
     run = run_cli(["customers", f"iceberg://{metadata}"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stderr
@@ -227,6 +262,7 @@ def test_an_iceberg_table_in_s3_by_its_metadata_file(sandbox, s3, s3_server, tmp
 
 
 # -- errors a person can act on -------------------------------------------------------------------------
+
 
 def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_path):
     plain = tmp_path / "plain"
@@ -244,8 +280,10 @@ def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_
         "empty folder": (str(tmp_path / "empty"), "holds no Parquet files"),
         "a folder of CSV": (str(csvs), f"Cannot read {csvs} as a folder of Parquet files"),
         "no table": ("delta://", "names no table"),
-        "a Delta table as a folder": (write_delta(pl.DataFrame({"email": ["a@example.com"]}), str(tmp_path / "dt")),
-                                      "is a Delta table"),
+        "a Delta table as a folder": (
+            write_delta(pl.DataFrame({"email": ["a@example.com"]}), str(tmp_path / "dt")),
+            "is a Delta table",
+        ),
     }
     for name, (source, said) in cases.items():
         run = run_cli(["customers", source], env=sandbox_env(sandbox), report_dir=tmp_path / name.replace(" ", "-"))
@@ -258,8 +296,10 @@ def test_errors_exit_2_with_one_clear_line_before_anything_is_sent(sandbox, tmp_
 
 def test_a_tables_credentials_and_query_are_in_no_artefact(sandbox, s3, tmp_path):
     write_delta(pl.DataFrame({"email": ["q@example.com"]}), "s3://exports/lake/q", {"AWS_ALLOW_HTTP": "true"})
-    for name, source in {"found": "delta://s3://reader:PASSWORD@exports/lake/q?X-Signature=SIGNATURE",
-                         "missing": "delta://s3://reader:PASSWORD@exports/lake/nowhere?X-Signature=SIGNATURE"}.items():
+    for name, source in {
+        "found": "delta://s3://reader:PASSWORD@exports/lake/q?X-Signature=SIGNATURE",
+        "missing": "delta://s3://reader:PASSWORD@exports/lake/nowhere?X-Signature=SIGNATURE",
+    }.items():
         run = run_cli(["customers", source], env=sandbox_env(sandbox), report_dir=tmp_path / name)
         assert run.exit_code == (0 if name == "found" else 2), run.stderr
         written = [p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()]

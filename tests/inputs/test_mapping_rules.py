@@ -21,7 +21,7 @@ def mapping_file(tmp_path: Path, text: str) -> Path:
 
 
 CUSTOMERS = ["Customer ID", "E-mail", "Phone", "Given", "Nick", "Kind"]
-CUSTOMER_MAPPING = '''
+CUSTOMER_MAPPING = """
 kind = "customers"
 ignore = ["Kind"]
 
@@ -35,18 +35,25 @@ lastName = { column = "Surname", optional = true }
 [[leave_out]]
 when = { "Kind" = ["test", "staff"] }
 reason = "a test or staff account"
-'''
+"""
 
 
 def test_customers_chains_optional_fields_prefixes_and_rows_left_out(sandbox, tmp_path):
-    source = write_csv(tmp_path / "c.csv", CUSTOMERS, [
-        ["'5897000000001", "ala@example.com", "'+48601000001", "Ala", "", "shop"],
-        ["'5897000000002", "bob@example.com", "", "  ", "Bobby", "shop"],
-        ["'5897000000003", "qa@example.com", "", "Tester", "", "Test"],
-        ["5897000000004", "cyd@example.com", "+48601000004", "", "", ""],
-    ])
-    run = run_cli(["customers", str(source), "--mapping", str(mapping_file(tmp_path, CUSTOMER_MAPPING))],
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    source = write_csv(
+        tmp_path / "c.csv",
+        CUSTOMERS,
+        [
+            ["'5897000000001", "ala@example.com", "'+48601000001", "Ala", "", "shop"],
+            ["'5897000000002", "bob@example.com", "", "  ", "Bobby", "shop"],
+            ["'5897000000003", "qa@example.com", "", "Tester", "", "Test"],
+            ["5897000000004", "cyd@example.com", "+48601000004", "", "", ""],
+        ],
+    )
+    run = run_cli(
+        ["customers", str(source), "--mapping", str(mapping_file(tmp_path, CUSTOMER_MAPPING))],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 0, run.stderr
     summary = run.summary
     assert_accounted(summary)
@@ -57,7 +64,8 @@ def test_customers_chains_optional_fields_prefixes_and_rows_left_out(sandbox, tm
     assert cyd["crmId"] == "5897000000004" and cyd.get("firstName") is None
     assert customer(sandbox, "qa@example.com") is None  # left out: never sent
     assert [(r["E-mail"], r["_error"], r["_stage"]) for r in run.rows("left_out.csv")] == [
-        ("qa@example.com", "a test or staff account", "mapping")]
+        ("qa@example.com", "a test or staff account", "mapping")
+    ]
     assert summary["left_out_file"].endswith("left_out.csv")
     # the optional field's absent column and the chain's are warned about, once each, on stderr and in the summary
     optional = "fields.lastName is left empty: the file has no column 'Surname' (optional)"
@@ -70,9 +78,20 @@ def test_customers_chains_optional_fields_prefixes_and_rows_left_out(sandbox, tm
     assert "rows left out by the mapping" in (run.report_dir / "report.html").read_text(encoding="utf-8")
 
 
-ORDERS = ["Name", "Email", "Created at", "Financial Status", "Fulfillment Status", "Cancelled at", "Total",
-          "Lineitem name", "Lineitem sku", "Lineitem price", "Lineitem quantity"]
-ORDER_MAPPING = '''
+ORDERS = [
+    "Name",
+    "Email",
+    "Created at",
+    "Financial Status",
+    "Fulfillment Status",
+    "Cancelled at",
+    "Total",
+    "Lineitem name",
+    "Lineitem sku",
+    "Lineitem price",
+    "Lineitem quantity",
+]
+ORDER_MAPPING = """
 kind = "orders"
 
 [fields]
@@ -99,7 +118,7 @@ reason = "a tip, not a product"
 [[leave_out]]
 when = { "Lineitem name" = { matches = "(?i)gift card" }, "Lineitem sku" = false }
 reason = "a gift card purchase"
-'''
+"""
 DATE = "2024-05-01 10:00:00 +0200"
 LONG_NAME = "Hand-made ceramic mug with a long description of its glaze " * 4  # 236 characters, no SKU
 
@@ -107,8 +126,19 @@ LONG_NAME = "Hand-made ceramic mug with a long description of its glaze " * 4  #
 def order_rows() -> list[list[str]]:
     return [
         # #1001: its first line is a tip (left out) and holds the order's cells; cancelled although paid
-        ["#1001", "ann@example.com", DATE, "paid", "fulfilled", "2024-05-02 09:00:00 +0200", "30.00",
-         "Tip", "", "5.00", "1"],
+        [
+            "#1001",
+            "ann@example.com",
+            DATE,
+            "paid",
+            "fulfilled",
+            "2024-05-02 09:00:00 +0200",
+            "30.00",
+            "Tip",
+            "",
+            "5.00",
+            "1",
+        ],
         ["#1001", "", "", "", "", "", "", "Mug", "MUG-1", "25.00", "1"],
         # #1002: paid and fulfilled -> completed; a product without SKU gets its (too long) name, shortened
         ["#1002", "ben@example.com", DATE, "PAID", "fulfilled", "", "40.00", LONG_NAME, "", "40.00", "1"],
@@ -124,19 +154,26 @@ def order_rows() -> list[list[str]]:
 
 
 def fitted(value: str, limit: int = 128) -> str:
-    return value[:limit - 9] + "~" + hashlib.sha256(value.encode()).hexdigest()[:8]
+    return value[: limit - 9] + "~" + hashlib.sha256(value.encode()).hexdigest()[:8]
 
 
 def test_orders_status_rules_chains_fit_and_lines_left_out(sandbox, tmp_path):
     source = write_csv(tmp_path / "orders_export.csv", ORDERS, order_rows())
-    run = run_cli(["orders", str(source), "--mapping", str(mapping_file(tmp_path, ORDER_MAPPING)),
-                   "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["orders", str(source), "--mapping", str(mapping_file(tmp_path, ORDER_MAPPING)), "--max-rejects", "100%"],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1, run.stderr  # #1005 is rejected
     summary = run.summary
     assert_accounted(summary)
     # 8 lines: #1001's tip and #1003's gift card left out; #1005's two lines rejected; 4 lines accepted
-    assert (summary["rows_read"], summary["rows_left_out"], summary["rows_rejected"],
-            summary["rows_accepted"]) == (8, 2, 2, 4)
+    assert (summary["rows_read"], summary["rows_left_out"], summary["rows_rejected"], summary["rows_accepted"]) == (
+        8,
+        2,
+        2,
+        4,
+    )
     assert summary["records_accepted"] == 3 and summary["rows_valid"] == 4
     first = get(sandbox, "/orders/%231001").json()["data"]
     assert (first["status"], first["customer"]["email"], first["totalValue"]) == ("canceled", "ann@example.com", 30.0)
@@ -150,23 +187,42 @@ def test_orders_status_rules_chains_fit_and_lines_left_out(sandbox, tmp_path):
     assert fourth["status"] == "placed" and len(fourth["products"]) == 2
     left = run.rows("left_out.csv")
     assert [(r["Name"], r["Lineitem name"], r["_error"]) for r in left] == [
-        ("#1001", "Tip", "a tip, not a product"), ("#1003", "Gift Card $50", "a gift card purchase")]
+        ("#1001", "Tip", "a tip, not a product"),
+        ("#1003", "Gift Card $50", "a gift card purchase"),
+    ]
     rejected = {(r["Name"], r["Lineitem name"]): r["_error"] for r in run.rejected}
     assert set(rejected) == {("#1005", "Tip"), ("#1005", "Plate")}  # re-importable whole, its first line too
     assert rejected[("#1005", "Tip")].startswith("another line of order #1005 is invalid")
-    verified = run_cli(["verify", "orders", str(source), "--mapping", str(tmp_path / "mapping.toml")],
-                       env=sandbox_env(sandbox), report_dir=tmp_path / "v")
+    verified = run_cli(
+        ["verify", "orders", str(source), "--mapping", str(tmp_path / "mapping.toml")],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "v",
+    )
     counts = verified.summary
     assert (counts["records_matching"], counts["rows_left_out"], counts["rows_invalid"]) == (3, 2, 2)
-    assert counts["rows_read"] == sum(counts[f"rows_{k}"] for k in (
-        "invalid", "not_sampled", "matching", "different", "missing", "failed", "blank", "unmatched", "left_out"))
+    assert counts["rows_read"] == sum(
+        counts[f"rows_{k}"]
+        for k in (
+            "invalid",
+            "not_sampled",
+            "matching",
+            "different",
+            "missing",
+            "failed",
+            "blank",
+            "unmatched",
+            "left_out",
+        )
+    )
     assert [r["Name"] for r in verified.rows("left_out.csv")] == ["#1001", "#1003"]
 
 
 def test_a_dry_run_counts_left_out_lines_and_sends_none_of_them(tmp_path):
     source = write_csv(tmp_path / "orders_export.csv", ORDERS, order_rows()[:6])
-    run = run_cli(["orders", str(source), "--mapping", str(mapping_file(tmp_path, ORDER_MAPPING)), "--dry-run"],
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["orders", str(source), "--mapping", str(mapping_file(tmp_path, ORDER_MAPPING)), "--dry-run"],
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 0, run.stderr
     assert_accounted(run.summary)
     assert (run.summary["rows_left_out"], run.summary["rows_would_send"]) == (2, 4)
@@ -178,21 +234,28 @@ def test_a_dry_run_counts_left_out_lines_and_sends_none_of_them(tmp_path):
 
 
 def test_rules_default_reject_names_the_cells(tmp_path):
-    source = write_csv(tmp_path / "c.csv", ["mail", "Sex"], [["a@example.com", "f"], ["b@example.com", "x"],
-                                                             ["c@example.com", ""]])
-    mapping = mapping_file(tmp_path, '''
+    source = write_csv(
+        tmp_path / "c.csv", ["mail", "Sex"], [["a@example.com", "f"], ["b@example.com", "x"], ["c@example.com", ""]]
+    )
+    mapping = mapping_file(
+        tmp_path,
+        """
 kind = "customers"
 [fields]
 email = "mail"
 gender = { rules = [ { when = { "Sex" = ["f", "female"] }, then = "Female" },
                      { when = { "Sex" = { matches = "^(?i)m" } }, then = "Male" } ], default = "reject" }
-''')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
-                  report_dir=tmp_path / "r")
+""",
+    )
+    run = run_cli(
+        ["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1
     assert_accounted(run.summary)
     assert [(r["mail"], r["_error"]) for r in run.rejected] == [
-        ("b@example.com", "gender: no rule of the mapping fits the cells Sex 'x'")]
+        ("b@example.com", "gender: no rule of the mapping fits the cells Sex 'x'")
+    ]
     bodies = [orjson.loads(line) for line in (run.report_dir / "payloads.jsonl").read_bytes().splitlines()]
     sent = {c["email"]: c.get("gender") for body in bodies for c in body["data"]}
     assert sent == {"a@example.com": "Female", "c@example.com": None}  # an empty cell: no value, not rejected
@@ -200,9 +263,14 @@ gender = { rules = [ { when = { "Sex" = ["f", "female"] }, then = "Female" },
 
 def test_fit_keeps_two_long_values_apart_and_is_stable(tmp_path):
     long_a, long_b = "x" * 130 + "A", "x" * 130 + "B"  # one cut would make them one product
-    source = write_csv(tmp_path / "o.csv", ["no", "mail", "sku"], [
-        ["1", "a@example.com", long_a], ["2", "a@example.com", long_b], ["3", "a@example.com", "short"]])
-    mapping = mapping_file(tmp_path, '''
+    source = write_csv(
+        tmp_path / "o.csv",
+        ["no", "mail", "sku"],
+        [["1", "a@example.com", long_a], ["2", "a@example.com", long_b], ["3", "a@example.com", "short"]],
+    )
+    mapping = mapping_file(
+        tmp_path,
+        """
 kind = "orders"
 [fields]
 id = "no"
@@ -213,7 +281,8 @@ totalValue = { value = "1" }
 "product.name" = { value = "thing" }
 "product.price" = { value = "1" }
 "product.quantity" = { value = "1" }
-''')
+""",
+    )
     ids = []
     for attempt in ("r1", "r2"):
         run = run_cli(["orders", str(source), "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / attempt)
@@ -227,13 +296,17 @@ totalValue = { value = "1" }
 def test_without_fit_a_too_long_value_is_rejected(tmp_path):
     source = write_csv(tmp_path / "c.csv", ["mail", "id"], [["a@example.com", "9" * 129]])
     mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "mail"\ncrmId = "id"\n')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1 and run.rejected[0]["_field"] == "crmId"
 
 
 def test_every_bad_new_setting_is_listed(tmp_path):
-    mapping = mapping_file(tmp_path, '''
+    mapping = mapping_file(
+        tmp_path,
+        """
 kind = "orders"
 [fields]
 id = { columns = "Name", optional = "yes" }
@@ -247,19 +320,24 @@ currency = { value = "PLN", optional = true }
 
 [[leave_out]]
 when = { "Type" = "tip" }
-''')
+""",
+    )
     run = run_cli(["orders", "x.csv", "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
     assert run.exit_code == 2
-    for problem in ("fields.id: columns must be a list of column names", "fields.id: optional must be true or false",
-                    "fields.date: strip_prefix must be the characters to remove",
-                    "fields.totalValue: strip_prefix is for a field read from column or columns",
-                    "fields.product.id: fit must be \"hash\", not 'cut'",
-                    "fields.product.price: fit = \"hash\" is for a field with a maximum length",
-                    "fields.status: rule 1: 'S': a condition is true, false, a text",
-                    "fields.status: rule 2: 'S': matches '(' is not a regular expression",
-                    "fields.status: rule 2: give then = ", "fields.status: rules and map cannot be combined",
-                    "fields.currency: optional is for a field read from column or columns",
-                    "leave_out rule 1: give reason = "):
+    for problem in (
+        "fields.id: columns must be a list of column names",
+        "fields.id: optional must be true or false",
+        "fields.date: strip_prefix must be the characters to remove",
+        "fields.totalValue: strip_prefix is for a field read from column or columns",
+        "fields.product.id: fit must be \"hash\", not 'cut'",
+        'fields.product.price: fit = "hash" is for a field with a maximum length',
+        "fields.status: rule 1: 'S': a condition is true, false, a text",
+        "fields.status: rule 2: 'S': matches '(' is not a regular expression",
+        "fields.status: rule 2: give then = ",
+        "fields.status: rules and map cannot be combined",
+        "fields.currency: optional is for a field read from column or columns",
+        "leave_out rule 1: give reason = ",
+    ):
         assert problem in run.stderr, problem
 
 
@@ -271,8 +349,9 @@ def test_leave_out_written_inside_fields_is_explained(tmp_path):
 
 def test_a_chain_with_no_column_present_stops_unless_optional(tmp_path):
     source = write_csv(tmp_path / "c.csv", ["mail"], [["a@example.com"]])
-    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "mail"\n'
-                                     'firstName = { columns = ["First", "Given"] }\n')
+    mapping = mapping_file(
+        tmp_path, 'kind = "customers"\n[fields]\nemail = "mail"\nfirstName = { columns = ["First", "Given"] }\n'
+    )
     run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
     assert run.exit_code == 2 and "fields.firstName: no column 'First' or 'Given'" in run.stderr
     mapping.write_text(mapping.read_text().replace('"Given"] }', '"Given"], optional = true }'))
@@ -283,7 +362,9 @@ def test_a_chain_with_no_column_present_stops_unless_optional(tmp_path):
 
 def test_a_file_without_any_identifying_column_stops_naming_them(tmp_path):
     source = write_csv(tmp_path / "c.csv", ["First Name", "Note"], [["Ala", "x"]])
-    mapping = mapping_file(tmp_path, '''
+    mapping = mapping_file(
+        tmp_path,
+        """
 kind = "customers"
 ignore = ["Note"]
 [fields]
@@ -291,17 +372,22 @@ crmId = { column = "Customer ID", strip_prefix = "'", optional = true }
 email = { column = "Email", optional = true }
 phone = { column = "Phone", strip_prefix = "'", optional = true }
 firstName = "First Name"
-''')
+""",
+    )
     run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run"], report_dir=tmp_path / "r")
     assert run.exit_code == 2
-    assert ("The file has no column that identifies a customer: Customer ID, Email, Phone (the columns this "
-            "mapping reads for crmId, email, phone).") in run.stderr
+    assert (
+        "The file has no column that identifies a customer: Customer ID, Email, Phone (the columns this "
+        "mapping reads for crmId, email, phone)."
+    ) in run.stderr
     assert "Traceback" not in run.stderr
     orders = mapping_file(tmp_path, 'kind = "orders"\n[fields]\nid = "Order No"\ndate = "First Name"\n')
     run = run_cli(["orders", str(source), "--mapping", str(orders), "--dry-run"], report_dir=tmp_path / "r2")
     assert run.exit_code == 2
-    assert "The file has no column that identifies an order: Order No (the columns this mapping reads for id)." \
+    assert (
+        "The file has no column that identifies an order: Order No (the columns this mapping reads for id)."
         in run.stderr
+    )
 
 
 def test_a_mapping_must_map_an_identifier(tmp_path):
@@ -313,9 +399,13 @@ def test_a_mapping_must_map_an_identifier(tmp_path):
 def test_a_line_the_reader_cannot_parse_is_rejected_not_left_out(tmp_path):
     source = tmp_path / "c.csv"
     source.write_text('mail,Kind\na@example.com,shop\n"broken,quote\n', encoding="utf-8")
-    mapping = mapping_file(tmp_path, 'kind = "customers"\n[fields]\nemail = "mail"\n'
-                                     '[[leave_out]]\nwhen = { "Kind" = false }\nreason = "no kind"\n')
-    run = run_cli(["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
-                  report_dir=tmp_path / "r")
+    mapping = mapping_file(
+        tmp_path,
+        'kind = "customers"\n[fields]\nemail = "mail"\n[[leave_out]]\nwhen = { "Kind" = false }\nreason = "no kind"\n',
+    )
+    run = run_cli(
+        ["customers", str(source), "--mapping", str(mapping), "--dry-run", "--max-rejects", "100%"],
+        report_dir=tmp_path / "r",
+    )
     assert_accounted(run.summary)
     assert (run.summary["rows_left_out"], run.summary["rows_rejected"], run.summary["rows_would_send"]) == (0, 1, 1)

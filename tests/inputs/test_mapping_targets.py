@@ -26,4 +26,8 @@ def test_field_rules_come_from_the_models_metadata() -> None:
     assert not orders.record_level("product.price") and not TARGETS["customers"].record_level("email")
     quantity = next(f for f in fields_of(Product) if f.name == "product.quantity")
     assert (quantity.member, quantity.parent, quantity.required, quantity.whole_number) == (
-        "quantity", "product", True, (1, 2**31 - 1))
+        "quantity",
+        "product",
+        True,
+        (1, 2**31 - 1),
+    )

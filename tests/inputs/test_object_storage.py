@@ -23,8 +23,11 @@ from importer.sandbox import SandboxServer
 from tests.support import assert_accounted, customer, http_server, run_cli, sandbox_env, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = [["ann@example.com", "Ann", "gold"], ["bob@example.com", "Bob", "silver"],
-        *[[f"c{n}@example.com", f"C{n}", ""] for n in range(9)]]
+GOOD = [
+    ["ann@example.com", "Ann", "gold"],
+    ["bob@example.com", "Bob", "silver"],
+    *[[f"c{n}@example.com", f"C{n}", ""] for n in range(9)],
+]
 CUSTOMERS = (["email", "firstName", "attr.loyaltyTier"], [*GOOD, ["not-an-email", "X", ""]])  # 1 of 12: in budget
 
 
@@ -46,6 +49,7 @@ def copies_left() -> list[str]:
 
 # -- s3:// -------------------------------------------------------------------------------------------
 
+
 def test_a_csv_in_s3_is_imported_through_the_cli_and_named_by_its_url(sandbox, s3, tmp_path):
     source = write_csv(tmp_path / "customers.csv", *CUSTOMERS)
     url = put(s3, "daily/customers.csv", source.read_bytes())
@@ -61,8 +65,9 @@ def test_the_same_object_is_the_same_input_for_changed_only_on_the_next_night(sa
     url = put(s3, "daily/customers.csv", write_csv(tmp_path / "c.csv", *CUSTOMERS).read_bytes())
     run = importer.RunOptions(changed_only=True, report_dir=tmp_path / "first")
     first = importer.import_customers(url, api=api_of(sandbox), run=run)
-    again = importer.import_customers(url, api=api_of(sandbox), run=importer.RunOptions(
-        changed_only=True, report_dir=tmp_path / "second"))
+    again = importer.import_customers(
+        url, api=api_of(sandbox), run=importer.RunOptions(changed_only=True, report_dir=tmp_path / "second")
+    )
     assert first.summary.records_sent == len(GOOD)
     assert again.summary.records_sent == 0 and again.summary.records_unchanged == len(GOOD)
 
@@ -73,16 +78,16 @@ def test_parquet_and_gzip_csv_in_s3(sandbox, s3, tmp_path):
     frame.write_parquet(buffer)
     parquet = put(s3, "c.parquet", buffer.read_bytes())
     gz = put(s3, "more/c.csv.gz", gzip.compress(b"email,firstName\ng1@example.com,G1\n"))
-    result = importer.import_customers([parquet, gz], api=api_of(sandbox),
-                                       run=importer.RunOptions(report_dir=tmp_path / "r"))
+    result = importer.import_customers(
+        [parquet, gz], api=api_of(sandbox), run=importer.RunOptions(report_dir=tmp_path / "r")
+    )
     assert result.exit_code == 0 and result.summary.rows_accepted == 3
     assert customer(sandbox, "g1@example.com")["firstName"] == "G1"
     assert customer(sandbox, "p2@example.com")["firstName"] == "P2"
 
 
 def test_a_missing_object_is_one_sentence_naming_it_and_nothing_is_sent(sandbox, s3, tmp_path):
-    run = run_cli(["customers", "s3://exports/nope/customers.csv"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(["customers", "s3://exports/nope/customers.csv"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 2
     assert "s3://exports/nope/customers.csv does not exist" in run.stderr
     assert "Traceback" not in run.stderr and sandbox.stats.total == 0
@@ -90,13 +95,28 @@ def test_a_missing_object_is_one_sentence_naming_it_and_nothing_is_sent(sandbox,
 
 
 def test_a_refused_read_names_where_credentials_come_from(sandbox, s3, tmp_path):
-    s3.put_bucket_policy(Bucket="exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::exports/locked/*"}]}))
+    s3.put_bucket_policy(
+        Bucket="exports",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::exports/locked/*",
+                    }
+                ],
+            }
+        ),
+    )
     try:
         put(s3, "locked/c.csv", b"email\na@example.com\n")
         with pytest.raises(importer.InputError) as raised:
-            importer.import_customers("s3://exports/locked/c.csv", api=api_of(sandbox),
-                                      run=importer.RunOptions(report_dir=tmp_path / "r"))
+            importer.import_customers(
+                "s3://exports/locked/c.csv", api=api_of(sandbox), run=importer.RunOptions(report_dir=tmp_path / "r")
+            )
     finally:
         s3.delete_bucket_policy(Bucket="exports")
     assert "s3://exports/locked/c.csv" in raised.value.message and "AWS_PROFILE" in (raised.value.hint or "")
@@ -147,14 +167,20 @@ json.dump({**summary.to_dict(), "peak_rss_kb": peak}, sys.stdout)
 
 
 def _import_in_a_process(server: SandboxServer, source: str, report: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", _CHILD, source, str(report)],
-                          env={**os.environ, **sandbox_env(server), "ECDP_STATE": str(report) + ".db"},
-                          capture_output=True, text=True, cwd=ROOT, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, source, str(report)],
+        env={**os.environ, **sandbox_env(server), "ECDP_STATE": str(report) + ".db"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
 # -- https:// ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def web_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:

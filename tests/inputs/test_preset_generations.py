@@ -23,14 +23,22 @@ from tests.support import DATA, assert_accounted, get, run_cli, sandbox_env
 
 SHOPIFY = DATA / "shopify"
 CUSTOMER_FILES = {  # file: (the generation it is read as, the preset file that reads it)
-    "customers_A_oldest.csv": ("Shopify customers export, oldest format (Accepts Marketing, no Customer ID)",
-                               "shopify-customers-2022.toml"),
-    "customers_B_2022.csv": ("Shopify customers export, 2022 format (Accepts Email and SMS Marketing, no Customer "
-                             "ID)", "shopify-customers-2022.toml"),
-    "customers_B_2022_without_note.csv": ("Shopify customers export, 2022 format without Note",
-                                          "shopify-customers-2022.toml"),
-    "customers_C_customer_id.csv": ("Shopify customers export with Customer ID, plain address columns",
-                                    "shopify-customers.toml"),
+    "customers_A_oldest.csv": (
+        "Shopify customers export, oldest format (Accepts Marketing, no Customer ID)",
+        "shopify-customers-2022.toml",
+    ),
+    "customers_B_2022.csv": (
+        "Shopify customers export, 2022 format (Accepts Email and SMS Marketing, no Customer ID)",
+        "shopify-customers-2022.toml",
+    ),
+    "customers_B_2022_without_note.csv": (
+        "Shopify customers export, 2022 format without Note",
+        "shopify-customers-2022.toml",
+    ),
+    "customers_C_customer_id.csv": (
+        "Shopify customers export with Customer ID, plain address columns",
+        "shopify-customers.toml",
+    ),
     "customers_D_2023.csv": ("Shopify customers export, 2023+ format", "shopify-customers.toml"),
     "customers_D_2023.xlsx": ("Shopify customers export, 2023+ format", "shopify-customers.toml"),
     "customers_D_without_phone.csv": ("Shopify customers export, 2023+ format", "shopify-customers.toml"),
@@ -39,18 +47,20 @@ ORDER_FILES = {  # file: (the generation, the status each order must have, the l
     "orders_1_oldest.csv": (
         "Shopify orders export, oldest format (no Employee, Location, Device ID, Payment ID)",
         {"#2001": "completed", "#2002": "canceled", "#2003": "placed", "#2004": "canceled"},
-        {("#2003", "Tip"): "a tip, not a product"}),
+        {("#2003", "Tip"): "a tip, not a product"},
+    ),
     "orders_2_employee_payment_id.csv": (
         "Shopify orders export with Employee, Location, Device ID and Payment ID",
         {"#3001": "completed", "#3002": "completed", "#3003": "placed"},
-        {("#3001", "Route Package Protection"): "shipping protection, not a product"}),
+        {("#3001", "Route Package Protection"): "shipping protection, not a product"},
+    ),
     "orders_3_payment_references.csv": (
         "Shopify orders export with Payment References (newest format)",
         {"#4001": "paid", "#4003": "canceled", "#4004": "canceled"},
-        {("#4002", "Gift Card - 100 zł"): "a gift card purchase, not a product"}),
+        {("#4002", "Gift Card - 100 zł"): "a gift card purchase, not a product"},
+    ),
 }
 PRODUCT_ID_MAX = 128
-
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
@@ -97,6 +107,7 @@ def import_file(server: SandboxServer, report: Path, command: str, path: Path, *
 
 # -- customers ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", [n for n in CUSTOMER_FILES if "Customer ID" not in file_header(SHOPIFY / n)])
 def test_customers_before_customer_id_are_imported_by_email(sandbox, tmp_path, name):
     generation, preset_file = CUSTOMER_FILES[name]
@@ -108,8 +119,14 @@ def test_customers_before_customer_id_are_imported_by_email(sandbox, tmp_path, n
     assert run.summary["rows_accepted"] == len(rows)
     for row in rows:
         stored = get(sandbox, f"/customers/email/{row['Email']}").json()["data"]
-        expected = without_none({"email": text(row["Email"]), "phone": phone(row.get("Phone")),
-                                 "firstName": text(row["First Name"]), "lastName": text(row["Last Name"])})
+        expected = without_none(
+            {
+                "email": text(row["Email"]),
+                "phone": phone(row.get("Phone")),
+                "firstName": text(row["First Name"]),
+                "lastName": text(row["Last Name"]),
+            }
+        )
         assert {k: stored.get(k) for k in (*expected, "crmId")} == {**expected, "crmId": None}
 
 
@@ -127,15 +144,21 @@ def test_customers_with_customer_id_are_stored_without_the_apostrophe(crm, tmp_p
         crm_id = text(row["Customer ID"])
         assert crm_id is not None and crm_id.isdigit()
         stored = get(crm, f"/customers/crmId/{crm_id}").json()["data"]
-        expected = {"crmId": crm_id, "email": text(row["Email"]), "phone": phone(row["Phone"]) if has_phone else None,
-                    "firstName": text(row["First Name"]), "lastName": text(row["Last Name"])}
+        expected = {
+            "crmId": crm_id,
+            "email": text(row["Email"]),
+            "phone": phone(row["Phone"]) if has_phone else None,
+            "firstName": text(row["First Name"]),
+            "lastName": text(row["Last Name"]),
+        }
         assert {k: stored.get(k) for k in expected} == expected
         assert not any(str(v).startswith("'") for v in stored.values())
 
 
 def test_a_customers_export_without_phone_imports_with_a_warning(crm, tmp_path):
-    run = import_file(crm, tmp_path / "r", "customers", SHOPIFY / "customers_D_without_phone.csv",
-                      "--match-by", "CrmId")
+    run = import_file(
+        crm, tmp_path / "r", "customers", SHOPIFY / "customers_D_without_phone.csv", "--match-by", "CrmId"
+    )
     assert run.exit_code == 0, run.stderr
     [warning] = [w for w in run.summary["warnings"] if "Phone" in w]
     assert "phone" in warning and "optional" in warning
@@ -154,6 +177,7 @@ def test_a_customers_file_with_no_id_column_stops_naming_the_columns_that_would_
 
 
 # -- orders ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", list(ORDER_FILES))
 def test_orders_of_every_generation_are_stored_as_the_file_says(sandbox, tmp_path, name):
@@ -176,12 +200,22 @@ def test_orders_of_every_generation_are_stored_as_the_file_says(sandbox, tmp_pat
         first = order_lines[0]
         products = [r for r in order_lines if (order_id, r["Lineitem name"]) not in left_out]
         expected = {
-            "id": order_id, "date": utc(first["Created at"]), "status": statuses[order_id],
-            "currency": first["Currency"], "totalValue": float(first["Total"]),
+            "id": order_id,
+            "date": utc(first["Created at"]),
+            "status": statuses[order_id],
+            "currency": first["Currency"],
+            "totalValue": float(first["Total"]),
             "returnsValue": float(first["Refunded Amount"]),
             "customer": without_none({"email": text(first["Email"]), "phone": phone(first["Phone"])}),
-            "products": [{"id": product_id(r), "name": r["Lineitem name"], "price": float(r["Lineitem price"]),
-                          "quantity": int(r["Lineitem quantity"])} for r in products],
+            "products": [
+                {
+                    "id": product_id(r),
+                    "name": r["Lineitem name"],
+                    "price": float(r["Lineitem price"]),
+                    "quantity": int(r["Lineitem quantity"]),
+                }
+                for r in products
+            ],
         }
         assert {k: stored.json()["data"].get(k) for k in expected} == expected
 
@@ -200,10 +234,11 @@ def test_a_product_name_too_long_for_an_id_gets_a_stable_short_form(sandbox, tmp
     import_file(sandbox, tmp_path / "r", "orders", SHOPIFY / "orders_2_employee_payment_id.csv")
     [product] = get(sandbox, "/orders/%233003").json()["data"]["products"]
     assert len(product["name"]) > PRODUCT_ID_MAX and len(product["id"]) == PRODUCT_ID_MAX
-    assert product["id"].startswith(product["name"][:PRODUCT_ID_MAX - 9]) and product["id"][-9] == "~"
+    assert product["id"].startswith(product["name"][: PRODUCT_ID_MAX - 9]) and product["id"][-9] == "~"
 
 
 # -- recognition ---------------------------------------------------------------------------------------
+
 
 def test_a_shopify_orders_export_without_preset_names_the_preset(tmp_path):
     run = run_cli(["orders", str(SHOPIFY / "orders_1_oldest.csv"), "--dry-run"], report_dir=tmp_path / "r")
@@ -212,10 +247,13 @@ def test_a_shopify_orders_export_without_preset_names_the_preset(tmp_path):
 
 
 def test_a_shopify_export_given_to_the_other_command_names_the_right_one(tmp_path):
-    run = run_cli(["customers", str(SHOPIFY / "orders_3_payment_references.csv"), "--dry-run"],
-                  report_dir=tmp_path / "r")
-    assert "This looks like a Shopify orders export, not customers: import it with ecdp-import orders " \
-           "--preset shopify." in run.stderr
+    run = run_cli(
+        ["customers", str(SHOPIFY / "orders_3_payment_references.csv"), "--dry-run"], report_dir=tmp_path / "r"
+    )
+    assert (
+        "This looks like a Shopify orders export, not customers: import it with ecdp-import orders "
+        "--preset shopify." in run.stderr
+    )
 
 
 def test_inspect_names_the_preset_of_a_known_export():
@@ -228,8 +266,10 @@ def test_inspect_names_the_preset_of_a_known_export():
 
 
 def test_inspect_with_a_preset_says_which_generation_it_reads():
-    run = run_cli(["inspect", str(SHOPIFY / "customers_B_2022_without_note.csv"), "--preset", "shopify",
-                   "--kind", "customers"], imports=False)
+    run = run_cli(
+        ["inspect", str(SHOPIFY / "customers_B_2022_without_note.csv"), "--preset", "shopify", "--kind", "customers"],
+        imports=False,
+    )
     assert run.exit_code == 0, run.stderr
     assert run.stdout.startswith("read as: Shopify customers export, 2022 format without Note\n")
 
@@ -251,8 +291,11 @@ def test_the_library_api_reads_a_generation_with_its_preset_option(sandbox, tmp_
     import importer
 
     api = importer.ApiSettings(url=sandbox.url, key=importer.ApiKey(sandbox.api_key))
-    result = importer.import_customers(SHOPIFY / "customers_A_oldest.csv", api=api,
-                                       run=importer.RunOptions(report_dir=tmp_path / "r", preset="shopify"))
+    result = importer.import_customers(
+        SHOPIFY / "customers_A_oldest.csv",
+        api=api,
+        run=importer.RunOptions(report_dir=tmp_path / "r", preset="shopify"),
+    )
     assert result.summary.exit_code == 0
     assert result.summary.read_as == CUSTOMER_FILES["customers_A_oldest.csv"][0]
     assert get(sandbox, "/customers/email/sofia.lind@example.com").json()["data"]["phone"] == "+46701234567"

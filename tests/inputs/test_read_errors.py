@@ -53,6 +53,8 @@ def test_a_ragged_row_is_a_rejected_row_not_a_crash(tmp_path):
     assert run.exit_code == 1
     assert (run.summary["rows_read"], run.summary["rows_would_send"], run.summary["rows_rejected"]) == (3, 2, 1)
     assert run.rejected[0]["_row"] == "3"
-    assert (run.rejected[0]["_error"].startswith("Line 3 could not be read")
-            and "is required" not in run.rejected[0]["_error"])
+    assert (
+        run.rejected[0]["_error"].startswith("Line 3 could not be read")
+        and "is required" not in run.rejected[0]["_error"]
+    )
     assert "_unreadable" not in run.rejected[0]  # the report shows the user's columns only

@@ -45,30 +45,77 @@ POLISH_ROWS = [
 POLISH_HEADER = ["E-mail", "Imię", "Nazwisko", "Miasto", "Saldo", "Data urodzenia"]
 
 CASES = [
-    ("utf8_bom.csv", "csv", "utf-8-sig", ",", ["email", "firstName", "lastName", "city"],
-     [("anna@example.com", "Anna", "Nowak", "Kraków"), ("zoe@example.com", "Zoë", "Brontë", "Ærøskøbing")]),
-    ("utf16le_bom.txt", "csv", "utf-16-le", "\t", ["email", "firstName", "lastName", "city"],
-     [("lukasz@example.pl", "Łukasz", "Wiśniewski", "Łódź"), ("jorg@example.de", "Jörg", "Müller", "München")]),
+    (
+        "utf8_bom.csv",
+        "csv",
+        "utf-8-sig",
+        ",",
+        ["email", "firstName", "lastName", "city"],
+        [("anna@example.com", "Anna", "Nowak", "Kraków"), ("zoe@example.com", "Zoë", "Brontë", "Ærøskøbing")],
+    ),
+    (
+        "utf16le_bom.txt",
+        "csv",
+        "utf-16-le",
+        "\t",
+        ["email", "firstName", "lastName", "city"],
+        [("lukasz@example.pl", "Łukasz", "Wiśniewski", "Łódź"), ("jorg@example.de", "Jörg", "Müller", "München")],
+    ),
     ("cp1250_polish.csv", "csv", "cp1250", ";", POLISH_HEADER, POLISH_ROWS),
-    ("cp1252_western.csv", "csv", "cp1252", ",", ["email", "firstName", "lastName", "city", "note"],
-     [("jorg.muller@example.de", "Jörg", "Müller", "München", "Straße 5"),
-      ("francois@example.fr", "François", "Lefèvre", "Besançon", "Crème brûlée à la carte"),
-      ("helene@example.fr", "Hélène", "Noël", "Orléans", "Château, 2ème étage"),
-      ("zoe@example.com", "Zoë", "Øster", "Århus", "€ 12 – “quoted”")]),
-    ("semicolon_decimal_comma.csv", "csv", "utf-8", ";", ["order_id", "product", "price", "quantity"],
-     [("A-1", "Kawa ziarnista", "49,90", "2"), ("A-1", "Herbata", "12,5", "1"), ("A-2", "Czekolada", "1.299,00", "1")]),
-    ("tab.tsv", "csv", "utf-8", "\t", ["email", "firstName", "note"],
-     [("a@example.com", "Anna", "likes, commas"), ("b@example.com", "Bob", "quoted\ttab")]),
-    ("pipe.csv", "csv", "utf-8", "|", ["email", "firstName", "city"],
-     [("a@example.com", "Anna", "Kraków, Małopolska"), ("b@example.com", "Bob", "Pipe | inside")]),
+    (
+        "cp1252_western.csv",
+        "csv",
+        "cp1252",
+        ",",
+        ["email", "firstName", "lastName", "city", "note"],
+        [
+            ("jorg.muller@example.de", "Jörg", "Müller", "München", "Straße 5"),
+            ("francois@example.fr", "François", "Lefèvre", "Besançon", "Crème brûlée à la carte"),
+            ("helene@example.fr", "Hélène", "Noël", "Orléans", "Château, 2ème étage"),
+            ("zoe@example.com", "Zoë", "Øster", "Århus", "€ 12 – “quoted”"),
+        ],
+    ),
+    (
+        "semicolon_decimal_comma.csv",
+        "csv",
+        "utf-8",
+        ";",
+        ["order_id", "product", "price", "quantity"],
+        [
+            ("A-1", "Kawa ziarnista", "49,90", "2"),
+            ("A-1", "Herbata", "12,5", "1"),
+            ("A-2", "Czekolada", "1.299,00", "1"),
+        ],
+    ),
+    (
+        "tab.tsv",
+        "csv",
+        "utf-8",
+        "\t",
+        ["email", "firstName", "note"],
+        [("a@example.com", "Anna", "likes, commas"), ("b@example.com", "Bob", "quoted\ttab")],
+    ),
+    (
+        "pipe.csv",
+        "csv",
+        "utf-8",
+        "|",
+        ["email", "firstName", "city"],
+        [("a@example.com", "Anna", "Kraków, Małopolska"), ("b@example.com", "Bob", "Pipe | inside")],
+    ),
     ("polish.csv.gz", "csv.gz", "cp1250", ";", POLISH_HEADER, POLISH_ROWS),
-    ("orders.zip", "zip", "utf-8", ",", ["order_id", "date", "totalValue"],
-     [("Z-1", "2024-01-02", "10.00"), ("Z-2", "2024-01-03", "20.50")]),
+    (
+        "orders.zip",
+        "zip",
+        "utf-8",
+        ",",
+        ["order_id", "date", "totalValue"],
+        [("Z-1", "2024-01-02", "10.00"), ("Z-2", "2024-01-03", "20.50")],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "kind", "encoding", "delimiter", "header", "rows"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "kind", "encoding", "delimiter", "header", "rows"), CASES, ids=[c[0] for c in CASES])
 def test_detects_encoding_and_delimiter_and_decodes_exactly(name, kind, encoding, delimiter, header, rows):
     frame, info = read_source(FORMATS / name)
     assert (info.format, info.encoding, info.delimiter) == (kind, encoding, delimiter)
@@ -103,7 +150,8 @@ def test_unusable_delimiter_is_an_input_error():
 
 
 @pytest.mark.parametrize(
-    ("encoding", "message"), [("utf-8", "is not UTF-8 text"), ("ascii", r"is not ascii text \(byte 10\)")],
+    ("encoding", "message"),
+    [("utf-8", "is not UTF-8 text"), ("ascii", r"is not ascii text \(byte 10\)")],
     ids=["utf-8", "ascii"],
 )
 def test_text_that_does_not_decode_names_the_encoding(encoding, message):
@@ -127,8 +175,19 @@ def test_text_that_does_not_decode_names_the_encoding(encoding, message):
         ("name\nŁukasz\n", "utf-8", "utf-8"),
         ("name\nplain ascii\n", "ascii", "utf-8"),
     ],
-    ids=["polish", "polish-e-and-c-only", "pangram", "czech", "french", "german", "danish", "latin-1-undefined-byte",
-         "cyrillic", "utf-8", "ascii"],
+    ids=[
+        "polish",
+        "polish-e-and-c-only",
+        "pangram",
+        "czech",
+        "french",
+        "german",
+        "danish",
+        "latin-1-undefined-byte",
+        "cyrillic",
+        "utf-8",
+        "ascii",
+    ],
 )
 def test_detect_encoding(text, codec, expected):
     assert detect_encoding(text.encode(codec), complete=True) == expected
@@ -182,8 +241,12 @@ def test_ragged_rows_become_unreadable_rows_in_place():
     frame = read_file(FORMATS / "ragged.csv")
     assert frame.columns == ["email", "firstName", "lastName", UNREADABLE_COL, "_file", "_row"]
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5]
-    assert user_rows(frame) == [("a@example.com", "Anna", "Nowak"), (None, None, None), (None, None, None),
-                                ("d@example.com", "Dan", "Brown")]
+    assert user_rows(frame) == [
+        ("a@example.com", "Anna", "Nowak"),
+        (None, None, None),
+        (None, None, None),
+        ("d@example.com", "Dan", "Brown"),
+    ]
     assert unreadable(frame) == [
         (3, "Line 3 could not be read because it has 4 fields but the header has 3: b@example.com,Bob,Smith,extra"),
         (4, "Line 4 could not be read because it has 2 fields but the header has 3: c@example.com,Celine"),
@@ -193,12 +256,20 @@ def test_ragged_rows_become_unreadable_rows_in_place():
 def test_broken_quotes_cost_one_row_each():
     frame = read_file(FORMATS / "unterminated_quote.csv")
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5, 6]
-    assert user_rows(frame) == [(None, None, None), ("b@example.com", "Bob", "Berlin"),
-                                ("c@example.com", "Celine", "Paris"), (None, None, None), (None, None, None)]
+    assert user_rows(frame) == [
+        (None, None, None),
+        ("b@example.com", "Bob", "Berlin"),
+        ("c@example.com", "Celine", "Paris"),
+        (None, None, None),
+        (None, None, None),
+    ]
     assert unreadable(frame) == [
         (2, 'Line 2 could not be read because a quote opened on it is never closed: a@example.com,"Anna,Kraków'),
-        (5, "Line 5 could not be read because a quoted field has more text after its closing quote "
-            '(a quote inside a field must be doubled): d@example.com,"D"an,Dublin'),
+        (
+            5,
+            "Line 5 could not be read because a quoted field has more text after its closing quote "
+            '(a quote inside a field must be doubled): d@example.com,"D"an,Dublin',
+        ),
         (6, 'Line 6 could not be read because a quote opened on it is never closed: e@example.com,Eve,"Edinburgh'),
     ]
 
@@ -206,8 +277,11 @@ def test_broken_quotes_cost_one_row_each():
 def test_rows_count_records_not_lines():
     frame = read_file(FORMATS / "multiline_then_ragged.csv")
     assert frame.get_column("_row").to_list() == [2, 3, 4]
-    assert user_rows(frame) == [("a@example.com", "first line\nsecond line", "Warsaw"), (None, None, None),
-                                ("c@example.com", 'x, "quoted"', "Paris")]
+    assert user_rows(frame) == [
+        ("a@example.com", "first line\nsecond line", "Warsaw"),
+        (None, None, None),
+        ("c@example.com", 'x, "quoted"', "Paris"),
+    ]
     assert unreadable(frame) == [
         (3, "Line 4 could not be read because it has 4 fields but the header has 3: b@example.com,plain,Berlin,extra")
     ]
@@ -226,8 +300,12 @@ def test_clean_file_with_empty_last_cells_stays_on_the_fast_path(tmp_path, monke
     monkeypatch.setattr(csv_text, "_slow", lambda *a: pytest.fail("read record by record"))
     frame = read_file(path)
     assert UNREADABLE_COL not in frame.columns
-    assert user_rows(frame) == [("1", 'multi\nline, with "quotes"', None), ("2", None, None), (None, None, None),
-                                ("3", "x,y", "z")]
+    assert user_rows(frame) == [
+        ("1", 'multi\nline, with "quotes"', None),
+        ("2", None, None),
+        (None, None, None),
+        ("3", "x,y", "z"),
+    ]
     assert frame.get_column("_row").to_list() == [2, 3, 4, 5]
 
 
@@ -276,15 +354,25 @@ quote_free_fields = st.text(alphabet="ab;é 1", max_size=4)
 
 
 @settings(max_examples=400, deadline=None)
-@given(rows=st.lists(st.tuples(st.lists(quote_free_fields, max_size=4), st.sampled_from(["\n", "\r\n"])),
-                     min_size=1, max_size=12),
-       delimiter=st.sampled_from([",", ";", "\t"]), trailing=st.booleans())
+@given(
+    rows=st.lists(
+        st.tuples(st.lists(quote_free_fields, max_size=4), st.sampled_from(["\n", "\r\n"])), min_size=1, max_size=12
+    ),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    trailing=st.booleans(),
+)
 def test_lines_without_quotes_are_judged_by_counts_as_by_the_quote_aware_check(rows, delimiter, trailing):
     text = "".join(delimiter.join(fields) + end for fields, end in rows)
     piece = (text if trailing else text.rstrip("\r\n")).encode()
     try:
-        frame = pl.read_csv(piece, has_header=False, new_columns=["a", "b", "c"], separator=delimiter,
-                            schema=dict.fromkeys("abc", pl.String), raise_if_empty=False)
+        frame = pl.read_csv(
+            piece,
+            has_header=False,
+            new_columns=["a", "b", "c"],
+            separator=delimiter,
+            schema=dict.fromkeys("abc", pl.String),
+            raise_if_empty=False,
+        )
     except pl.exceptions.PolarsError:  # (a line with too many fields: polars raises, the piece is read slowly)
         return
     by_counts = csv_text._quote_free_sound(piece, delimiter, 3, frame.height)
@@ -308,8 +396,10 @@ records = st.lists(st.text(alphabet='ab,"\n ;é', max_size=6), min_size=3, max_s
 
 
 @settings(max_examples=80, deadline=None)
-@given(rows=st.lists(st.tuples(records, st.sampled_from([0, 0, 0, -1, 1])), min_size=1, max_size=15),
-       block=st.sampled_from([8 << 20, 1, 5, 16, 64]))
+@given(
+    rows=st.lists(st.tuples(records, st.sampled_from([0, 0, 0, -1, 1])), min_size=1, max_size=15),
+    block=st.sampled_from([8 << 20, 1, 5, 16, 64]),
+)
 def test_every_row_is_read_or_reported_at_its_own_row_number(tmp_path_factory, rows, block):
     """Whatever the size of the pieces the file is parsed in (a piece ends at a record's end)."""
     buffer = io.StringIO(newline="")
@@ -399,8 +489,18 @@ def test_xlsx_first_sheet_rendered_like_csv_cells():
     assert (info.format, info.encoding, info.delimiter) == ("xlsx", None, None)
     assert frame.columns == [*fixtures.XLSX_ROWS[0], "_file", "_row"]
     assert user_rows(frame) == [
-        ("anna@example.com", "Anna", "0048600100200", "1001", "19.99", "2024-01-15", "2024-01-15T13:45:00.000",
-         "True", "123", "=1+1"),
+        (
+            "anna@example.com",
+            "Anna",
+            "0048600100200",
+            "1001",
+            "19.99",
+            "2024-01-15",
+            "2024-01-15T13:45:00.000",
+            "True",
+            "123",
+            "=1+1",
+        ),
         ("jorg@example.com", "Jörg", None, "1002", "5", "1990-01-01", "2024-01-16T06:00:00.000", "False", "A12", None),
         (None,) * 10,
         ("zoe@example.com", "Zoë", "+33 1 23 45", "1003", "-0.5", None, None, None, "7.5", "2"),
@@ -409,7 +509,8 @@ def test_xlsx_first_sheet_rendered_like_csv_cells():
 
 
 @pytest.mark.parametrize(
-    ("header", "message"), [(["email", "email"], "twice"), (["email", None, "x"], "without a name")],
+    ("header", "message"),
+    [(["email", "email"], "twice"), (["email", None, "x"], "without a name")],
     ids=["duplicate", "blank"],
 )
 def test_xlsx_header_problems(tmp_path, header, message):
@@ -434,10 +535,19 @@ def test_xlsx_cells_are_read_as_text_without_the_readers_chatter() -> None:
     frame, _ = read_source(FORMATS / "shop_sheet.xlsx")
     rows = user_rows(frame)
     assert rows[0] == ("7044811407599", "buyer0@example.com", "48600100200", "25", "1", None, "2024-01-15T12:00:00.000")
-    assert rows[-1] == ("5897460000000", "buyer19@example.com", "12345678901234568", "19.9", "2", None,
-                        "2024-02-08T06:00:00.000")
+    assert rows[-1] == (
+        "5897460000000",
+        "buyer19@example.com",
+        "12345678901234568",
+        "19.9",
+        "2",
+        None,
+        "2024-02-08T06:00:00.000",
+    )
     assert not any(cell and cell.endswith(".0") for row in rows for cell in row)
-    code = ("from pathlib import Path; from importer.inputs.files import read_source; "
-            f"read_source(Path({str(FORMATS / 'shop_sheet.xlsx')!r}))")
+    code = (
+        "from pathlib import Path; from importer.inputs.files import read_source; "
+        f"read_source(Path({str(FORMATS / 'shop_sheet.xlsx')!r}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stderr == ""

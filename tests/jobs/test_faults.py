@@ -27,23 +27,38 @@ from tests.support import run_cli, sandbox_env, write_csv
 BIN = Path(sys.executable).parent
 # exec'd by a Python that caps the size of every file it (and what it execs) writes: RLIMIT_FSIZE, with SIGXFSZ
 # ignored, makes a write() past the cap fail with EFBIG, as a full disk fails it with ENOSPC
-LIMITED = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-           "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); os.execv(sys.argv[2], sys.argv[2:])")
+LIMITED = (
+    "import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 def customers_csv(path: Path, count: int, prefix: str = "c") -> Path:
     return write_csv(path, ["email"], [[f"{prefix}{i}@example.com"] for i in range(count)])
 
 
-def import_limited(server: SandboxServer, tmp_path: Path, source: Path, max_file_bytes: int | None,
-                   *extra: str) -> subprocess.CompletedProcess[str]:
+def import_limited(
+    server: SandboxServer, tmp_path: Path, source: Path, max_file_bytes: int | None, *extra: str
+) -> subprocess.CompletedProcess[str]:
     """``ecdp-import customers SOURCE`` in its own process, every file it writes capped at ``max_file_bytes``."""
-    command = [str(BIN / "ecdp-import"), "customers", str(source), "--chunk-size", "20", "--no-progress",
-               "--report-dir", str(tmp_path / "report"), "--state", str(tmp_path / "state" / "state.db"), *extra]
+    command = [
+        str(BIN / "ecdp-import"),
+        "customers",
+        str(source),
+        "--chunk-size",
+        "20",
+        "--no-progress",
+        "--report-dir",
+        str(tmp_path / "report"),
+        "--state",
+        str(tmp_path / "state" / "state.db"),
+        *extra,
+    ]
     if max_file_bytes is not None:
         command = [sys.executable, "-c", LIMITED, str(max_file_bytes), *command]
-    return subprocess.run(command, env={**os.environ, **sandbox_env(server)}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        command, env={**os.environ, **sandbox_env(server)}, capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_one_clear_error(stderr: str, *named: str) -> None:
@@ -56,7 +71,8 @@ def assert_one_clear_error(stderr: str, *named: str) -> None:
 
 
 def test_a_full_disk_while_sending_exits_4_names_the_journal_keeps_the_counts_and_resume_sends_the_rest(
-        sandbox, tmp_path):
+    sandbox, tmp_path
+):
     """The disk fills while records are being accepted (simulated with RLIMIT_FSIZE: write() fails with EFBIG
     where a full disk gives ENOSPC, through the same code: SQLite's writes of the journal, which grows with
     every accepted chunk and is the first file past the cap). The run stops taking chunks, says which file
@@ -129,8 +145,9 @@ def test_a_damaged_journal_is_named_with_how_to_move_it_aside_and_what_that_cost
     state = tmp_path / "state.db"
     state.write_bytes(b"this is no SQLite file " * 400)
     source = customers_csv(tmp_path / "in.csv", 50)
-    run = run_cli(["customers", str(source), "--state", str(state)], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "report")
+    run = run_cli(
+        ["customers", str(source), "--state", str(state)], env=sandbox_env(sandbox), report_dir=tmp_path / "report"
+    )
     assert run.exit_code == 2, run.stderr
     assert_one_clear_error(run.stderr, str(state), "is damaged")
     assert f"mv {state} {state}.damaged" in run.stderr and "forget earlier runs" in run.stderr
@@ -144,15 +161,21 @@ def test_a_damaged_journal_is_named_with_how_to_move_it_aside_and_what_that_cost
 def test_a_read_only_journal_is_named_with_the_way_out(sandbox, tmp_path):
     folder = tmp_path / "state"
     source = customers_csv(tmp_path / "in.csv", 20)
-    first = run_cli(["customers", str(source), "--state", str(folder / "state.db")], env=sandbox_env(sandbox),
-                    report_dir=tmp_path / "r1")
+    first = run_cli(
+        ["customers", str(source), "--state", str(folder / "state.db")],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r1",
+    )
     assert first.exit_code == 0, first.stderr
     for path in folder.iterdir():
         path.chmod(0o400)
     folder.chmod(0o500)
     try:
-        run = run_cli(["customers", str(source), "--state", str(folder / "state.db")], env=sandbox_env(sandbox),
-                      report_dir=tmp_path / "r2")
+        run = run_cli(
+            ["customers", str(source), "--state", str(folder / "state.db")],
+            env=sandbox_env(sandbox),
+            report_dir=tmp_path / "r2",
+        )
     finally:
         folder.chmod(0o700)
     assert run.exit_code == 2, run.stderr
@@ -168,10 +191,25 @@ def test_a_second_run_into_a_report_folder_in_use_is_refused_before_it_sends(tmp
         report = tmp_path / "report"
 
         def start(source: Path, state: str) -> subprocess.Popen[str]:
-            return subprocess.Popen([str(BIN / "ecdp-import"), "customers", str(source), "--chunk-size", "10",
-                                     "--concurrency", "2", "--report-dir", str(report),
-                                     "--state", str(tmp_path / state / "state.db")],
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            return subprocess.Popen(
+                [
+                    str(BIN / "ecdp-import"),
+                    "customers",
+                    str(source),
+                    "--chunk-size",
+                    "10",
+                    "--concurrency",
+                    "2",
+                    "--report-dir",
+                    str(report),
+                    "--state",
+                    str(tmp_path / state / "state.db"),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
 
         first_rows = [[f"a{i}@example.com" if i % 10 else "not-an-email"] for i in range(400)]
         first = start(write_csv(tmp_path / "a.csv", ["email"], first_rows), "a")
@@ -198,12 +236,25 @@ def test_the_counts_reached_name_the_custom_events_sent_without_an_answer(tmp_pa
     """A fault that stops a run of custom events keeps, of the rows sent without an answer (perhaps stored),
     how many there were: ``rows_uncertain``, each row once, apart from the accepted ones."""
     watch = Watch(Report(tmp_path / "report"), None, "r1", lambda message: None)
-    outcomes = Outcomes(accepted_records=3, accepted_rows=3, requests=6, records_sent=6, rows_sent=6,
-                        uncertain=[([4], "timed out"), ([5], "timed out"), ([5], "connection reset")])
+    outcomes = Outcomes(
+        accepted_records=3,
+        accepted_rows=3,
+        requests=6,
+        records_sent=6,
+        rows_sent=6,
+        uncertain=[([4], "timed out"), ([5], "timed out"), ([5], "connection reset")],
+    )
     sender: Any = SimpleNamespace(outcomes=outcomes)  # (what the sender counted: only its outcomes are read)
     watch.sender = sender
-    head: RunHead = {"command": "events", "run_id": "r1", "files": ["e.csv"], "api_url": "http://127.0.0.1",
-                     "started_at": "2026-12-01T08:00:00+00:00", "duration_s": 1.0, "report_dir": str(tmp_path)}
+    head: RunHead = {
+        "command": "events",
+        "run_id": "r1",
+        "files": ["e.csv"],
+        "api_url": "http://127.0.0.1",
+        "started_at": "2026-12-01T08:00:00+00:00",
+        "duration_s": 1.0,
+        "report_dir": str(tmp_path),
+    }
     reached = watch.reached(head, 4, Aborted(AbortReason.LOCAL_FAULT, "disk full"), 10, 0)
     assert reached.rows_uncertain == 2 and reached.rows_accepted == 3
     assert reached.rows_accepted + reached.rows_uncertain <= reached.rows_read

@@ -41,18 +41,25 @@ class Source:
         self.rows.update({email: (name, at) for email, name, at in rows})
         listed = [(email, name, at) for email, (name, at) in self.rows.items()]
         if self.kind == "csv":
-            write_csv(self.tmp_path / "customers.csv", ["email", "firstName", "updated_at"],
-                      [[e, n, a.isoformat().replace("+00:00", "Z")] for e, n, a in listed])
+            write_csv(
+                self.tmp_path / "customers.csv",
+                ["email", "firstName", "updated_at"],
+                [[e, n, a.isoformat().replace("+00:00", "Z")] for e, n, a in listed],
+            )
         elif self.kind == "sqlite":
             with sqlite3.connect(self.tmp_path / "shop.db") as db:  # times as text: SQLite has no time type
                 db.execute("DROP TABLE IF EXISTS customers")
                 db.execute("CREATE TABLE customers (email TEXT, firstName TEXT, updated_at TEXT)")
-                db.executemany("INSERT INTO customers VALUES (?, ?, ?)",
-                               [(e, n, a.strftime("%Y-%m-%d %H:%M:%S")) for e, n, a in listed])
+                db.executemany(
+                    "INSERT INTO customers VALUES (?, ?, ?)",
+                    [(e, n, a.strftime("%Y-%m-%d %H:%M:%S")) for e, n, a in listed],
+                )
         else:
             values = ", ".join(f"('{e}', '{n}', '{a.isoformat()}')" for e, n, a in listed)
-            self.postgres.sql('DROP TABLE IF EXISTS customers; CREATE TABLE customers (email text, "firstName" text,'
-                              f" updated_at timestamptz); INSERT INTO customers VALUES {values}")
+            self.postgres.sql(
+                'DROP TABLE IF EXISTS customers; CREATE TABLE customers (email text, "firstName" text,'
+                f" updated_at timestamptz); INSERT INTO customers VALUES {values}"
+            )
 
     def args(self) -> list[str]:
         if self.kind == "csv":
@@ -70,8 +77,11 @@ def source(request, tmp_path) -> Source:
 
 def incremental(server: SandboxServer, source: Source, tmp_path: Path, name: str, *extra: str) -> Any:
     env = {**sandbox_env(server), **({"ECDP_DB_PASSWORD": source.postgres.password} if source.postgres else {})}
-    done = run_cli(["customers", *source.args(), "--since-column", "updated_at", "--state", str(tmp_path / "state.db"),
-                    *extra], env=env, report_dir=tmp_path / name)
+    done = run_cli(
+        ["customers", *source.args(), "--since-column", "updated_at", "--state", str(tmp_path / "state.db"), *extra],
+        env=env,
+        report_dir=tmp_path / name,
+    )
     assert done.exit_code in (0, 1), done.stderr + done.stdout
     assert_accounted(done.summary)
     return done
@@ -133,8 +143,20 @@ def test_a_row_whose_sending_failed_is_read_again_and_the_watermark_stops_below_
         later = T0 + timedelta(days=1)
         source.put(people(12, start=0, name="Bea", at=later))  # c0..c11 changed, one second apart
         server.injector.faults = Faults(error_rate=0.5, seed=3)  # about half of the requests fail
-        failing = incremental(server, source, tmp_path, "r2", "--max-retries", "0", "--chunk-size", "1",
-                              "--concurrency", "1", "--since-overlap", "0")
+        failing = incremental(
+            server,
+            source,
+            tmp_path,
+            "r2",
+            "--max-retries",
+            "0",
+            "--chunk-size",
+            "1",
+            "--concurrency",
+            "1",
+            "--since-overlap",
+            "0",
+        )
         failed = {row["email"] for row in failing.failed}
         assert failed and len(failed) < 12 and failing.summary["rows_failed"] == len(failed)
         first_failed = min(int(email[1:].split("@")[0]) for email in failed)
@@ -150,10 +172,21 @@ def test_a_row_whose_sending_failed_is_read_again_and_the_watermark_stops_below_
 
 
 def test_rows_held_back_by_the_error_budget_do_not_move_the_watermark(sandbox, tmp_path):
-    path = write_csv(tmp_path / "c.csv", ["email", "updated_at"],
-                     [["a@example.com", "1"], ["not-an-email", "2"], ["b@example.com", "3"]])
-    args = ["customers", str(path), "--since-column", "updated_at", "--state", str(tmp_path / "s.db"),
-            "--max-rejects", "0"]
+    path = write_csv(
+        tmp_path / "c.csv",
+        ["email", "updated_at"],
+        [["a@example.com", "1"], ["not-an-email", "2"], ["b@example.com", "3"]],
+    )
+    args = [
+        "customers",
+        str(path),
+        "--since-column",
+        "updated_at",
+        "--state",
+        str(tmp_path / "s.db"),
+        "--max-rejects",
+        "0",
+    ]
     stopped = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r1")
     assert stopped.exit_code == 2 and stopped.summary["rows_held"] == 2
     assert stopped.summary["window"]["up_to"] is None  # row 1 was held: no row landed in order
@@ -168,14 +201,32 @@ def test_a_run_killed_halfway_and_resumed_sends_every_changed_row(tmp_path):
     with SandboxServer(faults=Faults(latency_ms=150)) as server:
         env = {**os.environ, **sandbox_env(server)}
         state = str(tmp_path / "state.db")
-        command = [str(BIN / "ecdp-import"), "customers", *source.args(), "--since-column", "updated_at", "--state",
-                   state, "--chunk-size", "10", "--concurrency", "1", "--no-progress", "--since-overlap", "0"]
+        command = [
+            str(BIN / "ecdp-import"),
+            "customers",
+            *source.args(),
+            "--since-column",
+            "updated_at",
+            "--state",
+            state,
+            "--chunk-size",
+            "10",
+            "--concurrency",
+            "1",
+            "--no-progress",
+            "--since-overlap",
+            "0",
+        ]
         subprocess.run([*command, "--report-dir", str(tmp_path / "r1")], env=env, check=True, capture_output=True)
         later = T0 + timedelta(days=1)
         source.put(people(200, start=50, name="Bea", at=later))
         server.stats.reset()
-        process = subprocess.Popen([*command, "--report-dir", str(tmp_path / "r2")], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [*command, "--report-dir", str(tmp_path / "r2")],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while server.stats.total < 6 and time.monotonic() < deadline:  # some chunks are in
             time.sleep(0.02)
@@ -184,8 +235,21 @@ def test_a_run_killed_halfway_and_resumed_sends_every_changed_row(tmp_path):
         before = sent_emails(server)
         assert 0 < sum(before.values()) < 200
 
-        resumed = run_cli(["customers", *source.args(), "--since-column", "updated_at", "--state", state,
-                           "--resume", "--since-overlap", "0"], env=sandbox_env(server), report_dir=tmp_path / "r3")
+        resumed = run_cli(
+            [
+                "customers",
+                *source.args(),
+                "--since-column",
+                "updated_at",
+                "--state",
+                state,
+                "--resume",
+                "--since-overlap",
+                "0",
+            ],
+            env=sandbox_env(server),
+            report_dir=tmp_path / "r3",
+        )
         assert resumed.exit_code == 0, resumed.stderr
         changed = {f"c{n}@example.com" for n in range(50, 250)}
         total = sent_emails(server)
@@ -200,20 +264,40 @@ def test_a_run_killed_halfway_and_resumed_sends_every_changed_row(tmp_path):
 
 
 def test_a_missing_or_unorderable_cursor_column_stops_before_anything_is_sent(sandbox, tmp_path, postgres_server):
-    path = write_csv(tmp_path / "c.csv", ["email", "updated_at", "note"],
-                     [["a@example.com", "2026-12-01T10:00:00Z", "x"], ["b@example.com", "yesterday", "y"]])
+    path = write_csv(
+        tmp_path / "c.csv",
+        ["email", "updated_at", "note"],
+        [["a@example.com", "2026-12-01T10:00:00Z", "x"], ["b@example.com", "yesterday", "y"]],
+    )
     for column, said in (("nope", "is not a column of the input"), ("updated_at", "cannot order the rows")):
-        done = run_cli(["customers", str(path), "--since-column", column, "--state", str(tmp_path / "s.db")],
-                       env=sandbox_env(sandbox), report_dir=tmp_path / column)
+        done = run_cli(
+            ["customers", str(path), "--since-column", column, "--state", str(tmp_path / "s.db")],
+            env=sandbox_env(sandbox),
+            report_dir=tmp_path / column,
+        )
         assert done.exit_code == 2 and said in done.stderr
         assert len([line for line in done.stderr.splitlines() if line.startswith("Error:")]) == 1
-    postgres_server.sql("DROP TABLE IF EXISTS flags; CREATE TABLE flags (email text, active boolean);"
-                        " INSERT INTO flags VALUES ('a@example.com', true)")
+    postgres_server.sql(
+        "DROP TABLE IF EXISTS flags; CREATE TABLE flags (email text, active boolean);"
+        " INSERT INTO flags VALUES ('a@example.com', true)"
+    )
     env = {**sandbox_env(sandbox), "ECDP_DB_PASSWORD": postgres_server.password}
     for column, said in (("active", "which cannot order rows"), ("updated_at", "is not a column of the query")):
-        done = run_cli(["customers", "--db", postgres_server.url_without_password, "--sql", "SELECT * FROM flags",
-                        "--since-column", column, "--state", str(tmp_path / "s.db")], env=env,
-                       report_dir=tmp_path / f"pg-{column}")
+        done = run_cli(
+            [
+                "customers",
+                "--db",
+                postgres_server.url_without_password,
+                "--sql",
+                "SELECT * FROM flags",
+                "--since-column",
+                column,
+                "--state",
+                str(tmp_path / "s.db"),
+            ],
+            env=env,
+            report_dir=tmp_path / f"pg-{column}",
+        )
         assert done.exit_code == 2 and said in done.stderr, done.stderr
         assert postgres_server.password not in done.stderr
     assert sandbox.stats.count("POST") == 0
@@ -231,40 +315,83 @@ def test_the_window_is_in_runs_the_summary_and_report_html(sandbox, tmp_path):
     assert f"window updated_at: every row -> {up_to}" in listed.stdout
     assert "window:" in second.stdout and f"next run after {up_to}" in second.stdout
     assert f"the watermark {up_to} less the overlap 10m" in (tmp_path / "r2" / "report.html").read_text()
-    dry = run_cli(["customers", *source.args(), "--since-column", "updated_at", "--state", str(tmp_path / "state.db"),
-                   "--dry-run"], env=sandbox_env(sandbox), report_dir=tmp_path / "dry")
+    dry = run_cli(
+        [
+            "customers",
+            *source.args(),
+            "--since-column",
+            "updated_at",
+            "--state",
+            str(tmp_path / "state.db"),
+            "--dry-run",
+        ],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "dry",
+    )
     assert dry.summary["window"]["stored"] is False and dry.summary["window"]["watermark"] == up_to
 
 
-@pytest.mark.parametrize("overlap, said", [("10x", "neither a duration nor a number"),
-                                           ("5", "does not fit a cursor of datetimes")])
+@pytest.mark.parametrize(
+    "overlap, said", [("10x", "neither a duration nor a number"), ("5", "does not fit a cursor of datetimes")]
+)
 def test_an_overlap_that_fits_no_cursor_is_refused(sandbox, tmp_path, overlap, said):
     source = Source("csv", tmp_path)
     source.put(people(3))
     incremental(sandbox, source, tmp_path, "r1")
-    done = run_cli(["customers", *source.args(), "--since-column", "updated_at", "--since-overlap", overlap,
-                    "--state", str(tmp_path / "state.db")], env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
+    done = run_cli(
+        [
+            "customers",
+            *source.args(),
+            "--since-column",
+            "updated_at",
+            "--since-overlap",
+            overlap,
+            "--state",
+            str(tmp_path / "state.db"),
+        ],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r2",
+    )
     assert done.exit_code == 2 and said in done.stderr
 
 
-@pytest.mark.parametrize("column_type, first, later", [
-    ("timestamp", "'2026-12-01 08:00:00'::timestamp + n * interval '1 second'", "'2026-12-02 08:00:00'"),
-    ("date", "'2026-12-01'::date + n", "'2027-01-01'"),
-    ("integer", "n", "1000"),
-    ("numeric(12,2)", "n + 0.25", "1000.50"),
-])
-def test_a_querys_cursor_is_compared_by_the_database_in_its_own_type(sandbox, postgres_server, tmp_path, column_type,
-                                                                      first, later):
-    postgres_server.sql(f"DROP TABLE IF EXISTS typed; CREATE TABLE typed (email text, cursor {column_type});"
-                        f" INSERT INTO typed SELECT 'c' || n || '@example.com', {first} FROM generate_series(1, 20) n")
-    args = ["customers", "--db", postgres_server.url_without_password, "--sql", "SELECT * FROM typed -- all of it",
-            "--since-column", "cursor", "--since-overlap", "0", "--state", str(tmp_path / "s.db")]
+@pytest.mark.parametrize(
+    "column_type, first, later",
+    [
+        ("timestamp", "'2026-12-01 08:00:00'::timestamp + n * interval '1 second'", "'2026-12-02 08:00:00'"),
+        ("date", "'2026-12-01'::date + n", "'2027-01-01'"),
+        ("integer", "n", "1000"),
+        ("numeric(12,2)", "n + 0.25", "1000.50"),
+    ],
+)
+def test_a_querys_cursor_is_compared_by_the_database_in_its_own_type(
+    sandbox, postgres_server, tmp_path, column_type, first, later
+):
+    postgres_server.sql(
+        f"DROP TABLE IF EXISTS typed; CREATE TABLE typed (email text, cursor {column_type});"
+        f" INSERT INTO typed SELECT 'c' || n || '@example.com', {first} FROM generate_series(1, 20) n"
+    )
+    args = [
+        "customers",
+        "--db",
+        postgres_server.url_without_password,
+        "--sql",
+        "SELECT * FROM typed -- all of it",
+        "--since-column",
+        "cursor",
+        "--since-overlap",
+        "0",
+        "--state",
+        str(tmp_path / "s.db"),
+    ]
     env = {**sandbox_env(sandbox), "ECDP_DB_PASSWORD": postgres_server.password}
     first_run = run_cli(args, env=env, report_dir=tmp_path / "r1")
     assert first_run.exit_code == 0, first_run.stderr + first_run.stdout
     assert first_run.summary["records_sent"] == 20
-    postgres_server.sql(f"INSERT INTO typed VALUES ('new1@example.com', {later}), ('new2@example.com', {later}),"
-                        " ('blank@example.com', NULL)")
+    postgres_server.sql(
+        f"INSERT INTO typed VALUES ('new1@example.com', {later}), ('new2@example.com', {later}),"
+        " ('blank@example.com', NULL)"
+    )
     second = run_cli(args, env=env, report_dir=tmp_path / "r2")
     assert second.exit_code == 0, second.stderr
     assert second.summary["rows_read"] == 3 and second.summary["window"]["rows_outside"] == 0  # the database chose
@@ -274,10 +401,21 @@ def test_a_querys_cursor_is_compared_by_the_database_in_its_own_type(sandbox, po
 def test_a_mapped_run_windows_by_the_exports_own_column(sandbox, tmp_path):
     mapping = tmp_path / "people.toml"
     mapping.write_text('kind = "customers"\n[fields]\nemail = "E-mail"\nfirstName = "Name"\n', encoding="utf-8")
-    path = write_csv(tmp_path / "export.csv", ["E-mail", "Name", "Changed"],
-                     [[f"m{n}@example.com", "Ann", str(n)] for n in range(10)])
-    args = ["customers", str(path), "--mapping", str(mapping), "--since-column", "Changed", "--state",
-            str(tmp_path / "s.db")]
+    path = write_csv(
+        tmp_path / "export.csv",
+        ["E-mail", "Name", "Changed"],
+        [[f"m{n}@example.com", "Ann", str(n)] for n in range(10)],
+    )
+    args = [
+        "customers",
+        str(path),
+        "--mapping",
+        str(mapping),
+        "--since-column",
+        "Changed",
+        "--state",
+        str(tmp_path / "s.db"),
+    ]
     assert run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r1").summary["window"]["up_to"] == "9"
     changed = [[f"m{n}@example.com", "Ann" if n < 8 else "Bo", str(n + 2 * (n >= 8))] for n in range(10)]
     write_csv(path, ["E-mail", "Name", "Changed"], changed)
@@ -302,13 +440,23 @@ def test_a_64_bit_cursor_compares_exactly_and_a_wrong_overlap_stops_a_first_run(
 def test_a_parquet_dataset_is_windowed_as_its_rows_are_read(sandbox, tmp_path):
     folder = tmp_path / "lake" / "customers"
     folder.mkdir(parents=True)
-    pl.DataFrame({"email": [f"p{n}@example.com" for n in range(6)],
-                  "updated_at": [T0 + timedelta(hours=n) for n in range(6)]}).write_parquet(folder / "part-0.parquet")
-    args = ["customers", str(folder), "--since-column", "updated_at", "--since-overlap", "0", "--state",
-            str(tmp_path / "s.db")]
+    pl.DataFrame(
+        {"email": [f"p{n}@example.com" for n in range(6)], "updated_at": [T0 + timedelta(hours=n) for n in range(6)]}
+    ).write_parquet(folder / "part-0.parquet")
+    args = [
+        "customers",
+        str(folder),
+        "--since-column",
+        "updated_at",
+        "--since-overlap",
+        "0",
+        "--state",
+        str(tmp_path / "s.db"),
+    ]
     assert run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r1").summary["records_sent"] == 6
     pl.DataFrame({"email": ["p9@example.com"], "updated_at": [T0 + timedelta(days=2)]}).write_parquet(
-        folder / "part-1.parquet")
+        folder / "part-1.parquet"
+    )
     second = run_cli(args, env=sandbox_env(sandbox), report_dir=tmp_path / "r2")
     assert second.summary["records_sent"] == 1 and second.summary["window"]["rows_outside"] == 6
     assert customer(sandbox, "p9@example.com") is not None
@@ -324,8 +472,18 @@ def test_two_queries_on_one_database_are_two_jobs_with_their_own_watermarks(sand
     env, state = sandbox_env(sandbox), str(tmp_path / "state.db")
     runs = {}
     for name in ("Ann", "Bea"):
-        done = run_cli(["customers", *_sqlite_job(source, f"SELECT * FROM customers WHERE firstName = '{name}'"),
-                        "--since-column", "updated_at", "--state", state], env=env, report_dir=tmp_path / name)
+        done = run_cli(
+            [
+                "customers",
+                *_sqlite_job(source, f"SELECT * FROM customers WHERE firstName = '{name}'"),
+                "--since-column",
+                "updated_at",
+                "--state",
+                state,
+            ],
+            env=env,
+            report_dir=tmp_path / name,
+        )
         assert done.exit_code == 0, done.stderr + done.stdout
         assert_accounted(done.summary)
         runs[name] = done
@@ -336,8 +494,10 @@ def test_two_queries_on_one_database_are_two_jobs_with_their_own_watermarks(sand
     with sqlite3.connect(state) as db:
         marks = dict(db.execute("SELECT series, value FROM watermarks").fetchall())
         names = [row[0] for row in db.execute("SELECT DISTINCT series_name FROM runs")]
-    assert sorted(marks.values()) == [(T0 + timedelta(seconds=14)).isoformat(),
-                                      (T0 + timedelta(days=1, seconds=9)).isoformat()]
+    assert sorted(marks.values()) == [
+        (T0 + timedelta(seconds=14)).isoformat(),
+        (T0 + timedelta(days=1, seconds=9)).isoformat(),
+    ]
     assert len(names) == 2 and all("shop.db (query " in name for name in names)
 
 
@@ -345,12 +505,21 @@ def test_a_query_windowed_then_full_then_dry_is_one_job(sandbox, tmp_path):
     def put(count: int) -> None:  # (a number cursor: SQLite's is pushed into the SQL, a text one is not)
         with sqlite3.connect(tmp_path / "shop.db") as db:
             db.execute("CREATE TABLE IF NOT EXISTS customers (email TEXT PRIMARY KEY, version INTEGER)")
-            db.executemany("INSERT OR IGNORE INTO customers VALUES (?, ?)",
-                           [(f"c{n}@example.com", n) for n in range(count)])
+            db.executemany(
+                "INSERT OR IGNORE INTO customers VALUES (?, ?)", [(f"c{n}@example.com", n) for n in range(count)]
+            )
 
     put(6)
-    job = ["--db", f"sqlite:///{tmp_path / 'shop.db'}", "--sql", "SELECT * FROM customers;\n",
-           "--since-column", "version", "--state", str(tmp_path / "state.db")]
+    job = [
+        "--db",
+        f"sqlite:///{tmp_path / 'shop.db'}",
+        "--sql",
+        "SELECT * FROM customers;\n",
+        "--since-column",
+        "version",
+        "--state",
+        str(tmp_path / "state.db"),
+    ]
     env = sandbox_env(sandbox)
     first = run_cli(["customers", *job], env=env, report_dir=tmp_path / "r1")  # (no watermark yet: the SQL as written)
     put(8)

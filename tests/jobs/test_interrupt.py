@@ -41,9 +41,24 @@ def start_import(server: SandboxServer, tmp_path: Path, *extra: str | Path) -> s
         write_csv(source, ["email"], [[f"c{i}@example.com"] for i in range(400)])
     env = {**os.environ, "ECDP_API_KEY": server.api_key, "ECDP_API_URL": server.url}
     process = subprocess.Popen(
-        [BIN / "ecdp-import", "customers", source, "--chunk-size", "10", "--concurrency", "2",
-         "--report-dir", tmp_path / "report", "--output", "full", *extra],  # full: the Ctrl-C note is for a person
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            BIN / "ecdp-import",
+            "customers",
+            source,
+            "--chunk-size",
+            "10",
+            "--concurrency",
+            "2",
+            "--report-dir",
+            tmp_path / "report",
+            "--output",
+            "full",
+            *extra,
+        ],  # full: the Ctrl-C note is for a person
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while server.stats.total < 2 and time.monotonic() < deadline:  # sending has begun

@@ -43,8 +43,20 @@ def test_kill_9_then_resume_gets_every_record_in(tmp_path, kill_after):
     with SandboxServer(db=str(db), faults=Faults(latency_ms=40)) as server:
         env = {**os.environ, **env_for(server, state)}
         process = subprocess.Popen(
-            [BIN / "ecdp-import", "customers", source, "--chunk-size", "10", "--concurrency", "2",
-             "--report-dir", tmp_path / "killed"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                BIN / "ecdp-import",
+                "customers",
+                source,
+                "--chunk-size",
+                "10",
+                "--concurrency",
+                "2",
+                "--report-dir",
+                tmp_path / "killed",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while server.stats.total < kill_after and time.monotonic() < deadline:
@@ -53,8 +65,11 @@ def test_kill_9_then_resume_gets_every_record_in(tmp_path, kill_after):
         process.wait(timeout=10)
         stored_at_kill = server.store.counts().customers
         assert stored_at_kill < 600
-        run = run_cli(["customers", str(source), "--resume", "--chunk-size", "10"], env=env_for(server, state),
-                      report_dir=tmp_path / "resumed")
+        run = run_cli(
+            ["customers", str(source), "--resume", "--chunk-size", "10"],
+            env=env_for(server, state),
+            report_dir=tmp_path / "resumed",
+        )
         assert run.exit_code == 0, run.stderr
         summary = run.summary
         assert_accounted(summary)
@@ -71,39 +86,66 @@ def test_kill_9_then_resume_gets_every_record_in(tmp_path, kill_after):
 
 def test_delta_sync_sends_only_changed_records(sandbox, tmp_path):
     state = tmp_path / "state.db"
-    first = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 10_000)), "--changed-only"],
-                    env=env_for(sandbox, state), report_dir=tmp_path / "r1")
+    first = run_cli(
+        ["customers", str(customers_csv(tmp_path / "a.csv", 10_000)), "--changed-only"],
+        env=env_for(sandbox, state),
+        report_dir=tmp_path / "r1",
+    )
     assert first.exit_code == 0 and first.summary["records_sent"] == 10_000
     sandbox.stats.reset()
     changed = {3, 100, 2048, 5000, 6001, 7002, 8003, 9004, 9998, 9999}
-    delta = run_cli(["customers", str(customers_csv(tmp_path / "b.csv", 10_000, changed)), "--changed-only"],
-                    env=env_for(sandbox, state), report_dir=tmp_path / "r2")
+    delta = run_cli(
+        ["customers", str(customers_csv(tmp_path / "b.csv", 10_000, changed)), "--changed-only"],
+        env=env_for(sandbox, state),
+        report_dir=tmp_path / "r2",
+    )
     summary = delta.summary
     assert delta.exit_code == 0 and summary["records_sent"] == 10
     assert summary["records_unchanged"] == 9_990 and summary["rows_accepted"] == 10_000
     sent = [r["email"] for b in sandbox.stats.json_bodies("/customers") for r in b["data"]]
     assert sorted(sent) == sorted(f"c{i}@example.com" for i in changed)
     sandbox.stats.reset()
-    unchanged = run_cli(["customers", str(tmp_path / "b.csv"), "--changed-only"], env=env_for(sandbox, state),
-                        report_dir=tmp_path / "r3")
+    unchanged = run_cli(
+        ["customers", str(tmp_path / "b.csv"), "--changed-only"],
+        env=env_for(sandbox, state),
+        report_dir=tmp_path / "r3",
+    )
     assert unchanged.exit_code == 0 and unchanged.summary["records_sent"] == 0 and sandbox.stats.total == 0
-    full = run_cli(["customers", str(tmp_path / "b.csv"), "--changed-only", "--full"], env=env_for(sandbox, state),
-                   report_dir=tmp_path / "r4")
+    full = run_cli(
+        ["customers", str(tmp_path / "b.csv"), "--changed-only", "--full"],
+        env=env_for(sandbox, state),
+        report_dir=tmp_path / "r4",
+    )
     assert full.exit_code == 2 and "contradict" in full.stderr
 
 
 def test_delta_sync_for_orders_compares_whole_orders(sandbox, tmp_path):
     state = tmp_path / "state.db"
-    header = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-              "product.quantity"]
+    header = [
+        "id",
+        "date",
+        "totalValue",
+        "customer.email",
+        "product.id",
+        "product.name",
+        "product.price",
+        "product.quantity",
+    ]
     rows = [[f"o{i // 2}", "2024-11-01", "2", "a@example.com", f"p{i}", "P", "1", "1"] for i in range(20)]
     write_csv(tmp_path / "o.csv", header, rows)
-    assert run_cli(["orders", str(tmp_path / "o.csv"), "--changed-only"], env=env_for(sandbox, state),
-                   report_dir=tmp_path / "r1").summary["records_sent"] == 10
+    assert (
+        run_cli(
+            ["orders", str(tmp_path / "o.csv"), "--changed-only"],
+            env=env_for(sandbox, state),
+            report_dir=tmp_path / "r1",
+        ).summary["records_sent"]
+        == 10
+    )
     rows[7][5] = "Renamed"  # one line of order o3
     write_csv(tmp_path / "o.csv", header, rows)
-    again = run_cli(["orders", str(tmp_path / "o.csv"), "--changed-only"], env=env_for(sandbox, state),
-                    report_dir=tmp_path / "r2")
+    again = run_cli(
+        ["orders", str(tmp_path / "o.csv"), "--changed-only"], env=env_for(sandbox, state), report_dir=tmp_path / "r2"
+    )
     assert again.summary["records_sent"] == 1 and again.summary["rows_accepted"] == 20
 
 
@@ -112,8 +154,11 @@ def test_a_second_run_on_the_same_state_is_refused_at_once(sandbox, tmp_path):
     journal = Journal(state)
     with journal.lock():
         began = time.monotonic()
-        run = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 3))], env=env_for(sandbox, state),
-                      report_dir=tmp_path / "r")
+        run = run_cli(
+            ["customers", str(customers_csv(tmp_path / "a.csv", 3))],
+            env=env_for(sandbox, state),
+            report_dir=tmp_path / "r",
+        )
         assert time.monotonic() - began < 5
     journal.close()
     assert run.exit_code == 2
@@ -125,16 +170,18 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(sandbox, tmp_path):
     state = tmp_path / "state.db"
     Journal(state).close()
     (tmp_path / "state.db.lock").write_text("pid 999999, started 2026-11-24T01:00:00+00:00\n")
-    run = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 3))], env=env_for(sandbox, state),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(customers_csv(tmp_path / "a.csv", 3))], env=env_for(sandbox, state), report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 0
     assert "took over a stale lock (pid 999999" in run.stderr
 
 
 def test_state_is_private_and_holds_no_key(sandbox, tmp_path):
     state = tmp_path / "private" / "state.db"
-    run = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 3))], env=env_for(sandbox, state),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(customers_csv(tmp_path / "a.csv", 3))], env=env_for(sandbox, state), report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 0
     assert stat.S_IMODE(os.stat(state.parent).st_mode) == 0o700
     for path in state.parent.iterdir():
@@ -145,8 +192,11 @@ def test_state_is_private_and_holds_no_key(sandbox, tmp_path):
 def test_runs_lists_recent_runs(sandbox, tmp_path):
     state = tmp_path / "state.db"
     for name in ("a", "b"):
-        run_cli(["customers", str(customers_csv(tmp_path / f"{name}.csv", 4))], env=env_for(sandbox, state),
-                report_dir=tmp_path / name)
+        run_cli(
+            ["customers", str(customers_csv(tmp_path / f"{name}.csv", 4))],
+            env=env_for(sandbox, state),
+            report_dir=tmp_path / name,
+        )
     listing = run_cli(["runs", "--state", str(state)], imports=False)
     assert listing.exit_code == 0
     lines = listing.stdout.splitlines()
@@ -158,16 +208,23 @@ def test_runs_lists_recent_runs(sandbox, tmp_path):
 def test_a_journal_written_before_series_had_names_keeps_working(sandbox, tmp_path):
     state = tmp_path / "state.db"
     old = sqlite3.connect(state)  # the runs table as 0.1 wrote it: no series, no series_name
-    old.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash"
-                " TEXT NOT NULL, inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT"
-                " NULL, finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT,"
-                " pid INTEGER)")
-    old.execute("INSERT INTO runs VALUES ('20261201-010000-old', 'customers', 't', 'h', '[]', '{}', NULL,"
-                " '2026-12-01T01:00:00+00:00', '2026-12-01T01:00:05+00:00', 'finished', 0, NULL, '/r/old', NULL)")
+    old.execute(
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, inputs_hash"
+        " TEXT NOT NULL, inputs TEXT NOT NULL, options TEXT NOT NULL, resume_of TEXT, started_at TEXT NOT"
+        " NULL, finished_at TEXT, status TEXT NOT NULL, exit_code INTEGER, summary TEXT, report_dir TEXT,"
+        " pid INTEGER)"
+    )
+    old.execute(
+        "INSERT INTO runs VALUES ('20261201-010000-old', 'customers', 't', 'h', '[]', '{}', NULL,"
+        " '2026-12-01T01:00:00+00:00', '2026-12-01T01:00:05+00:00', 'finished', 0, NULL, '/r/old', NULL)"
+    )
     old.commit()
     old.close()
-    run = run_cli(["customers", str(customers_csv(tmp_path / "a.csv", 4))], env=env_for(sandbox, state),
-                  report_dir=tmp_path / "new")
+    run = run_cli(
+        ["customers", str(customers_csv(tmp_path / "a.csv", 4))],
+        env=env_for(sandbox, state),
+        report_dir=tmp_path / "new",
+    )
     assert run.exit_code == 0, run.stderr
     lines = run_cli(["runs", "--state", str(state)], imports=False).stdout.splitlines()
     assert lines[1].endswith(f"a.csv → {sandbox.url.split('://', 1)[1]}")
@@ -179,13 +236,15 @@ def test_retry_resends_only_the_failed_rows(tmp_path):
     rows = [[f"c{i}@example.com", "N"] for i in range(30)] + [["bad", "X"]]
     source = write_csv(tmp_path / "in.csv", ["email", "firstName"], rows)
     with SandboxServer(faults=Faults(error_rate=1.0)) as broken:
-        first = run_cli(["customers", str(source), "--max-retries", "0", "--chunk-size", "10"],
-                        env=env_for(broken, state), report_dir=tmp_path / "r1")
+        first = run_cli(
+            ["customers", str(source), "--max-retries", "0", "--chunk-size", "10"],
+            env=env_for(broken, state),
+            report_dir=tmp_path / "r1",
+        )
         key = broken.api_key
     assert first.summary["rows_failed"] == 30 and first.summary["rows_rejected"] == 1
     with SandboxServer(api_key=key) as healthy:
-        retried = run_cli(["retry", first.summary["run_id"]], env=env_for(healthy, state),
-                          report_dir=tmp_path / "r2")
+        retried = run_cli(["retry", first.summary["run_id"]], env=env_for(healthy, state), report_dir=tmp_path / "r2")
         assert retried.exit_code == 0, retried.stderr
         assert retried.summary["rows_read"] == 30 and healthy.store.counts().customers == 30
         with open(tmp_path / "r1" / "failed.csv", newline="") as handle:
@@ -197,8 +256,11 @@ def test_retry_resends_only_the_failed_rows(tmp_path):
 
 
 def test_retry_without_a_key_is_a_usage_error(tmp_path):
-    run = run_cli(["retry", "some-run", "--state", str(tmp_path / "state.db")], env={"ECDP_API_KEY": ""},
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["retry", "some-run", "--state", str(tmp_path / "state.db")],
+        env={"ECDP_API_KEY": ""},
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 2 and "No API key" in run.stderr and "unexpected" not in run.stderr
 
 
@@ -212,8 +274,11 @@ def test_retry_reads_failed_rows_through_the_runs_preset_and_joined_file(tmp_pat
         files.append(str(tmp_path / name))
     state = tmp_path / "state.db"
     with SandboxServer(faults=Faults(error_rate=1.0)) as broken:
-        first = run_cli(["orders", *files, "--preset", "magento", "--max-retries", "0", "--max-rejects", "100%"],
-                        env=env_for(broken, state), report_dir=tmp_path / "r1")
+        first = run_cli(
+            ["orders", *files, "--preset", "magento", "--max-retries", "0", "--max-rejects", "100%"],
+            env=env_for(broken, state),
+            report_dir=tmp_path / "r1",
+        )
         key = broken.api_key
     assert first.summary["rows_failed"] == 19 and first.summary["records_accepted"] == 0
     with SandboxServer(api_key=key) as healthy:

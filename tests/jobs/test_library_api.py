@@ -22,8 +22,16 @@ from tests.support import assert_accounted, customer, get, write_csv
 
 GOOD = [[f"c{n}@example.com", f"C{n}"] for n in range(12)]
 CUSTOMERS = (["email", "firstName"], [*GOOD, ["not-an-email", "Broken"]])  # 1 of 13 rejected: in budget
-LINE = {"date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com", "status": "placed",
-        "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1"}
+LINE = {
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "status": "placed",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
+}
 
 
 def api_of(server) -> importer.ApiSettings:
@@ -95,8 +103,9 @@ def test_frames_are_sources_and_rejected_rows_come_back_as_a_frame(sandbox, tmp_
     assert customer(sandbox, "lazy@example.com")["firstName"] == "Lazy"
 
 
-def test_a_library_call_prints_nothing_installs_no_signal_handler_and_logs(sandbox, tmp_path, capfd, caplog,
-                                                                            monkeypatch):
+def test_a_library_call_prints_nothing_installs_no_signal_handler_and_logs(
+    sandbox, tmp_path, capfd, caplog, monkeypatch
+):
     installed: list[int] = []
     real = signal.signal
     monkeypatch.setattr(signal, "signal", lambda number, handler: (installed.append(number), real(number, handler))[1])
@@ -151,8 +160,9 @@ def test_orders_statuses_deletes_and_verify_through_the_library(sandbox, tmp_pat
     api = api_of(sandbox)
     imported = importer.import_orders(lines, api=api, run=run_in(tmp_path, "orders"))
     assert imported.ok and imported.summary.records_accepted == 4
-    checked = importer.verify("orders", lines, api=api, run=run_in(tmp_path, "verify"),
-                              sampling=importer.Sampling(size=2, seed=1))
+    checked = importer.verify(
+        "orders", lines, api=api, run=run_in(tmp_path, "verify"), sampling=importer.Sampling(size=2, seed=1)
+    )
     assert checked.ok and checked.summary.to_dict()["records_matching"] == 2
     statuses = write_csv(tmp_path / "status.csv", ["id", "status"], [["o1", "completed"]])
     assert importer.update_order_statuses(statuses, api=api, run=run_in(tmp_path, "status")).ok
@@ -160,8 +170,9 @@ def test_orders_statuses_deletes_and_verify_through_the_library(sandbox, tmp_pat
     deletes = write_csv(tmp_path / "delete.csv", ["id"], [["o2"], ["o3"]])
     asked: list[int] = []
     with pytest.raises(importer.UsageError, match="not confirmed"):
-        importer.delete_orders(deletes, api=api, run=run_in(tmp_path, "no"),
-                               confirm=lambda count: asked.append(count) is not None)
+        importer.delete_orders(
+            deletes, api=api, run=run_in(tmp_path, "no"), confirm=lambda count: asked.append(count) is not None
+        )
     assert asked == [2] and get(sandbox, "/orders/o2").status_code == 200
     deleted = importer.delete_orders(deletes, api=api, run=run_in(tmp_path, "del"))
     assert deleted.ok and get(sandbox, "/orders/o2").status_code == 404
@@ -176,9 +187,14 @@ def test_shard_runs_of_one_file_store_every_record_exactly_once(sandbox, tmp_pat
     rows = [[f"ORD-{n}", *LINE.values()] for n in range(orders) for _ in range(1 + n % 3)]  # 1-3 lines each
     source = write_csv(tmp_path / "lines.csv", header, rows)
     shards = 4
-    results = [importer.import_orders(source, api=api_of(sandbox), run=run_in(
-        tmp_path, f"shard-{k}", shard=f"{k}/{shards}", state=tmp_path / f"state-{k}.db"))
-        for k in range(1, shards + 1)]
+    results = [
+        importer.import_orders(
+            source,
+            api=api_of(sandbox),
+            run=run_in(tmp_path, f"shard-{k}", shard=f"{k}/{shards}", state=tmp_path / f"state-{k}.db"),
+        )
+        for k in range(1, shards + 1)
+    ]
     sent = [r.summary.records_sent for r in results]
     assert all(r.ok for r in results) and all(n > 0 for n in sent)
     assert sum(sent) == orders  # each order sent by exactly one shard
@@ -195,8 +211,9 @@ def test_the_library_runs_in_a_worker_thread(sandbox, tmp_path):
     """An orchestrator runs tasks in threads: no signal handler can be installed there, and none is."""
     source = write_csv(tmp_path / "customers.csv", *CUSTOMERS)
     found: list[importer.RunResult] = []
-    worker = threading.Thread(target=lambda: found.append(
-        importer.import_customers(source, api=api_of(sandbox), run=run_in(tmp_path))))
+    worker = threading.Thread(
+        target=lambda: found.append(importer.import_customers(source, api=api_of(sandbox), run=run_in(tmp_path)))
+    )
     worker.start()
     worker.join(60)
     assert found and found[0].summary.rows_accepted == len(GOOD)
@@ -204,6 +221,7 @@ def test_the_library_runs_in_a_worker_thread(sandbox, tmp_path):
 
 def test_an_error_about_a_frame_names_the_frame_not_its_copy(sandbox, tmp_path):
     with pytest.raises(importer.InputError) as raised:
-        importer.import_customers(pl.DataFrame({"email": ["a@example.com"], "": ["x"]}), api=api_of(sandbox),
-                                  run=run_in(tmp_path))
+        importer.import_customers(
+            pl.DataFrame({"email": ["a@example.com"], "": ["x"]}), api=api_of(sandbox), run=run_in(tmp_path)
+        )
     assert "DataFrame #1" in str(raised.value) and "ecdp-copy" not in str(raised.value)

@@ -16,8 +16,16 @@ import importer
 from importer.sandbox import Faults, SandboxServer
 from tests.support import get, http_server, run_cli, sandbox_env, write_csv
 
-LINE = {"date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com", "status": "placed",
-        "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1"}
+LINE = {
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "status": "placed",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
+}
 
 
 def customers(path: Path, count: int, start: int = 0) -> Path:
@@ -27,16 +35,22 @@ def customers(path: Path, count: int, start: int = 0) -> Path:
 
 def night(server: SandboxServer, tmp_path: Path, source: Path, *extra: str, name: str = "night") -> Any:
     state = tmp_path / "state.db"
-    return run_cli(["customers", str(source), "--state", str(state), *extra], env=sandbox_env(server),
-                   report_dir=tmp_path / name)
+    return run_cli(
+        ["customers", str(source), "--state", str(state), *extra], env=sandbox_env(server), report_dir=tmp_path / name
+    )
 
 
 # -- the drift gate -----------------------------------------------------------------------------------
 
+
 def test_a_tenth_size_export_after_five_normal_nights_stops_with_nothing_sent(sandbox, tmp_path):
     for day in range(1, 6):  # the shop's export is named by date: one series all the same
-        run = night(sandbox, tmp_path, customers(tmp_path / f"customers-2026-12-0{day}.csv", 1000 + 10 * day),
-                    name=f"night-{day}")
+        run = night(
+            sandbox,
+            tmp_path,
+            customers(tmp_path / f"customers-2026-12-0{day}.csv", 1000 + 10 * day),
+            name=f"night-{day}",
+        )
         assert run.exit_code == 0, run.stderr
     sandbox.stats.reset()
     small = customers(tmp_path / "customers-2026-12-06.csv", 100)
@@ -71,8 +85,10 @@ def mapped(tmp_path: Path, shop: str, count: int) -> Path:
     folder.mkdir(exist_ok=True)
     customers(folder / "export.csv", count)
     mapping = folder / f"{shop}.toml"
-    mapping.write_text('kind = "customers"\n[sources.main]\npath = "export.csv"\n'
-                       '[fields]\nemail = "email"\nfirstName = "firstName"\n', encoding="utf-8")
+    mapping.write_text(
+        'kind = "customers"\n[sources.main]\npath = "export.csv"\n[fields]\nemail = "email"\nfirstName = "firstName"\n',
+        encoding="utf-8",
+    )
     return mapping
 
 
@@ -80,8 +96,9 @@ def test_two_imports_through_different_mappings_in_one_state_are_judged_each_on_
     state, env = tmp_path / "state.db", sandbox_env(sandbox)
 
     def run(mapping: Path, name: str) -> Any:
-        return run_cli(["customers", "--mapping", str(mapping), "--state", str(state)], env=env,
-                       report_dir=tmp_path / name)
+        return run_cli(
+            ["customers", "--mapping", str(mapping), "--state", str(state)], env=env, report_dir=tmp_path / name
+        )
 
     for night_number in range(3):
         assert run(mapped(tmp_path, "olist", 200), f"olist-{night_number}").exit_code == 0
@@ -98,20 +115,23 @@ def test_two_imports_through_different_mappings_in_one_state_are_judged_each_on_
 
 def test_the_median_judges_a_series_only_after_three_successful_runs(sandbox, tmp_path):
     for day in (1, 2):
-        assert night(sandbox, tmp_path, customers(tmp_path / f"c-2026-12-0{day}.csv", 200), name=f"n{day}"
-                     ).exit_code == 0
+        assert (
+            night(sandbox, tmp_path, customers(tmp_path / f"c-2026-12-0{day}.csv", 200), name=f"n{day}").exit_code == 0
+        )
     small = customers(tmp_path / "c-2026-12-03.csv", 20)
     third = night(sandbox, tmp_path, small, name="third")  # two earlier runs: no median yet
     assert third.exit_code == 0 and third.summary["records_accepted"] == 20
     fourth = night(sandbox, tmp_path, customers(tmp_path / "c-2026-12-04.csv", 20, start=20), name="fourth")
     assert fourth.exit_code == 2  # 200, 200, 20: the median 200 of three runs judges the fourth
     assert "-90% from the median 200 of the last 3 successful runs" in fourth.summary["stopped"]
-    named = night(sandbox, tmp_path, customers(tmp_path / "c-2026-12-05.csv", 20, start=40), "--series", "smaller",
-                  name="named")
+    named = night(
+        sandbox, tmp_path, customers(tmp_path / "c-2026-12-05.csv", 20, start=40), "--series", "smaller", name="named"
+    )
     assert named.exit_code == 0  # a new --series NAME: a new history, started on purpose
 
 
 # -- metrics and the notification -----------------------------------------------------------------------
+
 
 def metrics_of(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     found = {}
@@ -122,8 +142,11 @@ def metrics_of(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], floa
 
 
 def test_the_metrics_file_parses_and_its_counts_are_the_summarys(sandbox, tmp_path):
-    source = write_csv(tmp_path / "c.csv", ["email", "firstName"],
-                       [*[[f"m{n}@example.com", "M"] for n in range(19)], ["broken", "X"], ["", ""]])
+    source = write_csv(
+        tmp_path / "c.csv",
+        ["email", "firstName"],
+        [*[[f"m{n}@example.com", "M"] for n in range(19)], ["broken", "X"], ["", ""]],
+    )
     metrics = tmp_path / "textfile" / "ecdp_customers.prom"
     run = night(sandbox, tmp_path, source, "--metrics-file", str(metrics))
     assert run.exit_code == 1
@@ -196,24 +219,36 @@ def test_a_notify_endpoint_that_is_down_does_not_change_the_exit_code(sandbox, t
 
 # -- undo ------------------------------------------------------------------------------------------------
 
+
 def orders_file(path: Path, ids: list[str]) -> Path:
     return write_csv(path, ["id", *LINE], [[order_id, *LINE.values()] for order_id in ids])
 
 
 def test_undo_deletes_exactly_the_orders_a_run_created(sandbox, tmp_path):
     state, env = tmp_path / "state.db", sandbox_env(sandbox)
-    before = run_cli(["orders", str(orders_file(tmp_path / "a.csv", ["o1", "o2"])), "--state", str(state)], env=env,
-                     report_dir=tmp_path / "a")
+    before = run_cli(
+        ["orders", str(orders_file(tmp_path / "a.csv", ["o1", "o2"])), "--state", str(state)],
+        env=env,
+        report_dir=tmp_path / "a",
+    )
     assert before.exit_code == 0
-    second = run_cli(["orders", str(orders_file(tmp_path / "b.csv", ["o2", "o3", "o4"])), "--state", str(state)],
-                     env=env, report_dir=tmp_path / "b")
+    second = run_cli(
+        ["orders", str(orders_file(tmp_path / "b.csv", ["o2", "o3", "o4"])), "--state", str(state)],
+        env=env,
+        report_dir=tmp_path / "b",
+    )
     assert second.exit_code == 0
     run_id = second.summary["run_id"]
-    refused = run_cli(["undo", run_id, "--state", str(state), "--output", "full"], env=env, report_dir=tmp_path / "no",
-                      imports=False)
+    refused = run_cli(
+        ["undo", run_id, "--state", str(state), "--output", "full"], env=env, report_dir=tmp_path / "no", imports=False
+    )
     assert refused.exit_code == 2 and get(sandbox, "/orders/o3").status_code == 200  # not confirmed: nothing sent
-    undone = run_cli(["undo", run_id, "--state", str(state), "--yes", "--output", "full"], env=env,
-                     report_dir=tmp_path / "undo", imports=False)
+    undone = run_cli(
+        ["undo", run_id, "--state", str(state), "--yes", "--output", "full"],
+        env=env,
+        report_dir=tmp_path / "undo",
+        imports=False,
+    )
     assert undone.exit_code == 0, undone.stderr
     assert [get(sandbox, f"/orders/{o}").status_code for o in ("o1", "o2", "o3", "o4")] == [200, 200, 404, 404]
     summary = undone.summary
@@ -225,14 +260,18 @@ def test_undo_deletes_exactly_the_orders_a_run_created(sandbox, tmp_path):
 def test_undo_of_a_customers_run_lists_them_and_deletes_nothing(sandbox, tmp_path):
     state = tmp_path / "state.db"
     run = night(sandbox, tmp_path, customers(tmp_path / "c.csv", 3))
-    result = importer.undo(run.summary["run_id"], api=importer.ApiSettings(url=sandbox.url, key=importer.ApiKey(
-        sandbox.api_key)), run=importer.RunOptions(state=state, report_dir=tmp_path / "undo"))
+    result = importer.undo(
+        run.summary["run_id"],
+        api=importer.ApiSettings(url=sandbox.url, key=importer.ApiKey(sandbox.api_key)),
+        run=importer.RunOptions(state=state, report_dir=tmp_path / "undo"),
+    )
     assert result.exit_code == 1 and result.summary.to_dict()["not_undoable"] == 3
     assert result.rows("not_undoable.csv")["key"].to_list() == ["c0@example.com", "c1@example.com", "c2@example.com"]
     assert sandbox.store.counts().customers == 3
 
 
 # -- the remembered pace --------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_the_second_of_two_runs_starts_at_the_pace_the_first_found(tmp_path):
@@ -242,8 +281,14 @@ def test_the_second_of_two_runs_starts_at_the_pace_the_first_found(tmp_path):
     with SandboxServer(faults=Faults(rate_limit=20)) as server:
         source = customers(tmp_path / "c.csv", 1600)
         api = importer.ApiSettings(url=server.url, key=importer.ApiKey(server.api_key), concurrency=8)
-        runs = [importer.import_customers(source, api=api, run=importer.RunOptions(
-            chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / f"run-{n}")).summary for n in (1, 2)]
+        runs = [
+            importer.import_customers(
+                source,
+                api=api,
+                run=importer.RunOptions(chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / f"run-{n}"),
+            ).summary
+            for n in (1, 2)
+        ]
     first, second = runs
     assert first.rows_accepted == second.rows_accepted == 1600
     assert first.throttled > 0  # the first run found the limit the usual way
@@ -258,8 +303,11 @@ def test_a_first_run_starts_slowly_ramps_up_and_meets_the_limit_with_few_429s(tm
     with a burst: 3-8 % of its requests answered 429)."""
     with SandboxServer(faults=Faults(rate_limit=20)) as server:
         api = importer.ApiSettings(url=server.url, key=importer.ApiKey(server.api_key), concurrency=8)
-        summary = importer.import_customers(customers(tmp_path / "c.csv", 1000), api=api, run=importer.RunOptions(
-            chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / "first")).summary
+        summary = importer.import_customers(
+            customers(tmp_path / "c.csv", 1000),
+            api=api,
+            run=importer.RunOptions(chunk_size=5, state=tmp_path / "state.db", report_dir=tmp_path / "first"),
+        ).summary
     assert summary.rows_accepted == 1000
     through = {t: requests - throttled for t, requests, *_, throttled in summary.timeline["rows"]}
     assert summary.timeline["bucket_s"] == 1 and through[0] < 10  # the first second: slowly, well under 20

@@ -15,8 +15,16 @@ from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings, RunOptions
 from tests.support import Run, get, run_cli, sandbox_env, write_csv
 
-LINE = {"date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com", "status": "placed",
-        "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1"}
+LINE = {
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "status": "placed",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
+}
 
 
 def seed_orders(server: SandboxServer, tmp_path: Path, ids: list[str]) -> None:
@@ -34,16 +42,27 @@ def stored_status(server: SandboxServer, order_id: str) -> str | None:
 
 
 def assert_all_rows_counted(summary: dict) -> None:
-    assert summary["rows_read"] == (summary["rows_accepted"] + summary.get("rows_would_send", 0)
-                                    + summary["rows_rejected"] + summary["rows_failed"] + summary["rows_not_found"]
-                                    + summary["rows_blank"])
+    assert summary["rows_read"] == (
+        summary["rows_accepted"]
+        + summary.get("rows_would_send", 0)
+        + summary["rows_rejected"]
+        + summary["rows_failed"]
+        + summary["rows_not_found"]
+        + summary["rows_blank"]
+    )
 
 
-def operation(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str,
-              stdin: str | None = None) -> Run:
+def operation(
+    server,
+    tmp_path: Path,
+    command: str,
+    header: list[str],
+    rows: list[list[str]],
+    *extra: str,
+    stdin: str | None = None,
+) -> Run:
     source = write_csv(tmp_path / f"{command}.csv", header, rows)
-    args = [command, str(source), *extra, "--report-dir", str(tmp_path / "report"), "--no-progress",
-            "--output", "full"]
+    args = [command, str(source), *extra, "--report-dir", str(tmp_path / "report"), "--no-progress", "--output", "full"]
     result = CliRunner().invoke(cli, args, env=sandbox_env(server), input=stdin, catch_exceptions=False)
     run = Run(result, tmp_path / "report")
     if run.exit_code in (0, 1, 3):
@@ -57,6 +76,7 @@ def api_for(server: SandboxServer, **overrides) -> ApiSettings:
 
 # -- order-status ---------------------------------------------------------------------------------
 
+
 def test_statuses_are_set_and_every_problem_row_is_reported(sandbox, tmp_path):
     seed_orders(sandbox, tmp_path, ["o1", "o2", "o3", "o4"])
     rows = [
@@ -65,7 +85,8 @@ def test_statuses_are_set_and_every_problem_row_is_reported(sandbox, tmp_path):
         ["missing-order", "paid"],
         ["o3", "shipped"],
         ["", "paid"],
-        ["o4", "paid"], ["o4", "canceled"],  # two statuses for one order: which one is meant?
+        ["o4", "paid"],
+        ["o4", "canceled"],  # two statuses for one order: which one is meant?
         ["o1", "PAID"],  # the same again: one request for both rows
     ]
     run = operation(sandbox, tmp_path, "order-status", ["id", "status"], rows)
@@ -80,9 +101,14 @@ def test_statuses_are_set_and_every_problem_row_is_reported(sandbox, tmp_path):
     assert reasons[("4", "api")] == "id: No order with this id exists."
     assert reasons[("5", "validation")] == "status: 'shipped' is not one of placed, paid, completed, canceled"
     assert reasons[("6", "validation")] == "id: is required: the id of the order to update"
-    assert reasons[("7", "validation")] == reasons[("8", "validation")] == (
-        "status: order o4 is given different statuses: 'paid' (order-status.csv row 7), "
-        "'canceled' (order-status.csv row 8)")
+    assert (
+        reasons[("7", "validation")]
+        == reasons[("8", "validation")]
+        == (
+            "status: order o4 is given different statuses: 'paid' (order-status.csv row 7), "
+            "'canceled' (order-status.csv row 8)"
+        )
+    )
     assert "4 to be updated" not in run.stdout and "3 to be updated, 3 sent in 3 requests, 2 updated" in run.stdout
 
 
@@ -99,7 +125,8 @@ def test_order_status_dry_run_writes_the_requests_and_sends_nothing(sandbox, tmp
     assert run.exit_code == 0
     lines = (tmp_path / "report" / "payloads.jsonl").read_bytes().splitlines()
     assert [orjson.loads(line) for line in lines] == [
-        {"method": "PUT", "path": "/orders/status", "body": {"orderId": "o/1", "orderStatus": "paid"}}]
+        {"method": "PUT", "path": "/orders/status", "body": {"orderId": "o/1", "orderStatus": "paid"}}
+    ]
     assert sandbox.stats.total == 0
     summary = run.summary  # a dry run accepts nothing: what a real run would send is rows_would_send
     assert (summary["rows_accepted"], summary["records_accepted"], summary["rows_would_send"]) == (0, 0, 1)
@@ -119,8 +146,9 @@ def test_status_updates_survive_server_errors_with_the_imports_retries(tmp_path)
         server.injector.faults = Faults(error_rate=0.4, seed=5)  # from now on, 40 % of requests fail
         server.injector.reset()
         source = write_csv(tmp_path / "s.csv", ["id", "status"], [[f"o{i}", "paid"] for i in range(12)])
-        result = update_order_status([source], api_for(server), RunOptions(report_dir=tmp_path / "r", progress=False),
-                                     warn=print)
+        result = update_order_status(
+            [source], api_for(server), RunOptions(report_dir=tmp_path / "r", progress=False), warn=print
+        )
         summary = result.summary.to_dict()
         assert summary["exit_code"] == 0 and summary["rows_accepted"] == 12 and summary["retries"] > 0
         server.injector.faults = Faults()
@@ -133,14 +161,19 @@ def test_status_updates_run_concurrently_and_honour_the_rate(sandbox, tmp_path):
         seed_orders(slow, tmp_path, ids)
         source = write_csv(tmp_path / "s.csv", ["id", "status"], [[i, "paid"] for i in ids])
         began = time.monotonic()
-        result = update_order_status([source], api_for(slow, concurrency=8), RunOptions(
-            report_dir=tmp_path / "fast", progress=False), warn=print)
+        result = update_order_status(
+            [source], api_for(slow, concurrency=8), RunOptions(report_dir=tmp_path / "fast", progress=False), warn=print
+        )
         assert result.exit_code == 0 and time.monotonic() - began < 1.2  # one at a time would take 1.6 s
     seed_orders(sandbox, tmp_path, ids[:6])
     source = write_csv(tmp_path / "t.csv", ["id", "status"], [[i, "completed"] for i in ids[:6]])
     began = time.monotonic()
-    result = update_order_status([source], api_for(sandbox, concurrency=8, rate=10.0), RunOptions(
-        report_dir=tmp_path / "paced", progress=False), warn=print)
+    result = update_order_status(
+        [source],
+        api_for(sandbox, concurrency=8, rate=10.0),
+        RunOptions(report_dir=tmp_path / "paced", progress=False),
+        warn=print,
+    )
     assert result.exit_code == 0 and time.monotonic() - began >= 0.45  # 6 requests spaced 0.1 s apart
 
 
@@ -150,12 +183,14 @@ def test_a_refused_key_stops_at_once_with_exit_3(sandbox, tmp_path):
     run = run_cli(["order-status", str(source), "--concurrency", "1"], env=env, report_dir=tmp_path / "r")
     assert run.exit_code == 3
     assert run.summary["rows_failed"] == 2 and run.summary["requests"] == 1
-    assert {r["_error"] for r in run.failed} >= {"not sent: the API rejected the key (HTTP 401); no further "
-                                                 "requests were sent"}
+    assert {r["_error"] for r in run.failed} >= {
+        "not sent: the API rejected the key (HTTP 401); no further requests were sent"
+    }
     assert "wrong" not in (tmp_path / "r" / "summary.json").read_text()
 
 
 # -- delete-orders --------------------------------------------------------------------------------
+
 
 def test_delete_with_yes_deletes_and_reports_missing_orders_apart(sandbox, tmp_path):
     seed_orders(sandbox, tmp_path, ["t1", "t2", "keep"])
@@ -172,8 +207,9 @@ def test_delete_with_yes_deletes_and_reports_missing_orders_apart(sandbox, tmp_p
     assert "3 to be deleted, 3 sent in 3 requests, 2 deleted, 1 not found" in run.stdout
 
 
-@pytest.mark.parametrize(("answer", "deleted"), [("y\n", True), ("n\n", False), ("", False)],
-                         ids=["yes", "no", "no-answer"])
+@pytest.mark.parametrize(
+    ("answer", "deleted"), [("y\n", True), ("n\n", False), ("", False)], ids=["yes", "no", "no-answer"]
+)
 def test_delete_without_yes_asks_with_the_count(sandbox, tmp_path, answer, deleted):
     seed_orders(sandbox, tmp_path, ["t1", "t2"])
     run = operation(sandbox, tmp_path, "delete-orders", ["id"], [["t1"], ["t2"], ["t2"]], stdin=answer)
@@ -192,7 +228,9 @@ def test_delete_dry_run_asks_nothing_and_lists_the_requests(sandbox, tmp_path):
     run = operation(sandbox, tmp_path, "delete-orders", ["ID", "note"], [["a b/1", ""], ["", "x"]], "--dry-run")
     assert run.exit_code == 1 and "[y/N]" not in run.stderr
     assert orjson.loads((tmp_path / "report" / "payloads.jsonl").read_bytes()) == {
-        "method": "DELETE", "path": "/orders/a%20b%2F1"}
+        "method": "DELETE",
+        "path": "/orders/a%20b%2F1",
+    }
     assert run.rejected[0]["_error"] == "id: is required: the id of the order to delete"
 
 

@@ -15,22 +15,34 @@ from importer.sandbox.definitions import parse_settings
 from tests.jobs.test_order_operations import operation, seed_orders, stored_status
 from tests.support import assert_accounted, get, run_cli, sandbox_env, write_csv
 
-ORDER = {"id": "o1", "date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com",
-         "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1"}
+ORDER = {
+    "id": "o1",
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
+}
 FIRST_COLUMNS = ["_error", "_field", "_stage", "_substatus", "_type", "_file", "_row"]
 
 
 def import_orders(server: SandboxServer, tmp_path, rows: list[dict[str, str]], *extra: str, name="orders.csv"):
     header = list(dict.fromkeys(k for row in rows for k in row))
     source = write_csv(tmp_path / name, header, [[row.get(k, "") for k in header] for row in rows])
-    run = run_cli(["orders", str(source), "--max-rejects", "100%", *extra], env=sandbox_env(server),
-                  report_dir=tmp_path / name.replace(".csv", "-report"))
+    run = run_cli(
+        ["orders", str(source), "--max-rejects", "100%", *extra],
+        env=sandbox_env(server),
+        report_dir=tmp_path / name.replace(".csv", "-report"),
+    )
     if run.exit_code in (0, 1):
         assert_accounted(run.summary)
     return run
 
 
 # -- substatus and type ---------------------------------------------------------------------------
+
 
 def test_an_order_the_api_rejects_keeps_the_answers_substatus_and_type_in_rejected_csv(sandbox, tmp_path):
     assert import_orders(sandbox, tmp_path, [ORDER], name="first.csv").exit_code == 0
@@ -68,12 +80,16 @@ def test_a_customer_rejection_without_substatus_leaves_the_column_empty(sandbox,
 
 # -- settings lists the platform does not expose ----------------------------------------------------
 
+
 def test_a_settings_list_answering_404_is_one_warning_and_the_import_goes_on(tmp_path):
-    settings = parse_settings({"orderAttributes": None, "productAttributes": None,
-                               "customerAttributes": [], "customerConsents": []})
-    lines = [{**ORDER, "attr.channel": "web", "product.attr.color": "red"},
-             {**ORDER, "product.id": "p2", "attr.channel": "web", "product.attr.color": "blue"},
-             {**ORDER, "id": "o2", "attr.anything": "x"}]
+    settings = parse_settings(
+        {"orderAttributes": None, "productAttributes": None, "customerAttributes": [], "customerConsents": []}
+    )
+    lines = [
+        {**ORDER, "attr.channel": "web", "product.attr.color": "red"},
+        {**ORDER, "product.id": "p2", "attr.channel": "web", "product.attr.color": "blue"},
+        {**ORDER, "id": "o2", "attr.anything": "x"},
+    ]
     with SandboxServer(settings=settings) as server:
         assert get(server, "/orderattributes").status_code == 404
         assert get(server, "/productattributes").status_code == 404
@@ -82,15 +98,16 @@ def test_a_settings_list_answering_404_is_one_warning_and_the_import_goes_on(tmp
     assert run.exit_code == 0, run.stderr
     assert run.summary["rows_accepted"] == 3
     warnings = run.summary["warnings"]
-    assert ("This platform does not expose /orderattributes (HTTP 404): order attribute names and values were "
-            "not checked against it.") in warnings
+    assert (
+        "This platform does not expose /orderattributes (HTTP 404): order attribute names and values were "
+        "not checked against it."
+    ) in warnings
     assert sum("does not expose /productattributes (HTTP 404)" in w for w in warnings) == 1
     assert stored["orderAttributes"] == [{"name": "channel", "value": "web"}]
 
 
 def test_an_exposed_list_is_still_checked_when_another_is_not(tmp_path):
-    settings = parse_settings({"orderAttributes": [{"name": "channel", "type": "String"}],
-                               "productAttributes": None})
+    settings = parse_settings({"orderAttributes": [{"name": "channel", "type": "String"}], "productAttributes": None})
     with SandboxServer(settings=settings) as server:
         run = import_orders(server, tmp_path, [{**ORDER, "attr.chanel": "web", "product.attr.color": "red"}])
     assert run.exit_code == 2
@@ -115,6 +132,7 @@ def test_a_settings_file_gives_a_list_as_null_to_leave_it_unexposed(tmp_path):
 
 # -- ids the platform may not route -----------------------------------------------------------------
 
+
 def test_delete_orders_warns_once_of_ids_the_platform_may_not_route(sandbox, tmp_path):
     ids = ["A/1", "B\\2", "C%3", "D?4", "plain"]
     seed_orders(sandbox, tmp_path, ids)
@@ -138,8 +156,9 @@ def test_order_status_warns_that_later_reads_by_id_are_at_risk(sandbox, tmp_path
 def test_verify_warns_before_reading_ids_the_platform_may_not_route(sandbox, tmp_path):
     rows = [{**ORDER, "id": "A/1"}]
     assert import_orders(sandbox, tmp_path, rows).exit_code == 0
-    run = run_cli(["verify", "orders", str(tmp_path / "orders.csv")], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "verify")
+    run = run_cli(
+        ["verify", "orders", str(tmp_path / "orders.csv")], env=sandbox_env(sandbox), report_dir=tmp_path / "verify"
+    )
     assert run.exit_code == 0, run.stderr
     assert any(w.startswith("1 order id contains /, \\, % or ? ('A/1')") for w in run.summary["warnings"])
 

@@ -41,8 +41,21 @@ _letters = st.characters(blacklist_categories=("Cc", "Cs"))
 names = st.one_of(
     st.text(_letters, min_size=0, max_size=12),
     st.text(_letters, min_size=257, max_size=260),
-    st.sampled_from(["=1+1", "@SUM(A1)", "-x", "#N/A", " #ref! ", "Err:502", "a\x00b", "\x1b[31mred", "\ufeffAnna",
-                     "Zoë 👩‍👩‍👧", "\u202eevil"]),
+    st.sampled_from(
+        [
+            "=1+1",
+            "@SUM(A1)",
+            "-x",
+            "#N/A",
+            " #ref! ",
+            "Err:502",
+            "a\x00b",
+            "\x1b[31mred",
+            "\ufeffAnna",
+            "Zoë 👩‍👩‍👧",
+            "\u202eevil",
+        ]
+    ),
 )
 genders = st.sampled_from(["", "male", "Female", "NOTSPECIFIED", "other", " female "])
 consents = st.sampled_from(["", "true", "False", "AwaitingConfirmation", "nope"])
@@ -62,14 +75,24 @@ def test_every_row_is_accounted_for_and_accepted_rows_arrive(sandbox, tmp_path, 
         [source],
         ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
         CustomerOptions(),
-        RunOptions(chunk_size=7, report_dir=run_dir / "report", progress=False, state=run_dir / "state.db",
-                   max_rejects=Budget.parse("100%" if budget_off else "10%")),
+        RunOptions(
+            chunk_size=7,
+            report_dir=run_dir / "report",
+            progress=False,
+            state=run_dir / "state.db",
+            max_rejects=Budget.parse("100%" if budget_off else "10%"),
+        ),
     )
     summary = result.summary.to_dict()
     blank = sum(1 for row in table if not any(cell.strip() for cell in row))
     assert summary["rows_read"] == len(table) and summary["rows_blank"] == blank
-    assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_held"] + summary["rows_blank"])
+    assert summary["rows_read"] == (
+        summary["rows_accepted"]
+        + summary["rows_rejected"]
+        + summary["rows_failed"]
+        + summary["rows_held"]
+        + summary["rows_blank"]
+    )
     expected: dict[str, tuple[str, str, str]] = {}  # the first *valid* row of each customer is sent
     for email, name, gender, consent in table:
         if _valid(email, name, gender, consent):
@@ -101,7 +124,11 @@ def _valid(email: str, name: str, gender: str, consent: str) -> bool:
     address = email.strip()
     local, at, domain = address.partition("@")
     return (
-        bool(at) and bool(local) and bool(domain) and "@" not in domain and not any(c.isspace() for c in address)
+        bool(at)
+        and bool(local)
+        and bool(domain)
+        and "@" not in domain
+        and not any(c.isspace() for c in address)
         and len(name.strip().encode("utf-16-le")) // 2 <= 256  # UTF-16 code units, as the platform counts
         and _clean(name)
         and gender.strip().lower() in GENDERS
@@ -110,6 +137,7 @@ def _valid(email: str, name: str, gender: str, consent: str) -> bool:
 
 
 # -- orders: lines grouped into orders; an order is sent whole or not at all -------------------------
+
 
 def _clean(text: str) -> bool:
     """No control character but tab and line breaks, no BOM, not a spreadsheet error value."""
@@ -125,12 +153,16 @@ def _mostly(valid: list[str], invalid: list[str], weight: int = 6) -> st.SearchS
 
 _line_names = st.one_of(
     st.text(_letters, min_size=1, max_size=10),
-    _mostly(["=HYPERLINK(\"x\")", "+1", "@SUM(A1)", "-2", "Zoë 👩‍👩‍👧"], ["#N/A", "Na\x00me", "\ufeffBOM", "", " "], 6),
+    _mostly(['=HYPERLINK("x")', "+1", "@SUM(A1)", "-2", "Zoë 👩‍👩‍👧"], ["#N/A", "Na\x00me", "\ufeffBOM", "", " "], 6),
 )
 _prices = _mostly(["1", "2.50", "-0", "1e2"], ["x", "#DIV/0!", "NaN", ""], 8)
 _quantities = _mostly(["1", "3"], ["0", "1.5", "2147483648", ""], 16)
-_dates = {"2024-11-01": "2024-11-01T00:00:00.000Z", "2024-11-01T10:00:00+02:00": "2024-11-01T08:00:00.000Z",
-          "2024-02-30": None, "0000-01-01": None}
+_dates = {
+    "2024-11-01": "2024-11-01T00:00:00.000Z",
+    "2024-11-01T10:00:00+02:00": "2024-11-01T08:00:00.000Z",
+    "2024-02-30": None,
+    "0000-01-01": None,
+}
 _totals = {"12.5": 12.5, "1e3": 1000.0, "-0": 0.0, "abc": None, "inf": None}
 _buyers = {"Buyer@Example.com": "buyer@example.com", "=1+1@x.example": "=1+1@x.example", "bad": None}
 
@@ -140,19 +172,33 @@ def _head(values: dict[str, object]) -> st.SearchStrategy[str]:
 
 
 order_heads = st.tuples(_head(_dates), _head(_totals), _head(_buyers))
-order_lines = st.lists(st.tuples(st.integers(0, 5), _mostly([True], [False], 8), _line_names, _prices, _quantities),
-                       min_size=2, max_size=14)
+order_lines = st.lists(
+    st.tuples(st.integers(0, 5), _mostly([True], [False], 8), _line_names, _prices, _quantities),
+    min_size=2,
+    max_size=14,
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(heads=st.lists(order_heads, min_size=6, max_size=6), lines=order_lines,
-       blank_at=st.lists(st.integers(0, 14), max_size=3))
+@given(
+    heads=st.lists(order_heads, min_size=6, max_size=6),
+    lines=order_lines,
+    blank_at=st.lists(st.integers(0, 14), max_size=3),
+)
 def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox, tmp_path, heads, lines, blank_at):
     sandbox.reset()
     run_dir = tmp_path / f"orders{next(_counter)}"
     run_dir.mkdir()
-    header = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-              "product.quantity"]
+    header = [
+        "id",
+        "date",
+        "totalValue",
+        "customer.email",
+        "product.id",
+        "product.name",
+        "product.price",
+        "product.quantity",
+    ]
     table = []
     for number, (order, has_id, name, price, quantity) in enumerate(lines):
         date, total, buyer = heads[order]
@@ -160,14 +206,23 @@ def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox
     for position in sorted(blank_at, reverse=True):  # blank rows among the lines: skipped, orders unchanged
         table.insert(min(position, len(table)), [""] * len(header))
     source = write_csv(run_dir / "orders.csv", header, table)
-    result = import_orders([source], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), OrderOptions(),
-                           RunOptions(chunk_size=3, report_dir=run_dir / "report", progress=False,
-                                      state=run_dir / "state.db",
-                                      max_rejects=Budget.parse("100%")))  # delivery is the property here
+    result = import_orders(
+        [source],
+        ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
+        OrderOptions(),
+        RunOptions(
+            chunk_size=3,
+            report_dir=run_dir / "report",
+            progress=False,
+            state=run_dir / "state.db",
+            max_rejects=Budget.parse("100%"),
+        ),
+    )  # delivery is the property here
     summary = result.summary.to_dict()
     assert summary["rows_read"] == len(table) and summary["rows_blank"] == len(blank_at)
-    assert summary["rows_read"] == (summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"]
-                                    + summary["rows_blank"])
+    assert summary["rows_read"] == (
+        summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_failed"] + summary["rows_blank"]
+    )
     assert summary["rows_failed"] == 0
     expected = _expected_orders(heads, lines)
     event(f"valid orders: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
@@ -194,8 +249,10 @@ def _expected_orders(heads: list[tuple[str, str, str]], lines: list[tuple[int, b
         date, total, buyer = heads[order]
         if None in (_dates[date], _totals[total], _buyers[buyer]):
             broken.add(order_id)
-        orders.setdefault(order_id, {"date": _dates[date], "totalValue": _totals[total],
-                                     "customer": {"email": _buyers[buyer]}, "products": []})["products"].append(product)
+        orders.setdefault(
+            order_id,
+            {"date": _dates[date], "totalValue": _totals[total], "customer": {"email": _buyers[buyer]}, "products": []},
+        )["products"].append(product)
     return {k: v for k, v in orders.items() if k not in broken}
 
 
@@ -230,20 +287,32 @@ def test_a_join_accounts_for_every_driving_row(sandbox, tmp_path, table, keys, t
     write_csv(run_dir / "extra.csv", ["key", "name"], [[k, f"name {i}"] for i, k in enumerate(keys)])
     (run_dir / "m.toml").write_text(
         'kind = "customers"\n[sources.people]\npath = "people.csv"\n[sources.extra]\npath = "extra.csv"\n'
-        'join = { on = "key", to = "key" }\n' + ('unmatched = "drop"\n' if drop else "")
-        + '[fields]\nemail = "email"\nfirstName = "extra.name"\n')
-    result = import_customers([], ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)), CustomerOptions(),
-                              RunOptions(report_dir=run_dir / "report", progress=False, mapping=run_dir / "m.toml",
-                                         state=run_dir / "state.db",
-                                         max_rejects=Budget.parse("100%")))
+        'join = { on = "key", to = "key" }\n'
+        + ('unmatched = "drop"\n' if drop else "")
+        + '[fields]\nemail = "email"\nfirstName = "extra.name"\n'
+    )
+    result = import_customers(
+        [],
+        ApiSettings(url=sandbox.url, key=ApiKey(sandbox.api_key)),
+        CustomerOptions(),
+        RunOptions(
+            report_dir=run_dir / "report",
+            progress=False,
+            mapping=run_dir / "m.toml",
+            state=run_dir / "state.db",
+            max_rejects=Budget.parse("100%"),
+        ),
+    )
     s = result.summary.to_dict()
     blank = sum(1 for cells in rows_in if not any(c.strip() for c in cells))
     missed = sum(1 for key, _ in table if key not in keys)  # (an empty key finds nothing; its row is not blank)
     assert s["rows_read"] == len(rows_in) and s["rows_blank"] == blank
-    assert s["rows_read"] == s["rows_accepted"] + s["rows_rejected"] + s["rows_failed"] + s["rows_blank"] + s[
-        "rows_unmatched"]
+    assert (
+        s["rows_read"]
+        == s["rows_accepted"] + s["rows_rejected"] + s["rows_failed"] + s["rows_blank"] + s["rows_unmatched"]
+    )
     assert s["rows_unmatched"] == (missed if drop else 0)
-    listed = (run_dir / "report" / "unmatched.csv")
+    listed = run_dir / "report" / "unmatched.csv"
     assert listed.exists() == bool(drop and missed)
     ambiguous = sum(1 for key, _ in table if key in twice)
     assert s["rows_rejected"] >= ambiguous + (0 if drop else missed)

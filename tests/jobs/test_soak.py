@@ -30,12 +30,33 @@ from tests.support import assert_accounted
 BIN = Path(sys.executable).parent
 ORDERS = 100_000
 INVALID_EVERY = 97  # every 97th order has quantity 0: rejected before sending
-SANDBOX_FAULTS = ("--latency-ms", "20", "--error-rate", "0.10", "--throttle-rate", "0.05", "--drop-rate", "0.01",
-                  "--seed", "10")
+SANDBOX_FAULTS = (
+    "--latency-ms",
+    "20",
+    "--error-rate",
+    "0.10",
+    "--throttle-rate",
+    "0.05",
+    "--drop-rate",
+    "0.01",
+    "--seed",
+    "10",
+)
 # --rate: the random 429s of these faults are no rate limit; without a ceiling a first run starts slowly
 # and every stray 429 keeps it slow (issue 31's pacing): the soak is about landing exactly once, not pacing.
-IMPORT_OPTIONS = ("--chunk-size", "400", "--concurrency", "8", "--max-retries", "20", "--no-progress",
-                  "--log-format", "json", "--rate", "1000")
+IMPORT_OPTIONS = (
+    "--chunk-size",
+    "400",
+    "--concurrency",
+    "8",
+    "--max-retries",
+    "20",
+    "--no-progress",
+    "--log-format",
+    "json",
+    "--rate",
+    "1000",
+)
 
 
 def invalid(i: int) -> bool:
@@ -45,12 +66,33 @@ def invalid(i: int) -> bool:
 def write_orders(path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle, lineterminator="\n")
-        out.writerow(["id", "date", "totalValue", "currency", "customer.email", "product.id", "product.name",
-                      "product.price", "product.quantity"])
+        out.writerow(
+            [
+                "id",
+                "date",
+                "totalValue",
+                "currency",
+                "customer.email",
+                "product.id",
+                "product.name",
+                "product.price",
+                "product.quantity",
+            ]
+        )
         for i in range(ORDERS):
-            out.writerow([f"S-{i}", "2025-03-01T10:00:00+01:00", f"{i % 1000}.25", "PLN",
-                          f"buyer{i % 5000}@example.com", f"P{i % 300}", f"Product {i % 300}", f"{i % 1000}.25",
-                          "0" if invalid(i) else "1"])
+            out.writerow(
+                [
+                    f"S-{i}",
+                    "2025-03-01T10:00:00+01:00",
+                    f"{i % 1000}.25",
+                    "PLN",
+                    f"buyer{i % 5000}@example.com",
+                    f"P{i % 300}",
+                    f"Product {i % 300}",
+                    f"{i % 1000}.25",
+                    "0" if invalid(i) else "1",
+                ]
+            )
     return path
 
 
@@ -80,8 +122,9 @@ def test_100k_orders_through_faults_and_a_kill_9_land_exactly_once(tmp_path: Pat
         command = [str(BIN / "ecdp-import"), "orders", str(source), *IMPORT_OPTIONS]
         log = tmp_path / "killed.log"
         with log.open("wb") as err:
-            killed = subprocess.Popen([*command, "--report-dir", str(tmp_path / "killed")], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=err)
+            killed = subprocess.Popen(
+                [*command, "--report-dir", str(tmp_path / "killed")], env=env, stdout=subprocess.DEVNULL, stderr=err
+            )
             deadline = time.monotonic() + 120
             while accepted_so_far(log) < ORDERS // 2 and killed.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -90,8 +133,13 @@ def test_100k_orders_through_faults_and_a_kill_9_land_exactly_once(tmp_path: Pat
             killed.wait(timeout=10)
         at_kill = accepted_so_far(log)
         left = list(Path(tempfile.gettempdir()).glob(f"ecdp-*-{killed.pid}-*"))  # its private temporary folders
-        resumed = subprocess.run([*command, "--resume", "--report-dir", str(tmp_path / "resumed")], env=env,
-                                 capture_output=True, text=True, timeout=170)
+        resumed = subprocess.run(
+            [*command, "--resume", "--report-dir", str(tmp_path / "resumed")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=170,
+        )
     assert resumed.returncode == 0 or resumed.returncode == 1, resumed.stderr[-2000:]
     assert left and not any(folder.exists() for folder in left)  # the killed run's were swept by the next
     summary = orjson.loads((tmp_path / "resumed" / "summary.json").read_bytes())
@@ -101,7 +149,11 @@ def test_100k_orders_through_faults_and_a_kill_9_land_exactly_once(tmp_path: Pat
     # the report is exact
     assert_accounted(summary)
     assert (summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"], summary["rows_failed"]) == (
-        ORDERS, valid, len(expected_invalid), 0)
+        ORDERS,
+        valid,
+        len(expected_invalid),
+        0,
+    )
     assert summary["exit_code"] == resumed.returncode == 1  # 1: the invalid rows are rejected
     assert summary["records_already_accepted"] >= at_kill  # what the killed run got in is not sent again
     assert summary["records_already_accepted"] + summary["records_accepted"] == valid
@@ -122,8 +174,11 @@ def test_100k_orders_through_faults_and_a_kill_9_land_exactly_once(tmp_path: Pat
         i, order = int(order_id[2:]), orjson.loads(document)
         assert not deleted
         assert order["totalValue"] == (i % 1000) + 0.25 and order["date"] == "2025-03-01T09:00:00.000Z"
-        assert order["products"] == [{"id": f"P{i % 300}", "name": f"Product {i % 300}",
-                                      "price": (i % 1000) + 0.25, "quantity": 1}]
-    print(f"\nsoak: {time.monotonic() - began:.1f} s, killed at {at_kill} accepted, "
-          f"resumed: {summary['records_sent']} sent in {summary['requests']} requests "
-          f"({summary['retries']} retries, {summary['throttled']} throttled), {summary['duration_s']} s")
+        assert order["products"] == [
+            {"id": f"P{i % 300}", "name": f"Product {i % 300}", "price": (i % 1000) + 0.25, "quantity": 1}
+        ]
+    print(
+        f"\nsoak: {time.monotonic() - began:.1f} s, killed at {at_kill} accepted, "
+        f"resumed: {summary['records_sent']} sent in {summary['requests']} requests "
+        f"({summary['retries']} retries, {summary['throttled']} throttled), {summary['duration_s']} s"
+    )

@@ -29,9 +29,16 @@ def verified(server, tmp_path: Path, *args: str, name: str = "verify") -> Run:
     result = run(server, tmp_path, ["verify", *args], name)
     if result.exit_code in (0, 1):
         s = result.summary
-        assert s["rows_read"] == (s["rows_invalid"] + s["rows_not_sampled"] + s["rows_matching"]
-                                  + s["rows_different"] + s["rows_missing"] + s["rows_failed"] + s["rows_blank"]
-                                  + s["rows_unmatched"])
+        assert s["rows_read"] == (
+            s["rows_invalid"]
+            + s["rows_not_sampled"]
+            + s["rows_matching"]
+            + s["rows_different"]
+            + s["rows_missing"]
+            + s["rows_failed"]
+            + s["rows_blank"]
+            + s["rows_unmatched"]
+        )
     return result
 
 
@@ -78,23 +85,40 @@ def test_a_changed_field_and_a_missing_order_are_reported(sandbox, tmp_path):
 
 def test_customers_changed_in_the_platform_are_named_field_by_field(sandbox, tmp_path):
     assert run(sandbox, tmp_path, ["customers", str(CUSTOMERS), *OVER_BUDGET]).exit_code == 1
-    post(sandbox, "/customers", {"mode": "Update", "matchBy": "Email", "data": [{
-        "email": "anna.kowalska@example.com", "firstName": "Ann",
-        "customAttributes": [{"name": "loyaltyTier", "value": "silver"}],
-        "consentsData": {"consents": [{"id": 2, "value": "True"}]}}]})
+    post(
+        sandbox,
+        "/customers",
+        {
+            "mode": "Update",
+            "matchBy": "Email",
+            "data": [
+                {
+                    "email": "anna.kowalska@example.com",
+                    "firstName": "Ann",
+                    "customAttributes": [{"name": "loyaltyTier", "value": "silver"}],
+                    "consentsData": {"consents": [{"id": 2, "value": "True"}]},
+                }
+            ],
+        },
+    )
     result = verified(sandbox, tmp_path, "customers", str(CUSTOMERS))
     assert result.exit_code == 1
     [mismatch] = result.rows("mismatched.csv")
     assert mismatch["_field"] == "firstName;attr.loyaltyTier;consent.2"
-    assert mismatch["_error"] == ("firstName: file 'Anna', platform 'Ann'; attr.loyaltyTier: file 'gold', platform "
-                                  "'silver'; consent.2: file 'False', platform 'True'")
+    assert mismatch["_error"] == (
+        "firstName: file 'Anna', platform 'Ann'; attr.loyaltyTier: file 'gold', platform "
+        "'silver'; consent.2: file 'False', platform 'True'"
+    )
 
 
 def test_sample_checks_that_many_records_reproducibly(sandbox, tmp_path):
     emails = [f"c{i}@example.com" for i in range(20)]
     source = write_csv(tmp_path / "c.csv", ["email", "firstName"], [[e, "Ann"] for e in emails])
-    post(sandbox, "/customers", {"mode": "Add", "matchBy": "Email",
-                                 "data": [{"email": e, "firstName": "Anne"} for e in emails]})  # all differ
+    post(
+        sandbox,
+        "/customers",
+        {"mode": "Add", "matchBy": "Email", "data": [{"email": e, "firstName": "Anne"} for e in emails]},
+    )  # all differ
     sandbox.stats.reset()
     first = verified(sandbox, tmp_path, "customers", str(source), "--sample", "5", "--seed", "7", name="a")
     again = verified(sandbox, tmp_path, "customers", str(source), "--sample", "5", "--seed", "7", name="b")
@@ -107,13 +131,30 @@ def test_sample_checks_that_many_records_reproducibly(sandbox, tmp_path):
 
 
 def test_numbers_compare_as_numbers_and_typed_attributes_by_their_type(platform, tmp_path):
-    source = write_csv(tmp_path / "c.csv", ["email", "dateOfBirth", "attr.loyalty", "attr.lastVisit", "attr.vip"],
-                       [["a@example.com", "1990-05-17T08:30:00+02:00", "10.50", "2024-05-17T08:30:00+02:00", "TRUE"]])
-    post(platform, "/customers", {"mode": "Add", "matchBy": "Email", "data": [{
-        "email": "a@example.com", "dateOfBirth": "1990-05-17T06:30:00Z",
-        "customAttributes": [{"name": "loyalty", "value": "10.5"},
-                             {"name": "lastVisit", "value": "2024-05-17T06:30:00Z"},
-                             {"name": "vip", "value": "true"}]}]})
+    source = write_csv(
+        tmp_path / "c.csv",
+        ["email", "dateOfBirth", "attr.loyalty", "attr.lastVisit", "attr.vip"],
+        [["a@example.com", "1990-05-17T08:30:00+02:00", "10.50", "2024-05-17T08:30:00+02:00", "TRUE"]],
+    )
+    post(
+        platform,
+        "/customers",
+        {
+            "mode": "Add",
+            "matchBy": "Email",
+            "data": [
+                {
+                    "email": "a@example.com",
+                    "dateOfBirth": "1990-05-17T06:30:00Z",
+                    "customAttributes": [
+                        {"name": "loyalty", "value": "10.5"},
+                        {"name": "lastVisit", "value": "2024-05-17T06:30:00Z"},
+                        {"name": "vip", "value": "true"},
+                    ],
+                }
+            ],
+        },
+    )
     result = verified(platform, tmp_path, "customers", str(source))
     assert result.exit_code == 0, result.rows("mismatched.csv")
     # the same stored values are differences when the platform's types are not known
@@ -125,8 +166,11 @@ def test_numbers_compare_as_numbers_and_typed_attributes_by_their_type(platform,
 def test_records_that_cannot_be_read_back_are_failed_not_missing(tmp_path):
     source = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"], ["b@example.com"]])
     with SandboxServer(faults=Faults(error_rate=1.0, seed=1)) as failing:
-        result = run_cli(["verify", "customers", str(source), "--max-retries", "0"], env=sandbox_env(failing),
-                         report_dir=tmp_path / "r")
+        result = run_cli(
+            ["verify", "customers", str(source), "--max-retries", "0"],
+            env=sandbox_env(failing),
+            report_dir=tmp_path / "r",
+        )
     assert result.exit_code == 1
     assert (result.summary["records_failed"], result.summary["records_missing"]) == (2, 0)
     assert [r["_error"][:7] for r in result.failed] == ["HTTP 50", "HTTP 50"]
@@ -141,37 +185,62 @@ def test_customers_matched_by_visitor_id_cannot_be_verified(sandbox, tmp_path):
 
 def test_a_refused_key_is_exit_3(sandbox, tmp_path):
     source = write_csv(tmp_path / "c.csv", ["email"], [["a@example.com"]])
-    result = run_cli(["verify", "customers", str(source)], env={**sandbox_env(sandbox), "ECDP_API_KEY": "nope"},
-                     report_dir=tmp_path / "r")
+    result = run_cli(
+        ["verify", "customers", str(source)],
+        env={**sandbox_env(sandbox), "ECDP_API_KEY": "nope"},
+        report_dir=tmp_path / "r",
+    )
     assert result.exit_code == 3 and result.summary["records_failed"] == 1
 
 
 # -- the comparison itself -------------------------------------------------------------------------
 
+
 def test_order_products_compare_by_id_and_report_their_fields():
-    sent = {"id": "o1", "totalValue": 150.0, "date": "2024-11-06T10:10:00.000Z", "products": [
-        {"id": "p1", "price": 75.0, "quantity": 1, "productAttributes": [{"name": "w", "value": "1.5"}]},
-        {"id": "p2", "price": 75.0, "quantity": 1},
-    ]}
-    stored = {"id": "o1", "totalValue": 150, "date": "2024-11-06T11:10:00+01:00", "products": [
-        {"id": "p2", "price": 70, "quantity": 1},  # another order of products than the file's
-        {"id": "p1", "price": 75, "quantity": 1, "productAttributes": [{"name": "W", "value": "1.50"}]},
-        {"id": "p3", "price": 1, "quantity": 1},
-    ]}
+    sent = {
+        "id": "o1",
+        "totalValue": 150.0,
+        "date": "2024-11-06T10:10:00.000Z",
+        "products": [
+            {"id": "p1", "price": 75.0, "quantity": 1, "productAttributes": [{"name": "w", "value": "1.5"}]},
+            {"id": "p2", "price": 75.0, "quantity": 1},
+        ],
+    }
+    stored = {
+        "id": "o1",
+        "totalValue": 150,
+        "date": "2024-11-06T11:10:00+01:00",
+        "products": [
+            {"id": "p2", "price": 70, "quantity": 1},  # another order of products than the file's
+            {"id": "p1", "price": 75, "quantity": 1, "productAttributes": [{"name": "W", "value": "1.50"}]},
+            {"id": "p3", "price": 1, "quantity": 1},
+        ],
+    }
     found = order_differences(sent, stored, {}, {"w": "Number"})
-    assert found == [Difference("product.price", 75.0, 70, "product p2"),
-                     Difference("product.id", ABSENT, "p3", "product p3")]
-    assert [d.describe() for d in found] == ["product.price of product p2: file 75.0, platform 70",
-                                             "product.id of product p3: file (absent), platform 'p3'"]
+    assert found == [
+        Difference("product.price", 75.0, 70, "product p2"),
+        Difference("product.id", ABSENT, "p3", "product p3"),
+    ]
+    assert [d.describe() for d in found] == [
+        "product.price of product p2: file 75.0, platform 70",
+        "product.id of product p3: file (absent), platform 'p3'",
+    ]
 
 
-@pytest.mark.parametrize(("sent", "stored", "same"), [
-    ({"email": "a@example.com"}, {"email": "A@Example.com"}, True),
-    ({"dateOfBirth": "1990-05-17T00:00:00.000Z"}, {"dateOfBirth": "1990-05-17T00:00:00"}, True),
-    ({"dateOfBirth": "1990-05-17T00:00:00.000Z"}, {"dateOfBirth": "1990-05-17T01:00:00+02:00"}, False),
-    ({"firstName": "Anna"}, {}, False),
-    ({"customAttributes": [{"name": "since", "value": "2024-05-17"}]},
-     {"customAttributes": [{"name": "since", "value": "2024-05-17T00:00:00"}]}, True),
-], ids=["email-case", "naive-is-utc", "other-instant", "absent", "date-attribute"])
+@pytest.mark.parametrize(
+    ("sent", "stored", "same"),
+    [
+        ({"email": "a@example.com"}, {"email": "A@Example.com"}, True),
+        ({"dateOfBirth": "1990-05-17T00:00:00.000Z"}, {"dateOfBirth": "1990-05-17T00:00:00"}, True),
+        ({"dateOfBirth": "1990-05-17T00:00:00.000Z"}, {"dateOfBirth": "1990-05-17T01:00:00+02:00"}, False),
+        ({"firstName": "Anna"}, {}, False),
+        (
+            {"customAttributes": [{"name": "since", "value": "2024-05-17"}]},
+            {"customAttributes": [{"name": "since", "value": "2024-05-17T00:00:00"}]},
+            True,
+        ),
+    ],
+    ids=["email-case", "naive-is-utc", "other-instant", "absent", "date-attribute"],
+)
 def test_customer_field_comparisons(sent, stored, same):
     assert (customer_differences(sent, stored, {"since": "Date"}) == []) is same

@@ -98,8 +98,11 @@ def test_shards_are_disjoint_and_cover_the_load(inputs, tmp_path, small_partitio
     assert sum(s["rows_rejected"] for s, _, _ in shares) == whole[0]["rows_rejected"]
     for summary, _, _ in shares:
         assert summary["rows_read"] + summary["rows_in_other_shards"] == whole[0]["rows_read"]
-        assert summary["first_pass"] == whole[0]["first_pass"] == (
-            "streamed" if name == "orders sorted" else "partitioned")
+        assert (
+            summary["first_pass"]
+            == whole[0]["first_pass"]
+            == ("streamed" if name == "orders sorted" else "partitioned")
+        )
 
 
 def test_a_bad_shard_is_a_usage_error(inputs, tmp_path):
@@ -151,10 +154,18 @@ def _straggler(path: Path, folder: Path) -> Path:
     return moved
 
 
-@pytest.mark.parametrize("name, first_pass", [("orders sorted", "streamed"), ("orders shuffled", "partitioned"),
-                                              ("straggler", "partitioned"), ("customers", "partitioned")])
-def test_streamed_path_or_its_fallback_gives_what_the_in_memory_path_gives(inputs, tmp_path, small_partitions,
-                                                                           name, first_pass):
+@pytest.mark.parametrize(
+    "name, first_pass",
+    [
+        ("orders sorted", "streamed"),
+        ("orders shuffled", "partitioned"),
+        ("straggler", "partitioned"),
+        ("customers", "partitioned"),
+    ],
+)
+def test_streamed_path_or_its_fallback_gives_what_the_in_memory_path_gives(
+    inputs, tmp_path, small_partitions, name, first_pass
+):
     """Clustered input is prepared as it is read; input whose records' rows are apart is found out (early
     when shuffled, at the end for one straggling line) and run the partitioned way, with the same result."""
     path = _straggler(inputs["orders sorted"], tmp_path) if name == "straggler" else inputs[name]
@@ -177,7 +188,7 @@ def test_a_file_that_breaks_while_streamed_stops_with_no_report(inputs, tmp_path
     monkeypatch.setattr(csv_text, "BLOCK_BYTES", 16 << 10)  # many pieces before the broken one
     broken = tmp_path / "broken.csv"
     text = inputs["orders sorted"].read_bytes()
-    broken.write_bytes(text[: len(text) // 2] + b"caf\xe9 latte\n" + text[len(text) // 2:])
+    broken.write_bytes(text[: len(text) // 2] + b"caf\xe9 latte\n" + text[len(text) // 2 :])
     with pytest.raises(InputError, match="not UTF-8"):
         dry_run("orders", broken, tmp_path / "report")
     assert not (tmp_path / "report").exists()
@@ -190,8 +201,11 @@ def test_streamed_orders_reach_the_sandbox_once_each(inputs, tmp_path, sandbox, 
 
     for name, first_pass in (("orders sorted", "streamed"), ("orders shuffled", "partitioned")):
         sandbox.reset()
-        run = run_cli(["orders", str(inputs[name]), "--max-rejects", "20%"], env=sandbox_env(sandbox),
-                      report_dir=tmp_path / name.replace(" ", "_"))
+        run = run_cli(
+            ["orders", str(inputs[name]), "--max-rejects", "20%"],
+            env=sandbox_env(sandbox),
+            report_dir=tmp_path / name.replace(" ", "_"),
+        )
         summary = run.summary
         assert summary["first_pass"] == first_pass, run.stderr
         assert_accounted(summary)
@@ -211,8 +225,9 @@ def test_rejected_rows_are_put_in_order_a_window_at_a_time(inputs, tmp_path, mon
     for window in (files.WINDOW_ROWS, 7):
         monkeypatch.setattr(files, "WINDOW_ROWS", window)
         folder = tmp_path / f"w{window}"
-        run = RunOptions(dry_run=True, report_dir=folder, progress=False, partitions=5,
-                         max_rejects=Budget.parse("100%"))
+        run = RunOptions(
+            dry_run=True, report_dir=folder, progress=False, partitions=5, max_rejects=Budget.parse("100%")
+        )
         import_customers([inputs["customers"], second], ApiSettings(), CustomerOptions(), run)
         runs[window] = (folder / "rejected.csv").read_bytes()
     one, windowed = runs.values()
@@ -235,8 +250,7 @@ def test_a_wide_batch_is_prepared_in_equal_partitions_of_bounded_cells(tmp_path,
     sliced = dry_run("orders", path, tmp_path / "sliced")
     assert sliced[0]["partitions"] >= 6 > whole[0]["partitions"]
     batch = lines.with_columns(pl.lit("f").alias("_file"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_rid"))
-    cut = streamed.StreamedPartitions([batch], lambda _: pl.col("id"),
-                                      None, list)
+    cut = streamed.StreamedPartitions([batch], lambda _: pl.col("id"), None, list)
     assert [piece.height for piece in cut._slices()] == [500] * 6  # (equal, none over the bound)
     assert {k: whole[0].get(k) for k in COUNTS} == {k: sliced[0].get(k) for k in COUNTS}
     assert whole[1] == sliced[1] and whole[2] == sliced[2]

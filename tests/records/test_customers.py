@@ -17,8 +17,11 @@ def import_customers(sandbox, tmp_path, header, rows, *extra: str, name="in.csv"
     """Import a small table; these tests are about single rows, so the error budget is off (its own tests
     are in test_budget.py): one bad row in two would stop the run."""
     source = write_csv(tmp_path / name, header, rows, **csv_options)
-    run = run_cli(["customers", str(source), "--max-rejects", "100%", *extra], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "report")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "100%", *extra],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "report",
+    )
     if run.exit_code in (0, 1, 3):
         assert_accounted(run.summary)
     return run
@@ -30,7 +33,8 @@ def sent_records(sandbox) -> list[dict]:
 
 def test_sample_data_lands_and_broken_rows_are_reported(sandbox, tmp_path):
     run = run_cli(
-        ["customers", "sample_data/customers.csv", "--max-rejects", "20%"], env=sandbox_env(sandbox),
+        ["customers", "sample_data/customers.csv", "--max-rejects", "20%"],
+        env=sandbox_env(sandbox),
         report_dir=tmp_path / "r",
     )
     assert run.exit_code == 1, run.stderr
@@ -44,6 +48,7 @@ def test_sample_data_lands_and_broken_rows_are_reported(sandbox, tmp_path):
 
 
 # -- documented limits at N and N+1 ----------------------------------------------------------------
+
 
 def _email_of_length(n: int) -> str:
     return "a" * (n - len("@example.com")) + "@example.com"
@@ -91,12 +96,14 @@ def test_attribute_name_limit_is_checked_before_sending(sandbox, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("consent_id", "code"), [("2147483647", 0), ("-2147483648", 0), ("2147483648", 2), ("x", 2)],
+    ("consent_id", "code"),
+    [("2147483647", 0), ("-2147483648", 0), ("2147483648", 2), ("x", 2)],
     ids=["int32-max", "int32-min", "int32-max+1", "not-a-number"],
 )
 def test_consent_id_must_be_int32(sandbox, tmp_path, consent_id, code):
-    run = import_customers(sandbox, tmp_path, ["email", f"consent.{consent_id}"], [["a@example.com", "True"]],
-                           "--no-preflight")  # the sandbox defines no such consent (see tests/test_preflight.py)
+    run = import_customers(
+        sandbox, tmp_path, ["email", f"consent.{consent_id}"], [["a@example.com", "True"]], "--no-preflight"
+    )  # the sandbox defines no such consent (see tests/test_preflight.py)
     assert run.exit_code == code, run.stderr
     if code == 0:
         assert sent_records(sandbox)[0]["consentsData"] == {"consents": [{"id": int(consent_id), "value": "True"}]}
@@ -105,6 +112,7 @@ def test_consent_id_must_be_int32(sandbox, tmp_path, consent_id, code):
 
 
 # -- enums and normalisation -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("written", "sent"),
@@ -152,16 +160,26 @@ def test_normalisation_of_email_phone_and_dates(sandbox, tmp_path):
     run = import_customers(sandbox, tmp_path, header, rows)
     assert run.exit_code == 0, run.rejected
     sent = sent_records(sandbox)
-    assert sent[0] == {"email": "mixed.case@example.com", "phone": "+48601234567",
-                       "dateOfBirth": "1990-05-17T06:30:00.000Z"}
+    assert sent[0] == {
+        "email": "mixed.case@example.com",
+        "phone": "+48601234567",
+        "dateOfBirth": "1990-05-17T06:30:00.000Z",
+    }
     assert sent[1] == {"email": "b@example.com", "phone": "601234568", "dateOfBirth": "1985-01-02T00:00:00.000Z"}
     assert sent[2] == {"email": "c@example.com", "dateOfBirth": "1985-01-02T23:15:00.000Z"}
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("email", "no-at-sign"), ("email", "two@@example.com"), ("email", "sp ace@example.com"),
-     ("phone", "48-abc"), ("phone", "++48"), ("dateOfBirth", "1990-02-30"), ("dateOfBirth", "17/05/1990")],
+    [
+        ("email", "no-at-sign"),
+        ("email", "two@@example.com"),
+        ("email", "sp ace@example.com"),
+        ("phone", "48-abc"),
+        ("phone", "++48"),
+        ("dateOfBirth", "1990-02-30"),
+        ("dateOfBirth", "17/05/1990"),
+    ],
 )
 def test_malformed_values_are_rejected(sandbox, tmp_path, field, value):
     header = ["email", field] if field != "email" else ["email"]
@@ -181,6 +199,7 @@ def test_every_reason_of_a_row_is_reported(sandbox, tmp_path):
 
 
 # -- file formats and cells ------------------------------------------------------------------------
+
 
 def test_csv_with_bom_crlf_quotes_newlines_and_unicode(sandbox, tmp_path):
     rows = [
@@ -212,16 +231,21 @@ def test_parquet_with_typed_columns(sandbox, tmp_path):
     run = run_cli(["customers", str(source)], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 0, run.stderr
     assert sent_records(sandbox) == [
-        {"email": "p@example.com", "crmId": "1234", "dateOfBirth": "1990-05-17T00:00:00.000Z",
-         "consentsData": {"consents": [{"id": 1, "value": "True"}]}}
+        {
+            "email": "p@example.com",
+            "crmId": "1234",
+            "dateOfBirth": "1990-05-17T00:00:00.000Z",
+            "consentsData": {"consents": [{"id": 1, "value": "True"}]},
+        }
     ]
 
 
 def test_several_files_in_one_run_keep_their_own_row_numbers(sandbox, tmp_path):
     a = write_csv(tmp_path / "a.csv", HEADER, [["a@example.com", "A"], ["bad", "B"]])
     b = write_csv(tmp_path / "b.csv", ["email", "lastName"], [["bad2", "C"], ["d@example.com", "D"]])
-    run = run_cli(["customers", str(a), str(b), "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(a), str(b), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 1
     assert [(Path(r["_file"]).name, r["_row"]) for r in run.rejected] == [("a.csv", "3"), ("b.csv", "2")]
     assert run.summary["rows_accepted"] == 2

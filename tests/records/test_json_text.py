@@ -22,8 +22,10 @@ def test_json_text_round_trips_any_string(values):
 def test_absent_members_are_left_out():
     frame = pl.DataFrame({"a": ["x", None], "b": [None, None]}, schema={"a": pl.String, "b": pl.String})
     record = json_text.obj(
-        [json_text.member("a", json_text.text(pl.col("a"))),
-         json_text.member("list", json_text.array([json_text.name_value("n", pl.col("b"))]))]
+        [
+            json_text.member("a", json_text.text(pl.col("a"))),
+            json_text.member("list", json_text.array([json_text.name_value("n", pl.col("b"))])),
+        ]
     )
     assert frame.select(record).to_series().to_list() == ['{"a":"x"}', "{}"]
 

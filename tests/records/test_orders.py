@@ -11,15 +11,24 @@ from tests.support import ROOT, assert_accounted, get, run_cli, sandbox_env, wri
 
 SAMPLE = ROOT / "sample_data"
 BASE = {
-    "id": "o1", "date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com",
-    "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1",
+    "id": "o1",
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
 }
 
 
 def run_orders(sandbox, tmp_path: Path, files: list[Path], *extra: str):
     """Import orders; the error budget is off (these tests reject one order of two on purpose)."""
-    run = run_cli(["orders", *map(str, files), "--max-rejects", "100%", *extra], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "report")
+    run = run_cli(
+        ["orders", *map(str, files), "--max-rejects", "100%", *extra],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "report",
+    )
     if run.exit_code in (0, 1, 3):
         assert_accounted(run.summary)
     return run
@@ -43,6 +52,7 @@ def stored_order(sandbox, order_id: str) -> dict | None:
 def canonical(orders: list[dict]) -> list[dict]:
     """Orders by id, products by id, attributes by name: the order of these lists carries no meaning
     (products follow the input's line order, which a shuffled file changes)."""
+
     def attrs(items):
         return sorted(items, key=lambda a: a["name"])
 
@@ -52,8 +62,10 @@ def canonical(orders: list[dict]) -> list[dict]:
         if "orderAttributes" in order:
             order["orderAttributes"] = attrs(order["orderAttributes"])
         order["products"] = sorted(
-            ({**p, **({"productAttributes": attrs(p["productAttributes"])} if "productAttributes" in p else {})}
-             for p in order["products"]),
+            (
+                {**p, **({"productAttributes": attrs(p["productAttributes"])} if "productAttributes" in p else {})}
+                for p in order["products"]
+            ),
             key=lambda p: p["id"],
         )
         result.append(order)
@@ -61,6 +73,7 @@ def canonical(orders: list[dict]) -> list[dict]:
 
 
 # -- input shapes --------------------------------------------------------------------------------
+
 
 def nested_parquet(lines_csv: Path, target: Path) -> Path:
     """Shape d from shape a: one row per order, products as a list of structs, attributes as lists."""
@@ -73,13 +86,17 @@ def nested_parquet(lines_csv: Path, target: Path) -> Path:
         pl.col("websiteId").first().cast(pl.Int32),
         pl.struct(pl.col("customer.email").first().alias("email")).alias("customer"),
         pl.concat_list(attribute("channel", "attr.channel"), attribute("couponCode", "attr.couponCode"))
-        .first().alias("orderAttributes"),
+        .first()
+        .alias("orderAttributes"),
         pl.struct(
-            pl.col("product.id").alias("id"), pl.col("product.name").alias("name"),
-            pl.col("product.category").alias("category"), pl.col("product.price").cast(pl.Float64).alias("price"),
+            pl.col("product.id").alias("id"),
+            pl.col("product.name").alias("name"),
+            pl.col("product.category").alias("category"),
+            pl.col("product.price").cast(pl.Float64).alias("price"),
             pl.col("product.quantity").cast(pl.Int64).alias("quantity"),
-            pl.concat_list(attribute("color", "product.attr.color"), attribute("size", "product.attr.size"))
-            .alias("productAttributes"),
+            pl.concat_list(attribute("color", "product.attr.color"), attribute("size", "product.attr.size")).alias(
+                "productAttributes"
+            ),
         ).alias("products"),
     )
     nested.write_parquet(target)
@@ -117,12 +134,14 @@ def test_sparse_lines_summary_counts_lines_and_orders(sandbox, tmp_path):
     culprit = [r for r in rejected if r["_field"] == "product.quantity"]
     assert len(culprit) == 1 and "'0' is not a whole number from 1" in culprit[0]["_error"]
     others = [r for r in rejected if r is not culprit[0]]
-    assert all(r["_error"] == "another line of order ORD-2024-1006 is invalid "
-                              f"(orders_sparse.csv row {culprit[0]['_row']})"
-               for r in others)
+    assert all(
+        r["_error"] == f"another line of order ORD-2024-1006 is invalid (orders_sparse.csv row {culprit[0]['_row']})"
+        for r in others
+    )
 
 
 # -- grouping rules ------------------------------------------------------------------------------
+
 
 def test_conflicting_order_values_reject_the_whole_order(sandbox, tmp_path):
     rows = [
@@ -134,8 +153,11 @@ def test_conflicting_order_values_reject_the_whole_order(sandbox, tmp_path):
     run = orders_csv(sandbox, tmp_path, rows)
     assert run.exit_code == 1
     assert [r["_row"] for r in run.rejected] == ["2", "4", "5"]
-    assert all(r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
-               "(orders.csv row 5) (a mapping's conflict = \"first\" or \"last\" takes one)" for r in run.rejected)
+    assert all(
+        r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
+        '(orders.csv row 5) (a mapping\'s conflict = "first" or "last" takes one)'
+        for r in run.rejected
+    )
     assert stored_order(sandbox, "o1") is None and stored_order(sandbox, "o2") is not None
 
 
@@ -151,8 +173,11 @@ def test_conflicting_values_of_lines_that_lie_together_reject_the_whole_order(sa
     run = orders_csv(sandbox, tmp_path, rows)
     assert run.exit_code == 1
     assert [r["_row"] for r in run.rejected] == ["2", "3", "4"]
-    assert all(r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
-               "(orders.csv row 4) (a mapping's conflict = \"first\" or \"last\" takes one)" for r in run.rejected)
+    assert all(
+        r["_error"] == "status: the lines of order o1 disagree: 'paid' (orders.csv row 2), 'placed' "
+        '(orders.csv row 4) (a mapping\'s conflict = "first" or "last" takes one)'
+        for r in run.rejected
+    )
     assert stored_order(sandbox, "o1") is None
     assert [p["id"] for p in stored_order(sandbox, "o2")["products"]] == [BASE["product.id"], "p4"]
 
@@ -176,10 +201,16 @@ def test_missing_order_fields_reject_every_line(sandbox, tmp_path):
 
 
 def test_order_without_products_is_rejected(sandbox, tmp_path):
-    headers = write_csv(tmp_path / "h.csv", ["id", "date", "totalValue", "customer.email"],
-                        [["o1", "2024-01-01", "5", "a@example.com"], ["o2", "2024-01-01", "5", "b@example.com"]])
-    items = write_csv(tmp_path / "i.csv", ["id", "product.id", "product.name", "product.price", "product.quantity"],
-                      [["o2", "p", "P", "5", "1"]])
+    headers = write_csv(
+        tmp_path / "h.csv",
+        ["id", "date", "totalValue", "customer.email"],
+        [["o1", "2024-01-01", "5", "a@example.com"], ["o2", "2024-01-01", "5", "b@example.com"]],
+    )
+    items = write_csv(
+        tmp_path / "i.csv",
+        ["id", "product.id", "product.name", "product.price", "product.quantity"],
+        [["o2", "p", "P", "5", "1"]],
+    )
     run = run_orders(sandbox, tmp_path, [headers, "--items", items])
     assert run.exit_code == 1
     assert run.rejected[0]["_error"] == "order o1 has no product lines"
@@ -207,29 +238,57 @@ def test_an_order_is_never_split_across_requests(sandbox, tmp_path):
 # -- the documented example ----------------------------------------------------------------------
 
 DOCUMENTED_EXAMPLE = {  # the order of the POST /orders example in api-docs/002_….txt
-    "id": "12345", "date": "2024-11-06T10:10:00.055Z", "timeZone": "Pacific Standard Time", "websiteId": 1,
-    "status": "Completed", "currency": "USD", "totalValue": 150.00, "returnsValue": 0,
+    "id": "12345",
+    "date": "2024-11-06T10:10:00.055Z",
+    "timeZone": "Pacific Standard Time",
+    "websiteId": 1,
+    "status": "Completed",
+    "currency": "USD",
+    "totalValue": 150.00,
+    "returnsValue": 0,
     "customer": {"email": "customer@example.com", "phone": "+15551234567", "crmId": "67890"},
-    "products": [{
-        "id": "p001", "name": "Wireless Earbuds", "price": 75.00, "quantity": 2, "returned": 0,
-        "url": "https://example.com/products/wireless-earbuds",
-        "imageUrl": "https://example.com/images/wireless-earbuds.jpg", "category": "Electronics",
-        "productAttributes": [{"name": "Color", "value": "Black"}, {"name": "Warranty", "value": "1 Year"}],
-    }],
+    "products": [
+        {
+            "id": "p001",
+            "name": "Wireless Earbuds",
+            "price": 75.00,
+            "quantity": 2,
+            "returned": 0,
+            "url": "https://example.com/products/wireless-earbuds",
+            "imageUrl": "https://example.com/images/wireless-earbuds.jpg",
+            "category": "Electronics",
+            "productAttributes": [{"name": "Color", "value": "Black"}, {"name": "Warranty", "value": "1 Year"}],
+        }
+    ],
     "orderAttributes": [{"name": "Shipping Method", "value": "Express"}, {"name": "Gift Wrap", "value": "Yes"}],
 }
 
 
 def test_body_equals_the_documented_example(sandbox, tmp_path):
     row = {
-        "id": "12345", "date": "2024-11-06T10:10:00.055Z", "timeZone": "Pacific Standard Time", "websiteId": "1",
-        "status": "Completed", "currency": "USD", "totalValue": "150.00", "returnsValue": "0",
-        "customer.email": "customer@example.com", "customer.phone": "+15551234567", "customer.crmId": "67890",
-        "product.id": "p001", "product.name": "Wireless Earbuds", "product.price": "75.00", "product.quantity": "2",
-        "product.returned": "0", "product.url": "https://example.com/products/wireless-earbuds",
-        "product.imageUrl": "https://example.com/images/wireless-earbuds.jpg", "product.category": "Electronics",
-        "product.attr.Color": "Black", "product.attr.Warranty": "1 Year",
-        "attr.Shipping Method": "Express", "attr.Gift Wrap": "Yes",
+        "id": "12345",
+        "date": "2024-11-06T10:10:00.055Z",
+        "timeZone": "Pacific Standard Time",
+        "websiteId": "1",
+        "status": "Completed",
+        "currency": "USD",
+        "totalValue": "150.00",
+        "returnsValue": "0",
+        "customer.email": "customer@example.com",
+        "customer.phone": "+15551234567",
+        "customer.crmId": "67890",
+        "product.id": "p001",
+        "product.name": "Wireless Earbuds",
+        "product.price": "75.00",
+        "product.quantity": "2",
+        "product.returned": "0",
+        "product.url": "https://example.com/products/wireless-earbuds",
+        "product.imageUrl": "https://example.com/images/wireless-earbuds.jpg",
+        "product.category": "Electronics",
+        "product.attr.Color": "Black",
+        "product.attr.Warranty": "1 Year",
+        "attr.Shipping Method": "Express",
+        "attr.Gift Wrap": "Yes",
     }
     run = orders_csv(sandbox, tmp_path, [row], "--mode", "Add", "--no-preflight")  # the example's attributes are
     assert run.exit_code == 0, run.rejected  # not in the sandbox's default settings
@@ -238,15 +297,22 @@ def test_body_equals_the_documented_example(sandbox, tmp_path):
     # the date is sent as the clock time in that zone with its offset, the same instant as the example's
     # 10:10Z, so the platform reads it alike whether it reads the offset or the clock time in timeZone
     # (docs/orders.md, "Dates and time zones").
-    assert body == {"mode": "Add", "data": [{**DOCUMENTED_EXAMPLE, "status": "completed",
-                                             "date": "2024-11-06T02:10:00.055-08:00"}]}
+    assert body == {
+        "mode": "Add",
+        "data": [{**DOCUMENTED_EXAMPLE, "status": "completed", "date": "2024-11-06T02:10:00.055-08:00"}],
+    }
 
 
 # -- field rules ---------------------------------------------------------------------------------
 
 LIMITS = [
-    ("id", 128), ("customer.crmId", 128), ("product.id", 128), ("product.name", 2048),
-    ("product.url", 2048), ("product.imageUrl", 2048), ("product.category", 2048),
+    ("id", 128),
+    ("customer.crmId", 128),
+    ("product.id", 128),
+    ("product.name", 2048),
+    ("product.url", 2048),
+    ("product.imageUrl", 2048),
+    ("product.category", 2048),
 ]
 
 
@@ -288,8 +354,11 @@ def test_customer_identifier_limits(sandbox, tmp_path, field, good, bad):
         ("returnsValue", ["3"], ["3 PLN"]),
         ("currency", ["pln", "EUR"], ["PL", "EURO", "12€"]),
         ("status", ["placed", "PAID", "Completed", "canceled", "cancelled"], ["shipped", "refunded"]),
-        ("date", ["2024-11-06", "2024-11-06 10:10:00+02:00", "2024-11-06T10:10:00.1234567Z"],
-         ["2024-02-30", "06/11/2024", "yesterday"]),
+        (
+            "date",
+            ["2024-11-06", "2024-11-06 10:10:00+02:00", "2024-11-06T10:10:00.1234567Z"],
+            ["2024-02-30", "06/11/2024", "yesterday"],
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -303,14 +372,26 @@ def test_value_rules(sandbox, tmp_path, field, good, bad):
 
 
 def test_normalised_values_are_sent(sandbox, tmp_path):
-    row = {**BASE, "date": "2024-11-06 10:10:00+02:00", "status": "Cancelled", "currency": "pln",
-           "customer.email": " A@Example.COM ", "customer.phone": "+48 (601) 234-567", "product.quantity": "+007",
-           "product.price": ".5", "totalValue": "3.50"}
+    row = {
+        **BASE,
+        "date": "2024-11-06 10:10:00+02:00",
+        "status": "Cancelled",
+        "currency": "pln",
+        "customer.email": " A@Example.COM ",
+        "customer.phone": "+48 (601) 234-567",
+        "product.quantity": "+007",
+        "product.price": ".5",
+        "totalValue": "3.50",
+    }
     run = orders_csv(sandbox, tmp_path, [row])
     assert run.exit_code == 0, run.rejected
     [order] = sent_orders(sandbox)
     assert (order["date"], order["status"], order["currency"], order["timeZone"]) == (
-        "2024-11-06T08:10:00.000Z", "canceled", "PLN", "UTC")
+        "2024-11-06T08:10:00.000Z",
+        "canceled",
+        "PLN",
+        "UTC",
+    )
     assert order["customer"] == {"email": "a@example.com", "phone": "+48601234567"}
     assert (order["products"][0]["quantity"], order["products"][0]["price"]) == (7, 0.5)
 
@@ -323,8 +404,10 @@ def test_unicode_quotes_commas_and_newlines_in_product_names(sandbox, tmp_path):
 
 
 def test_empty_attribute_values_are_not_sent(sandbox, tmp_path):
-    rows = [{**BASE, "attr.channel": "", "product.attr.color": "red"},
-            {**BASE, "product.id": "p2", "product.attr.color": ""}]
+    rows = [
+        {**BASE, "attr.channel": "", "product.attr.color": "red"},
+        {**BASE, "product.id": "p2", "product.attr.color": ""},
+    ]
     run = orders_csv(sandbox, tmp_path, rows)
     assert run.exit_code == 0
     [order] = sent_orders(sandbox)
@@ -350,6 +433,7 @@ def test_customer_match_column_is_required(sandbox, tmp_path):
 
 # -- modes ---------------------------------------------------------------------------------------
 
+
 def test_add_of_existing_order_rejects_all_its_lines_with_the_api_message(sandbox, tmp_path):
     assert orders_csv(sandbox, tmp_path, [BASE], name="first.csv").exit_code == 0
     rows = [{**BASE, "product.id": "p1"}, {**BASE, "product.id": "p2"}, {**BASE, "id": "o2"}]
@@ -374,8 +458,11 @@ def test_built_in_sandbox_with_phone_identification(tmp_path):
     rows = [{**BASE, "customer.email": "", "customer.phone": "+48 601 234 567"}]
     header = list(rows[0])
     source = write_csv(tmp_path / "o.csv", header, [[r[k] for k in header] for r in rows])
-    run = run_cli(["orders", str(source), "--sandbox", "--customer-match", "PhoneNumber"],
-                  env={"ECDP_API_KEY": ""}, report_dir=tmp_path / "r")
+    run = run_cli(
+        ["orders", str(source), "--sandbox", "--customer-match", "PhoneNumber"],
+        env={"ECDP_API_KEY": ""},
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 0, run.stdout + run.stderr
 
 

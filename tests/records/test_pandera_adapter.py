@@ -33,8 +33,16 @@ def test_the_installed_pandera_is_a_version_the_adapter_was_checked_against() ->
 
 @pytest.mark.parametrize(
     ("version", "supported"),
-    [("0.36.0", True), ("0.36.12", True), ("0.36.1rc2", True), ("0.35.9", False), ("0.37.0", False),
-     ("1.36.0", False), ("unknown", False), ("", False)],
+    [
+        ("0.36.0", True),
+        ("0.36.12", True),
+        ("0.36.1rc2", True),
+        ("0.35.9", False),
+        ("0.37.0", False),
+        ("1.36.0", False),
+        ("unknown", False),
+        ("", False),
+    ],
 )
 def test_a_version_outside_the_checked_range_is_not_supported(version: str, supported: bool) -> None:
     assert pandera_adapter.is_supported(version) is supported
@@ -56,8 +64,9 @@ def _failing_frame(rows: int) -> pl.DataFrame:
         "gender": ["Female" if n % 5 else "female" for n in range(rows)],
     }
     columns = customer_schema("email").columns
-    return pl.DataFrame({name: given.get(name, [None] * rows) for name in columns},
-                        schema=dict.fromkeys(columns, pl.String))
+    return pl.DataFrame(
+        {name: given.get(name, [None] * rows) for name in columns}, schema=dict.fromkeys(columns, pl.String)
+    )
 
 
 def _signature(found: Failing | None) -> tuple[list[int], list[str], dict[str, list[int]]]:
@@ -69,8 +78,12 @@ def test_screening_leaves_every_check_as_it_was(monkeypatch: pytest.MonkeyPatch)
     """The schemas' checks are shared by the run's threads (and by pandera's own validation): the screen writes
     no attribute of any check."""
     schema = copy.deepcopy(customer_schema("email"))  # a schema not screened before: nothing cached
-    builtins = [check.name for column in schema.columns.values() for check in column.checks
-                if check.is_builtin_check(check.name or "")]
+    builtins = [
+        check.name
+        for column in schema.columns.values()
+        for check in column.checks
+        if check.is_builtin_check(check.name or "")
+    ]
     assert builtins  # it has built-in checks (str_matches, isin): those pandera's own __call__ reassigns
     frame = _failing_frame(30)
     written: list[str] = []

@@ -34,11 +34,18 @@ from tests.support import (
 )
 
 ORDER = {
-    "id": "o1", "date": "2024-11-06T10:10:00Z", "totalValue": "10", "customer.email": "a@example.com",
-    "product.id": "p1", "product.name": "Thing", "product.price": "10", "product.quantity": "1",
+    "id": "o1",
+    "date": "2024-11-06T10:10:00Z",
+    "totalValue": "10",
+    "customer.email": "a@example.com",
+    "product.id": "p1",
+    "product.name": "Thing",
+    "product.price": "10",
+    "product.quantity": "1",
 }
 
 OVER_BUDGET = ["--max-rejects", "100%"]  # small files, most rows bad on purpose: the budget is tested apart
+
 
 def import_file(server, tmp_path: Path, command: str, header: list[str], rows: list[list[str]], *extra: str):
     tmp_path.mkdir(exist_ok=True)
@@ -81,8 +88,10 @@ def test_a_value_that_does_not_fit_the_type_is_rejected_locally(platform, tmp_pa
 
 def test_without_preflight_the_sandbox_rejects_the_same_rows_as_the_platform_would(platform, tmp_path):
     header = ["email", *(t[0] for t in TYPES), "attr.note"]
-    rows = [["good@example.com", *(t[1] for t in TYPES), "any text"],
-            ["bad@example.com", *(t[2] for t in TYPES), "any text"]]
+    rows = [
+        ["good@example.com", *(t[1] for t in TYPES), "any text"],
+        ["bad@example.com", *(t[2] for t in TYPES), "any text"],
+    ]
     local = import_file(platform, tmp_path / "a", "customers", header, rows)
     platform.reset()
     remote = import_file(platform, tmp_path / "b", "customers", header, rows, "--no-preflight")
@@ -95,6 +104,7 @@ def test_without_preflight_the_sandbox_rejects_the_same_rows_as_the_platform_wou
 
 
 # -- names the platform does not define ------------------------------------------------------------
+
 
 def test_unknown_attribute_and_consent_columns_stop_the_run_naming_all_of_them(platform, tmp_path):
     header = ["email", "attr.loyalty", "attr.Loyality", "attr.shoeSize", "consent.1", "consent.7"]
@@ -117,8 +127,9 @@ def test_unknown_consent_alone_stops_the_run(platform, tmp_path):
 
 
 def test_an_empty_unknown_column_is_a_warning_and_case_differences_are_accepted(platform, tmp_path):
-    run = import_file(platform, tmp_path, "customers", ["email", "attr.shoeSize", "attr.VIP"],
-                      [["a@example.com", "", "false"]])
+    run = import_file(
+        platform, tmp_path, "customers", ["email", "attr.shoeSize", "attr.VIP"], [["a@example.com", "", "false"]]
+    )
     assert run.exit_code == 0, run.stderr
     assert "attr.shoeSize names no customer attribute the platform defines; it is empty" in run.stderr
     assert "the platform spells the customer attribute 'vip'" in run.stderr
@@ -127,8 +138,9 @@ def test_an_empty_unknown_column_is_a_warning_and_case_differences_are_accepted(
 
 def test_settings_are_read_once_per_run(platform, tmp_path):
     rows = [[f"c{i}@example.com", str(i), "True"] for i in range(25)]
-    run = import_file(platform, tmp_path, "customers", ["email", "attr.loyalty", "consent.2"], rows,
-                      "--chunk-size", "5")
+    run = import_file(
+        platform, tmp_path, "customers", ["email", "attr.loyalty", "consent.2"], rows, "--chunk-size", "5"
+    )
     assert run.exit_code == 0 and run.summary["requests"] == 5
     assert platform.stats.count("GET", "/customerattributes") == platform.stats.count("GET", "/customerconsents") == 1
 
@@ -144,16 +156,18 @@ def test_orders_with_an_invalid_product_attribute_are_rejected_whole(platform, t
     run = import_file(platform, tmp_path, "orders", header, rows)
     assert run.exit_code == 1, run.stderr
     reasons = {(r["id"], r["product.id"]): r["_error"] for r in run.rejected}
-    assert reasons[("o1", "p2")] == ("product.attr.weight: 'heavy' is not a Number "
-                                     "(attribute 'weight' in the platform's settings)")
+    assert reasons[("o1", "p2")] == (
+        "product.attr.weight: 'heavy' is not a Number (attribute 'weight' in the platform's settings)"
+    )
     assert reasons[("o1", "p1")].startswith("another line of order o1 is invalid")
     assert reasons[("o2", "p1")].startswith("attr.giftWrap: 'maybe' is not a Boolean")
     assert get(platform, "/orders/o3").status_code == 200 and get(platform, "/orders/o1").status_code == 404
 
 
 def test_unknown_order_and_product_attributes_stop_the_run(platform, tmp_path):
-    run = import_file(platform, tmp_path, "orders", [*ORDER, "attr.coupon", "product.attr.colour"],
-                      [[*ORDER.values(), "X1", "red"]])
+    run = import_file(
+        platform, tmp_path, "orders", [*ORDER, "attr.coupon", "product.attr.colour"], [[*ORDER.values(), "X1", "red"]]
+    )
     assert run.exit_code == 2
     assert "attr.coupon (order attribute 'coupon')" in run.stderr
     assert "product.attr.colour (product attribute 'colour'; did you mean 'color'?)" in run.stderr
@@ -162,9 +176,16 @@ def test_unknown_order_and_product_attributes_stop_the_run(platform, tmp_path):
 
 # -- dry runs, skipping, and settings that cannot be read -------------------------------------------
 
+
 def test_dry_run_checks_against_the_platform_when_a_key_is_available(platform, tmp_path):
-    run = import_file(platform, tmp_path, "customers", ["email", "attr.loyalty"],
-                      [["a@example.com", "1"], ["b@example.com", "one"]], "--dry-run")
+    run = import_file(
+        platform,
+        tmp_path,
+        "customers",
+        ["email", "attr.loyalty"],
+        [["a@example.com", "1"], ["b@example.com", "one"]],
+        "--dry-run",
+    )
     assert run.exit_code == 1 and run.summary["rows_rejected"] == 1
     assert platform.stats.count("GET", "/customerattributes") == 1 and posts(platform, "/customers") == 0
 
@@ -174,13 +195,15 @@ def test_dry_run_without_a_key_says_the_platform_checks_were_skipped(tmp_path, m
     source = write_csv(tmp_path / "in.csv", ["email", "attr.loyalty"], [["b@example.com", "one"]])
     run = run_cli(["customers", str(source), "--dry-run"], env={"ECDP_API_KEY": ""}, report_dir=tmp_path / "r")
     assert run.exit_code == 0
-    assert "Dry run without an API key: attribute names, consent ids and attribute values were not checked" \
-        in run.stderr
+    assert (
+        "Dry run without an API key: attribute names, consent ids and attribute values were not checked" in run.stderr
+    )
 
 
 def test_no_preflight_reads_no_settings(platform, tmp_path):
-    run = import_file(platform, tmp_path, "customers", ["email", "attr.loyalty"], [["a@example.com", "1"]],
-                      "--no-preflight")
+    run = import_file(
+        platform, tmp_path, "customers", ["email", "attr.loyalty"], [["a@example.com", "1"]], "--no-preflight"
+    )
     assert run.exit_code == 0
     assert platform.stats.count("GET", "/customerattributes") == 0
 
@@ -188,11 +211,14 @@ def test_no_preflight_reads_no_settings(platform, tmp_path):
 def test_settings_that_cannot_be_read_stop_the_run_with_a_hint(tmp_path):
     source = write_csv(tmp_path / "in.csv", ["email", "attr.loyalty"], [["a@example.com", "1"]])
     with SandboxServer(faults=Faults(error_rate=1.0, seed=3)) as failing:
-        run = run_cli(["customers", str(source), "--max-retries", "1"], env=sandbox_env(failing),
-                      report_dir=tmp_path / "r")
+        run = run_cli(
+            ["customers", str(source), "--max-retries", "1"], env=sandbox_env(failing), report_dir=tmp_path / "r"
+        )
         assert run.exit_code == 2
-        assert (f"Could not read the platform's settings from {failing.url}: GET /customerattributes failed (HTTP 5"
-                in run.stderr)
+        assert (
+            f"Could not read the platform's settings from {failing.url}: GET /customerattributes failed (HTTP 5"
+            in run.stderr
+        )
         assert "--no-preflight" in run.stderr
         assert failing.stats.count("POST", "/customers") == 0
 
@@ -208,22 +234,33 @@ def test_a_refused_key_while_reading_settings_is_exit_3(platform, tmp_path):
 
 # -- the sandbox: declared settings, served and enforced ----------------------------------------------
 
+
 def test_declared_settings_are_served_with_options(platform):
     attributes = get(platform, "/customerattributes").json()["data"]
     assert {"id": 7, "name": "tier", "type": "SingleSelect", "options": ["gold", "silver", "bronze"]} in attributes
     assert get(platform, "/customerconsents").json()["data"][0] == {"id": 1, "name": "Newsletter", "type": "Email"}
 
 
-@pytest.mark.parametrize(("customer_fields", "error"), [
-    ({"customAttributes": [{"name": "note", "value": "x"}, {"name": "foo", "value": "x"}]},
-     "data[0].customAttributes[1].name: The attribute 'foo' is not defined in this business unit "
-     "(Settings > Customer attributes)."),
-    ({"customAttributes": [{"name": "Loyalty", "value": "1,5"}]},
-     "data[0].customAttributes[0].value: The value '1,5' is not valid for the Number attribute 'loyalty'."),
-    ({"consentsData": {"consents": [{"id": 9, "value": "True"}]}},
-     "data[0].consentsData.consents[0].id: No consent with id 9 is defined in this business unit "
-     "(Settings > Consents)."),
-], ids=["unknown-attribute", "wrong-type", "unknown-consent"])
+@pytest.mark.parametrize(
+    ("customer_fields", "error"),
+    [
+        (
+            {"customAttributes": [{"name": "note", "value": "x"}, {"name": "foo", "value": "x"}]},
+            "data[0].customAttributes[1].name: The attribute 'foo' is not defined in this business unit "
+            "(Settings > Customer attributes).",
+        ),
+        (
+            {"customAttributes": [{"name": "Loyalty", "value": "1,5"}]},
+            "data[0].customAttributes[0].value: The value '1,5' is not valid for the Number attribute 'loyalty'.",
+        ),
+        (
+            {"consentsData": {"consents": [{"id": 9, "value": "True"}]}},
+            "data[0].consentsData.consents[0].id: No consent with id 9 is defined in this business unit "
+            "(Settings > Consents).",
+        ),
+    ],
+    ids=["unknown-attribute", "wrong-type", "unknown-consent"],
+)
 def test_the_sandbox_enforces_declared_settings(platform, customer_fields, error):
     body = {"mode": "AddOrUpdate", "matchBy": "Email", "data": [{"email": "a@example.com", **customer_fields}]}
     response = httpx.post(platform.url + "/customers", json=body, headers={"x-api-key": platform.api_key})
@@ -233,25 +270,37 @@ def test_the_sandbox_enforces_declared_settings(platform, customer_fields, error
 
 
 def test_the_default_sandbox_accepts_any_attribute(sandbox):
-    body = {"mode": "AddOrUpdate", "matchBy": "Email",
-            "data": [{"email": "a@example.com", "customAttributes": [{"name": "anything", "value": "x"}]}]}
+    body = {
+        "mode": "AddOrUpdate",
+        "matchBy": "Email",
+        "data": [{"email": "a@example.com", "customAttributes": [{"name": "anything", "value": "x"}]}],
+    }
     response = httpx.post(sandbox.url + "/customers", json=body, headers={"x-api-key": sandbox.api_key})
     assert response.status_code == 201
 
 
 def test_a_bad_settings_file_lists_every_problem(tmp_path):
     with pytest.raises(SettingsFileError) as raised:
-        parse_settings({
-            "customerAttributes": [{"name": "a", "type": "Numeric"}, {"name": "A", "type": "String"},
-                                   {"name": "b", "type": "String", "options": ["x"]}],
-            "customerConsents": [{"name": "c", "type": "Email"}],
-            "orderAttributes": [{"name": f"o{i}", "type": "String"} for i in range(11)],
-            "extra": [],
-        })
+        parse_settings(
+            {
+                "customerAttributes": [
+                    {"name": "a", "type": "Numeric"},
+                    {"name": "A", "type": "String"},
+                    {"name": "b", "type": "String", "options": ["x"]},
+                ],
+                "customerConsents": [{"name": "c", "type": "Email"}],
+                "orderAttributes": [{"name": f"o{i}", "type": "String"} for i in range(11)],
+                "extra": [],
+            }
+        )
     message = str(raised.value)
-    for problem in ("extra: unknown key", "customerAttributes[0].type: must be one of String, Text, Number",
-                    "customerAttributes[2].options", "customerConsents[0].id: required",
-                    "orderAttributes: 11 defined; the platform allows at most 10"):
+    for problem in (
+        "extra: unknown key",
+        "customerAttributes[0].type: must be one of String, Text, Number",
+        "customerAttributes[2].options",
+        "customerConsents[0].id: required",
+        "orderAttributes: 11 defined; the platform allows at most 10",
+    ):
         assert problem in message
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"customerAttributes": [{"name": "a"}]}), encoding="utf-8")
@@ -268,43 +317,72 @@ def test_the_readme_session_with_the_sample_settings(tmp_path):
     with SandboxServer(settings=load_settings(sample / "settings.json")) as server:
         env = sandbox_env(server)
         budget = ["--max-rejects", "50%"]  # as in docs/preflight.md: the samples are small and broken on purpose
-        assert run_cli(["customers", str(sample / "customers.csv"), *budget], env=env,
-                       report_dir=tmp_path / "a").exit_code == 1
-        loyalty = run_cli(["customers", str(sample / "customers_loyalty.csv"), *budget], env=env,
-                          report_dir=tmp_path / "b")
+        assert (
+            run_cli(["customers", str(sample / "customers.csv"), *budget], env=env, report_dir=tmp_path / "a").exit_code
+            == 1
+        )
+        loyalty = run_cli(
+            ["customers", str(sample / "customers_loyalty.csv"), *budget], env=env, report_dir=tmp_path / "b"
+        )
         assert loyalty.exit_code == 1 and [r["_row"] for r in loyalty.rejected] == ["3"]
-        unknown = run_cli(["customers", str(sample / "customers_unknown_columns.csv")], env=env,
-                          report_dir=tmp_path / "c")
+        unknown = run_cli(
+            ["customers", str(sample / "customers_unknown_columns.csv")], env=env, report_dir=tmp_path / "c"
+        )
         assert unknown.exit_code == 2 and "did you mean 'loyaltyPoints'?" in unknown.stderr
-        assert run_cli(["orders", str(sample / "orders.csv"), *budget], env=env,
-                       report_dir=tmp_path / "d").exit_code == 1
+        assert (
+            run_cli(["orders", str(sample / "orders.csv"), *budget], env=env, report_dir=tmp_path / "d").exit_code == 1
+        )
         assert server.store.counts().orders == 11
 
 
 # -- which settings lists a partition needs (read by the job, before preparing) ----------------------
 
 NAME_VALUES = pl.List(pl.Struct({"name": pl.String, "value": pl.String}))
-PRODUCTS = pl.List(pl.Struct({"id": pl.String, "name": pl.String, "price": pl.Float64, "quantity": pl.Int64,
-                              "productAttributes": NAME_VALUES}))
+PRODUCTS = pl.List(
+    pl.Struct(
+        {
+            "id": pl.String,
+            "name": pl.String,
+            "price": pl.Float64,
+            "quantity": pl.Int64,
+            "productAttributes": NAME_VALUES,
+        }
+    )
+)
 
 
 def _nested(order_attributes, product_attributes):
-    products = [[{"id": f"p{i}", "name": "P", "price": 1.5, "quantity": 1, "productAttributes": attributes}]
-                for i, attributes in enumerate(product_attributes)]
+    products = [
+        [{"id": f"p{i}", "name": "P", "price": 1.5, "quantity": 1, "productAttributes": attributes}]
+        for i, attributes in enumerate(product_attributes)
+    ]
     return pl.DataFrame(
-        {"_rid": [0, 1], "_file": ["n.parquet"] * 2, "_row": [2, 3], "id": ["o1", "o2"],
-         "customer": [{"email": "a@example.com"}, {"email": "b@example.com"}],
-         "orderAttributes": order_attributes, "products": products},
+        {
+            "_rid": [0, 1],
+            "_file": ["n.parquet"] * 2,
+            "_row": [2, 3],
+            "id": ["o1", "o2"],
+            "customer": [{"email": "a@example.com"}, {"email": "b@example.com"}],
+            "orderAttributes": order_attributes,
+            "products": products,
+        },
         schema_overrides={"orderAttributes": NAME_VALUES, "products": PRODUCTS},
     )
 
 
-@pytest.mark.parametrize(("order_attributes", "product_attributes", "lists"), [
-    ([[{"name": " channel ", "value": "web"}], []], [[{"name": "color", "value": "red"}], None],
-     ["/orderattributes", "/productattributes"]),
-    ([[], None], [[{"name": "size", "value": "M"}], []], ["/productattributes"]),
-    ([[], None], [None, []], []),
-], ids=["both", "product-only", "none"])
+@pytest.mark.parametrize(
+    ("order_attributes", "product_attributes", "lists"),
+    [
+        (
+            [[{"name": " channel ", "value": "web"}], []],
+            [[{"name": "color", "value": "red"}], None],
+            ["/orderattributes", "/productattributes"],
+        ),
+        ([[], None], [[{"name": "size", "value": "M"}], []], ["/productattributes"]),
+        ([[], None], [None, []], []),
+    ],
+    ids=["both", "product-only", "none"],
+)
 def test_a_nested_table_reads_the_lists_its_flattened_columns_need(order_attributes, product_attributes, lists):
     frame = _nested(order_attributes, product_attributes)
     assert sorted(flat_columns(frame)) == sorted(flatten_orders(frame)[0].columns)  # known without flattening
@@ -313,12 +391,16 @@ def test_a_nested_table_reads_the_lists_its_flattened_columns_need(order_attribu
 
 def test_the_lists_follow_the_columns_and_prepare_sends_no_request():
     assert customers.settings_lists(["email", "firstName"], "email") == []
-    assert customers.settings_lists(["email", "attr.tier", "consent.1"], "email") == ["/customerattributes",
-                                                                                       "/customerconsents"]
-    frame = pl.DataFrame({"_rid": [0], "_file": ["c.csv"], "_row": [2], "email": ["a@example.com"],
-                          "attr.Tier": ["gold"]})
+    assert customers.settings_lists(["email", "attr.tier", "consent.1"], "email") == [
+        "/customerattributes",
+        "/customerconsents",
+    ]
+    frame = pl.DataFrame(
+        {"_rid": [0], "_file": ["c.csv"], "_row": [2], "email": ["a@example.com"], "attr.Tier": ["gold"]}
+    )
     lists = {"/customerattributes": (Definition(1, "tier", "SingleSelect", ("gold", "silver")),)}
     prepared = customers.prepare(frame, CustomerOptions(), lists)  # (no server: a request would fail)
     assert prepared.records.height == 1 and prepared.reasons.is_empty()
-    assert prepared.warnings == ["Column attr.Tier: the platform spells the customer attribute 'tier'; it is sent "
-                                 "as the column names it."]
+    assert prepared.warnings == [
+        "Column attr.Tier: the platform spells the customer attribute 'tier'; it is sent as the column names it."
+    ]

@@ -24,10 +24,42 @@ from schemas.orders import (
 # Cells that pass or fail some check of some field: numbers, dates, e-mails, phones, enums, lengths,
 # control characters, spreadsheet errors, blanks and nulls.
 CELLS = [
-    None, "", " ", "12", "-3.5", "1e3", "1e400", "abc", "7", "0", "2147483648", "+5", "2024-06-28T05:26:16.000Z",
-    "yesterday", "anna@example.com", "ANNA@", "+48601234567", "601 234 567", "Male", "female", "True",
-    "AwaitingConfirmation", "placed", "paid", "Cancelled", "PLN", "pl", "a\x00b", "#N/A", " err:502 ", "x" * 130,
-    "🌸" * 11, "a\ufeffb", "#1 fan", "err:50", "\ufeffstart",
+    None,
+    "",
+    " ",
+    "12",
+    "-3.5",
+    "1e3",
+    "1e400",
+    "abc",
+    "7",
+    "0",
+    "2147483648",
+    "+5",
+    "2024-06-28T05:26:16.000Z",
+    "yesterday",
+    "anna@example.com",
+    "ANNA@",
+    "+48601234567",
+    "601 234 567",
+    "Male",
+    "female",
+    "True",
+    "AwaitingConfirmation",
+    "placed",
+    "paid",
+    "Cancelled",
+    "PLN",
+    "pl",
+    "a\x00b",
+    "#N/A",
+    " err:502 ",
+    "x" * 130,
+    "🌸" * 11,
+    "a\ufeffb",
+    "#1 fan",
+    "err:50",
+    "\ufeffstart",
 ]
 
 SCHEMAS = {
@@ -51,8 +83,10 @@ def _full_pandera(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFra
 def _frame(schema: pa.DataFrameSchema, rows: list[list[str | None]]) -> pl.DataFrame:
     names = list(schema.columns)
     data = {name: [row[i % len(row)] for row in rows] for i, name in enumerate(names)}
-    return pl.DataFrame({RID_COL: list(range(100, 100 + len(rows))), **data},
-                        schema={RID_COL: pl.Int64, **dict.fromkeys(names, pl.String)})
+    return pl.DataFrame(
+        {RID_COL: list(range(100, 100 + len(rows))), **data},
+        schema={RID_COL: pl.Int64, **dict.fromkeys(names, pl.String)},
+    )
 
 
 @pytest.mark.parametrize("name", list(SCHEMAS))
@@ -68,7 +102,8 @@ def test_screened_reasons_are_those_of_pandera_on_the_whole_frame(name, rows):
 def test_the_screen_names_the_failing_rows_columns_and_checks():
     schema = order_line_schema()
     frame = _frame(schema, [[None], [None], [None]]).with_columns(
-        pl.Series("status", ["paid", "lost", "paid"]), pl.Series("id", [None, "ORD-2", "ORD-3"], dtype=pl.String))
+        pl.Series("status", ["paid", "lost", "paid"]), pl.Series("id", [None, "ORD-2", "ORD-3"], dtype=pl.String)
+    )
     found = schema_screen.failing(frame, schema)
     assert found is not None
     assert found.rows.to_list() == [0, 1]
@@ -81,8 +116,9 @@ def test_the_screen_names_the_failing_rows_columns_and_checks():
 def test_a_schema_the_screen_cannot_imitate_is_validated_whole():
     frame = pl.DataFrame({RID_COL: [1, 2], "a": ["x", "x"]})
     unique = pa.DataFrameSchema({"a": pa.Column(str, unique=True)})
-    frame_wide = pa.DataFrameSchema({"a": pa.Column(str)},
-                                    checks=[pa.Check(lambda data: data.lazyframe.select(pl.len() > 5))])
+    frame_wide = pa.DataFrameSchema(
+        {"a": pa.Column(str)}, checks=[pa.Check(lambda data: data.lazyframe.select(pl.len() > 5))]
+    )
     assert schema_screen.failing(frame, unique) is None and schema_screen.failing(frame, frame_wide) is None
     reasons = validation.schema_reasons(frame, unique, {}, {})
     assert reasons.get_column(RID_COL).to_list() == [1, 2]

@@ -23,14 +23,22 @@ DAMAGED = ["5.89746E+12", "5,89746E+12", "4.8601E+10", "5897460000000", "4860100
 
 def _frame(columns: dict[str, list[str | None]]) -> pl.DataFrame:
     frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
-    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL), pl.lit("f.csv").alias(FILE_COL),
-                              (pl.int_range(pl.len()) + 2).alias(ROW_COL))
+    return frame.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(RID_COL),
+        pl.lit("f.csv").alias(FILE_COL),
+        (pl.int_range(pl.len()) + 2).alias(ROW_COL),
+    )
 
 
 @pytest.mark.parametrize("value", DAMAGED)
 def test_rewritten_crm_id_and_phone_are_rejected_with_that_reason_alone(value: str) -> None:
-    frame = _frame({"email": ["a@example.com", "b@example.com", "c@example.com"],
-                    "crmId": [value, "7044811407599", None], "phone": [None, None, value]})
+    frame = _frame(
+        {
+            "email": ["a@example.com", "b@example.com", "c@example.com"],
+            "crmId": [value, "7044811407599", None],
+            "phone": [None, None, value],
+        }
+    )
     prepared = customers.prepare(frame, CustomerOptions())
     reasons = {rid: error for rid, error in prepared.reasons.select(RID_COL, "_error").iter_rows()}
     assert set(reasons) == {0, 2}
@@ -41,8 +49,10 @@ def test_rewritten_crm_id_and_phone_are_rejected_with_that_reason_alone(value: s
     assert prepared.records.get_column("_key").to_list() == ["b@example.com"]
 
 
-@pytest.mark.parametrize("value", ["7044811407599", "100000", "1e5", "12e4567", "5.5E-3", "SKU-1E+12", "10000000000",
-                                   "+48600000000", "2024000001"])
+@pytest.mark.parametrize(
+    "value",
+    ["7044811407599", "100000", "1e5", "12e4567", "5.5E-3", "SKU-1E+12", "10000000000", "+48600000000", "2024000001"],
+)
 def test_ids_a_spreadsheet_did_not_rewrite_pass(value: str) -> None:
     """Ids of digits (even with zeros), hex-like ids with an e, short numbers: not taken for damage (a
     scientific notation a spreadsheet writes has ``E+``; lost digits leave 12+ digits ending in 6 zeros)."""
@@ -51,14 +61,18 @@ def test_ids_a_spreadsheet_did_not_rewrite_pass(value: str) -> None:
 
 
 def test_order_ids_customer_ids_and_product_ids_rewritten_reject_their_orders() -> None:
-    frame = _frame({
-        "id": ["5.89746E+12", "5.89746E+12", "o-2", "o-3", "o-4", "o-4"],
-        "date": ["2024-11-01"] * 6,
-        "customer.email": ["a@example.com"] * 6,
-        "customer.crmId": [None, None, "7,04481E+12", None, None, None],
-        "product.id": ["p-1", "p-2", "p-3", "8.80001E+12", "p-5", "p-6"],
-        "product.name": ["Thing"] * 6, "product.price": ["1.5e2"] * 6, "product.quantity": ["1"] * 6,
-    })
+    frame = _frame(
+        {
+            "id": ["5.89746E+12", "5.89746E+12", "o-2", "o-3", "o-4", "o-4"],
+            "date": ["2024-11-01"] * 6,
+            "customer.email": ["a@example.com"] * 6,
+            "customer.crmId": [None, None, "7,04481E+12", None, None, None],
+            "product.id": ["p-1", "p-2", "p-3", "8.80001E+12", "p-5", "p-6"],
+            "product.name": ["Thing"] * 6,
+            "product.price": ["1.5e2"] * 6,
+            "product.quantity": ["1"] * 6,
+        }
+    )
     prepared = orders.prepare(frame, OrderOptions())
     reasons = dict(prepared.reasons.select(RID_COL, "_error").iter_rows())
     assert set(reasons) == {0, 1, 2, 3}
@@ -68,12 +82,15 @@ def test_order_ids_customer_ids_and_product_ids_rewritten_reject_their_orders() 
 
 
 def test_customers_file_re_saved_by_a_spreadsheet(sandbox: SandboxServer, tmp_path: Path) -> None:
-    rows = [[f"c{i}@example.com", f"{5.89746 + i / 1e5:.5f}E+12" if i % 3 == 0 else f"70448114{i:05d}", "Anna"]
-            for i in range(12)]
+    rows = [
+        [f"c{i}@example.com", f"{5.89746 + i / 1e5:.5f}E+12" if i % 3 == 0 else f"70448114{i:05d}", "Anna"]
+        for i in range(12)
+    ]
     rows[1][1] = "5897460000000"  # digits lost, written back as zeros
     path = write_csv(tmp_path / "customers.csv", ["email", "crmId", "firstName"], rows)
-    run = run_cli(["customers", str(path), "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(path), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 1, run.stderr
     damaged = {row[0]: row[1] for i, row in enumerate(rows) if i % 3 == 0 or i == 1}
     rejected = {row["email"]: row for row in run.rejected}
@@ -89,12 +106,15 @@ def test_shopify_export_re_saved_by_a_spreadsheet_under_the_preset(tmp_path: Pat
     """The same rule under a mapping (the Shopify preset reads ``Customer ID`` as crmId): no such id in
     the bodies the dry run wrote."""
     header = ["Customer ID", "First Name", "Last Name", "Email", "Phone"]
-    rows = [["5.89746E+12", "Anna", "Nowak", "anna@example.com", ""],
-            ["7044811440367", "Piotr", "Nowak", "piotr@example.com", "4.86001E+10"],
-            ["7044811473135", "Ewa", "Lis", "ewa@example.com", "+48601234567"]]
+    rows = [
+        ["5.89746E+12", "Anna", "Nowak", "anna@example.com", ""],
+        ["7044811440367", "Piotr", "Nowak", "piotr@example.com", "4.86001E+10"],
+        ["7044811473135", "Ewa", "Lis", "ewa@example.com", "+48601234567"],
+    ]
     path = write_csv(tmp_path / "customers_export.csv", header, rows)
-    run = run_cli(["customers", str(path), "--preset", "shopify", "--dry-run", "--max-rejects", "100%"],
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(path), "--preset", "shopify", "--dry-run", "--max-rejects", "100%"], report_dir=tmp_path / "r"
+    )
     assert run.exit_code == 1, run.stderr
     assert [row["Email"] for row in run.rejected] == ["anna@example.com", "piotr@example.com"]
     assert all(RE_SAVED in row["_error"] for row in run.rejected)
@@ -105,13 +125,23 @@ def test_shopify_export_re_saved_by_a_spreadsheet_under_the_preset(tmp_path: Pat
 
 
 def test_orders_file_re_saved_by_a_spreadsheet(sandbox: SandboxServer, tmp_path: Path) -> None:
-    header = ["id", "date", "totalValue", "customer.email", "product.id", "product.name", "product.price",
-              "product.quantity"]
-    rows = [["5.89746E+12", "2024-11-01", "10", "a@example.com", "p-1", "Thing", "10", "1"],
-            ["5.89746E+12", "2024-11-02", "20", "b@example.com", "p-2", "Thing", "20", "1"],
-            ["5897460000000", "2024-11-02", "20", "b@example.com", "p-2", "Thing", "20", "1"],
-            ["o-1", "2024-11-03", "30", "c@example.com", "8.80001E+12", "Thing", "30", "1"],
-            ["o-2", "2024-11-04", "1.5e2", "d@example.com", "p-4", "Thing", "1.5e2", "1"]]
+    header = [
+        "id",
+        "date",
+        "totalValue",
+        "customer.email",
+        "product.id",
+        "product.name",
+        "product.price",
+        "product.quantity",
+    ]
+    rows = [
+        ["5.89746E+12", "2024-11-01", "10", "a@example.com", "p-1", "Thing", "10", "1"],
+        ["5.89746E+12", "2024-11-02", "20", "b@example.com", "p-2", "Thing", "20", "1"],
+        ["5897460000000", "2024-11-02", "20", "b@example.com", "p-2", "Thing", "20", "1"],
+        ["o-1", "2024-11-03", "30", "c@example.com", "8.80001E+12", "Thing", "30", "1"],
+        ["o-2", "2024-11-04", "1.5e2", "d@example.com", "p-4", "Thing", "1.5e2", "1"],
+    ]
     path = write_csv(tmp_path / "orders.csv", header, rows)
     run = run_cli(["orders", str(path), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
     assert run.exit_code == 1, run.stderr

@@ -19,7 +19,8 @@ def test_add_of_existing_customer_rejects_only_that_row(sandbox, tmp_path):
     seed = write_csv(tmp_path / "seed.csv", HEADER, [["old@example.com", "Old", ""]])
     assert run_cli(["customers", str(seed)], env=sandbox_env(sandbox), report_dir=tmp_path / "r0").exit_code == 0
     source = write_csv(
-        tmp_path / "in.csv", HEADER,
+        tmp_path / "in.csv",
+        HEADER,
         [["new1@example.com", "N1", ""], ["old@example.com", "Changed", ""], ["new2@example.com", "N2", ""]],
     )
     run = run_cli(["customers", str(source), "--mode", "Add"], env=sandbox_env(sandbox), report_dir=tmp_path / "r")
@@ -63,8 +64,11 @@ def test_dry_run_sends_nothing_and_writes_the_bodies(sandbox, tmp_path):
     rows = [[f"d{i}@example.com", "D", "+48 600 000 00" + str(i)] for i in range(5)] + [["bad", "X", ""]]
     source = write_csv(tmp_path / "in.csv", HEADER, rows)
     env = {"ECDP_API_URL": sandbox.url}  # no key needed
-    run = run_cli(["customers", str(source), "--dry-run", "--chunk-size", "2", "--max-rejects", "1"], env=env,
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--dry-run", "--chunk-size", "2", "--max-rejects", "1"],
+        env=env,
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1
     assert sandbox.stats.total == 0
     bodies = [orjson.loads(line) for line in (run.report_dir / "payloads.jsonl").read_bytes().splitlines()]
@@ -77,21 +81,40 @@ def test_dry_run_sends_nothing_and_writes_the_bodies(sandbox, tmp_path):
     assert_accounted(summary)
     assert "5 valid (would be sent)" in run.stdout and "accepted" not in run.stdout
     metrics = exposition(summary, "customers", None, 0.0, None)
-    assert 'outcome="would_send"} 5' in metrics and 'ecdp_import_rows{command="customers",profile="default",' \
-        'outcome="accepted"} 0' in metrics
+    assert (
+        'outcome="would_send"} 5' in metrics
+        and 'ecdp_import_rows{command="customers",profile="default",outcome="accepted"} 0' in metrics
+    )
 
 
 def test_a_dry_run_summary_of_an_older_version_is_read_as_one_written_now():
     """Before, a dry run's rows_accepted held the rows a real run would send (and rows_would_send, once it
     existed, the same; order operations had no rows_would_send and counted records_accepted too)."""
-    older = {"command": "customers", "dry_run": True, "rows_read": 6, "rows_accepted": 5, "rows_rejected": 1,
-             "rows_blank": 0, "rows_unmatched": 0, "exit_code": 1}
+    older = {
+        "command": "customers",
+        "dry_run": True,
+        "rows_read": 6,
+        "rows_accepted": 5,
+        "rows_rejected": 1,
+        "rows_blank": 0,
+        "rows_unmatched": 0,
+        "exit_code": 1,
+    }
     summary = RunSummary.from_dict(older)
     assert (summary.rows_accepted, summary.rows_would_send) == (0, 5)
     assert_accounted(summary)
     assert "5 would be sent" in summary_line(summary) and "accepted" not in summary_line(summary)
-    operation = RunSummary.from_dict({"command": "delete-orders", "dry_run": True, "rows_read": 3, "rows_accepted": 3,
-                                      "records_accepted": 2, "rows_blank": 0, "rows_unmatched": 0})
+    operation = RunSummary.from_dict(
+        {
+            "command": "delete-orders",
+            "dry_run": True,
+            "rows_read": 3,
+            "rows_accepted": 3,
+            "records_accepted": 2,
+            "rows_blank": 0,
+            "rows_unmatched": 0,
+        }
+    )
     assert (operation.rows_accepted, operation.rows_would_send, operation.records_accepted) == (0, 3, 0)
     real = {**older, "dry_run": False}
     assert RunSummary.from_dict(real).rows_accepted == 5
@@ -133,12 +156,13 @@ def test_chunking_splits_requests(sandbox, tmp_path):
 
 
 def test_report_neutralises_formulas_and_reimport_restores_them(sandbox, tmp_path):
-    rows = [["not-an-email", "=HYPERLINK(\"x\")", "+48 601 234 567"], ["ok@example.com", "@home", ""]]
+    rows = [["not-an-email", '=HYPERLINK("x")', "+48 601 234 567"], ["ok@example.com", "@home", ""]]
     source = write_csv(tmp_path / "in.csv", HEADER, rows)
-    run = run_cli(["customers", str(source), "--max-rejects", "100%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r1")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "100%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r1"
+    )
     [rejected] = run.rejected
-    assert rejected["firstName"] == "'=HYPERLINK(\"x\")" and rejected["phone"] == "'+48 601 234 567"
+    assert rejected["firstName"] == '\'=HYPERLINK("x")' and rejected["phone"] == "'+48 601 234 567"
     # a person fixes the e-mail in rejected.csv and imports the file as it is
     fixed = (run.report_dir / "rejected.csv").read_text(encoding="utf-8").replace("not-an-email", "fixed@example.com")
     (tmp_path / "fixed.csv").write_text(fixed, encoding="utf-8")
@@ -146,7 +170,7 @@ def test_report_neutralises_formulas_and_reimport_restores_them(sandbox, tmp_pat
     assert again.exit_code == 0, again.stderr
     assert "Ignored columns" not in again.stderr
     stored = customer(sandbox, "fixed@example.com")
-    assert stored["firstName"] == "=HYPERLINK(\"x\")" and stored["phone"] == "+48601234567"
+    assert stored["firstName"] == '=HYPERLINK("x")' and stored["phone"] == "+48601234567"
     assert customer(sandbox, "ok@example.com")["firstName"] == "@home"
 
 
@@ -157,7 +181,8 @@ def test_report_is_private_and_never_holds_the_key(sandbox, tmp_path):
     source = write_csv(tmp_path / "in.csv", HEADER, [["a@example.com", "A", ""], ["bad", "B", ""]])
     env = {"ECDP_API_URL": sandbox.url}
     run = run_cli(
-        ["customers", str(source), "--api-key-file", str(key_file), "--mode", "Add", "--max-rejects", "100%"], env=env,
+        ["customers", str(source), "--api-key-file", str(key_file), "--mode", "Add", "--max-rejects", "100%"],
+        env=env,
         report_dir=tmp_path / "reports" / "run",
     )
     assert run.exit_code == 1

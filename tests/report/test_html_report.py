@@ -17,7 +17,8 @@ from tests.support.browser import CHROMIUM, Browser
 
 HEADER = ["email", "firstName", "gender", "dateOfBirth"]
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)")
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
+)
 
 
 def rows_with_problems() -> list[list[str]]:
@@ -39,8 +40,11 @@ def bumpy_sandbox():
 @needs_chromium
 def test_report_renders_in_chromium_with_funnel_and_reject_table(bumpy_sandbox, tmp_path):
     source = write_csv(tmp_path / "customers.csv", HEADER, rows_with_problems())
-    run = run_cli(["customers", str(source), "--max-rejects", "25%", "--chunk-size", "4", "--rate", "5"],
-                  env=sandbox_env(bumpy_sandbox), report_dir=tmp_path / "report")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "25%", "--chunk-size", "4", "--rate", "5"],
+        env=sandbox_env(bumpy_sandbox),
+        report_dir=tmp_path / "report",
+    )
     assert run.exit_code == 1, run.stderr
     assert run.summary["retries"] > 0 and len(run.summary["timeline"]["rows"]) >= 3
     page = run.report_dir / "report.html"
@@ -51,7 +55,8 @@ def test_report_renders_in_chromium_with_funnel_and_reject_table(bumpy_sandbox, 
     text = seen.texts
     assert text["#outcome"] == "40 of 48 rows are in the platform; 8 rows rejected (fix them in rejected.csv)."
     assert re.sub(r"\s+", " ", text["#funnel"]) == (
-        "read 48 valid 40 8 rejected before sending (see below) sent 40 accepted 40")
+        "read 48 valid 40 8 rejected before sending (see below) sent 40 accepted 40"
+    )
     rejects = text["#rejects"]
     assert "4\temail\tis not an e-mail address (one @, text on both sides, no spaces) validation" in rejects
     assert "customers.csv row 42: bad0.example.com" in rejects  # an example: file, row, the value
@@ -66,8 +71,11 @@ def test_report_renders_in_chromium_with_funnel_and_reject_table(bumpy_sandbox, 
 @needs_chromium
 def test_the_browser_check_catches_console_errors_and_blocked_loads(tmp_path):
     page = tmp_path / "broken.html"
-    page.write_text('<!doctype html><p id="p">hi</p><img src="missing.png">'
-                    '<script>console.error("boom"); throw new Error("uncaught")</script>', encoding="utf-8")
+    page.write_text(
+        '<!doctype html><p id="p">hi</p><img src="missing.png">'
+        '<script>console.error("boom"); throw new Error("uncaught")</script>',
+        encoding="utf-8",
+    )
     with Browser(tmp_path / "profile") as browser:
         seen = browser.open(page.as_uri(), ["#p"])
     assert seen.texts["#p"] == "hi"
@@ -78,8 +86,9 @@ def test_the_browser_check_catches_console_errors_and_blocked_loads(tmp_path):
 
 def test_report_is_self_contained_escaped_and_private(sandbox, tmp_path):
     source = write_csv(tmp_path / "customers.csv", HEADER, rows_with_problems())
-    run = run_cli(["customers", str(source), "--max-rejects", "25%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "25%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r"
+    )
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")
     assert stat.S_IMODE(os.stat(run.report_dir / "report.html").st_mode) == 0o600
     assert "<script" not in html.lower() and "<img" not in html.lower()
@@ -92,8 +101,9 @@ def test_report_is_self_contained_escaped_and_private(sandbox, tmp_path):
 
 def test_report_command_renders_again_from_the_directory(sandbox, tmp_path):
     source = write_csv(tmp_path / "customers.csv", HEADER, rows_with_problems())
-    run = run_cli(["customers", str(source), "--max-rejects", "25%"], env=sandbox_env(sandbox),
-                  report_dir=tmp_path / "r")
+    run = run_cli(
+        ["customers", str(source), "--max-rejects", "25%"], env=sandbox_env(sandbox), report_dir=tmp_path / "r"
+    )
     page = run.report_dir / "report.html"
     first = page.read_bytes()
     page.unlink()
@@ -106,14 +116,21 @@ def test_report_command_renders_again_from_the_directory(sandbox, tmp_path):
 
 
 def test_orders_rejects_group_by_reason_not_by_value(sandbox, tmp_path):
-    run = run_cli(["orders", str(ROOT / "sample_data" / "orders.csv"), "--max-rejects", "25%"],
-                  env=sandbox_env(sandbox), report_dir=tmp_path / "r")
+    run = run_cli(
+        ["orders", str(ROOT / "sample_data" / "orders.csv"), "--max-rejects", "25%"],
+        env=sandbox_env(sandbox),
+        report_dir=tmp_path / "r",
+    )
     assert run.exit_code == 1
     found = summarise(run.report_dir / "rejected.csv")
     groups = [(g.field, g.reason, g.rows, [(e.row, e.value) for e in g.examples]) for g in found.groups]
     assert groups == [
-        ("", "another line of the same order is invalid (the order is sent whole or not at all)", 3,
-         [("9", "ORD-2024-1006"), ("10", "ORD-2024-1006"), ("11", "ORD-2024-1006")]),
+        (
+            "",
+            "another line of the same order is invalid (the order is sent whole or not at all)",
+            3,
+            [("9", "ORD-2024-1006"), ("10", "ORD-2024-1006"), ("11", "ORD-2024-1006")],
+        ),
         ("product.quantity", "is not a whole number from 1 to 2147483647", 1, [("12", "0")]),
     ]
     assert (found.rows, found.by_stage) == (4, {"validation": 4})
@@ -128,5 +145,7 @@ def test_a_dry_run_and_a_stopped_run_say_nothing_was_sent(tmp_path):
     stopped = run_cli(["customers", str(source), "--dry-run"], report_dir=tmp_path / "stopped")
     html = (stopped.report_dir / "report.html").read_text(encoding="utf-8")
     assert 'class="outcome stopped"' in html
-    assert ("Dry run: a real run would be stopped before sending: "
-            "error budget: 8 of 48 rows rejected (17%) &gt; 10%" in html)
+    assert (
+        "Dry run: a real run would be stopped before sending: "
+        "error budget: 8 of 48 rows rejected (17%) &gt; 10%" in html
+    )

@@ -68,15 +68,20 @@ def test_a_journals_options_come_back_as_the_resources_options() -> None:
     assert verify.cannot_verify is not None and "VisitorId" in verify.cannot_verify[0]
 
 
-RESOURCE_STRINGS = re.compile(r'(==|!=|\bin)\s*\(?\s*"(customers|orders|order-status|delete-orders)"'
-                              r'|"(customers|orders|order-status|delete-orders)"\s*(==|!=)')
+RESOURCE_STRINGS = re.compile(
+    r'(==|!=|\bin)\s*\(?\s*"(customers|orders|order-status|delete-orders)"'
+    r'|"(customers|orders|order-status|delete-orders)"\s*(==|!=)'
+)
 
 
 def test_no_module_compares_resource_names_outside_the_registry() -> None:
     """Which resource a run is about is asked of its declaration, never by comparing its command."""
-    found = [f"{path.relative_to(IMPORTER)}:{number}: {line.strip()}"
-             for path in sorted(IMPORTER.rglob("*.py")) if not path.is_relative_to(IMPORTER / "resources")
-             and not path.is_relative_to(IMPORTER / "sandbox")  # (the sandbox is the platform: it has its own)
-             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if RESOURCE_STRINGS.search(line)]
+    found = [
+        f"{path.relative_to(IMPORTER)}:{number}: {line.strip()}"
+        for path in sorted(IMPORTER.rglob("*.py"))
+        if not path.is_relative_to(IMPORTER / "resources")
+        and not path.is_relative_to(IMPORTER / "sandbox")  # (the sandbox is the platform: it has its own)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if RESOURCE_STRINGS.search(line)
+    ]
     assert not found, found

@@ -75,8 +75,7 @@ def test_a_valid_event_is_201_and_kept_as_sent(sandbox: SandboxServer, api: http
     assert sandbox.store.counts().custom_events == 1
 
 
-def test_each_event_is_kept_once_per_request_in_the_order_received(sandbox: SandboxServer,
-                                                                    api: httpx.Client) -> None:
+def test_each_event_is_kept_once_per_request_in_the_order_received(sandbox: SandboxServer, api: httpx.Client) -> None:
     for n in range(3):
         assert api.post(PATH, json=only("customerEmail", f"c{n}@example.com")).status_code == 201
     assert api.post(PATH, json=only("customerEmail", "c0@example.com")).status_code == 201  # not idempotent
@@ -107,9 +106,7 @@ def test_the_custom_event_id_is_required(api: httpx.Client, value: Any) -> None:
         del event["customEventId"]
     else:
         event["customEventId"] = value
-    assert problem_of(api.post(PATH, json=event))["errors"] == [
-        "customEventId: The field customEventId is required."
-    ]
+    assert problem_of(api.post(PATH, json=event))["errors"] == ["customEventId: The field customEventId is required."]
 
 
 @pytest.mark.parametrize("value", ["7", 7.0, True, 2**31], ids=["string", "float", "bool", "over-int32"])
@@ -119,8 +116,12 @@ def test_the_custom_event_id_is_an_int32(api: httpx.Client, value: Any) -> None:
 
 
 def test_an_event_without_any_customer_identifier_is_a_400(sandbox: SandboxServer, api: httpx.Client) -> None:
-    event = {"customEventId": DEMO_EVENT, "customerEmail": "", "customerPhone": None,
-             "dataFields": [{"name": "store", "type": "String", "value": "x"}]}
+    event = {
+        "customEventId": DEMO_EVENT,
+        "customerEmail": "",
+        "customerPhone": None,
+        "dataFields": [{"name": "store", "type": "String", "value": "x"}],
+    }
     problem = problem_of(api.post(PATH, json=event))
 
     assert problem["errors"] == [
@@ -152,11 +153,17 @@ def _of_length(identifier: str, length: int) -> str:
 
 @pytest.mark.parametrize(
     ("identifier", "most"),
-    [("customerEmail", 320), ("customerEmailMd5", 32), ("customerEmailSha256", 64), ("customerPhone", 20),
-     ("customerCrmId", 128)],
+    [
+        ("customerEmail", 320),
+        ("customerEmailMd5", 32),
+        ("customerEmailSha256", 64),
+        ("customerPhone", 20),
+        ("customerCrmId", 128),
+    ],
 )
-def test_each_identifier_is_limited_in_length(sandbox: SandboxServer, api: httpx.Client, identifier: str,
-                                               most: int) -> None:
+def test_each_identifier_is_limited_in_length(
+    sandbox: SandboxServer, api: httpx.Client, identifier: str, most: int
+) -> None:
     at_most = _of_length(identifier, most)
     assert len(at_most) == most
     assert api.post(PATH, json=only(identifier, at_most)).status_code == 201
@@ -184,8 +191,11 @@ def test_a_data_field_of_an_unknown_type_is_a_400(sandbox: SandboxServer, api: h
 
 
 def test_a_data_field_names_itself_and_holds_a_string(api: httpx.Client) -> None:
-    fields = [{"type": "Number", "value": "1"}, {"name": "n", "type": "Number", "value": 1}, {"name": "x", "type":
-              "String", "value": "v", "extra": 1}]
+    fields = [
+        {"type": "Number", "value": "1"},
+        {"name": "n", "type": "Number", "value": 1},
+        {"name": "x", "type": "String", "value": "v", "extra": 1},
+    ]
     assert problem_of(api.post(PATH, json=only("customerCrmId", "c", dataFields=fields)))["errors"] == [
         "dataFields[0].name: The field name is required.",
         "dataFields[1].value: The field value must be a string.",
@@ -230,9 +240,14 @@ def test_custom_events_given_to_the_server_replace_the_demo_ones_or_add_to_the_s
     for declared, known in cases:
         with SandboxServer(custom_events=[CustomEvent(9, "renewal")], **declared) as server:
             accepted = {
-                event_id for event_id in (1, 7, 9)
-                if httpx.post(f"{server.url}{PATH}", json=only("customerCrmId", "c", customEventId=event_id),
-                              headers={"x-api-key": server.api_key}).status_code == 201
+                event_id
+                for event_id in (1, 7, 9)
+                if httpx.post(
+                    f"{server.url}{PATH}",
+                    json=only("customerCrmId", "c", customEventId=event_id),
+                    headers={"x-api-key": server.api_key},
+                ).status_code
+                == 201
             }
         assert accepted == known, declared
 

@@ -273,15 +273,15 @@ def test_drops_under_concurrency_with_latency_lose_no_request() -> None:
 @pytest.mark.usefixtures("no_server_errors_logged")
 def test_big_error_rate_answers_400_of_the_size_asked_and_stores_nothing() -> None:
     size = 3 * (1 << 20) + 7  # more than one streamed piece, and not a whole number of them
-    with SandboxServer(faults=Faults(big_error_rate=1, big_error_bytes=size)) as sandbox, \
-            client_of(sandbox) as client:
+    with SandboxServer(faults=Faults(big_error_rate=1, big_error_bytes=size)) as sandbox, client_of(sandbox) as client:
         response = client.post("/customers", json=customers_body("a@example.com", "b@example.com"))
         assert response.status_code == 400 and response.headers["content-type"] == PROBLEM_JSON
         assert len(response.content) == size == int(response.headers["content-length"])
         problem = response.json()
         assert set(problem) == {"type", "title", "status", "detail", "instance"}  # no "errors": names no record
-        assert problem["detail"].startswith(f"The sandbox answered with a body of {size} bytes (big_error_rate). "
-                                            f"{NOT_STORED} xxx")
+        assert problem["detail"].startswith(
+            f"The sandbox answered with a body of {size} bytes (big_error_rate). {NOT_STORED} xxx"
+        )
         assert sandbox.store.counts().customers == 0
         assert sandbox.stats.count("POST", "/customers", 400) == 1
 

@@ -25,8 +25,9 @@ from schemas.orders import Order, OrderLine, Product
 
 #: Members the records build from per-run columns (attributes, consents) or from other objects: no schema
 #: field stands for them, and the sandbox checks them as objects of their own.
-NESTED = frozenset({"customAttributes", "consentsData", "customer", "products", "orderAttributes",
-                    "productAttributes", "dataFields"})
+NESTED = frozenset(
+    {"customAttributes", "consentsData", "customer", "products", "orderAttributes", "productAttributes", "dataFields"}
+)
 
 
 @dataclass(frozen=True)
@@ -56,28 +57,38 @@ PAIRS = [
     Pair("order", rules.ORDER, (OrderLine, Order)),
     Pair("order's customer", rules.ORDER_CUSTOMER, (OrderLine,), parent="customer"),
     Pair("product", rules.PRODUCT, (Product,), parent="product"),
-    Pair("order status", rules.ORDER_STATUS_CHANGE, (OrderStatusRow,),
-         members={"id": "orderId", "status": "orderStatus"}),
+    Pair(
+        "order status", rules.ORDER_STATUS_CHANGE, (OrderStatusRow,), members={"id": "orderId", "status": "orderStatus"}
+    ),
 ]
 if importlib.util.find_spec("schemas.events") is not None:  # custom events: their schema comes with their import
     _events = importlib.import_module("schemas.events")
-    _models = tuple(m for m in vars(_events).values() if isinstance(m, type) and issubclass(m, pa.DataFrameModel)
-                    and m is not pa.DataFrameModel and m.__module__ == _events.__name__)
+    _models = tuple(
+        m
+        for m in vars(_events).values()
+        if isinstance(m, type)
+        and issubclass(m, pa.DataFrameModel)
+        and m is not pa.DataFrameModel
+        and m.__module__ == _events.__name__
+    )
     PAIRS.append(Pair("custom event", custom_event_rules.CUSTOM_EVENT, _models))
 
 #: (pair, member) -> why the two sides differ on purpose.
 KNOWN = {
     ("order", "currency"): "the schema says 3 capital letters by a pattern (ISO 4217), the sandbox a string of "
-                           "exactly 3 characters",
+    "exactly 3 characters",
     ("order status", "orderId"): "the vendor's page gives no maximum for PUT /orders/status; the importer refuses an "
-                                 "id longer than any order can have (128, POST /orders)",
+    "id longer than any order can have (128, POST /orders)",
 }
 
 
 def sandbox_limits(pair: Pair) -> dict[str, Limits]:
     """The sandbox's rules of the pair's object, by member (nested objects left out)."""
-    return {name: _sandbox_rule(check, name in pair.sandbox.required)
-            for name, check in pair.sandbox.fields.items() if name not in NESTED}
+    return {
+        name: _sandbox_rule(check, name in pair.sandbox.required)
+        for name, check in pair.sandbox.fields.items()
+        if name not in NESTED
+    }
 
 
 def _sandbox_rule(check: Any, required: bool) -> Limits:
@@ -117,8 +128,11 @@ def schema_limits(pair: Pair) -> dict[str, Limits]:
 def differences(pair: Pair) -> dict[str, tuple[Limits | None, Limits | None]]:
     """Member -> (sandbox, schema) where they differ; None: that side has no such field."""
     sandbox, schema = sandbox_limits(pair), schema_limits(pair)
-    return {name: (sandbox.get(name), schema.get(name)) for name in sorted(sandbox.keys() | schema.keys())
-            if sandbox.get(name) != schema.get(name)}
+    return {
+        name: (sandbox.get(name), schema.get(name))
+        for name in sorted(sandbox.keys() | schema.keys())
+        if sandbox.get(name) != schema.get(name)
+    }
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[p.name for p in PAIRS])

@@ -276,14 +276,30 @@ LIMITS = [
     *at_least_one_character("order", "id"),
     pytest.param("order", "timeZone", "Central European Standard Time", None, id="order.timeZone=windows"),
     pytest.param("order", "timeZone", "Europe/Warsaw", None, id="order.timeZone=iana"),
-    pytest.param("order", "timeZone", "Warsaw", "data[0].timeZone: The field timeZone must be a time zone name, "
-                 "Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): 'Warsaw' is neither.",
-                 id="order.timeZone=unknown"),
-    pytest.param("order", "timeZone", "europe/warsaw", "data[0].timeZone: The field timeZone must be a time zone "
-                 "name, Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): "
-                 "'europe/warsaw' is neither.", id="order.timeZone=misspelt"),
-    pytest.param("order", "timeZone", "x" * 101, "data[0].timeZone: The field timeZone must be a time zone name "
-                 "of at most 100 characters.", id="order.timeZone=101"),
+    pytest.param(
+        "order",
+        "timeZone",
+        "Warsaw",
+        "data[0].timeZone: The field timeZone must be a time zone name, "
+        "Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): 'Warsaw' is neither.",
+        id="order.timeZone=unknown",
+    ),
+    pytest.param(
+        "order",
+        "timeZone",
+        "europe/warsaw",
+        "data[0].timeZone: The field timeZone must be a time zone "
+        "name, Windows (e.g. Central European Standard Time) or IANA (e.g. Europe/Warsaw): "
+        "'europe/warsaw' is neither.",
+        id="order.timeZone=misspelt",
+    ),
+    pytest.param(
+        "order",
+        "timeZone",
+        "x" * 101,
+        "data[0].timeZone: The field timeZone must be a time zone name of at most 100 characters.",
+        id="order.timeZone=101",
+    ),
     *at_most("order", "customer.email", 320, email),
     *at_most("order", "customer.phone", 20, digits),
     *at_most("order", "customer.crmId", 128),
@@ -301,13 +317,28 @@ LIMITS = [
     *at_most("order", "products[0].category", 2048),
     *at_most("order", "products[0].productAttributes[0].name", 256),
     *at_least_one_character("order", "products[0].productAttributes[0].name"),
-    pytest.param("order", "currency", "EU", "data[0].currency: The field currency must be exactly 3 characters.",
-                 id="order.currency=2"),
+    pytest.param(
+        "order",
+        "currency",
+        "EU",
+        "data[0].currency: The field currency must be exactly 3 characters.",
+        id="order.currency=2",
+    ),
     pytest.param("order", "currency", "EUR", None, id="order.currency=3"),
-    pytest.param("order", "currency", "EURO", "data[0].currency: The field currency must be exactly 3 characters.",
-                 id="order.currency=4"),
-    pytest.param("order", "products", [], "data[0].products: The field products must hold at least 1 item.",
-                 id="order.products=0-items"),
+    pytest.param(
+        "order",
+        "currency",
+        "EURO",
+        "data[0].currency: The field currency must be exactly 3 characters.",
+        id="order.currency=4",
+    ),
+    pytest.param(
+        "order",
+        "products",
+        [],
+        "data[0].products: The field products must hold at least 1 item.",
+        id="order.products=0-items",
+    ),
 ]
 
 
@@ -341,70 +372,174 @@ def test_empty_optional_strings_are_accepted(api: httpx.Client) -> None:
 
 VALUES = [
     *(pytest.param("customer", "gender", gender, None, id=f"gender={gender}") for gender in ("Male", "NotSpecified")),
-    pytest.param("customer", "gender", "male", 'data[0].gender: The field gender must be one of "Male", "Female", '
-                 '"NotSpecified".', id="gender=male"),
+    pytest.param(
+        "customer",
+        "gender",
+        "male",
+        'data[0].gender: The field gender must be one of "Male", "Female", "NotSpecified".',
+        id="gender=male",
+    ),
     *(
         pytest.param("customer", "consentsData.consents[0].value", value, None, id=f"consent={value}")
         for value in ("False", "AwaitingConfirmation", "True")
     ),
-    pytest.param("customer", "consentsData.consents[0].value", False, 'data[0].consentsData.consents[0].value: The '
-                 'field value must be one of "False", "AwaitingConfirmation", "True".', id="consent=json-false"),
-    pytest.param("customer", "consentsData.consents[0].id", MISSING,
-                 "data[0].consentsData.consents[0].id: The field id is required.", id="consent-id-missing"),
-    pytest.param("customer", "consentsData.force", "yes",
-                 "data[0].consentsData.force: The field force must be true or false.", id="force=string"),
+    pytest.param(
+        "customer",
+        "consentsData.consents[0].value",
+        False,
+        "data[0].consentsData.consents[0].value: The "
+        'field value must be one of "False", "AwaitingConfirmation", "True".',
+        id="consent=json-false",
+    ),
+    pytest.param(
+        "customer",
+        "consentsData.consents[0].id",
+        MISSING,
+        "data[0].consentsData.consents[0].id: The field id is required.",
+        id="consent-id-missing",
+    ),
+    pytest.param(
+        "customer",
+        "consentsData.force",
+        "yes",
+        "data[0].consentsData.force: The field force must be true or false.",
+        id="force=string",
+    ),
     *(
-        pytest.param("customer", "email", value, "data[0].email: The field email must be an e-mail address: exactly "
-                     "one @, with text on both sides and no whitespace.", id=f"email={value}")
+        pytest.param(
+            "customer",
+            "email",
+            value,
+            "data[0].email: The field email must be an e-mail address: exactly "
+            "one @, with text on both sides and no whitespace.",
+            id=f"email={value}",
+        )
         for value in ("ada.example.com", "ada@@example.com", "ada @example.com", "@example.com", "ada@")
     ),
     *(
-        pytest.param("customer", "phone", value, "data[0].phone: The field phone must hold only digits, optionally "
-                     "after a leading +, with no spaces.", id=f"phone={value}")
+        pytest.param(
+            "customer",
+            "phone",
+            value,
+            "data[0].phone: The field phone must hold only digits, optionally after a leading +, with no spaces.",
+            id=f"phone={value}",
+        )
         for value in ("+48 600 123 456", "600-123-456", "48+600")
     ),
     pytest.param("customer", "dateOfBirth", "2023-07-25T12:35:54.7123456+02:00", None, id="date=7-digit-fraction"),
-    pytest.param("customer", "dateOfBirth", "2023-02-30T00:00:00Z", "data[0].dateOfBirth: The field dateOfBirth must "
-                 "be a date and time that exists: '2023-02-30T00:00:00Z' does not.", id="date=feb-30"),
+    pytest.param(
+        "customer",
+        "dateOfBirth",
+        "2023-02-30T00:00:00Z",
+        "data[0].dateOfBirth: The field dateOfBirth must "
+        "be a date and time that exists: '2023-02-30T00:00:00Z' does not.",
+        id="date=feb-30",
+    ),
     *(
-        pytest.param("customer", "dateOfBirth", value, "data[0].dateOfBirth: The field dateOfBirth must be an ISO "
-                     "8601 date and time such as 2023-07-25T12:35:54.712Z.", id=f"date={value}")
+        pytest.param(
+            "customer",
+            "dateOfBirth",
+            value,
+            "data[0].dateOfBirth: The field dateOfBirth must be an ISO "
+            "8601 date and time such as 2023-07-25T12:35:54.712Z.",
+            id=f"date={value}",
+        )
         for value in ("2023-07-25", "25/07/2023 12:00", "yesterday", 20230725)
     ),
-    pytest.param("customer", "firstName", 42, "data[0].firstName: The field firstName must be a string.",
-                 id="firstName=number"),
-    pytest.param("customer", "customAttributes[0].value", 5,
-                 "data[0].customAttributes[0].value: The field value must be a string.", id="attribute-value=number"),
+    pytest.param(
+        "customer", "firstName", 42, "data[0].firstName: The field firstName must be a string.", id="firstName=number"
+    ),
+    pytest.param(
+        "customer",
+        "customAttributes[0].value",
+        5,
+        "data[0].customAttributes[0].value: The field value must be a string.",
+        id="attribute-value=number",
+    ),
     pytest.param("customer", "customAttributes[0].value", None, None, id="attribute-value=null"),
-    pytest.param("customer", "customAttributes", {"name": "x"},
-                 "data[0].customAttributes: The field customAttributes must be an array.", id="attributes=object"),
-    pytest.param("customer", "shoeSize", 42, "data[0].shoeSize: shoeSize is an unknown field: the API documents no "
-                 "field of this name here.", id="customer-unknown-field"),
+    pytest.param(
+        "customer",
+        "customAttributes",
+        {"name": "x"},
+        "data[0].customAttributes: The field customAttributes must be an array.",
+        id="attributes=object",
+    ),
+    pytest.param(
+        "customer",
+        "shoeSize",
+        42,
+        "data[0].shoeSize: shoeSize is an unknown field: the API documents no field of this name here.",
+        id="customer-unknown-field",
+    ),
     pytest.param("order", "status", "PAID", None, id="status=PAID"),
-    pytest.param("order", "status", "shipped", 'data[0].status: The field status must be one of "placed", "paid", '
-                 '"completed", "canceled" (in any letter case).', id="status=shipped"),
-    pytest.param("order", "totalValue", "150.00", "data[0].totalValue: The field totalValue must be a number.",
-                 id="totalValue=string"),
-    pytest.param("order", "totalValue", True, "data[0].totalValue: The field totalValue must be a number.",
-                 id="totalValue=bool"),
-    pytest.param("order", "totalValue", MISSING, "data[0].totalValue: The field totalValue is required.",
-                 id="totalValue-missing"),
+    pytest.param(
+        "order",
+        "status",
+        "shipped",
+        'data[0].status: The field status must be one of "placed", "paid", '
+        '"completed", "canceled" (in any letter case).',
+        id="status=shipped",
+    ),
+    pytest.param(
+        "order",
+        "totalValue",
+        "150.00",
+        "data[0].totalValue: The field totalValue must be a number.",
+        id="totalValue=string",
+    ),
+    pytest.param(
+        "order", "totalValue", True, "data[0].totalValue: The field totalValue must be a number.", id="totalValue=bool"
+    ),
+    pytest.param(
+        "order", "totalValue", MISSING, "data[0].totalValue: The field totalValue is required.", id="totalValue-missing"
+    ),
     pytest.param("order", "returnsValue", 12.5, None, id="returnsValue=float"),
-    pytest.param("order", "products[0].price", None, "data[0].products[0].price: The field price is required.",
-                 id="price=null"),
-    pytest.param("order", "products[0].quantity", 2.0,
-                 "data[0].products[0].quantity: The field quantity must be an integer.", id="quantity=2.0"),
-    pytest.param("order", "products[0].quantity", True,
-                 "data[0].products[0].quantity: The field quantity must be an integer.", id="quantity=bool"),
+    pytest.param(
+        "order", "products[0].price", None, "data[0].products[0].price: The field price is required.", id="price=null"
+    ),
+    pytest.param(
+        "order",
+        "products[0].quantity",
+        2.0,
+        "data[0].products[0].quantity: The field quantity must be an integer.",
+        id="quantity=2.0",
+    ),
+    pytest.param(
+        "order",
+        "products[0].quantity",
+        True,
+        "data[0].products[0].quantity: The field quantity must be an integer.",
+        id="quantity=bool",
+    ),
     pytest.param("order", "date", MISSING, "data[0].date: The field date is required.", id="date-missing"),
-    pytest.param("order", "customer", "ada@example.com", "data[0].customer: The field customer must be an object.",
-                 id="customer=string"),
-    pytest.param("order", "customer.email", MISSING, "data[0].customer.email: The field email is required.",
-                 id="customer-email-missing"),
-    pytest.param("order", "products[0].colour", "red", "data[0].products[0].colour: colour is an unknown field: the "
-                 "API documents no field of this name here.", id="product-unknown-field"),
-    pytest.param("order", "orderAttributes[0].type", "String", "data[0].orderAttributes[0].type: type is an unknown "
-                 "field: the API documents no field of this name here.", id="attribute-unknown-field"),
+    pytest.param(
+        "order",
+        "customer",
+        "ada@example.com",
+        "data[0].customer: The field customer must be an object.",
+        id="customer=string",
+    ),
+    pytest.param(
+        "order",
+        "customer.email",
+        MISSING,
+        "data[0].customer.email: The field email is required.",
+        id="customer-email-missing",
+    ),
+    pytest.param(
+        "order",
+        "products[0].colour",
+        "red",
+        "data[0].products[0].colour: colour is an unknown field: the API documents no field of this name here.",
+        id="product-unknown-field",
+    ),
+    pytest.param(
+        "order",
+        "orderAttributes[0].type",
+        "String",
+        "data[0].orderAttributes[0].type: type is an unknown field: the API documents no field of this name here.",
+        id="attribute-unknown-field",
+    ),
 ]
 
 
@@ -421,15 +556,21 @@ def test_enums_formats_and_types(api: httpx.Client, kind: str, path: str, value:
     ("body", "error"),
     [
         ({"matchBy": "Email", "data": [{"email": "a@b.c"}]}, "mode: The field mode is required."),
-        ({"mode": "Add", "matchBy": "email", "data": [{"email": "a@b.c"}]},
-         'matchBy: The field matchBy must be one of "Email", "PhoneNumber", "CrmId", "VisitorId", "GUID".'),
-        ({"mode": "Add", "matchBy": "GUID", "data": [{"email": "a@b.c"}]},
-         "matchBy: GUID matching is not supported by the sandbox: the API documents no customer field for it."),
+        (
+            {"mode": "Add", "matchBy": "email", "data": [{"email": "a@b.c"}]},
+            'matchBy: The field matchBy must be one of "Email", "PhoneNumber", "CrmId", "VisitorId", "GUID".',
+        ),
+        (
+            {"mode": "Add", "matchBy": "GUID", "data": [{"email": "a@b.c"}]},
+            "matchBy: GUID matching is not supported by the sandbox: the API documents no customer field for it.",
+        ),
         ({"mode": "Add", "matchBy": "Email", "data": []}, "data: The field data must hold at least 1 item."),
         ({"mode": "Add", "matchBy": "Email", "data": {"email": "a@b.c"}}, "data: The field data must be an array."),
         ({"mode": "Add", "matchBy": "Email", "data": ["a@b.c"]}, "data[0]: The field data[0] must be an object."),
-        ({"mode": "Add", "matchBy": "Email", "data": [{"email": "a@b.c"}], "dryRun": True},
-         "dryRun: dryRun is an unknown field: the API documents no field of this name here."),
+        (
+            {"mode": "Add", "matchBy": "Email", "data": [{"email": "a@b.c"}], "dryRun": True},
+            "dryRun: dryRun is an unknown field: the API documents no field of this name here.",
+        ),
     ],
     ids=["mode-missing", "matchBy-case", "matchBy-GUID", "data-empty", "data-object", "item-string", "unknown-top"],
 )
@@ -472,16 +613,26 @@ def test_add_stores_a_customer_readable_by_every_key(api: httpx.Client) -> None:
     assert api.post("/customers", json=customers_body(a_customer())).json() == {"status": 0}
 
     expected = {"id": 1, **a_customer(consentsData={"consents": [{"id": 1, "value": "True"}]})}
-    for path in ("/customers/id/1", "/customers/email/ADA@example.com", "/customers/phone/+48600123456",
-                 "/customers/crmId/crm-1"):
+    for path in (
+        "/customers/id/1",
+        "/customers/email/ADA@example.com",
+        "/customers/phone/+48600123456",
+        "/customers/crmId/crm-1",
+    ):
         response = api.get(path)
         assert response.status_code == 200, path
         assert response.json() == {"status": 0, "data": expected}
 
 
 @pytest.mark.parametrize(
-    "path", ["/customers/id/2", "/customers/id/not-a-number", "/customers/email/bob@example.com",
-             "/customers/phone/123", "/customers/crmId/nobody"],
+    "path",
+    [
+        "/customers/id/2",
+        "/customers/id/not-a-number",
+        "/customers/email/bob@example.com",
+        "/customers/phone/123",
+        "/customers/crmId/nobody",
+    ],
 )
 def test_reading_a_missing_customer_is_a_404(api: httpx.Client, path: str) -> None:
     api.post("/customers", json=customers_body(a_customer()))
@@ -506,9 +657,7 @@ def test_an_earlier_item_counts_as_existing_for_a_later_one(api: httpx.Client, s
 def test_a_rejected_request_stores_none_of_its_valid_items(api: httpx.Client, sandbox: SandboxServer) -> None:
     api.post("/customers", json=customers_body({"email": "old@example.com"}))
     body = customers_body({"email": "new@example.com"}, {"email": "old@example.com"}, {"email": "new2@example.com"})
-    assert errors_of(api.post("/customers", json=body)) == [
-        "data[1].email: A customer with this email already exists."
-    ]
+    assert errors_of(api.post("/customers", json=body)) == ["data[1].email: A customer with this email already exists."]
     assert api.get("/customers/email/new@example.com").status_code == 404
     assert sandbox.store.counts().customers == 1
 
@@ -537,8 +686,12 @@ def test_update_merges_fields_attributes_by_name_and_consents_by_id(api: httpx.C
 def test_add_or_update_adds_then_updates(api: httpx.Client, sandbox: SandboxServer) -> None:
     body = customers_body({"email": "a@b.c", "firstName": "A"}, {"email": "a@b.c", "lastName": "B"}, mode="AddOrUpdate")
     assert api.post("/customers", json=body).status_code == 201
-    assert api.get("/customers/email/a@b.c").json()["data"] == {"id": 1, "email": "a@b.c", "firstName": "A",
-                                                                "lastName": "B"}
+    assert api.get("/customers/email/a@b.c").json()["data"] == {
+        "id": 1,
+        "email": "a@b.c",
+        "firstName": "A",
+        "lastName": "B",
+    }
     assert sandbox.store.counts().customers == 1
 
 
@@ -619,9 +772,11 @@ def test_put_status_changes_the_stored_status(api: httpx.Client) -> None:
     ("body", "error"),
     [
         ({"orderId": "nope", "orderStatus": "paid"}, "orderId: No order with this id exists."),
-        ({"orderId": "12345", "orderStatus": "shipped"},
-         'orderStatus: The field orderStatus must be one of "placed", "paid", "completed", "canceled" '
-         "(in any letter case)."),
+        (
+            {"orderId": "12345", "orderStatus": "shipped"},
+            'orderStatus: The field orderStatus must be one of "placed", "paid", "completed", "canceled" '
+            "(in any letter case).",
+        ),
         ({"orderId": "", "orderStatus": "paid"}, "orderId: The field orderId is required."),
         ({"orderStatus": "paid"}, "orderId: The field orderId is required."),
     ],
@@ -715,8 +870,12 @@ emails = st.sampled_from(["a@x.io", "A@x.io", "b@x.io", "c@x.io"])
 
 
 @settings(max_examples=60, deadline=None)
-@given(requests=st.lists(st.tuples(st.sampled_from(["Add", "Update", "AddOrUpdate"]), st.lists(emails, min_size=1,
-       max_size=3)), max_size=6))
+@given(
+    requests=st.lists(
+        st.tuples(st.sampled_from(["Add", "Update", "AddOrUpdate"]), st.lists(emails, min_size=1, max_size=3)),
+        max_size=6,
+    )
+)
 def test_store_holds_exactly_the_customers_of_accepted_requests(requests: list[tuple[str, list[str]]]) -> None:
     store = Store()
     expected: set[str] = set()

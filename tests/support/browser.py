@@ -35,15 +35,28 @@ class Browser:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         to_browser_r, from_browser_w = _high(to_browser_r), _high(from_browser_w)  # never 3 or 4 themselves
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--remote-debugging-pipe",
-                f"--user-data-dir={profile_dir}", f"--window-size={width},900", "about:blank"]
+        args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--remote-debugging-pipe",
+            f"--user-data-dir={profile_dir}",
+            f"--window-size={width},900",
+            "about:blank",
+        ]
         # bash (dash takes one-digit fds only) puts the pipe ends on fds 3 and 4, where Chromium expects them,
         # and execs it.
         script = f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
-        self.process = subprocess.Popen(["/bin/bash", "-c", script, str(CHROMIUM), *args],
-                                        pass_fds=(to_browser_r, from_browser_w),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["/bin/bash", "-c", script, str(CHROMIUM), *args],
+            pass_fds=(to_browser_r, from_browser_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self.width = width
@@ -79,8 +92,9 @@ class Browser:
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout: float = 30) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 30
+    ) -> dict[str, Any]:
         """Send a command; keep the events that arrive meanwhile; return its result."""
         ident = next(self._ids)
         message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
@@ -112,22 +126,29 @@ class Browser:
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable", session=session)
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": self.width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         self.events.clear()
         self.call("Page.navigate", {"url": url}, session=session)
         self.wait_for("Page.loadEventFired")
         time.sleep(0.3)  # late console messages and CSP reports
         result = PageResult()
         for selector in selectors:
-            expression = ("(e => e ? (e.innerText ?? e.textContent) : null)"
-                          f"(document.querySelector({json.dumps(selector)}))")
+            expression = (
+                f"(e => e ? (e.innerText ?? e.textContent) : null)(document.querySelector({json.dumps(selector)}))"
+            )
             value = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
             result.texts[selector] = value["result"].get("value")
         if screenshot is not None:
             height = self.call("Page.getLayoutMetrics", session=session)["cssContentSize"]["height"]
-            self.call("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": int(height) + 1,
-                                                             "deviceScaleFactor": 1, "mobile": False}, session=session)
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": self.width, "height": int(height) + 1, "deviceScaleFactor": 1, "mobile": False},
+                session=session,
+            )
             shot = self.call("Page.captureScreenshot", {"format": "png"}, session=session)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
         result.errors = _errors(self.events)

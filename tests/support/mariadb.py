@@ -63,19 +63,46 @@ class MariaDbServer:
     def start(self) -> MariaDbServer:
         if self._as_mysql:
             shutil.chown(self.folder, "mysql", "mysql")
-        done = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.data}",
-                               "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"],
-                              capture_output=True, text=True, timeout=120, check=False, **self._as_user())
+        done = subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            **self._as_user(),
+        )
         if done.returncode != 0:
             raise RuntimeError(f"mariadb-install-db failed ({done.returncode}): {done.stderr or done.stdout}")
         log = open(self.folder / "server.log", "wb")  # (the server's own log: it keeps it open)
         self._process = subprocess.Popen(
-            [str(self.server), "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
-             "--bind-address=127.0.0.1", f"--socket={self.socket}", f"--pid-file={self.folder / 'server.pid'}",
-             "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0",
-             "--skip-log-bin", "--max-connections=20", "--default-time-zone=+00:00",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
-            stdout=log, stderr=log, **self._as_user())
+            [
+                str(self.server),
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.socket}",
+                f"--pid-file={self.folder / 'server.pid'}",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-flush-log-at-trx-commit=0",
+                "--skip-log-bin",
+                "--max-connections=20",
+                "--default-time-zone=+00:00",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+            ],
+            stdout=log,
+            stderr=log,
+            **self._as_user(),
+        )
         log.close()
         deadline = time.monotonic() + 60
         while not self._answers():
@@ -83,27 +110,56 @@ class MariaDbServer:
                 tail = (self.folder / "server.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"mariadbd did not start: {tail}")
             time.sleep(0.2)
-        self._root(f"CREATE DATABASE {DATABASE}; CREATE USER '{USER}'@'%' IDENTIFIED BY '{self.password}'; "
-                   f"GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';")
+        self._root(
+            f"CREATE DATABASE {DATABASE}; CREATE USER '{USER}'@'%' IDENTIFIED BY '{self.password}'; "
+            f"GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';"
+        )
         return self
 
     def _answers(self) -> bool:
-        done = subprocess.run(["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-u", "root", "ping"],
-                              capture_output=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["mariadb-admin", "--no-defaults", f"--socket={self.socket}", "-u", "root", "ping"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
         return done.returncode == 0
 
     def _root(self, statements: str) -> None:
-        done = subprocess.run(["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root", "-e", statements],
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root", "-e", statements],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"mariadb failed: {done.stderr}")
 
     def sql(self, statements: str) -> None:
         """Run SQL statements with the mariadb client over TCP, as the test user with its password."""
         done = subprocess.run(
-            ["mariadb", "--no-defaults", "--local-infile=1", "--default-character-set=utf8mb4", "-h", "127.0.0.1",
-             "-P", str(self.port), "-u", USER, DATABASE, "-e", statements],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "MYSQL_PWD": self.password}, check=False)
+            [
+                "mariadb",
+                "--no-defaults",
+                "--local-infile=1",
+                "--default-character-set=utf8mb4",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "-u",
+                USER,
+                DATABASE,
+                "-e",
+                statements,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "MYSQL_PWD": self.password},
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"mariadb failed: {done.stderr}")
 

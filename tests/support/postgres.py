@@ -24,8 +24,10 @@ DATABASE = "shop"
 
 def find_binaries() -> Path | None:
     """The newest installed PostgreSQL's bin folder (Debian: /usr/lib/postgresql/<major>/bin), or None."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
-                   if p.parent.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if found:
         return found[-1].parent
     initdb = shutil.which("initdb")
@@ -72,15 +74,40 @@ class PostgresServer:
         if self._as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
             shutil.chown(password_file, "postgres", "postgres")
-        self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={password_file}",
-                  "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--locale=C",
-                  "--no-sync", "--no-instructions")
+        self._run(
+            str(self.binaries / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            USER,
+            f"--pwfile={password_file}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        )
         password_file.unlink()
-        settings = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder} "
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB "
-                    "-c max_connections=20 -c timezone=UTC")
-        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),
-                  "-w", "-t", "30", "-o", settings, "start")
+        settings = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB "
+            "-c max_connections=20 -c timezone=UTC"
+        )
+        self._run(
+            str(self.binaries / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            settings,
+            "start",
+        )
         self.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
         return self
 
@@ -88,9 +115,29 @@ class PostgresServer:
         """Run SQL statements with psql over TCP, with the password (as a client would)."""
         environment = {**os.environ, "PGPASSWORD": self.password}
         done = subprocess.run(
-            [str(self.binaries / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-             str(self.port), "-U", USER, "-d", database, "-c", statements],
-            capture_output=True, text=True, timeout=120, env=environment, check=False)
+            [
+                str(self.binaries / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                "-d",
+                database,
+                "-c",
+                statements,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=environment,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr}")
 
