@@ -3,8 +3,10 @@
 A ``SqlQuery`` names a database by URL and a query. The driver follows the URL's scheme:
 ``postgresql://`` (``postgres://``) through ADBC's PostgreSQL driver, ``sqlite:///path.db`` through ADBC's
 SQLite driver, ``duckdb:///path.db`` through DuckDB (a relative path after three slashes, an absolute one
-after four, as SQLAlchemy writes them); each is an optional extra (``pip install
-'ecdp-importer[postgres]'``, ``[sqlite]``, ``[duckdb]``), and a missing one is a ``UsageError`` naming it.
+after four, as SQLAlchemy writes them), ``mysql://`` and ``mssql://`` through ConnectorX, ``snowflake://`` and
+``bigquery://`` through their ADBC drivers (``importer.inputs.warehouses``); each is an optional extra (``pip
+install 'ecdp-importer[postgres]'``, ``[sqlite]``, ``[duckdb]``, ...), and a missing one is a ``UsageError``
+naming it.
 
 ``export`` runs the query with ``polars.read_database(..., iter_batches=True)`` and streams the batches
 into a private Parquet file, each turned into the importer's text form on the way with the Parquet
@@ -38,6 +40,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 import polars as pl
 
 from importer.errors import InputError, UsageError
+from importer.inputs import warehouses
 from importer.records import normalise
 
 DB_URL_ENV = "ECDP_DB_URL"
@@ -56,7 +59,11 @@ _DRIVERS = {
     "duckdb": ("duckdb", "duckdb", "DuckDB"),
     "mysql": ("mysql", "connectorx", "ConnectorX"),
     "mssql": ("mssql", "connectorx", "ConnectorX"),
+    "snowflake": ("snowflake", "adbc_driver_snowflake.dbapi", "ADBC's Snowflake driver"),
+    "bigquery": ("bigquery", "adbc_driver_bigquery.dbapi", "ADBC's BigQuery driver"),
 }
+#: scheme -> the type a query casts bytes to for their text, where it is not CHAR
+_TEXT_TYPES = {"snowflake": "VARCHAR", "bigquery": "STRING"}
 #: the schemes whose run reads PostgreSQL's own CSV text (``importer.inputs.postgres_copy``), not Arrow batches
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
@@ -97,6 +104,7 @@ class SqlQuery:
                 f"The database URL {self.shown} is not one the importer reads (scheme {self.scheme!r}).",
                 f"Use one of {known} (e.g. duckdb:////data/shop.duckdb).",
             )
+        warehouses.check(self.url, self.shown)
 
     def __repr__(self) -> str:
         return f"SqlQuery(url={self.shown!r}, sql={self.sql!r})"
@@ -203,7 +211,8 @@ def _first_line(exc: BaseException) -> str:
     said = re.search(r"\b(?:ERROR|FATAL):\s+(.*)", line)
     if said:
         return said.group(1).strip()
-    return re.sub(r"^(?:[A-Z_]+: )?(?:\[\w+\] )?", "", line).strip()
+    line = re.sub(r"^(?:[A-Z_]+: )?(?:\[\w+\] )?", "", line).strip()
+    return re.sub(r'^[A-Z][a-z]+ "https?://[^"]*": ', "", line)  # (Go's "Post \"https://...\": dial tcp: ...")
 
 
 def _database_errors(driver: ModuleType) -> tuple[type[BaseException], ...]:
@@ -227,12 +236,17 @@ def _connected(query: SqlQuery) -> Iterator[Any]:
             if path != ":memory:" and not Path(path).is_file():
                 raise InputError(f"The SQLite database {query.shown} does not exist.", "Check the path in the URL.")
             connection = driver.connect(path)
+        elif query.scheme in warehouses.SCHEMES:
+            connection = warehouses.connect(driver, query.url, query.secret())
         else:
             connection = driver.connect(query.connection_url())
     except errors as exc:
         raise InputError(
             f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-            "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
+            warehouses.HINTS.get(
+                query.scheme,
+                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
+            ),
         ) from None
     try:
         yield connection
@@ -252,7 +266,11 @@ def _as_text(query: SqlQuery, batch: pl.DataFrame) -> pl.DataFrame:
         batch = batch.with_columns(pl.col(name).ext.storage() for name in extensions)
     for name, dtype in batch.schema.items():
         if dtype == pl.Binary:
-            cast = f"{name}::text" if query.scheme.startswith("postgres") else f"CAST({name} AS CHAR)"
+            cast = (
+                f"{name}::text"
+                if query.scheme.startswith("postgres")
+                else f"CAST({name} AS {_TEXT_TYPES.get(query.scheme, 'CHAR')})"
+            )
             raise InputError(
                 f"The query on {query.shown} returns column {name!r} as bytes (a uuid or bytea?).",
                 f"Cast it to text in the query (e.g. {cast}).",
