@@ -31,7 +31,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -380,40 +380,7 @@ def _connectorx_line(exc: BaseException) -> str:
     return said.group(1).strip() if said else line
 
 
-WINDOW_MARKER = "\n) AS q WHERE "  # where ``windowed`` puts its condition after the user's query (``postgres_copy``)
-#: scheme -> the placeholder of a query's first parameter
-_PLACEHOLDERS = {"postgresql": "$1", "postgres": "$1", "sqlite": "?", "duckdb": "?"}
-
-
-def can_window(query: SqlQuery) -> bool:
-    """Whether the query's driver takes a bound parameter the importer knows how to write (``windowed``)."""
-    return query.scheme in _PLACEHOLDERS
-
-
-def column_type(query: SqlQuery, column: str) -> pl.DataType | None:
-    """The type of the query's result column ``column`` as the driver gives it (None: no such column); the
-    database plans the query without returning a row (SQLite, typed by its values, returns one)."""
-    limit = 1 if query.scheme == "sqlite" else 0
-    driver = _driver(query)
-    errors: tuple[type[BaseException], ...] = (*_database_errors(driver), pl.exceptions.PolarsError)
-    with _connected(query) as connection:
-        try:
-            schema = pl.read_database(f"SELECT * FROM (\n{_bare(query.sql)}\n) AS q LIMIT {limit}", connection).schema
-        except errors as exc:
-            raise _query_failed(query, _first_line(exc)) from None
-    return schema.get(column)
-
-
-def windowed(query: SqlQuery, column: str, start: Any) -> SqlQuery:
-    """``query`` with only the rows whose ``column`` is greater than ``start`` (a bound parameter, never text
-    put into the SQL) or empty; ``query`` itself for a driver whose placeholder the importer does not know (the
-    rows are then windowed as they are read)."""
-    placeholder = _PLACEHOLDERS.get(query.scheme)
-    if placeholder is None:
-        return query
-    name = '"' + column.replace('"', '""') + '"'
-    sql = f"SELECT * FROM (\n{_bare(query.sql)}{WINDOW_MARKER}{name} > {placeholder} OR {name} IS NULL"
-    return replace(query, sql=sql, params=(start,), written=query.written or query.sql)
+WINDOW_MARKER = "\n) AS q WHERE "  # where ``query_windows.windowed`` puts its condition after the user's query
 
 
 def _bare(sql: str) -> str:

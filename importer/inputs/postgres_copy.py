@@ -101,7 +101,7 @@ def _inner(query: SqlQuery, sql: Any) -> Any:
 
 
 def _bound(query: SqlQuery, text: str, sql: Any) -> Any:
-    """``text`` with the window's start (``databases.windowed``: ``... AS q WHERE "col" > $1 ...``) written in
+    """``text`` with the window's start (``query_windows.windowed``: ``... AS q WHERE "col" > $1 ...``) written in
     as a literal psycopg quotes (COPY takes no bound parameter); the user's SQL itself is left as written."""
     if not query.params:
         return sql.SQL(text)

@@ -32,8 +32,9 @@ from typing import Any
 import polars as pl
 
 from importer.errors import InputError
-from importer.inputs.databases import SqlQuery, can_window, column_type, windowed
+from importer.inputs.databases import SqlQuery
 from importer.inputs.locations import Source, series_names
+from importer.inputs.query_windows import can_window, column_type, windowed
 from importer.inputs.windows import Value, Watermark, Window, bound_for, check_overlap, cursor_kind, overlap_of, shown
 from importer.jobs import drift
 from importer.jobs.journal import Journal, target_of
@@ -68,7 +69,7 @@ def window_for(journal: Journal | None, series: drift.Series, run: RunOptions) -
 
 
 def push_down(command: str, sources: Sequence[Source], api: ApiSettings, run: RunOptions) -> list[Source]:
-    """``sources`` with each query's SQL windowed (``importer.inputs.databases.windowed``), after checking
+    """``sources`` with each query's SQL windowed (``importer.inputs.query_windows.windowed``), after checking
     that the cursor column is in its result and can order rows (else an ``InputError``, exit 2, before
     anything is sent)."""
     listed = list(sources)
