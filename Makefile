@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-soak check bench bench-bombs clean system-packages
+.PHONY: demo test test-slow check bench bench-bombs clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,16 +37,14 @@ check: $(STAMP)
 # tests are skipped and say why. The suite runs on two workers (pytest-xdist): every session fixture (the
 # sandbox, the S3 server, PostgreSQL, MariaDB) is per worker,
 # every test has its own state file and folders.
-# `make test` leaves out the tests marked slow (a 100k-order soak through faults and a kill -9, 100k lines from
+# `make test` leaves out the tests marked slow (a 100k-order soak through faults and a kill -9, 100k custom
+# events killed and resumed, 100k lines from
 # S3 and from PostgreSQL, a week of nightly runs): `make test-slow` runs them, and CI (.ci/run) runs both.
 test: check system-packages
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not soak"  # two workers (pytest-xdist), one per core
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"  # two workers (pytest-xdist), one per core
 
 test-slow: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q -n 2 -m slow
-
-test-soak: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q -m soak -s
 
 system-packages:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \

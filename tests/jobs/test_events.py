@@ -309,11 +309,11 @@ def _read_all(server: SandboxServer) -> list[dict[str, Any]]:
     return server.store.custom_events()
 
 
-@pytest.mark.soak
+@pytest.mark.slow
 def test_100k_events_killed_and_resumed_are_each_stored_once(sandbox: SandboxServer, tmp_path: Path) -> None:
     """Issue 32's done-when at full size: 100k rows (every 1000th with a bad amount), killed with SIGKILL when
     30k are stored, then resumed: every valid event stored, none twice but those listed as uncertain (none
-    resent), the bad rows rejected with their reason. ``make test-soak``: ~15 minutes."""
+    resent), the bad rows rejected with their reason. ~4 minutes (``make test-slow``)."""
     rows = 100_000
     source = tmp_path / "e.csv"
     with source.open("w", newline="") as handle:
