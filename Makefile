@@ -38,8 +38,8 @@ check: $(STAMP)
 # sandbox, the S3 server, PostgreSQL, MariaDB) is per worker,
 # every test has its own state file and folders.
 # `make test` leaves out the tests marked slow (a 100k-order soak through faults and a kill -9, 100k custom
-# events killed and resumed, 100k lines from
-# S3 and from PostgreSQL, a week of nightly runs): `make test-slow` runs them, and CI (.ci/run) runs both.
+# events killed and resumed, 100k lines from S3 and from PostgreSQL, a week of nightly runs): `make test-slow`
+# runs them, and CI (.ci/run) runs both.
 test: check system-packages
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"  # two workers (pytest-xdist), one per core
 
