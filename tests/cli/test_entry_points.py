@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, free_port
 
 BIN = Path(sys.executable).parent
 
@@ -48,12 +47,6 @@ def test_demo_command_imports_the_sample_into_a_built_in_sandbox(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_sandbox(port: int, db: Path, key: str, *options: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [BIN / "ecdp-import", "sandbox", "--port", str(port), "--db", db, *options],
@@ -82,7 +75,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 
 
 def test_sandbox_command_keeps_data_in_its_db_across_a_restart(tmp_path):
-    key, db, port = "local-sandbox-key-for-test", tmp_path / "sandbox.db", _free_port()
+    key, db, port = "local-sandbox-key-for-test", tmp_path / "sandbox.db", free_port()
     headers = {"x-api-key": key}
     url = f"http://127.0.0.1:{port}"
     process = _start_sandbox(port, db, key)
@@ -107,7 +100,7 @@ def test_sandbox_command_keeps_data_in_its_db_across_a_restart(tmp_path):
 
 
 def test_sandbox_command_knows_the_custom_events_given_and_keeps_those_received(tmp_path):
-    key, db, port = "local-sandbox-key-for-test", tmp_path / "sandbox.db", _free_port()
+    key, db, port = "local-sandbox-key-for-test", tmp_path / "sandbox.db", free_port()
     headers = {"x-api-key": key}
     url = f"http://127.0.0.1:{port}"
     process = _start_sandbox(port, db, key, "--custom-event", "41", "--custom-event", "42")

@@ -6,7 +6,6 @@ failed ones, and the sandbox holds it once."""
 from __future__ import annotations
 
 import random
-import socket
 
 import httpx
 import orjson
@@ -20,6 +19,7 @@ from importer.delivery.wire import AnswerTimeout
 from importer.records.chunking import chunk_of
 from importer.sandbox import Faults, SandboxServer
 from importer.settings import ApiKey, ApiSettings
+from tests.support import free_port
 
 EVENT = 1  # a custom event the sandbox knows (DEMO_CUSTOM_EVENTS)
 
@@ -95,9 +95,7 @@ def test_throttled_events_are_retried_and_each_stored_once(tmp_path):
 
 
 def test_a_refused_connection_is_retried_and_then_failed_not_uncertain():
-    with socket.socket() as probe:  # a port nobody listens on: nothing can have been processed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nobody listens on: nothing can have been processed
     api = api_for(f"http://127.0.0.1:{port}", max_retries=2)
     outcomes = send_events(api, 1, RetryPolicy.of(api, idempotent=False))
     assert outcomes.requests == 3 and outcomes.retries == 2

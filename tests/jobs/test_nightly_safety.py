@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import importer
 from importer.sandbox import Faults, SandboxServer
-from tests.support import get, http_server, run_cli, sandbox_env, write_csv
+from tests.support import free_port, get, http_server, run_cli, sandbox_env, write_csv
 
 LINE = {
     "date": "2024-11-06T10:10:00Z",
@@ -205,11 +205,7 @@ def test_a_run_with_rejected_rows_notifies_without_personal_data(sandbox, tmp_pa
 
 
 def test_a_notify_endpoint_that_is_down_does_not_change_the_exit_code(sandbox, tmp_path):
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     source = write_csv(tmp_path / "c.csv", ["email"], [*[[f"d{n}@example.com"] for n in range(19)], ["broken"]])
     run = night(sandbox, tmp_path, source, "--notify-url", f"http://127.0.0.1:{port}/hooks/secret-token")
     assert run.exit_code == 1

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import http.server
 import io
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +64,14 @@ class Run:
     @property
     def failed(self) -> list[dict[str, str]]:
         return self.rows("failed.csv")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (a server to start there, or a connection to be refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], *, bom: bool = False, crlf: bool = False) -> Path:

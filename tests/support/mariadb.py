@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.postgres import _free_port
+from tests.support import free_port
 
 USER = "ecdp_test"
 DATABASE = "shop"
@@ -40,7 +40,7 @@ class MariaDbServer:
     def __init__(self, server: Path) -> None:
         self.server = server
         self.password = "pw-" + secrets.token_hex(12)
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="ecdp-test-mariadb-"))
         self.data = self.folder / "data"
         self.socket = self.folder / "mariadb.sock"

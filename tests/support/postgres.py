@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.support import free_port
 
 USER = "ecdp_test"
 DATABASE = "shop"
@@ -34,20 +35,13 @@ def find_binaries() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class PostgresServer:
     """A throwaway cluster: ``url`` (with the password), ``password``, ``port``; a context manager."""
 
     def __init__(self, binaries: Path) -> None:
         self.binaries = binaries
         self.password = "pw-" + secrets.token_hex(12)
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="ecdp-test-pg-"))
         self.data = self.folder / "data"
         self._as_postgres = os.geteuid() == 0  # the server will not run as root
