@@ -18,18 +18,18 @@ from importer.inputs import warehouses
 from importer.inputs.databases import SqlQuery
 from tests.support import run_cli
 
-SNOWFLAKE = "snowflake://reader@xy12345.eu-central-1/SHOP/PUBLIC?warehouse=LOADING&role=READER"
+SNOWFLAKE = "snowflake://reader@myorg-example/SHOP/PUBLIC?warehouse=LOADING&role=READER"
 
 
 def test_a_snowflake_url_is_shown_without_its_password_which_goes_to_the_driver_as_an_option(monkeypatch):
     monkeypatch.setenv("ECDP_DB_PASSWORD", "p@ss/word")
     query = SqlQuery(SNOWFLAKE, "SELECT 1")
-    assert query.shown == "snowflake://reader@xy12345.eu-central-1/SHOP/PUBLIC"
+    assert query.shown == "snowflake://reader@myorg-example/SHOP/PUBLIC"
     assert "p@ss" not in repr(query) and "p@ss" not in query.identity
     assert warehouses.options(query.url, query.secret()) == {
         "username": "reader",
         "password": "p@ss/word",  # as it is: an option, not URL text to escape
-        "adbc.snowflake.sql.account": "xy12345.eu-central-1",
+        "adbc.snowflake.sql.account": "myorg-example",
         "adbc.snowflake.sql.db": "SHOP",
         "adbc.snowflake.sql.schema": "PUBLIC",
         "adbc.snowflake.sql.warehouse": "LOADING",
@@ -37,8 +37,8 @@ def test_a_snowflake_url_is_shown_without_its_password_which_goes_to_the_driver_
         "adbc.snowflake.sql.client_option.login_timeout": "15s",
     }
     assert query.scrub("login failed for p@ss/word") == "login failed for ***"
-    inline = SqlQuery("snowflake://reader:in%40url@xy12345/SHOP", "SELECT 1", password="ignored")
-    assert inline.shown == "snowflake://reader@xy12345/SHOP" and inline.secret() == "in@url"
+    inline = SqlQuery("snowflake://reader:in%40url@myorg-example/SHOP", "SELECT 1", password="ignored")
+    assert inline.shown == "snowflake://reader@myorg-example/SHOP" and inline.secret() == "in@url"
     given = warehouses.options(inline.url, inline.secret())
     assert given["password"] == "in@url" and "adbc.snowflake.sql.schema" not in given
     assert "in%40url" not in repr(inline) and "in@url" not in inline.scrub(f"{inline.url} in@url")
@@ -62,10 +62,10 @@ def test_a_bigquery_url_names_the_project_and_dataset_and_holds_no_credentials()
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        ("snowflake://xy12345/SHOP/PUBLIC", "is not one the importer reads"),  # no user
-        ("snowflake://reader@xy12345:443/SHOP", "is not one the importer reads"),  # a port
-        ("snowflake://reader@xy12345/SHOP/PUBLIC/EXTRA", "is not one the importer reads"),
-        ("snowflake://reader@xy12345/SHOP?warehouse=W&authenticator=x", "does not pass on: authenticator"),
+        ("snowflake://myorg-example/SHOP/PUBLIC", "is not one the importer reads"),  # no user
+        ("snowflake://reader@myorg-example:443/SHOP", "is not one the importer reads"),  # a port
+        ("snowflake://reader@myorg-example/SHOP/PUBLIC/EXTRA", "is not one the importer reads"),
+        ("snowflake://reader@myorg-example/SHOP?warehouse=W&authenticator=x", "does not pass on: authenticator"),
         ("bigquery:///crm", "is not one the importer reads"),  # no project
         ("bigquery://shop-analytics-123/crm/customers", "is not one the importer reads"),
     ],
