@@ -109,9 +109,9 @@ class AtMostOnceSender(Sender):
             if stop is not None:
                 self.stop(Aborted(AbortReason.UNKNOWN_TARGET, stop), f"Stopping: {stop}.")
             return
-        if not answer.ambiguous:
+        if not answer.uncertain:  # (the policy's verdict: under this one, the same as ``ambiguous``)
             self.on_settled(one)  # certainly never processed: a later run may send it
-        self.fail(one, answer, tally)  # (an ambiguous answer files it as uncertain)
+        self.fail(one, answer, tally)  # (an uncertain answer is filed as such)
 
     def _not_sent(self, batch: Chunk) -> None:
         """Records of a chunk taken that never left: handed back, as chunks never taken are."""
