@@ -1,8 +1,9 @@
 """At-most-once delivery: one request per record, for an endpoint whose requests are not idempotent.
 
-``AtMostOnceSender`` is a sibling of ``BulkSender`` and ``RecordSender`` (``importer.delivery.sender`` does
-the concurrency, pacing, abort and Ctrl-C) for POST /scenariocustomevents: a custom event triggers the
-business unit's scenarios (an e-mail, an SMS), so sending one twice may message a customer twice. Hence:
+``AtMostOnceSender`` is a ``RecordSender`` (``importer.delivery.single``: one request per record; the
+engine, ``importer.delivery.sender``, does the concurrency, pacing, abort and Ctrl-C) for POST
+/scenariocustomevents: a custom event triggers the business unit's scenarios (an e-mail, an SMS), so sending
+one twice may message a customer twice. Hence:
 
 * ``on_dispatch`` is told of a chunk's records *before* its first request leaves (the job records them in
   the journal as dispatched; False: they could not be, and none is sent), ``on_accepted`` when the API
@@ -23,14 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import Aborted, ApiErrorEvent, Tally
+from importer.delivery.outcomes import Aborted, Answer, ApiErrorEvent, Tally
 from importer.delivery.problem_details import describe_problem
 from importer.delivery.retry_policy import RetryPolicy
-from importer.delivery.sender import Sender
-from importer.delivery.single import record_errors
+from importer.delivery.single import Operation, RecordSender, record_errors
 from importer.errors import AbortReason
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings
@@ -45,7 +46,7 @@ class AtMostOnce:
     resend_uncertain: bool = False
 
 
-class AtMostOnceSender(Sender):
+class AtMostOnceSender(RecordSender):
     """POSTs every record of a chunk to ``path`` as a request of its own (see the module docstring)."""
 
     def __init__(  # noqa: PLR0913 (the engine's own arguments passed through, as BulkSender's)
@@ -66,6 +67,7 @@ class AtMostOnceSender(Sender):
     ) -> None:
         super().__init__(
             api,
+            Operation("POST", lambda record: (path, orjson.dumps(record))),
             on_error,
             on_accepted=on_accepted,
             log=log,
@@ -84,23 +86,19 @@ class AtMostOnceSender(Sender):
             return
         for i in range(len(chunk)):  # (recorded before anything leaves: a crash from here on finds them)
             if self.stopping:  # (stopped meanwhile: the rest never left)
-                rest = chunk.pick(list(range(i, len(chunk))))
+                rest = chunk.part(i, len(chunk))
                 self.on_settled(rest)
                 self._not_sent(rest)
                 return
-            await self._deliver_one(client, chunk if len(chunk) == 1 else chunk.pick([i]), tally)
+            await self._deliver_one(client, chunk.part(i, i + 1), tally)
 
-    async def _deliver_one(self, client: httpx.AsyncClient, one: Chunk, tally: Tally) -> None:
-        body = one.joined if one.joined is not None else one.records[0].encode()
+    def target(self, one: Chunk) -> tuple[str, bytes | None]:
+        """The record's text as read (not parsed and dumped again)."""
+        return self.path, one.joined if one.joined is not None else one.records[0].encode()
 
-        def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
-            self.on_error(ApiErrorEvent(one.index, status, problem, one.rids.to_list(), one.records, attempt, final))
-
-        answer = await self.request(client, one.index, "POST", self.path, body, report)
-        if answer.accepted:
-            self.accept(one, tally)
-            return
-        self.abort_if_refused(answer.status)
+    def refused(self, one: Chunk, answer: Answer, tally: Tally) -> None:
+        """Any 4xx but a 429 is a rejection (nothing was stored), perhaps one that stops the run (``stop_on``);
+        the rest failed, or is uncertain."""
         if answer.status is not None and 400 <= answer.status < 500 and answer.status != 429:
             self.on_settled(one)  # refused: nothing was stored
             errors = record_errors(answer.problem, {}) if answer.status == 400 else []
@@ -109,9 +107,9 @@ class AtMostOnceSender(Sender):
             if stop is not None:
                 self.stop(Aborted(AbortReason.UNKNOWN_TARGET, stop), f"Stopping: {stop}.")
             return
-        if not answer.ambiguous:
+        if not answer.uncertain:  # (the policy's verdict: under this one, the same as ``ambiguous``)
             self.on_settled(one)  # certainly never processed: a later run may send it
-        self.fail(one, answer, tally)  # (an ambiguous answer files it as uncertain)
+        self.fail(one, answer, tally)  # (an uncertain answer is filed as such)
 
     def _not_sent(self, batch: Chunk) -> None:
         """Records of a chunk taken that never left: handed back, as chunks never taken are."""

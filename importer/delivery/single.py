@@ -33,7 +33,7 @@ import orjson
 from tqdm import tqdm
 
 from importer.delivery.event_log import EventLog
-from importer.delivery.outcomes import ApiErrorEvent, Tally
+from importer.delivery.outcomes import Answer, ApiErrorEvent, Tally
 from importer.delivery.problem_details import describe_problem
 from importer.delivery.retry_policy import RetryPolicy
 from importer.delivery.sender import Sender, run_loop
@@ -57,21 +57,31 @@ class Operation:
 class RecordSender(Sender):
     """Sends every record of a chunk as a request of its own (see the module docstring)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (the engine's own options passed through, as BulkSender's)
         self,
         api: ApiSettings,
         operation: Operation,
         on_error: Callable[[ApiErrorEvent], None],
         *,
         on_answer: Callable[[int, Any], None] | None = None,
+        on_accepted: Callable[[Chunk], None] | None = None,
         log: EventLog | None = None,
         progress: tqdm[Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         interrupts: bool = False,
+        pace: float | None = None,
         policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
-            api, on_error, log=log, progress=progress, transport=transport, interrupts=interrupts, policy=policy
+            api,
+            on_error,
+            on_accepted=on_accepted,
+            log=log,
+            progress=progress,
+            transport=transport,
+            interrupts=interrupts,
+            pace=pace,
+            policy=policy,
         )
         self.operation = operation
         self.on_answer = on_answer
@@ -80,9 +90,13 @@ class RecordSender(Sender):
         for i in range(len(chunk)):
             await self._deliver_one(client, chunk.pick([i]), tally)
 
+    def target(self, one: Chunk) -> tuple[str, bytes | None]:
+        """The path and body of the request of a chunk of one record."""
+        return self.operation.target(orjson.loads(one.records[0]))
+
     async def _deliver_one(self, client: httpx.AsyncClient, one: Chunk, tally: Tally) -> None:
         operation = self.operation
-        path, body = operation.target(orjson.loads(one.records[0]))
+        path, body = self.target(one)
 
         def report(status: int | None, problem: Any, attempt: int, final: bool) -> None:
             if not (status == 404 and operation.not_found_apart):  # an expected outcome, not an error
@@ -91,13 +105,17 @@ class RecordSender(Sender):
                 )
 
         answer = await self.request(client, one.index, operation.method, path, body, report)
-        status = answer.status
         if answer.accepted:
             if self.on_answer is not None:
                 self.on_answer(one.index, answer.problem)  # one record per chunk: its index is its position
             self.accept(one, tally)
             return
-        self.abort_if_refused(status)
+        self.abort_if_refused(answer.status)
+        self.refused(one, answer, tally)
+
+    def refused(self, one: Chunk, answer: Answer, tally: Tally) -> None:
+        """File a record whose request was not accepted (nor its key refused): not found, rejected or failed."""
+        operation, status = self.operation, answer.status
         if status == 404 and operation.not_found_apart:
             lost = " (an earlier attempt whose answer was lost may have done it)" if answer.ambiguous else ""
             self.outcomes.not_found.append((one.row_ids[0], operation.missing + lost))

@@ -12,9 +12,10 @@ it when its answer came:
   by a timeout, a dropped connection or a 5xx, so perhaps stored.
 
 An event's kind is ``events:<hash of the inputs>`` and its key its row's place in them (``file:row``): the
-key means something only for the same inputs, which is what ``--resume`` requires. ``chain`` is the run a
-``--resume`` continues (the latest run on these inputs and its resumes, finished or not: a finished run's
-events are all answered, and none is sent again), ``uncertain`` the keys that chain left dispatched.
+key means something only for the same inputs, which is what ``--resume`` requires. The run a ``--resume``
+continues is the journal's ``resume_point`` (the latest run on these inputs and its resumes), finished or not:
+a finished run's events are all answered, and none is sent again; ``uncertain`` the keys that chain left
+dispatched.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from importer.errors import LocalFault, UsageError
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.inputs.batches import Inputs
 from importer.jobs.drift import Series
-from importer.jobs.journal import Journal, ResumePoint, describe_inputs, journal_fault
+from importer.jobs.journal import Journal, describe_inputs, journal_fault
 from importer.jobs.stops import Watch
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings, RunOptions
@@ -162,21 +163,6 @@ class Dispatches:
         return pl.DataFrame(rows, schema={KEY_COL: pl.String, "run_id": pl.String}, orient="row")
 
 
-def chain(journal: Journal, command: str, target: str, inputs_hash: str) -> ResumePoint | None:
-    """The latest run of ``command`` on these inputs and target, with the runs that resumed it (None: none)."""
-    with _journaled(journal) as db:
-        row = db.execute(
-            "SELECT id, resume_of FROM runs WHERE command = ? AND target = ? AND inputs_hash = ?"
-            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
-            (command, target, inputs_hash),
-        ).fetchone()
-        if row is None:
-            return None
-        root = row[1] or row[0]
-        runs = db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root)).fetchall()
-    return ResumePoint(root, tuple(run_id for (run_id,) in runs))
-
-
 def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._start_journal records)
     journal: Journal,
     command: str,
@@ -202,7 +188,7 @@ def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._star
     mapping = [inputs.mapping] if inputs.mapping else []
     described, inputs_hash = describe_inputs([*inputs.files, *mapping])
     dispatches = Dispatches(journal, run_id, target, f"{kind}:{inputs_hash[:16]}")
-    resume = chain(journal, command, target, inputs_hash) if run.resume else None
+    resume = journal.resume_point(command, target, inputs_hash, finished_too=True) if run.resume else None
     if run.resume and resume is None:
         warn("Nothing to resume: no earlier run on these inputs; sending everything.")
     known: list[tuple[str, pl.DataFrame]] = []

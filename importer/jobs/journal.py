@@ -283,8 +283,11 @@ class Journal:
         )
 
     @_journaled
-    def resume_point(self, command: str, target: str, inputs_hash: str) -> ResumePoint | None:
-        """The latest run on these inputs, if it left records unaccepted (killed, interrupted, failures)."""
+    def resume_point(
+        self, command: str, target: str, inputs_hash: str, *, finished_too: bool = False
+    ) -> ResumePoint | None:
+        """The latest run on these inputs, if it left records unaccepted (killed, interrupted, failures); with
+        ``finished_too``, even one that finished without failures (custom events: its dispatched records)."""
         row = self.db.execute(
             "SELECT id, resume_of, status, summary FROM runs WHERE command = ? AND target = ? AND inputs_hash = ?"
             " ORDER BY started_at DESC, rowid DESC LIMIT 1",
@@ -294,7 +297,7 @@ class Journal:
             return None
         run_id, resume_of, status, summary = row
         done = RunSummary.from_dict(orjson.loads(summary or "{}"))
-        if status == "finished" and not (done.rows_failed or getattr(done, "rows_held", 0)):
+        if not finished_too and status == "finished" and not (done.rows_failed or getattr(done, "rows_held", 0)):
             return None
         root = resume_of or run_id
         chain = [r[0] for r in self.db.execute("SELECT id FROM runs WHERE id = ? OR resume_of = ?", (root, root))]
