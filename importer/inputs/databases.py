@@ -383,7 +383,15 @@ def _connectorx_line(exc: BaseException) -> str:
 WINDOW_MARKER = "\n) AS q WHERE "  # where ``query_windows.windowed`` puts its condition after the user's query
 
 
+#: the ``;`` that ends a query, and a comment after it (one without quotes: not a string's ``;--``)
+_LAST_SEMICOLON = re.compile(r"(?:\s*;)+\s*(?:--[^'\"\n]*)?$")
+
+
 def _bare(sql: str) -> str:
-    """A query without its closing semicolons (to be put inside another, on lines of its own: a closing
-    ``-- comment`` ends with its line)."""
-    return sql.strip().rstrip(";").strip()
+    """A query to be put inside another, on lines of its own (a ``--`` comment on its last line would swallow
+    what follows): without the comment lines that end it and the ``;`` that may end it (and a comment after it,
+    as a query file has them)."""
+    lines = sql.strip().splitlines()
+    while lines and lines[-1].strip().startswith("--"):
+        lines.pop()
+    return _LAST_SEMICOLON.sub("", "\n".join(lines).rstrip())

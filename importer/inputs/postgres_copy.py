@@ -23,14 +23,13 @@ a row whose one value is NULL as an empty line, which a CSV reader would skip.
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from importer.errors import InputError, UsageError
 from importer.frame import SOURCE_PREFIX
-from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _first_line, _query_failed
+from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _first_line, _query_failed
 
 COPY_BLOCK_BYTES = 1 << 20  # written at a time (psycopg hands over the server's messages, ~64 kB each)
 #: type OID -> the SQL that turns the column ``{}`` into the importer's text
@@ -42,8 +41,6 @@ _AS_TEXT = {
 _BYTEA = 17
 _SESSION = "SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1"
 _FILLER = SOURCE_PREFIX + "copy"
-#: the ``;`` that ends a query, and a comment after it (one without quotes: not a string's ``;--``)
-_LAST_SEMICOLON = re.compile(r"(?:\s*;)+\s*(?:--[^'\"\n]*)?$")
 _WRITTEN: set[str] = set()
 _LOCK = threading.Lock()
 
@@ -91,13 +88,8 @@ def _psycopg(query: SqlQuery) -> Any:
 
 
 def _inner(query: SqlQuery, sql: Any) -> Any:
-    """The user's query as a subquery: on lines of its own (a ``--`` comment on its last line would swallow the
-    closing parenthesis), without the ``;`` that may end it (and a comment after it, as a query file has them)."""
-    lines = query.sql.strip().splitlines()
-    while lines and lines[-1].strip().startswith("--"):
-        lines.pop()
-    text = _LAST_SEMICOLON.sub("", "\n".join(lines).rstrip())
-    return sql.SQL("(\n{}\n) AS q").format(_bound(query, text, sql))
+    """The user's query as a subquery (``databases._bare``: on lines of its own, without the ``;`` that ends it)."""
+    return sql.SQL("(\n{}\n) AS q").format(_bound(query, _bare(query.sql), sql))
 
 
 def _bound(query: SqlQuery, text: str, sql: Any) -> Any:
