@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import polars as pl
 
-from importer.errors import InputError, UsageError
+from importer.errors import InputError, UsageError, missing_extra
 from importer.inputs import warehouses
 from importer.records import normalise
 
@@ -198,9 +198,7 @@ def _driver(query: SqlQuery) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(
-            f"Reading {query.scheme}:// needs {name}, which is not installed.", f"pip install 'ecdp-importer[{extra}]'"
-        ) from None
+        raise missing_extra(f"{query.scheme}://", name, extra) from None
 
 
 def _first_line(exc: BaseException) -> str:

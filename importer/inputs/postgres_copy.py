@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from importer.errors import InputError, UsageError
+from importer.errors import InputError, UsageError, missing_extra
 from importer.frame import SOURCE_PREFIX
 from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _first_line, _query_failed
 
@@ -81,9 +81,7 @@ def _psycopg(query: SqlQuery) -> Any:
         import psycopg
         import psycopg.sql
     except ImportError:
-        raise UsageError(
-            f"Reading {query.scheme}:// needs psycopg, which is not installed.", "pip install 'ecdp-importer[postgres]'"
-        ) from None
+        raise missing_extra(f"{query.scheme}://", "psycopg", "postgres") from None
     return psycopg
 
 
