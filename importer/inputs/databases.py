@@ -239,13 +239,7 @@ def _connected(query: SqlQuery) -> Iterator[Any]:
         else:
             connection = driver.connect(query.connection_url())
     except errors as exc:
-        raise InputError(
-            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-            warehouses.HINTS.get(
-                query.scheme,
-                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-            ),
-        ) from None
+        raise _cannot_connect(query, _first_line(exc)) from None
     try:
         yield connection
     finally:
@@ -320,6 +314,16 @@ def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
             raise _query_failed(query, _first_line(exc)) from None
 
 
+def _cannot_connect(query: SqlQuery, said: str) -> InputError:
+    """The driver could not connect: what it said (scrubbed of the password), and what to check."""
+    return InputError(
+        f"Cannot connect to {query.shown}: {query.scrub(said)}",
+        warehouses.HINTS.get(
+            query.scheme, "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file)."
+        ),
+    )
+
+
 def _query_failed(query: SqlQuery, said: str) -> InputError:
     return InputError(
         f"The query on {query.shown} failed: {query.scrub(said)}",
@@ -347,10 +351,7 @@ def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFra
     except RuntimeError as exc:
         said = _connectorx_line(exc)
         if "waiting for connection" in str(exc) or "Unknown URL parameter" in str(exc):
-            raise InputError(
-                f"Cannot connect to {query.shown}: {query.scrub(said)}",
-                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-            ) from None
+            raise _cannot_connect(query, said) from None
         raise _query_failed(query, said) from None
 
 

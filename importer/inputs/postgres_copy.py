@@ -29,7 +29,7 @@ from typing import Any
 
 from importer.errors import InputError, UsageError, missing_extra
 from importer.frame import SOURCE_PREFIX
-from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _first_line, _query_failed
+from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _cannot_connect, _first_line, _query_failed
 
 COPY_BLOCK_BYTES = 1 << 20  # written at a time (psycopg hands over the server's messages, ~64 kB each)
 #: type OID -> the SQL that turns the column ``{}`` into the importer's text
@@ -57,10 +57,7 @@ def export(query: SqlQuery, target: Path) -> Path:
     try:
         connection = psycopg.connect(query.connection_url())
     except psycopg.Error as exc:
-        raise InputError(
-            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-            "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-        ) from None
+        raise _cannot_connect(query, _first_line(exc)) from None
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(_SESSION)
