@@ -64,6 +64,8 @@ _DRIVERS = {
 }
 #: scheme -> the type a query casts bytes to for their text, where it is not CHAR
 _TEXT_TYPES = {"snowflake": "VARCHAR", "bigquery": "STRING"}
+#: the schemes of a database file (``SqlQuery.local_path``) -> what it is called
+_FILE_DATABASES = {"sqlite": "SQLite", "duckdb": "DuckDB"}
 #: the schemes whose run reads PostgreSQL's own CSV text (``importer.inputs.postgres_copy``), not Arrow batches
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
@@ -117,7 +119,7 @@ class SqlQuery:
     def shown(self) -> str:
         """The URL without its password (user, host, port, database and path kept; the query string dropped)."""
         parts = urlsplit(self.url)
-        if parts.scheme.lower() in ("sqlite", "duckdb"):
+        if parts.scheme.lower() in _FILE_DATABASES:
             return f"{parts.scheme}:///{self.local_path()}"
         host = parts.hostname or ""
         if ":" in host:
@@ -155,7 +157,7 @@ class SqlQuery:
         ``connect_timeout`` (MySQL's ``tcp_connect_timeout_ms``) unless the URL sets it, so a server behind a
         firewall that drops packets is an error after seconds, not a run that hangs."""
         parts = urlsplit(self.url)
-        if self.scheme in ("sqlite", "duckdb"):
+        if self.scheme in _FILE_DATABASES:
             return self.url
         netloc, secret = parts.netloc, self.secret()
         if secret and not parts.password and "password=" not in parts.query:
@@ -224,16 +226,15 @@ def _connected(query: SqlQuery) -> Iterator[Any]:
     driver = _driver(query)
     errors = _database_errors(driver)
     try:
-        if query.scheme == "duckdb":
+        if query.scheme in _FILE_DATABASES:
             path = query.local_path()
             if path != ":memory:" and not Path(path).is_file():
-                raise InputError(f"The DuckDB database {query.shown} does not exist.", "Check the path in the URL.")
-            connection = driver.connect(path, read_only=path != ":memory:")
-        elif query.scheme == "sqlite":
-            path = query.local_path()
-            if path != ":memory:" and not Path(path).is_file():
-                raise InputError(f"The SQLite database {query.shown} does not exist.", "Check the path in the URL.")
-            connection = driver.connect(path)
+                raise InputError(
+                    f"The {_FILE_DATABASES[query.scheme]} database {query.shown} does not exist.",
+                    "Check the path in the URL.",
+                )
+            read_only = {"read_only": path != ":memory:"} if query.scheme == "duckdb" else {}
+            connection = driver.connect(path, **read_only)
         elif query.scheme in warehouses.SCHEMES:
             connection = warehouses.connect(driver, query.url, query.secret())
         else:
