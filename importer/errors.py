@@ -190,3 +190,11 @@ def file_fault(exc: OSError, path: Path | str, what: str, option: str) -> LocalF
     return LocalFault(
         f"Cannot write {what} {where}: {reason}.", f"Check {folder}, or give {option} another place.", where
     )
+
+
+def missing_extra(reading: str, name: str, extra: str) -> UsageError:
+    """The error for an optional dependency that is not installed: ``reading`` (``duckdb://``, ``delta://
+    tables``) needs ``name`` (what it is), which the importer's extra ``extra`` installs."""
+    return UsageError(
+        f"Reading {reading} needs {name}, which is not installed.", f"pip install 'ecdp-importer[{extra}]'"
+    )

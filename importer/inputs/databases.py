@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import polars as pl
 
-from importer.errors import InputError, UsageError
+from importer.errors import InputError, UsageError, missing_extra
 from importer.inputs import warehouses
 from importer.records import normalise
 
@@ -64,6 +64,8 @@ _DRIVERS = {
 }
 #: scheme -> the type a query casts bytes to for their text, where it is not CHAR
 _TEXT_TYPES = {"snowflake": "VARCHAR", "bigquery": "STRING"}
+#: the schemes of a database file (``SqlQuery.local_path``) -> what it is called
+_FILE_DATABASES = {"sqlite": "SQLite", "duckdb": "DuckDB"}
 #: the schemes whose run reads PostgreSQL's own CSV text (``importer.inputs.postgres_copy``), not Arrow batches
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 #: the schemes ConnectorX reads (its own connection pool and Arrow record batches, not DB-API)
@@ -117,7 +119,7 @@ class SqlQuery:
     def shown(self) -> str:
         """The URL without its password (user, host, port, database and path kept; the query string dropped)."""
         parts = urlsplit(self.url)
-        if parts.scheme.lower() in ("sqlite", "duckdb"):
+        if parts.scheme.lower() in _FILE_DATABASES:
             return f"{parts.scheme}:///{self.local_path()}"
         host = parts.hostname or ""
         if ":" in host:
@@ -155,7 +157,7 @@ class SqlQuery:
         ``connect_timeout`` (MySQL's ``tcp_connect_timeout_ms``) unless the URL sets it, so a server behind a
         firewall that drops packets is an error after seconds, not a run that hangs."""
         parts = urlsplit(self.url)
-        if self.scheme in ("sqlite", "duckdb"):
+        if self.scheme in _FILE_DATABASES:
             return self.url
         netloc, secret = parts.netloc, self.secret()
         if secret and not parts.password and "password=" not in parts.query:
@@ -198,9 +200,7 @@ def _driver(query: SqlQuery) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(
-            f"Reading {query.scheme}:// needs {name}, which is not installed.", f"pip install 'ecdp-importer[{extra}]'"
-        ) from None
+        raise missing_extra(f"{query.scheme}://", name, extra) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -226,28 +226,21 @@ def _connected(query: SqlQuery) -> Iterator[Any]:
     driver = _driver(query)
     errors = _database_errors(driver)
     try:
-        if query.scheme == "duckdb":
+        if query.scheme in _FILE_DATABASES:
             path = query.local_path()
             if path != ":memory:" and not Path(path).is_file():
-                raise InputError(f"The DuckDB database {query.shown} does not exist.", "Check the path in the URL.")
-            connection = driver.connect(path, read_only=path != ":memory:")
-        elif query.scheme == "sqlite":
-            path = query.local_path()
-            if path != ":memory:" and not Path(path).is_file():
-                raise InputError(f"The SQLite database {query.shown} does not exist.", "Check the path in the URL.")
-            connection = driver.connect(path)
+                raise InputError(
+                    f"The {_FILE_DATABASES[query.scheme]} database {query.shown} does not exist.",
+                    "Check the path in the URL.",
+                )
+            read_only = {"read_only": path != ":memory:"} if query.scheme == "duckdb" else {}
+            connection = driver.connect(path, **read_only)
         elif query.scheme in warehouses.SCHEMES:
             connection = warehouses.connect(driver, query.url, query.secret())
         else:
             connection = driver.connect(query.connection_url())
     except errors as exc:
-        raise InputError(
-            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-            warehouses.HINTS.get(
-                query.scheme,
-                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-            ),
-        ) from None
+        raise _cannot_connect(query, _first_line(exc)) from None
     try:
         yield connection
     finally:
@@ -322,6 +315,16 @@ def _dbapi_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFrame]:
             raise _query_failed(query, _first_line(exc)) from None
 
 
+def _cannot_connect(query: SqlQuery, said: str) -> InputError:
+    """The driver could not connect: what it said (scrubbed of the password), and what to check."""
+    return InputError(
+        f"Cannot connect to {query.shown}: {query.scrub(said)}",
+        warehouses.HINTS.get(
+            query.scheme, "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file)."
+        ),
+    )
+
+
 def _query_failed(query: SqlQuery, said: str) -> InputError:
     return InputError(
         f"The query on {query.shown} failed: {query.scrub(said)}",
@@ -349,10 +352,7 @@ def _connectorx_batches(query: SqlQuery, batch_rows: int) -> Iterator[pl.DataFra
     except RuntimeError as exc:
         said = _connectorx_line(exc)
         if "waiting for connection" in str(exc) or "Unknown URL parameter" in str(exc):
-            raise InputError(
-                f"Cannot connect to {query.shown}: {query.scrub(said)}",
-                "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-            ) from None
+            raise _cannot_connect(query, said) from None
         raise _query_failed(query, said) from None
 
 
@@ -383,7 +383,15 @@ def _connectorx_line(exc: BaseException) -> str:
 WINDOW_MARKER = "\n) AS q WHERE "  # where ``query_windows.windowed`` puts its condition after the user's query
 
 
+#: the ``;`` that ends a query, and a comment after it (one without quotes: not a string's ``;--``)
+_LAST_SEMICOLON = re.compile(r"(?:\s*;)+\s*(?:--[^'\"\n]*)?$")
+
+
 def _bare(sql: str) -> str:
-    """A query without its closing semicolons (to be put inside another, on lines of its own: a closing
-    ``-- comment`` ends with its line)."""
-    return sql.strip().rstrip(";").strip()
+    """A query to be put inside another, on lines of its own (a ``--`` comment on its last line would swallow
+    what follows): without the comment lines that end it and the ``;`` that may end it (and a comment after it,
+    as a query file has them)."""
+    lines = sql.strip().splitlines()
+    while lines and lines[-1].strip().startswith("--"):
+        lines.pop()
+    return _LAST_SEMICOLON.sub("", "\n".join(lines).rstrip())

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
-from importer.errors import InputError, UsageError
+from importer.errors import InputError, UsageError, missing_extra
 from importer.records import normalise
 from importer.settings import public_url
 
@@ -123,10 +123,7 @@ def _needs(table: LakeTable) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        raise UsageError(
-            f"Reading {table.kind}:// tables needs {name}, which is not installed.",
-            f"pip install 'ecdp-importer[{extra}]'",
-        ) from None
+        raise missing_extra(f"{table.kind}:// tables", name, extra) from None
 
 
 def _iceberg_metadata(location: str) -> str:

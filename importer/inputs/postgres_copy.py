@@ -23,14 +23,13 @@ a row whose one value is NULL as an empty line, which a CSV reader would skip.
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Any
 
-from importer.errors import InputError, UsageError
+from importer.errors import InputError, UsageError, missing_extra
 from importer.frame import SOURCE_PREFIX
-from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _first_line, _query_failed
+from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _cannot_connect, _first_line, _query_failed
 
 COPY_BLOCK_BYTES = 1 << 20  # written at a time (psycopg hands over the server's messages, ~64 kB each)
 #: type OID -> the SQL that turns the column ``{}`` into the importer's text
@@ -42,8 +41,6 @@ _AS_TEXT = {
 _BYTEA = 17
 _SESSION = "SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1"
 _FILLER = SOURCE_PREFIX + "copy"
-#: the ``;`` that ends a query, and a comment after it (one without quotes: not a string's ``;--``)
-_LAST_SEMICOLON = re.compile(r"(?:\s*;)+\s*(?:--[^'\"\n]*)?$")
 _WRITTEN: set[str] = set()
 _LOCK = threading.Lock()
 
@@ -60,10 +57,7 @@ def export(query: SqlQuery, target: Path) -> Path:
     try:
         connection = psycopg.connect(query.connection_url())
     except psycopg.Error as exc:
-        raise InputError(
-            f"Cannot connect to {query.shown}: {query.scrub(_first_line(exc))}",
-            "Check the host, port, database, user and password (ECDP_DB_PASSWORD or --db-password-file).",
-        ) from None
+        raise _cannot_connect(query, _first_line(exc)) from None
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(_SESSION)
@@ -84,20 +78,13 @@ def _psycopg(query: SqlQuery) -> Any:
         import psycopg
         import psycopg.sql
     except ImportError:
-        raise UsageError(
-            f"Reading {query.scheme}:// needs psycopg, which is not installed.", "pip install 'ecdp-importer[postgres]'"
-        ) from None
+        raise missing_extra(f"{query.scheme}://", "psycopg", "postgres") from None
     return psycopg
 
 
 def _inner(query: SqlQuery, sql: Any) -> Any:
-    """The user's query as a subquery: on lines of its own (a ``--`` comment on its last line would swallow the
-    closing parenthesis), without the ``;`` that may end it (and a comment after it, as a query file has them)."""
-    lines = query.sql.strip().splitlines()
-    while lines and lines[-1].strip().startswith("--"):
-        lines.pop()
-    text = _LAST_SEMICOLON.sub("", "\n".join(lines).rstrip())
-    return sql.SQL("(\n{}\n) AS q").format(_bound(query, text, sql))
+    """The user's query as a subquery (``databases._bare``: on lines of its own, without the ``;`` that ends it)."""
+    return sql.SQL("(\n{}\n) AS q").format(_bound(query, _bare(query.sql), sql))
 
 
 def _bound(query: SqlQuery, text: str, sql: Any) -> Any:
