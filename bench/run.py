@@ -189,7 +189,7 @@ def wide(rounds: int) -> dict[str, Any]:
 def sql_source(quick: bool) -> dict[str, Any]:
     """Order lines from PostgreSQL against the same from CSV (issue 33), printed."""
     with tempfile.TemporaryDirectory() as tmp:
-        found = postgres_vs_csv(100_000 if quick else 1_000_000, Path(tmp), 1 if quick else 2)
+        found = postgres_vs_csv(100_000 if quick else 1_000_000, Path(tmp), 1 if quick else 4)
     if "skipped" in found:
         print(f"\nOrder lines from PostgreSQL: skipped ({found['skipped']})")
         return found

@@ -52,6 +52,7 @@ from importer.inputs.csv_dialect import (
     sniff_delimiter,
 )
 from importer.inputs.csv_text import clean_header, iter_csv, not_text
+from importer.inputs.growing_files import reader
 from importer.inputs.locations import shown
 from importer.inputs.postgres_copy import dialect
 from importer.inputs.streams import ByteStream, Utf8, limit_crossed, open_gzip, open_zip_member
@@ -225,6 +226,9 @@ def _open_bytes(path: Path, kind: str, limits: ReadLimits) -> Iterator[tuple[Byt
         elif kind == "zip":
             with open_zip_member(path, limits, lambda archive: _zip_member(archive, path)) as (stream, member):
                 yield stream, member
+        elif (growing := reader(path)) is not None:  # a query's result still being written: read as it grows
+            with growing:
+                yield growing, None
         else:
             with path.open("rb") as stream:
                 yield stream, None

@@ -11,7 +11,8 @@ A source may be a local path, a URL — ``s3://``, ``gs://`` (``gcs://``), ``az:
 * a frame is written to Parquet (a ``LazyFrame`` is sunk, streaming) and read as Parquet;
 * a ``SqlQuery`` (``importer.inputs.databases``) is run and its result streamed, a batch at a time, into a
   Parquet file of text columns, read as Parquet; PostgreSQL's as the server's own CSV text into a CSV file
-  (``importer.inputs.postgres_copy``), read as CSV; it is called by its database URL without the password;
+  (``importer.inputs.postgres_copy``), read as CSV while it is written; it is called by its database URL
+  without the password;
 * a lake table or dataset (``importer.inputs.lake_tables``: ``delta://…``, ``iceberg://…``, a folder, prefix
   or glob of Parquet files) is scanned and streamed into a Parquet file of text columns the same way.
 
@@ -38,6 +39,7 @@ import polars as pl
 
 from importer import scratch
 from importer.errors import ImporterError, UsageError
+from importer.inputs import growing_files
 from importer.inputs.databases import POSTGRES_SCHEMES, SqlQuery, export
 from importer.inputs.downloads import download, is_url
 from importer.inputs.lake_tables import export as export_table
@@ -154,6 +156,8 @@ class _Scope:
         self.made.append(str(path))
 
     def close(self) -> None:
+        for made in self.made:  # (a query's COPY still being written is cancelled first)
+            growing_files.stop(Path(made))
         with _LOCK:
             for key in self.made:
                 _SHOWN.pop(key, None)

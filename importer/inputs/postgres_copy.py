@@ -1,10 +1,12 @@
 """A PostgreSQL query's result as CSV text PostgreSQL writes itself: ``COPY (...) TO STDOUT`` into a private file.
 
 The server turns its rows into text anyway; ``COPY ... (FORMAT csv, HEADER, ENCODING 'UTF8')`` hands that
-text over in blocks, which psycopg 3 (``cursor.copy()``) writes to the file as they come, with next to no
-work on this side (1M order lines: the server's 7 s, the client's CPU under 1 s; through Arrow batches and
-polars, 7 s more of conversion). The run then reads the file as it reads any CSV input, with its dialect
-fixed (``dialect``: UTF-8, ``,``), never guessed.
+text over a row a message. ``export`` checks the query here, then a process of its own
+(``postgres_copy_writer``: libpq's loop, no GIL shared with the run) writes the rows to the file in blocks,
+and the run reads the file as it grows (``importer.inputs.growing_files``), as it reads any CSV input, with
+its dialect fixed (``dialect``: UTF-8, ``,``), never guessed: the server's work and the run's overlap. 1M
+order lines: the server's ~4 s, the writer's CPU ~2.3 s; through Arrow batches and polars, 7 s more of
+conversion (docs/design.md).
 
 The text is the importer's text form, the one the Arrow path gives (``databases._as_text``): the columns
 are found first (the query with ``LIMIT 0``: names and type OIDs), and the COPY's outer SELECT turns the few
@@ -23,15 +25,21 @@ a row whose one value is NULL as an empty line, which a CSV reader would skip.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from importer.errors import InputError, UsageError, missing_extra
 from importer.frame import SOURCE_PREFIX
+from importer.inputs import postgres_copy_writer
 from importer.inputs.databases import WINDOW_MARKER, SqlQuery, _bare, _cannot_connect, _first_line, _query_failed
+from importer.inputs.growing_files import GrowingFile
 
-COPY_BLOCK_BYTES = 1 << 20  # written at a time (psycopg hands over the server's messages, ~64 kB each)
+COPY_BLOCK_BYTES = 1 << 20  # the writer's block: written, flushed and reported at a time
 #: type OID -> the SQL that turns the column ``{}`` into the importer's text
 _AS_TEXT = {
     1184: """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')""",  # timestamptz
@@ -52,7 +60,13 @@ def dialect(path: Path) -> tuple[str, str] | None:
 
 
 def export(query: SqlQuery, target: Path) -> Path:
-    """Run the PostgreSQL query and write its rows, as the importer's text, to the CSV file ``target``."""
+    """Start the PostgreSQL query's COPY into the CSV file ``target`` (the importer's text) and return it at once.
+
+    What can go wrong before the first row (the server unreachable, the password wrong, a table or column
+    unknown, a ``bytea`` column) is raised here; the rows are then written by a process of their own
+    (``postgres_copy_writer``) while the run reads them (``growing_files``), and an error past the first row
+    (the connection lost, a cast failing on a row) reaches whoever reads the file up to it, before anything of
+    it is sent."""
     psycopg = _psycopg(query)
     try:
         connection = psycopg.connect(query.connection_url())
@@ -61,16 +75,76 @@ def export(query: SqlQuery, target: Path) -> Path:
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(_SESSION)
-            statement = _copy_statement(query, psycopg.sql, _columns(query, cursor, psycopg.sql))
-            with target.open("wb") as file, cursor.copy(statement) as copy:
-                for block in copy:
-                    file.write(block)
+            statement = _copy_statement(query, psycopg.sql, _columns(query, cursor, psycopg.sql)).as_string(connection)
     except psycopg.Error as exc:
-        target.unlink(missing_ok=True)
         raise _query_failed(query, _first_line(exc)) from None
+    job = {
+        "conninfo": query.connection_url(),
+        "session": _SESSION,
+        "statement": statement,
+        "target": str(target),
+        "block": COPY_BLOCK_BYTES,
+    }
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, postgres_copy_writer.FILE_MODE))  # (there at once)
+    crash_log = target.with_name(target.name + ".stderr")  # what the writer printed if it crashed (scrubbed when shown)
+    try:
+        with os.fdopen(
+            os.open(crash_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, postgres_copy_writer.FILE_MODE), "wb"
+        ) as stderr:
+            # (run by its file, -P keeping its folder off the path: the package need not be importable there)
+            writer = subprocess.Popen(
+                [sys.executable, "-P", postgres_copy_writer.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+    except OSError as exc:
+        raise InputError(
+            f"Cannot start the copy of the query on {query.shown}: {exc.strerror or exc}.",
+            "Check the machine's free memory and process limits.",
+        ) from None
     with _LOCK:
         _WRITTEN.add(str(target))
+
+    def follow(growing: GrowingFile) -> None:
+        """Pass the writer's reports on to the file's readers, until its end."""
+        assert writer.stdin is not None and writer.stdout is not None
+        done, failed = False, None
+        try:
+            with writer.stdin:
+                writer.stdin.write(json.dumps(job) + "\n")
+            for line in writer.stdout:
+                what, _, said = line.rstrip("\n").partition(" ")
+                if what in ("written", "done"):
+                    growing.grew(int(said))
+                    done = what == "done"
+                elif what in ("cannot-connect", "failed"):
+                    failed = (_cannot_connect if what == "cannot-connect" else _query_failed)(
+                        query, _first_line(RuntimeError(json.loads(said)))
+                    )
+        except (OSError, ValueError):  # (the writer gone before reading its job, or a line cut short)
+            done = False
+        finally:
+            writer.stdout.close()
+            writer.wait()
+            growing.ended(None if done else failed or _stopped(query, crash_log))
+
+    GrowingFile(target, writer.kill).start(follow)
     return target
+
+
+def _stopped(query: SqlQuery, said: Path) -> InputError:
+    """The writer ended without saying how (killed, or crashed: the last line it printed, ``said``)."""
+    try:
+        last = said.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+    except OSError:
+        last = []
+    why = f": {query.scrub(last[0])}" if last else ""
+    return InputError(
+        f"The copy of the query on {query.shown} stopped before its end{why}",
+        "Run the import again; if it stops again, check the database server's log.",
+    )
 
 
 def _psycopg(query: SqlQuery) -> Any:

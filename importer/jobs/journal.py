@@ -46,6 +46,7 @@ import polars as pl
 
 from importer.errors import LocalFault, UsageError, file_fault
 from importer.frame import FINGERPRINT_COL, KEY_COL
+from importer.inputs import growing_files
 from importer.inputs.locations import shown
 from importer.report.files import FILE_MODE, make_private_dir, open_private
 from importer.report.summary import RunSummary
@@ -96,6 +97,7 @@ def describe_inputs(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], str]:
     """(path, size, SHA-256) of every input, and one hash of them all (the run's "same inputs")."""
     inputs = []
     for path in paths:
+        growing_files.wait_for(path)  # (a query's result still being written: its digest is the whole result's)
         with open(path, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
         inputs.append({"path": shown(path), "size": path.stat().st_size, "sha256": digest})

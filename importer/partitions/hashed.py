@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from importer.frame import RID_COL
+from importer.inputs import growing_files
 from importer.inputs.files import note_start
 from importer.inputs.set_aside import SetAside
 from importer.partitions.prefetch import prefetch
@@ -43,6 +44,7 @@ def input_bytes(paths: list[Path]) -> int:
     """The inputs' size as text (compressed formats counted six times their size)."""
     size = 0
     for path in paths:
+        growing_files.wait_for(path)  # (a query's result still being written: its size is the whole result's)
         compressed = path.name.lower().endswith((".gz", ".zip", ".parquet", ".pq", ".xlsx"))
         size += path.stat().st_size * (6 if compressed else 1) if path.is_file() else 0
     return size
