@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import polars as pl
 
+from importer import scratch
 from importer.errors import InputError, UsageError, missing_extra
 from importer.inputs import warehouses
 from importer.records import normalise
@@ -277,6 +278,7 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
     import pyarrow.parquet as pq
 
     read = _connectorx_batches if query.scheme in CONNECTORX_SCHEMES else _dbapi_batches
+    scratch.private_file(target)
     writer: Any = None
     try:
         for batch in read(query, batch_rows):  # (the first one, empty or not, gives the columns)

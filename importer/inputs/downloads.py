@@ -22,7 +22,6 @@ A failed download is one ``InputError`` naming the object and what to check; not
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from importer import scratch
 from importer.errors import InputError
 from importer.settings import public_url
 
@@ -59,8 +59,7 @@ def download(url: str, target: Path) -> Path:
             f"Cannot read {public_url(url)}: {scheme}:// is not a source the importer reads.",
             "Use a local path, s3://, gs://, az:// or https://.",
         )
-    with open(target, "xb") as out:
-        os.chmod(target, 0o600)
+    with open(scratch.private_file(target), "wb") as out:
         if scheme in WEB:
             _fetch_web(url, out)
         elif scheme == "s3":

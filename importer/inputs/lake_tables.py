@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from importer import scratch
 from importer.errors import InputError, UsageError, missing_extra
 from importer.records import normalise
 from importer.settings import public_url
@@ -269,6 +270,7 @@ def export(table: LakeTable, target: Path) -> Path:
     """The table's rows written to the Parquet file ``target`` as text, streamed: memory holds a row group (the
     unit a Parquet file is decoded in) and the morsels being written, never the table."""
     errors = _errors()
+    scratch.private_file(target)
     try:
         frame = scan(table)
         schema: Any = frame.collect_schema()
@@ -277,5 +279,4 @@ def export(table: LakeTable, target: Path) -> Path:
             texts.sink_parquet(target, row_group_size=ROW_GROUP_ROWS, engine="streaming")
     except errors as exc:
         raise _not_readable(table, exc) from None
-    os.chmod(target, 0o600)
     return target

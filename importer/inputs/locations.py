@@ -173,6 +173,7 @@ def _basename(url: str) -> str:
 
 
 def _frame_copy(frame: pl.DataFrame | pl.LazyFrame, target: Path) -> Path:
+    scratch.private_file(target)
     if isinstance(frame, pl.LazyFrame):
         frame.sink_parquet(target)  # streaming: the frame is never held whole
     else:

@@ -33,6 +33,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from importer import scratch
 from importer.errors import InputError, UsageError, missing_extra
 from importer.frame import SOURCE_PREFIX
 from importer.inputs import postgres_copy_writer
@@ -85,12 +86,10 @@ def export(query: SqlQuery, target: Path) -> Path:
         "target": str(target),
         "block": COPY_BLOCK_BYTES,
     }
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, postgres_copy_writer.FILE_MODE))  # (there at once)
+    scratch.private_file(target)  # (there at once, for the run to open)
     crash_log = target.with_name(target.name + ".stderr")  # what the writer printed if it crashed (scrubbed when shown)
     try:
-        with os.fdopen(
-            os.open(crash_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, postgres_copy_writer.FILE_MODE), "wb"
-        ) as stderr:
+        with os.fdopen(os.open(scratch.private_file(crash_log), os.O_WRONLY), "wb") as stderr:
             # (run by its file, -P keeping its folder off the path: the package need not be importable there)
             writer = subprocess.Popen(
                 [sys.executable, "-P", postgres_copy_writer.__file__],

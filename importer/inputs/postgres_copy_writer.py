@@ -20,7 +20,6 @@ import os
 import sys
 from typing import Any, BinaryIO, TextIO
 
-FILE_MODE = 0o600  # the file's mode (``postgres_copy`` makes it before starting this process)
 COPY_OUT, FATAL_ERROR = 3, 7  # libpq's ExecStatus: a COPY TO under way; an error
 COPY_BROKEN = -2  # PQgetCopyData: the connection failed (-1: the COPY ended)
 

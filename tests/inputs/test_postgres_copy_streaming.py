@@ -1,4 +1,5 @@
-"""A PostgreSQL result read while its COPY is still written (``growing_files``, ``postgres_copy_writer``).
+"""A PostgreSQL result read while its COPY is still written (``growing_files``, ``postgres_copy_writer``); every
+local copy owner-only.
 
 The real server of the session is used; the slow results are made by the server itself (``pg_sleep`` at a
 chosen row), so what is asserted is an order of events, with seconds of margin, not a speed.
@@ -7,16 +8,20 @@ chosen row), so what is asserted is an order of events, with seconds of margin, 
 from __future__ import annotations
 
 import os
+import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import importer
 from importer.inputs import growing_files, postgres_copy
 from importer.inputs.databases import SqlQuery
 from importer.inputs.files import Source
+from importer.inputs.locations import local_copies
 from tests.support import run_cli, sandbox_env
 
 PAUSE_S = 4  # how long the server pauses in the slow results
@@ -171,3 +176,24 @@ def test_a_writer_killed_part_way_is_an_error_never_a_shorter_file(postgres_serv
                 pass
     finally:
         growing_files.stop(target)
+
+
+def test_every_local_copy_is_readable_by_its_owner_only(postgres_server, tmp_path):
+    """A frame, a SQLite query, a Parquet folder and a PostgreSQL query: their copies 0600 in a 0700 folder."""
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE people (email TEXT)")
+        db.execute("INSERT INTO people VALUES ('ann@example.com')")
+    db.close()
+    (tmp_path / "dataset").mkdir()
+    pl.DataFrame({"email": ["bob@example.com"]}).write_parquet(tmp_path / "dataset" / "part-0.parquet")
+    sources = [
+        pl.DataFrame({"email": ["cy@example.com"]}),
+        SqlQuery(f"sqlite:///{tmp_path / 'shop.db'}", "SELECT email FROM people"),
+        str(tmp_path / "dataset"),
+        SqlQuery(postgres_server.url, "SELECT 'dee@example.com' AS email"),
+    ]
+    with local_copies(sources) as paths:
+        growing_files.wait_for(paths[-1])
+        for path in paths:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path
