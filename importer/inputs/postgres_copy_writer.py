@@ -1,4 +1,4 @@
-"""The process that writes a PostgreSQL COPY into a file: ``python -m importer.inputs.postgres_copy_writer``.
+"""The process that writes a PostgreSQL COPY into a file: ``python -P .../postgres_copy_writer.py``.
 
 ``postgres_copy`` starts it once it has checked the query, so that the run reads the file while this process
 writes it (``importer.inputs.growing_files``). It is a process, not a thread, because the server sends a row a
@@ -10,13 +10,15 @@ is never an argument; ``session``, ``statement``, ``target``, ``block``), writes
 owner only, by the parent) ``block`` bytes at a time, flushed, and says on stdout after each block ``written
 <bytes>``; at its end ``done <bytes>``, or ``cannot-connect <what the driver said>`` / ``failed <what the
 server said>`` (as JSON text) and exit status 1. It imports psycopg and the standard library only (it
-starts in a fifth of a second), and ends when its reader is gone (its stdout closed) or when killed.
+starts in a fifth of a second), and ends when its reader is gone (its stdout closed) or when killed; it
+leaves SIGINT and SIGTERM to the run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Any, BinaryIO, TextIO
 
@@ -106,7 +108,8 @@ def _said(stdout: TextIO, what: str, text: str) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # (Ctrl-C reaches the whole process group: the run says what happened)
-        sys.exit(1)
+    # Ctrl-C, and the SIGTERM systemd or Kubernetes send to the whole group, are the run's to act on: it
+    # reports the interruption, then kills this process (a run killed outright ends it through the closed pipe).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(main())

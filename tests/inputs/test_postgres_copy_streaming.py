@@ -8,8 +8,11 @@ chosen row), so what is asserted is an order of events, with seconds of margin, 
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -197,3 +200,35 @@ def test_every_local_copy_is_readable_by_its_owner_only(postgres_server, tmp_pat
         for path in paths:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
             assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path
+
+
+def test_sigterm_to_the_whole_group_is_an_interruption_and_leaves_no_writer(sandbox, postgres_server, tmp_path):
+    """What systemd or Kubernetes send: SIGTERM to the run and its writer at once, while the server pauses. The
+    run reports an interruption (not a broken copy), and nothing of the group is left running."""
+    env = {**os.environ, **sandbox_env(sandbox), "ECDP_DB_PASSWORD": postgres_server.password}
+    command = [Path(sys.executable).parent / "ecdp-import", "customers", "--db", postgres_server.url_without_password]
+    process = subprocess.Popen(
+        [*command, "--sql", SLOW, "--dry-run", "--report-dir", tmp_path / "r", "--output", "full"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # (its own group, as a service's: the signal reaches the writer too)
+    )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "r").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # (the report folder is made once the first rows are read: the writer is at work)
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2, stderr  # (a dry run: stopped before anything could be sent)
+    assert "interrupted" in stderr and "stopped before its end" not in stderr, stderr
+    left = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if _session(pid) == process.pid]
+    assert not left  # the writer was killed by the run, not left behind
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
