@@ -288,10 +288,15 @@ def export(query: SqlQuery, target: Path, batch_rows: int = BATCH_ROWS) -> Path:
             elif table.schema != writer.schema:
                 table = table.cast(writer.schema)
             writer.write_table(table)
-    finally:
+    except BaseException:
         if writer is not None:
             writer.close()
+        target.unlink(missing_ok=True)  # (no file at all, never a part of the result)
+        raise
+    finally:
         pa.default_memory_pool().release_unused()  # (the batches' memory, for the run that reads the file next)
+    if writer is not None:
+        writer.close()
     return target
 
 

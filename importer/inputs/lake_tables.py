@@ -277,6 +277,9 @@ def export(table: LakeTable, target: Path) -> Path:
         texts = frame.select(normalise.as_text(name, dtype) for name, dtype in schema.items())
         with _one_row_group_ahead():
             texts.sink_parquet(target, row_group_size=ROW_GROUP_ROWS, engine="streaming")
-    except errors as exc:
-        raise _not_readable(table, exc) from None
+    except BaseException as exc:
+        target.unlink(missing_ok=True)  # (no file at all, never a part of the table)
+        if isinstance(exc, errors):
+            raise _not_readable(table, exc) from None
+        raise
     return target
