@@ -1,16 +1,18 @@
-"""Files a thread is still writing, read while they grow: a query's result read as it arrives.
+"""Files still being written, read while they grow: a query's result read as it arrives.
 
-``postgres_copy`` writes PostgreSQL's COPY text into a private file from a thread of its own; the run's first
-read need not wait for the whole result. ``reader(path)`` gives a stream over such a file that reads what is
-written and waits, without holding the GIL, only when it has caught up with the writer (a ``read(size)``
-returns ``size`` bytes, or fewer only at the file's end, as a file's read does). What needs the whole file
-(its size to plan partitions, its digest for the journal) calls ``wait_for(path)`` first; for any other path
-both are no-ops (``reader`` gives None), so the readers of ordinary files are unchanged.
+``postgres_copy`` has PostgreSQL's COPY text written into a private file by a process of its own, whose
+reports a thread here follows (``GrowingFile.start``); the run's first read need not wait for the whole result.
+``reader(path)`` gives a stream over such a file that reads what is written and waits, without holding the
+GIL, only when it has caught up with the writer (a ``read(size)`` returns ``size`` bytes, or fewer only at the
+file's end, as a file's read does). What needs the whole file (its size to plan partitions, its digest for the
+journal) calls ``wait_for(path)`` first; for any other path both are no-ops (``reader`` gives None), so the
+readers of ordinary files are unchanged.
 
 The writer reports its progress (``GrowingFile.grew``, after flushing) and its end (``ended``, with the
 error that stopped it, if any). An error is raised to every reader that reaches the point where it struck,
 and by ``wait_for``: never a file that silently ends early. ``stop(path)`` ends a writer the run no longer
-needs (a run stopped before reading it all): it cancels the writer's work and waits for its thread.
+needs (a run stopped before reading it all): it cancels the writer's work (``postgres_copy``: kills the
+process) and waits for the thread that follows it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _GROWING: dict[str, GrowingFile] = {}
 
 
 class GrowingFile:
-    """A file being written by a thread: how far it is written, whether it has ended and how."""
+    """A file still being written: how far it is written, whether it has ended and how."""
 
     def __init__(self, path: Path, cancel: Callable[[], None]) -> None:
         self.path, self._cancel = path, cancel
