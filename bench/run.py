@@ -203,85 +203,38 @@ def sql_source(quick: bool) -> dict[str, Any]:
     return found
 
 
+def keep(rows: dict[str, Any]) -> None:
+    """Write ``rows`` into ``RESULTS``, keeping the rows an earlier run measured that this one did not."""
+    earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**earlier, **rows}, indent=2) + "\n", encoding="utf-8")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def main() -> None:
     compile_sources()
     quick = "--quick" in sys.argv
+    # one part alone, written beside the other results of an earlier run
     if "--first-runs" in sys.argv:
-        first = measure_first_runs(quick)
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    **earlier,
-                    "first_runs_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "delivery_first_runs": first,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        keep({"first_runs_measured_at": _now(), "delivery_first_runs": measure_first_runs(quick)})
         return
-    if "--wide" in sys.argv:  # this row alone; the other results of an earlier run are kept
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    **earlier,
-                    "wide_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "wide_columns": wide(3),
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+    if "--wide" in sys.argv:
+        keep({"wide_measured_at": _now(), "wide_columns": wide(3)})
         return
-    if "--sql-source" in sys.argv:  # this row alone; the other results of an earlier run are kept
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    **earlier,
-                    "sql_source_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "postgres_vs_csv": sql_source(quick),
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+    if "--sql-source" in sys.argv:
+        keep({"sql_source_measured_at": _now(), "postgres_vs_csv": sql_source(quick)})
         return
-    if "--send-cpu" in sys.argv:  # this row alone; the other results of an earlier run are kept
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(
-            json.dumps(
-                {**earlier, "send_cpu_measured_at": datetime.now(UTC).isoformat(timespec="seconds"), **send_cpu(quick)},
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+    if "--send-cpu" in sys.argv:
+        keep({"send_cpu_measured_at": _now(), **send_cpu(quick)})
         return
     other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
     if other is not None:
         compile_sources(other)
     measured = {**(against(other, quick) if other is not None else {}), **offline(quick, "--10m" in sys.argv)}
     if "--offline" in sys.argv:  # the delivery results of an earlier full run are kept
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    **earlier,
-                    "offline_measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "quick": quick,
-                    **measured,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        keep({"offline_measured_at": _now(), "quick": quick, **measured})
         return
     scaling = concurrency_scaling(records=4_000 if quick else 20_000)
     print("Delivery vs concurrency (sandbox latency 50 ms, 100 records/request)")
@@ -312,7 +265,7 @@ def main() -> None:
     columns = wide(1 if quick else 3)
     from_postgres = sql_source(quick)
     results = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "measured_at": _now(),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "quick": quick,
         **measured,
