@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.support import write_csv
+from tests.support import ORDER_LINE_COLUMNS, write_csv
 
 BIN = Path(sys.executable).parent
 LINE = re.compile(
@@ -157,16 +157,7 @@ def test_the_bulk_commands_print_one_line_too(sandbox, tmp_path):
     env = {"ECDP_API_KEY": sandbox.api_key, "ECDP_API_URL": sandbox.url}
     orders = write_csv(
         tmp_path / "orders.csv",
-        [
-            "id",
-            "date",
-            "totalValue",
-            "customer.email",
-            "product.id",
-            "product.name",
-            "product.price",
-            "product.quantity",
-        ],
+        ORDER_LINE_COLUMNS,
         [[f"o{i}", "2024-11-01", "10", "a@example.com", "p", "P", "10", "1"] for i in range(3)],
     )
     assert cron(["orders", orders, "--no-preflight"], tmp_path, **env).returncode == 0

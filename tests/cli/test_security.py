@@ -31,19 +31,9 @@ from importer.settings import (
     is_loopback,
     load_api_key,
 )
-from tests.support import ROOT, Run, run_cli, write_csv
+from tests.support import ORDER_LINE_COLUMNS, ROOT, Run, run_cli, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "phone"]
-ORDERS = [
-    "id",
-    "date",
-    "totalValue",
-    "customer.email",
-    "product.id",
-    "product.name",
-    "product.price",
-    "product.quantity",
-]
 
 
 def people(count: int) -> list[list[str]]:
@@ -120,7 +110,7 @@ def test_the_key_is_in_no_artefact_of_real_runs(tmp_path: Path, monkeypatch: pyt
     customers = write_csv(tmp_path / "customers.csv", CUSTOMERS, people(60))
     orders = write_csv(
         tmp_path / "orders.csv",
-        ORDERS,
+        ORDER_LINE_COLUMNS,
         [
             [f"o{i}", "2024-11-01", "2", f"zq.person{i}@privacy-canary.example", f"p{i}", "P", "2", "1"]
             for i in range(20)

@@ -18,7 +18,7 @@ from importer.settings import (
     OrderOptions,
     RunOptions,
 )
-from tests.support import assert_accounted, write_csv
+from tests.support import ORDER_LINE_COLUMNS, assert_accounted, write_csv
 
 
 def start(**kwargs) -> SandboxServer:
@@ -85,16 +85,7 @@ def test_faulty_network_every_record_lands_exactly_once(servers, tmp_path):
 def test_faulty_network_orders_land_exactly_once(servers, tmp_path):
     server = start(faults=Faults(error_rate=0.10, throttle_rate=0.05, retry_after_s=0.01, drop_rate=0.02, seed=5))
     servers.append(server)
-    header = [
-        "id",
-        "date",
-        "totalValue",
-        "customer.email",
-        "product.id",
-        "product.name",
-        "product.price",
-        "product.quantity",
-    ]
+    header = ORDER_LINE_COLUMNS
     rows = [
         [f"o{i // 2}", "2024-11-01", "2", f"c{i}@example.com" if i % 2 == 0 else "", f"p{i}", "P", "1", "1"]
         for i in range(1000)

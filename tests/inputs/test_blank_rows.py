@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from importer.inputs.set_aside import without_blank_rows
-from tests.support import assert_accounted, run_cli, sandbox_env, write_csv
+from tests.support import ORDER_LINE_COLUMNS, assert_accounted, run_cli, sandbox_env, write_csv
 
 CUSTOMERS = ["email", "firstName", "lastName", "gender", "attr.loyaltyTier", "consent.1"]
 
@@ -59,16 +59,7 @@ def test_the_error_budget_counts_the_rows_that_are_not_blank(sandbox, tmp_path):
 
 
 def test_blank_lines_between_order_lines_change_no_order(sandbox, tmp_path):
-    header = [
-        "id",
-        "date",
-        "totalValue",
-        "customer.email",
-        "product.id",
-        "product.name",
-        "product.price",
-        "product.quantity",
-    ]
+    header = ORDER_LINE_COLUMNS
     line = ["o1", "2024-11-06T10:10:00Z", "20", "a@example.com", "p1", "Mug", "10", "1"]
     rows = [line, [""] * 8, {**dict(zip(header, line, strict=True)), "product.id": "p2"}.values(), [" "] * 8]
     source = write_csv(tmp_path / "orders.csv", header, [list(r) for r in rows])

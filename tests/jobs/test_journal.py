@@ -17,7 +17,7 @@ import pytest
 
 from importer.jobs.journal import Journal
 from importer.sandbox import Faults, SandboxServer
-from tests.support import DATA, assert_accounted, run_cli, write_csv
+from tests.support import DATA, ORDER_LINE_COLUMNS, assert_accounted, run_cli, write_csv
 
 BIN = Path(sys.executable).parent
 
@@ -121,16 +121,7 @@ def test_delta_sync_sends_only_changed_records(sandbox, tmp_path):
 
 def test_delta_sync_for_orders_compares_whole_orders(sandbox, tmp_path):
     state = tmp_path / "state.db"
-    header = [
-        "id",
-        "date",
-        "totalValue",
-        "customer.email",
-        "product.id",
-        "product.name",
-        "product.price",
-        "product.quantity",
-    ]
+    header = ORDER_LINE_COLUMNS
     rows = [[f"o{i // 2}", "2024-11-01", "2", "a@example.com", f"p{i}", "P", "1", "1"] for i in range(20)]
     write_csv(tmp_path / "o.csv", header, rows)
     assert (

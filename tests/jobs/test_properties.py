@@ -27,7 +27,7 @@ from importer.settings import (
     OrderOptions,
     RunOptions,
 )
-from tests.support import customer, write_csv
+from tests.support import ORDER_LINE_COLUMNS, customer, write_csv
 
 _counter = itertools.count()
 
@@ -189,16 +189,7 @@ def test_every_order_line_is_accounted_for_and_valid_orders_arrive_whole(sandbox
     sandbox.reset()
     run_dir = tmp_path / f"orders{next(_counter)}"
     run_dir.mkdir()
-    header = [
-        "id",
-        "date",
-        "totalValue",
-        "customer.email",
-        "product.id",
-        "product.name",
-        "product.price",
-        "product.quantity",
-    ]
+    header = ORDER_LINE_COLUMNS
     table = []
     for number, (order, has_id, name, price, quantity) in enumerate(lines):
         date, total, buyer = heads[order]

@@ -15,7 +15,7 @@ from importer.frame import FILE_COL, RID_COL, ROW_COL
 from importer.records import customers, orders
 from importer.sandbox import SandboxServer
 from importer.settings import CustomerOptions, OrderOptions
-from tests.support import assert_accounted, customer, run_cli, sandbox_env, write_csv
+from tests.support import ORDER_LINE_COLUMNS, assert_accounted, customer, run_cli, sandbox_env, write_csv
 
 RE_SAVED = "the file was re-saved by a spreadsheet; export it again from its source"
 DAMAGED = ["5.89746E+12", "5,89746E+12", "4.8601E+10", "5897460000000", "48601000000000"]
@@ -125,16 +125,7 @@ def test_shopify_export_re_saved_by_a_spreadsheet_under_the_preset(tmp_path: Pat
 
 
 def test_orders_file_re_saved_by_a_spreadsheet(sandbox: SandboxServer, tmp_path: Path) -> None:
-    header = [
-        "id",
-        "date",
-        "totalValue",
-        "customer.email",
-        "product.id",
-        "product.name",
-        "product.price",
-        "product.quantity",
-    ]
+    header = ORDER_LINE_COLUMNS
     rows = [
         ["5.89746E+12", "2024-11-01", "10", "a@example.com", "p-1", "Thing", "10", "1"],
         ["5.89746E+12", "2024-11-02", "20", "b@example.com", "p-2", "Thing", "20", "1"],

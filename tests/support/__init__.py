@@ -26,6 +26,17 @@ from importer.report.summary import RunSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
+#: the header of the smallest order-lines file a test writes (one product per line)
+ORDER_LINE_COLUMNS = [
+    "id",
+    "date",
+    "totalValue",
+    "customer.email",
+    "product.id",
+    "product.name",
+    "product.price",
+    "product.quantity",
+]
 
 
 @dataclass
