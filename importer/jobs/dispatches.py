@@ -36,7 +36,7 @@ from importer.errors import LocalFault, UsageError
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.inputs.batches import Inputs
 from importer.jobs.drift import Series
-from importer.jobs.journal import Journal, describe_inputs, journal_fault
+from importer.jobs.journal import Journal, journal_fault
 from importer.jobs.stops import Watch
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings, RunOptions
@@ -163,7 +163,7 @@ class Dispatches:
         return pl.DataFrame(rows, schema={KEY_COL: pl.String, "run_id": pl.String}, orient="row")
 
 
-def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._start_journal records)
+def journal_start(  # noqa: PLR0913 (the run's journal entry: Journal.begin_run and the run's dispatches)
     journal: Journal,
     command: str,
     kind: str,
@@ -185,10 +185,10 @@ def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._star
             "says an event is one the platform already has.",
             "Use --resume to continue a run.",
         )
-    mapping = [inputs.mapping] if inputs.mapping else []
-    described, inputs_hash = describe_inputs([*inputs.files, *mapping])
+    inputs_hash, resume = journal.begin_run(
+        run_id, command, target, inputs, options, (series.id, series.name), resume=run.resume, finished_too=True
+    )
     dispatches = Dispatches(journal, run_id, target, f"{kind}:{inputs_hash[:16]}")
-    resume = journal.resume_point(command, target, inputs_hash, finished_too=True) if run.resume else None
     if run.resume and resume is None:
         warn("Nothing to resume: no earlier run on these inputs; sending everything.")
     known: list[tuple[str, pl.DataFrame]] = []
@@ -197,15 +197,4 @@ def journal_start(  # noqa: PLR0913 (the run's journal entry: what imports._star
         known.append(("records_already_accepted", journal.known(target, dispatches.kind, resume.run_ids)))
         if not resource.resend_uncertain:
             uncertain = dispatches.uncertain(resume.run_ids)
-    journal.start_run(
-        run_id,
-        command,
-        target,
-        described,
-        inputs_hash,
-        options,
-        resume.root if resume else None,
-        series.id,
-        series.name,
-    )
     return known, dispatches, uncertain

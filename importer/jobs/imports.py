@@ -45,7 +45,7 @@ from importer.inputs.locations import series_name
 from importer.jobs import drift, incremental
 from importer.jobs.accounting import account, left_out_file, unmatched_file, where
 from importer.jobs.dispatches import Dispatches, journal_start
-from importer.jobs.journal import Journal, describe_inputs, target_of
+from importer.jobs.journal import Journal, target_of
 from importer.jobs.platform_settings import lists_reader, platform_for
 from importer.jobs.results import RunResult, Warn, log_warning
 from importer.jobs.second_pass import LARGE_PARTITION_WORKERS, Counts, SecondPass
@@ -408,9 +408,9 @@ def _start_journal(
     series: drift.Series,
 ) -> list[tuple[str, pl.DataFrame]]:
     """Record the run in the state file; the records it need not send (--resume, --changed-only)."""
-    mapping = [inputs.mapping] if inputs.mapping else []  # a changed mapping is other inputs
-    described, inputs_hash = describe_inputs([*inputs.files, *mapping])
-    resume = journal.resume_point(resource.command, target, inputs_hash) if run.resume else None
+    options = {**resource.options, "chunk_size": run.chunk_size}
+    series_of = (series.id, series.name)
+    _, resume = journal.begin_run(run_id, resource.command, target, inputs, options, series_of, resume=run.resume)
     if run.resume and resume is None:
         warn("Nothing to resume: no earlier run on these inputs left records unsent; sending everything.")
     known = []
@@ -418,17 +418,6 @@ def _start_journal(
         known.append(("records_already_accepted", journal.known(target, resource.kind, resume.run_ids)))
     if run.changed_only:
         known.append(("records_unchanged", journal.known(target, resource.kind)))
-    journal.start_run(
-        run_id,
-        resource.command,
-        target,
-        described,
-        inputs_hash,
-        {**resource.options, "chunk_size": run.chunk_size},
-        resume.root if resume else None,
-        series.id,
-        series.name,
-    )
     return known
 
 

@@ -47,6 +47,7 @@ import polars as pl
 from importer.errors import LocalFault, UsageError, file_fault
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.inputs import growing_files
+from importer.inputs.batches import Inputs
 from importer.inputs.locations import shown
 from importer.report.files import FILE_MODE, make_private_dir, open_private
 from importer.report.summary import RunSummary
@@ -227,6 +228,27 @@ class Journal:
             handle.close()
 
     # -- runs --------------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        run_id: str,
+        command: str,
+        target: str,
+        inputs: Inputs,
+        options: dict[str, Any],
+        series: tuple[str, str],
+        *,
+        resume: bool,
+        finished_too: bool = False,
+    ) -> tuple[str, ResumePoint | None]:
+        """Record the run as running, with its inputs described (the files and the mapping: a changed mapping
+        is other inputs) and its series (id, name); the inputs' hash, and with ``resume`` the run it resumes
+        (``resume_point``, None when there is none)."""
+        mapping = [inputs.mapping] if inputs.mapping else []
+        described, inputs_hash = describe_inputs([*inputs.files, *mapping])
+        point = self.resume_point(command, target, inputs_hash, finished_too=finished_too) if resume else None
+        self.start_run(run_id, command, target, described, inputs_hash, options, point.root if point else None, *series)
+        return inputs_hash, point
 
     @_journaled
     def start_run(
