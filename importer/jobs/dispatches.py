@@ -36,7 +36,7 @@ from importer.errors import LocalFault, UsageError
 from importer.frame import FINGERPRINT_COL, KEY_COL
 from importer.inputs.batches import Inputs
 from importer.jobs.drift import Series
-from importer.jobs.journal import Journal, journal_fault
+from importer.jobs.journal import RECORD_ACCEPTED, Journal, journal_fault
 from importer.jobs.stops import Watch
 from importer.records.chunking import Chunk
 from importer.settings import ApiSettings, RunOptions
@@ -85,12 +85,7 @@ class Dispatches:
         now = _now()
         with _journaled(self.journal) as db, db:
             db.execute("BEGIN")
-            db.executemany(
-                "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
-                " run_id = excluded.run_id, accepted_at = excluded.accepted_at",
-                [(self.target, self.kind, key, fp, self.run_id, now) for key, fp in keys],
-            )
+            db.executemany(RECORD_ACCEPTED, [(self.target, self.kind, key, fp, self.run_id, now) for key, fp in keys])
             db.executemany(
                 "DELETE FROM dispatched WHERE target = ? AND kind = ? AND key = ?",
                 [(self.target, self.kind, key) for key, _ in keys],

@@ -84,6 +84,14 @@ T = TypeVar("T")
 _SUCCEEDED = "status = 'finished' AND exit_code IN (0, 1)"  # the run finished and sent (rejected rows aside)
 
 
+#: a record the API accepted: (target, kind, key, fingerprint, run_id, accepted_at), its latest acceptance kept
+RECORD_ACCEPTED = (
+    "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+    " run_id = excluded.run_id, accepted_at = excluded.accepted_at"
+)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -359,12 +367,7 @@ class Journal:
                 " (SELECT 1 FROM records WHERE target = ? AND kind = ? AND key = ?))",
                 [(run_id, kind, key, int(may_create), target, kind, key) for key, _ in keys],
             )
-            self.db.executemany(
-                "INSERT INTO records (target, kind, key, fingerprint, run_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (target, kind, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
-                " run_id = excluded.run_id, accepted_at = excluded.accepted_at",
-                [(target, kind, key, fp, run_id, now) for key, fp in keys],
-            )
+            self.db.executemany(RECORD_ACCEPTED, [(target, kind, key, fp, run_id, now) for key, fp in keys])
 
     @_journaled
     def known(self, target: str, kind: str, run_ids: Sequence[str] | None = None) -> pl.DataFrame:
